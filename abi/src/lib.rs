@@ -1,0 +1,38 @@
+//! The contract between host tooling, the hypervisor-shim (EL2) and the loader
+//! (EL1): the binary system config, the payload table appended to the shim
+//! image, the per-cell communication region and the hypercall numbers.
+//!
+//! Every type here is `repr(C)`, little-endian, pointer-free and read with
+//! `zerocopy`, so the shim, the loader and the host agree by construction; the
+//! layout tests at the bottom pin sizes and offsets.
+#![no_std]
+#![forbid(unsafe_code)]
+
+mod comm;
+mod config;
+mod payload;
+mod validate;
+
+pub use comm::*;
+pub use config::*;
+pub use payload::*;
+pub use validate::*;
+
+pub use zerocopy;
+
+/// Fixed-size, NUL-padded string field helpers.
+pub fn str_field<const N: usize>(field: &[u8; N]) -> &str {
+    let len = field.iter().position(|&b| b == 0).unwrap_or(N);
+    core::str::from_utf8(&field[..len]).unwrap_or("<non-utf8>")
+}
+
+/// Fills a fixed-size field; returns false (field untouched) when `s` does not
+/// fit with its terminating NUL.
+pub fn set_str_field<const N: usize>(field: &mut [u8; N], s: &str) -> bool {
+    if s.len() >= N {
+        return false;
+    }
+    field.fill(0);
+    field[..s.len()].copy_from_slice(s.as_bytes());
+    true
+}

@@ -1,0 +1,329 @@
+//! The one validation of a system config, run by the shim before it starts
+//! anything and by host tooling (`cellboot check`) before it writes a binary.
+//! Every problem is reported, not only the first.
+
+use crate::config::*;
+use core::fmt;
+
+/// Where in the config a problem sits; host tooling maps this to TOML fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    BadMagic,
+    BadRevision { found: u32 },
+    BadLength { found: u32, expected: u32 },
+    BadChecksum { found: u32, computed: u32 },
+    TooMany { what: &'static str, count: u32, max: u32 },
+    BadGicVersion { found: u32 },
+    /// A field of the board section is zero or out of range.
+    BoardField { field: &'static str, value: u64 },
+    HypervisorOutsideRam { base: u64, size: u64 },
+    NoCpus { cell: u32 },
+    CpuOutOfRange { cell: u32, cpu: u32 },
+    CpuOwnedTwice { cpu: u32, first: u32, second: u32 },
+    RegionEmpty { cell: u32, region: u32 },
+    RegionUnaligned { cell: u32, region: u32, value: u64 },
+    /// A RAM region's physical range is not inside board RAM.
+    RegionOutsideRam { cell: u32, region: u32, phys: u64, size: u64 },
+    RegionOverlapsHypervisor { cell: u32, region: u32, phys: u64 },
+    /// Two cells' RAM (non-shared) regions overlap.
+    RegionOverlapsCell { cell: u32, region: u32, other_cell: u32, other_region: u32 },
+    /// Two regions of one cell overlap in guest-physical space.
+    IpaOverlap { cell: u32, region: u32, other_region: u32 },
+    /// A region's IPA range overlaps the virtual PCI ECAM/BAR window or the comm region.
+    IpaOverlapsWindow { cell: u32, region: u32, window: &'static str },
+    IrqOutOfRange { cell: u32, range: u32, first: u32, count: u32 },
+    IrqOwnedTwice { irq: u32, first: u32, second: u32 },
+    VpciWindow { cell: u32, field: &'static str, value: u64 },
+    /// The loader IPA is not inside one of the cell's RAM regions.
+    LoaderOutsideRam { cell: u32, ipa: u64 },
+    LinkPeer { link: u32, peer: u32 },
+    LinkShmemNotMapped { link: u32, cell: u32 },
+    LinkShmemOutsideRam { link: u32 },
+    BadBootKind { cell: u32, kind: u32 },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Problem::*;
+        match *self {
+            BadMagic => write!(f, "bad magic (not a cellboot system config)"),
+            BadRevision { found } => {
+                write!(f, "revision {found}, this build understands {SYSCONFIG_REVISION}")
+            }
+            BadLength { found, expected } => write!(f, "length {found}, expected {expected}"),
+            BadChecksum { found, computed } => {
+                write!(f, "checksum {found:#010x}, computed {computed:#010x}")
+            }
+            TooMany { what, count, max } => write!(f, "{count} {what}, at most {max}"),
+            BadGicVersion { found } => write!(f, "board.gic_version {found}, must be 2 or 3"),
+            BoardField { field, value } => write!(f, "board.{field} = {value:#x} is invalid"),
+            HypervisorOutsideRam { base, size } => {
+                write!(f, "hypervisor region {base:#x}+{size:#x} is not inside board RAM")
+            }
+            NoCpus { cell } => write!(f, "cells[{cell}].cpus is empty"),
+            CpuOutOfRange { cell, cpu } => {
+                write!(f, "cells[{cell}].cpus: CPU {cpu} does not exist on the board")
+            }
+            CpuOwnedTwice { cpu, first, second } => {
+                write!(f, "CPU {cpu} is owned by cells[{first}] and cells[{second}]")
+            }
+            RegionEmpty { cell, region } => write!(f, "cells[{cell}].memory[{region}] has size 0"),
+            RegionUnaligned { cell, region, value } => write!(
+                f,
+                "cells[{cell}].memory[{region}]: {value:#x} is not 4 KiB aligned"
+            ),
+            RegionOutsideRam { cell, region, phys, size } => write!(
+                f,
+                "cells[{cell}].memory[{region}]: RAM {phys:#x}+{size:#x} is outside board RAM"
+            ),
+            RegionOverlapsHypervisor { cell, region, phys } => write!(
+                f,
+                "cells[{cell}].memory[{region}] at {phys:#x} overlaps the hypervisor's memory"
+            ),
+            RegionOverlapsCell { cell, region, other_cell, other_region } => write!(
+                f,
+                "cells[{cell}].memory[{region}] overlaps cells[{other_cell}].memory[{other_region}]"
+            ),
+            IpaOverlap { cell, region, other_region } => write!(
+                f,
+                "cells[{cell}].memory[{region}] and memory[{other_region}] overlap in guest-physical space"
+            ),
+            IpaOverlapsWindow { cell, region, window } => write!(
+                f,
+                "cells[{cell}].memory[{region}] overlaps the cell's {window}"
+            ),
+            IrqOutOfRange { cell, range, first, count } => write!(
+                f,
+                "cells[{cell}].irqs[{range}] = {first}+{count} is not a valid SPI range"
+            ),
+            IrqOwnedTwice { irq, first, second } => {
+                write!(f, "IRQ {irq} is owned by cells[{first}] and cells[{second}]")
+            }
+            VpciWindow { cell, field, value } => {
+                write!(f, "cells[{cell}].vpci.{field} = {value:#x} is invalid")
+            }
+            LoaderOutsideRam { cell, ipa } => write!(
+                f,
+                "cells[{cell}].loader_ipa {ipa:#x} is not inside one of the cell's RAM regions"
+            ),
+            LinkPeer { link, peer } => write!(f, "links[{link}]: peer cell {peer} does not exist"),
+            LinkShmemNotMapped { link, cell } => write!(
+                f,
+                "links[{link}]: shared memory is not mapped in cells[{cell}]"
+            ),
+            LinkShmemOutsideRam { link } => {
+                write!(f, "links[{link}]: shared memory is outside board RAM")
+            }
+            BadBootKind { cell, kind } => write!(f, "cells[{cell}].boot.kind {kind} is unknown"),
+        }
+    }
+}
+
+fn overlaps(a: u64, asz: u64, b: u64, bsz: u64) -> bool {
+    a < b.saturating_add(bsz) && b < a.saturating_add(asz)
+}
+
+fn inside(base: u64, size: u64, outer: u64, outer_size: u64) -> bool {
+    base >= outer && base.saturating_add(size) <= outer.saturating_add(outer_size)
+}
+
+/// Checks the header fields of a raw config (magic, revision, length,
+/// checksum). Returns the number of problems reported.
+pub fn validate_header(bytes: &[u8], report: &mut dyn FnMut(Problem)) -> usize {
+    let expected = core::mem::size_of::<SystemConfig>() as u32;
+    let mut n = 0;
+    let mut bad = |p| {
+        n += 1;
+        report(p)
+    };
+    if bytes.len() < 24 || bytes[..8] != SYSCONFIG_MAGIC {
+        bad(Problem::BadMagic);
+        return n;
+    }
+    let word = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    let revision = word(8);
+    if revision != SYSCONFIG_REVISION {
+        bad(Problem::BadRevision { found: revision });
+    }
+    let length = word(12);
+    if length != expected || (bytes.len() as u64) < u64::from(expected) {
+        bad(Problem::BadLength { found: length.min(bytes.len() as u32), expected });
+        return n;
+    }
+    let found = word(16);
+    let computed = checksum(&bytes[..expected as usize]);
+    if found != computed {
+        bad(Problem::BadChecksum { found, computed });
+    }
+    n
+}
+
+/// Checks the contents of a config. Returns the number of problems reported.
+pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
+    let mut n = 0;
+    let mut bad = |p| {
+        n += 1;
+        report(p)
+    };
+    let b = &cfg.board;
+    if cfg.num_cells as usize > MAX_CELLS {
+        bad(Problem::TooMany { what: "cells", count: cfg.num_cells, max: MAX_CELLS as u32 });
+    }
+    if cfg.num_links as usize > MAX_LINKS {
+        bad(Problem::TooMany { what: "links", count: cfg.num_links, max: MAX_LINKS as u32 });
+    }
+    if b.gic_version != 2 && b.gic_version != 3 {
+        bad(Problem::BadGicVersion { found: b.gic_version });
+    }
+    if b.num_cpus == 0 || b.num_cpus as usize > MAX_CPUS {
+        bad(Problem::BoardField { field: "num_cpus", value: b.num_cpus.into() });
+    }
+    if b.num_irqs < 64 || b.num_irqs > 1020 {
+        bad(Problem::BoardField { field: "num_irqs", value: b.num_irqs.into() });
+    }
+    if b.ram_size == 0 {
+        bad(Problem::BoardField { field: "ram_size", value: 0 });
+    }
+    for (field, v) in [("uart_base", b.uart_base), ("gicd_base", b.gicd_base)] {
+        if v == 0 {
+            bad(Problem::BoardField { field, value: v });
+        }
+    }
+    let hv = &cfg.hypervisor;
+    if hv.size == 0 || !inside(hv.phys, hv.size, b.ram_base, b.ram_size) {
+        bad(Problem::HypervisorOutsideRam { base: hv.phys, size: hv.size });
+    }
+
+    let cells = cfg.cells();
+    for (ci, c) in cells.iter().enumerate() {
+        let ci = ci as u32;
+        if c.num_mem as usize > MAX_MEM_REGIONS {
+            bad(Problem::TooMany { what: "memory regions", count: c.num_mem, max: MAX_MEM_REGIONS as u32 });
+        }
+        if c.num_irq_ranges as usize > MAX_IRQ_RANGES {
+            bad(Problem::TooMany { what: "IRQ ranges", count: c.num_irq_ranges, max: MAX_IRQ_RANGES as u32 });
+        }
+        if c.num_disable as usize > MAX_DISABLE {
+            bad(Problem::TooMany { what: "disabled paths", count: c.num_disable, max: MAX_DISABLE as u32 });
+        }
+        if c.cpu_mask == 0 {
+            bad(Problem::NoCpus { cell: ci });
+        }
+        for cpu in 0..64u32 {
+            if c.cpu_mask & (1 << cpu) == 0 {
+                continue;
+            }
+            if cpu >= b.num_cpus {
+                bad(Problem::CpuOutOfRange { cell: ci, cpu });
+            }
+            if let Some(first) = cells[..ci as usize].iter().position(|o| o.cpu_mask & (1 << cpu) != 0) {
+                bad(Problem::CpuOwnedTwice { cpu, first: first as u32, second: ci });
+            }
+        }
+        if c.boot.kind != boot_kind::LINUX && c.boot.kind != boot_kind::RAW {
+            bad(Problem::BadBootKind { cell: ci, kind: c.boot.kind });
+        }
+        let v = &c.vpci;
+        let windows = [
+            ("vPCI ECAM window", v.ecam_base, v.ecam_size),
+            ("vPCI MMIO window", v.mmio_base, v.mmio_size),
+            ("comm region", c.comm_region_ipa, crate::COMM_REGION_SIZE as u64),
+        ];
+        if v.ecam_size != 0 && (v.ecam_size < 1 << 20 || v.ecam_base & 0xf_ffff != 0) {
+            bad(Problem::VpciWindow { cell: ci, field: "ecam", value: v.ecam_base });
+        }
+        if v.ecam_size != 0 && (v.mmio_size < 0x4000 || v.mmio_base & 0xfff != 0 || v.mmio_base.saturating_add(v.mmio_size) > 1 << 32) {
+            bad(Problem::VpciWindow { cell: ci, field: "mmio", value: v.mmio_base });
+        }
+        if v.ecam_size != 0 && (v.irq_base < 32 || v.irq_base + 4 > b.num_irqs) {
+            bad(Problem::VpciWindow { cell: ci, field: "irq_base", value: v.irq_base.into() });
+        }
+        if c.comm_region_ipa & 0xfff != 0 {
+            bad(Problem::VpciWindow { cell: ci, field: "comm_region", value: c.comm_region_ipa });
+        }
+        let mut loader_ok = false;
+        for (ri, r) in c.mem_regions().iter().enumerate() {
+            let ri = ri as u32;
+            if r.size == 0 {
+                bad(Problem::RegionEmpty { cell: ci, region: ri });
+                continue;
+            }
+            for value in [r.phys, r.virt, r.size] {
+                if value & 0xfff != 0 {
+                    bad(Problem::RegionUnaligned { cell: ci, region: ri, value });
+                    break;
+                }
+            }
+            let is_ram = r.flags & mem::IO == 0;
+            if is_ram && !inside(r.phys, r.size, b.ram_base, b.ram_size) {
+                bad(Problem::RegionOutsideRam { cell: ci, region: ri, phys: r.phys, size: r.size });
+            }
+            if overlaps(r.phys, r.size, hv.phys, hv.size) {
+                bad(Problem::RegionOverlapsHypervisor { cell: ci, region: ri, phys: r.phys });
+            }
+            for (oi, o) in c.mem_regions()[..ri as usize].iter().enumerate() {
+                if overlaps(r.virt, r.size, o.virt, o.size) {
+                    bad(Problem::IpaOverlap { cell: ci, region: ri, other_region: oi as u32 });
+                }
+            }
+            for (window, base, size) in windows {
+                if size != 0 && overlaps(r.virt, r.size, base, size) {
+                    bad(Problem::IpaOverlapsWindow { cell: ci, region: ri, window });
+                }
+            }
+            if r.flags & mem::RAM != 0 && inside(c.loader_ipa, 0x1000, r.virt, r.size) {
+                loader_ok = true;
+            }
+            if r.flags & (mem::SHARED | mem::IO) != 0 {
+                continue;
+            }
+            for (oci, oc) in cells[..ci as usize].iter().enumerate() {
+                for (ori, o) in oc.mem_regions().iter().enumerate() {
+                    if o.flags & (mem::SHARED | mem::IO) == 0 && overlaps(r.phys, r.size, o.phys, o.size) {
+                        bad(Problem::RegionOverlapsCell {
+                            cell: ci,
+                            region: ri,
+                            other_cell: oci as u32,
+                            other_region: ori as u32,
+                        });
+                    }
+                }
+            }
+        }
+        if !loader_ok {
+            bad(Problem::LoaderOutsideRam { cell: ci, ipa: c.loader_ipa });
+        }
+        for (ri, r) in c.irq_ranges().iter().enumerate() {
+            let end = u64::from(r.first) + u64::from(r.count);
+            if r.first < 32 || r.count == 0 || end > u64::from(b.num_irqs) {
+                bad(Problem::IrqOutOfRange { cell: ci, range: ri as u32, first: r.first, count: r.count });
+                continue;
+            }
+            for irq in r.first..r.first + r.count {
+                if let Some(first) = cells[..ci as usize].iter().position(|o| o.owns_irq(irq)) {
+                    bad(Problem::IrqOwnedTwice { irq, first: first as u32, second: ci });
+                    break;
+                }
+            }
+        }
+    }
+    for (li, l) in cfg.links().iter().enumerate() {
+        let li = li as u32;
+        if !inside(l.shmem_phys, l.shmem_size(), b.ram_base, b.ram_size) || l.shmem_size() == 0 {
+            bad(Problem::LinkShmemOutsideRam { link: li });
+        }
+        for &peer in &l.peers {
+            let Some(c) = cells.get(peer as usize) else {
+                bad(Problem::LinkPeer { link: li, peer });
+                continue;
+            };
+            let mapped = c.mem_regions().iter().any(|r| {
+                r.flags & mem::SHARED != 0 && inside(l.shmem_phys, l.shmem_size(), r.phys, r.size)
+            });
+            if !mapped {
+                bad(Problem::LinkShmemNotMapped { link: li, cell: peer });
+            }
+        }
+    }
+    n
+}

@@ -1,0 +1,1 @@
+//! FFI to the system libfdt, for differential tests.

@@ -1,0 +1,1 @@
+//! Board and cell config files (TOML) to `cellboot_abi::SystemConfig`.

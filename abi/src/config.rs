@@ -47,6 +47,8 @@ pub mod boot_kind {
 }
 
 pub const NO_PAYLOAD: u32 = u32::MAX;
+/// `IvshmemLink::peers[1]` of a link with only one peer so far.
+pub const NO_PEER: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -186,7 +188,8 @@ pub struct IvshmemLink {
     pub rw_size: u64,
     /// Size of each peer's output section.
     pub out_size: u64,
-    /// Cell indices of peer 0 and peer 1.
+    /// Cell indices of peer 0 and peer 1; peer 1 may be [`NO_PEER`] (a
+    /// one-peer link, until the second cell exists).
     pub peers: [u32; 2],
     /// PCI device number on each cell's virtual bus 0.
     pub device: u32,

@@ -312,7 +312,10 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
         if !inside(l.shmem_phys, l.shmem_size(), b.ram_base, b.ram_size) || l.shmem_size() == 0 {
             bad(Problem::LinkShmemOutsideRam { link: li });
         }
-        for &peer in &l.peers {
+        for (pi, &peer) in l.peers.iter().enumerate() {
+            if pi == 1 && peer == NO_PEER {
+                continue;
+            }
             let Some(c) = cells.get(peer as usize) else {
                 bad(Problem::LinkPeer { link: li, peer });
                 continue;

@@ -1,0 +1,76 @@
+//! `boards/<board>/board.toml`: the board's fixed facts.
+
+use crate::error::{from_toml, ConfigError};
+use crate::Source;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardFile {
+    pub name: String,
+    pub ram: Range,
+    pub uart: Range,
+    pub gic: Gic,
+    pub cpus: Cpus,
+    pub hypervisor: Hypervisor,
+    pub vpci: VpciDefaults,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub base: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gic {
+    pub version: u32,
+    pub num_irqs: u32,
+    pub gicd_base: u64,
+    pub gicd_size: u64,
+    pub gicc_base: Option<u64>,
+    pub gicc_size: Option<u64>,
+    pub gicr_base: Option<u64>,
+    pub gicr_stride: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpuStart {
+    PsciSmc,
+    PsciHvc,
+    SpinTable,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cpus {
+    pub start: CpuStart,
+    pub mpidr: Vec<u64>,
+    #[serde(default)]
+    pub release_addr: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hypervisor {
+    pub phys: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct VpciDefaults {
+    pub ecam_base: u64,
+    pub ecam_size: u64,
+    pub mmio_base: u64,
+    pub mmio_size: u64,
+    pub irq_base: u32,
+    pub domain: u32,
+}
+
+pub fn parse(src: &Source) -> Result<BoardFile, ConfigError> {
+    toml::from_str(&src.text).map_err(|e| from_toml(&src.path, &src.text, &e))
+}

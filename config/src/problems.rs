@@ -1,0 +1,100 @@
+//! `cellboot_abi::validate` problems mapped back to file + TOML field + value.
+
+use crate::error::{hex, ConfigError};
+use crate::system::System;
+use crate::system_file::SystemFile;
+use cellboot_abi::{validate, Problem, SystemConfig};
+use std::path::Path;
+
+/// Runs the shim's own validation on the compiled config; one error per problem.
+pub fn check(sys: &System, board: &Path, system: &Path, file: &SystemFile) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    validate(&sys.config, &mut |p| errors.push(map(p, &sys.config, board, system, file)));
+    errors
+}
+
+fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &SystemFile) -> ConfigError {
+    use Problem::*;
+    let msg = p.to_string();
+    let b = |field: &str, value: String| ConfigError::new(board, field, value, msg.clone());
+    let s = |field: String, value: String| ConfigError::new(system, field, value, msg.clone());
+    let at = |c: u32, r: u32| format!("cells[{c}].memory[{r}]");
+    // A vPCI field the cell did not write came from the board file.
+    let vpci_field = |c: u32, field: &str| {
+        let written = file.cells.get(c as usize).and_then(|c| c.vpci.as_ref()).is_some_and(|v| match field {
+            "ecam_base" => v.ecam_base.is_some(),
+            "mmio_base" => v.mmio_base.is_some(),
+            _ => v.irq_base.is_some(),
+        });
+        if written { (system, format!("cells[{c}].vpci.{field}")) } else { (board, format!("vpci.{field}")) }
+    };
+    match p {
+        BadMagic | BadRevision { .. } | BadLength { .. } | BadChecksum { .. } => {
+            ConfigError::new(system, "", "", format!("binary header: {msg}"))
+        }
+        TooMany { what, count, .. } => s(what.replace(' ', "_"), count.to_string()),
+        BadGicVersion { found } => b("gic.version", found.to_string()),
+        BoardField { field, value } => {
+            let (toml_field, shown) = match field {
+                "num_cpus" => ("cpus.mpidr", format!("{value} entries")),
+                "num_irqs" => ("gic.num_irqs", value.to_string()),
+                "ram_size" => ("ram.size", hex(value)),
+                "uart_base" => ("uart.base", hex(value)),
+                "gicd_base" => ("gic.gicd_base", hex(value)),
+                other => (other, hex(value)),
+            };
+            b(toml_field, shown)
+        }
+        HypervisorOutsideRam { base, size } => b("hypervisor", format!("{}+{}", hex(base), hex(size))),
+        NoCpus { cell } => s(format!("cells[{cell}].cpus"), "[]".into()),
+        CpuOutOfRange { cell, cpu } => s(format!("cells[{cell}].cpus"), cpu.to_string()),
+        CpuOwnedTwice { cpu, second, .. } => s(format!("cells[{second}].cpus"), cpu.to_string()),
+        RegionEmpty { cell, region } => s(format!("{}.size", at(cell, region)), "0x0".into()),
+        RegionUnaligned { cell, region, value } => {
+            let r = region_of(cfg, cell, region);
+            let field = if value == r.phys { "phys" } else if value == r.virt { "virt" } else { "size" };
+            s(format!("{}.{field}", at(cell, region)), hex(value))
+        }
+        RegionOutsideRam { cell, region, phys, .. } | RegionOverlapsHypervisor { cell, region, phys } => {
+            s(format!("{}.phys", at(cell, region)), hex(phys))
+        }
+        RegionOverlapsCell { cell, region, .. } => {
+            s(format!("{}.phys", at(cell, region)), hex(region_of(cfg, cell, region).phys))
+        }
+        IpaOverlap { cell, region, .. } | IpaOverlapsWindow { cell, region, .. } => {
+            let r = region_of(cfg, cell, region);
+            let field = if r.virt == r.phys { "phys" } else { "virt" };
+            s(format!("{}.{field}", at(cell, region)), format!("{}+{}", hex(r.virt), hex(r.size)))
+        }
+        IrqOutOfRange { cell, range, first, count } => {
+            s(format!("cells[{cell}].irqs[{range}]"), format!("{{ first = {first}, count = {count} }}"))
+        }
+        IrqOwnedTwice { irq, second, .. } => s(format!("cells[{second}].irqs"), irq.to_string()),
+        VpciWindow { cell, field, value } => {
+            if field == "comm_region" {
+                return s(format!("cells[{cell}].comm_region_ipa"), hex(value));
+            }
+            let key = match field {
+                "ecam" => "ecam_base",
+                "mmio" => "mmio_base",
+                other => other,
+            };
+            let (path, f) = vpci_field(cell, key);
+            let shown = if key == "irq_base" { value.to_string() } else { hex(value) };
+            ConfigError::new(path, f, shown, msg.clone())
+        }
+        LoaderOutsideRam { cell, ipa } => s(format!("cells[{cell}].loader_ipa"), hex(ipa)),
+        LinkPeer { link, peer } => s(format!("links[{link}].peers"), peer.to_string()),
+        LinkShmemNotMapped { link, .. } | LinkShmemOutsideRam { link } => {
+            let l = cfg.links[link as usize];
+            s(format!("links[{link}].shmem"), format!("{}+{}", hex(l.shmem_phys), hex(l.shmem_size())))
+        }
+        BadBootKind { cell, kind } => s(format!("cells[{cell}].boot.kind"), kind.to_string()),
+        #[allow(unreachable_patterns)] // problems added to the ABI later still get reported
+        _ => ConfigError::new(system, "", "", msg.clone()),
+    }
+}
+
+fn region_of(cfg: &SystemConfig, cell: u32, region: u32) -> cellboot_abi::MemRegion {
+    cfg.cells.get(cell as usize).and_then(|c| c.mem.get(region as usize)).copied().unwrap_or_default()
+}

@@ -1,0 +1,138 @@
+//! `boards/<board>/<system>.toml`: cells, their memory/IRQs/boot payloads, ivshmem links.
+
+use crate::error::{from_toml, ConfigError};
+use crate::Source;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemFile {
+    pub cells: Vec<Cell>,
+    #[serde(default)]
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cell {
+    pub name: String,
+    pub cpus: Vec<u32>,
+    #[serde(default)]
+    pub memory: Vec<Region>,
+    #[serde(default)]
+    pub irqs: Vec<Irqs>,
+    pub comm_region_ipa: u64,
+    pub loader_ipa: u64,
+    /// Absent: the board's `[vpci]` defaults.
+    #[serde(default)]
+    pub vpci: Option<Vpci>,
+    pub boot: Boot,
+    #[serde(default)]
+    pub disable: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub phys: u64,
+    /// Guest-physical address; defaults to `phys`.
+    pub virt: Option<u64>,
+    pub size: u64,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Flag {
+    Read,
+    Write,
+    Execute,
+    Dma,
+    Io,
+    Ram,
+    Shared,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::Read => "read",
+            Flag::Write => "write",
+            Flag::Execute => "execute",
+            Flag::Dma => "dma",
+            Flag::Io => "io",
+            Flag::Ram => "ram",
+            Flag::Shared => "shared",
+        }
+    }
+    pub fn bits(self) -> u64 {
+        use cellboot_abi::mem;
+        match self {
+            Flag::Read => mem::READ,
+            Flag::Write => mem::WRITE,
+            Flag::Execute => mem::EXECUTE,
+            Flag::Dma => mem::DMA,
+            Flag::Io => mem::IO,
+            Flag::Ram => mem::RAM,
+            Flag::Shared => mem::SHARED,
+        }
+    }
+}
+
+/// A range of SPIs by GIC INTID (SPI n = INTID n + 32).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Irqs {
+    pub first: u32,
+    pub count: u32,
+}
+
+/// Each field absent: the board's default.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Vpci {
+    pub ecam_base: Option<u64>,
+    pub ecam_size: Option<u64>,
+    pub mmio_base: Option<u64>,
+    pub mmio_size: Option<u64>,
+    pub irq_base: Option<u32>,
+    pub domain: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BootKind {
+    Linux,
+    Raw,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boot {
+    pub kind: BootKind,
+    /// Kernel Image (linux) or binary (raw), relative to the system file.
+    pub kernel: String,
+    pub initrd: Option<String>,
+    #[serde(default)]
+    pub bootargs: String,
+    #[serde(default)]
+    pub stdout_path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub shmem: u64,
+    pub state_size: u64,
+    pub rw_size: u64,
+    pub out_size: u64,
+    /// Cell names: one or two.
+    pub peers: Vec<String>,
+    pub device: u32,
+    #[serde(default)]
+    pub protocol: u32,
+}
+
+pub fn parse(src: &Source) -> Result<SystemFile, ConfigError> {
+    toml::from_str(&src.text).map_err(|e| from_toml(&src.path, &src.text, &e))
+}

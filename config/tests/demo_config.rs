@@ -1,0 +1,73 @@
+//! The shipped qemu-virt linux-demo system compiles to what docs/boot-flow.md says.
+
+mod common;
+use cellboot_abi::{mem, payload_kind, validate_header, NO_PEER, SystemConfig};
+use cellboot_config::{load_system, PayloadSource};
+
+#[test]
+fn linux_demo_compiles_to_the_documented_layout() {
+    let sys = load_system(&common::board_dir().join("linux-demo.toml")).unwrap_or_else(|e| {
+        panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    });
+    let c = &sys.config;
+    assert_eq!(sys.board_name, "qemu-virt");
+    assert_eq!((c.board.gic_version, c.board.num_cpus, c.board.gicr_stride), (3, 4, 0x2_0000));
+    assert_eq!((c.hypervisor.phys, c.hypervisor.size), (0x4000_0000, 0x800_0000));
+    assert_eq!(c.num_cells, 1);
+    let cell = &c.cells[0];
+    assert_eq!(cell.cpu_mask, 0b11);
+    assert_eq!(cell.loader_ipa, 0x4800_0000);
+    assert_eq!(cell.comm_region_ipa, 0x7fff_0000);
+    let ram = cell.mem_regions()[0];
+    assert_eq!((ram.phys, ram.virt, ram.size), (0x4800_0000, 0x4800_0000, 384 << 20));
+    assert_ne!(ram.flags & mem::RAM, 0);
+    assert_eq!(cell.mem_regions()[1].flags, mem::READ | mem::WRITE | mem::IO);
+    assert_eq!(cell.mem_regions()[2].flags, mem::READ | mem::WRITE | mem::SHARED);
+    assert_eq!((cell.vpci.ecam_base, cell.vpci.irq_base, cell.vpci.domain), (0x08e0_0000, 140, 1));
+    assert!(cell.owns_irq(33) && cell.owns_irq(143) && !cell.owns_irq(144));
+    assert_eq!(c.num_links, 1);
+    assert_eq!(c.links[0].peers, [0, NO_PEER]);
+    assert_eq!(c.links[0].shmem_size(), 0x1000 + 3 * 0x1_0000);
+    assert!(cellboot_abi::str_field(&cell.boot.bootargs).contains("cellboot.expect_cpus=2"));
+
+    let kinds: Vec<u32> = sys.payloads.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [payload_kind::SYSCONFIG, payload_kind::LOADER, payload_kind::KERNEL, payload_kind::INITRD]);
+    assert_eq!(sys.payloads[cell.boot.kernel as usize].name, "linux.kernel");
+    assert_eq!(sys.payloads[cell.boot.initrd as usize].name, "linux.initrd");
+    let PayloadSource::File(k) = &sys.payloads[2].source else { panic!("kernel is not a file") };
+    assert!(k.ends_with("build/guest/cloud/Image"), "{}", k.display());
+}
+
+#[test]
+fn bytes_are_sealed_and_pass_the_header_check() {
+    let sys = load_system(&common::board_dir().join("linux-demo.toml")).unwrap();
+    let bytes = sys.to_bytes();
+    assert_eq!(bytes.len(), size_of::<SystemConfig>());
+    let mut problems = Vec::new();
+    assert_eq!(validate_header(&bytes, &mut |p| problems.push(p)), 0, "{problems:?}");
+    let mut corrupted = bytes.clone();
+    corrupted[size_of::<SystemConfig>() - 8] ^= 1;
+    assert_eq!(validate_header(&corrupted, &mut |_| {}), 1);
+}
+
+#[test]
+fn rpi4b_board_file_parses() {
+    let dir = common::board_dir().join("../rpi4b");
+    let text = std::fs::read_to_string(dir.join("board.toml")).unwrap();
+    let system = r#"
+[[cells]]
+name = "linux"
+cpus = [0, 1, 2, 3]
+loader_ipa = 0x1000_0000
+comm_region_ipa = 0x7fff_0000
+memory = [{ phys = 0x1000_0000, size = 0x1000_0000, flags = ["read", "write", "execute", "ram"] }]
+boot = { kind = "linux", kernel = "Image" }
+"#;
+    let sys = cellboot_config::compile_sources(
+        &cellboot_config::Source { path: dir.join("board.toml"), text },
+        &cellboot_config::Source { path: dir.join("t.toml"), text: system.into() },
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(sys.config.board.release_addr[..4], [0xd8, 0xe0, 0xe8, 0xf0]);
+    assert_eq!(sys.config.board.gicc_base, 0xff84_2000);
+}

@@ -7,6 +7,18 @@
 //! GICD accesses with one lock: read-modify-write of shared words
 //! (IGROUPR, ICFGR, …) is only atomic under it.
 
+mod bits;
+mod bytes;
+mod control;
+mod ownership;
+pub mod regs;
+mod routing;
+
+use bits::Word;
+use regs::Reg;
+
+pub use routing::{AFF_MASK, IROUTER_IRM};
+
 /// Real distributor accesses, done by the shim with device-memory MMIO.
 /// Offsets are relative to the GICD base.
 pub trait GicdHw {
@@ -38,13 +50,29 @@ pub enum GicdOutcome {
 }
 
 /// A mediated distributor read (`size` 1, 2, 4 or 8 bytes at `off`).
-/// Denied reads return 0 (RAZ).
+/// Foreign state, unknown registers and bad accesses read 0 (RAZ).
 pub fn mediate_read(hw: &mut dyn GicdHw, version: u32, off: u64, size: u8, cell: &CellIrqs) -> u64 {
-    let _ = (hw, version, off, size, cell);
-    0
+    let Some(reg) = checked(version, off, size) else { return 0 };
+    match reg {
+        Reg::Ctlr | Reg::ReadOnly => u64::from(hw.read32(off)),
+        Reg::BitsRmw { base } | Reg::BitsSetClear { base } => {
+            u64::from(bits::read(hw, version, Word::new(off, base, 1), cell))
+        }
+        Reg::Cfg => u64::from(bits::read(hw, version, Word::new(off, regs::ICFGR, 2), cell)),
+        Reg::Priority => bytes::read(hw, version, off, size, byte_intid(off, regs::IPRIORITYR), cell),
+        Reg::Targets => bytes::read(hw, version, off, size, byte_intid(off, regs::ITARGETSR), cell),
+        Reg::Router => routing::router_read(hw, off, size, cell),
+        // Write-only.
+        Reg::Sgir => 0,
+        Reg::SgiPending => {
+            if size == 1 { u64::from(hw.read8(off)) } else { u64::from(hw.read32(off)) }
+        }
+    }
 }
 
-/// A mediated distributor write.
+/// A mediated distributor write (`size` 1, 2, 4 or 8 bytes at `off`).
+/// `Denied` when any part was dropped: foreign IRQs or CPUs, read-only or
+/// unknown registers, bad size or alignment.
 pub fn mediate_write(
     hw: &mut dyn GicdHw,
     version: u32,
@@ -53,14 +81,60 @@ pub fn mediate_write(
     value: u64,
     cell: &CellIrqs,
 ) -> GicdOutcome {
-    let _ = (hw, version, off, size, value, cell);
-    GicdOutcome::Denied { irq: None, reason: "gicd: not implemented yet" }
+    let Some(reg) = checked(version, off, size) else {
+        return GicdOutcome::Denied { irq: None, reason: "gicd: unknown register, bad size or unaligned access" };
+    };
+    let v32 = value as u32;
+    match reg {
+        Reg::Ctlr => control::ctlr_write(hw, version, v32),
+        Reg::ReadOnly => GicdOutcome::Denied { irq: None, reason: "gicd: write to a read-only register" },
+        Reg::BitsRmw { base } => bits::write_rmw(hw, version, Word::new(off, base, 1), v32, cell),
+        Reg::BitsSetClear { base } => bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell),
+        Reg::Cfg => bits::write_rmw(hw, version, Word::new(off, regs::ICFGR, 2), v32, cell),
+        Reg::Priority => {
+            let first = byte_intid(off, regs::IPRIORITYR);
+            bytes::write(hw, version, bytes::Kind::Priority, off, size, v32, first, cell)
+        }
+        Reg::Targets => {
+            let first = byte_intid(off, regs::ITARGETSR);
+            bytes::write(hw, version, bytes::Kind::Targets, off, size, v32, first, cell)
+        }
+        Reg::Router => routing::router_write(hw, off, size, value, cell),
+        Reg::Sgir => routing::sgir_write(hw, v32, cell),
+        Reg::SgiPending => {
+            // Banked per CPU: only the trapping CPU's SGI state changes.
+            if size == 1 { hw.write8(off, value as u8) } else { hw.write32(off, v32) }
+            GicdOutcome::Done
+        }
+    }
+}
+
+/// The register `off` names, if `size` is one it takes and `off` is
+/// naturally aligned: 32-bit everywhere, plus byte access to the byte-per-
+/// INTID registers and 64-bit access to IROUTER.
+fn checked(version: u32, off: u64, size: u8) -> Option<Reg> {
+    if !matches!(size, 1 | 2 | 4 | 8) || off % u64::from(size) != 0 {
+        return None;
+    }
+    let reg = regs::classify(version, off)?;
+    let ok = match reg {
+        Reg::Priority | Reg::Targets | Reg::SgiPending => size == 1 || size == 4,
+        Reg::Router => size == 4 || size == 8,
+        _ => size == 4,
+    };
+    ok.then_some(reg)
+}
+
+/// INTID of the byte at `off` in a byte-per-INTID register bank at `base`.
+fn byte_intid(off: u64, base: u64) -> u32 {
+    // The bank is 0x400 bytes long, so this fits.
+    (off - base) as u32
 }
 
 /// Makes SPI `intid` pending (ivshmem doorbell delivery). INTIDs outside the
 /// SPI range 32..1020 are ignored.
 pub fn set_spi_pending(hw: &mut dyn GicdHw, intid: u32) {
-    if (32..1020).contains(&intid) {
-        hw.write32(0x200 + 4 * u64::from(intid / 32), 1 << (intid % 32));
+    if ownership::SPI_RANGE.contains(&intid) {
+        hw.write32(regs::ISPENDR + 4 * u64::from(intid / 32), 1 << (intid % 32));
     }
 }

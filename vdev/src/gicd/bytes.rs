@@ -4,6 +4,7 @@
 //! which could race another cell's update.
 
 use super::ownership::{Banked, banked, denied_if, owns_spi};
+use super::regs::{IPRIORITYR, ITARGETSR};
 use super::{CellIrqs, GicdHw, GicdOutcome};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -12,8 +13,20 @@ pub enum Kind {
     Targets,
 }
 
-/// `off` is aligned to `size` (1 or 4); `first` is the INTID of its first byte.
-pub fn read(hw: &mut dyn GicdHw, version: u32, off: u64, size: u8, first: u32, cell: &CellIrqs) -> u64 {
+impl Kind {
+    /// INTID of the byte at `off` (inside this kind's 0x400-byte bank).
+    fn intid(self, off: u64) -> u32 {
+        let base = match self {
+            Kind::Priority => IPRIORITYR,
+            Kind::Targets => ITARGETSR,
+        };
+        (off - base) as u32
+    }
+}
+
+/// `off` is aligned to `size` (1 or 4).
+pub fn read(hw: &mut dyn GicdHw, version: u32, kind: Kind, off: u64, size: u8, cell: &CellIrqs) -> u64 {
+    let first = kind.intid(off);
     if first < 32 {
         return match (banked(version), size) {
             (Banked::RazWi, _) => 0,
@@ -35,9 +48,9 @@ pub fn write(
     off: u64,
     size: u8,
     value: u32,
-    first: u32,
     cell: &CellIrqs,
 ) -> GicdOutcome {
+    let first = kind.intid(off);
     if first < 32 {
         // GICv2 banks these per CPU (ITARGETSR0..7 are read-only anyway);
         // GICv3 with ARE: RAZ/WI.

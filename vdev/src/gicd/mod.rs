@@ -59,8 +59,8 @@ pub fn mediate_read(hw: &mut dyn GicdHw, version: u32, off: u64, size: u8, cell:
             u64::from(bits::read(hw, version, Word::new(off, base, 1), cell))
         }
         Reg::Cfg => u64::from(bits::read(hw, version, Word::new(off, regs::ICFGR, 2), cell)),
-        Reg::Priority => bytes::read(hw, version, off, size, byte_intid(off, regs::IPRIORITYR), cell),
-        Reg::Targets => bytes::read(hw, version, off, size, byte_intid(off, regs::ITARGETSR), cell),
+        Reg::Priority => bytes::read(hw, version, bytes::Kind::Priority, off, size, cell),
+        Reg::Targets => bytes::read(hw, version, bytes::Kind::Targets, off, size, cell),
         Reg::Router => routing::router_read(hw, off, size, cell),
         // Write-only.
         Reg::Sgir => 0,
@@ -91,14 +91,8 @@ pub fn mediate_write(
         Reg::BitsRmw { base } => bits::write_rmw(hw, version, Word::new(off, base, 1), v32, cell),
         Reg::BitsSetClear { base } => bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell),
         Reg::Cfg => bits::write_rmw(hw, version, Word::new(off, regs::ICFGR, 2), v32, cell),
-        Reg::Priority => {
-            let first = byte_intid(off, regs::IPRIORITYR);
-            bytes::write(hw, version, bytes::Kind::Priority, off, size, v32, first, cell)
-        }
-        Reg::Targets => {
-            let first = byte_intid(off, regs::ITARGETSR);
-            bytes::write(hw, version, bytes::Kind::Targets, off, size, v32, first, cell)
-        }
+        Reg::Priority => bytes::write(hw, version, bytes::Kind::Priority, off, size, v32, cell),
+        Reg::Targets => bytes::write(hw, version, bytes::Kind::Targets, off, size, v32, cell),
         Reg::Router => routing::router_write(hw, off, size, value, cell),
         Reg::Sgir => routing::sgir_write(hw, v32, cell),
         Reg::SgiPending => {
@@ -113,7 +107,7 @@ pub fn mediate_write(
 /// naturally aligned: 32-bit everywhere, plus byte access to the byte-per-
 /// INTID registers and 64-bit access to IROUTER.
 fn checked(version: u32, off: u64, size: u8) -> Option<Reg> {
-    if !matches!(size, 1 | 2 | 4 | 8) || off % u64::from(size) != 0 {
+    if !matches!(size, 1 | 2 | 4 | 8) || !off.is_multiple_of(u64::from(size)) {
         return None;
     }
     let reg = regs::classify(version, off)?;
@@ -123,12 +117,6 @@ fn checked(version: u32, off: u64, size: u8) -> Option<Reg> {
         _ => size == 4,
     };
     ok.then_some(reg)
-}
-
-/// INTID of the byte at `off` in a byte-per-INTID register bank at `base`.
-fn byte_intid(off: u64, base: u64) -> u32 {
-    // The bank is 0x400 bytes long, so this fits.
-    (off - base) as u32
 }
 
 /// Makes SPI `intid` pending (ivshmem doorbell delivery). INTIDs outside the

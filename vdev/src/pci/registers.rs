@@ -20,7 +20,7 @@ pub const INTX_VECTORS: u32 = 1;
 impl Ivshmem {
     /// `off` is the offset inside BAR0 (< 4 KiB).
     pub fn reg_read(&self, off: u64, size: u8) -> u64 {
-        if size != 4 || off % 4 != 0 {
+        if size != 4 || !off.is_multiple_of(4) {
             return 0;
         }
         let v = match off {
@@ -35,7 +35,7 @@ impl Ivshmem {
     }
 
     pub fn reg_write(&mut self, off: u64, size: u8, value: u64) -> MmioEffect {
-        if size != 4 || off % 4 != 0 {
+        if size != 4 || !off.is_multiple_of(4) {
             return MmioEffect::Ignored { reason: "ivshmem: registers take aligned 32-bit accesses only" };
         }
         let v = value as u32;

@@ -1,0 +1,102 @@
+//! `xtask build`: system config + shim + loader + payload files → build/<board>/cellboot.img.
+
+use crate::{cmd, firmware, image, paths};
+use anyhow::{bail, Context, Result};
+use cellboot_config::{PayloadSource, System};
+use std::path::PathBuf;
+
+pub struct BuildOpts<'a> {
+    pub board: &'a str,
+    pub system: &'a str,
+    pub release: bool,
+}
+
+pub fn system_path(board: &str, system: &str) -> PathBuf {
+    paths::board_dir(board).join(format!("{system}.toml"))
+}
+
+/// Compiles and validates the system file; every error is printed.
+pub fn load_system(board: &str, system: &str) -> Result<System> {
+    let path = system_path(board, system);
+    if !path.exists() {
+        bail!("{} does not exist (boards: {})", paths::show(&path), list(&paths::root().join("boards")));
+    }
+    cellboot_config::load_system(&path).map_err(|errs| {
+        for e in &errs {
+            eprintln!("error: {e}");
+        }
+        anyhow::anyhow!("{} has {} error(s)", paths::show(&path), errs.len())
+    })
+}
+
+fn list(dir: &std::path::Path) -> String {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v.join(", ")
+}
+
+/// Compiled firmware binaries for one board.
+pub struct Binaries {
+    pub shim: Vec<u8>,
+    pub loader: Vec<u8>,
+}
+
+pub fn binaries(sys: &System, release: bool) -> Result<Binaries> {
+    let link = firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base };
+    let fw = firmware::build(release, &link)?;
+    let out = paths::board_out(&sys.board_name);
+    std::fs::create_dir_all(&out)?;
+    let shim = firmware::to_binary(&fw.shim_elf, &out.join("hypervisor-shim.bin"))?;
+    let loader = firmware::to_binary(&fw.loader_elf, &out.join("loader.bin"))?;
+    Ok(Binaries { shim, loader })
+}
+
+/// Packs an image from a compiled system; `sysconfig` overrides its bytes
+/// (tests build deliberately broken configs).
+pub fn pack(sys: &System, bins: &Binaries, sysconfig: Option<Vec<u8>>) -> Result<image::Packed> {
+    let mut parts = Vec::new();
+    let mut sysconfig = Some(sysconfig.unwrap_or_else(|| sys.to_bytes()));
+    for p in &sys.payloads {
+        let data = match &p.source {
+            PayloadSource::SystemConfig => sysconfig.take().context("two system config payloads")?,
+            PayloadSource::Loader => bins.loader.clone(),
+            PayloadSource::File(f) => std::fs::read(f).with_context(|| {
+                format!("payload {} ({}) cannot be read: run `cargo xtask fetch` and `cargo xtask initramfs`", p.name, paths::show(f))
+            })?,
+        };
+        parts.push(image::Part { kind: p.kind, name: p.name.clone(), data });
+    }
+    image::pack(&bins.shim, &parts)
+}
+
+pub fn write(packed: &image::Packed, out: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(out.parent().unwrap())?;
+    std::fs::write(out, &packed.bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    image::print_layout(packed);
+    if !packed.shim_has_header {
+        eprintln!("warning: the shim binary has no arm64 Image header (magic \"ARM\\x64\" at 0x38): the image is packed but will not boot");
+    }
+    eprintln!("    wrote {} ({} bytes)", paths::show(out), packed.bytes.len());
+    Ok(())
+}
+
+pub fn image_path(board: &str) -> PathBuf {
+    paths::board_out(board).join("cellboot.img")
+}
+
+/// `xtask build`: the payload files must exist (fetch + initramfs make them).
+pub fn build(o: &BuildOpts) -> Result<PathBuf> {
+    cmd::step(&format!("compiling {}", paths::show(&system_path(o.board, o.system))));
+    let sys = load_system(o.board, o.system)?;
+    let out_dir = paths::board_out(o.board);
+    std::fs::create_dir_all(&out_dir)?;
+    std::fs::write(out_dir.join(format!("{}.sysconfig.bin", o.system)), sys.to_bytes())?;
+    let bins = binaries(&sys, o.release)?;
+    cmd::step("packing the image");
+    let packed = pack(&sys, &bins, None)?;
+    let out = image_path(o.board);
+    write(&packed, &out)?;
+    Ok(out)
+}

@@ -1,0 +1,84 @@
+//! Cross-builds the shim and the loader for aarch64-unknown-none and turns
+//! their ELFs into raw binaries with the toolchain's llvm-objcopy.
+
+use crate::cmd;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+pub const TARGET: &str = "aarch64-unknown-none";
+
+pub struct Firmware {
+    pub shim_elf: PathBuf,
+    pub loader_elf: PathBuf,
+}
+
+/// What the shim is linked for on a board.
+pub struct ShimLink {
+    /// Link address: hypervisor region base + text_offset (0x20_0000).
+    pub base: u64,
+    pub early_uart: u64,
+}
+
+pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
+    cmd::step(&format!(
+        "building hypervisor-shim and loader for {TARGET} ({}, SHIM_BASE={:#x})",
+        if release { "release" } else { "debug" },
+        link.base
+    ));
+    let mut c = cmd::cargo();
+    c.args(["build", "--target", TARGET, "--message-format=json-render-diagnostics"]);
+    c.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim", "-p", "cellboot-loader", "--bin", "loader"]);
+    if release {
+        c.arg("--release");
+    }
+    c.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
+    c.stderr(std::process::Stdio::inherit());
+    let line = cmd::describe(&c);
+    eprintln!("    $ {line}");
+    let out = c.output().with_context(|| format!("cannot start `{line}`"))?;
+    if !out.status.success() {
+        bail!("`{line}` failed: {}", out.status);
+    }
+    let mut shim_elf = None;
+    let mut loader_elf = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
+        match name {
+            "hypervisor-shim" => shim_elf = Some(PathBuf::from(exe)),
+            "loader" => loader_elf = Some(PathBuf::from(exe)),
+            _ => {}
+        }
+    }
+    Ok(Firmware {
+        shim_elf: shim_elf.context("cargo reported no hypervisor-shim executable")?,
+        loader_elf: loader_elf.context("cargo reported no loader executable")?,
+    })
+}
+
+pub fn objcopy() -> Result<PathBuf> {
+    let sysroot = cmd::output(std::process::Command::new("rustc").args(["--print", "sysroot"]))?;
+    let host = cmd::output(std::process::Command::new("rustc").arg("-vV"))?
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .context("rustc -vV printed no host line")?;
+    let p = PathBuf::from(sysroot.trim()).join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    if !p.exists() {
+        bail!("{} is missing: `rustup component add llvm-tools` (rust-toolchain.toml lists it)", p.display());
+    }
+    Ok(p)
+}
+
+/// `llvm-objcopy -O binary elf out`, returning the bytes.
+pub fn to_binary(elf: &Path, out: &Path) -> Result<Vec<u8>> {
+    cmd::run(std::process::Command::new(objcopy()?).args(["-O", "binary"]).arg(elf).arg(out))?;
+    std::fs::read(out).with_context(|| format!("cannot read {}", out.display()))
+}
+
+/// `llvm-objcopy --strip-all`, returning the stripped ELF's size... and the
+/// raw binary size, which is what the image carries.
+pub fn stripped_binary_size(elf: &Path, scratch: &Path) -> Result<u64> {
+    let stripped = scratch.with_extension("stripped");
+    cmd::run(std::process::Command::new(objcopy()?).arg("--strip-all").arg(elf).arg(&stripped))?;
+    Ok(to_binary(&stripped, scratch)?.len() as u64)
+}

@@ -24,3 +24,4 @@ mod check; // check_full
 pub use addresses::{MAX_NCELLS, RangesIter, RegIter};
 pub use props::Property;
 pub use ro::Fdt;
+pub mod overlay; // overlay_apply (atomic): apply into scratch, copy back

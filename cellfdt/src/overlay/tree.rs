@@ -402,9 +402,4 @@ impl<'a> Tree<'a> {
         let (_, depth) = self.supernode_atdepth(node, 0)?;
         self.supernode_atdepth(node, depth - 1).map(|(o, _)| o)
     }
-
-    /// The structure block (for copying node names within a blob).
-    pub(crate) fn st(&self) -> &'a [u8] {
-        self.st
-    }
 }

@@ -1,0 +1,78 @@
+//! Atomic devicetree overlay apply (libfdt's `fdt_overlay_apply`, 1.6.1).
+//!
+//! Same steps, order and output bytes as libfdt; the difference is that the
+//! base is never left half-edited. Design: **apply into scratch, copy back.**
+//! The overlay-only phases run in the overlay buffer first (they cannot touch
+//! the base); then the merge and symbol phases edit a copy of the base in
+//! the caller's scratch buffer with libfdt's exact edit primitives, and only
+//! when every step has succeeded is the copy written over the base.
+//! Why not "validate everything, then apply": a fragment may target a node
+//! an earlier fragment created, and NOSPACE depends on the string-table
+//! sharing of every earlier edit, so validating means simulating the whole
+//! apply anyway; copying is simpler and the copy is cheap next to the edits.
+
+mod edit;
+mod merge;
+mod phandles;
+mod stack;
+mod symbols;
+mod tree;
+
+use crate::{Error, Result};
+use tree::{be32, check_header, put32, Tree, H_OFF_STRINGS, H_SIZE_STRINGS, HEADER_V17};
+
+/// Applies the overlay blob `overlay` to the base blob `base`, in place.
+///
+/// `base` is a buffer holding a base DTB whose header `totalsize` is the room
+/// edits may use (as after `fdt_open_into`; `FdtMut::into_inner` gives such a
+/// buffer). `overlay` holds a DTB compiled with `dtc -@`.
+///
+/// **Atomic:** on `Err`, `base` is byte-for-byte unchanged (libfdt poisons it).
+///
+/// **Scratch:** `scratch.len() >= totalsize(base)` always suffices. The exact
+/// need is the largest data size (header + reservation map + structure +
+/// strings, i.e. `off_dt_strings + size_dt_strings`) the base reaches during
+/// the apply: at least the base's own data size, plus what the overlay adds.
+/// A shorter scratch gives `NoSpace` where libfdt (with `totalsize` of room)
+/// might have succeeded. A scratch shorter than the base's data size is
+/// refused with `NoSpace` before anything, the overlay included, is touched.
+///
+/// The overlay is consumed, as with libfdt: its phandles are renumbered and
+/// its fixups resolved in place, and its magic is overwritten (on success and
+/// on any error after its header was accepted) so it cannot be applied twice.
+///
+/// Errors (libfdt's classes): header errors of either blob (`BadMagic`,
+/// `BadVersion` — both must be version 17 — `Truncated`); `NotFound` for a
+/// missing target node, `__symbols__` or label; `BadOverlay` for a malformed
+/// fragment or fixup; `BadPhandle`/`NoPhandles` for bad or exhausted
+/// phandles; `NoSpace` when the result does not fit; `BadValue` for a
+/// malformed overlay symbol; `BadLayout` for a base not in rw layout.
+pub fn overlay_apply(base: &mut [u8], overlay: &mut [u8], scratch: &mut [u8]) -> Result<()> {
+    check_header(base)?;
+    check_header(overlay)?;
+    let data_end = (be32(base, H_OFF_STRINGS) as usize + be32(base, H_SIZE_STRINGS) as usize).max(HEADER_V17);
+    if scratch.len() < data_end {
+        return Err(Error::NoSpace);
+    }
+    let result = apply(base, overlay, scratch);
+    // libfdt erases the overlay's magic on every outcome: it is half-edited.
+    put32(overlay, 0, 0xffff_ffff);
+    let written = result?;
+    base[..written].copy_from_slice(&scratch[..written]);
+    Ok(())
+}
+
+/// The libfdt sequence; returns how many scratch bytes to copy back.
+fn apply(base: &[u8], overlay: &mut [u8], scratch: &mut [u8]) -> Result<usize> {
+    let base_tree = Tree::new(base)?;
+    let delta = phandles::max_phandle(&base_tree)?;
+    phandles::adjust_local_phandles(overlay, delta)?;
+    phandles::update_local_references(overlay, delta)?;
+    phandles::fixup_phandles(&base_tree, overlay)?;
+
+    let ov = Tree::new(overlay)?;
+    let mut s = edit::Scratch::new(base, scratch)?;
+    merge::merge(&mut s, &ov)?;
+    symbols::update(&mut s, &ov)?;
+    Ok(s.written().len())
+}

@@ -1,0 +1,123 @@
+//! Property: no sequence of arbitrary config-space and BAR accesses panics,
+//! changes read-only identity, makes absent functions appear, or yields an
+//! effect the spec forbids.
+
+use cellboot_abi::VpciConfig;
+use cellboot_vdev::pci::{EcamOutcome, IvshmemParams, MmioEffect, VirtualPciBus};
+use proptest::prelude::*;
+
+const MMIO_BASE: u64 = 0x1000_0000;
+const DEVICES: [u8; 3] = [0, 3, 31];
+
+#[derive(Clone, Debug)]
+enum Op {
+    EcamRead(u64, u8),
+    EcamWrite(u64, u8, u64),
+    MmioRead(u64, u8),
+    MmioWrite(u64, u8, u64),
+    Take(u8),
+    Reset,
+}
+
+fn ecam_off() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => (prop_oneof![Just(0u64), Just(3), Just(31), 0u64..32], 0u64..2, 0u64..0x80)
+            .prop_map(|(d, f, r)| d << 15 | f << 12 | r),
+        1 => 0u64..(1 << 20),
+        1 => any::<u64>(),
+    ]
+}
+
+fn mmio_ipa() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => (0u64..4, 0u64..0x20).prop_map(|(p, r)| MMIO_BASE + p * 0x1000 + r), 1 => any::<u64>()]
+}
+
+fn value() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        3 => any::<u64>(),
+        2 => Just(0x406u64),
+        2 => (0u64..20).prop_map(|p| MMIO_BASE + p * 0x1000),
+        1 => Just(u64::MAX),
+        1 => (0u64..4, 0u64..2).prop_map(|(peer, v)| peer << 16 | v),
+    ]
+}
+
+fn size() -> impl Strategy<Value = u8> {
+    prop_oneof![4 => Just(4u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(8u8), 1 => any::<u8>()]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (ecam_off(), size()).prop_map(|(o, s)| Op::EcamRead(o, s)),
+        4 => (ecam_off(), size(), value()).prop_map(|(o, s, v)| Op::EcamWrite(o, s, v)),
+        2 => (mmio_ipa(), size()).prop_map(|(o, s)| Op::MmioRead(o, s)),
+        3 => (mmio_ipa(), size(), value()).prop_map(|(o, s, v)| Op::MmioWrite(o, s, v)),
+        1 => prop_oneof![Just(0u8), Just(3), any::<u8>()].prop_map(Op::Take),
+        1 => Just(Op::Reset),
+    ]
+}
+
+fn identity(b: &mut VirtualPciBus, d: u8) -> [u64; 9] {
+    let base = u64::from(d) << 15;
+    [0x00, 0x08, 0x0c, 0x2c, 0x34, 0x44, 0x48, 0x50, 0x58].map(|r| b.ecam_read(base + r, 4))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_guest_cannot_break_the_bus(ops in proptest::collection::vec(op(), 1..128)) {
+        let cfg = VpciConfig { mmio_base: MMIO_BASE, mmio_size: 0x4000, irq_base: 108, ..VpciConfig::default() };
+        let mut b = VirtualPciBus::new(&cfg);
+        for (i, &d) in DEVICES.iter().enumerate() {
+            let p = IvshmemParams {
+                peer_id: i as u32 % 2, max_peers: 2, shmem_ipa: 0x8000_0000, state_size: 0x1000,
+                rw_size: 0x2000, out_size: 0x1000, protocol: 3,
+            };
+            b.add_ivshmem(d, p).unwrap();
+        }
+        let ids: Vec<_> = DEVICES.iter().map(|&d| identity(&mut b, d)).collect();
+        for o in ops {
+            match o {
+                Op::EcamRead(off, s) => {
+                    let v = b.ecam_read(off, s);
+                    if (1..8).contains(&s) {
+                        prop_assert_eq!(v >> (8 * u32::from(s)), 0);
+                    }
+                }
+                Op::EcamWrite(off, s, v) => {
+                    let dev = (off >> 15 & 31) as u8;
+                    let absent = off >= 1 << 20 || off >> 12 & 7 != 0 || !DEVICES.contains(&dev);
+                    if absent {
+                        let ignored = matches!(b.ecam_write(off, s, v), EcamOutcome::Ignored { .. });
+                        prop_assert!(ignored, "write to absent function accepted");
+                    } else {
+                        b.ecam_write(off, s, v);
+                    }
+                }
+                Op::MmioRead(ipa, s) => {
+                    if let Some(v) = b.mmio_read(ipa, s) {
+                        prop_assert!(v <= u64::from(u32::MAX));
+                        prop_assert!((MMIO_BASE..MMIO_BASE + 0x4000).contains(&ipa), "decoded outside the window");
+                        prop_assert!(b.device_at(ipa).is_some());
+                    }
+                }
+                Op::MmioWrite(ipa, s, v) => match b.mmio_write(ipa, s, v) {
+                    Some(MmioEffect::Doorbell { peer, vector }) => prop_assert!(peer < 2 && vector == 0),
+                    Some(_) => prop_assert!((MMIO_BASE..MMIO_BASE + 0x4000).contains(&ipa)),
+                    None => {}
+                },
+                Op::Take(d) => {
+                    let enabled = b.interrupts_enabled(d);
+                    prop_assert_eq!(b.take_interrupt(d), enabled);
+                }
+                Op::Reset => b.reset(),
+            }
+            for (i, &d) in DEVICES.iter().enumerate() {
+                prop_assert_eq!(&identity(&mut b, d), &ids[i]);
+            }
+            prop_assert_eq!(b.ecam_read(1 << 15, 4), 0xffff_ffff);
+            prop_assert_eq!(b.ecam_read(1 << 12, 4), 0xffff_ffff);
+        }
+    }
+}

@@ -20,8 +20,15 @@ mod strings; // string lists, compatible
 mod addresses; // #address-cells/#size-cells, reg/ranges
 mod memrsv; // memory reservation map (read)
 mod check; // check_full
+mod rw; // FdtMut: open_into, pack, splice, memory reservations
+mod rw_props; // setprop / appendprop / delprop
+mod rw_nodes; // add_subnode / del_node / set_name
+mod wip; // write-in-place: setprop_inplace, nop_property, nop_node
+mod sw; // Writer: sequential writer
 
 pub use addresses::{MAX_NCELLS, RangesIter, RegIter};
 pub use props::Property;
 pub use ro::Fdt;
+pub use rw::FdtMut;
+pub use sw::{CREATE_FLAG_NO_NAME_DEDUP, Writer};
 pub mod overlay; // overlay_apply (atomic): apply into scratch, copy back

@@ -200,8 +200,10 @@ fn irouter_only_the_cells_cpus() {
     assert_eq!(mediate_write(&mut g, 3, r(40), 8, 2, &cell()), GicdOutcome::Done);
     assert_eq!(g.router[40], 2);
     assert_eq!(mediate_read(&mut g, 3, r(40), 8, &cell()), 2);
+    assert_eq!(mediate_write(&mut g, 3, r(40), 8, 1 << 40 | 1 << 30 | 2, &cell()), GicdOutcome::Done);
+    assert_eq!(g.router[40], 2, "reserved bits written as 0");
     assert!(denied(mediate_write(&mut g, 3, r(40), 8, 3, &cell())), "CPU 0.0.0.3 is foreign");
-    assert!(denied(mediate_write(&mut g, 3, r(40), 8, 1 << 31, &cell())), "IRM=1");
+    assert!(denied(mediate_write(&mut g, 3, r(40), 8, 1 << 31 | 2, &cell())), "IRM=1");
     assert!(denied(mediate_write(&mut g, 3, r(40), 8, 1 << 32 | 1, &cell())), "Aff3 differs");
     assert_eq!(g.router[40], 2);
     g.router[50] = 0xff;

@@ -99,6 +99,10 @@ pub struct CellbootInfo {
     pub num_vpci_devices: u32,
     /// Loader's error report (NUL-terminated), valid when `cell_state` is FAILED.
     pub error: [u8; 256],
+    /// PCI device numbers (0..31) of the first `num_vpci_devices` ivshmem
+    /// devices on this cell's virtual bus 0 (`IvshmemLink::device`); the loader
+    /// writes one `interrupt-map` row per device.
+    pub vpci_devices: [u8; 8],
 }
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]

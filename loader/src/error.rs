@@ -1,0 +1,148 @@
+//! What went wrong while building a guest DTB, named by step, node path and
+//! property so that a one-line message in `CellbootInfo::error` is enough to
+//! find the problem without a debugger.
+
+use crate::text::Text;
+
+/// The fixed order of edits (see the crate docs); an error names the step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Open,
+    VirtualPci,
+    Memory,
+    Chosen,
+    Cpus,
+    Devices,
+    Psci,
+    Overlays,
+    Pack,
+}
+
+impl Step {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Step::Open => "open",
+            Step::VirtualPci => "vpci",
+            Step::Memory => "memory",
+            Step::Chosen => "chosen",
+            Step::Cpus => "cpus",
+            Step::Devices => "devices",
+            Step::Psci => "psci",
+            Step::Overlays => "overlays",
+            Step::Pack => "pack",
+        }
+    }
+}
+
+/// Why a step failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// cellfdt refused an operation (NOSPACE when `out` is too small, BADMAGIC
+    /// for a corrupt board DTB, ...).
+    Fdt(cellfdt::Error),
+    /// Neither the root's `interrupt-parent` nor a known GIC node gives the
+    /// vPCI node an interrupt parent.
+    NoInterruptParent,
+    /// The interrupt parent's `#interrupt-cells` cannot encode a GIC SPI.
+    UnsupportedInterruptCells(u32),
+    /// The cell has no RAM region for `/memory`.
+    NoRam,
+    /// None of the cell's CPUs is described under `/cpus`.
+    NoCpu,
+    /// More vPCI devices than the loader encodes interrupt-map rows for.
+    TooManyDevices(usize),
+    /// A node with the vPCI host's name already exists.
+    NodeExists,
+    /// A path from the cell config's `disable` list does not exist.
+    PathNotFound,
+}
+
+/// Longest node path kept in an error (longer ones are truncated).
+pub const ERROR_PATH_LEN: usize = 64;
+
+#[derive(Clone, Copy)]
+pub struct FixupError {
+    pub step: Step,
+    pub cause: Cause,
+    /// Property involved, "" when none.
+    pub prop: &'static str,
+    path: [u8; ERROR_PATH_LEN],
+    path_len: u8,
+}
+
+impl FixupError {
+    pub fn new(step: Step, cause: Cause) -> Self {
+        Self { step, cause, prop: "", path: [0; ERROR_PATH_LEN], path_len: 0 }
+    }
+
+    pub fn fdt(step: Step, err: cellfdt::Error) -> Self {
+        Self::new(step, Cause::Fdt(err))
+    }
+
+    pub fn at(mut self, path: &str) -> Self {
+        let n = path.len().min(ERROR_PATH_LEN);
+        self.path[..n].copy_from_slice(&path.as_bytes()[..n]);
+        self.path_len = n as u8;
+        self
+    }
+
+    pub fn prop(mut self, prop: &'static str) -> Self {
+        self.prop = prop;
+        self
+    }
+
+    /// Node path the error is about ("" when none).
+    pub fn path(&self) -> &str {
+        let p = &self.path[..self.path_len as usize];
+        match core::str::from_utf8(p) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&p[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    /// The cellfdt error, when that is the cause.
+    pub fn fdt_error(&self) -> Option<cellfdt::Error> {
+        match self.cause {
+            Cause::Fdt(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// One line: `guest dtb: <step>: <path> <prop>: <cause>`; no `core::fmt`.
+    pub fn write_to<const N: usize>(&self, t: &mut Text<N>) {
+        t.push_str("guest dtb: ").push_str(self.step.name()).push_str(": ");
+        if self.path_len > 0 {
+            t.push_str(self.path()).push_str(" ");
+        }
+        if !self.prop.is_empty() {
+            t.push_str(self.prop).push_str(" ");
+        }
+        match self.cause {
+            Cause::Fdt(e) => t.push_str(e.name()),
+            Cause::NoInterruptParent => t.push_str("no interrupt parent (GIC) with a phandle"),
+            Cause::UnsupportedInterruptCells(n) => {
+                t.push_str("interrupt parent has #interrupt-cells = ").push_dec(n.into())
+            }
+            Cause::NoRam => t.push_str("cell has no RAM region"),
+            Cause::NoCpu => t.push_str("none of the cell's CPUs is in /cpus"),
+            Cause::TooManyDevices(n) => t.push_str("too many vPCI devices: ").push_dec(n as u64),
+            Cause::NodeExists => t.push_str("node already exists in the board DTB"),
+            Cause::PathNotFound => t.push_str("path from the cell's disable list not found"),
+        };
+    }
+}
+
+impl core::fmt::Debug for FixupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+/// For the host CLI and tests; the firmware uses [`FixupError::write_to`].
+impl core::fmt::Display for FixupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut t = Text::<256>::new();
+        self.write_to(&mut t);
+        f.write_str(t.as_str())
+    }
+}

@@ -1,0 +1,170 @@
+//! Everything the loader does to the hardware: startup, hypercalls, raw
+//! memory, cache maintenance and the jump. Entered at EL1h with the MMU and
+//! D-cache off, so every data access is Device memory: the assembly only uses
+//! aligned accesses and Rust is built with +strict-align.
+
+use cellboot_abi::hypercall;
+use core::arch::{asm, global_asm};
+
+// Startup: save x0, apply our own R_AARCH64_RELATIVE relocations (linked at
+// 0, running wherever the shim put us), zero BSS, set SP, call Rust.
+global_asm!(
+    ".section .text.head, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    mov   x19, x0",                  // comm region IPA
+    "    adr   x20, _start",              // runtime base (link address 0)
+    "    adrp  x1, __rela_start",
+    "    add   x1, x1, :lo12:__rela_start",
+    "    adrp  x2, __rela_end",
+    "    add   x2, x2, :lo12:__rela_end",
+    "1:  cmp   x1, x2",
+    "    b.hs  3f",
+    "    ldp   x3, x4, [x1]",             // r_offset, r_info
+    "    ldr   x5, [x1, #16]",            // r_addend
+    "    add   x1, x1, #24",
+    "    cmp   x4, #1027",                // R_AARCH64_RELATIVE (symbol 0)
+    "    b.ne  2f",
+    "    add   x5, x5, x20",
+    "    str   x5, [x20, x3]",
+    "    b     1b",
+    "2:  wfe",                            // any other relocation: the link is broken
+    "    b     2b",
+    "3:  adrp  x1, __bss_start",
+    "    add   x1, x1, :lo12:__bss_start",
+    "    adrp  x2, __bss_end",
+    "    add   x2, x2, :lo12:__bss_end",
+    "4:  cmp   x1, x2",
+    "    b.hs  5f",
+    "    str   xzr, [x1], #8",            // BSS is 8-aligned at both ends (loader.ld)
+    "    b     4b",
+    "5:  adrp  x1, __stack_top",
+    "    add   x1, x1, :lo12:__stack_top",
+    "    mov   sp, x1",
+    "    mov   x0, x19",
+    "    bl    loader_main",
+    "6:  wfe",
+    "    b     6b",
+);
+
+unsafe extern "C" {
+    static _start: u8;
+    static _end: u8;
+}
+
+/// Runtime [start, end) of the loader image including BSS and stack.
+pub fn image_bounds() -> (u64, u64) {
+    (core::ptr::addr_of!(_start) as u64, core::ptr::addr_of!(_end) as u64)
+}
+
+/// `hvc #0x4a48` with x0..x2; returns x0.
+pub fn hvc(code: u64, a1: u64, a2: u64) -> u64 {
+    let ret: u64;
+    // SAFETY: the hypercall ABI (cellboot_abi::hypercall) only reads the
+    // registers and the memory we point it at; it clobbers nothing else
+    // we rely on (the shim preserves x1..x30 and SP).
+    unsafe {
+        asm!("hvc #0x4a48", inlateout("x0") code => ret, in("x1") a1, in("x2") a2, options(nostack));
+    }
+    const _: () = assert!(hypercall::HVC_IMM == 0x4a48);
+    ret
+}
+
+/// Prints through the shim's console (it prefixes the cell name). `s` must
+/// end in memory the shim can read: our stack is inside the cell's RAM.
+pub fn console_write(s: &[u8]) {
+    hvc(hypercall::DEBUG_CONSOLE_WRITE, s.as_ptr() as u64, s.len() as u64);
+}
+
+/// A view of guest memory.
+///
+/// # Safety
+/// `[ipa, ipa + len)` must be mapped and not written through any other
+/// reference while the slice lives.
+pub unsafe fn mem(ipa: u64, len: u64) -> &'static [u8] {
+    // SAFETY: MMU off: IPA = address; validity is the caller's promise.
+    unsafe { core::slice::from_raw_parts(ipa as *const u8, len as usize) }
+}
+
+/// A mutable view of guest memory.
+///
+/// # Safety
+/// `[ipa, ipa + len)` must be mapped RAM that no other live reference covers.
+pub unsafe fn mem_mut(ipa: u64, len: u64) -> &'static mut [u8] {
+    // SAFETY: as for `mem`, plus exclusivity promised by the caller.
+    unsafe { core::slice::from_raw_parts_mut(ipa as *mut u8, len as usize) }
+}
+
+/// memmove of `len` bytes from `src` to `dst`.
+///
+/// # Safety
+/// Both ranges must be mapped RAM not referenced by any live slice.
+pub unsafe fn move_bytes(src: u64, dst: u64, len: u64) {
+    // SAFETY: the caller's promise; `copy` handles overlap like memmove.
+    unsafe { core::ptr::copy(src as *const u8, dst as *mut u8, len as usize) }
+}
+
+/// Stores bytes one at a time with volatile writes (the comm region is
+/// shared with the shim, which reads it after our hypercall).
+pub fn write_bytes(ipa: u64, bytes: &[u8]) {
+    for (i, &b) in bytes.iter().enumerate() {
+        // SAFETY: only called on the comm region's `error` field, which the
+        // shim maps writable for the cell and nothing else references now.
+        unsafe { core::ptr::write_volatile((ipa + i as u64) as *mut u8, b) };
+    }
+}
+
+pub fn write_u32(ipa: u64, v: u32) {
+    // SAFETY: only called on the comm region's 4-byte aligned `cell_state`.
+    unsafe { core::ptr::write_volatile(ipa as *mut u32, v) };
+}
+
+fn dcache_line() -> u64 {
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effects.
+    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    4 << ((ctr >> 16) & 0xf) // DminLine: log2 of words
+}
+
+/// `dc cvac` per line over the range, then `dsb sy`: the payload and DTB
+/// reach the point of coherency before the kernel runs with caches off.
+pub fn clean_dcache_to_poc(start: u64, len: u64) {
+    let line = dcache_line();
+    let mut a = start & !(line - 1);
+    while a < start + len {
+        // SAFETY: cleaning a line is harmless for any address we can access.
+        unsafe { asm!("dc cvac, {}", in(reg) a, options(nostack, preserves_flags)) };
+        a += line;
+    }
+    // SAFETY: barrier only.
+    unsafe { asm!("dsb sy", options(nostack, preserves_flags)) };
+}
+
+/// `ic iallu; dsb nsh; isb`: no stale instructions for the new payload.
+pub fn invalidate_icache() {
+    // SAFETY: invalidating the I-cache only costs refetches.
+    unsafe { asm!("ic iallu", "dsb nsh", "isb", options(nostack, preserves_flags)) };
+}
+
+/// Enters the payload: x0 = DTB, x1..x3 = 0 (arm64 boot protocol).
+///
+/// # Safety
+/// `entry` must hold the payload, cleaned to PoC; never returns.
+pub unsafe fn enter(entry: u64, dtb: u64) -> ! {
+    // SAFETY: the caller's promise; the loader's state is abandoned.
+    unsafe {
+        asm!(
+            // x4, not a free register: x1..x3 are zeroed first.
+            "mov x1, xzr", "mov x2, xzr", "mov x3, xzr", "br x4",
+            in("x4") entry, in("x0") dtb, options(noreturn, nostack),
+        )
+    }
+}
+
+/// Parks this CPU for good.
+pub fn park() -> ! {
+    loop {
+        // SAFETY: waiting for an event has no effect on memory.
+        unsafe { asm!("wfe", options(nomem, nostack, preserves_flags)) };
+    }
+}

@@ -1,0 +1,144 @@
+//! Step 4: `/cpus` lists only the cell's CPUs, and nothing refers to the others.
+
+use super::{at, be_cells};
+use crate::error::{Cause, FixupError, Step};
+use crate::view::CellView;
+use cellboot_abi::MAX_CPUS;
+use cellfdt::{Error, Fdt, FdtMut};
+
+const STEP: Step = Step::Cpus;
+
+pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
+    let cpus = fdt.as_fdt().path_offset("/cpus").map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
+    // Deleting a node moves the ones after it, so look again from the start
+    // after every deletion (a handful of CPUs: quadratic is fine).
+    let kept = loop {
+        let f = fdt.as_fdt();
+        let mut victim = None;
+        let mut kept = 0;
+        for node in f.subnodes(cpus) {
+            if !is_cpu(&f, node) {
+                continue;
+            }
+            let reg = f.getprop(node, "reg").map_err(at(&f, STEP, node, "reg"))?;
+            let reg = be_cells(reg).ok_or_else(|| at(&f, STEP, node, "reg")(Error::BadValue))?;
+            if cell.owns_mpidr(reg) {
+                kept += 1;
+            } else if victim.is_none() {
+                victim = Some(node);
+            }
+        }
+        let Some(node) = victim else { break kept };
+        fdt.del_node(node).map_err(at(&fdt.as_fdt(), STEP, node, ""))?;
+    };
+    if kept == 0 {
+        return Err(FixupError::new(STEP, Cause::NoCpu).at("/cpus"));
+    }
+    prune_cpu_map(fdt)?;
+    prune_interrupt_affinity(fdt)
+}
+
+fn is_cpu(f: &Fdt<'_>, node: usize) -> bool {
+    f.getprop(node, "device_type").is_ok_and(|v| v == b"cpu\0")
+}
+
+fn dangling(f: &Fdt<'_>, node: usize, prop: &str) -> bool {
+    f.getprop_u32(node, prop).is_ok_and(|ph| f.node_offset_by_phandle(ph).is_err())
+}
+
+/// Removes `cpu-map` leaves whose `cpu` phandle no longer resolves, then
+/// containers (core, cluster, socket) left without children, then an empty
+/// `cpu-map` itself: Linux rejects a topology naming a missing CPU.
+fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
+    loop {
+        let f = fdt.as_fdt();
+        let map = match f.path_offset("/cpus/cpu-map") {
+            Ok(n) => n,
+            Err(Error::NotFound) => return Ok(()),
+            Err(e) => return Err(FixupError::fdt(STEP, e).at("/cpus/cpu-map")),
+        };
+        let mut victim = None;
+        let mut depth = 0i32;
+        let mut node = map;
+        loop {
+            node = match f.next_node(Some(node), Some(&mut depth)) {
+                Ok(n) if depth > 0 => n,
+                Ok(_) | Err(Error::NotFound) => break,
+                Err(e) => return Err(at(&f, STEP, node, "")(e)),
+            };
+            let has_cpu = f.getprop(node, "cpu").is_ok();
+            let empty = f.first_subnode(node).is_err();
+            if (has_cpu && dangling(&f, node, "cpu")) || (!has_cpu && empty) {
+                victim = Some(node);
+                break;
+            }
+        }
+        let victim = match victim {
+            Some(v) => v,
+            None if f.first_subnode(map).is_err() => map,
+            None => return Ok(()),
+        };
+        fdt.del_node(victim).map_err(at(&fdt.as_fdt(), STEP, victim, ""))?;
+    }
+}
+
+/// A per-CPU interrupt list (the Pi's `arm-pmu`: one SPI per CPU, named by
+/// `interrupt-affinity`) keeps only the entries of CPUs that remain;
+/// otherwise the driver fails on the dangling phandle.
+fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
+    let mut start = None;
+    loop {
+        let f = fdt.as_fdt();
+        let Some(node) = next_with_prop(&f, start, "interrupt-affinity")? else {
+            return Ok(());
+        };
+        start = Some(node);
+        let aff = f.getprop(node, "interrupt-affinity").map_err(at(&f, STEP, node, "interrupt-affinity"))?;
+        let irqs = match f.getprop(node, "interrupts") {
+            Ok(v) => v,
+            Err(Error::NotFound) => continue,
+            Err(e) => return Err(at(&f, STEP, node, "interrupts")(e)),
+        };
+        let n = aff.len() / 4;
+        if n == 0 || n > MAX_CPUS || aff.len() % 4 != 0 || irqs.len() % n != 0 || irqs.len() / n > 16 {
+            continue; // not one entry per CPU: leave it to the driver
+        }
+        let entry = irqs.len() / n;
+        let mut new_aff = [0u8; 4 * MAX_CPUS];
+        let mut new_irqs = [0u8; 16 * MAX_CPUS];
+        let mut k = 0;
+        for i in 0..n {
+            let ph = u32::from_be_bytes([aff[4 * i], aff[4 * i + 1], aff[4 * i + 2], aff[4 * i + 3]]);
+            if f.node_offset_by_phandle(ph).is_ok() {
+                new_aff[4 * k..4 * k + 4].copy_from_slice(&aff[4 * i..4 * i + 4]);
+                new_irqs[entry * k..entry * (k + 1)].copy_from_slice(&irqs[entry * i..entry * (i + 1)]);
+                k += 1;
+            }
+        }
+        if k == n {
+            continue;
+        }
+        fdt.setprop(node, "interrupts", &new_irqs[..entry * k])
+            .map_err(at(&fdt.as_fdt(), STEP, node, "interrupts"))?;
+        fdt.setprop(node, "interrupt-affinity", &new_aff[..4 * k])
+            .map_err(at(&fdt.as_fdt(), STEP, node, "interrupt-affinity"))?;
+    }
+}
+
+/// Next node after `after` that has property `prop` (any value).
+fn next_with_prop(f: &Fdt<'_>, after: Option<usize>, prop: &str) -> Result<Option<usize>, FixupError> {
+    let mut node = after.unwrap_or(0);
+    if after.is_none() && f.getprop(0, prop).is_ok() {
+        return Ok(Some(0));
+    }
+    loop {
+        node = match f.next_node(Some(node), None) {
+            Ok(n) => n,
+            Err(Error::NotFound) => return Ok(None),
+            Err(e) => return Err(FixupError::fdt(STEP, e).prop("interrupt-affinity")),
+        };
+        if f.getprop(node, prop).is_ok() {
+            return Ok(Some(node));
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Step 2: `/memory` describes exactly the cell's RAM (guest-physical).
+
+use super::at;
+use crate::error::{Cause, FixupError, Step};
+use crate::text::Text;
+use crate::view::CellView;
+use cellboot_abi::MAX_MEM_REGIONS;
+use cellfdt::{Error, FdtMut};
+
+const STEP: Step = Step::Memory;
+
+pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
+    let mut regs = [(0u64, 0u64); MAX_MEM_REGIONS];
+    let mut n = 0;
+    for r in cell.ram_regions() {
+        regs[n] = (r.virt, r.size);
+        n += 1;
+    }
+    let regs = &regs[..n];
+    let Some(&(base, _)) = regs.first() else {
+        return Err(FixupError::new(STEP, Cause::NoRam));
+    };
+    let mut name = Text::<32>::new();
+    name.push_str("memory@").push_hex(base);
+
+    // Keep the first memory node (its place in the tree), drop the others.
+    let node = match find_memory(fdt, None)? {
+        Some(first) => {
+            while let Some(other) = find_memory(fdt, Some(first))? {
+                fdt.del_node(other).map_err(at(&fdt.as_fdt(), STEP, other, ""))?;
+            }
+            fdt.set_name(first, name.as_str()).map_err(at(&fdt.as_fdt(), STEP, first, ""))?;
+            first
+        }
+        None => {
+            let node = fdt.add_subnode(0, name.as_str()).map_err(at(&fdt.as_fdt(), STEP, 0, ""))?;
+            fdt.setprop_str(node, "device_type", "memory").map_err(at(&fdt.as_fdt(), STEP, node, "device_type"))?;
+            node
+        }
+    };
+    fdt.setprop_reg(node, regs).map_err(at(&fdt.as_fdt(), STEP, node, "reg"))
+}
+
+/// Next node after `after` with `device_type = "memory"`.
+fn find_memory(fdt: &FdtMut<'_>, after: Option<usize>) -> Result<Option<usize>, FixupError> {
+    match fdt.as_fdt().node_offset_by_prop_value(after, "device_type", b"memory\0") {
+        Ok(n) => Ok(Some(n)),
+        Err(Error::NotFound) => Ok(None),
+        Err(e) => Err(FixupError::fdt(STEP, e).prop("device_type")),
+    }
+}

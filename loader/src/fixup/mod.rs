@@ -1,0 +1,105 @@
+//! The edit steps of `build_guest_dtb`, one file per step, plus what they share.
+
+pub mod chosen;
+pub mod cpus;
+pub mod devices;
+pub mod memory;
+pub mod psci;
+pub mod vpci;
+
+use crate::error::{Cause, FixupError, Step};
+use crate::text::Text;
+use cellfdt::{Error, Fdt};
+
+/// The interrupt controller the vPCI node's `interrupt-map` targets.
+#[derive(Clone, Copy, Debug)]
+pub struct Gic {
+    pub phandle: u32,
+    /// `#address-cells` of the GIC node as `interrupt-map` reads it: 0 when
+    /// absent (unlike `reg` decoding, where 2 is the default).
+    pub address_cells: u32,
+    pub interrupt_cells: u32,
+}
+
+/// GIC compatibles to fall back on when the root has no `interrupt-parent`.
+const GIC_COMPATIBLES: [&str; 4] = ["arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
+
+/// The root's `interrupt-parent`, or else the first known GIC node.
+pub fn find_gic(fdt: &Fdt<'_>) -> Result<Gic, FixupError> {
+    let err = |cause| FixupError::new(Step::Open, cause);
+    let node = match fdt.getprop_u32(0, "interrupt-parent") {
+        Ok(ph) => fdt
+            .node_offset_by_phandle(ph)
+            .map_err(|e| FixupError::fdt(Step::Open, e).at("/").prop("interrupt-parent"))?,
+        Err(Error::NotFound) => GIC_COMPATIBLES
+            .iter()
+            .find_map(|c| fdt.node_offset_by_compatible(None, c).ok())
+            .ok_or(err(Cause::NoInterruptParent))?,
+        Err(e) => return Err(FixupError::fdt(Step::Open, e).at("/").prop("interrupt-parent")),
+    };
+    let path = node_path(fdt, node);
+    let phandle = fdt.get_phandle(node).ok_or(err(Cause::NoInterruptParent).at(path.as_str()))?;
+    let interrupt_cells = fdt
+        .getprop_u32(node, "#interrupt-cells")
+        .map_err(|e| FixupError::fdt(Step::Open, e).at(path.as_str()).prop("#interrupt-cells"))?;
+    let address_cells = match fdt.getprop_u32(node, "#address-cells") {
+        Ok(n) => n,
+        Err(Error::NotFound) => 0,
+        Err(e) => return Err(FixupError::fdt(Step::Open, e).at(path.as_str()).prop("#address-cells")),
+    };
+    // A GIC specifier is <type number flags [ppi-partition]>; an
+    // interrupt-map row must fit our fixed-size row buffer.
+    if !(3..=4).contains(&interrupt_cells) || address_cells > 3 {
+        return Err(err(Cause::UnsupportedInterruptCells(interrupt_cells)).at(path.as_str()));
+    }
+    Ok(Gic { phandle, address_cells, interrupt_cells })
+}
+
+/// Full path of `node` for error messages ("?" when even that fails).
+pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> {
+    let mut buf = [0u8; crate::ERROR_PATH_LEN];
+    let mut t = Text::new();
+    match fdt.get_path(node, &mut buf) {
+        Ok(p) => t.push_str(p),
+        // NoSpace: the path is longer than an error can hold; the name still helps.
+        Err(_) => t.push_str(".../").push_str(fdt.get_name(node).unwrap_or("?")),
+    };
+    t
+}
+
+/// Maps a cellfdt error at `node` into a step error naming node and property.
+pub fn at(fdt: &Fdt<'_>, step: Step, node: usize, prop: &'static str) -> impl FnOnce(Error) -> FixupError {
+    let path = node_path(fdt, node);
+    move |e| FixupError::fdt(step, e).at(path.as_str()).prop(prop)
+}
+
+/// `delprop` where an absent property is fine.
+pub fn delprop_if_present(
+    fdt: &mut cellfdt::FdtMut<'_>,
+    step: Step,
+    node: usize,
+    name: &'static str,
+) -> Result<(), FixupError> {
+    match fdt.delprop(node, name) {
+        Ok(()) | Err(Error::NotFound) => Ok(()),
+        Err(e) => Err(at(&fdt.as_fdt(), step, node, name)(e)),
+    }
+}
+
+/// Sub-node `name` of the root, created when absent.
+pub fn root_child(fdt: &mut cellfdt::FdtMut<'_>, step: Step, name: &str) -> Result<usize, FixupError> {
+    match fdt.as_fdt().subnode_offset(0, name) {
+        Ok(n) => Ok(n),
+        Err(Error::NotFound) => fdt.add_subnode(0, name).map_err(|e| FixupError::fdt(step, e).at("/").prop("")),
+        Err(e) => Err(FixupError::fdt(step, e).at("/")),
+    }
+}
+
+/// Big-endian cell value from a 1- or 2-cell property value.
+pub fn be_cells(v: &[u8]) -> Option<u64> {
+    match v.len() {
+        4 => Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]).into()),
+        8 => Some(u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])),
+        _ => None,
+    }
+}

@@ -13,7 +13,11 @@ fn owns(i: u32) -> bool {
 }
 const AFFS: [u64; 2] = [0x8000_0001, 0x8000_0002]; // MPIDR with RES1 bit 31
 fn cell() -> CellIrqs<'static> {
-    CellIrqs { owns: &owns, cpu_affinities: &AFFS, cpu_if_mask: 0b110 }
+    CellIrqs {
+        owns: &owns,
+        cpu_affinities: &AFFS,
+        cpu_if_mask: 0b110,
+    }
 }
 
 fn denied(o: GicdOutcome) -> bool {
@@ -26,7 +30,11 @@ fn foreign_enable_bits_read_as_zero() {
     g.enable[1] = 0xffff_ffff; // INTIDs 32..63
     assert_eq!(mediate_read(&mut g, 2, 0x104, 4, &cell()), 0x0000_ff00);
     assert_eq!(mediate_read(&mut g, 2, 0x184, 4, &cell()), 0x0000_ff00);
-    assert_eq!(mediate_read(&mut g, 2, 0x108, 4, &cell()), 0, "INTIDs 64..95: none owned");
+    assert_eq!(
+        mediate_read(&mut g, 2, 0x108, 4, &cell()),
+        0,
+        "INTIDs 64..95: none owned"
+    );
 }
 
 #[test]
@@ -38,7 +46,10 @@ fn linux_v2_dist_init_touches_only_owned_spis() {
     let c = cell();
     // gic_dist_init: disable, then for every SPI word: ICENABLER/ICACTIVER all
     // ones, ICFGR level, priority 0xa0, targets = this CPU; then enable.
-    assert!(denied(mediate_write(&mut g, 2, 0x000, 4, 0, &c)), "disable is refused");
+    assert!(
+        denied(mediate_write(&mut g, 2, 0x000, 4, 0, &c)),
+        "disable is refused"
+    );
     assert_eq!(g.ctlr, 1, "distributor stays enabled for the other cells");
     for w in 1..8u64 {
         mediate_write(&mut g, 2, 0x180 + 4 * w, 4, 0xffff_ffff, &c);
@@ -74,10 +85,19 @@ fn linux_v2_dist_init_touches_only_owned_spis() {
 fn set_clear_reports_the_first_foreign_irq() {
     let mut g = FakeGicd::new(3);
     let o = mediate_write(&mut g, 3, 0x104, 4, 1 << 9 | 1 << 3, &cell());
-    assert_eq!(o, GicdOutcome::Denied { irq: Some(35), reason: o_reason(o) });
+    assert_eq!(
+        o,
+        GicdOutcome::Denied {
+            irq: Some(35),
+            reason: o_reason(o)
+        }
+    );
     assert!(FakeGicd::bit(&g.enable, 41));
     assert!(!FakeGicd::bit(&g.enable, 35));
-    assert_eq!(mediate_write(&mut g, 3, 0x104, 4, 1 << 8, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0x104, 4, 1 << 8, &cell()),
+        GicdOutcome::Done
+    );
 }
 
 fn o_reason(o: GicdOutcome) -> &'static str {
@@ -91,14 +111,20 @@ fn o_reason(o: GicdOutcome) -> &'static str {
 fn group_rmw_keeps_foreign_bits() {
     let mut g = FakeGicd::new(3);
     g.group[1] = 0xffff_0000; // foreign 48..63 set
-    assert_eq!(mediate_write(&mut g, 3, 0x084, 4, 0x0000_0f00, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0x084, 4, 0x0000_0f00, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.group[1], 0xffff_0f00);
     // The guest writes back what it read (foreign = 0): still no change to them.
     let seen = mediate_read(&mut g, 3, 0x084, 4, &cell());
     mediate_write(&mut g, 3, 0x084, 4, seen & !0x100, &cell());
     assert_eq!(g.group[1], 0xffff_0e00);
     // IGRPMODR is GICv3 only.
-    assert_eq!(mediate_write(&mut g, 3, 0xd04, 4, 0x100, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0xd04, 4, 0x100, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.grpmod[1], 0x100);
     assert!(denied(mediate_write(&mut g, 2, 0xd04, 4, 0x100, &cell())));
 }
@@ -109,9 +135,19 @@ fn icfgr_two_bits_per_irq() {
     g.cfg[2] = 0x5555_5555; // INTIDs 32..47
     // Owned 40..47 are the upper half of word 2.
     assert_eq!(mediate_read(&mut g, 2, 0xc08, 4, &cell()), 0x5555_0000);
-    assert_eq!(mediate_write(&mut g, 2, 0xc08, 4, 0xaaaa_0000, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0xc08, 4, 0xaaaa_0000, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.cfg[2], 0xaaaa_5555);
-    assert!(denied(mediate_write(&mut g, 2, 0xc08, 4, 0xffff_ffff, &cell())));
+    assert!(denied(mediate_write(
+        &mut g,
+        2,
+        0xc08,
+        4,
+        0xffff_ffff,
+        &cell()
+    )));
     assert_eq!(g.cfg[2], 0xffff_5555);
 }
 
@@ -122,23 +158,52 @@ fn priority_byte_and_word_access() {
     g.prio[40] = 0x22;
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 40, 1, &cell()), 0x22);
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 39, 1, &cell()), 0);
-    assert_eq!(mediate_read(&mut g, 3, 0x400 + 36, 4, &cell()), 0, "36..39 foreign");
+    assert_eq!(
+        mediate_read(&mut g, 3, 0x400 + 36, 4, &cell()),
+        0,
+        "36..39 foreign"
+    );
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 40, 4, &cell()), 0x22);
-    assert!(denied(mediate_write(&mut g, 3, 0x400 + 39, 1, 0x80, &cell())));
+    assert!(denied(mediate_write(
+        &mut g,
+        3,
+        0x400 + 39,
+        1,
+        0x80,
+        &cell()
+    )));
     assert_eq!(g.prio[39], 0x11);
-    assert_eq!(mediate_write(&mut g, 3, 0x400 + 44, 4, 0x8070_6050, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0x400 + 44, 4, 0x8070_6050, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.prio[44..48], [0x50, 0x60, 0x70, 0x80]);
-    assert!(denied(mediate_write(&mut g, 3, 0x401, 2, 0, &cell())), "half-word access");
-    assert!(denied(mediate_write(&mut g, 3, 0x429, 4, 0, &cell())), "unaligned word");
+    assert!(
+        denied(mediate_write(&mut g, 3, 0x401, 2, 0, &cell())),
+        "half-word access"
+    );
+    assert!(
+        denied(mediate_write(&mut g, 3, 0x429, 4, 0, &cell())),
+        "unaligned word"
+    );
 }
 
 #[test]
 fn itargetsr_only_the_cells_cpu_interfaces() {
     let mut g = FakeGicd::new(2);
     let o = mediate_write(&mut g, 2, 0x800 + 40, 1, 0b0000_0111, &cell());
-    assert_eq!(o, GicdOutcome::Denied { irq: Some(40), reason: o_reason(o) });
+    assert_eq!(
+        o,
+        GicdOutcome::Denied {
+            irq: Some(40),
+            reason: o_reason(o)
+        }
+    );
     assert_eq!(g.targets[40], 0b110);
-    assert_eq!(mediate_write(&mut g, 2, 0x800 + 41, 1, 0b100, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0x800 + 41, 1, 0b100, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.targets[41], 0b100);
     // Banked ITARGETSR0..7 read as the trapping CPU's own interface.
     g.self_if = 0b10;
@@ -152,18 +217,30 @@ fn itargetsr_only_the_cells_cpu_interfaces() {
 #[test]
 fn sgi_ppi_registers_banked_on_v2_raz_wi_on_v3() {
     let mut g = FakeGicd::new(2);
-    assert_eq!(mediate_write(&mut g, 2, 0x100, 4, 0x8000_ffff, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0x100, 4, 0x8000_ffff, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.enable[0], 0x8000_ffff);
     assert_eq!(mediate_read(&mut g, 2, 0x100, 4, &cell()), 0x8000_ffff);
-    assert_eq!(mediate_write(&mut g, 2, 0x400 + 27, 1, 0x40, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0x400 + 27, 1, 0x40, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.prio[27], 0x40);
-    assert_eq!(mediate_write(&mut g, 2, 0xf20, 4, 0x0101_0101, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0xf20, 4, 0x0101_0101, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.sgi_pend[0..4], [1, 1, 1, 1]);
 
     let mut g = FakeGicd::new(3);
     g.enable[0] = 0xffff;
     assert_eq!(mediate_read(&mut g, 3, 0x100, 4, &cell()), 0);
-    assert_eq!(mediate_write(&mut g, 3, 0x180, 4, 0xffff_ffff, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0x180, 4, 0xffff_ffff, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.enable[0], 0xffff, "redistributor owns SGIs/PPIs on v3");
     mediate_write(&mut g, 3, 0x400, 4, 0xffff_ffff, &cell());
     assert_eq!(g.prio[0..4], [0; 4]);
@@ -174,11 +251,17 @@ fn ctlr_may_only_enable() {
     let mut g = FakeGicd::new(3);
     g.ctlr = 0x12; // Grp1A | ARE_NS
     assert_eq!(mediate_read(&mut g, 3, 0, 4, &cell()), 0x12);
-    assert_eq!(mediate_write(&mut g, 3, 0, 4, 0x13, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, 0, 4, 0x13, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.ctlr, 0x13);
     assert!(denied(mediate_write(&mut g, 3, 0, 4, 0, &cell())));
     assert_eq!(g.ctlr, 0x13);
-    assert!(denied(mediate_write(&mut g, 3, 0, 4, 0x13 | 1 << 6, &cell())), "DS is not settable");
+    assert!(
+        denied(mediate_write(&mut g, 3, 0, 4, 0x13 | 1 << 6, &cell())),
+        "DS is not settable"
+    );
     assert_eq!(g.ctlr, 0x13);
 }
 
@@ -190,35 +273,72 @@ fn read_only_id_registers() {
     assert!(denied(mediate_write(&mut g, 2, 0x004, 4, 0, &cell())));
     let mut g = FakeGicd::new(3);
     assert_eq!(mediate_read(&mut g, 3, 0xffe8, 4, &cell()), 0x44);
-    assert_eq!(mediate_read(&mut g, 3, 0xfe8, 4, &cell()), 0, "v2 location is not an ID register on v3");
+    assert_eq!(
+        mediate_read(&mut g, 3, 0xfe8, 4, &cell()),
+        0,
+        "v2 location is not an ID register on v3"
+    );
 }
 
 #[test]
 fn irouter_only_the_cells_cpus() {
     let mut g = FakeGicd::new(3);
     let r = |n: u64| 0x6000 + 8 * n;
-    assert_eq!(mediate_write(&mut g, 3, r(40), 8, 2, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, r(40), 8, 2, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.router[40], 2);
     assert_eq!(mediate_read(&mut g, 3, r(40), 8, &cell()), 2);
-    assert_eq!(mediate_write(&mut g, 3, r(40), 8, 1 << 40 | 1 << 30 | 2, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, r(40), 8, 1 << 40 | 1 << 30 | 2, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.router[40], 2, "reserved bits written as 0");
-    assert!(denied(mediate_write(&mut g, 3, r(40), 8, 3, &cell())), "CPU 0.0.0.3 is foreign");
-    assert!(denied(mediate_write(&mut g, 3, r(40), 8, 1 << 31 | 2, &cell())), "IRM=1");
-    assert!(denied(mediate_write(&mut g, 3, r(40), 8, 1 << 32 | 1, &cell())), "Aff3 differs");
+    assert!(
+        denied(mediate_write(&mut g, 3, r(40), 8, 3, &cell())),
+        "CPU 0.0.0.3 is foreign"
+    );
+    assert!(
+        denied(mediate_write(&mut g, 3, r(40), 8, 1 << 31 | 2, &cell())),
+        "IRM=1"
+    );
+    assert!(
+        denied(mediate_write(&mut g, 3, r(40), 8, 1 << 32 | 1, &cell())),
+        "Aff3 differs"
+    );
     assert_eq!(g.router[40], 2);
     g.router[50] = 0xff;
-    assert!(denied(mediate_write(&mut g, 3, r(50), 8, 1, &cell())), "foreign SPI");
+    assert!(
+        denied(mediate_write(&mut g, 3, r(50), 8, 1, &cell())),
+        "foreign SPI"
+    );
     assert_eq!(mediate_read(&mut g, 3, r(50), 8, &cell()), 0);
     assert_eq!(g.router[50], 0xff);
     // 32-bit halves (lo_hi_writeq).
-    assert_eq!(mediate_write(&mut g, 3, r(41), 4, 1, &cell()), GicdOutcome::Done);
-    assert_eq!(mediate_write(&mut g, 3, r(41) + 4, 4, 0, &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 3, r(41), 4, 1, &cell()),
+        GicdOutcome::Done
+    );
+    assert_eq!(
+        mediate_write(&mut g, 3, r(41) + 4, 4, 0, &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.router[41], 1);
     assert_eq!(mediate_read(&mut g, 3, r(41), 4, &cell()), 1);
     assert!(denied(mediate_write(&mut g, 3, r(41) + 4, 4, 1, &cell())));
-    assert!(denied(mediate_write(&mut g, 3, r(41) + 4, 8, 1, &cell())), "unaligned 64-bit");
-    assert!(denied(mediate_write(&mut g, 3, r(20), 8, 1, &cell())), "no IROUTER for PPIs");
-    assert!(denied(mediate_write(&mut g, 2, r(40), 8, 1, &cell())), "GICv2 has no IROUTER");
+    assert!(
+        denied(mediate_write(&mut g, 3, r(41) + 4, 8, 1, &cell())),
+        "unaligned 64-bit"
+    );
+    assert!(
+        denied(mediate_write(&mut g, 3, r(20), 8, 1, &cell())),
+        "no IROUTER for PPIs"
+    );
+    assert!(
+        denied(mediate_write(&mut g, 2, r(40), 8, 1, &cell())),
+        "GICv2 has no IROUTER"
+    );
 }
 
 #[test]
@@ -230,13 +350,33 @@ fn sgir_targets_filtered() {
     assert!(denied(o));
     assert_eq!(g.sgir_log.pop(), Some(sgir(0, 0b0110, 3)));
     // "All but self" becomes the cell's other CPUs.
-    assert_eq!(mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(1, 0, 5)), &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(1, 0, 5)), &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.sgir_log.pop(), Some(sgir(0, 0b0100, 5)));
-    assert_eq!(mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(2, 0xff, 1)), &cell()), GicdOutcome::Done);
+    assert_eq!(
+        mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(2, 0xff, 1)), &cell()),
+        GicdOutcome::Done
+    );
     assert_eq!(g.sgir_log.pop(), Some(sgir(2, 0, 1)));
-    assert!(denied(mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(3, 0, 1)), &cell())));
+    assert!(denied(mediate_write(
+        &mut g,
+        2,
+        0xf00,
+        4,
+        u64::from(sgir(3, 0, 1)),
+        &cell()
+    )));
     // Only foreign targets: nothing is sent at all.
-    assert!(denied(mediate_write(&mut g, 2, 0xf00, 4, u64::from(sgir(0, 0b1001, 1)), &cell())));
+    assert!(denied(mediate_write(
+        &mut g,
+        2,
+        0xf00,
+        4,
+        u64::from(sgir(0, 0b1001, 1)),
+        &cell()
+    )));
     assert!(g.sgir_log.is_empty());
     assert_eq!(mediate_read(&mut g, 2, 0xf00, 4, &cell()), 0);
 }
@@ -245,14 +385,31 @@ fn sgir_targets_filtered() {
 fn bad_sizes_and_unknown_registers() {
     let mut g = FakeGicd::new(2);
     g.enable[1] = u32::MAX;
-    assert_eq!(mediate_read(&mut g, 2, 0x105, 1, &cell()), 0, "byte access to a bit register");
+    assert_eq!(
+        mediate_read(&mut g, 2, 0x105, 1, &cell()),
+        0,
+        "byte access to a bit register"
+    );
     assert!(denied(mediate_write(&mut g, 2, 0x105, 1, 0xff, &cell())));
     assert!(denied(mediate_write(&mut g, 2, 0x104, 8, 0, &cell())));
     assert!(denied(mediate_write(&mut g, 2, 0x104, 3, 0, &cell())));
-    assert!(denied(mediate_write(&mut g, 2, 0xe00, 4, 0, &cell())), "NSACR");
-    assert!(denied(mediate_write(&mut g, 2, u64::MAX - 3, 4, 0, &cell())));
+    assert!(
+        denied(mediate_write(&mut g, 2, 0xe00, 4, 0, &cell())),
+        "NSACR"
+    );
+    assert!(denied(mediate_write(
+        &mut g,
+        2,
+        u64::MAX - 3,
+        4,
+        0,
+        &cell()
+    )));
     assert_eq!(mediate_read(&mut g, 2, u64::MAX, 8, &cell()), 0);
-    assert!(denied(mediate_write(&mut g, 5, 0x104, 4, 0, &cell())), "unknown GIC version");
+    assert!(
+        denied(mediate_write(&mut g, 5, 0x104, 4, 0, &cell())),
+        "unknown GIC version"
+    );
 }
 
 #[test]
@@ -264,7 +421,11 @@ fn spi_pending_from_the_shim() {
     set_spi_pending(&mut g, 5);
     set_spi_pending(&mut g, 1020);
     set_spi_pending(&mut g, u32::MAX);
-    assert_eq!(g.pend.iter().map(|w| w.count_ones()).sum::<u32>(), 1, "non-SPIs ignored");
+    assert_eq!(
+        g.pend.iter().map(|w| w.count_ones()).sum::<u32>(),
+        1,
+        "non-SPIs ignored"
+    );
 }
 
 /// Linux's GICv3 `gic_dist_init` for a 288-line distributor, run by a cell
@@ -272,7 +433,11 @@ fn spi_pending_from_the_shim() {
 #[test]
 fn linux_v3_dist_init_configures_owned_spis_only() {
     let owns_v3 = |i: u32| i == 33 || (108..112).contains(&i);
-    let c = CellIrqs { owns: &owns_v3, cpu_affinities: &AFFS[..1], cpu_if_mask: 0 };
+    let c = CellIrqs {
+        owns: &owns_v3,
+        cpu_affinities: &AFFS[..1],
+        cpu_if_mask: 0,
+    };
     let mut g = FakeGicd::new(3);
     g.scramble(99);
     g.ctlr = 0x12;
@@ -304,16 +469,31 @@ fn linux_v3_dist_init_configures_owned_spis_only() {
     }
     for i in 32..lines as usize {
         if owns_v3(i as u32) {
-            assert!(FakeGicd::bit(&g.group, i) && !FakeGicd::bit(&g.enable, i) && !FakeGicd::bit(&g.active, i));
-            assert_eq!((g.cfg_of(i), g.prio[i], g.router[i]), (0, 0xa0, 1), "owned {i}");
+            assert!(
+                FakeGicd::bit(&g.group, i)
+                    && !FakeGicd::bit(&g.enable, i)
+                    && !FakeGicd::bit(&g.active, i)
+            );
+            assert_eq!(
+                (g.cfg_of(i), g.prio[i], g.router[i]),
+                (0, 0xa0, 1),
+                "owned {i}"
+            );
         } else {
             assert_eq!(g.router[i], before.router[i]);
             assert_eq!(g.prio[i], before.prio[i]);
-            assert_eq!(FakeGicd::bit(&g.enable, i), FakeGicd::bit(&before.enable, i));
+            assert_eq!(
+                FakeGicd::bit(&g.enable, i),
+                FakeGicd::bit(&before.enable, i)
+            );
         }
     }
     assert_eq!(g.ctlr, 0x13);
     // Every blanket write that touches a foreign IRQ is reported: the shim
     // should log these at debug level or rate-limit them.
-    assert_eq!(denied_count, 1 + 8 + (64 - 1) + 16 + 251, "CTLR, IGROUPR, IPRIORITYR, IC*R, IROUTER");
+    assert_eq!(
+        denied_count,
+        1 + 8 + (64 - 1) + 16 + 251,
+        "CTLR, IGROUPR, IPRIORITYR, IC*R, IROUTER"
+    );
 }

@@ -25,9 +25,19 @@ fn system() -> SystemConfig {
         c.vpci.mmio_base = 0x1000_0000;
         c.vpci.mmio_size = 0x1_0000;
         c.vpci.irq_base = 108 + i as u32 * 8;
-        c.mem[0] = MemRegion { phys: 0x4800_0000, virt: 0x4800_0000, size: 0x1000_0000, flags: mem::RAM };
+        c.mem[0] = MemRegion {
+            phys: 0x4800_0000,
+            virt: 0x4800_0000,
+            size: 0x1000_0000,
+            flags: mem::RAM,
+        };
         // The shared region is larger than the link and starts below it.
-        c.mem[1] = MemRegion { phys: SHMEM - 0x1000, virt: ipa, size: 0x10_0000, flags: mem::SHARED | mem::READ };
+        c.mem[1] = MemRegion {
+            phys: SHMEM - 0x1000,
+            virt: ipa,
+            size: 0x10_0000,
+            flags: mem::SHARED | mem::READ,
+        };
         c.num_mem = 2;
     }
     s.num_links = 2;
@@ -44,7 +54,10 @@ fn each_peer_gets_its_endpoint() {
     let p = b0.params(0).unwrap();
     assert_eq!((p.peer_id, p.max_peers, p.protocol), (0, 2, 2));
     assert_eq!(p.shmem_ipa, 0x9000_1000);
-    assert_eq!((p.state_size, p.rw_size, p.out_size), (0x1000, 0x3000, 0x2000));
+    assert_eq!(
+        (p.state_size, p.rw_size, p.out_size),
+        (0x1000, 0x3000, 0x2000)
+    );
     assert_eq!(b0.irq_for_device(0), 108);
 
     let b1 = VirtualPciBus::build_from_config(1, &s);

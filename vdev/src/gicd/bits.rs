@@ -35,7 +35,13 @@ pub fn read(hw: &mut dyn GicdHw, version: u32, w: Word, cell: &CellIrqs) -> u32 
     if m == 0 { 0 } else { hw.read32(w.off) & m }
 }
 
-pub fn write_set_clear(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, cell: &CellIrqs) -> GicdOutcome {
+pub fn write_set_clear(
+    hw: &mut dyn GicdHw,
+    version: u32,
+    w: Word,
+    value: u32,
+    cell: &CellIrqs,
+) -> GicdOutcome {
     if w.first < 32 {
         if banked(version) == Banked::PassThrough {
             hw.write32(w.off, value);
@@ -47,10 +53,20 @@ pub fn write_set_clear(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, c
         hw.write32(w.off, value & m);
     }
     let dropped = value & !m;
-    denied_if(dropped != 0, first_irq(w.first, w.bits, dropped), "gicd: set/clear of IRQs the cell does not own")
+    denied_if(
+        dropped != 0,
+        first_irq(w.first, w.bits, dropped),
+        "gicd: set/clear of IRQs the cell does not own",
+    )
 }
 
-pub fn write_rmw(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, cell: &CellIrqs) -> GicdOutcome {
+pub fn write_rmw(
+    hw: &mut dyn GicdHw,
+    version: u32,
+    w: Word,
+    value: u32,
+    cell: &CellIrqs,
+) -> GicdOutcome {
     if w.first < 32 {
         if banked(version) == Banked::PassThrough {
             hw.write32(w.off, value);
@@ -68,5 +84,9 @@ pub fn write_rmw(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, cell: &
     // Foreign fields read as 0, so a guest's own read-modify-write leaves
     // them 0; only a non-zero foreign field is an attempt worth reporting.
     let dropped = value & !m;
-    denied_if(dropped != 0, first_irq(w.first, w.bits, dropped), "gicd: configuring IRQs the cell does not own")
+    denied_if(
+        dropped != 0,
+        first_irq(w.first, w.bits, dropped),
+        "gicd: configuring IRQs the cell does not own",
+    )
 }

@@ -25,7 +25,14 @@ impl Kind {
 }
 
 /// `off` is aligned to `size` (1 or 4).
-pub fn read(hw: &mut dyn GicdHw, version: u32, kind: Kind, off: u64, size: u8, cell: &CellIrqs) -> u64 {
+pub fn read(
+    hw: &mut dyn GicdHw,
+    version: u32,
+    kind: Kind,
+    off: u64,
+    size: u8,
+    cell: &CellIrqs,
+) -> u64 {
     let first = kind.intid(off);
     if first < 32 {
         return match (banked(version), size) {
@@ -35,10 +42,18 @@ pub fn read(hw: &mut dyn GicdHw, version: u32, kind: Kind, off: u64, size: u8, c
         };
     }
     if size == 1 {
-        return if owns_spi(cell, first) { u64::from(hw.read8(off)) } else { 0 };
+        return if owns_spi(cell, first) {
+            u64::from(hw.read8(off))
+        } else {
+            0
+        };
     }
     let m = super::ownership::owned_mask(cell, first, 8);
-    if m == 0 { 0 } else { u64::from(hw.read32(off) & m) }
+    if m == 0 {
+        0
+    } else {
+        u64::from(hw.read32(off) & m)
+    }
 }
 
 pub fn write(
@@ -55,7 +70,11 @@ pub fn write(
         // GICv2 banks these per CPU (ITARGETSR0..7 are read-only anyway);
         // GICv3 with ARE: RAZ/WI.
         if banked(version) == Banked::PassThrough {
-            if size == 1 { hw.write8(off, value as u8) } else { hw.write32(off, value) }
+            if size == 1 {
+                hw.write8(off, value as u8)
+            } else {
+                hw.write32(off, value)
+            }
         }
         return GicdOutcome::Done;
     }
@@ -83,7 +102,14 @@ pub fn write(
         hw.write8(off + u64::from(i), byte);
     }
     if foreign_irq.is_some() {
-        return GicdOutcome::Denied { irq: foreign_irq, reason: "gicd: priority/target of IRQs the cell does not own" };
+        return GicdOutcome::Denied {
+            irq: foreign_irq,
+            reason: "gicd: priority/target of IRQs the cell does not own",
+        };
     }
-    denied_if(foreign_cpu.is_some(), foreign_cpu, "gicd: ITARGETSR named CPU interfaces outside the cell (dropped)")
+    denied_if(
+        foreign_cpu.is_some(),
+        foreign_cpu,
+        "gicd: ITARGETSR named CPU interfaces outside the cell (dropped)",
+    )
 }

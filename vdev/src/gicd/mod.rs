@@ -46,26 +46,40 @@ pub enum GicdOutcome {
     Done,
     /// All or part of the write was dropped (the cell's own part, if any,
     /// was applied). For the shim's log; the guest is never faulted.
-    Denied { irq: Option<u32>, reason: &'static str },
+    Denied {
+        irq: Option<u32>,
+        reason: &'static str,
+    },
 }
 
 /// A mediated distributor read (`size` 1, 2, 4 or 8 bytes at `off`).
 /// Foreign state, unknown registers and bad accesses read 0 (RAZ).
 pub fn mediate_read(hw: &mut dyn GicdHw, version: u32, off: u64, size: u8, cell: &CellIrqs) -> u64 {
-    let Some(reg) = checked(version, off, size) else { return 0 };
+    let Some(reg) = checked(version, off, size) else {
+        return 0;
+    };
     match reg {
         Reg::Ctlr | Reg::ReadOnly => u64::from(hw.read32(off)),
         Reg::BitsRmw { base } | Reg::BitsSetClear { base } => {
             u64::from(bits::read(hw, version, Word::new(off, base, 1), cell))
         }
-        Reg::Cfg => u64::from(bits::read(hw, version, Word::new(off, regs::ICFGR, 2), cell)),
+        Reg::Cfg => u64::from(bits::read(
+            hw,
+            version,
+            Word::new(off, regs::ICFGR, 2),
+            cell,
+        )),
         Reg::Priority => bytes::read(hw, version, bytes::Kind::Priority, off, size, cell),
         Reg::Targets => bytes::read(hw, version, bytes::Kind::Targets, off, size, cell),
         Reg::Router => routing::router_read(hw, off, size, cell),
         // Write-only.
         Reg::Sgir => 0,
         Reg::SgiPending => {
-            if size == 1 { u64::from(hw.read8(off)) } else { u64::from(hw.read32(off)) }
+            if size == 1 {
+                u64::from(hw.read8(off))
+            } else {
+                u64::from(hw.read32(off))
+            }
         }
     }
 }
@@ -82,14 +96,22 @@ pub fn mediate_write(
     cell: &CellIrqs,
 ) -> GicdOutcome {
     let Some(reg) = checked(version, off, size) else {
-        return GicdOutcome::Denied { irq: None, reason: "gicd: unknown register, bad size or unaligned access" };
+        return GicdOutcome::Denied {
+            irq: None,
+            reason: "gicd: unknown register, bad size or unaligned access",
+        };
     };
     let v32 = value as u32;
     match reg {
         Reg::Ctlr => control::ctlr_write(hw, version, v32),
-        Reg::ReadOnly => GicdOutcome::Denied { irq: None, reason: "gicd: write to a read-only register" },
+        Reg::ReadOnly => GicdOutcome::Denied {
+            irq: None,
+            reason: "gicd: write to a read-only register",
+        },
         Reg::BitsRmw { base } => bits::write_rmw(hw, version, Word::new(off, base, 1), v32, cell),
-        Reg::BitsSetClear { base } => bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell),
+        Reg::BitsSetClear { base } => {
+            bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell)
+        }
         Reg::Cfg => bits::write_rmw(hw, version, Word::new(off, regs::ICFGR, 2), v32, cell),
         Reg::Priority => bytes::write(hw, version, bytes::Kind::Priority, off, size, v32, cell),
         Reg::Targets => bytes::write(hw, version, bytes::Kind::Targets, off, size, v32, cell),
@@ -97,7 +119,11 @@ pub fn mediate_write(
         Reg::Sgir => routing::sgir_write(hw, v32, cell),
         Reg::SgiPending => {
             // Banked per CPU: only the trapping CPU's SGI state changes.
-            if size == 1 { hw.write8(off, value as u8) } else { hw.write32(off, v32) }
+            if size == 1 {
+                hw.write8(off, value as u8)
+            } else {
+                hw.write32(off, v32)
+            }
             GicdOutcome::Done
         }
     }

@@ -16,7 +16,11 @@ pub enum Banked {
 }
 
 pub fn banked(version: u32) -> Banked {
-    if version == 2 { Banked::PassThrough } else { Banked::RazWi }
+    if version == 2 {
+        Banked::PassThrough
+    } else {
+        Banked::RazWi
+    }
 }
 
 pub fn owns_spi(cell: &CellIrqs, intid: u32) -> bool {
@@ -26,7 +30,11 @@ pub fn owns_spi(cell: &CellIrqs, intid: u32) -> bool {
 /// Mask of the fields of INTIDs `first..` the cell owns in a 32-bit
 /// register holding `bits` bits per INTID (1, 2 or 8).
 pub fn owned_mask(cell: &CellIrqs, first: u32, bits: u32) -> u32 {
-    let field = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    let field = if bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    };
     (0..32 / bits)
         .filter(|&i| owns_spi(cell, first + i))
         .fold(0, |m, i| m | field << (i * bits))
@@ -38,5 +46,9 @@ pub fn first_irq(first: u32, bits: u32, dropped: u32) -> Option<u32> {
 }
 
 pub fn denied_if(dropped: bool, irq: Option<u32>, reason: &'static str) -> GicdOutcome {
-    if dropped { GicdOutcome::Denied { irq, reason } } else { GicdOutcome::Done }
+    if dropped {
+        GicdOutcome::Denied { irq, reason }
+    } else {
+        GicdOutcome::Done
+    }
 }

@@ -37,9 +37,13 @@ pub enum Reg {
     /// TYPER, IIDR, TYPER2, ID registers: read-only pass-through.
     ReadOnly,
     /// One bit per INTID, written with read-modify-write (IGROUPR, IGRPMODR).
-    BitsRmw { base: u64 },
+    BitsRmw {
+        base: u64,
+    },
     /// One bit per INTID, write-1-to-set or write-1-to-clear.
-    BitsSetClear { base: u64 },
+    BitsSetClear {
+        base: u64,
+    },
     /// Two bits per INTID (ICFGR), read-modify-write.
     Cfg,
     /// One byte per INTID: IPRIORITYR.
@@ -90,11 +94,21 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(classify(2, 0x104), Some(Reg::BitsSetClear { base: ISENABLER }));
-        assert_eq!(classify(3, 0x3fc), Some(Reg::BitsSetClear { base: ICACTIVER }));
+        assert_eq!(
+            classify(2, 0x104),
+            Some(Reg::BitsSetClear { base: ISENABLER })
+        );
+        assert_eq!(
+            classify(3, 0x3fc),
+            Some(Reg::BitsSetClear { base: ICACTIVER })
+        );
         assert_eq!(classify(2, 0x800), Some(Reg::Targets));
         assert_eq!(classify(3, 0x800), None, "ITARGETSR is RES0 with ARE");
-        assert_eq!(classify(2, 0xd00), None, "GIC-400 PPI/SPI status is not mediated");
+        assert_eq!(
+            classify(2, 0xd00),
+            None,
+            "GIC-400 PPI/SPI status is not mediated"
+        );
         assert_eq!(classify(3, 0xd04), Some(Reg::BitsRmw { base: IGRPMODR }));
         assert_eq!(classify(3, 0x6000), None, "IROUTER0..31 do not exist");
         assert_eq!(classify(3, 0x6100), Some(Reg::Router));

@@ -21,13 +21,26 @@ pub fn router_read(hw: &mut dyn GicdHw, off: u64, size: u8, cell: &CellIrqs) -> 
     if !owns_spi(cell, router_intid(off)) {
         return 0;
     }
-    if size == 8 { hw.read64(off) } else { u64::from(hw.read32(off)) }
+    if size == 8 {
+        hw.read64(off)
+    } else {
+        u64::from(hw.read32(off))
+    }
 }
 
-pub fn router_write(hw: &mut dyn GicdHw, off: u64, size: u8, value: u64, cell: &CellIrqs) -> GicdOutcome {
+pub fn router_write(
+    hw: &mut dyn GicdHw,
+    off: u64,
+    size: u8,
+    value: u64,
+    cell: &CellIrqs,
+) -> GicdOutcome {
     let intid = router_intid(off);
     if !owns_spi(cell, intid) {
-        return GicdOutcome::Denied { irq: Some(intid), reason: "gicd: routing an IRQ the cell does not own" };
+        return GicdOutcome::Denied {
+            irq: Some(intid),
+            reason: "gicd: routing an IRQ the cell does not own",
+        };
     }
     let reg = off & !7;
     // A 32-bit write changes one half; judge the register it would leave.
@@ -37,11 +50,17 @@ pub fn router_write(hw: &mut dyn GicdHw, off: u64, size: u8, value: u64, cell: &
         _ => (hw.read64(reg) & 0xffff_ffff) | (value << 32),
     };
     if new & IROUTER_IRM != 0 {
-        return GicdOutcome::Denied { irq: Some(intid), reason: "gicd: IROUTER.IRM=1 (any CPU) would reach other cells' CPUs" };
+        return GicdOutcome::Denied {
+            irq: Some(intid),
+            reason: "gicd: IROUTER.IRM=1 (any CPU) would reach other cells' CPUs",
+        };
     }
     let aff = new & AFF_MASK;
     if !cell.cpu_affinities.iter().any(|&a| a & AFF_MASK == aff) {
-        return GicdOutcome::Denied { irq: Some(intid), reason: "gicd: IROUTER names a CPU outside the cell" };
+        return GicdOutcome::Denied {
+            irq: Some(intid),
+            reason: "gicd: IROUTER names a CPU outside the cell",
+        };
     }
     // Reserved bits are written as 0.
     if size == 8 {
@@ -77,11 +96,23 @@ pub fn sgir_write(hw: &mut dyn GicdHw, value: u32, cell: &CellIrqs) -> GicdOutco
             hw.write32(super::regs::SGIR, FILTER_SELF << SGIR_FILTER_SHIFT | keep);
             return GicdOutcome::Done;
         }
-        _ => return GicdOutcome::Denied { irq: None, reason: "gicd: SGIR reserved target filter" },
+        _ => {
+            return GicdOutcome::Denied {
+                irq: None,
+                reason: "gicd: SGIR reserved target filter",
+            };
+        }
     };
     if targets != 0 {
-        hw.write32(super::regs::SGIR, FILTER_LIST << SGIR_FILTER_SHIFT | u32::from(targets) << SGIR_LIST_SHIFT | keep);
+        hw.write32(
+            super::regs::SGIR,
+            FILTER_LIST << SGIR_FILTER_SHIFT | u32::from(targets) << SGIR_LIST_SHIFT | keep,
+        );
     }
     let dropped = (value >> SGIR_FILTER_SHIFT) & 3 == FILTER_LIST && list & !cell.cpu_if_mask != 0;
-    super::ownership::denied_if(dropped, Some(value & 0xf), "gicd: SGI to CPU interfaces outside the cell (dropped)")
+    super::ownership::denied_if(
+        dropped,
+        Some(value & 0xf),
+        "gicd: SGI to CPU interfaces outside the cell (dropped)",
+    )
 }

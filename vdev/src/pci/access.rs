@@ -56,7 +56,14 @@ mod tests {
     #[test]
     fn decode_splits_ecam_fields() {
         let a = decode(3 << 15 | 5 << 12 | 0x3d).unwrap();
-        assert_eq!(a, CfgAddr { device: 3, function: 5, reg: 0x3d });
+        assert_eq!(
+            a,
+            CfgAddr {
+                device: 3,
+                function: 5,
+                reg: 0x3d
+            }
+        );
         assert_eq!(decode(BUS0_SPAN), None);
         assert_eq!(decode(u64::MAX), None);
     }

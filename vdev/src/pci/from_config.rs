@@ -26,8 +26,12 @@ impl VirtualPciBus {
             let Some(peer_id) = link.peers.iter().position(|&p| p as usize == cell_index) else {
                 continue;
             };
-            let Some(shmem_ipa) = shmem_ipa(cell.mem_regions(), link) else { continue };
-            let Ok(device) = u8::try_from(link.device) else { continue };
+            let Some(shmem_ipa) = shmem_ipa(cell.mem_regions(), link) else {
+                continue;
+            };
+            let Ok(device) = u8::try_from(link.device) else {
+                continue;
+            };
             let params = IvshmemParams {
                 peer_id: peer_id as u32,
                 max_peers: LINK_PEERS,
@@ -62,6 +66,8 @@ trait CheckedSize {
 impl CheckedSize for IvshmemLink {
     /// `IvshmemLink::shmem_size` without overflow on hostile configs.
     fn shmem_size_checked(&self) -> Option<u64> {
-        self.state_size.checked_add(self.rw_size)?.checked_add(self.out_size.checked_mul(2)?)
+        self.state_size
+            .checked_add(self.rw_size)?
+            .checked_add(self.out_size.checked_mul(2)?)
     }
 }

@@ -61,7 +61,9 @@ pub enum EcamOutcome {
     Done,
     /// Nothing was written; `reason` is for the shim's log (absent device,
     /// access no config cycle can express, outside bus 0).
-    Ignored { reason: &'static str },
+    Ignored {
+        reason: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +88,10 @@ pub struct VirtualPciBus {
 impl VirtualPciBus {
     /// An empty bus for the cell's vPCI windows.
     pub fn new(cfg: &VpciConfig) -> Self {
-        Self { cfg: *cfg, slots: [None; MAX_DEVICES] }
+        Self {
+            cfg: *cfg,
+            slots: [None; MAX_DEVICES],
+        }
     }
 
     pub fn config(&self) -> &VpciConfig {
@@ -118,7 +123,11 @@ impl VirtualPciBus {
         if self.find(device).is_some() {
             return Err(VpciError::DeviceInUse(device));
         }
-        let slot = self.slots.iter_mut().find(|s| s.is_none()).ok_or(VpciError::Full)?;
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(VpciError::Full)?;
         *slot = Some(Ivshmem::new(device, p));
         Ok(())
     }
@@ -160,7 +169,8 @@ impl VirtualPciBus {
     /// Which device's enabled BAR0 `ipa` falls in, so the shim can tie an
     /// [`MmioEffect`] to its link.
     pub fn device_at(&self, ipa: u64) -> Option<u8> {
-        self.bar_hit(ipa).map(|(i, _)| self.slots[i].map_or(0, |d| d.device))
+        self.bar_hit(ipa)
+            .map(|(i, _)| self.slots[i].map_or(0, |d| d.device))
     }
 
     /// Power-on state for every device (cell reset). The shim zeroes this
@@ -172,11 +182,15 @@ impl VirtualPciBus {
     /// A config read of `size` bytes at ECAM `offset`. All-ones for absent
     /// functions and for accesses no config cycle can express.
     pub fn ecam_read(&mut self, offset: u64, size: u8) -> u64 {
-        let Some(a) = decode(offset) else { return ones(size) };
+        let Some(a) = decode(offset) else {
+            return ones(size);
+        };
         if !fits_one_dword(a.reg, size) || a.function != 0 {
             return ones(size);
         }
-        let Some(dev) = self.find(a.device) else { return ones(size) };
+        let Some(dev) = self.find(a.device) else {
+            return ones(size);
+        };
         let dword = dev.cfg_read_dword(a.reg);
         u64::from((dword & dword_mask(a.reg, size)) >> ((a.reg % 4) * 8))
     }
@@ -186,16 +200,24 @@ impl VirtualPciBus {
     /// device are dropped silently and report `Done`, as on real hardware.
     pub fn ecam_write(&mut self, offset: u64, size: u8, value: u64) -> EcamOutcome {
         let Some(a) = decode(offset) else {
-            return EcamOutcome::Ignored { reason: "vpci: config write beyond bus 0" };
+            return EcamOutcome::Ignored {
+                reason: "vpci: config write beyond bus 0",
+            };
         };
         if !fits_one_dword(a.reg, size) {
-            return EcamOutcome::Ignored { reason: "vpci: config write not within one dword (size/alignment)" };
+            return EcamOutcome::Ignored {
+                reason: "vpci: config write not within one dword (size/alignment)",
+            };
         }
         if a.function != 0 {
-            return EcamOutcome::Ignored { reason: "vpci: config write to an absent function" };
+            return EcamOutcome::Ignored {
+                reason: "vpci: config write to an absent function",
+            };
         }
         let Some(dev) = self.find_mut(a.device) else {
-            return EcamOutcome::Ignored { reason: "vpci: config write to an absent device" };
+            return EcamOutcome::Ignored {
+                reason: "vpci: config write to an absent device",
+            };
         };
         let shift = u32::from(a.reg % 4) * 8;
         dev.cfg_write_dword(a.reg, (value as u32) << shift, dword_mask(a.reg, size));
@@ -211,7 +233,9 @@ impl VirtualPciBus {
     /// A BAR0 register write; `None` when `ipa` is in no enabled BAR0.
     pub fn mmio_write(&mut self, ipa: u64, size: u8, value: u64) -> Option<MmioEffect> {
         let (i, off) = self.bar_hit(ipa)?;
-        self.slots[i].as_mut().map(|d| d.reg_write(off, size, value))
+        self.slots[i]
+            .as_mut()
+            .map(|d| d.reg_write(off, size, value))
     }
 
     fn find(&self, device: u8) -> Option<&Ivshmem> {

@@ -36,11 +36,15 @@ impl Ivshmem {
 
     pub fn reg_write(&mut self, off: u64, size: u8, value: u64) -> MmioEffect {
         if size != 4 || !off.is_multiple_of(4) {
-            return MmioEffect::Ignored { reason: "ivshmem: registers take aligned 32-bit accesses only" };
+            return MmioEffect::Ignored {
+                reason: "ivshmem: registers take aligned 32-bit accesses only",
+            };
         }
         let v = value as u32;
         match off {
-            REG_ID | REG_MAX_PEERS => MmioEffect::Ignored { reason: "ivshmem: read-only register" },
+            REG_ID | REG_MAX_PEERS => MmioEffect::Ignored {
+                reason: "ivshmem: read-only register",
+            },
             REG_INT_CONTROL => {
                 self.int_enable = v & INT_CONTROL_ENABLE != 0;
                 MmioEffect::None
@@ -48,9 +52,13 @@ impl Ivshmem {
             REG_DOORBELL => {
                 let (peer, vector) = (v >> 16, v & 0xffff);
                 if peer >= self.params.max_peers {
-                    MmioEffect::Ignored { reason: "ivshmem: doorbell to a peer that does not exist" }
+                    MmioEffect::Ignored {
+                        reason: "ivshmem: doorbell to a peer that does not exist",
+                    }
                 } else if vector >= INTX_VECTORS {
-                    MmioEffect::Ignored { reason: "ivshmem: doorbell vector not available (INTx has vector 0 only)" }
+                    MmioEffect::Ignored {
+                        reason: "ivshmem: doorbell vector not available (INTx has vector 0 only)",
+                    }
                 } else {
                     MmioEffect::Doorbell { peer, vector }
                 }
@@ -64,7 +72,9 @@ impl Ivshmem {
                     MmioEffect::StateChanged { state: v }
                 }
             }
-            _ => MmioEffect::Ignored { reason: "ivshmem: no register at this offset" },
+            _ => MmioEffect::Ignored {
+                reason: "ivshmem: no register at this offset",
+            },
         }
     }
 }

@@ -62,13 +62,21 @@ impl FakeGicd {
             x ^= x << 17;
             x
         };
-        for a in [&mut self.group, &mut self.grpmod, &mut self.enable, &mut self.pend, &mut self.active] {
+        for a in [
+            &mut self.group,
+            &mut self.grpmod,
+            &mut self.enable,
+            &mut self.pend,
+            &mut self.active,
+        ] {
             a.iter_mut().for_each(|w| *w = next() as u32);
         }
         self.cfg.iter_mut().for_each(|w| *w = next() as u32);
         self.prio.iter_mut().for_each(|b| *b = next() as u8);
         self.targets.iter_mut().for_each(|b| *b = next() as u8);
-        self.router.iter_mut().for_each(|r| *r = next() & 0xff_8000_ffff);
+        self.router
+            .iter_mut()
+            .for_each(|r| *r = next() & 0xff_8000_ffff);
         self.ctlr = next() as u32 & 0x37;
     }
 
@@ -85,7 +93,7 @@ impl FakeGicd {
         Some(match off {
             0x080..0x100 => (&mut self.group, i),
             0x100..0x200 => (&mut self.enable, i),
-            0x200..0x280 | 0x280..0x300 => (&mut self.pend, i),
+            0x200..0x300 => (&mut self.pend, i),
             0x300..0x400 => (&mut self.active, i),
             0xd00..0xd80 if self.version == 3 => (&mut self.grpmod, i),
             _ => return None,
@@ -112,12 +120,14 @@ impl FakeGicd {
 
 impl GicdHw for FakeGicd {
     fn read32(&mut self, off: u64) -> u32 {
-        assert!(off % 4 == 0, "unaligned read32 {off:#x}");
+        assert!(off.is_multiple_of(4), "unaligned read32 {off:#x}");
         if self.version == 2 && (0x800..0x820).contains(&off) {
             return u32::from_le_bytes([self.self_if; 4]);
         }
         if (0x400..0xc00).contains(&off) || (0xf10..0xf30).contains(&off) {
-            return u32::from_le_bytes([0, 1, 2, 3].map(|i| self.byte_reg(off + i).map_or(0, |b| *b)));
+            return u32::from_le_bytes(
+                [0, 1, 2, 3].map(|i| self.byte_reg(off + i).map_or(0, |b| *b)),
+            );
         }
         if let Some((bank, i)) = self.word_bank(off) {
             return bank[i];
@@ -130,7 +140,11 @@ impl GicdHw for FakeGicd {
             0xc00..0xd00 => self.cfg[((off - 0xc00) / 4) as usize],
             0x6000..0x8000 if self.version == 3 => {
                 let r = self.router[((off - 0x6000) / 8) as usize];
-                if off & 4 == 0 { r as u32 } else { (r >> 32) as u32 }
+                if off & 4 == 0 {
+                    r as u32
+                } else {
+                    (r >> 32) as u32
+                }
             }
             _ if self.is_id_reg(off) => 0x44,
             _ => 0,
@@ -138,7 +152,7 @@ impl GicdHw for FakeGicd {
     }
 
     fn write32(&mut self, off: u64, v: u32) {
-        assert!(off % 4 == 0, "unaligned write32 {off:#x}");
+        assert!(off.is_multiple_of(4), "unaligned write32 {off:#x}");
         if self.version == 2 && off == 0xf00 {
             self.sgir_log.push(v);
             return;
@@ -175,12 +189,18 @@ impl GicdHw for FakeGicd {
     }
 
     fn read64(&mut self, off: u64) -> u64 {
-        assert!(self.version == 3 && (0x6000..0x8000).contains(&off) && off % 8 == 0, "bad read64 {off:#x}");
+        assert!(
+            self.version == 3 && (0x6000..0x8000).contains(&off) && off.is_multiple_of(8),
+            "bad read64 {off:#x}"
+        );
         self.router[((off - 0x6000) / 8) as usize]
     }
 
     fn write64(&mut self, off: u64, v: u64) {
-        assert!(self.version == 3 && (0x6000..0x8000).contains(&off) && off % 8 == 0, "bad write64 {off:#x}");
+        assert!(
+            self.version == 3 && (0x6000..0x8000).contains(&off) && off.is_multiple_of(8),
+            "bad write64 {off:#x}"
+        );
         self.router[((off - 0x6000) / 8) as usize] = v;
     }
 
@@ -188,7 +208,9 @@ impl GicdHw for FakeGicd {
         if self.version == 2 && (0x800..0x820).contains(&off) {
             return self.self_if;
         }
-        *self.byte_reg(off).unwrap_or_else(|| panic!("byte read of word-only register {off:#x}"))
+        *self
+            .byte_reg(off)
+            .unwrap_or_else(|| panic!("byte read of word-only register {off:#x}"))
     }
 
     fn write8(&mut self, off: u64, v: u8) {
@@ -196,7 +218,9 @@ impl GicdHw for FakeGicd {
             return; // ITARGETSR0..7 are read-only
         }
         let (set, clear) = ((0xf20..0xf30).contains(&off), (0xf10..0xf20).contains(&off));
-        let b = self.byte_reg(off).unwrap_or_else(|| panic!("byte write of word-only register {off:#x}"));
+        let b = self
+            .byte_reg(off)
+            .unwrap_or_else(|| panic!("byte write of word-only register {off:#x}"));
         match (set, clear) {
             (true, _) => *b |= v,
             (_, true) => *b &= !v,

@@ -142,8 +142,9 @@ impl VirtualPciBus {
         self.find(device).map(|d| &d.params)
     }
 
-    /// GIC INTID of device `device`'s INTA: `irq_base + device % 4`, the
-    /// usual INTA..INTD rotation the loader's interrupt-map encodes.
+    /// GIC INTID of device `device`'s INTA: `irq_base + device % 4`. The
+    /// loader's interrupt-map has one row per device (mask keeps device and
+    /// pin), so devices on one bus spread over four SPIs.
     pub fn irq_for_device(&self, device: u8) -> u32 {
         self.cfg.irq_base.wrapping_add(u32::from(device % 4))
     }

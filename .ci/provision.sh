@@ -31,7 +31,7 @@ if [ "${need_update:-0}" = 1 ] || [ ! -f /var/lib/apt/lists/deb.debian.org_debia
 fi
 
 missing=()
-for p in device-tree-compiler libfdt-dev python3-libfdt valgrind; do
+for p in device-tree-compiler libfdt-dev python3-libfdt valgrind cpio; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,9 +2,13 @@
 
 mod assemble;
 mod cmd;
+mod cpio;
+mod fetch;
 mod firmware;
 mod image;
+mod initramfs;
 mod paths;
+mod qemu_settings;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -18,8 +22,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Download the guest kernels and busybox (Debian arm64), write build/guest/* and the DTB fixtures
+    Fetch,
+    /// Build build/guest/initramfs.cpio.gz (busybox-static + qemu/init.sh as /init)
+    Initramfs,
     /// Compile boards/<board>/<system>.toml, build shim + loader and pack build/<board>/cellboot.img
     Build {
+        #[arg(long, default_value = "qemu-virt")]
+        board: String,
+        #[arg(long, default_value = "linux-demo")]
+        system: String,
+        #[arg(long)]
+        release: bool,
+    },
+    /// fetch + initramfs + build, then boot the image in QEMU on this terminal (Ctrl-A x quits)
+    Run {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
         #[arg(long, default_value = "linux-demo")]
@@ -38,8 +55,22 @@ fn main() {
 
 fn real_main() -> Result<()> {
     match Cli::parse().cmd {
+        Cmd::Fetch => fetch::fetch()?,
+        Cmd::Initramfs => {
+            initramfs::initramfs()?;
+        }
         Cmd::Build { board, system, release } => {
             assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
+        }
+        Cmd::Run { board, system, release } => {
+            fetch::fetch()?;
+            initramfs::initramfs()?;
+            let img = assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
+            let q = qemu_settings::load(&board)?;
+            let mut c = q.command();
+            c.arg("-kernel").arg(&img);
+            cmd::step("booting (QEMU monitor: Ctrl-A c, quit: Ctrl-A x)");
+            cmd::run(&mut c)?;
         }
     }
     Ok(())

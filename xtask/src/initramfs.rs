@@ -1,0 +1,31 @@
+//! `xtask initramfs`: build/guest/initramfs.cpio.gz with busybox-static and
+//! qemu/init.sh as /init (the guest side of the end-to-end checks).
+
+use crate::{cmd, cpio::Cpio, fetch, paths};
+use anyhow::{Context, Result};
+use std::io::Write;
+
+pub fn initramfs() -> Result<std::path::PathBuf> {
+    let busybox_path = paths::guest().join("bb/bin/busybox");
+    let init_path = paths::root().join("qemu/init.sh");
+    let busybox = std::fs::read(&busybox_path)
+        .with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&busybox_path)))?;
+    let init = std::fs::read(&init_path).with_context(|| format!("cannot read {}", paths::show(&init_path)))?;
+    cmd::step("initramfs: busybox-static + qemu/init.sh");
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.char_dev("dev/null", 0o666, 1, 3);
+    c.file("bin/busybox", 0o755, &busybox);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, &init);
+    let raw = c.finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&raw)?;
+    let out = paths::initramfs();
+    std::fs::create_dir_all(out.parent().unwrap())?;
+    fetch::write_if_changed(&out, &gz.finish()?)?;
+    Ok(out)
+}

@@ -1,0 +1,67 @@
+//! qemu/<board>.toml: the QEMU machine a board runs on, as data.
+
+use crate::paths;
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use std::process::Command;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QemuSettings {
+    pub machine: String,
+    pub cpu: Option<String>,
+    pub smp: Option<u32>,
+    pub memory: String,
+    pub exits_on_poweroff: bool,
+    /// File name under build/fixtures for `-machine dumpdtb=` (boards whose DTB comes from QEMU).
+    pub fixture_dtb: Option<String>,
+    pub direct: Option<Direct>,
+}
+
+/// QEMU booting the kernel itself (no shim), sized like the Linux cell.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Direct {
+    pub smp: u32,
+    pub memory: String,
+}
+
+pub const QEMU: &str = "qemu-system-aarch64";
+
+pub fn load(board: &str) -> Result<QemuSettings> {
+    let path = paths::root().join("qemu").join(format!("{board}.toml"));
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", paths::show(&path)))?;
+    toml::from_str(&text).with_context(|| format!("{}", paths::show(&path)))
+}
+
+impl QemuSettings {
+    /// `qemu-system-aarch64 -M .. -cpu .. -smp .. -m .. -nographic`.
+    pub fn command(&self) -> Command {
+        self.command_sized(self.smp, &self.memory)
+    }
+
+    pub fn command_sized(&self, smp: Option<u32>, memory: &str) -> Command {
+        let mut c = Command::new(QEMU);
+        c.args(["-M", &self.machine]);
+        if let Some(cpu) = &self.cpu {
+            c.args(["-cpu", cpu]);
+        }
+        if let Some(n) = smp {
+            c.args(["-smp", &n.to_string()]);
+        }
+        c.args(["-m", memory, "-nographic", "-no-reboot"]);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_board_has_qemu_settings() {
+        for e in std::fs::read_dir(crate::paths::root().join("boards")).unwrap() {
+            let board = e.unwrap().file_name().into_string().unwrap();
+            let s = super::load(&board).unwrap();
+            assert!(!s.machine.is_empty(), "{board}");
+        }
+    }
+}

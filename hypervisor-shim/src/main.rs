@@ -1,12 +1,167 @@
-//! EL2 shim binary (aarch64-unknown-none). On the host this is an empty program
-//! so `cargo build --workspace` and `cargo test --workspace` work.
+//! EL2 partitioning shim (aarch64-unknown-none). On the host this is an empty
+//! program so `cargo build --workspace` and `cargo test --workspace` work.
+//!
+//! Boot: validate the system config and board DTB, build every cell (stage-2,
+//! comm region, loader, staged payloads), start each cell's boot CPU
+//! (firmware PSCI CPU_ON for the others), then enter the cell owning this CPU.
+//! After that the shim only runs on traps (see `trap`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
 fn main() {}
 
 #[cfg(target_os = "none")]
+mod arch;
+#[cfg(target_os = "none")]
+mod cell;
+#[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+#[cfg(target_os = "none")]
+mod dtb;
+#[cfg(target_os = "none")]
+mod gic;
+#[cfg(target_os = "none")]
+mod hypercall;
+#[cfg(target_os = "none")]
+mod mmio;
+#[cfg(target_os = "none")]
+mod payload;
+#[cfg(target_os = "none")]
+mod psci;
+#[cfg(target_os = "none")]
+mod stage2;
+#[cfg(target_os = "none")]
+mod trap;
+
+#[cfg(target_os = "none")]
+mod boot {
+    use crate::payload::Payloads;
+    use crate::{arch, cell, console, dtb, psci};
+    use cellboot_abi::zerocopy::FromBytes;
+    use cellboot_abi::{payload_kind, str_field, validate, validate_header, SystemConfig};
+
+    /// Prints the reason and powers the machine off (QEMU exits).
+    pub fn refuse(args: core::fmt::Arguments) -> ! {
+        console::shim_line(args);
+        info!("refusing to start: powering off");
+        psci::system_off()
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn shim_main(dtb_addr: u64, el: u64) -> ! {
+        arch::init_el2_vectors();
+        info!("cellboot hypervisor-shim {} starting (EL{el}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
+        if let Some(msg) = arch::current_el_boot_message(el) {
+            refuse(format_args!("{msg}"));
+        }
+        let (start, end) = arch::image_bounds();
+        // SAFETY: the image header at _start (offset 0x10: image_size) is part
+        // of the loaded shim text.
+        let image_size = unsafe { ((start + 0x10) as *const u64).read_volatile() };
+        let pl = match Payloads::locate(start, end, image_size) {
+            Ok(p) => p,
+            Err(e) => refuse(format_args!("{e}")),
+        };
+
+        // --- system config ---
+        let Some((_, raw)) = pl.find(payload_kind::SYSCONFIG) else {
+            refuse(format_args!("the image has no SYSCONFIG payload"));
+        };
+        let mut report = |p: cellboot_abi::Problem| info!("system config invalid: {p}");
+        let mut bad = validate_header(raw, &mut report);
+        let cfg = if bad == 0 { SystemConfig::ref_from_prefix(raw).ok().map(|(c, _)| c) } else { None };
+        let Some(cfg) = cfg else {
+            refuse(format_args!("system config rejected ({bad} problem(s))"));
+        };
+        bad += validate(cfg, &mut report);
+        if bad != 0 {
+            refuse(format_args!("system config rejected ({bad} problem(s))"));
+        }
+        let b = &cfg.board;
+        if start < cfg.hypervisor.phys || start.saturating_add(image_size) > cfg.hypervisor.phys_end() {
+            refuse(format_args!(
+                "the shim image {start:#x}+{image_size:#x} is not inside the configured hypervisor region {:#x}+{:#x}",
+                cfg.hypervisor.phys, cfg.hypervisor.size
+            ));
+        }
+        cell::set_config(cfg);
+        console::set_uart(b.uart_base);
+        let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
+            refuse(format_args!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr()));
+        };
+        arch::set_cpu_index(me);
+        info!(
+            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}",
+            str_field(&b.name),
+            b.num_cpus,
+            b.gic_version,
+            cfg.num_cells
+        );
+
+        // --- board DTB (copied out of what may become cell RAM) ---
+        match dtb::take(dtb_addr, b.ram_base, b.ram_base.saturating_add(b.ram_size)) {
+            Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
+            Err(e) => refuse(format_args!("board DTB unusable: {e}")),
+        }
+
+        // --- cells ---
+        for ci in 0..cfg.cells().len() {
+            if let Err(cell::SetupError(what, at)) = cell::prepare(ci, &pl) {
+                refuse(format_args!("cell {}: {what} ({at:#x})", cell::name(ci)));
+            }
+        }
+        let mut mine = None;
+        for (ci, c) in cfg.cells().iter().enumerate() {
+            let cpu = cell::boot_cpu(c);
+            let comm = c.comm_region_ipa;
+            if cpu == me {
+                mine = Some(ci);
+                continue;
+            }
+            cell::CPU_STATE[cpu].store(cell::cpu::ON_PENDING, core::sync::atomic::Ordering::SeqCst);
+            let r = psci::start_cpu(cpu, b.mpidr[cpu], c.loader_ipa, comm);
+            if r != 0 {
+                refuse(format_args!("cell {}: firmware PSCI CPU_ON for CPU {cpu} failed ({r})", cell::name(ci)));
+            }
+        }
+        match mine {
+            Some(ci) => {
+                info!("entering cell {} on CPU {me} at {:#x}", cell::name(ci), cfg.cells()[ci].loader_ipa);
+                cell::run_on_this_cpu(ci, cfg.cells()[ci].loader_ipa, cfg.cells()[ci].comm_region_ipa)
+            }
+            None => {
+                info!("CPU {me} belongs to no cell: switching it off");
+                cell::park_this_cpu()
+            }
+        }
+    }
+
+    /// First code in Rust on a CPU started by the shim's own PSCI CPU_ON.
+    #[unsafe(no_mangle)]
+    extern "C" fn shim_secondary_main(cpu: u64) -> ! {
+        let cpu = cpu as usize;
+        arch::init_el2_vectors();
+        arch::set_cpu_index(cpu);
+        let ci = cell::CPU_CELL[cpu].load(core::sync::atomic::Ordering::SeqCst);
+        if ci >= cell::cfg().cells().len() {
+            crate::fatal(format_args!("CPU {cpu} started but belongs to no cell"));
+        }
+        let (entry, x0) = *cell::CPU_BOOT[cpu].lock();
+        cell::run_on_this_cpu(ci, entry, x0)
+    }
+}
+
+/// An internal error of the shim itself: report and power off.
+#[cfg(target_os = "none")]
+pub fn fatal(args: core::fmt::Arguments) -> ! {
+    console::shim_line(format_args!("internal error: {args}"));
+    psci::system_off()
+}
+
+#[cfg(target_os = "none")]
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+fn panic(p: &core::panic::PanicInfo) -> ! {
+    console::emergency(format_args!("{p}"));
+    psci::system_off()
 }

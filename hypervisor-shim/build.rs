@@ -1,0 +1,30 @@
+//! Link the bare-metal binaries: the shim with linker/shim.ld at a build-time
+//! base (`SHIM_BASE`, default QEMU virt's 0x4020_0000), the QEMU test payload
+//! with its own script. Nothing to do for host builds.
+use std::env;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../linker/shim.ld");
+    println!("cargo:rerun-if-changed=tests-payload/payload.ld");
+    println!("cargo:rerun-if-env-changed=SHIM_BASE");
+    println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART");
+
+    let base = env::var("SHIM_BASE").unwrap_or_else(|_| "0x40200000".into());
+    let uart = env::var("SHIM_EARLY_UART").unwrap_or_else(|_| "0x09000000".into());
+    for (name, v) in [("SHIM_BASE", &base), ("SHIM_EARLY_UART", &uart)] {
+        let digits = v.trim_start_matches("0x");
+        if u64::from_str_radix(digits, 16).is_err() {
+            panic!("{name}={v} is not a hex address");
+        }
+    }
+    println!("cargo:rustc-env=SHIM_EARLY_UART={uart}");
+
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
+        return;
+    }
+    let dir = env::var("CARGO_MANIFEST_DIR").unwrap();
+    println!("cargo:rustc-link-arg-bin=hypervisor-shim=--defsym=SHIM_BASE={base}");
+    println!("cargo:rustc-link-arg-bin=hypervisor-shim=-T{dir}/../linker/shim.ld");
+    println!("cargo:rustc-link-arg-bin=shim-test-payload=-T{dir}/tests-payload/payload.ld");
+}

@@ -1,0 +1,65 @@
+// arm64 Image header + boot paths. Everything else is Rust.
+// Symbols from Rust: {STACKS}, {STACK_SIZE}, {MAX_CPUS}, {BOOT_STACK}.
+
+.section .text.head, "ax"
+.global _start
+_start:
+    b       primary_entry           // code0/code1
+    .long   0
+    .quad   0x200000                // text_offset
+    .quad   _image_size             // image_size (xtask patches it to the whole file)
+    .quad   0x2                     // flags: little endian, 4 KiB pages, 2 MiB aligned base
+    .quad   0, 0, 0                 // res2..res4
+    .ascii  "ARM\x64"               // magic at 0x38
+    .long   0                       // res5
+
+primary_entry:
+    mov     x19, x0                 // board DTB
+    mrs     x1, CurrentEL
+    lsr     x1, x1, #2
+    cmp     x1, #3
+    b.ne    1f
+    // EL3 (bare Raspberry Pi without armstub): drop to EL2h, AArch64, non-secure.
+    mov     x2, #0x5b1              // RW | HCE | SMD | RES1(5:4) | NS
+    msr     scr_el3, x2
+    mov     x2, #0x3c9              // EL2h, DAIF masked
+    msr     spsr_el3, x2
+    adr     x2, 1f
+    msr     elr_el3, x2
+    isb
+    eret
+1:
+    mrs     x20, CurrentEL
+    lsr     x20, x20, #2
+    msr     daifset, #0xf
+    // zero BSS (16-byte aligned, bounds from the link script)
+    ldr     x2, =__bss_start
+    ldr     x3, =__bss_end
+2:  cmp     x2, x3
+    b.hs    3f
+    stp     xzr, xzr, [x2], #16
+    b       2b
+3:
+    ldr     x2, ={BOOT_STACK}
+    add     sp, x2, #{STACK_SIZE}
+    mov     x0, x19
+    mov     x1, x20
+    bl      shim_main
+4:  wfe
+    b       4b
+
+// Entered through real PSCI CPU_ON issued by the shim: EL2, MMU off,
+// x0 = context id = physical CPU index.
+.section .text, "ax"
+.global secondary_entry
+secondary_entry:
+    msr     daifset, #0xf
+    cmp     x0, #{MAX_CPUS}
+    b.hs    5f
+    ldr     x1, ={STACKS}
+    mov     x2, #{STACK_SIZE}
+    madd    x1, x0, x2, x1
+    add     sp, x1, x2
+    bl      shim_secondary_main
+5:  wfe
+    b       5b

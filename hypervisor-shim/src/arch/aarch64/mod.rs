@@ -1,0 +1,253 @@
+//! AArch64 EL2: boot assembly, exception vectors, EL2 register setup, guest
+//! entry, stage-2 control, SMC calls into firmware, cache/TLB maintenance.
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+use core::arch::{asm, global_asm};
+
+pub const MAX_CPUS: usize = cellboot_abi::MAX_CPUS;
+pub const STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+pub struct Stacks([[u8; STACK_SIZE]; MAX_CPUS]);
+#[repr(C, align(16))]
+pub struct BootStack([u8; STACK_SIZE]);
+
+/// Per-CPU EL2 stacks (trap frames of guests live at their top).
+#[unsafe(no_mangle)]
+static mut CPU_STACKS: Stacks = Stacks([[0; STACK_SIZE]; MAX_CPUS]);
+/// Stack of the boot CPU until it enters its cell.
+static mut BOOT_STACK: BootStack = BootStack([0; STACK_SIZE]);
+
+global_asm!(
+    include_str!("boot.s"),
+    STACKS = sym CPU_STACKS,
+    STACK_SIZE = const STACK_SIZE,
+    MAX_CPUS = const MAX_CPUS,
+    BOOT_STACK = sym BOOT_STACK,
+);
+global_asm!(include_str!("vectors.s"));
+
+unsafe extern "C" {
+    static el2_vectors: u8;
+    fn el2_enter_guest(frame: *mut GuestFrame) -> !;
+    fn secondary_entry();
+    static _start_image: u8;
+    static _end: u8;
+}
+
+/// Registers of a trapped guest CPU as saved by `vectors.s`.
+#[repr(C)]
+pub struct GuestFrame {
+    pub x: [u64; 31],
+    pub elr: u64,
+    pub spsr: u64,
+    _pad: u64,
+}
+const _: () = assert!(core::mem::size_of::<GuestFrame>() == 272);
+
+impl GuestFrame {
+    /// Register `n` as an operand: 31 is XZR.
+    pub fn reg(&self, n: usize) -> u64 {
+        if n < 31 { self.x[n] } else { 0 }
+    }
+    pub fn set_reg(&mut self, n: usize, v: u64) {
+        if n < 31 {
+            self.x[n] = v;
+        }
+    }
+}
+
+/// Shim image bounds: (start, end of BSS).
+pub fn image_bounds() -> (u64, u64) {
+    // Linker symbols; only their addresses are taken.
+    (&raw const _start_image as u64, &raw const _end as u64)
+}
+
+pub fn current_el_boot_message(el: u64) -> Option<&'static str> {
+    match el {
+        2 => None,
+        1 => Some("entered at EL1: the boot firmware gave us no EL2 (QEMU needs -M virt,virtualization=on)"),
+        _ => Some("entered at an unexpected exception level"),
+    }
+}
+
+pub fn mpidr() -> u64 {
+    MPIDR_EL1.get() & 0xff_00ff_ffff
+}
+
+/// This CPU's physical index (set by `set_cpu_index` on entry).
+pub fn cpu_index() -> usize {
+    TPIDR_EL2.get() as usize
+}
+pub fn set_cpu_index(i: usize) {
+    TPIDR_EL2.set(i as u64);
+}
+
+/// Physical address size from ID_AA64MMFR0_EL1.PARange, as VTCR_EL2.PS bits and
+/// a bit count (capped at 48: 4 KiB granule without LPA2).
+pub fn pa_range() -> (u64, u32) {
+    let r = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange);
+    match r {
+        0 => (0, 32),
+        1 => (1, 36),
+        2 => (2, 40),
+        3 => (3, 42),
+        4 => (4, 44),
+        _ => (5, 48),
+    }
+}
+
+/// EL2 state every CPU needs before it runs shim code that may fault.
+pub fn init_el2_vectors() {
+    // The vector table from vectors.s (2 KiB aligned there).
+    VBAR_EL2.set(&raw const el2_vectors as u64);
+    barrier::isb(barrier::SY);
+}
+
+/// Stage-2 geometry shared by all cells: 39-bit IPA (T0SZ 25), walk starts at
+/// level 1 with one 4 KiB root table.
+pub const IPA_BITS: u32 = 39;
+
+/// Sets up EL2 on this CPU to run a cell with the given VTTBR value.
+pub fn setup_el2_for_cell(vttbr: u64) {
+    let (ps, _) = pa_range();
+    HCR_EL2.write(HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2);
+    VTCR_EL2.write(
+        VTCR_EL2::RES1::SET
+            + VTCR_EL2::PS.val(ps)
+            + VTCR_EL2::TG0::Granule4KB
+            + VTCR_EL2::SH0::Inner
+            + VTCR_EL2::ORGN0::NormalWBRAWA
+            + VTCR_EL2::IRGN0::NormalWBRAWA
+            + VTCR_EL2::SL0::Granule4KBLevel1
+            + VTCR_EL2::T0SZ.val(64 - IPA_BITS as u64),
+    );
+    VTTBR_EL2.set(vttbr);
+    // Physical timer and counter usable from EL1; no virtual offset.
+    CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCEN::SET + CNTHCTL_EL2::EL1PCTEN::SET);
+    CNTVOFF_EL2.set(0);
+    // The guest sees the real CPU identity.
+    let midr = MIDR_EL1.get();
+    let mpidr = MPIDR_EL1.get();
+    // SAFETY: writes EL2 identity/trap-control registers that only affect
+    // what lower ELs observe; no memory is touched.
+    unsafe {
+        asm!("msr vpidr_el2, {0}", "msr vmpidr_el2, {1}", in(reg) midr, in(reg) mpidr, options(nostack));
+        // CPTR_EL2: RES1 bits only, so no FP/SIMD (TFP) or SVE (TZ) traps.
+        asm!("msr cptr_el2, {0}", in(reg) 0x32ffu64, options(nostack));
+        // MDCR_EL2: no debug/PMU traps, all PMU counters to EL1 (HPMN = PMCR.N).
+        let pmcr: u64;
+        asm!("mrs {0}, pmcr_el0", out(reg) pmcr, options(nostack));
+        asm!("msr mdcr_el2, {0}", in(reg) (pmcr >> 11) & 0x1f, options(nostack));
+        // ICH_HCR_EL2: virtual CPU interface off (physical IRQs go to EL1).
+        asm!("msr ich_hcr_el2, xzr", options(nostack));
+    }
+    // GICv3 system-register interface for EL2, and EL1 may use its own.
+    ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
+    // EL1 starts from architectural reset-like state, MMU and caches off.
+    SCTLR_EL1.set(0x30d0_0800);
+    barrier::isb(barrier::SY);
+    tlb_flush_guest_local();
+}
+
+pub fn set_gicv2_mode() {
+    // GICv2: EL1 must not see system-register GIC access.
+    ICC_SRE_EL2.set(0);
+    barrier::isb(barrier::SY);
+}
+
+/// Drops to EL1h at `entry`, MMU off, DAIF masked, with `x0`, on this CPU's
+/// stack (the trap frame of later exits lives there).
+pub fn enter_guest(entry: u64, x0: u64) -> ! {
+    let cpu = cpu_index();
+    // SAFETY: CPU `cpu`'s stack slot is used by this CPU only; the frame is
+    // written at its top and the stack pointer moved there by el2_enter_guest.
+    unsafe {
+        let stacks = &raw mut CPU_STACKS;
+        let top = (stacks as *mut u8).add((cpu + 1) * STACK_SIZE);
+        let frame = top.sub(core::mem::size_of::<GuestFrame>()) as *mut GuestFrame;
+        frame.write(GuestFrame { x: [0; 31], elr: entry, spsr: 0x3c5, _pad: 0 });
+        (*frame).x[0] = x0;
+        el2_enter_guest(frame)
+    }
+}
+
+pub fn secondary_entry_pa() -> u64 {
+    secondary_entry as *const () as u64
+}
+
+/// Calls firmware through SMC (SMCCC: x0 function, x1..x3 args, x0 result).
+pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
+    let r: u64;
+    // SAFETY: SMCCC call into firmware; it clobbers at most x0..x17.
+    unsafe {
+        asm!("smc #0",
+            inlateout("x0") fid => r, inlateout("x1") a1 => _, inlateout("x2") a2 => _,
+            inlateout("x3") a3 => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
+            out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _,
+            out("x13") _, out("x14") _, out("x15") _, out("x16") _, out("x17") _,
+            options(nostack));
+    }
+    r
+}
+
+/// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).
+pub fn trap_syndrome() -> (u64, u64, u64) {
+    (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
+}
+
+/// Invalidates this VMID's stage-1+2 TLB entries on this CPU.
+pub fn tlb_flush_guest_local() {
+    // SAFETY: TLB maintenance for the current VMID only.
+    unsafe { asm!("dsb ishst", "tlbi vmalls12e1", "dsb ish", "isb", options(nostack)) };
+}
+
+/// Invalidates the current VMID's TLB entries on all CPUs (inner shareable).
+pub fn tlb_flush_guest_all() {
+    // SAFETY: TLB maintenance for the current VMID only.
+    unsafe { asm!("dsb ishst", "tlbi vmalls12e1is", "dsb ish", "isb", options(nostack)) };
+}
+
+/// Invalidates all stage-1+2 TLB entries of VMID `vttbr` on all CPUs,
+/// switching VTTBR temporarily.
+pub fn tlb_flush_vm(vttbr: u64) {
+    let saved = VTTBR_EL2.get();
+    VTTBR_EL2.set(vttbr);
+    barrier::isb(barrier::SY);
+    tlb_flush_guest_all();
+    VTTBR_EL2.set(saved);
+    barrier::isb(barrier::SY);
+}
+
+/// Cleans data cache lines covering [addr, addr+len) to the point of coherency,
+/// so a guest running with its MMU off sees what the shim wrote.
+pub fn dcache_clean(addr: u64, len: u64) {
+    let line = 4u64 << (CTR_EL0_dminline());
+    let mut a = addr & !(line - 1);
+    while a < addr.saturating_add(len) {
+        // SAFETY: cache maintenance by VA on memory the shim just wrote.
+        unsafe { asm!("dc cvac, {0}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    barrier::dsb(barrier::SY);
+}
+
+#[allow(non_snake_case)]
+fn CTR_EL0_dminline() -> u64 {
+    let ctr: u64;
+    // SAFETY: reads a read-only ID register.
+    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    (ctr >> 16) & 0xf
+}
+
+pub fn dsb() {
+    barrier::dsb(barrier::SY);
+}
+
+/// Stops this CPU for good (low-power wait).
+pub fn halt() -> ! {
+    loop {
+        aarch64_cpu::asm::wfe();
+    }
+}

@@ -1,0 +1,336 @@
+//! Cells: their stage-2 tables, comm region, staged payloads, run state, and
+//! the CPUs they own. Board facts all come from the validated SystemConfig.
+
+use crate::arch::{self, MAX_CPUS};
+use crate::payload::Payloads;
+use crate::stage2::{self, Kind, Perm, POOL};
+use crate::{dtb, info};
+use cellboot_abi::zerocopy::FromBytes;
+use cellboot_abi::{
+    cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
+    COMM_REVISION, COMM_SIGNATURE, MAX_CELLS, NO_PAYLOAD,
+};
+use cellboot_vdev::pci::VirtualPciBus;
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+
+static CONFIG: spin::Once<&'static SystemConfig> = spin::Once::new();
+
+pub fn set_config(cfg: &'static SystemConfig) {
+    CONFIG.call_once(|| cfg);
+}
+
+/// The validated system config (set once at boot, before any cell runs).
+pub fn cfg() -> &'static SystemConfig {
+    match CONFIG.get() {
+        Some(c) => c,
+        None => crate::fatal(format_args!("system config used before it was validated")),
+    }
+}
+
+pub fn name(ci: usize) -> &'static str {
+    cfg().cells().get(ci).map_or("?", |c| str_field(&c.name))
+}
+
+/// Per-cell runtime state, one lock per cell.
+pub struct CellRt {
+    pub state: u32,
+    pub vttbr: u64,
+    pub root: usize,
+    /// DEBUG_CONSOLE_PUTC line buffer.
+    pub line: [u8; 160],
+    pub line_len: usize,
+    pub vpci: Option<VirtualPciBus>,
+}
+
+impl CellRt {
+    const EMPTY: CellRt =
+        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, line: [0; 160], line_len: 0, vpci: None };
+}
+
+pub static CELLS: [spin::Mutex<CellRt>; MAX_CELLS] = [const { spin::Mutex::new(CellRt::EMPTY) }; MAX_CELLS];
+
+/// Backing of each cell's comm region (shim memory, mapped into the cell).
+#[repr(C, align(4096))]
+struct CommPages([[u8; COMM_REGION_SIZE]; MAX_CELLS]);
+static mut COMM: CommPages = CommPages([[0; COMM_REGION_SIZE]; MAX_CELLS]);
+
+fn comm_pa(ci: usize) -> u64 {
+    // SAFETY: only the address is taken.
+    unsafe { (&raw const COMM.0[ci]) as u64 }
+}
+
+/// The cell's comm region as bytes. The cell may write it at any time, so
+/// the shim reads only plain data from it and trusts none of it.
+fn comm_bytes(ci: usize) -> &'static mut [u8; COMM_REGION_SIZE] {
+    // SAFETY: the page is shim memory shared only with cell `ci`; the shim
+    // writes it before the cell starts, then only reads bytes and writes
+    // `cell_state` words (any value the guest races in is just data).
+    unsafe { &mut *(&raw mut COMM.0[ci]) }
+}
+
+pub fn comm_region(ci: usize) -> &'static mut CommRegion {
+    match CommRegion::mut_from_prefix(comm_bytes(ci)) {
+        Ok((c, _)) => c,
+        Err(_) => crate::fatal(format_args!("comm region layout")),
+    }
+}
+
+/// Physical CPU states, for PSCI.
+pub mod cpu {
+    pub const OFF: u8 = 0;
+    pub const ON_PENDING: u8 = 1;
+    pub const ON: u8 = 2;
+}
+pub static CPU_STATE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(cpu::OFF) }; MAX_CPUS];
+pub static CPU_CELL: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(usize::MAX) }; MAX_CPUS];
+
+/// What a CPU started through PSCI CPU_ON does first: (entry IPA, x0).
+pub static CPU_BOOT: [spin::Mutex<(u64, u64)>; MAX_CPUS] = [const { spin::Mutex::new((0, 0)) }; MAX_CPUS];
+
+pub static RUNNING_CELLS: AtomicU32 = AtomicU32::new(0);
+
+/// Physical CPU index of an MPIDR affinity value.
+pub fn cpu_of_mpidr(mpidr: u64) -> Option<usize> {
+    let b = &cfg().board;
+    let n = (b.num_cpus as usize).min(MAX_CPUS);
+    b.mpidr[..n].iter().position(|&m| m & 0xff_00ff_ffff == mpidr & 0xff_00ff_ffff)
+}
+
+fn perm_of(flags: u64) -> Perm {
+    Perm { read: flags & mem::READ != 0, write: flags & mem::WRITE != 0, exec: flags & mem::EXECUTE != 0 }
+}
+
+/// Physical address of [ipa, ipa+len) when it lies in one RAM (non-IO)
+/// region of the cell with the wanted access.
+pub fn ipa_to_pa(c: &CellConfig, ipa: u64, len: u64, write: bool) -> Option<u64> {
+    let end = ipa.checked_add(len)?;
+    c.mem_regions().iter().find_map(|r| {
+        let ok = r.flags & mem::IO == 0
+            && r.flags & mem::READ != 0
+            && (!write || r.flags & mem::WRITE != 0)
+            && ipa >= r.virt
+            && end <= r.virt_end();
+        ok.then(|| r.phys + (ipa - r.virt))
+    })
+}
+
+/// Copies `data` into cell memory at `ipa` (shim-side, before the cell runs).
+fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {
+    let pa = ipa_to_pa(c, ipa, data.len() as u64, false).ok_or(())?;
+    // SAFETY: [pa, pa+len) is RAM of this cell (config-validated to be inside
+    // board RAM and outside the shim's memory), so it aliases no Rust object.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), pa as *mut u8, data.len()) };
+    arch::dcache_clean(pa, data.len() as u64);
+    Ok(())
+}
+
+pub struct SetupError(pub &'static str, pub u64);
+
+/// Builds cell `ci`: stage-2 map, comm region, loader and staged payloads.
+pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
+    let sys = cfg();
+    let c = &sys.cells()[ci];
+    let b = &sys.board;
+    let mut rt = CELLS[ci].lock();
+
+    // --- stage-2 ---
+    let mut pool = POOL.lock();
+    let root = pool.new_root().map_err(|_| SetupError("out of stage-2 tables", 0))?;
+    for r in c.mem_regions() {
+        if r.virt < b.gicd_base.saturating_add(b.gicd_size) && b.gicd_base < r.virt_end() {
+            return Err(SetupError("a memory region covers the GIC distributor (the shim mediates it)", r.virt));
+        }
+        let kind = if r.flags & mem::IO != 0 { Kind::Device } else { Kind::Normal };
+        pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags))
+            .map_err(|e| SetupError(map_err_text(e), r.virt))?;
+    }
+    let rw = Perm { read: true, write: true, exec: false };
+    pool.map(root, c.comm_region_ipa, comm_pa(ci), COMM_REGION_SIZE as u64, Kind::Normal, rw)
+        .map_err(|e| SetupError(map_err_text(e), c.comm_region_ipa))?;
+    if b.gic_version == 3 {
+        for cpu in 0..MAX_CPUS {
+            if c.owns_cpu(cpu) {
+                let frame = b.gicr_base + cpu as u64 * b.gicr_stride;
+                pool.map(root, frame, frame, b.gicr_stride, Kind::Device, rw)
+                    .map_err(|e| SetupError(map_err_text(e), frame))?;
+            }
+        }
+    } else if b.gicc_base != 0 {
+        pool.map(root, b.gicc_base, b.gicc_base, b.gicc_size.next_multiple_of(4096), Kind::Device, rw)
+            .map_err(|e| SetupError(map_err_text(e), b.gicc_base))?;
+    }
+    rt.root = root;
+    rt.vttbr = pool.table_pa(root) | ((ci as u64 + 1) << 48);
+    drop(pool);
+
+    // --- loader ---
+    let (_, loader) = pl
+        .find(cellboot_abi::payload_kind::LOADER)
+        .ok_or(SetupError("the image has no LOADER payload", 0))?;
+    copy_in(c, c.loader_ipa, loader).map_err(|_| SetupError("the loader does not fit in RAM at loader_ipa", c.loader_ipa))?;
+    let loader_end = c.loader_ipa + loader.len() as u64;
+
+    // --- staging at the top of the first RAM region, downwards ---
+    let ram = c
+        .mem_regions()
+        .iter()
+        .find(|r| r.flags & mem::RAM != 0)
+        .ok_or(SetupError("the cell has no RAM region", 0))?;
+    let mut top = ram.virt_end();
+    let mut stage = |data: &[u8], align: u64| -> Result<Staged, SetupError> {
+        let ipa = top.checked_sub(data.len() as u64).map(|a| a & !(align - 1)).unwrap_or(0);
+        if ipa < loader_end || ipa < ram.virt {
+            return Err(SetupError("staged payloads do not fit above the loader in the first RAM region", ipa));
+        }
+        copy_in(c, ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", ipa))?;
+        top = ipa;
+        Ok(Staged { ipa, size: data.len() as u64 })
+    };
+    let board_dtb = dtb::with(|d| stage(d, 4096))?;
+    let mut payload = |idx: u32, align: u64| -> Result<Staged, SetupError> {
+        if idx == NO_PAYLOAD {
+            return Ok(Staged::default());
+        }
+        let (_, data) = pl.get(idx).ok_or(SetupError("boot payload index is not in the payload table", idx as u64))?;
+        stage(data, align)
+    };
+    let initrd = payload(c.boot.initrd, 4096)?;
+    let kernel = payload(c.boot.kernel, 2 << 20)?;
+    let mut overlays = [Staged::default(); 4];
+    let n_ovl = (c.boot.overlay_count as usize).min(overlays.len());
+    for (k, o) in overlays.iter_mut().enumerate().take(n_ovl) {
+        *o = payload(c.boot.overlay_first.saturating_add(k as u32), 8)?;
+    }
+    let vpci_template = match pl.find(cellboot_abi::payload_kind::VPCI_TEMPLATE) {
+        Some((i, _)) => payload(i as u32, 8)?,
+        None => Staged::default(),
+    };
+
+    // --- virtual PCI bus ---
+    let bus = VirtualPciBus::build_from_config(ci, sys);
+    let mut devices = [0u8; 8];
+    let mut ndev = 0;
+    for d in bus.devices() {
+        if ndev < devices.len() {
+            devices[ndev] = d;
+            ndev += 1;
+        }
+    }
+    rt.vpci = Some(bus);
+
+    // --- comm region ---
+    comm_bytes(ci).fill(0);
+    let comm = comm_region(ci);
+    let h = &mut comm.header;
+    h.signature = COMM_SIGNATURE;
+    h.revision = COMM_REVISION;
+    h.cell_state = cell_state::RUNNING;
+    h.pci_mmconfig_base = c.vpci.ecam_base;
+    h.gic_version = b.gic_version as u8;
+    h.gicd_base = b.gicd_base;
+    h.gicc_base = b.gicc_base;
+    h.gicr_base = b.gicr_base;
+    h.vpci_irq_base = c.vpci.irq_base;
+    h.console.address = b.uart_base;
+    h.console.size = b.uart_size as u32;
+    let i = &mut comm.info;
+    i.magic = CELLBOOT_MAGIC;
+    i.cell_index = ci as u32;
+    i.num_cells = sys.num_cells;
+    i.board = b.clone();
+    i.cell = c.clone();
+    i.board_dtb = board_dtb;
+    i.kernel = kernel;
+    i.initrd = initrd;
+    i.vpci_template = vpci_template;
+    i.overlays = overlays;
+    i.num_overlays = n_ovl as u32;
+    i.num_vpci_devices = ndev as u32;
+    i.vpci_devices = devices;
+    arch::dcache_clean(comm_pa(ci), COMM_REGION_SIZE as u64);
+
+    rt.state = cell_state::RUNNING;
+    RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
+    for cpu in 0..MAX_CPUS {
+        if c.owns_cpu(cpu) {
+            CPU_CELL[cpu].store(ci, Ordering::SeqCst);
+        }
+    }
+    info!(
+        "cell {}: {} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
+        name(ci),
+        POOL.lock().tables_used(),
+        c.loader_ipa,
+        loader.len(),
+        board_dtb.ipa,
+        kernel.ipa,
+        kernel.size,
+        initrd.ipa,
+        initrd.size,
+        ndev
+    );
+    Ok(())
+}
+
+fn map_err_text(e: stage2::MapError) -> &'static str {
+    match e {
+        stage2::MapError::OutOfTables => "out of stage-2 tables",
+        stage2::MapError::IpaTooLarge => "guest-physical address beyond the 39-bit IPA space",
+        stage2::MapError::Unaligned => "region not 4 KiB aligned",
+    }
+}
+
+/// The cell's boot CPU (lowest CPU it owns).
+pub fn boot_cpu(c: &CellConfig) -> usize {
+    c.cpu_mask.trailing_zeros() as usize
+}
+
+pub fn vttbr(ci: usize) -> u64 {
+    CELLS[ci].lock().vttbr
+}
+
+/// Runs cell `ci` on this CPU: EL2 setup with its stage-2, then EL1 at `entry`.
+pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
+    let cpu = arch::cpu_index();
+    arch::setup_el2_for_cell(vttbr(ci));
+    if cfg().board.gic_version == 2 {
+        arch::set_gicv2_mode();
+    }
+    CPU_STATE[cpu].store(cpu::ON, Ordering::SeqCst);
+    arch::enter_guest(entry, x0)
+}
+
+/// Stops cell `ci` (it shut down or misbehaved): its stage-2 is emptied so
+/// its other CPUs trap on their next access and park. Powers the machine
+/// off when no cell is left running.
+pub fn stop(ci: usize, new_state: u32) {
+    let mut rt = CELLS[ci].lock();
+    if rt.state != cell_state::RUNNING {
+        return;
+    }
+    rt.state = new_state;
+    let comm = comm_region(ci);
+    comm.header.cell_state = new_state;
+    {
+        let mut pool = POOL.lock();
+        pool.unmap_all(rt.root);
+    }
+    arch::tlb_flush_vm(rt.vttbr);
+    drop(rt);
+    if RUNNING_CELLS.fetch_sub(1, Ordering::SeqCst) == 1 {
+        info!("no cell is running any more: powering off");
+        crate::psci::system_off();
+    }
+}
+
+pub fn is_running(ci: usize) -> bool {
+    CELLS[ci].lock().state == cell_state::RUNNING
+}
+
+/// Parks this CPU for good (its cell stopped): real PSCI CPU_OFF.
+pub fn park_this_cpu() -> ! {
+    let cpu = arch::cpu_index();
+    CPU_STATE[cpu].store(cpu::OFF, Ordering::SeqCst);
+    crate::psci::cpu_off_self();
+    arch::halt()
+}

@@ -1,0 +1,130 @@
+//! PL011 console shared by the shim and the cells' debug hypercalls. One spin
+//! lock around it, so lines from different CPUs never interleave.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::register_bitfields;
+use tock_registers::register_structs;
+use tock_registers::registers::{ReadOnly, ReadWrite};
+
+register_bitfields! [u32,
+    FR [
+        TXFF OFFSET(5) NUMBITS(1) [],
+        BUSY OFFSET(3) NUMBITS(1) [],
+    ],
+];
+
+register_structs! {
+    Pl011Regs {
+        (0x00 => dr: ReadWrite<u32>),
+        (0x04 => _reserved0),
+        (0x18 => fr: ReadOnly<u32, FR::Register>),
+        (0x1c => @END),
+    }
+}
+
+const fn parse_hex(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = if b.len() > 2 && b[0] == b'0' && b[1] == b'x' { 2 } else { 0 };
+    let mut v = 0usize;
+    while i < b.len() {
+        let d = match b[i] {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => panic!("SHIM_EARLY_UART is not hex"),
+        };
+        v = v * 16 + d as usize;
+        i += 1;
+    }
+    v
+}
+
+/// UART used before the system config is validated (build-time board fact).
+const EARLY_UART: usize = parse_hex(env!("SHIM_EARLY_UART"));
+
+static UART_BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
+static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Switches to the board's UART from the validated system config.
+pub fn set_uart(base: u64) {
+    if base != 0 {
+        UART_BASE.store(base as usize, Ordering::Relaxed);
+    }
+}
+
+pub struct Uart;
+
+impl Uart {
+    fn regs(&self) -> &Pl011Regs {
+        // SAFETY: the PL011 MMIO block at UART_BASE (a board fact) is mapped
+        // 1:1 with the EL2 MMU off; it is never handed out as Rust memory.
+        unsafe { &*(UART_BASE.load(Ordering::Relaxed) as *const Pl011Regs) }
+    }
+    pub fn putb(&mut self, b: u8) {
+        let r = self.regs();
+        while r.fr.is_set(FR::TXFF) {}
+        r.dr.set(b as u32);
+    }
+    /// Writes bytes, replacing control characters other than tab so a guest
+    /// cannot drive the terminal.
+    pub fn put_sanitized(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'\t' | 0x20..=0x7e => self.putb(b),
+                b'\r' => {}
+                _ => self.putb(b'.'),
+            }
+        }
+    }
+}
+
+impl Write for Uart {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                self.putb(b'\r');
+            }
+            self.putb(b);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` with the console locked.
+pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
+    let _g = LOCK.lock();
+    f(&mut Uart)
+}
+
+/// `[shim] <message>` on its own line.
+pub fn shim_line(args: fmt::Arguments) {
+    with(|u| {
+        let _ = u.write_str("[shim] ");
+        let _ = u.write_fmt(args);
+        let _ = u.write_str("\n");
+    });
+}
+
+/// `[<cell>] <text>` for each line of a cell's output.
+pub fn cell_line(cell: &str, text: &[u8]) {
+    with(|u| {
+        let _ = write!(u, "[{cell}] ");
+        u.put_sanitized(text);
+        let _ = u.write_str("\n");
+    });
+}
+
+/// For the panic handler: prints without taking the lock (it may be held by
+/// the CPU that panicked).
+pub fn emergency(args: fmt::Arguments) {
+    let _ = Uart.write_str("\n[shim] PANIC: ");
+    let _ = Uart.write_fmt(args);
+    let _ = Uart.write_str("\n");
+}
+
+#[macro_export]
+macro_rules! info {
+    ($($t:tt)*) => { $crate::console::shim_line(format_args!($($t)*)) };
+}

@@ -1,0 +1,94 @@
+//! The GIC distributor, shared by all cells: real MMIO for the vdev
+//! mediation (`cellboot_vdev::gicd`) and doorbell delivery, under one lock.
+//! GICv2 and GICv3 differ only in what vdev does with the offsets; CPU
+//! interfaces / redistributors are mapped straight into cells.
+
+use cellboot_vdev::gicd::{self, CellIrqs, GicdHw, GicdOutcome};
+
+/// Serialises every distributor access (vdev's read-modify-writes need it).
+static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+struct Mmio {
+    base: u64,
+}
+
+impl Mmio {
+    fn at<T>(&self, off: u64) -> *mut T {
+        (self.base + (off & 0xffff)) as *mut T
+    }
+}
+
+// SAFETY (all methods): `base` is the board's GICD (validated config), the
+// offset is masked into its 64 KiB frame, accesses are naturally aligned by
+// the callers (vdev passes register offsets) and the shim runs with its MMU
+// off, so these are device accesses to MMIO that no Rust object aliases.
+impl GicdHw for Mmio {
+    fn read32(&mut self, off: u64) -> u32 {
+        unsafe { self.at::<u32>(off & !3).read_volatile() }
+    }
+    fn write32(&mut self, off: u64, v: u32) {
+        unsafe { self.at::<u32>(off & !3).write_volatile(v) }
+    }
+    fn read64(&mut self, off: u64) -> u64 {
+        unsafe { self.at::<u64>(off & !7).read_volatile() }
+    }
+    fn write64(&mut self, off: u64, v: u64) {
+        unsafe { self.at::<u64>(off & !7).write_volatile(v) }
+    }
+    fn read8(&mut self, off: u64) -> u8 {
+        unsafe { self.at::<u8>(off).read_volatile() }
+    }
+    fn write8(&mut self, off: u64, v: u8) {
+        unsafe { self.at::<u8>(off).write_volatile(v) }
+    }
+}
+
+fn hw() -> Mmio {
+    Mmio { base: crate::cell::cfg().board.gicd_base }
+}
+
+/// What cell `ci` owns, in vdev's terms: its SPIs (config ranges plus its
+/// vPCI INTx lines) and its CPUs.
+fn with_cell_irqs<R>(ci: usize, f: impl FnOnce(&CellIrqs) -> R) -> R {
+    let sys = crate::cell::cfg();
+    let c = &sys.cells()[ci];
+    let vpci = c.vpci;
+    let owns = move |intid: u32| {
+        c.owns_irq(intid) || (vpci.ecam_size != 0 && intid >= vpci.irq_base && intid - vpci.irq_base < 4)
+    };
+    let mut aff = [0u64; cellboot_abi::MAX_CPUS];
+    let mut n = 0;
+    let mut if_mask = 0u8;
+    for cpu in 0..(sys.board.num_cpus as usize).min(cellboot_abi::MAX_CPUS) {
+        if c.owns_cpu(cpu) {
+            aff[n] = sys.board.mpidr[cpu];
+            n += 1;
+            // GICv2 CPU interface numbers follow the physical CPU index here.
+            if cpu < 8 {
+                if_mask |= 1 << cpu;
+            }
+        }
+    }
+    f(&CellIrqs { owns: &owns, cpu_affinities: &aff[..n], cpu_if_mask: if_mask })
+}
+
+pub fn read(ci: usize, off: u64, size: u8) -> u64 {
+    let version = crate::cell::cfg().board.gic_version;
+    with_cell_irqs(ci, |c| {
+        let _g = LOCK.lock();
+        gicd::mediate_read(&mut hw(), version, off, size, c)
+    })
+}
+
+pub fn write(ci: usize, off: u64, size: u8, value: u64) -> GicdOutcome {
+    let version = crate::cell::cfg().board.gic_version;
+    with_cell_irqs(ci, |c| {
+        let _g = LOCK.lock();
+        gicd::mediate_write(&mut hw(), version, off, size, value, c)
+    })
+}
+
+pub fn set_spi_pending(intid: u32) {
+    let _g = LOCK.lock();
+    gicd::set_spi_pending(&mut hw(), intid);
+}

@@ -1,0 +1,190 @@
+//! Stage-2 data aborts: decode the syndrome, emulate the trapped windows
+//! (vPCI ECAM, vPCI BAR window, GIC distributor), deny everything else.
+
+use crate::arch::GuestFrame;
+use crate::cell::{self, CELLS};
+use crate::gic;
+use cellboot_abi::{cell_state, NO_PEER};
+use cellboot_vdev::gicd::GicdOutcome;
+use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
+
+/// A decoded data abort.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    pub ipa: u64,
+    /// Bytes: 1, 2, 4 or 8 (0 when the syndrome does not say).
+    pub size: u8,
+    pub write: bool,
+    pub reg: usize,
+    pub sign_extend: bool,
+    pub sixty_four: bool,
+    pub valid: bool,
+}
+
+/// Decodes ESR_EL2 (EC 0x24), FAR_EL2 and HPFAR_EL2. `valid` is ESR.ISV:
+/// without it size and register are unknown (e.g. load/store pair).
+pub fn decode(esr: u64, far: u64, hpfar: u64) -> Access {
+    let iss = esr & 0x1ff_ffff;
+    let ipa = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
+    let valid = iss & (1 << 24) != 0;
+    Access {
+        ipa,
+        size: if valid { 1 << ((iss >> 22) & 3) } else { 0 },
+        write: iss & (1 << 6) != 0,
+        reg: ((iss >> 16) & 0x1f) as usize,
+        sign_extend: iss & (1 << 21) != 0,
+        sixty_four: iss & (1 << 15) != 0,
+        valid,
+    }
+}
+
+fn inside(a: u64, base: u64, size: u64) -> bool {
+    size != 0 && a >= base && a - base < size
+}
+
+/// Emulates or denies the access; on denial the cell is stopped.
+pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64) {
+    let a = decode(esr, far, hpfar);
+    // Stage-1 table walks that hit an unmapped IPA are never emulated.
+    let s1ptw = esr & (1 << 7) != 0;
+    if !a.valid || s1ptw {
+        return deny(frame, ci, &a, if s1ptw { " (stage-1 table walk)" } else { " (no syndrome: ISV=0)" });
+    }
+    let sys = cell::cfg();
+    let c = &sys.cells()[ci];
+    let b = &sys.board;
+    let value = if a.write { frame.reg(a.reg) } else { 0 };
+    let result: Option<u64> = if inside(a.ipa, c.vpci.ecam_base, c.vpci.ecam_size) {
+        let off = a.ipa - c.vpci.ecam_base;
+        let mut rt = CELLS[ci].lock();
+        let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
+        if a.write {
+            if let EcamOutcome::Ignored { reason } = bus.ecam_write(off, a.size, value) {
+                drop(rt);
+                info!("cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}", cell::name(ci), value);
+            }
+            Some(0)
+        } else {
+            Some(bus.ecam_read(off, a.size))
+        }
+    } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) {
+        let mut rt = CELLS[ci].lock();
+        let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
+        if a.write {
+            let dev = bus.device_at(a.ipa);
+            let eff = bus.mmio_write(a.ipa, a.size, value);
+            drop(rt);
+            match (eff, dev) {
+                (Some(e), Some(d)) => {
+                    effect(ci, d, e);
+                    Some(0)
+                }
+                _ => None,
+            }
+        } else {
+            bus.mmio_read(a.ipa, a.size)
+        }
+    } else if inside(a.ipa, b.gicd_base, b.gicd_size) {
+        let off = a.ipa - b.gicd_base;
+        if a.write {
+            if let GicdOutcome::Denied { irq, reason } = gic::write(ci, off, a.size, value) {
+                match irq {
+                    Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", cell::name(ci)),
+                    None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", cell::name(ci)),
+                }
+            }
+            Some(0)
+        } else {
+            Some(gic::read(ci, off, a.size))
+        }
+    } else {
+        None
+    };
+    let Some(v) = result else { return deny(frame, ci, &a, "") };
+    if !a.write {
+        let bits = u32::from(a.size) * 8;
+        let mut v = if bits < 64 { v & ((1u64 << bits) - 1) } else { v };
+        if a.sign_extend && bits < 64 {
+            let shift = 64 - bits;
+            v = (((v << shift) as i64) >> shift) as u64;
+            if !a.sixty_four {
+                v &= 0xffff_ffff;
+            }
+        }
+        frame.set_reg(a.reg, v);
+    }
+    frame.elr += 4;
+}
+
+fn deny(frame: &GuestFrame, ci: usize, a: &Access, why: &str) {
+    let dir = if a.write { "write" } else { "read" };
+    info!(
+        "cell {}: denied {dir} {} at IPA {:#x} (pc {:#x}){why}: stopping the cell",
+        cell::name(ci),
+        SizeText(a.size),
+        a.ipa,
+        frame.elr
+    );
+    cell::stop(ci, cell_state::FAILED);
+    cell::park_this_cpu()
+}
+
+struct SizeText(u8);
+impl core::fmt::Display for SizeText {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            0 => f.write_str("of unknown size"),
+            1 => f.write_str("1 byte"),
+            n => write!(f, "{n} bytes"),
+        }
+    }
+}
+
+/// Carries out an ivshmem BAR0 write's effect on the link's other peer.
+fn effect(ci: usize, device: u8, e: MmioEffect) {
+    let sys = cell::cfg();
+    let Some(link) = sys.links().iter().find(|l| l.device == u32::from(device) && l.peers.contains(&(ci as u32))) else {
+        return;
+    };
+    let me: u32 = if link.peers[0] == ci as u32 { 0 } else { 1 };
+    match e {
+        MmioEffect::None => {}
+        MmioEffect::Ignored { reason } => info!("cell {}: ivshmem write ignored: {reason}", cell::name(ci)),
+        MmioEffect::Doorbell { peer, .. } => {
+            if let Some(&target) = link.peers.get(peer as usize) {
+                if peer != me && target != NO_PEER {
+                    interrupt(target as usize, device);
+                }
+            }
+        }
+        MmioEffect::StateChanged { state } => {
+            // State table entry of this peer: shmem + 4 * peer_id.
+            let pa = link.shmem_phys + 4 * u64::from(me);
+            // SAFETY: inside the link's shared memory (validated to be board
+            // RAM outside the shim), an aligned u32 no Rust object aliases.
+            unsafe { (pa as *mut u32).write_volatile(state) };
+            crate::arch::dcache_clean(pa, 4);
+            let other = link.peers[1 - me as usize];
+            if other != NO_PEER {
+                interrupt(other as usize, device);
+            }
+        }
+    }
+}
+
+/// Raises `device`'s INTx in cell `target` if its model accepts it.
+fn interrupt(target: usize, device: u8) {
+    if target >= cell::cfg().cells().len() {
+        return;
+    }
+    let mut rt = CELLS[target].lock();
+    if rt.state != cell_state::RUNNING {
+        return;
+    }
+    let Some(bus) = rt.vpci.as_mut() else { return };
+    if bus.take_interrupt(device) {
+        let irq = bus.irq_for_device(device);
+        drop(rt);
+        gic::set_spi_pending(irq);
+    }
+}

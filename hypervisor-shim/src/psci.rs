@@ -1,0 +1,131 @@
+//! PSCI: the shim's own calls into firmware (SMC conduit) and the PSCI 1.0
+//! service it offers cells (trapped SMC, or HVC #0).
+
+use crate::arch::{self, GuestFrame};
+use crate::cell::{self, cpu, CPU_BOOT, CPU_STATE};
+use cellboot_abi::cell_state;
+use core::sync::atomic::Ordering;
+
+pub mod fid {
+    pub const VERSION: u32 = 0x8400_0000;
+    pub const CPU_SUSPEND: u32 = 0x8400_0001;
+    pub const CPU_OFF: u32 = 0x8400_0002;
+    pub const CPU_ON: u32 = 0x8400_0003;
+    pub const AFFINITY_INFO: u32 = 0x8400_0004;
+    pub const MIGRATE_INFO_TYPE: u32 = 0x8400_0006;
+    pub const SYSTEM_OFF: u32 = 0x8400_0008;
+    pub const SYSTEM_RESET: u32 = 0x8400_0009;
+    pub const FEATURES: u32 = 0x8400_000a;
+    /// SMC64 variants differ by bit 30.
+    pub const SMC64: u32 = 0x4000_0000;
+}
+
+pub const SUCCESS: i64 = 0;
+pub const NOT_SUPPORTED: i64 = -1;
+pub const INVALID_PARAMETERS: i64 = -2;
+pub const DENIED: i64 = -3;
+pub const ALREADY_ON: i64 = -4;
+pub const ON_PENDING: i64 = -5;
+
+/// Real PSCI SYSTEM_OFF (QEMU exits). Does not return.
+pub fn system_off() -> ! {
+    arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0);
+    info!("PSCI SYSTEM_OFF returned; halting this CPU");
+    arch::halt()
+}
+
+/// Real PSCI CPU_OFF for the calling CPU (returns only on failure).
+pub fn cpu_off_self() {
+    arch::smc(fid::CPU_OFF as u64, 0, 0, 0);
+}
+
+/// Real PSCI CPU_ON of physical CPU `cpu` into the shim's secondary entry.
+pub fn start_cpu(cpu: usize, mpidr: u64, entry: u64, x0: u64) -> i64 {
+    *CPU_BOOT[cpu].lock() = (entry, x0);
+    arch::dsb();
+    arch::smc((fid::CPU_ON | fid::SMC64) as u64, mpidr, arch::secondary_entry_pa(), cpu as u64) as i64
+}
+
+/// Handles a PSCI / SMCCC call from cell `ci`; the result goes into x0.
+pub fn handle(frame: &mut GuestFrame, ci: usize) {
+    let f = frame.x[0] as u32;
+    let r = match f & !fid::SMC64 {
+        fid::VERSION if f == fid::VERSION => 0x0001_0000, // PSCI 1.0
+        fid::FEATURES if f == fid::FEATURES => features(frame.x[1] as u32),
+        fid::CPU_ON => cpu_on(ci, frame.x[1], frame.x[2], frame.x[3]),
+        fid::CPU_OFF if f == fid::CPU_OFF => {
+            CPU_STATE[arch::cpu_index()].store(cpu::OFF, Ordering::SeqCst);
+            cpu_off_self();
+            CPU_STATE[arch::cpu_index()].store(cpu::ON, Ordering::SeqCst);
+            DENIED
+        }
+        fid::CPU_SUSPEND => {
+            // Standby only: wait for an interrupt (it is taken at EL1 on return).
+            // SAFETY: wfi has no memory effects.
+            unsafe { core::arch::asm!("dsb sy", "wfi", options(nostack)) };
+            SUCCESS
+        }
+        fid::AFFINITY_INFO => affinity_info(ci, frame.x[1], frame.x[2]),
+        fid::MIGRATE_INFO_TYPE if f == fid::MIGRATE_INFO_TYPE => 2, // no trusted OS to migrate
+        fid::SYSTEM_OFF | fid::SYSTEM_RESET if f & fid::SMC64 == 0 => {
+            let what = if f == fid::SYSTEM_OFF { "SYSTEM_OFF" } else { "SYSTEM_RESET" };
+            info!("cell {}: PSCI {what}: cell shut down", cell::name(ci));
+            cell::stop(ci, cell_state::SHUT_DOWN);
+            cell::park_this_cpu()
+        }
+        _ => {
+            info!("cell {}: SMCCC/PSCI function {:#010x} not supported", cell::name(ci), f);
+            NOT_SUPPORTED
+        }
+    };
+    frame.x[0] = r as u64;
+}
+
+fn features(f: u32) -> i64 {
+    match f & !fid::SMC64 {
+        fid::VERSION | fid::CPU_OFF | fid::MIGRATE_INFO_TYPE | fid::SYSTEM_OFF | fid::SYSTEM_RESET | fid::FEATURES
+            if f & fid::SMC64 == 0 =>
+        {
+            SUCCESS
+        }
+        fid::CPU_ON | fid::AFFINITY_INFO => SUCCESS,
+        fid::CPU_SUSPEND => 0, // original power_state format, no OS-initiated mode
+        _ => NOT_SUPPORTED,
+    }
+}
+
+fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
+    let Some(target) = cell::cpu_of_mpidr(mpidr) else {
+        info!("cell {}: PSCI CPU_ON for unknown MPIDR {:#x}", cell::name(ci), mpidr);
+        return INVALID_PARAMETERS;
+    };
+    let c = &cell::cfg().cells()[ci];
+    if !c.owns_cpu(target) {
+        info!("cell {}: PSCI CPU_ON for CPU {target} (MPIDR {mpidr:#x}), which it does not own: denied", cell::name(ci));
+        return DENIED;
+    }
+    match CPU_STATE[target].compare_exchange(cpu::OFF, cpu::ON_PENDING, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {}
+        Err(cpu::ON_PENDING) => return ON_PENDING,
+        Err(_) => return ALREADY_ON,
+    }
+    let r = start_cpu(target, cell::cfg().board.mpidr[target], entry, ctx);
+    if r != SUCCESS {
+        CPU_STATE[target].store(cpu::OFF, Ordering::SeqCst);
+        info!("cell {}: firmware CPU_ON for CPU {target} failed ({r})", cell::name(ci));
+    }
+    r
+}
+
+fn affinity_info(ci: usize, mpidr: u64, level: u64) -> i64 {
+    if level != 0 {
+        return INVALID_PARAMETERS;
+    }
+    let Some(target) = cell::cpu_of_mpidr(mpidr) else { return INVALID_PARAMETERS };
+    if !cell::cfg().cells()[ci].owns_cpu(target) {
+        info!("cell {}: PSCI AFFINITY_INFO for CPU {target}, which it does not own: denied", cell::name(ci));
+        return INVALID_PARAMETERS;
+    }
+    // Firmware knows when a CPU that called CPU_OFF is really off.
+    arch::smc((fid::AFFINITY_INFO | fid::SMC64) as u64, mpidr, 0, 0) as i64
+}

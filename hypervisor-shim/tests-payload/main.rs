@@ -1,0 +1,166 @@
+//! Bare-metal test inmate for the shim's QEMU integration test: runs in the
+//! LOADER slot of every cell, talks to the shim through hypercalls, PSCI and
+//! trapped MMIO, and prints what it sees (tests/qemu.rs checks the console).
+//!
+//! Cell 0 exercises the services (console, vPCI ECAM, PSCI CPU_ON/OFF for
+//! its own and a foreign CPU, unknown hypercall, GICD reads, ivshmem
+//! doorbell) and ends with PSCI SYSTEM_OFF. Cell 1 plays the attacker: bad
+//! hypercall arguments, then a read of an address outside its memory, which
+//! must stop it without harming cell 0.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+#[cfg(target_os = "none")]
+mod inmate {
+    use cellboot_abi::hypercall as hc;
+    use cellboot_abi::{CellbootInfo, CommRegion, JhCommHeader};
+    use core::arch::{asm, global_asm};
+    use core::fmt::Write;
+    use core::mem::offset_of;
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    global_asm!(
+        ".section .text.start, \"ax\"",
+        ".global _start",
+        "_start:",
+        "    ldr x1, =__stack_top",
+        "    mov sp, x1",
+        "    ldr x1, =__bss_start",
+        "    ldr x2, =__bss_end",
+        "1:  cmp x1, x2",
+        "    b.hs 2f",
+        "    str xzr, [x1], #8",
+        "    b 1b",
+        "2:  bl payload_main",
+        "3:  wfe",
+        "    b 3b",
+        ".global secondary_start",
+        "secondary_start:",
+        "    ldr x1, =__stack2_top",
+        "    mov sp, x1",
+        "    bl payload_secondary",
+        "4:  wfe",
+        "    b 4b",
+    );
+
+    unsafe extern "C" {
+        fn secondary_start();
+    }
+
+    static SECONDARY_SAW: AtomicU64 = AtomicU64::new(0);
+
+    fn hypercall(code: u64, a1: u64, a2: u64) -> i64 {
+        let r: u64;
+        // SAFETY: shim hypercall; clobbers only x0.
+        unsafe { asm!("hvc #0x4a48", inlateout("x0") code => r, in("x1") a1, in("x2") a2, options(nostack)) };
+        r as i64
+    }
+
+    fn smc(f: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+        let r: u64;
+        // SAFETY: PSCI call (trapped by the shim); SMCCC clobbers x0..x17.
+        unsafe {
+            asm!("smc #0", inlateout("x0") f => r, inlateout("x1") a1 => _, inlateout("x2") a2 => _,
+                inlateout("x3") a3 => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
+                out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
+                out("x14") _, out("x15") _, out("x16") _, out("x17") _, options(nostack));
+        }
+        r as i64
+    }
+
+    fn rd32(a: u64) -> u32 {
+        // SAFETY: test code probing (possibly trapped) guest-physical addresses.
+        unsafe { (a as *const u32).read_volatile() }
+    }
+    fn rd64(a: u64) -> u64 {
+        // SAFETY: as rd32.
+        unsafe { (a as *const u64).read_volatile() }
+    }
+
+    struct Line {
+        buf: [u8; 200],
+        len: usize,
+    }
+    impl Write for Line {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = s.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+            Ok(())
+        }
+    }
+    fn print(args: core::fmt::Arguments) {
+        let mut l = Line { buf: [0; 200], len: 0 };
+        let _ = l.write_str("payload: ");
+        let _ = l.write_fmt(args);
+        hypercall(hc::DEBUG_CONSOLE_WRITE, l.buf.as_ptr() as u64, l.len as u64);
+    }
+    macro_rules! say { ($($t:tt)*) => { print(format_args!($($t)*)) } }
+
+    const PSCI_VERSION: u64 = 0x8400_0000;
+    const CPU_OFF: u64 = 0x8400_0002;
+    const CPU_ON: u64 = 0xc400_0003;
+    const AFFINITY_INFO: u64 = 0xc400_0004;
+    const SYSTEM_OFF: u64 = 0x8400_0008;
+
+    #[unsafe(no_mangle)]
+    extern "C" fn payload_main(comm: u64) -> ! {
+        let info = comm + offset_of!(CommRegion, info) as u64;
+        let ci = rd32(info + offset_of!(CellbootInfo, cell_index) as u64);
+        let ecam = rd64(comm + offset_of!(JhCommHeader, pci_mmconfig_base) as u64);
+        let gicd = rd64(comm + offset_of!(JhCommHeader, gicd_base) as u64);
+        let sig = rd32(comm);
+        say!("hello from cell {ci}, comm region at {comm:#x} (signature ok: {})", sig == u32::from_le_bytes(*b"JHCO"));
+        if ci == 0 { services(ecam, gicd) } else { attacker() }
+    }
+
+    fn services(ecam: u64, gicd: u64) -> ! {
+        say!("vpci 00:00.0 id {:#010x} class {:#010x}", rd32(ecam), rd32(ecam + 8));
+        say!("vpci 00:05.0 id {:#010x}", rd32(ecam + (5 << 15)));
+        say!("psci version {:#x}", smc(PSCI_VERSION, 0, 0, 0));
+        say!("cpu_on foreign cpu 2 -> {}", smc(CPU_ON, 2, secondary_start as *const () as u64, 0));
+        let r = smc(CPU_ON, 1, secondary_start as *const () as u64, 0x1234);
+        say!("cpu_on own cpu 1 -> {r}");
+        let mut spins = 0u64;
+        while SECONDARY_SAW.load(Ordering::SeqCst) == 0 && spins < 50_000_000 {
+            spins += 1;
+        }
+        while smc(AFFINITY_INFO, 1, 0, 0) != 1 && spins < 100_000_000 {
+            spins += 1;
+        }
+        say!("secondary reported x0={:#x}, now off", SECONDARY_SAW.load(Ordering::SeqCst));
+        say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
+        say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
+        say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
+        say!("done, SYSTEM_OFF");
+        smc(SYSTEM_OFF, 0, 0, 0);
+        say!("BUG: SYSTEM_OFF returned");
+        loop {}
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn payload_secondary(ctx: u64) -> ! {
+        say!("secondary cpu up, x0={ctx:#x}");
+        SECONDARY_SAW.store(ctx, Ordering::SeqCst);
+        smc(CPU_OFF, 0, 0, 0);
+        say!("BUG: CPU_OFF returned");
+        loop {}
+    }
+
+    fn attacker() -> ! {
+        say!("console write from a foreign IPA -> {}", hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16));
+        say!("cpu_on foreign cpu 0 -> {}", smc(CPU_ON, 0, 0x4800_0000, 0));
+        say!("reading the hypervisor at 0x40200000");
+        let v = rd64(0x4020_0000);
+        say!("BUG: read hypervisor memory: {v:#x}");
+        loop {}
+    }
+
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo) -> ! {
+        hypercall(hc::CELL_FAILED, 0, 0);
+        loop {}
+    }
+}

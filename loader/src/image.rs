@@ -176,7 +176,7 @@ mod tests {
             ram,
             loader: Range::new(0x4800_0000, 64 * 1024),
             staged_payload: Range::new(ram.end() - 64 * MIB, payload),
-            staged_dtb: Range::new(ram.end() - 2 * MIB, 1 * MIB),
+            staged_dtb: Range::new(ram.end() - 2 * MIB, MIB),
             initrd: Range::new(ram.end() - 32 * MIB, 20 * MIB),
         }
     }

@@ -20,8 +20,8 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
             if !is_cpu(&f, node) {
                 continue;
             }
-            let reg = f.getprop(node, "reg").map_err(at(&f, STEP, node, "reg"))?;
-            let reg = be_cells(reg).ok_or_else(|| at(&f, STEP, node, "reg")(Error::BadValue))?;
+            let reg = f.getprop(node, "reg").map_err(|e| at(&f, STEP, node, "reg", e))?;
+            let reg = be_cells(reg).ok_or_else(|| at(&f, STEP, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
                 kept += 1;
             } else if victim.is_none() {
@@ -29,7 +29,7 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
             }
         }
         let Some(node) = victim else { break kept };
-        fdt.del_node(node).map_err(at(&fdt.as_fdt(), STEP, node, ""))?;
+        fdt.del_node(node).map_err(|e| at(&fdt.as_fdt(), STEP, node, "", e))?;
     };
     if kept == 0 {
         return Err(FixupError::new(STEP, Cause::NoCpu).at("/cpus"));
@@ -64,7 +64,7 @@ fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             node = match f.next_node(Some(node), Some(&mut depth)) {
                 Ok(n) if depth > 0 => n,
                 Ok(_) | Err(Error::NotFound) => break,
-                Err(e) => return Err(at(&f, STEP, node, "")(e)),
+                Err(e) => return Err(at(&f, STEP, node, "", e)),
             };
             let has_cpu = f.getprop(node, "cpu").is_ok();
             let empty = f.first_subnode(node).is_err();
@@ -78,7 +78,7 @@ fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             None if f.first_subnode(map).is_err() => map,
             None => return Ok(()),
         };
-        fdt.del_node(victim).map_err(at(&fdt.as_fdt(), STEP, victim, ""))?;
+        fdt.del_node(victim).map_err(|e| at(&fdt.as_fdt(), STEP, victim, "", e))?;
     }
 }
 
@@ -93,11 +93,11 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             return Ok(());
         };
         start = Some(node);
-        let aff = f.getprop(node, "interrupt-affinity").map_err(at(&f, STEP, node, "interrupt-affinity"))?;
+        let aff = f.getprop(node, "interrupt-affinity").map_err(|e| at(&f, STEP, node, "interrupt-affinity", e))?;
         let irqs = match f.getprop(node, "interrupts") {
             Ok(v) => v,
             Err(Error::NotFound) => continue,
-            Err(e) => return Err(at(&f, STEP, node, "interrupts")(e)),
+            Err(e) => return Err(at(&f, STEP, node, "interrupts", e)),
         };
         let n = aff.len() / 4;
         if n == 0 || n > MAX_CPUS || aff.len() % 4 != 0 || irqs.len() % n != 0 || irqs.len() / n > 16 {
@@ -119,9 +119,9 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             continue;
         }
         fdt.setprop(node, "interrupts", &new_irqs[..entry * k])
-            .map_err(at(&fdt.as_fdt(), STEP, node, "interrupts"))?;
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "interrupts", e))?;
         fdt.setprop(node, "interrupt-affinity", &new_aff[..4 * k])
-            .map_err(at(&fdt.as_fdt(), STEP, node, "interrupt-affinity"))?;
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "interrupt-affinity", e))?;
     }
 }
 

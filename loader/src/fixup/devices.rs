@@ -35,7 +35,7 @@ pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Resul
         node = match f.next_node(Some(node), Some(&mut depth)) {
             Ok(n) if depth > 0 => n,
             Ok(_) | Err(Error::NotFound) => break,
-            Err(e) => return Err(at(&f, STEP, node, "")(e)),
+            Err(e) => return Err(at(&f, STEP, node, "", e)),
         };
         let d = depth as usize;
         if d >= MAX_DEPTH {
@@ -63,7 +63,7 @@ pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Resul
             }
             continue;
         }
-        fdt.setprop_str(node, "status", "disabled").map_err(at(&fdt.as_fdt(), STEP, node, "status"))?;
+        fdt.setprop_str(node, "status", "disabled").map_err(|e| at(&fdt.as_fdt(), STEP, node, "status", e))?;
     }
     for path in cell.cell.disabled_paths() {
         let node = fdt
@@ -93,19 +93,19 @@ fn is_disabled(f: &Fdt<'_>, node: usize) -> bool {
 /// ancestors' `ranges` (`ancestors[0]` is the root), is one the cell owns.
 /// An address no `ranges` entry maps is not reachable, so not owned.
 fn owned(f: &Fdt<'_>, cell: &CellView, node: usize, ancestors: &[usize]) -> Result<bool, FixupError> {
-    let mut reg = f.reg(node).map_err(at(f, STEP, node, "reg"))?;
+    let mut reg = f.reg(node).map_err(|e| at(f, STEP, node, "reg", e))?;
     let Some((mut addr, size)) = reg.next() else { return Ok(false) };
     for &bus in ancestors[1..].iter().rev() {
         let ranges = match f.getprop(bus, "ranges") {
             Ok(r) => r,
             Err(Error::NotFound) => return Ok(false),
-            Err(e) => return Err(at(f, STEP, bus, "ranges")(e)),
+            Err(e) => return Err(at(f, STEP, bus, "ranges", e)),
         };
         if ranges.is_empty() {
             continue; // identity
         }
         let mut hit = None;
-        for (child, parent, len) in f.ranges(bus).map_err(at(f, STEP, bus, "ranges"))? {
+        for (child, parent, len) in f.ranges(bus).map_err(|e| at(f, STEP, bus, "ranges", e))? {
             if addr >= child && addr - child < len {
                 hit = Some(parent + (addr - child));
                 break;

@@ -27,18 +27,18 @@ pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
     let node = match find_memory(fdt, None)? {
         Some(first) => {
             while let Some(other) = find_memory(fdt, Some(first))? {
-                fdt.del_node(other).map_err(at(&fdt.as_fdt(), STEP, other, ""))?;
+                fdt.del_node(other).map_err(|e| at(&fdt.as_fdt(), STEP, other, "", e))?;
             }
-            fdt.set_name(first, name.as_str()).map_err(at(&fdt.as_fdt(), STEP, first, ""))?;
+            fdt.set_name(first, name.as_str()).map_err(|e| at(&fdt.as_fdt(), STEP, first, "", e))?;
             first
         }
         None => {
-            let node = fdt.add_subnode(0, name.as_str()).map_err(at(&fdt.as_fdt(), STEP, 0, ""))?;
-            fdt.setprop_str(node, "device_type", "memory").map_err(at(&fdt.as_fdt(), STEP, node, "device_type"))?;
+            let node = fdt.add_subnode(0, name.as_str()).map_err(|e| at(&fdt.as_fdt(), STEP, 0, "", e))?;
+            fdt.setprop_str(node, "device_type", "memory").map_err(|e| at(&fdt.as_fdt(), STEP, node, "device_type", e))?;
             node
         }
     };
-    fdt.setprop_reg(node, regs).map_err(at(&fdt.as_fdt(), STEP, node, "reg"))
+    fdt.setprop_reg(node, regs).map_err(|e| at(&fdt.as_fdt(), STEP, node, "reg", e))
 }
 
 /// Next node after `after` with `device_type = "memory"`.

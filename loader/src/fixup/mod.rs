@@ -67,10 +67,13 @@ pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> 
     t
 }
 
-/// Maps a cellfdt error at `node` into a step error naming node and property.
-pub fn at(fdt: &Fdt<'_>, step: Step, node: usize, prop: &'static str) -> impl FnOnce(Error) -> FixupError {
-    let path = node_path(fdt, node);
-    move |e| FixupError::fdt(step, e).at(path.as_str()).prop(prop)
+/// A cellfdt error at `node` as a step error naming node and property. Only
+/// called on the error path (a failed edit leaves the blob unchanged, so
+/// `node` is still valid): cold and out of line to keep the loader small.
+#[cold]
+#[inline(never)]
+pub fn at(fdt: &Fdt<'_>, step: Step, node: usize, prop: &'static str, e: Error) -> FixupError {
+    FixupError::fdt(step, e).at(node_path(fdt, node).as_str()).prop(prop)
 }
 
 /// `delprop` where an absent property is fine.
@@ -82,7 +85,7 @@ pub fn delprop_if_present(
 ) -> Result<(), FixupError> {
     match fdt.delprop(node, name) {
         Ok(()) | Err(Error::NotFound) => Ok(()),
-        Err(e) => Err(at(&fdt.as_fdt(), step, node, name)(e)),
+        Err(e) => Err(at(&fdt.as_fdt(), step, node, name, e)),
     }
 }
 

@@ -17,11 +17,11 @@ pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
         Some(n) => n,
         None => {
             let n = fdt.add_subnode(0, "psci").map_err(|e| FixupError::fdt(STEP, e).at("/psci"))?;
-            fdt.setprop(n, "compatible", COMPATIBLE).map_err(at(&fdt.as_fdt(), STEP, n, "compatible"))?;
+            fdt.setprop(n, "compatible", COMPATIBLE).map_err(|e| at(&fdt.as_fdt(), STEP, n, "compatible", e))?;
             n
         }
     };
-    fdt.setprop_str(node, "method", "hvc").map_err(at(&fdt.as_fdt(), STEP, node, "method"))
+    fdt.setprop_str(node, "method", "hvc").map_err(|e| at(&fdt.as_fdt(), STEP, node, "method", e))
 }
 
 /// The board's PSCI node: `/psci`, or any node compatible with a PSCI version.
@@ -49,7 +49,7 @@ fn to_psci_enable_method(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
         };
         if fdt.as_fdt().getprop(node, "device_type").is_ok_and(|v| v == b"cpu\0") {
             delprop_if_present(fdt, STEP, node, "cpu-release-addr")?;
-            fdt.setprop_str(node, "enable-method", "psci").map_err(at(&fdt.as_fdt(), STEP, node, "enable-method"))?;
+            fdt.setprop_str(node, "enable-method", "psci").map_err(|e| at(&fdt.as_fdt(), STEP, node, "enable-method", e))?;
         }
         // Edits inside `node` keep its offset; the sibling is looked up afresh.
         next = fdt.as_fdt().next_subnode(node);

@@ -39,7 +39,7 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
         Err(e) => return Err(FixupError::fdt(STEP, e).at("/")),
     }
     let domain = free_pci_domain(fdt, v.domain)?;
-    let root_ac = fdt.as_fdt().address_cells(0).map_err(at(&fdt.as_fdt(), STEP, 0, "#address-cells"))?;
+    let root_ac = fdt.as_fdt().address_cells(0).map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).

@@ -72,6 +72,8 @@ pub fn pack(sys: &System, bins: &Binaries, sysconfig: Option<Vec<u8>>) -> Result
 }
 
 pub fn write(packed: &image::Packed, out: &std::path::Path) -> Result<()> {
+    let (at, table) = image::read_table(&packed.bytes)?;
+    anyhow::ensure!(table.count as usize == packed.layout.len() - 2, "packed table at {at:#x} reads back wrong");
     std::fs::create_dir_all(out.parent().unwrap())?;
     std::fs::write(out, &packed.bytes).with_context(|| format!("cannot write {}", out.display()))?;
     image::print_layout(packed);

@@ -1,14 +1,18 @@
 //! `cargo xtask`: the one entry point for building, running and testing cellboot.
 
 mod assemble;
+mod bench;
 mod cmd;
 mod cpio;
+mod e2e;
 mod fetch;
 mod firmware;
 mod image;
 mod initramfs;
 mod paths;
+mod qemu_runner;
 mod qemu_settings;
+mod test_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -44,6 +48,28 @@ enum Cmd {
         #[arg(long)]
         release: bool,
     },
+    /// The test suite: fetch, cargo test --workspace, firmware builds, end-to-end QEMU boots
+    Test {
+        #[arg(long, default_value = "qemu-virt")]
+        board: String,
+        /// Run only these e2e cases (linux-demo, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb)
+        #[arg(long = "case")]
+        cases: Vec<String>,
+        /// Skip `cargo test --workspace`
+        #[arg(long)]
+        no_unit: bool,
+        /// Stop after the firmware builds
+        #[arg(long)]
+        no_e2e: bool,
+        /// Boot release firmware in the e2e cases
+        #[arg(long)]
+        release: bool,
+    },
+    /// Benchmarks: fdt-bench, boot time vs direct QEMU boot (median of 5), release sizes vs targets
+    Bench {
+        #[arg(long, default_value = "qemu-virt")]
+        board: String,
+    },
 }
 
 fn main() {
@@ -70,8 +96,15 @@ fn real_main() -> Result<()> {
             let mut c = q.command();
             c.arg("-kernel").arg(&img);
             cmd::step("booting (QEMU monitor: Ctrl-A c, quit: Ctrl-A x)");
+            if !q.exits_on_poweroff {
+                eprintln!("    note: QEMU {} does not exit on poweroff: quit with Ctrl-A x", q.machine);
+            }
             cmd::run(&mut c)?;
         }
+        Cmd::Test { board, cases, no_unit, no_e2e, release } => {
+            test_cmd::test(&test_cmd::TestOpts { board, cases, no_unit, no_e2e, release })?;
+        }
+        Cmd::Bench { board } => bench::bench(&board)?,
     }
     Ok(())
 }

@@ -1,0 +1,112 @@
+//! `xtask bench`: the FDT library bench (fdt-conformance's fdt-bench), boot
+//! time through shim + loader against QEMU booting the kernel directly, and
+//! release binary sizes, each as a ratio to its target.
+
+use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, paths, qemu_runner, qemu_settings};
+use anyhow::{bail, Context, Result};
+use std::time::Duration;
+
+const RUNS: usize = 5;
+const BOOT_RATIO_TARGET: f64 = 1.10;
+const LOADER_TARGET: u64 = 16 * 1024;
+const SHIM_TARGET: u64 = 64 * 1024;
+
+struct Row {
+    what: String,
+    value: String,
+    target: String,
+    ratio: Option<f64>,
+    limit: f64,
+}
+
+pub fn bench(board: &str) -> Result<()> {
+    let mut rows = Vec::new();
+    fdt_bench()?;
+
+    fetch::fetch()?;
+    initramfs::initramfs()?;
+    let sys = assemble::load_system(board, "linux-demo")?;
+    let bins = assemble::binaries(&sys, true)?;
+    let img = paths::board_out(board).join("bench-cellboot.img");
+    assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+    let q = qemu_settings::load(board)?;
+    let cell = &sys.config.cells[0];
+    let bootargs = cellboot_abi::str_field(&cell.boot.bootargs);
+    let direct = q.direct.as_ref().with_context(|| format!("qemu/{board}.toml has no [direct] section"))?;
+
+    let mut through = Vec::new();
+    let mut straight = Vec::new();
+    for i in 0..RUNS {
+        cmd::step(&format!("bench: boot {}/{RUNS} through shim + loader, then direct", i + 1));
+        let mut c = q.command();
+        c.arg("-kernel").arg(&img);
+        through.push(boot_time(&format!("bench-cellboot-{i}"), c, e2e::LINUX_MARKERS)?);
+        let mut c = q.command_sized(Some(direct.smp), &direct.memory);
+        c.arg("-kernel").arg(paths::cloud_image()).arg("-initrd").arg(paths::initramfs());
+        c.arg("-append").arg(format!("{bootargs} cellboot.skip=pci"));
+        straight.push(boot_time(&format!("bench-direct-{i}"), c, &["CELLBOOT: cpus=2 ", "CELLBOOT: done"])?);
+    }
+    let (t, d) = (median(&mut through), median(&mut straight));
+    rows.push(Row {
+        what: "boot to `CELLBOOT: done`: shim+loader / direct (median of 5)".into(),
+        value: format!("{t:.2}s / {d:.2}s"),
+        target: format!("<= {BOOT_RATIO_TARGET:.2}"),
+        ratio: Some(t / d),
+        limit: BOOT_RATIO_TARGET,
+    });
+
+    let out = paths::board_out(board);
+    let fw = firmware::build(true, &firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base })?;
+    for (name, elf, target) in [("loader", &fw.loader_elf, LOADER_TARGET), ("shim", &fw.shim_elf, SHIM_TARGET)] {
+        let size = firmware::stripped_binary_size(elf, &out.join(format!("bench-{name}.bin")))?;
+        rows.push(Row {
+            what: format!("{name} release binary, stripped (bytes)"),
+            value: size.to_string(),
+            target: format!("<= {target}"),
+            ratio: Some(size as f64 / target as f64),
+            limit: 1.0,
+        });
+    }
+
+    eprintln!("\n{:<62} {:>18} {:>10} {:>7}", "bench", "value", "target", "ratio");
+    for r in &rows {
+        let ratio = r.ratio.map_or("-".into(), |x| format!("{x:.3}"));
+        let mark = if r.ratio.is_some_and(|x| x > r.limit) { "  over target" } else { "" };
+        eprintln!("{:<62} {:>18} {:>10} {:>7}{mark}", r.what, r.value, r.target, ratio);
+    }
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn boot_time(name: &str, qemu: std::process::Command, markers: &[&str]) -> Result<f64> {
+    let o = qemu_runner::run(qemu_runner::Case {
+        name: name.into(),
+        qemu,
+        expect: markers.iter().map(|s| s.to_string()).collect(),
+        fail_on: vec!["CELLBOOT: FAIL".into(), "Kernel panic".into()],
+        timeout: Duration::from_secs(240),
+    })?;
+    if !o.passed {
+        bail!("{name}: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+    }
+    Ok(o.elapsed.as_secs_f64())
+}
+
+/// fdt-conformance's own bench, when its author has written it.
+fn fdt_bench() -> Result<()> {
+    let meta = cmd::output(cmd::cargo().args(["metadata", "--no-deps", "--format-version", "1"]))?;
+    let meta: serde_json::Value = serde_json::from_str(&meta)?;
+    let has = meta["packages"].as_array().into_iter().flatten().filter(|p| p["name"] == "fdt-conformance").any(|p| {
+        p["targets"].as_array().into_iter().flatten().any(|t| t["name"] == "fdt-bench")
+    });
+    if !has {
+        cmd::step("bench: fdt-conformance has no fdt-bench binary yet: skipping the FDT library bench");
+        return Ok(());
+    }
+    cmd::step("bench: cargo run --release -p fdt-conformance --bin fdt-bench");
+    cmd::run(cmd::cargo().args(["run", "--release", "-p", "fdt-conformance", "--bin", "fdt-bench"]))
+}

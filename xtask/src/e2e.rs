@@ -1,0 +1,150 @@
+//! End-to-end cases: real QEMU booting real images. What each case boots and
+//! which console markers it must show, in order.
+
+use crate::qemu_runner::Case;
+use crate::{assemble, fetch, image, paths, qemu_settings};
+use anyhow::{bail, Context, Result};
+use cellboot_abi::zerocopy::IntoBytes;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the shim prints when it rejects the system config (then it stops).
+pub const SYSCONFIG_INVALID: &str = "system config invalid";
+/// What the shim prints when it rejects the board DTB (then it stops).
+pub const BOARD_DTB_INVALID: &str = "board DTB invalid";
+
+/// The Linux cell's init markers (qemu/init.sh), in order.
+pub const LINUX_MARKERS: &[&str] = &[
+    "CELLBOOT: pci-node ok",
+    "CELLBOOT: ivshmem 110a:4106 at ",
+    "CELLBOOT: bar0 id=",
+    "CELLBOOT: shmem pattern ok",
+    "CELLBOOT: cpus=2 ",
+    "CELLBOOT: done",
+];
+
+pub const CASES: &[&str] = &["linux-demo", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb"];
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Builds what `name` boots and describes how to judge it.
+pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
+    let q = qemu_settings::load(board)?;
+    let sys = assemble::load_system(board, "linux-demo")?;
+    let bins = assemble::binaries(&sys, release)?;
+    let out = paths::board_out(board);
+    let stopped = strings(&["Booting Linux", "CELLBOOT: done"]); // Linux must never start
+    let mut c = q.command();
+    let case = match name {
+        "linux-demo" => {
+            let img = out.join("e2e-linux-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            c.arg("-kernel").arg(&img);
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect: strings(LINUX_MARKERS),
+                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", SYSCONFIG_INVALID, BOARD_DTB_INVALID]),
+                timeout: Duration::from_secs(240),
+            }
+        }
+        "bad-sysconfig-checksum" => {
+            let mut bytes = sys.to_bytes();
+            let at = std::mem::offset_of!(cellboot_abi::SystemConfig, checksum);
+            bytes[at] ^= 0x5a; // the stored checksum no longer matches
+            let img = out.join("e2e-bad-checksum.img");
+            assemble::write(&assemble::pack(&sys, &bins, Some(bytes))?, &img)?;
+            c.arg("-kernel").arg(&img);
+            Case { name: name.into(), qemu: c, expect: strings(&[SYSCONFIG_INVALID, "checksum"]), fail_on: stopped, timeout: Duration::from_secs(60) }
+        }
+        "bad-sysconfig-overlap" => {
+            let mut cfg = sys.config;
+            // The shared-memory region moved on top of the cell's RAM in guest-physical space.
+            let ram_virt = cfg.cells[0].mem[0].virt;
+            cfg.cells[0].mem[2].virt = ram_virt + 0x10_0000;
+            cfg.seal();
+            let img = out.join("e2e-bad-overlap.img");
+            assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
+            c.arg("-kernel").arg(&img);
+            Case { name: name.into(), qemu: c, expect: strings(&[SYSCONFIG_INVALID, "overlap"]), fail_on: stopped, timeout: Duration::from_secs(60) }
+        }
+        "bad-board-dtb" => {
+            let img = out.join("e2e-linux-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            let dtb = corrupt_dtb(&paths::fixtures().join(q.fixture_dtb.as_deref().context("board has no fixture DTB")?), &out)?;
+            c.arg("-kernel").arg(&img).arg("-dtb").arg(&dtb);
+            Case { name: name.into(), qemu: c, expect: strings(&[BOARD_DTB_INVALID]), fail_on: stopped, timeout: Duration::from_secs(60) }
+        }
+        other => bail!("no e2e case {other:?} (cases: {})", CASES.join(", ")),
+    };
+    if !image::has_image_header(&bins.shim) {
+        eprintln!("warning: the shim has no Image header yet: case {name} cannot pass");
+    }
+    Ok(case)
+}
+
+/// The board DTB with one property's name offset pointing past the strings
+/// block: QEMU loads and edits it (it only touches /chosen and /memory), a
+/// full structure check rejects it.
+fn corrupt_dtb(fixture: &Path, out: &Path) -> Result<PathBuf> {
+    let mut dtb = std::fs::read(fixture).with_context(|| format!("{}: run `cargo xtask fetch`", paths::show(fixture)))?;
+    let at = uart_compatible_nameoff(&dtb).context("no compatible property under /pl011@9000000 in the fixture DTB")?;
+    dtb[at..at + 4].copy_from_slice(&0x00ff_fff0u32.to_be_bytes());
+    let path = out.join("e2e-bad-board.dtb");
+    fetch::write_if_changed(&path, &dtb)?;
+    Ok(path)
+}
+
+fn be32(b: &[u8], o: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
+}
+
+/// Offset of the `nameoff` field of `compatible` in node `pl011@9000000`.
+fn uart_compatible_nameoff(dtb: &[u8]) -> Option<usize> {
+    let (off_struct, off_strings) = (be32(dtb, 8)? as usize, be32(dtb, 12)? as usize);
+    let mut o = off_struct;
+    let mut in_uart = false;
+    loop {
+        match be32(dtb, o)? {
+            1 => {
+                let name_end = o + 4 + dtb[o + 4..].iter().position(|&b| b == 0)?;
+                in_uart = &dtb[o + 4..name_end] == b"pl011@9000000";
+                o = (name_end + 1).div_ceil(4) * 4;
+            }
+            2 => {
+                in_uart = false;
+                o += 4;
+            }
+            3 => {
+                let (len, nameoff) = (be32(dtb, o + 4)? as usize, be32(dtb, o + 8)? as usize);
+                let name = &dtb[off_strings + nameoff..];
+                if in_uart && name.starts_with(b"compatible\0") {
+                    return Some(o + 8);
+                }
+                o = (o + 12 + len).div_ceil(4) * 4;
+            }
+            4 => o += 4,
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_uart_compatible_in_the_fixture() {
+        let f = crate::paths::fixtures().join("qemu-virt.dtb");
+        let Ok(dtb) = std::fs::read(&f) else {
+            panic!("{} missing: run `cargo xtask fetch` first", f.display());
+        };
+        let at = super::uart_compatible_nameoff(&dtb).expect("pl011 compatible");
+        assert!(at > 0x40 && at < dtb.len());
+        // A DTB without that node yields None, not a wrong offset.
+        let mut other = dtb.clone();
+        let i = other.windows(13).position(|w| w == b"pl011@9000000").unwrap();
+        other[i] = b'x';
+        assert_eq!(super::uart_compatible_nameoff(&other), None);
+    }
+}

@@ -1,0 +1,59 @@
+//! `xtask test`: host tests, firmware builds, then end-to-end QEMU boots.
+
+use crate::{cmd, e2e, fetch, firmware, initramfs, qemu_runner};
+use anyhow::{bail, Result};
+
+pub struct TestOpts {
+    pub board: String,
+    /// Only these e2e cases (all when empty).
+    pub cases: Vec<String>,
+    pub no_unit: bool,
+    pub no_e2e: bool,
+    pub release: bool,
+}
+
+pub fn test(o: &TestOpts) -> Result<()> {
+    cmd::step("test 1/4: guest files and DTB fixtures (other crates' tests read build/fixtures)");
+    fetch::fetch()?;
+    initramfs::initramfs()?;
+    if !o.no_unit {
+        cmd::step("test 2/4: host tests (cargo test --workspace)");
+        cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
+    }
+    cmd::step(&format!("test 3/4: firmware builds for {} (debug and release)", firmware::TARGET));
+    for release in [false, true] {
+        let mut c = cmd::cargo();
+        c.args(["build", "--target", firmware::TARGET, "-p", "hypervisor-shim", "-p", "cellboot-loader"]);
+        if release {
+            c.arg("--release");
+        }
+        cmd::run(&mut c)?;
+    }
+    if o.no_e2e {
+        return Ok(());
+    }
+    cmd::step("test 4/4: end-to-end boots in QEMU");
+    let names: Vec<&str> = if o.cases.is_empty() { e2e::CASES.to_vec() } else { o.cases.iter().map(String::as_str).collect() };
+    let mut outcomes = Vec::new();
+    for name in names {
+        cmd::step(&format!("e2e {name}"));
+        let outcome = qemu_runner::run(e2e::case(name, &o.board, o.release)?)?;
+        if outcome.passed {
+            eprintln!("    PASS {name}: {}", outcome.detail);
+        } else {
+            eprintln!("    FAIL {name}: {}\n    --- last lines of {} ---", outcome.detail, outcome.log.display());
+            eprintln!("{}", qemu_runner::tail(&outcome.log, 40));
+            eprintln!("    ---");
+        }
+        outcomes.push(outcome);
+    }
+    eprintln!("\ne2e summary:");
+    for o in &outcomes {
+        eprintln!("    {:<4} {:<24} {}", if o.passed { "PASS" } else { "FAIL" }, o.name, o.detail);
+    }
+    let failed: Vec<&str> = outcomes.iter().filter(|o| !o.passed).map(|o| o.name.as_str()).collect();
+    if !failed.is_empty() {
+        bail!("{} of {} e2e case(s) failed: {} (logs in build/logs/)", failed.len(), outcomes.len(), failed.join(", "));
+    }
+    Ok(())
+}

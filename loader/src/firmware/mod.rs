@@ -84,6 +84,12 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
             msg.push_str(what).push_str(" staged outside the loader's RAM region at ").push_addr(r.base);
             return Err(());
         }
+        // Our BSS and stack (up to `_end`) were zeroed at start: anything
+        // staged there is already gone.
+        if r.overlaps(&inputs.loader) {
+            msg.push_str(what).push_str(" staged inside the loader's image/BSS/stack at ").push_addr(r.base);
+            return Err(());
+        }
     }
     if inputs.staged_payload.size == 0 || inputs.staged_dtb.size == 0 {
         msg.push_str("no kernel or board DTB staged");

@@ -8,7 +8,17 @@ fn main() {
     println!("cargo:rerun-if-changed={script}");
     println!("cargo:rerun-if-changed=build.rs");
     if target_os == "none" {
-        for arg in ["-pie", "--no-dynamic-linker", "-z", "norelro", "-z", "notext", "--pack-dyn-relocs=none", "-T", &script] {
+        for arg in [
+            "-pie",
+            "--no-dynamic-linker",
+            "-z",
+            "norelro",
+            "-z",
+            "notext",
+            "--pack-dyn-relocs=none",
+            "-T",
+            &script,
+        ] {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
     }

@@ -72,7 +72,13 @@ pub struct FixupError {
 
 impl FixupError {
     pub fn new(step: Step, cause: Cause) -> Self {
-        Self { step, cause, prop: "", path: [0; ERROR_PATH_LEN], path_len: 0 }
+        Self {
+            step,
+            cause,
+            prop: "",
+            path: [0; ERROR_PATH_LEN],
+            path_len: 0,
+        }
     }
 
     pub fn fdt(step: Step, err: cellfdt::Error) -> Self {
@@ -110,7 +116,9 @@ impl FixupError {
 
     /// One line: `guest dtb: <step>: <path> <prop>: <cause>`; no `core::fmt`.
     pub fn write_to<const N: usize>(&self, t: &mut Text<N>) {
-        t.push_str("guest dtb: ").push_str(self.step.name()).push_str(": ");
+        t.push_str("guest dtb: ")
+            .push_str(self.step.name())
+            .push_str(": ");
         if self.path_len > 0 {
             t.push_str(self.path()).push_str(" ");
         }
@@ -120,9 +128,9 @@ impl FixupError {
         match self.cause {
             Cause::Fdt(e) => t.push_str(e.name()),
             Cause::NoInterruptParent => t.push_str("no interrupt parent (GIC) with a phandle"),
-            Cause::UnsupportedInterruptCells(n) => {
-                t.push_str("interrupt parent has #interrupt-cells = ").push_dec(n.into())
-            }
+            Cause::UnsupportedInterruptCells(n) => t
+                .push_str("interrupt parent has #interrupt-cells = ")
+                .push_dec(n.into()),
             Cause::NoRam => t.push_str("cell has no RAM region"),
             Cause::NoCpu => t.push_str("none of the cell's CPUs is in /cpus"),
             Cause::TooManyDevices(n) => t.push_str("too many vPCI devices: ").push_dec(n as u64),

@@ -66,7 +66,11 @@ pub fn parse_image_header(image: &[u8]) -> Result<ImageHeader, LayoutError> {
         text_offset = 0x80000;
         image_size = image.len() as u64;
     }
-    Ok(ImageHeader { text_offset, image_size, flags })
+    Ok(ImageHeader {
+        text_offset,
+        image_size,
+        flags,
+    })
 }
 
 /// A guest-physical range.
@@ -135,7 +139,13 @@ pub fn plan_raw(i: &Inputs) -> Result<Plan, LayoutError> {
     finish(i, load, i.staged_payload.size, i.staged_payload.size, load)
 }
 
-fn finish(i: &Inputs, load: u64, copy_len: u64, footprint: u64, entry: u64) -> Result<Plan, LayoutError> {
+fn finish(
+    i: &Inputs,
+    load: u64,
+    copy_len: u64,
+    footprint: u64,
+    entry: u64,
+) -> Result<Plan, LayoutError> {
     let payload = Range::new(load, footprint);
     if !payload.inside(&i.ram) {
         return Err(LayoutError::PayloadDoesNotFit);
@@ -150,18 +160,45 @@ fn finish(i: &Inputs, load: u64, copy_len: u64, footprint: u64, entry: u64) -> R
     // still staged), then the payload is moved; the kernel's footprint
     // (BSS included) must not cover anything it will need.
     let checks = [
-        (payload.overlaps(&i.loader), "payload destination overlaps the loader"),
-        (payload.overlaps(&i.initrd), "payload destination overlaps the initrd"),
-        (payload.overlaps(&dtb), "payload destination overlaps the DTB"),
-        (dtb.overlaps(&i.loader), "DTB destination overlaps the loader"),
-        (dtb.overlaps(&i.initrd), "DTB destination overlaps the initrd"),
-        (dtb.overlaps(&i.staged_payload), "DTB destination overlaps the staged payload"),
-        (dtb.overlaps(&i.staged_dtb), "DTB destination overlaps the staged board DTB"),
+        (
+            payload.overlaps(&i.loader),
+            "payload destination overlaps the loader",
+        ),
+        (
+            payload.overlaps(&i.initrd),
+            "payload destination overlaps the initrd",
+        ),
+        (
+            payload.overlaps(&dtb),
+            "payload destination overlaps the DTB",
+        ),
+        (
+            dtb.overlaps(&i.loader),
+            "DTB destination overlaps the loader",
+        ),
+        (
+            dtb.overlaps(&i.initrd),
+            "DTB destination overlaps the initrd",
+        ),
+        (
+            dtb.overlaps(&i.staged_payload),
+            "DTB destination overlaps the staged payload",
+        ),
+        (
+            dtb.overlaps(&i.staged_dtb),
+            "DTB destination overlaps the staged board DTB",
+        ),
     ];
     if let Some(&(_, what)) = checks.iter().find(|c| c.0) {
         return Err(LayoutError::Overlap(what));
     }
-    Ok(Plan { load, copy_len, entry, dtb: dtb_base, dtb_room })
+    Ok(Plan {
+        load,
+        copy_len,
+        entry,
+        dtb: dtb_base,
+        dtb_room,
+    })
 }
 
 #[cfg(test)]
@@ -211,7 +248,10 @@ mod tests {
     fn header_errors() {
         assert_eq!(parse_image_header(&[0; 63]), Err(LayoutError::BadMagic));
         assert_eq!(parse_image_header(&[0; 64]), Err(LayoutError::BadMagic));
-        assert_eq!(parse_image_header(&header(0, MIB, 1)), Err(LayoutError::BigEndian));
+        assert_eq!(
+            parse_image_header(&header(0, MIB, 1)),
+            Err(LayoutError::BigEndian)
+        );
         let old = parse_image_header(&header(0, 0, 0)).unwrap();
         assert_eq!((old.text_offset, old.image_size), (0x80000, 64));
     }
@@ -219,9 +259,17 @@ mod tests {
     #[test]
     fn overlaps_are_refused() {
         let hdr = parse_image_header(&header(0, 360 * MIB, 0)).unwrap();
-        assert_eq!(plan_linux(&inputs(30 * MIB), &hdr), Err(LayoutError::Overlap("payload destination overlaps the initrd")));
+        assert_eq!(
+            plan_linux(&inputs(30 * MIB), &hdr),
+            Err(LayoutError::Overlap(
+                "payload destination overlaps the initrd"
+            ))
+        );
         let hdr = parse_image_header(&header(0, 400 * MIB, 0)).unwrap();
-        assert_eq!(plan_linux(&inputs(30 * MIB), &hdr), Err(LayoutError::PayloadDoesNotFit));
+        assert_eq!(
+            plan_linux(&inputs(30 * MIB), &hdr),
+            Err(LayoutError::PayloadDoesNotFit)
+        );
         let mut i = inputs(MIB);
         i.loader = Range::new(0x4800_0000, 3 * MIB);
         assert!(matches!(plan_raw(&i), Err(LayoutError::Overlap(_))));
@@ -230,19 +278,29 @@ mod tests {
     #[test]
     fn raw_placement() {
         let p = plan_raw(&inputs(100 * 1024)).unwrap();
-        assert_eq!((p.load, p.entry, p.dtb), (0x4820_0000, 0x4820_0000, 0x4840_0000));
+        assert_eq!(
+            (p.load, p.entry, p.dtb),
+            (0x4820_0000, 0x4820_0000, 0x4840_0000)
+        );
     }
 
     #[test]
     fn real_debian_image() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/guest/cloud/boot/vmlinuz-6.1.0-56-cloud-arm64");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../build/guest/cloud/boot/vmlinuz-6.1.0-56-cloud-arm64"
+        );
         let Ok(img) = std::fs::read(path) else {
             panic!("missing {path}: run the provisioning script");
         };
         let hdr = parse_image_header(&img).unwrap();
         assert_eq!(hdr.text_offset, 0);
         assert!(hdr.image_size > img.len() as u64, "image_size covers BSS");
-        assert_eq!(hdr.flags & 0b1000, 0b1000, "modern kernels may sit anywhere");
+        assert_eq!(
+            hdr.flags & 0b1000,
+            0b1000,
+            "modern kernels may sit anywhere"
+        );
         let p = plan_linux(&inputs(img.len() as u64), &hdr).unwrap();
         assert_eq!(p.load % SZ_2M, 0);
         assert!(p.dtb >= p.load + hdr.image_size);

@@ -44,7 +44,7 @@ pub mod image;
 pub mod text;
 mod view;
 
-pub use error::{Cause, FixupError, Step, ERROR_PATH_LEN};
+pub use error::{Cause, ERROR_PATH_LEN, FixupError, Step};
 pub use view::{CellView, MAX_VPCI_DEVICES};
 
 use cellfdt::FdtMut;
@@ -52,7 +52,11 @@ use cellfdt::FdtMut;
 /// Builds the cell's guest DTB from `board_dtb` into `out`; returns its
 /// `totalsize`. `out` must be at least the board DTB's `totalsize` plus room
 /// for the edits (a few KiB).
-pub fn build_guest_dtb(board_dtb: &[u8], out: &mut [u8], cell: &CellView) -> Result<usize, FixupError> {
+pub fn build_guest_dtb(
+    board_dtb: &[u8],
+    out: &mut [u8],
+    cell: &CellView,
+) -> Result<usize, FixupError> {
     build_guest_dtb_with(board_dtb, out, cell, &mut |_| Ok(()))
 }
 

@@ -15,7 +15,10 @@ impl<const N: usize> Default for Text<N> {
 
 impl<const N: usize> Text<N> {
     pub const fn new() -> Self {
-        Self { buf: [0; N], len: 0 }
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -94,7 +97,12 @@ mod tests {
     #[test]
     fn numbers_and_truncation() {
         let mut t = Text::<32>::new();
-        t.push_str("pci@").push_hex(0x08e0_0000).push_str(" ").push_addr(0).push_str(" ").push_dec(1234567890);
+        t.push_str("pci@")
+            .push_hex(0x08e0_0000)
+            .push_str(" ")
+            .push_addr(0)
+            .push_str(" ")
+            .push_dec(1234567890);
         assert_eq!(t.as_str(), "pci@8e00000 0x0 1234567890");
         let mut t = Text::<4>::new();
         t.push_str("abcdef").push_hex(u64::MAX);

@@ -2,7 +2,7 @@
 //! in the comm region's `CellbootInfo`, and what the host CLI builds from a
 //! config file.
 
-use cellboot_abi::{mem, Board, CellConfig, CellbootInfo, MemRegion};
+use cellboot_abi::{Board, CellConfig, CellbootInfo, MemRegion, mem};
 
 /// Most ivshmem devices one cell's virtual bus carries.
 pub const MAX_VPCI_DEVICES: usize = 8;
@@ -22,7 +22,12 @@ impl<'a> CellView<'a> {
     pub fn from_info(info: &'a CellbootInfo) -> Self {
         let n = (info.num_vpci_devices as usize).min(info.vpci_devices.len());
         let initrd = (info.initrd.size != 0).then_some((info.initrd.ipa, info.initrd.size));
-        Self { board: &info.board, cell: &info.cell, initrd, vpci_devices: &info.vpci_devices[..n] }
+        Self {
+            board: &info.board,
+            cell: &info.cell,
+            initrd,
+            vpci_devices: &info.vpci_devices[..n],
+        }
     }
 
     /// Regions the guest sees as RAM in `/memory`.
@@ -36,16 +41,23 @@ impl<'a> CellView<'a> {
     /// MPIDR affinity (Aff3..Aff0, as in a cpu node's `reg`) of the cell's CPUs.
     pub fn owns_mpidr(&self, reg: u64) -> bool {
         let n = (self.board.num_cpus as usize).min(self.board.mpidr.len());
-        (0..n).any(|i| self.cell.owns_cpu(i) && self.board.mpidr[i] & MPIDR_AFF_MASK == reg & MPIDR_AFF_MASK)
+        (0..n).any(|i| {
+            self.cell.owns_cpu(i) && self.board.mpidr[i] & MPIDR_AFF_MASK == reg & MPIDR_AFF_MASK
+        })
     }
 
     /// Whether the guest-physical range lies inside one of the cell's memory
     /// regions (RAM, IO or shared) or its vPCI windows.
     pub fn owns_range(&self, base: u64, size: u64) -> bool {
         let size = size.max(1);
-        let inside = |b: u64, s: u64| s != 0 && base >= b && base.saturating_add(size) <= b.saturating_add(s);
+        let inside = |b: u64, s: u64| {
+            s != 0 && base >= b && base.saturating_add(size) <= b.saturating_add(s)
+        };
         let v = &self.cell.vpci;
-        self.cell.mem_regions().iter().any(|r| inside(r.virt, r.size))
+        self.cell
+            .mem_regions()
+            .iter()
+            .any(|r| inside(r.virt, r.size))
             || inside(v.ecam_base, v.ecam_size)
             || (v.ecam_size != 0 && inside(v.mmio_base, v.mmio_size))
     }

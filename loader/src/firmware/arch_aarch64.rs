@@ -12,23 +12,23 @@ global_asm!(
     ".section .text.head, \"ax\"",
     ".global _start",
     "_start:",
-    "    mov   x19, x0",                  // comm region IPA
-    "    adr   x20, _start",              // runtime base (link address 0)
+    "    mov   x19, x0",     // comm region IPA
+    "    adr   x20, _start", // runtime base (link address 0)
     "    adrp  x1, __rela_start",
     "    add   x1, x1, :lo12:__rela_start",
     "    adrp  x2, __rela_end",
     "    add   x2, x2, :lo12:__rela_end",
     "1:  cmp   x1, x2",
     "    b.hs  3f",
-    "    ldp   x3, x4, [x1]",             // r_offset, r_info
-    "    ldr   x5, [x1, #16]",            // r_addend
+    "    ldp   x3, x4, [x1]",  // r_offset, r_info
+    "    ldr   x5, [x1, #16]", // r_addend
     "    add   x1, x1, #24",
-    "    cmp   x4, #1027",                // R_AARCH64_RELATIVE (symbol 0)
+    "    cmp   x4, #1027", // R_AARCH64_RELATIVE (symbol 0)
     "    b.ne  2f",
     "    add   x5, x5, x20",
     "    str   x5, [x20, x3]",
     "    b     1b",
-    "2:  wfe",                            // any other relocation: the link is broken
+    "2:  wfe", // any other relocation: the link is broken
     "    b     2b",
     "3:  adrp  x1, __bss_start",
     "    add   x1, x1, :lo12:__bss_start",
@@ -36,7 +36,7 @@ global_asm!(
     "    add   x2, x2, :lo12:__bss_end",
     "4:  cmp   x1, x2",
     "    b.hs  5f",
-    "    str   xzr, [x1], #8",            // BSS is 8-aligned at both ends (loader.ld)
+    "    str   xzr, [x1], #8", // BSS is 8-aligned at both ends (loader.ld)
     "    b     4b",
     "5:  adrp  x1, __stack_top",
     "    add   x1, x1, :lo12:__stack_top",
@@ -54,7 +54,10 @@ unsafe extern "C" {
 
 /// Runtime [start, end) of the loader image including BSS and stack.
 pub fn image_bounds() -> (u64, u64) {
-    (core::ptr::addr_of!(_start) as u64, core::ptr::addr_of!(_end) as u64)
+    (
+        core::ptr::addr_of!(_start) as u64,
+        core::ptr::addr_of!(_end) as u64,
+    )
 }
 
 /// `hvc #0x4a48` with x0..x2; returns x0.
@@ -73,7 +76,11 @@ pub fn hvc(code: u64, a1: u64, a2: u64) -> u64 {
 /// Prints through the shim's console (it prefixes the cell name). `s` must
 /// end in memory the shim can read: our stack is inside the cell's RAM.
 pub fn console_write(s: &[u8]) {
-    hvc(hypercall::DEBUG_CONSOLE_WRITE, s.as_ptr() as u64, s.len() as u64);
+    hvc(
+        hypercall::DEBUG_CONSOLE_WRITE,
+        s.as_ptr() as u64,
+        s.len() as u64,
+    );
 }
 
 /// A view of guest memory.
@@ -143,7 +150,14 @@ pub fn clean_dcache_to_poc(start: u64, len: u64) {
 /// `ic iallu; dsb nsh; isb`: no stale instructions for the new payload.
 pub fn invalidate_icache() {
     // SAFETY: invalidating the I-cache only costs refetches.
-    unsafe { asm!("ic iallu", "dsb nsh", "isb", options(nostack, preserves_flags)) };
+    unsafe {
+        asm!(
+            "ic iallu",
+            "dsb nsh",
+            "isb",
+            options(nostack, preserves_flags)
+        )
+    };
 }
 
 /// Enters the payload: x0 = DTB, x1..x3 = 0 (arm64 boot protocol).

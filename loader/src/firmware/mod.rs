@@ -5,14 +5,14 @@
 #[path = "arch_aarch64.rs"]
 mod arch;
 
-use cellboot_abi::{
-    boot_kind, cell_state, hypercall, mem, CommRegion, CELLBOOT_INFO_OFFSET, CELLBOOT_MAGIC, COMM_REVISION,
-    COMM_SIGNATURE,
-};
 use cellboot_abi::zerocopy::FromBytes;
+use cellboot_abi::{
+    CELLBOOT_INFO_OFFSET, CELLBOOT_MAGIC, COMM_REVISION, COMM_SIGNATURE, CommRegion, boot_kind,
+    cell_state, hypercall, mem,
+};
 use cellboot_loader::image::{self, Inputs, LayoutError, Plan, Range};
 use cellboot_loader::text::Text;
-use cellboot_loader::{build_guest_dtb, CellView};
+use cellboot_loader::{CellView, build_guest_dtb};
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,12 +32,18 @@ extern "C" fn loader_main(comm_ipa: u64) -> ! {
     let raw = unsafe { arch::mem(comm_ipa, core::mem::size_of::<CommRegion>() as u64) };
     // A copy, not a reference: MMU off means Device memory and every field
     // access must be aligned — the copy is an aligned local.
-    let Ok(comm) = CommRegion::read_from_bytes(raw) else { fail(comm_ipa, cell_state::FAILED_COMM_REV, "comm region") };
+    let Ok(comm) = CommRegion::read_from_bytes(raw) else {
+        fail(comm_ipa, cell_state::FAILED_COMM_REV, "comm region")
+    };
     if comm.header.signature != COMM_SIGNATURE
         || comm.header.revision != COMM_REVISION
         || comm.info.magic != CELLBOOT_MAGIC
     {
-        fail(comm_ipa, cell_state::FAILED_COMM_REV, "comm region: bad signature, revision or CBCELL magic");
+        fail(
+            comm_ipa,
+            cell_state::FAILED_COMM_REV,
+            "comm region: bad signature, revision or CBCELL magic",
+        );
     }
     let mut msg = Msg::new();
     match boot(&comm, &mut msg) {
@@ -66,10 +72,16 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         .cell
         .mem_regions()
         .iter()
-        .find(|r| r.flags & mem::RAM != 0 && r.virt <= cell.cell.loader_ipa && cell.cell.loader_ipa < r.virt_end())
+        .find(|r| {
+            r.flags & mem::RAM != 0
+                && r.virt <= cell.cell.loader_ipa
+                && cell.cell.loader_ipa < r.virt_end()
+        })
         .map(|r| Range::new(r.virt, r.size))
         .ok_or_else(|| {
-            msg.push_str("loader_ipa ").push_addr(cell.cell.loader_ipa).push_str(" is not in a RAM region");
+            msg.push_str("loader_ipa ")
+                .push_addr(cell.cell.loader_ipa)
+                .push_str(" is not in a RAM region");
         })?;
     let (image_start, image_end) = arch::image_bounds();
     let inputs = Inputs {
@@ -79,15 +91,23 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         staged_dtb: Range::new(info.board_dtb.ipa, info.board_dtb.size),
         initrd: Range::new(info.initrd.ipa, info.initrd.size),
     };
-    for (what, r) in [("kernel", inputs.staged_payload), ("board DTB", inputs.staged_dtb), ("initrd", inputs.initrd)] {
+    for (what, r) in [
+        ("kernel", inputs.staged_payload),
+        ("board DTB", inputs.staged_dtb),
+        ("initrd", inputs.initrd),
+    ] {
         if r.size != 0 && !r.inside(&ram) {
-            msg.push_str(what).push_str(" staged outside the loader's RAM region at ").push_addr(r.base);
+            msg.push_str(what)
+                .push_str(" staged outside the loader's RAM region at ")
+                .push_addr(r.base);
             return Err(());
         }
         // Our BSS and stack (up to `_end`) were zeroed at start: anything
         // staged there is already gone.
         if r.overlaps(&inputs.loader) {
-            msg.push_str(what).push_str(" staged inside the loader's image/BSS/stack at ").push_addr(r.base);
+            msg.push_str(what)
+                .push_str(" staged inside the loader's image/BSS/stack at ")
+                .push_addr(r.base);
             return Err(());
         }
     }
@@ -100,7 +120,12 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         boot_kind::LINUX => {
             // SAFETY: the staged kernel lies inside the cell's RAM (checked
             // above); only read here, before anything is written.
-            let head = unsafe { arch::mem(inputs.staged_payload.base, inputs.staged_payload.size.min(64)) };
+            let head = unsafe {
+                arch::mem(
+                    inputs.staged_payload.base,
+                    inputs.staged_payload.size.min(64),
+                )
+            };
             let hdr = image::parse_image_header(head).map_err(|e| layout_err(msg, e))?;
             image::plan_linux(&inputs, &hdr)
         }
@@ -117,7 +142,10 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     // initrd, so this is the only live reference to it; the board DTB is
     // only read.
     let (board_dtb, out) = unsafe {
-        (arch::mem(inputs.staged_dtb.base, inputs.staged_dtb.size), arch::mem_mut(plan.dtb, plan.dtb_room))
+        (
+            arch::mem(inputs.staged_dtb.base, inputs.staged_dtb.size),
+            arch::mem_mut(plan.dtb, plan.dtb_room),
+        )
     };
     let dtb_size = build_guest_dtb(board_dtb, out, &cell).map_err(|e| e.write_to(msg))?;
     say("cellboot loader: guest DTB ready, moving payload");
@@ -142,21 +170,31 @@ fn layout_err(msg: &mut Msg, e: LayoutError) {
 
 fn report_jump(plan: &Plan) {
     let mut t = Text::<96>::new();
-    t.push_str("cellboot loader: entering ").push_addr(plan.entry).push_str(" dtb ").push_addr(plan.dtb).push_str("\n");
+    t.push_str("cellboot loader: entering ")
+        .push_addr(plan.entry)
+        .push_str(" dtb ")
+        .push_addr(plan.dtb)
+        .push_str("\n");
     arch::console_write(t.as_bytes());
 }
 
 /// Reports `why` in the comm region and through the console, tells the shim,
 /// and parks.
 fn fail(comm_ipa: u64, state: u32, why: &str) -> ! {
-    let err_ipa = comm_ipa + (CELLBOOT_INFO_OFFSET + offset_of!(cellboot_abi::CellbootInfo, error)) as u64;
+    let err_ipa =
+        comm_ipa + (CELLBOOT_INFO_OFFSET + offset_of!(cellboot_abi::CellbootInfo, error)) as u64;
     let err_len = 256usize;
     let n = why.len().min(err_len - 1);
     arch::write_bytes(err_ipa, &why.as_bytes()[..n]);
     arch::write_bytes(err_ipa + n as u64, &[0]);
-    arch::write_u32(comm_ipa + offset_of!(cellboot_abi::JhCommHeader, cell_state) as u64, state);
+    arch::write_u32(
+        comm_ipa + offset_of!(cellboot_abi::JhCommHeader, cell_state) as u64,
+        state,
+    );
     let mut t = Text::<300>::new();
-    t.push_str("cellboot loader: FAILED: ").push_str(why).push_str("\n");
+    t.push_str("cellboot loader: FAILED: ")
+        .push_str(why)
+        .push_str("\n");
     arch::console_write(t.as_bytes());
     arch::hvc(hypercall::CELL_FAILED, 0, 0);
     arch::park()

@@ -9,13 +9,17 @@ use cellfdt::FdtMut;
 const STEP: Step = Step::Chosen;
 
 pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
-    let root_ac = fdt.as_fdt().address_cells(0).map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
+    let root_ac = fdt
+        .as_fdt()
+        .address_cells(0)
+        .map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
     let node = root_child(fdt, STEP, "chosen")?;
     let boot = &cell.cell.boot;
 
     let stdout = str_field(&boot.stdout_path);
     if !stdout.is_empty() {
-        fdt.setprop_str(node, "stdout-path", stdout).map_err(|e| at(&fdt.as_fdt(), STEP, node, "stdout-path", e))?;
+        fdt.setprop_str(node, "stdout-path", stdout)
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "stdout-path", e))?;
     }
     match cell.initrd {
         Some((start, size)) => {
@@ -39,6 +43,7 @@ pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
     if bootargs.is_empty() {
         delprop_if_present(fdt, STEP, node, "bootargs")
     } else {
-        fdt.setprop_str(node, "bootargs", bootargs).map_err(|e| at(&fdt.as_fdt(), STEP, node, "bootargs", e))
+        fdt.setprop_str(node, "bootargs", bootargs)
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "bootargs", e))
     }
 }

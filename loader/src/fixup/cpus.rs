@@ -9,7 +9,10 @@ use cellfdt::{Error, Fdt, FdtMut};
 const STEP: Step = Step::Cpus;
 
 pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
-    let cpus = fdt.as_fdt().path_offset("/cpus").map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
+    let cpus = fdt
+        .as_fdt()
+        .path_offset("/cpus")
+        .map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
     // Deleting a node moves the ones after it, so look again from the start
     // after every deletion (a handful of CPUs: quadratic is fine).
     let kept = loop {
@@ -20,7 +23,9 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
             if !is_cpu(&f, node) {
                 continue;
             }
-            let reg = f.getprop(node, "reg").map_err(|e| at(&f, STEP, node, "reg", e))?;
+            let reg = f
+                .getprop(node, "reg")
+                .map_err(|e| at(&f, STEP, node, "reg", e))?;
             let reg = be_cells(reg).ok_or_else(|| at(&f, STEP, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
                 kept += 1;
@@ -29,7 +34,8 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
             }
         }
         let Some(node) = victim else { break kept };
-        fdt.del_node(node).map_err(|e| at(&fdt.as_fdt(), STEP, node, "", e))?;
+        fdt.del_node(node)
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "", e))?;
     };
     if kept == 0 {
         return Err(FixupError::new(STEP, Cause::NoCpu).at("/cpus"));
@@ -43,7 +49,8 @@ fn is_cpu(f: &Fdt<'_>, node: usize) -> bool {
 }
 
 fn dangling(f: &Fdt<'_>, node: usize, prop: &str) -> bool {
-    f.getprop_u32(node, prop).is_ok_and(|ph| f.node_offset_by_phandle(ph).is_err())
+    f.getprop_u32(node, prop)
+        .is_ok_and(|ph| f.node_offset_by_phandle(ph).is_err())
 }
 
 /// Removes `cpu-map` leaves whose `cpu` phandle no longer resolves, then
@@ -78,7 +85,8 @@ fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             None if f.first_subnode(map).is_err() => map,
             None => return Ok(()),
         };
-        fdt.del_node(victim).map_err(|e| at(&fdt.as_fdt(), STEP, victim, "", e))?;
+        fdt.del_node(victim)
+            .map_err(|e| at(&fdt.as_fdt(), STEP, victim, "", e))?;
     }
 }
 
@@ -93,14 +101,21 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             return Ok(());
         };
         start = Some(node);
-        let aff = f.getprop(node, "interrupt-affinity").map_err(|e| at(&f, STEP, node, "interrupt-affinity", e))?;
+        let aff = f
+            .getprop(node, "interrupt-affinity")
+            .map_err(|e| at(&f, STEP, node, "interrupt-affinity", e))?;
         let irqs = match f.getprop(node, "interrupts") {
             Ok(v) => v,
             Err(Error::NotFound) => continue,
             Err(e) => return Err(at(&f, STEP, node, "interrupts", e)),
         };
         let n = aff.len() / 4;
-        if n == 0 || n > MAX_CPUS || aff.len() % 4 != 0 || irqs.len() % n != 0 || irqs.len() / n > 16 {
+        if n == 0
+            || n > MAX_CPUS
+            || aff.len() % 4 != 0
+            || irqs.len() % n != 0
+            || irqs.len() / n > 16
+        {
             continue; // not one entry per CPU: leave it to the driver
         }
         let entry = irqs.len() / n;
@@ -108,10 +123,12 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
         let mut new_irqs = [0u8; 16 * MAX_CPUS];
         let mut k = 0;
         for i in 0..n {
-            let ph = u32::from_be_bytes([aff[4 * i], aff[4 * i + 1], aff[4 * i + 2], aff[4 * i + 3]]);
+            let ph =
+                u32::from_be_bytes([aff[4 * i], aff[4 * i + 1], aff[4 * i + 2], aff[4 * i + 3]]);
             if f.node_offset_by_phandle(ph).is_ok() {
                 new_aff[4 * k..4 * k + 4].copy_from_slice(&aff[4 * i..4 * i + 4]);
-                new_irqs[entry * k..entry * (k + 1)].copy_from_slice(&irqs[entry * i..entry * (i + 1)]);
+                new_irqs[entry * k..entry * (k + 1)]
+                    .copy_from_slice(&irqs[entry * i..entry * (i + 1)]);
                 k += 1;
             }
         }
@@ -126,7 +143,11 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
 }
 
 /// Next node after `after` that has property `prop` (any value).
-fn next_with_prop(f: &Fdt<'_>, after: Option<usize>, prop: &str) -> Result<Option<usize>, FixupError> {
+fn next_with_prop(
+    f: &Fdt<'_>,
+    after: Option<usize>,
+    prop: &str,
+) -> Result<Option<usize>, FixupError> {
     let mut node = after.unwrap_or(0);
     if after.is_none() && f.getprop(0, prop).is_ok() {
         return Ok(Some(0));

@@ -10,8 +10,16 @@ const STEP: Step = Step::Devices;
 const MAX_DEPTH: usize = 16;
 
 /// Node names that describe the machine rather than a device; never disabled.
-const STRUCTURAL: [&str; 8] =
-    ["memory", "reserved-memory", "cpus", "chosen", "aliases", "psci", "__symbols__", "__overrides__"];
+const STRUCTURAL: [&str; 8] = [
+    "memory",
+    "reserved-memory",
+    "cpus",
+    "chosen",
+    "aliases",
+    "psci",
+    "__symbols__",
+    "__overrides__",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -63,7 +71,8 @@ pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Resul
             }
             continue;
         }
-        fdt.setprop_str(node, "status", "disabled").map_err(|e| at(&fdt.as_fdt(), STEP, node, "status", e))?;
+        fdt.setprop_str(node, "status", "disabled")
+            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "status", e))?;
     }
     for path in cell.cell.disabled_paths() {
         let node = fdt
@@ -74,7 +83,8 @@ pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Resul
                 e => FixupError::fdt(STEP, e),
             })
             .map_err(|e| e.at(path))?;
-        fdt.setprop_str(node, "status", "disabled").map_err(|e| FixupError::fdt(STEP, e).at(path).prop("status"))?;
+        fdt.setprop_str(node, "status", "disabled")
+            .map_err(|e| FixupError::fdt(STEP, e).at(path).prop("status"))?;
     }
     Ok(())
 }
@@ -82,19 +92,29 @@ pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Resul
 fn is_structural(f: &Fdt<'_>, node: usize) -> bool {
     let name = f.get_name(node).unwrap_or("");
     let base = name.split('@').next().unwrap_or(name);
-    STRUCTURAL.contains(&base) || f.getprop(node, "device_type").is_ok_and(|v| v == b"memory\0" || v == b"cpu\0")
+    STRUCTURAL.contains(&base)
+        || f.getprop(node, "device_type")
+            .is_ok_and(|v| v == b"memory\0" || v == b"cpu\0")
 }
 
 fn is_disabled(f: &Fdt<'_>, node: usize) -> bool {
-    f.getprop(node, "status").is_ok_and(|v| v.starts_with(b"disabled") || v.starts_with(b"fail"))
+    f.getprop(node, "status")
+        .is_ok_and(|v| v.starts_with(b"disabled") || v.starts_with(b"fail"))
 }
 
 /// Whether the first `reg` range of `node`, translated up through its
 /// ancestors' `ranges` (`ancestors[0]` is the root), is one the cell owns.
 /// An address no `ranges` entry maps is not reachable, so not owned.
-fn owned(f: &Fdt<'_>, cell: &CellView, node: usize, ancestors: &[usize]) -> Result<bool, FixupError> {
+fn owned(
+    f: &Fdt<'_>,
+    cell: &CellView,
+    node: usize,
+    ancestors: &[usize],
+) -> Result<bool, FixupError> {
     let mut reg = f.reg(node).map_err(|e| at(f, STEP, node, "reg", e))?;
-    let Some((mut addr, size)) = reg.next() else { return Ok(false) };
+    let Some((mut addr, size)) = reg.next() else {
+        return Ok(false);
+    };
     for &bus in ancestors[1..].iter().rev() {
         let ranges = match f.getprop(bus, "ranges") {
             Ok(r) => r,

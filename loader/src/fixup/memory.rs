@@ -27,23 +27,32 @@ pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
     let node = match find_memory(fdt, None)? {
         Some(first) => {
             while let Some(other) = find_memory(fdt, Some(first))? {
-                fdt.del_node(other).map_err(|e| at(&fdt.as_fdt(), STEP, other, "", e))?;
+                fdt.del_node(other)
+                    .map_err(|e| at(&fdt.as_fdt(), STEP, other, "", e))?;
             }
-            fdt.set_name(first, name.as_str()).map_err(|e| at(&fdt.as_fdt(), STEP, first, "", e))?;
+            fdt.set_name(first, name.as_str())
+                .map_err(|e| at(&fdt.as_fdt(), STEP, first, "", e))?;
             first
         }
         None => {
-            let node = fdt.add_subnode(0, name.as_str()).map_err(|e| at(&fdt.as_fdt(), STEP, 0, "", e))?;
-            fdt.setprop_str(node, "device_type", "memory").map_err(|e| at(&fdt.as_fdt(), STEP, node, "device_type", e))?;
+            let node = fdt
+                .add_subnode(0, name.as_str())
+                .map_err(|e| at(&fdt.as_fdt(), STEP, 0, "", e))?;
+            fdt.setprop_str(node, "device_type", "memory")
+                .map_err(|e| at(&fdt.as_fdt(), STEP, node, "device_type", e))?;
             node
         }
     };
-    fdt.setprop_reg(node, regs).map_err(|e| at(&fdt.as_fdt(), STEP, node, "reg", e))
+    fdt.setprop_reg(node, regs)
+        .map_err(|e| at(&fdt.as_fdt(), STEP, node, "reg", e))
 }
 
 /// Next node after `after` with `device_type = "memory"`.
 fn find_memory(fdt: &FdtMut<'_>, after: Option<usize>) -> Result<Option<usize>, FixupError> {
-    match fdt.as_fdt().node_offset_by_prop_value(after, "device_type", b"memory\0") {
+    match fdt
+        .as_fdt()
+        .node_offset_by_prop_value(after, "device_type", b"memory\0")
+    {
         Ok(n) => Ok(Some(n)),
         Err(Error::NotFound) => Ok(None),
         Err(e) => Err(FixupError::fdt(STEP, e).prop("device_type")),

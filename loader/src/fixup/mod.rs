@@ -22,37 +22,60 @@ pub struct Gic {
 }
 
 /// GIC compatibles to fall back on when the root has no `interrupt-parent`.
-const GIC_COMPATIBLES: [&str; 4] = ["arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
+const GIC_COMPATIBLES: [&str; 4] = [
+    "arm,gic-v3",
+    "arm,gic-400",
+    "arm,cortex-a15-gic",
+    "arm,cortex-a9-gic",
+];
 
 /// The root's `interrupt-parent`, or else the first known GIC node.
 pub fn find_gic(fdt: &Fdt<'_>) -> Result<Gic, FixupError> {
     let err = |cause| FixupError::new(Step::Open, cause);
     let node = match fdt.getprop_u32(0, "interrupt-parent") {
-        Ok(ph) => fdt
-            .node_offset_by_phandle(ph)
-            .map_err(|e| FixupError::fdt(Step::Open, e).at("/").prop("interrupt-parent"))?,
+        Ok(ph) => fdt.node_offset_by_phandle(ph).map_err(|e| {
+            FixupError::fdt(Step::Open, e)
+                .at("/")
+                .prop("interrupt-parent")
+        })?,
         Err(Error::NotFound) => GIC_COMPATIBLES
             .iter()
             .find_map(|c| fdt.node_offset_by_compatible(None, c).ok())
             .ok_or(err(Cause::NoInterruptParent))?,
-        Err(e) => return Err(FixupError::fdt(Step::Open, e).at("/").prop("interrupt-parent")),
+        Err(e) => {
+            return Err(FixupError::fdt(Step::Open, e)
+                .at("/")
+                .prop("interrupt-parent"));
+        }
     };
     let path = node_path(fdt, node);
-    let phandle = fdt.get_phandle(node).ok_or(err(Cause::NoInterruptParent).at(path.as_str()))?;
-    let interrupt_cells = fdt
-        .getprop_u32(node, "#interrupt-cells")
-        .map_err(|e| FixupError::fdt(Step::Open, e).at(path.as_str()).prop("#interrupt-cells"))?;
+    let phandle = fdt
+        .get_phandle(node)
+        .ok_or(err(Cause::NoInterruptParent).at(path.as_str()))?;
+    let interrupt_cells = fdt.getprop_u32(node, "#interrupt-cells").map_err(|e| {
+        FixupError::fdt(Step::Open, e)
+            .at(path.as_str())
+            .prop("#interrupt-cells")
+    })?;
     let address_cells = match fdt.getprop_u32(node, "#address-cells") {
         Ok(n) => n,
         Err(Error::NotFound) => 0,
-        Err(e) => return Err(FixupError::fdt(Step::Open, e).at(path.as_str()).prop("#address-cells")),
+        Err(e) => {
+            return Err(FixupError::fdt(Step::Open, e)
+                .at(path.as_str())
+                .prop("#address-cells"));
+        }
     };
     // A GIC specifier is <type number flags [ppi-partition]>; an
     // interrupt-map row must fit our fixed-size row buffer.
     if !(3..=4).contains(&interrupt_cells) || address_cells > 3 {
         return Err(err(Cause::UnsupportedInterruptCells(interrupt_cells)).at(path.as_str()));
     }
-    Ok(Gic { phandle, address_cells, interrupt_cells })
+    Ok(Gic {
+        phandle,
+        address_cells,
+        interrupt_cells,
+    })
 }
 
 /// Full path of `node` for error messages ("?" when even that fails).
@@ -62,7 +85,9 @@ pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> 
     match fdt.get_path(node, &mut buf) {
         Ok(p) => t.push_str(p),
         // NoSpace: the path is longer than an error can hold; the name still helps.
-        Err(_) => t.push_str(".../").push_str(fdt.get_name(node).unwrap_or("?")),
+        Err(_) => t
+            .push_str(".../")
+            .push_str(fdt.get_name(node).unwrap_or("?")),
     };
     t
 }
@@ -73,7 +98,9 @@ pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> 
 #[cold]
 #[inline(never)]
 pub fn at(fdt: &Fdt<'_>, step: Step, node: usize, prop: &'static str, e: Error) -> FixupError {
-    FixupError::fdt(step, e).at(node_path(fdt, node).as_str()).prop(prop)
+    FixupError::fdt(step, e)
+        .at(node_path(fdt, node).as_str())
+        .prop(prop)
 }
 
 /// `delprop` where an absent property is fine.
@@ -90,10 +117,16 @@ pub fn delprop_if_present(
 }
 
 /// Sub-node `name` of the root, created when absent.
-pub fn root_child(fdt: &mut cellfdt::FdtMut<'_>, step: Step, name: &str) -> Result<usize, FixupError> {
+pub fn root_child(
+    fdt: &mut cellfdt::FdtMut<'_>,
+    step: Step,
+    name: &str,
+) -> Result<usize, FixupError> {
     match fdt.as_fdt().subnode_offset(0, name) {
         Ok(n) => Ok(n),
-        Err(Error::NotFound) => fdt.add_subnode(0, name).map_err(|e| FixupError::fdt(step, e).at("/").prop("")),
+        Err(Error::NotFound) => fdt
+            .add_subnode(0, name)
+            .map_err(|e| FixupError::fdt(step, e).at("/").prop("")),
         Err(e) => Err(FixupError::fdt(step, e).at("/")),
     }
 }
@@ -102,7 +135,9 @@ pub fn root_child(fdt: &mut cellfdt::FdtMut<'_>, step: Step, name: &str) -> Resu
 pub fn be_cells(v: &[u8]) -> Option<u64> {
     match v.len() {
         4 => Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]).into()),
-        8 => Some(u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])),
+        8 => Some(u64::from_be_bytes([
+            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+        ])),
         _ => None,
     }
 }

@@ -16,12 +16,16 @@ pub fn set(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
     let node = match find_psci(fdt)? {
         Some(n) => n,
         None => {
-            let n = fdt.add_subnode(0, "psci").map_err(|e| FixupError::fdt(STEP, e).at("/psci"))?;
-            fdt.setprop(n, "compatible", COMPATIBLE).map_err(|e| at(&fdt.as_fdt(), STEP, n, "compatible", e))?;
+            let n = fdt
+                .add_subnode(0, "psci")
+                .map_err(|e| FixupError::fdt(STEP, e).at("/psci"))?;
+            fdt.setprop(n, "compatible", COMPATIBLE)
+                .map_err(|e| at(&fdt.as_fdt(), STEP, n, "compatible", e))?;
             n
         }
     };
-    fdt.setprop_str(node, "method", "hvc").map_err(|e| at(&fdt.as_fdt(), STEP, node, "method", e))
+    fdt.setprop_str(node, "method", "hvc")
+        .map_err(|e| at(&fdt.as_fdt(), STEP, node, "method", e))
 }
 
 /// The board's PSCI node: `/psci`, or any node compatible with a PSCI version.
@@ -39,7 +43,10 @@ fn find_psci(fdt: &FdtMut<'_>) -> Result<Option<usize>, FixupError> {
 
 /// Every CPU node: `enable-method = "psci"`, no `cpu-release-addr`.
 fn to_psci_enable_method(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
-    let cpus = fdt.as_fdt().path_offset("/cpus").map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
+    let cpus = fdt
+        .as_fdt()
+        .path_offset("/cpus")
+        .map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
     let mut next = fdt.as_fdt().first_subnode(cpus);
     loop {
         let node = match next {
@@ -47,9 +54,14 @@ fn to_psci_enable_method(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             Err(Error::NotFound) => return Ok(()),
             Err(e) => return Err(FixupError::fdt(STEP, e).at("/cpus")),
         };
-        if fdt.as_fdt().getprop(node, "device_type").is_ok_and(|v| v == b"cpu\0") {
+        if fdt
+            .as_fdt()
+            .getprop(node, "device_type")
+            .is_ok_and(|v| v == b"cpu\0")
+        {
             delprop_if_present(fdt, STEP, node, "cpu-release-addr")?;
-            fdt.setprop_str(node, "enable-method", "psci").map_err(|e| at(&fdt.as_fdt(), STEP, node, "enable-method", e))?;
+            fdt.setprop_str(node, "enable-method", "psci")
+                .map_err(|e| at(&fdt.as_fdt(), STEP, node, "enable-method", e))?;
         }
         // Edits inside `node` keep its offset; the sibling is looked up afresh.
         next = fdt.as_fdt().next_subnode(node);

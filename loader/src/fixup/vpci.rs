@@ -2,7 +2,7 @@
 //! ECAM window (Linux `pci-host-ecam-generic`, bindings
 //! `pci/host-generic-pci.yaml` and `pci/pci.txt`).
 
-use super::{at, node_path, Gic};
+use super::{Gic, at, node_path};
 use crate::error::{Cause, FixupError, Step};
 use crate::text::Text;
 use crate::view::{CellView, MAX_VPCI_DEVICES};
@@ -27,7 +27,10 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
         return Ok(());
     }
     if cell.vpci_devices.len() > MAX_VPCI_DEVICES {
-        return Err(FixupError::new(STEP, Cause::TooManyDevices(cell.vpci_devices.len())));
+        return Err(FixupError::new(
+            STEP,
+            Cause::TooManyDevices(cell.vpci_devices.len()),
+        ));
     }
     let mut name = Text::<24>::new();
     name.push_str("pci@").push_hex(v.ecam_base);
@@ -39,7 +42,10 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
         Err(e) => return Err(FixupError::fdt(STEP, e).at("/")),
     }
     let domain = free_pci_domain(fdt, v.domain)?;
-    let root_ac = fdt.as_fdt().address_cells(0).map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
+    let root_ac = fdt
+        .as_fdt()
+        .address_cells(0)
+        .map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
@@ -77,24 +83,39 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
     ranges[parent + 1] = v.mmio_size as u32;
     let ranges = &ranges[..parent + 2];
 
-    let node = fdt.add_subnode(0, name.as_str()).map_err(|e| FixupError::fdt(STEP, e).at(path.as_str()))?;
+    let node = fdt
+        .add_subnode(0, name.as_str())
+        .map_err(|e| FixupError::fdt(STEP, e).at(path.as_str()))?;
     let p = path.as_str();
     let e = |prop: &'static str| move |err| FixupError::fdt(STEP, err).at(p).prop(prop);
     // libfdt inserts a new property first in its node: set them in reverse so
     // the result reads in binding order.
-    fdt.setprop(node, "dma-coherent", &[]).map_err(e("dma-coherent"))?;
-    fdt.setprop_u32(node, "linux,pci-domain", domain).map_err(e("linux,pci-domain"))?;
-    fdt.setprop_u32(node, "interrupt-parent", gic.phandle).map_err(e("interrupt-parent"))?;
-    fdt.setprop_cells(node, "interrupt-map", map).map_err(e("interrupt-map"))?;
-    fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7]).map_err(e("interrupt-map-mask"))?;
-    fdt.setprop_cells(node, "ranges", ranges).map_err(e("ranges"))?;
-    fdt.setprop_reg(node, &[(v.ecam_base, v.ecam_size)]).map_err(e("reg"))?;
-    fdt.setprop_cells(node, "bus-range", &[0, 0]).map_err(e("bus-range"))?;
-    fdt.setprop_u32(node, "#interrupt-cells", 1).map_err(e("#interrupt-cells"))?;
-    fdt.setprop_u32(node, "#size-cells", 2).map_err(e("#size-cells"))?;
-    fdt.setprop_u32(node, "#address-cells", 3).map_err(e("#address-cells"))?;
-    fdt.setprop_str(node, "device_type", "pci").map_err(e("device_type"))?;
-    fdt.setprop_str(node, "compatible", "pci-host-ecam-generic").map_err(e("compatible"))?;
+    fdt.setprop(node, "dma-coherent", &[])
+        .map_err(e("dma-coherent"))?;
+    fdt.setprop_u32(node, "linux,pci-domain", domain)
+        .map_err(e("linux,pci-domain"))?;
+    fdt.setprop_u32(node, "interrupt-parent", gic.phandle)
+        .map_err(e("interrupt-parent"))?;
+    fdt.setprop_cells(node, "interrupt-map", map)
+        .map_err(e("interrupt-map"))?;
+    fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7])
+        .map_err(e("interrupt-map-mask"))?;
+    fdt.setprop_cells(node, "ranges", ranges)
+        .map_err(e("ranges"))?;
+    fdt.setprop_reg(node, &[(v.ecam_base, v.ecam_size)])
+        .map_err(e("reg"))?;
+    fdt.setprop_cells(node, "bus-range", &[0, 0])
+        .map_err(e("bus-range"))?;
+    fdt.setprop_u32(node, "#interrupt-cells", 1)
+        .map_err(e("#interrupt-cells"))?;
+    fdt.setprop_u32(node, "#size-cells", 2)
+        .map_err(e("#size-cells"))?;
+    fdt.setprop_u32(node, "#address-cells", 3)
+        .map_err(e("#address-cells"))?;
+    fdt.setprop_str(node, "device_type", "pci")
+        .map_err(e("device_type"))?;
+    fdt.setprop_str(node, "compatible", "pci-host-ecam-generic")
+        .map_err(e("compatible"))?;
     Ok(())
 }
 
@@ -118,7 +139,9 @@ fn free_pci_domain(fdt: &FdtMut<'_>, wanted: u32) -> Result<u32, FixupError> {
             Err(Error::NotFound) => {}
             Err(err) => {
                 let path = node_path(&f, node);
-                return Err(FixupError::fdt(STEP, err).at(path.as_str()).prop("linux,pci-domain"));
+                return Err(FixupError::fdt(STEP, err)
+                    .at(path.as_str())
+                    .prop("linux,pci-domain"));
             }
         }
     }

@@ -40,11 +40,14 @@ pub struct CellRt {
     pub line: [u8; 160],
     pub line_len: usize,
     pub vpci: Option<VirtualPciBus>,
+    /// Mediation refusals seen (only the first few are logged: Linux's GIC
+    /// init touches every SPI of the board).
+    pub gicd_denials: u32,
 }
 
 impl CellRt {
     const EMPTY: CellRt =
-        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, line: [0; 160], line_len: 0, vpci: None };
+        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, line: [0; 160], line_len: 0, vpci: None, gicd_denials: 0 };
 }
 
 pub static CELLS: [spin::Mutex<CellRt>; MAX_CELLS] = [const { spin::Mutex::new(CellRt::EMPTY) }; MAX_CELLS];

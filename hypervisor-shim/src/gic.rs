@@ -92,3 +92,23 @@ pub fn set_spi_pending(intid: u32) {
     let _g = LOCK.lock();
     gicd::set_spi_pending(&mut hw(), intid);
 }
+
+/// GICv3: reads of another CPU's redistributor frame (Linux walks every
+/// frame until GICR_TYPER.Last). Identification and TYPER/CTLR come from the
+/// hardware (read-only facts); everything else reads as zero. `off` is
+/// relative to `gicr_base`, inside the board's redistributor frames.
+pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
+    let b = &crate::cell::cfg().board;
+    let in_frame = off % b.gicr_stride;
+    let visible = matches!(in_frame, 0x0..=0xf) || (0xffd0..0x1_0000).contains(&in_frame);
+    if !visible || !matches!(size, 4 | 8) || off % u64::from(size) != 0 {
+        return 0;
+    }
+    let pa = b.gicr_base + off;
+    // SAFETY: a naturally aligned read of a read-only register inside the
+    // board's redistributor frames (validated config), device memory with
+    // the shim's MMU off; no side effects.
+    unsafe {
+        if size == 8 { (pa as *const u64).read_volatile() } else { u64::from((pa as *const u32).read_volatile()) }
+    }
+}

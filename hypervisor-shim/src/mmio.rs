@@ -8,6 +8,9 @@ use cellboot_abi::{cell_state, NO_PEER};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
 
+/// GICD writes refused per cell that are logged.
+const GICD_LOG_LIMIT: u32 = 3;
+
 /// A decoded data abort.
 #[derive(Clone, Copy, Debug)]
 pub struct Access {
@@ -88,14 +91,32 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         let off = a.ipa - b.gicd_base;
         if a.write {
             if let GicdOutcome::Denied { irq, reason } = gic::write(ci, off, a.size, value) {
-                match irq {
-                    Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", cell::name(ci)),
-                    None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", cell::name(ci)),
+                let n = {
+                    let mut rt = CELLS[ci].lock();
+                    rt.gicd_denials = rt.gicd_denials.saturating_add(1);
+                    rt.gicd_denials
+                };
+                if n <= GICD_LOG_LIMIT {
+                    match irq {
+                        Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", cell::name(ci)),
+                        None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", cell::name(ci)),
+                    }
+                }
+                if n == GICD_LOG_LIMIT {
+                    info!("cell {}: further GICD refusals are not logged (a guest GIC driver touches every SPI)", cell::name(ci));
                 }
             }
             Some(0)
         } else {
             Some(gic::read(ci, off, a.size))
+        }
+    } else if b.gic_version == 3 && inside(a.ipa, b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into())) {
+        // Only other cells' frames trap (the cell's own are mapped).
+        if a.write {
+            info!("cell {}: write to another CPU's redistributor at IPA {:#x} ignored", cell::name(ci), a.ipa);
+            Some(0)
+        } else {
+            Some(gic::gicr_foreign_read(a.ipa - b.gicr_base, a.size))
         }
     } else {
         None

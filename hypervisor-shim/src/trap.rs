@@ -68,6 +68,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
                 cell::name(ci),
                 frame.elr
             );
+            report_el1_state(ci);
             stop_and_park(ci);
         }
         class => {
@@ -78,6 +79,19 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
             );
             stop_and_park(ci);
         }
+    }
+}
+
+/// A fetch from a low address usually means the guest took an exception
+/// before installing its vectors (VBAR_EL1 = 0): show what it was.
+fn report_el1_state(ci: usize) {
+    let (esr, elr, far) = arch::guest_el1_fault_state();
+    if esr != 0 {
+        info!(
+            "cell {}: guest EL1 state: ESR_EL1 {esr:#x} (class {:#x}), ELR_EL1 {elr:#x}, FAR_EL1 {far:#x}",
+            cell::name(ci),
+            esr >> 26
+        );
     }
 }
 

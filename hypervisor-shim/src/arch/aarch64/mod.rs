@@ -147,6 +147,9 @@ pub fn setup_el2_for_cell(vttbr: u64) {
     ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
     // EL1 starts from architectural reset-like state, MMU and caches off.
     SCTLR_EL1.set(0x30d0_0800);
+    // FP/SIMD usable at EL1 (Rust EL1 code such as the loader uses NEON for
+    // memcpy); the boot protocol leaves this to the guest, Linux sets it again.
+    CPACR_EL1.write(CPACR_EL1::FPEN::TrapNothing);
     barrier::isb(barrier::SY);
     tlb_flush_guest_local();
 }
@@ -195,6 +198,12 @@ pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
 /// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).
 pub fn trap_syndrome() -> (u64, u64, u64) {
     (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
+}
+
+/// The guest's own EL1 exception state (ESR_EL1, ELR_EL1, FAR_EL1), for
+/// reports when a cell crashed through its vectors.
+pub fn guest_el1_fault_state() -> (u64, u64, u64) {
+    (ESR_EL1.get(), ELR_EL1.get(), FAR_EL1.get())
 }
 
 /// Invalidates this VMID's stage-1+2 TLB entries on this CPU.

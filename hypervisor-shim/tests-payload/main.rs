@@ -74,6 +74,10 @@ mod inmate {
         // SAFETY: test code probing (possibly trapped) guest-physical addresses.
         unsafe { (a as *const u32).read_volatile() }
     }
+    fn wr32(a: u64, v: u32) {
+        // SAFETY: as rd32.
+        unsafe { (a as *mut u32).write_volatile(v) }
+    }
     fn rd64(a: u64) -> u64 {
         // SAFETY: as rd32.
         unsafe { (a as *const u64).read_volatile() }
@@ -99,6 +103,21 @@ mod inmate {
     }
     macro_rules! say { ($($t:tt)*) => { print(format_args!($($t)*)) } }
 
+    /// ivshmem BAR0 as both cells program it, and a flag word in the link's
+    /// R/W section (shared memory at 0x6000_0000, state table first).
+    const BAR0: u64 = 0x1000_0000;
+    const READY_FLAG: u64 = 0x6000_1000;
+    const READY: u32 = 0xc0ff_ee00;
+    /// Cell 0's vPCI INTA (irq_base 140 + device 0).
+    const DOORBELL_SPI: u64 = 140;
+
+    /// Places BAR0 and enables memory decoding and the device's interrupt.
+    fn ivshmem_enable(ecam: u64) {
+        wr32(ecam + 0x10, BAR0 as u32);
+        wr32(ecam + 0x04, 0x2);
+        wr32(BAR0 + 0x08, 1);
+    }
+
     const PSCI_VERSION: u64 = 0x8400_0000;
     const CPU_OFF: u64 = 0x8400_0002;
     const CPU_ON: u64 = 0xc400_0003;
@@ -113,11 +132,14 @@ mod inmate {
         let gicd = rd64(comm + offset_of!(JhCommHeader, gicd_base) as u64);
         let sig = rd32(comm);
         say!("hello from cell {ci}, comm region at {comm:#x} (signature ok: {})", sig == u32::from_le_bytes(*b"JHCO"));
-        if ci == 0 { services(ecam, gicd) } else { attacker() }
+        if ci == 0 { services(ecam, gicd) } else { attacker(ecam) }
     }
 
     fn services(ecam: u64, gicd: u64) -> ! {
         say!("vpci 00:00.0 id {:#010x} class {:#010x}", rd32(ecam), rd32(ecam + 8));
+        ivshmem_enable(ecam);
+        say!("ivshmem BAR0 id {} max_peers {}", rd32(BAR0), rd32(BAR0 + 4));
+        wr32(READY_FLAG, READY);
         say!("vpci 00:05.0 id {:#010x}", rd32(ecam + (5 << 15)));
         say!("psci version {:#x}", smc(PSCI_VERSION, 0, 0, 0));
         say!("cpu_on foreign cpu 2 -> {}", smc(CPU_ON, 2, secondary_start as *const () as u64, 0));
@@ -134,6 +156,18 @@ mod inmate {
         say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
         say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
         say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
+        let ispendr = gicd + 0x200 + 4 * (DOORBELL_SPI / 32);
+        let bit = 1u32 << (DOORBELL_SPI % 32);
+        let mut spins = 0u64;
+        while rd32(ispendr) & bit == 0 && spins < 20_000_000 {
+            spins += 1;
+        }
+        if rd32(ispendr) & bit != 0 {
+            say!("ivshmem doorbell: SPI {DOORBELL_SPI} pending");
+            wr32(gicd + 0x280 + 4 * (DOORBELL_SPI / 32), bit);
+        } else {
+            say!("ivshmem doorbell: SPI {DOORBELL_SPI} never became pending");
+        }
         say!("done, SYSTEM_OFF");
         smc(SYSTEM_OFF, 0, 0, 0);
         say!("BUG: SYSTEM_OFF returned");
@@ -149,7 +183,14 @@ mod inmate {
         loop {}
     }
 
-    fn attacker() -> ! {
+    fn attacker(ecam: u64) -> ! {
+        let mut spins = 0u64;
+        while rd32(READY_FLAG) != READY && spins < 50_000_000 {
+            spins += 1;
+        }
+        ivshmem_enable(ecam);
+        wr32(BAR0 + 0x0c, 0); // DOORBELL: peer 0, vector 0
+        say!("rang the doorbell of peer 0 (ready flag seen: {})", rd32(READY_FLAG) == READY);
         say!("console write from a foreign IPA -> {}", hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16));
         say!("cpu_on foreign cpu 0 -> {}", smc(CPU_ON, 0, 0x4800_0000, 0));
         say!("reading the hypervisor at 0x40200000");

@@ -1,0 +1,111 @@
+//! `cellboot check`: the config crate's checks and `cellboot_abi::validate`
+//! (what the shim runs), plus, with `--dtb`, the cells' windows against the
+//! board DTB's devices. Every problem is reported.
+
+use crate::config_input::ConfigSources;
+use crate::dtb_devices::{devices, overlapping, Device};
+use crate::failure::{Failure, Outcome};
+use crate::problem::{hex, Problem};
+use crate::shim_staging::trim_board_dtb;
+use cellboot_abi::{mem, SystemConfig, COMM_REGION_SIZE};
+use cellboot_config::compile_sources_unvalidated;
+use std::path::Path;
+
+pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) -> Outcome {
+    let sources = ConfigSources::read(config, board)?;
+    let (mut problems, name) = match sources.compile() {
+        Ok(sys) => (Vec::new(), format!("{} ({} cells)", sys.board_name, sys.cell_names.len())),
+        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new()),
+    };
+    if let Some(dtb) = dtb {
+        // The cross-check needs the binary config even when validation fails.
+        if let Ok(sys) = compile_sources_unvalidated(&sources.board, &sources.system) {
+            problems.extend(cross_check(&sys.config, &sources, dtb)?);
+        }
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&problems).map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
+        println!("{text}");
+    }
+    if problems.is_empty() {
+        if !json {
+            println!("ok: {} {name}", config.display());
+        }
+        return Ok(());
+    }
+    if !json {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        let n = problems.len();
+        eprintln!("{n} problem{}", if n == 1 { "" } else { "s" });
+    }
+    Err(Failure::Problems)
+}
+
+/// Windows of every cell that cover a board device: non-IO memory regions
+/// (physical: any device; guest-physical: devices the guest still has) and
+/// the vPCI ECAM/MMIO windows and comm region (devices the guest still has:
+/// enabled in the board DTB and not on the cell's `disable` list).
+fn cross_check(cfg: &SystemConfig, src: &ConfigSources, dtb: &Path) -> Result<Vec<Problem>, Failure> {
+    let raw = std::fs::read(dtb).map_err(|e| Failure::io(dtb, "read", e))?;
+    let bad_dtb = |m: String| vec![Problem::new(dtb, "", "", m)];
+    let blob = match trim_board_dtb(&raw) {
+        Ok(b) => b,
+        Err(m) => return Ok(bad_dtb(m)),
+    };
+    let list = match cellfdt::Fdt::new(&blob).and_then(|f| devices(&f, &cfg.board)) {
+        Ok(l) => l,
+        Err(e) => return Ok(bad_dtb(format!("cannot read the device tree: {e:?}"))),
+    };
+    let sys_file = &src.system.path;
+    let written: Option<toml::Value> = toml::from_str(&src.system.text).ok();
+    let mut out = Vec::new();
+    for (ci, c) in cfg.cells().iter().enumerate() {
+        let disabled: Vec<&str> = c.disabled_paths().collect();
+        let visible = |d: &Device| d.enabled && !disabled.iter().any(|p| d.path == *p || d.path.starts_with(&format!("{p}/")));
+        let mut report = |file: &Path, field: String, base: u64, size: u64, what: &str, only_visible: bool| {
+            for (d, (b, s)) in overlapping(&list, base, size).filter(|(d, _)| !only_visible || visible(d)) {
+                out.push(Problem::new(
+                    file,
+                    field.clone(),
+                    format!("{}+{}", hex(base), hex(size)),
+                    format!("{what} overlaps device {} (reg {}+{}) in {}", d.path, hex(b), hex(s), dtb.display()),
+                ));
+            }
+        };
+        for (ri, r) in c.mem_regions().iter().enumerate() {
+            if r.flags & mem::IO != 0 || r.size == 0 {
+                continue;
+            }
+            let at = format!("cells[{ci}].memory[{ri}]");
+            report(sys_file, format!("{at}.phys"), r.phys, r.size, "memory (physical)", false);
+            if r.virt != r.phys {
+                report(sys_file, format!("{at}.virt"), r.virt, r.size, "memory (guest-physical)", true);
+            }
+        }
+        let v = &c.vpci;
+        if v.ecam_size != 0 {
+            for (key, base, size, what) in
+                [("ecam_base", v.ecam_base, v.ecam_size, "vPCI ECAM window"), ("mmio_base", v.mmio_base, v.mmio_size, "vPCI MMIO window")]
+            {
+                let (file, field) = if cell_wrote(&written, ci, key) {
+                    (sys_file, format!("cells[{ci}].vpci.{key}"))
+                } else {
+                    (&src.board.path, format!("vpci.{key}"))
+                };
+                report(file, field, base, size, what, true);
+            }
+        }
+        let comm = (c.comm_region_ipa, COMM_REGION_SIZE as u64);
+        report(sys_file, format!("cells[{ci}].comm_region_ipa"), comm.0, comm.1, "comm region", true);
+    }
+    Ok(out)
+}
+
+/// Whether the system file sets `cells[ci].vpci.<key>` (else the board's default applies).
+fn cell_wrote(doc: &Option<toml::Value>, ci: usize, key: &str) -> bool {
+    doc.as_ref()
+        .and_then(|d| d.get("cells")?.get(ci)?.get("vpci")?.get(key))
+        .is_some()
+}

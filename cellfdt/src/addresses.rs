@@ -27,7 +27,7 @@ impl<'a> RegIter<'a> {
             return Err(Error::BadNCells);
         }
         let entry = ((addr_cells + size_cells) * 4) as usize;
-        if entry == 0 || data.len() % entry != 0 {
+        if entry == 0 || !data.len().is_multiple_of(entry) {
             return Err(Error::BadValue);
         }
         Ok(RegIter { data, addr_cells, size_cells })
@@ -131,7 +131,7 @@ impl<'a> Fdt<'a> {
         }
         let data = self.getprop_bytes(node, b"ranges")?;
         let entry = ((cc + pc + sc) * 4) as usize;
-        if data.len() % entry != 0 {
+        if !data.len().is_multiple_of(entry) {
             return Err(Error::BadValue);
         }
         Ok(RangesIter { data, child_cells: cc, parent_cells: pc, size_cells: sc })

@@ -64,7 +64,7 @@ impl<'a> Fdt<'a> {
     pub(crate) fn prop_value_range(&self, prop: usize) -> (usize, usize) {
         let len = be32(self.st, prop + 4) as usize;
         let mut start = prop + PROP_HDR;
-        if self.version < 0x10 && start % 8 != 0 && len >= 8 {
+        if self.version < 0x10 && !start.is_multiple_of(8) && len >= 8 {
             start += 4;
         }
         (start, len)

@@ -111,7 +111,7 @@ impl<'a> Fdt<'a> {
                 let len = be32(st, end) as usize;
                 end = end + (PROP_HDR - TAGSIZE) + len;
                 // Before v16, values of 8+ bytes were padded to 8-byte alignment.
-                if self.version < 0x10 && len >= 8 && (end - len) % 8 != 0 {
+                if self.version < 0x10 && len >= 8 && !(end - len).is_multiple_of(8) {
                     end += 4;
                 }
                 if end > st.len() {
@@ -128,7 +128,7 @@ impl<'a> Fdt<'a> {
     /// the offset just past its header.
     #[inline]
     pub(crate) fn check_node_offset(&self, node: usize) -> Result<usize> {
-        if node % TAGSIZE != 0 {
+        if !node.is_multiple_of(TAGSIZE) {
             return Err(Error::BadOffset);
         }
         match self.next_tag(node) {
@@ -140,7 +140,7 @@ impl<'a> Fdt<'a> {
     /// `fdt_check_prop_offset_`.
     #[inline]
     pub(crate) fn check_prop_offset(&self, prop: usize) -> Result<usize> {
-        if prop % TAGSIZE != 0 {
+        if !prop.is_multiple_of(TAGSIZE) {
             return Err(Error::BadOffset);
         }
         match self.next_tag(prop) {

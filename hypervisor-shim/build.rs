@@ -26,5 +26,6 @@ fn main() {
     let dir = env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=--defsym=SHIM_BASE={base}");
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=-T{dir}/../linker/shim.ld");
+    println!("cargo:rustc-link-arg-bin=hypervisor-shim=-zmax-page-size=4096");
     println!("cargo:rustc-link-arg-bin=shim-test-payload=-T{dir}/tests-payload/payload.ld");
 }

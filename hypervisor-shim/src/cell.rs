@@ -240,8 +240,8 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     i.magic = CELLBOOT_MAGIC;
     i.cell_index = ci as u32;
     i.num_cells = sys.num_cells;
-    i.board = b.clone();
-    i.cell = c.clone();
+    i.board = *b;
+    i.cell = *c;
     i.board_dtb = board_dtb;
     i.kernel = kernel;
     i.initrd = initrd;

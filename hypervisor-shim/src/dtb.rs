@@ -48,7 +48,7 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
     if addr == 0 {
         return Err(DtbError::Null);
     }
-    if addr % 8 != 0 {
+    if !addr.is_multiple_of(8) {
         return Err(DtbError::Unaligned(addr));
     }
     if addr < ram_base || addr.saturating_add(HEADER_LEN) > ram_end {

@@ -101,7 +101,7 @@ pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
     let b = &crate::cell::cfg().board;
     let in_frame = off % b.gicr_stride;
     let visible = matches!(in_frame, 0x0..=0xf) || (0xffd0..0x1_0000).contains(&in_frame);
-    if !visible || !matches!(size, 4 | 8) || off % u64::from(size) != 0 {
+    if !visible || !matches!(size, 4 | 8) || !off.is_multiple_of(u64::from(size)) {
         return 0;
     }
     let pa = b.gicr_base + off;

@@ -171,7 +171,7 @@ mod inmate {
         say!("done, SYSTEM_OFF");
         smc(SYSTEM_OFF, 0, 0, 0);
         say!("BUG: SYSTEM_OFF returned");
-        loop {}
+        loop { core::hint::spin_loop() }
     }
 
     #[unsafe(no_mangle)]
@@ -180,7 +180,7 @@ mod inmate {
         SECONDARY_SAW.store(ctx, Ordering::SeqCst);
         smc(CPU_OFF, 0, 0, 0);
         say!("BUG: CPU_OFF returned");
-        loop {}
+        loop { core::hint::spin_loop() }
     }
 
     fn attacker(ecam: u64) -> ! {
@@ -196,12 +196,12 @@ mod inmate {
         say!("reading the hypervisor at 0x40200000");
         let v = rd64(0x4020_0000);
         say!("BUG: read hypervisor memory: {v:#x}");
-        loop {}
+        loop { core::hint::spin_loop() }
     }
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {
         hypercall(hc::CELL_FAILED, 0, 0);
-        loop {}
+        loop { core::hint::spin_loop() }
     }
 }

@@ -22,6 +22,8 @@ pub enum DtbError {
     BadVersion(u32),
     BadLayout(&'static str),
     TooLarge(usize),
+    /// cellfdt's full structural check (libfdt's fdt_check_full) failed.
+    Structure(cellfdt::Error),
 }
 
 impl core::fmt::Display for DtbError {
@@ -34,6 +36,7 @@ impl core::fmt::Display for DtbError {
             DtbError::BadVersion(v) => write!(f, "DTB version {v} is not supported (need 16 or 17)"),
             DtbError::BadLayout(what) => write!(f, "DTB header is inconsistent: {what}"),
             DtbError::TooLarge(n) => write!(f, "DTB uses {n} bytes, the shim keeps at most {DTB_MAX}"),
+            DtbError::Structure(e) => write!(f, "DTB structure check failed: {e} (FDT_ERR code {})", e.code()),
         }
     }
 }
@@ -103,6 +106,8 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
     let src = unsafe { core::slice::from_raw_parts(addr as *const u8, used.min(total as usize)) };
     buf.0[..src.len()].copy_from_slice(src);
     buf.0[4..8].copy_from_slice(&(used as u32).to_be_bytes());
+    // The copy is what every cell's loader gets: check it whole.
+    cellfdt::Fdt::new(&buf.0[..used]).and_then(|f| f.check_full()).map_err(DtbError::Structure)?;
     DTB_LEN.call_once(|| used);
     arch::dsb();
     Ok(used)

@@ -112,7 +112,7 @@ fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> 
         let (count, list, target) = {
             let t = Tree::new(ov)?;
             let (name, list, val) = t.prop_by_offset(p)?;
-            if val.len() % 4 != 0 {
+            if !val.len().is_multiple_of(4) {
                 return Err(Error::BadOverlay);
             }
             let target = match t.getprop(tree, name) {

@@ -147,7 +147,7 @@ impl<'a> Tree<'a> {
 
     /// fdt_check_node_offset_: the offset just past the node's header.
     pub(crate) fn check_node(&self, off: usize) -> Result<usize> {
-        if off % 4 != 0 {
+        if !off.is_multiple_of(4) {
             return Err(Error::BadOffset);
         }
         match self.next_tag(off) {
@@ -158,7 +158,7 @@ impl<'a> Tree<'a> {
 
     /// fdt_check_prop_offset_.
     fn check_prop(&self, off: usize) -> Result<usize> {
-        if off % 4 != 0 {
+        if !off.is_multiple_of(4) {
             return Err(Error::BadOffset);
         }
         match self.next_tag(off) {

@@ -149,3 +149,26 @@ fn empty_tree_matches_libfdt() {
     assert_eq!(fm.as_fdt().totalsize(), 1000);
     assert_eq!(mem, read("empty-1000.buf"));
 }
+
+/// Older blob versions: v16 opens (structure size found by walking), v3
+/// reads (full-path names, 8-byte-aligned big values) but does not open.
+#[test]
+fn old_versions_match_libfdt() {
+    let v16 = read("qemu-virt-v16.dtb");
+    let mut buf = vec![0x77u8; 65536];
+    let fm = FdtMut::open_into(&v16, &mut buf).unwrap();
+    let want = read("open-v16.data");
+    assert_eq!(&fm.as_bytes()[..want.len()], &want[..]);
+    assert_eq!(&fm.as_bytes()[want.len()..], &vec![0x77u8; 65536 - want.len()][..]);
+
+    let v3 = read("qemu-virt-v3.dtb");
+    let mut buf = vec![0u8; 65536];
+    assert_eq!(FdtMut::open_into(&v3, &mut buf).err(), Some(Error::BadVersion));
+    let f = Fdt::new(&v3).unwrap();
+    let uart = f.path_offset("/pl011@9000000").unwrap();
+    assert_eq!(uart, 7216); // libfdt says so too
+    assert_eq!(f.get_name(uart), Ok("pl011@9000000"));
+    assert_eq!(f.getprop(uart, "reg").unwrap().len(), 16);
+    assert_eq!(f.get_path(uart, &mut [0u8; 64]).unwrap(), "/pl011@9000000");
+    f.check_full().unwrap();
+}

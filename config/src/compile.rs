@@ -88,9 +88,9 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
         if l.protocol > 0xffff {
             err(format!("{at}.protocol"), hex(l.protocol.into()), "the protocol is 16 bits".into());
         }
-        for f in [l.state_size, l.rw_size, l.out_size] {
+        for (name, f) in [("state_size", l.state_size), ("rw_size", l.rw_size), ("out_size", l.out_size)] {
             if f & 0xfff != 0 {
-                err(format!("{at}"), hex(f), "section sizes must be multiples of 4 KiB".into());
+                err(format!("{at}.{name}"), hex(f), "section sizes must be multiples of 4 KiB".into());
             }
         }
     }

@@ -273,3 +273,8 @@ fn display_names_file_field_and_value() {
     let text = errs[0].to_string();
     assert!(text.contains("linux-demo.toml: cells[0].loader_ipa = 0x900_0000: "), "{text}");
 }
+
+#[test]
+fn link_section_size_not_page_multiple() {
+    expect(&sys_edit(|s| set(s, "links.0.rw_size", int(0x1_0800))), S, "links[0].rw_size", "0x1_0800");
+}

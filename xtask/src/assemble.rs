@@ -43,9 +43,13 @@ pub struct Binaries {
     pub loader: Vec<u8>,
 }
 
+/// The shim is linked at the hypervisor region + text_offset and prints on the board UART.
+pub fn shim_link(sys: &System) -> firmware::ShimLink {
+    firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base }
+}
+
 pub fn binaries(sys: &System, release: bool) -> Result<Binaries> {
-    let link = firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base };
-    let fw = firmware::build(release, &link)?;
+    let fw = firmware::build(release, &shim_link(sys))?;
     let out = paths::board_out(&sys.board_name);
     std::fs::create_dir_all(&out)?;
     let shim = firmware::to_binary(&fw.shim_elf, &out.join("hypervisor-shim.bin"))?;

@@ -56,7 +56,7 @@ pub fn bench(board: &str) -> Result<()> {
     });
 
     let out = paths::board_out(board);
-    let fw = firmware::build(true, &firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base })?;
+    let fw = firmware::build(true, &assemble::shim_link(&sys))?;
     for (name, elf, target) in [("loader", &fw.loader_elf, LOADER_TARGET), ("shim", &fw.shim_elf, SHIM_TARGET)] {
         let size = firmware::stripped_binary_size(elf, &out.join(format!("bench-{name}.bin")))?;
         rows.push(Row {

@@ -31,7 +31,7 @@ pub const QEMU: &str = "qemu-system-aarch64";
 pub fn load(board: &str) -> Result<QemuSettings> {
     let path = paths::root().join("qemu").join(format!("{board}.toml"));
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", paths::show(&path)))?;
-    toml::from_str(&text).with_context(|| format!("{}", paths::show(&path)))
+    toml::from_str(&text).with_context(|| paths::show(&path))
 }
 
 impl QemuSettings {

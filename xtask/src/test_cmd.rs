@@ -1,6 +1,6 @@
 //! `xtask test`: host tests, firmware builds, then end-to-end QEMU boots.
 
-use crate::{cmd, e2e, fetch, firmware, initramfs, qemu_runner};
+use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, qemu_runner};
 use anyhow::{bail, Result};
 
 pub struct TestOpts {
@@ -21,13 +21,9 @@ pub fn test(o: &TestOpts) -> Result<()> {
         cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
     }
     cmd::step(&format!("test 3/4: firmware builds for {} (debug and release)", firmware::TARGET));
+    let sys = assemble::load_system(&o.board, "linux-demo")?;
     for release in [false, true] {
-        let mut c = cmd::cargo();
-        c.args(["build", "--target", firmware::TARGET, "-p", "hypervisor-shim", "-p", "cellboot-loader"]);
-        if release {
-            c.arg("--release");
-        }
-        cmd::run(&mut c)?;
+        firmware::build(release, &assemble::shim_link(&sys))?;
     }
     if o.no_e2e {
         return Ok(());

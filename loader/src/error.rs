@@ -8,6 +8,7 @@ use crate::text::Text;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Open,
+    Gic,
     VirtualPci,
     Memory,
     Chosen,
@@ -22,6 +23,7 @@ impl Step {
     pub const fn name(self) -> &'static str {
         match self {
             Step::Open => "open",
+            Step::Gic => "gic",
             Step::VirtualPci => "vpci",
             Step::Memory => "memory",
             Step::Chosen => "chosen",

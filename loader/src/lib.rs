@@ -71,6 +71,7 @@ pub fn build_guest_dtb_with(
 ) -> Result<usize, FixupError> {
     let mut fdt = FdtMut::open_into(board_dtb, out).map_err(|e| FixupError::fdt(Step::Open, e))?;
     let gic = fixup::find_gic(&fdt.as_fdt())?;
+    fixup::gic::trim_redistributors(&mut fdt, cell, gic.phandle)?;
     fixup::vpci::add(&mut fdt, cell, gic)?;
     fixup::memory::set(&mut fdt, cell)?;
     fixup::chosen::set(&mut fdt, cell)?;

@@ -50,6 +50,7 @@ fn qemu() -> (Board, CellConfig) {
     b.mpidr[..4].copy_from_slice(&[0, 1, 2, 3]);
     b.cpu_start = cpu_start::PSCI_SMC;
     b.gic_version = 3;
+    b.gicr_stride = 0x2_0000;
     let mut c = cell_with(
         &[
             region(0x4800_0000, 0x1800_0000, RAM),
@@ -204,6 +205,11 @@ fn qemu_virt_linux_cell() {
     assert_no_new_dtc_warnings(&board, &out, "qemu");
     let f = Fdt::new(&out).unwrap();
     let gic = f.get_phandle(node(&f, "/intc@8000000")).unwrap();
+    // GICR trimmed to the board's 4 frames, clear of the ECAM window.
+    assert_eq!(
+        prop(&f, "/intc@8000000", "reg"),
+        [0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0x8_0000]
+    );
 
     // vPCI host
     let pci = "/pci@8e00000";

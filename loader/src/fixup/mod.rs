@@ -3,6 +3,7 @@
 pub mod chosen;
 pub mod cpus;
 pub mod devices;
+pub mod gic;
 pub mod memory;
 pub mod psci;
 pub mod vpci;

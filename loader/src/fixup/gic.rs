@@ -1,0 +1,49 @@
+//! Step 1b: the GICv3 node's redistributor range covers only the board's
+//! CPUs' frames.
+//!
+//! QEMU virt declares redistributor room for 123 CPUs (0x080a_0000 +
+//! 0xf6_0000), which overlaps the virtual ECAM window at 0x08e0_0000 (the
+//! Jailhouse default); Linux then refuses to claim the ECAM area. The frames
+//! past the last CPU are empty, so the trimmed range describes the same GIC.
+
+use super::at;
+use crate::error::{FixupError, Step};
+use crate::view::CellView;
+use cellfdt::{Error, FdtMut};
+
+const STEP: Step = Step::Gic;
+
+pub fn trim_redistributors(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Result<(), FixupError> {
+    let b = cell.board;
+    if b.gic_version != 3 || b.gicr_stride == 0 {
+        return Ok(());
+    }
+    let f = fdt.as_fdt();
+    let node = f
+        .node_offset_by_phandle(gic_phandle)
+        .map_err(|e| FixupError::fdt(STEP, e).prop("interrupt-parent"))?;
+    let parent = f.parent_offset(node).map_err(|e| at(&f, STEP, node, "", e))?;
+    let ac = f.address_cells(parent).map_err(|e| at(&f, STEP, parent, "#address-cells", e))? as usize;
+    let sc = f.size_cells(parent).map_err(|e| at(&f, STEP, parent, "#size-cells", e))? as usize;
+    let reg = match f.getprop(node, "reg") {
+        Ok(r) => r,
+        Err(Error::NotFound) => return Ok(()),
+        Err(e) => return Err(at(&f, STEP, node, "reg", e)),
+    };
+    let entry = (ac + sc) * 4;
+    // Entry 0 is the distributor, entry 1 the redistributor region.
+    if sc == 0 || sc > 2 || reg.len() < 2 * entry {
+        return Ok(());
+    }
+    let size_at = entry + ac * 4;
+    let size = reg[size_at..size_at + sc * 4]
+        .iter()
+        .fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+    let want = u64::from(b.num_cpus) * b.gicr_stride;
+    if size <= want {
+        return Ok(());
+    }
+    let bytes = want.to_be_bytes();
+    fdt.setprop_inplace_namelen_partial(node, "reg", size_at, &bytes[8 - sc * 4..])
+        .map_err(|e| at(&fdt.as_fdt(), STEP, node, "reg", e))
+}

@@ -7,6 +7,7 @@ use crate::dtb_devices::{devices, overlapping, Device};
 use crate::failure::{Failure, Outcome};
 use crate::problem::{hex, Problem};
 use crate::shim_staging::trim_board_dtb;
+use crate::stdout::put;
 use cellboot_abi::{mem, SystemConfig, COMM_REGION_SIZE};
 use cellboot_config::compile_sources_unvalidated;
 use std::path::Path;
@@ -25,11 +26,11 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
     }
     if json {
         let text = serde_json::to_string_pretty(&problems).map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
-        println!("{text}");
+        put(&format!("{text}\n"))?;
     }
     if problems.is_empty() {
         if !json {
-            println!("ok: {} {name}", config.display());
+            put(&format!("ok: {} {name}\n", config.display()))?;
         }
         return Ok(());
     }

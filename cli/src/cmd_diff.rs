@@ -2,6 +2,7 @@
 
 use crate::args::GuestArgs;
 use crate::failure::{Failure, Outcome};
+use crate::stdout::put;
 use crate::tree_diff::{diff, flatten, render};
 use crate::{dtc, guest};
 use cellfdt::Fdt;
@@ -16,9 +17,9 @@ pub fn run(a: &GuestArgs, dts: bool) -> Outcome {
     };
     let old = read(&g.board, &a.dtb.display().to_string())?;
     let new = read(&g.guest, "guest DTB")?;
-    print!("{}", render(&diff(&old, &new)));
+    put(&render(&diff(&old, &new)))?;
     if dts {
-        print!("{}", unified(&dtc::to_dts(&g.board)?, &dtc::to_dts(&g.guest)?)?);
+        put(&unified(&dtc::to_dts(&g.board)?, &dtc::to_dts(&g.guest)?)?)?;
     }
     Ok(())
 }

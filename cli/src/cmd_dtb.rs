@@ -2,6 +2,7 @@
 
 use crate::args::GuestArgs;
 use crate::failure::{Failure, Outcome};
+use crate::stdout::put;
 use crate::{dtc, guest};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ pub fn run(a: &GuestArgs, output: Option<&Path>, dts: bool) -> Outcome {
         eprintln!("{}: {} bytes (board DTB {} bytes used)", out.display(), g.guest.len(), g.board.len());
     }
     if dts {
-        print!("{}", dtc::to_dts(&g.guest)?);
+        put(&dtc::to_dts(&g.guest)?)?;
     }
     Ok(())
 }

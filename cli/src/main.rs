@@ -15,6 +15,7 @@ mod guest;
 mod problem;
 mod prop_format;
 mod shim_staging;
+mod stdout;
 mod tree_diff;
 
 use args::{Cli, Command};

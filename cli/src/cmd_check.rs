@@ -3,19 +3,22 @@
 //! board DTB's devices. Every problem is reported.
 
 use crate::config_input::ConfigSources;
-use crate::dtb_devices::{devices, overlapping, Device};
+use crate::dtb_devices::{Device, devices, overlapping};
 use crate::failure::{Failure, Outcome};
-use crate::problem::{hex, Problem};
+use crate::problem::{Problem, hex};
 use crate::shim_staging::trim_board_dtb;
 use crate::stdout::put;
-use cellboot_abi::{mem, SystemConfig, COMM_REGION_SIZE};
+use cellboot_abi::{COMM_REGION_SIZE, SystemConfig, mem};
 use cellboot_config::compile_sources_unvalidated;
 use std::path::Path;
 
 pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) -> Outcome {
     let sources = ConfigSources::read(config, board)?;
     let (mut problems, name) = match sources.compile() {
-        Ok(sys) => (Vec::new(), format!("{} ({} cells)", sys.board_name, sys.cell_names.len())),
+        Ok(sys) => (
+            Vec::new(),
+            format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
+        ),
         Err(errors) => (errors.iter().map(Problem::from).collect(), String::new()),
     };
     if let Some(dtb) = dtb {
@@ -25,7 +28,8 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
         }
     }
     if json {
-        let text = serde_json::to_string_pretty(&problems).map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
+        let text = serde_json::to_string_pretty(&problems)
+            .map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
         put(&format!("{text}\n"))?;
     }
     if problems.is_empty() {
@@ -48,7 +52,11 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
 /// (physical: any device; guest-physical: devices the guest still has) and
 /// the vPCI ECAM/MMIO windows and comm region (devices the guest still has:
 /// enabled in the board DTB and not on the cell's `disable` list).
-fn cross_check(cfg: &SystemConfig, src: &ConfigSources, dtb: &Path) -> Result<Vec<Problem>, Failure> {
+fn cross_check(
+    cfg: &SystemConfig,
+    src: &ConfigSources,
+    dtb: &Path,
+) -> Result<Vec<Problem>, Failure> {
     let raw = std::fs::read(dtb).map_err(|e| Failure::io(dtb, "read", e))?;
     let bad_dtb = |m: String| vec![Problem::new(dtb, "", "", m)];
     let blob = match trim_board_dtb(&raw) {
@@ -64,32 +72,61 @@ fn cross_check(cfg: &SystemConfig, src: &ConfigSources, dtb: &Path) -> Result<Ve
     let mut out = Vec::new();
     for (ci, c) in cfg.cells().iter().enumerate() {
         let disabled: Vec<&str> = c.disabled_paths().collect();
-        let visible = |d: &Device| d.enabled && !disabled.iter().any(|p| d.path == *p || d.path.starts_with(&format!("{p}/")));
-        let mut report = |file: &Path, field: String, base: u64, size: u64, what: &str, only_visible: bool| {
-            for (d, (b, s)) in overlapping(&list, base, size).filter(|(d, _)| !only_visible || visible(d)) {
-                out.push(Problem::new(
-                    file,
-                    field.clone(),
-                    format!("{}+{}", hex(base), hex(size)),
-                    format!("{what} overlaps device {} (reg {}+{}) in {}", d.path, hex(b), hex(s), dtb.display()),
-                ));
-            }
+        let visible = |d: &Device| {
+            d.enabled
+                && !disabled
+                    .iter()
+                    .any(|p| d.path == *p || d.path.starts_with(&format!("{p}/")))
         };
+        let mut report =
+            |file: &Path, field: String, base: u64, size: u64, what: &str, only_visible: bool| {
+                for (d, (b, s)) in
+                    overlapping(&list, base, size).filter(|(d, _)| !only_visible || visible(d))
+                {
+                    out.push(Problem::new(
+                        file,
+                        field.clone(),
+                        format!("{}+{}", hex(base), hex(size)),
+                        format!(
+                            "{what} overlaps device {} (reg {}+{}) in {}",
+                            d.path,
+                            hex(b),
+                            hex(s),
+                            dtb.display()
+                        ),
+                    ));
+                }
+            };
         for (ri, r) in c.mem_regions().iter().enumerate() {
             if r.flags & mem::IO != 0 || r.size == 0 {
                 continue;
             }
             let at = format!("cells[{ci}].memory[{ri}]");
-            report(sys_file, format!("{at}.phys"), r.phys, r.size, "memory (physical)", false);
+            report(
+                sys_file,
+                format!("{at}.phys"),
+                r.phys,
+                r.size,
+                "memory (physical)",
+                false,
+            );
             if r.virt != r.phys {
-                report(sys_file, format!("{at}.virt"), r.virt, r.size, "memory (guest-physical)", true);
+                report(
+                    sys_file,
+                    format!("{at}.virt"),
+                    r.virt,
+                    r.size,
+                    "memory (guest-physical)",
+                    true,
+                );
             }
         }
         let v = &c.vpci;
         if v.ecam_size != 0 {
-            for (key, base, size, what) in
-                [("ecam_base", v.ecam_base, v.ecam_size, "vPCI ECAM window"), ("mmio_base", v.mmio_base, v.mmio_size, "vPCI MMIO window")]
-            {
+            for (key, base, size, what) in [
+                ("ecam_base", v.ecam_base, v.ecam_size, "vPCI ECAM window"),
+                ("mmio_base", v.mmio_base, v.mmio_size, "vPCI MMIO window"),
+            ] {
                 let (file, field) = if cell_wrote(&written, ci, key) {
                     (sys_file, format!("cells[{ci}].vpci.{key}"))
                 } else {
@@ -99,7 +136,14 @@ fn cross_check(cfg: &SystemConfig, src: &ConfigSources, dtb: &Path) -> Result<Ve
             }
         }
         let comm = (c.comm_region_ipa, COMM_REGION_SIZE as u64);
-        report(sys_file, format!("cells[{ci}].comm_region_ipa"), comm.0, comm.1, "comm region", true);
+        report(
+            sys_file,
+            format!("cells[{ci}].comm_region_ipa"),
+            comm.0,
+            comm.1,
+            "comm region",
+            true,
+        );
     }
     Ok(out)
 }

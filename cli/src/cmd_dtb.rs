@@ -10,7 +10,12 @@ pub fn run(a: &GuestArgs, output: Option<&Path>, dts: bool) -> Outcome {
     let g = guest::build(a)?;
     if let Some(out) = output {
         std::fs::write(out, &g.guest).map_err(|e| Failure::io(out, "write", e))?;
-        eprintln!("{}: {} bytes (board DTB {} bytes used)", out.display(), g.guest.len(), g.board.len());
+        eprintln!(
+            "{}: {} bytes (board DTB {} bytes used)",
+            out.display(),
+            g.guest.len(),
+            g.board.len()
+        );
     }
     if dts {
         put(&dtc::to_dts(&g.guest)?)?;

@@ -2,7 +2,7 @@
 //! crate (the same path `cargo xtask build` takes).
 
 use crate::failure::Failure;
-use cellboot_config::{compile_sources, ConfigError, Source, System, BOARD_FILE};
+use cellboot_config::{BOARD_FILE, ConfigError, Source, System, compile_sources};
 use std::path::{Path, PathBuf};
 
 /// The two config files, read. An unreadable file is an I/O error (exit 2),
@@ -24,7 +24,10 @@ impl ConfigSources {
             Ok(text) => Ok(Source { path: p, text }),
             Err(e) => Err(Failure::io(&p, "read", e)),
         };
-        Ok(Self { board: read(board_path)?, system: read(system.to_path_buf())? })
+        Ok(Self {
+            board: read(board_path)?,
+            system: read(system.to_path_buf())?,
+        })
     }
 
     /// Parsed, compiled and validated (`cellboot_abi::validate`).

@@ -12,12 +12,21 @@ pub fn to_dts(blob: &[u8]) -> Result<String, Failure> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Failure::Tool(format!("dtc: cannot run: {e} (install the device-tree-compiler package)")))?;
+        .map_err(|e| {
+            Failure::Tool(format!(
+                "dtc: cannot run: {e} (install the device-tree-compiler package)"
+            ))
+        })?;
     // dtc reads all of stdin before writing; a write error shows up as its exit status.
     let _ = child.stdin.take().map(|mut s| s.write_all(blob));
-    let out = child.wait_with_output().map_err(|e| Failure::Tool(format!("dtc: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Failure::Tool(format!("dtc: {e}")))?;
     if !out.status.success() {
-        return Err(Failure::Tool(format!("dtc -I dtb -O dts failed ({})", out.status)));
+        return Err(Failure::Tool(format!(
+            "dtc -I dtb -O dts failed ({})",
+            out.status
+        )));
     }
     String::from_utf8(out.stdout).map_err(|_| Failure::Tool("dtc printed non-UTF-8 source".into()))
 }

@@ -16,7 +16,11 @@ pub enum Failure {
     /// One problem with an input, not yet printed.
     Problem(String),
     /// A file could not be read or written.
-    Io { path: PathBuf, what: &'static str, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        error: std::io::Error,
+    },
     /// Arguments that parse but do not make sense together.
     Usage(String),
     /// An external tool (dtc, diff) is missing or failed to run.
@@ -25,13 +29,19 @@ pub enum Failure {
 
 impl Failure {
     pub fn io(path: &Path, what: &'static str, error: std::io::Error) -> Self {
-        Failure::Io { path: path.to_path_buf(), what, error }
+        Failure::Io {
+            path: path.to_path_buf(),
+            what,
+            error,
+        }
     }
 
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Problems | Failure::Problem(_) => ExitCode::from(EXIT_PROBLEMS),
-            Failure::Io { .. } | Failure::Usage(_) | Failure::Tool(_) => ExitCode::from(EXIT_USAGE_OR_IO),
+            Failure::Io { .. } | Failure::Usage(_) | Failure::Tool(_) => {
+                ExitCode::from(EXIT_USAGE_OR_IO)
+            }
         }
     }
 }
@@ -41,7 +51,9 @@ impl fmt::Display for Failure {
         match self {
             Failure::Problems => Ok(()),
             Failure::Problem(m) | Failure::Usage(m) | Failure::Tool(m) => f.write_str(m),
-            Failure::Io { path, what, error } => write!(f, "{}: cannot {what}: {error}", path.display()),
+            Failure::Io { path, what, error } => {
+                write!(f, "{}: cannot {what}: {error}", path.display())
+            }
         }
     }
 }

@@ -28,14 +28,27 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Dtb { guest, output, dts } => cmd_dtb::run(guest, output.as_deref(), *dts),
         Command::Diff { guest, dts } => cmd_diff::run(guest, *dts),
-        Command::Check { config, board, dtb, json } => cmd_check::run(config, board.as_deref(), dtb.as_deref(), *json),
-        Command::Build { config, board, output } => cmd_build::run(config, board.as_deref(), output),
+        Command::Check {
+            config,
+            board,
+            dtb,
+            json,
+        } => cmd_check::run(config, board.as_deref(), dtb.as_deref(), *json),
+        Command::Build {
+            config,
+            board,
+            output,
+        } => cmd_build::run(config, board.as_deref(), output),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !matches!(f, Failure::Problems) {
-                let kind = if matches!(f, Failure::Problem(_)) { "error" } else { "cellboot" };
+                let kind = if matches!(f, Failure::Problem(_)) {
+                    "error"
+                } else {
+                    "cellboot"
+                };
                 eprintln!("{kind}: {f}");
             }
             f.exit_code()

@@ -17,8 +17,18 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(file: &Path, field: impl Into<String>, value: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { file: file.display().to_string(), field: field.into(), value: value.into(), message: message.into() }
+    pub fn new(
+        file: &Path,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.display().to_string(),
+            field: field.into(),
+            value: value.into(),
+            message: message.into(),
+        }
     }
 }
 

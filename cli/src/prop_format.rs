@@ -10,9 +10,13 @@ pub fn format_value(v: &[u8]) -> String {
         return String::new();
     }
     if let Some(strings) = as_strings(v) {
-        return strings.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        return strings
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
     }
-    let (body, shown, total) = if v.len() % 4 == 0 {
+    let (body, shown, total) = if v.len().is_multiple_of(4) {
         let cells: Vec<String> = v
             .chunks_exact(4)
             .take(MAX_SHOWN)
@@ -20,11 +24,19 @@ pub fn format_value(v: &[u8]) -> String {
             .collect();
         (format!("<{}", cells.join(" ")), cells.len(), v.len() / 4)
     } else {
-        let bytes: Vec<String> = v.iter().take(MAX_SHOWN).map(|b| format!("{b:02x}")).collect();
+        let bytes: Vec<String> = v
+            .iter()
+            .take(MAX_SHOWN)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         (format!("[{}", bytes.join(" ")), bytes.len(), v.len())
     };
-    let close = if v.len() % 4 == 0 { ">" } else { "]" };
-    if shown < total { format!("{body} ...{close} ({} bytes)", v.len()) } else { format!("{body}{close}") }
+    let close = if v.len().is_multiple_of(4) { ">" } else { "]" };
+    if shown < total {
+        format!("{body} ...{close} ({} bytes)", v.len())
+    } else {
+        format!("{body}{close}")
+    }
 }
 
 /// The strings of a NUL-separated list of printable, non-empty strings.
@@ -35,7 +47,10 @@ fn as_strings(v: &[u8]) -> Option<Vec<&str>> {
     if !parts.iter().all(printable) {
         return None;
     }
-    parts.into_iter().map(|p| std::str::from_utf8(p).ok()).collect()
+    parts
+        .into_iter()
+        .map(|p| std::str::from_utf8(p).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -46,7 +61,10 @@ mod tests {
     fn strings_cells_bytes() {
         assert_eq!(format_value(b""), "");
         assert_eq!(format_value(b"okay\0"), "\"okay\"");
-        assert_eq!(format_value(b"arm,pl011\0arm,primecell\0"), "\"arm,pl011\", \"arm,primecell\"");
+        assert_eq!(
+            format_value(b"arm,pl011\0arm,primecell\0"),
+            "\"arm,pl011\", \"arm,primecell\""
+        );
         assert_eq!(format_value(&[0, 0, 0, 1, 0, 0, 0x10, 0]), "<0x1 0x1000>");
         assert_eq!(format_value(&[1, 2, 3]), "[01 02 03]");
         // "\0\0\0\x01" is not a string list.

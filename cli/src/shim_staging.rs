@@ -12,7 +12,7 @@
 //! Keep in step with those two files; the tests pin the numbers.
 
 use cellboot_abi::zerocopy::FromZeros;
-use cellboot_abi::{mem, CellbootInfo, Staged, SystemConfig, CELLBOOT_MAGIC};
+use cellboot_abi::{CELLBOOT_MAGIC, CellbootInfo, Staged, SystemConfig, mem};
 use cellboot_vdev::pci::VirtualPciBus;
 
 /// Largest board DTB the shim keeps (its `dtb::DTB_MAX`).
@@ -37,12 +37,18 @@ pub fn trim_board_dtb(blob: &[u8]) -> Result<Vec<u8>, String> {
     }
     let h = |i: usize| u64::from(be32(blob, i * 4));
     let (total, off_struct, off_strings, off_rsv) = (h(1), h(2), h(3), h(4));
-    let (version, last_comp, size_strings, size_struct) = (be32(blob, 20), be32(blob, 24), h(8), h(9));
+    let (version, last_comp, size_strings, size_struct) =
+        (be32(blob, 20), be32(blob, 24), h(8), h(9));
     if version < 16 || last_comp > 17 {
-        return Err(format!("DTB version {version} is not supported (need 16 or 17)"));
+        return Err(format!(
+            "DTB version {version} is not supported (need 16 or 17)"
+        ));
     }
     if total > blob.len() as u64 {
-        return Err(format!("totalsize {total:#x} is beyond the file's {:#x} bytes", blob.len()));
+        return Err(format!(
+            "totalsize {total:#x} is beyond the file's {:#x} bytes",
+            blob.len()
+        ));
     }
     if off_rsv < HEADER_LEN || off_struct < HEADER_LEN || off_strings < HEADER_LEN {
         return Err("header is inconsistent: a block starts inside the header".into());
@@ -67,7 +73,9 @@ pub fn trim_board_dtb(blob: &[u8]) -> Result<Vec<u8>, String> {
     }
     let used = struct_end.max(strings_end).max(rsv_end).next_multiple_of(8) as usize;
     if used > SHIM_DTB_MAX {
-        return Err(format!("DTB uses {used} bytes, the shim keeps at most {SHIM_DTB_MAX}"));
+        return Err(format!(
+            "DTB uses {used} bytes, the shim keeps at most {SHIM_DTB_MAX}"
+        ));
     }
     let mut out = vec![0u8; used];
     let n = used.min(total as usize);
@@ -86,8 +94,16 @@ pub struct Staging {
 
 /// `board_dtb_len`: the trimmed DTB's length; `initrd_size`: `None` when the
 /// cell boots without an initrd.
-pub fn stage(cfg: &SystemConfig, cell: usize, board_dtb_len: u64, initrd_size: Option<u64>) -> Result<Staging, String> {
-    let c = cfg.cells().get(cell).ok_or_else(|| format!("no cell {cell}"))?;
+pub fn stage(
+    cfg: &SystemConfig,
+    cell: usize,
+    board_dtb_len: u64,
+    initrd_size: Option<u64>,
+) -> Result<Staging, String> {
+    let c = cfg
+        .cells()
+        .get(cell)
+        .ok_or_else(|| format!("no cell {cell}"))?;
     let ram = c
         .mem_regions()
         .iter()
@@ -95,7 +111,10 @@ pub fn stage(cfg: &SystemConfig, cell: usize, board_dtb_len: u64, initrd_size: O
         .ok_or("the cell has no RAM region")?;
     let mut top = ram.virt_end();
     let mut place = |what: &str, len: u64| -> Result<Staged, String> {
-        let ipa = top.checked_sub(len).map(|a| a & !(STAGE_ALIGN - 1)).unwrap_or(0);
+        let ipa = top
+            .checked_sub(len)
+            .map(|a| a & !(STAGE_ALIGN - 1))
+            .unwrap_or(0);
         // The shim also keeps the loader image (size known only to it) below.
         if ipa < c.loader_ipa || ipa < ram.virt {
             return Err(format!(
@@ -145,7 +164,8 @@ mod tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/fixtures/");
-        std::fs::read(format!("{p}{name}")).unwrap_or_else(|e| panic!("{p}{name}: {e} (run the provisioning script)"))
+        std::fs::read(format!("{p}{name}"))
+            .unwrap_or_else(|e| panic!("{p}{name}: {e} (run the provisioning script)"))
     }
 
     #[test]
@@ -153,7 +173,7 @@ mod tests {
         let board = fixture("qemu-virt.dtb");
         assert_eq!(be32(&board, 4), 0x10_0000, "QEMU's header claims 1 MiB");
         let t = trim_board_dtb(&board).unwrap();
-        assert!(t.len() < 16 * 1024 && t.len() % 8 == 0, "{}", t.len());
+        assert!(t.len() < 16 * 1024 && t.len().is_multiple_of(8), "{}", t.len());
         assert_eq!(be32(&t, 4) as usize, t.len());
         assert_eq!(&t[8..], &board[8..t.len()]);
         cellfdt::Fdt::new(&t).unwrap().check_full().unwrap();
@@ -178,8 +198,18 @@ mod tests {
         cfg.num_cells = 1;
         let c = &mut cfg.cells[0];
         c.num_mem = 2;
-        c.mem[0] = cellboot_abi::MemRegion { phys: 0x900_0000, virt: 0x900_0000, size: 0x1000, flags: mem::IO };
-        c.mem[1] = cellboot_abi::MemRegion { phys: virt, virt, size, flags: mem::RAM };
+        c.mem[0] = cellboot_abi::MemRegion {
+            phys: 0x900_0000,
+            virt: 0x900_0000,
+            size: 0x1000,
+            flags: mem::IO,
+        };
+        c.mem[1] = cellboot_abi::MemRegion {
+            phys: virt,
+            virt,
+            size,
+            flags: mem::RAM,
+        };
         c.loader_ipa = loader;
         cfg
     }

@@ -14,7 +14,10 @@ pub struct Node {
 
 impl Node {
     fn prop(&self, name: &str) -> Option<&[u8]> {
-        self.props.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+        self.props
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -33,7 +36,10 @@ pub fn flatten(fdt: &Fdt<'_>) -> Result<Vec<Node>, Error> {
             Some(parent) => format!("{parent}/{name}"),
         };
         stack.push(path.clone());
-        nodes.push(Node { path, props: props(fdt, node)? });
+        nodes.push(Node {
+            path,
+            props: props(fdt, node)?,
+        });
         node = match fdt.next_node(Some(node), Some(&mut depth)) {
             Ok(n) if depth > 0 => n,
             Ok(_) | Err(Error::NotFound) => break,
@@ -64,14 +70,34 @@ fn props(fdt: &Fdt<'_>, node: usize) -> Result<Vec<(String, Vec<u8>)>, Error> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// A node only in the new tree, with its properties.
-    NodeAdded { path: String, props: Vec<(String, Vec<u8>)> },
+    NodeAdded {
+        path: String,
+        props: Vec<(String, Vec<u8>)>,
+    },
     /// A node only in the old tree; `subnodes` removed with it are not listed.
     NodeRemoved { path: String, subnodes: usize },
-    PropAdded { path: String, name: String, value: Vec<u8> },
-    PropRemoved { path: String, name: String, value: Vec<u8> },
-    PropChanged { path: String, name: String, old: Vec<u8>, new: Vec<u8> },
+    PropAdded {
+        path: String,
+        name: String,
+        value: Vec<u8>,
+    },
+    PropRemoved {
+        path: String,
+        name: String,
+        value: Vec<u8>,
+    },
+    PropChanged {
+        path: String,
+        name: String,
+        old: Vec<u8>,
+        new: Vec<u8>,
+    },
     /// `status` added, removed or changed (absent means "okay").
-    StatusFlip { path: String, old: Option<Vec<u8>>, new: Option<Vec<u8>> },
+    StatusFlip {
+        path: String,
+        old: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    },
 }
 
 impl Change {
@@ -96,24 +122,36 @@ pub fn diff(old: &[Node], new: &[Node]) -> Vec<Change> {
     let mut removed_root: Option<usize> = None; // index in `changes` of the enclosing removal
     for o in old {
         let Some(n) = new_by_path.get(o.path.as_str()) else {
-            if let Some(Change::NodeRemoved { path, subnodes }) = removed_root.and_then(|i| changes.get_mut(i))
+            if let Some(Change::NodeRemoved { path, subnodes }) =
+                removed_root.and_then(|i| changes.get_mut(i))
                 && o.path.starts_with(&format!("{path}/"))
             {
                 *subnodes += 1;
                 continue;
             }
             removed_root = Some(changes.len());
-            changes.push(Change::NodeRemoved { path: o.path.clone(), subnodes: 0 });
+            changes.push(Change::NodeRemoved {
+                path: o.path.clone(),
+                subnodes: 0,
+            });
             continue;
         };
         let path = || o.path.clone();
         let (os, ns) = (o.prop("status"), n.prop("status"));
         if os != ns {
-            changes.push(Change::StatusFlip { path: path(), old: os.map(<[u8]>::to_vec), new: ns.map(<[u8]>::to_vec) });
+            changes.push(Change::StatusFlip {
+                path: path(),
+                old: os.map(<[u8]>::to_vec),
+                new: ns.map(<[u8]>::to_vec),
+            });
         }
         for (name, value) in o.props.iter().filter(|(k, _)| k != "status") {
             match n.prop(name) {
-                None => changes.push(Change::PropRemoved { path: path(), name: name.clone(), value: value.clone() }),
+                None => changes.push(Change::PropRemoved {
+                    path: path(),
+                    name: name.clone(),
+                    value: value.clone(),
+                }),
                 Some(v) if v != value.as_slice() => changes.push(Change::PropChanged {
                     path: path(),
                     name: name.clone(),
@@ -123,18 +161,36 @@ pub fn diff(old: &[Node], new: &[Node]) -> Vec<Change> {
                 Some(_) => {}
             }
         }
-        for (name, value) in n.props.iter().filter(|(k, _)| k != "status" && o.prop(k).is_none()) {
-            changes.push(Change::PropAdded { path: path(), name: name.clone(), value: value.clone() });
+        for (name, value) in n
+            .props
+            .iter()
+            .filter(|(k, _)| k != "status" && o.prop(k).is_none())
+        {
+            changes.push(Change::PropAdded {
+                path: path(),
+                name: name.clone(),
+                value: value.clone(),
+            });
         }
     }
-    for n in new.iter().filter(|n| !old_by_path.contains_key(n.path.as_str())) {
-        changes.push(Change::NodeAdded { path: n.path.clone(), props: n.props.clone() });
+    for n in new
+        .iter()
+        .filter(|n| !old_by_path.contains_key(n.path.as_str()))
+    {
+        changes.push(Change::NodeAdded {
+            path: n.path.clone(),
+            props: n.props.clone(),
+        });
     }
     changes
 }
 
 fn shown(name: &str, v: &[u8]) -> String {
-    if v.is_empty() { name.to_string() } else { format!("{name} = {}", format_value(v)) }
+    if v.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} = {}", format_value(v))
+    }
 }
 
 fn status(v: &Option<Vec<u8>>) -> String {
@@ -159,7 +215,11 @@ pub fn render(changes: &[Change]) -> String {
         match c {
             Change::NodeRemoved { path, subnodes } => {
                 removed += 1 + subnodes;
-                let extra = if *subnodes > 0 { format!(" (and {subnodes} subnodes)") } else { String::new() };
+                let extra = if *subnodes > 0 {
+                    format!(" (and {subnodes} subnodes)")
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!("- {path}{extra}\n"));
             }
             Change::NodeAdded { path, props } => {
@@ -184,10 +244,19 @@ pub fn render(changes: &[Change]) -> String {
                 header(&mut out, &mut current, '~', path);
                 out.push_str(&format!("    - {}\n", shown(name, value)));
             }
-            Change::PropChanged { path, name, old, new } => {
+            Change::PropChanged {
+                path,
+                name,
+                old,
+                new,
+            } => {
                 props[2] += 1;
                 header(&mut out, &mut current, '~', path);
-                out.push_str(&format!("    ~ {name}: {} -> {}\n", format_value(old), format_value(new)));
+                out.push_str(&format!(
+                    "    ~ {name}: {} -> {}\n",
+                    format_value(old),
+                    format_value(new)
+                ));
             }
         }
         current = Some(c.path());
@@ -205,7 +274,13 @@ mod tests {
     use super::*;
 
     fn node(path: &str, props: &[(&str, &[u8])]) -> Node {
-        Node { path: path.into(), props: props.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect() }
+        Node {
+            path: path.into(),
+            props: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect(),
+        }
     }
 
     #[test]
@@ -215,13 +290,23 @@ mod tests {
             node("/cpus", &[]),
             node("/cpus/cpu@2", &[]),
             node("/cpus/cpu@2/l2", &[]),
-            node("/uart@1", &[("reg", &[0, 0, 0, 1]), ("clocks", &[0, 0, 0, 2])]),
+            node(
+                "/uart@1",
+                &[("reg", &[0, 0, 0, 1]), ("clocks", &[0, 0, 0, 2])],
+            ),
             node("/gpio@2", &[("status", b"okay\0")]),
         ];
         let new = vec![
             node("/", &[("model", b"y\0")]),
             node("/cpus", &[]),
-            node("/uart@1", &[("reg", &[0, 0, 0, 1]), ("status", b"disabled\0"), ("new", b"")]),
+            node(
+                "/uart@1",
+                &[
+                    ("reg", &[0, 0, 0, 1]),
+                    ("status", b"disabled\0"),
+                    ("new", b""),
+                ],
+            ),
             node("/gpio@2", &[]),
             node("/pci@8", &[("compatible", b"pci-host-ecam-generic\0")]),
         ];
@@ -229,29 +314,69 @@ mod tests {
         assert_eq!(
             d,
             vec![
-                Change::PropChanged { path: "/".into(), name: "model".into(), old: b"x\0".to_vec(), new: b"y\0".to_vec() },
-                Change::NodeRemoved { path: "/cpus/cpu@2".into(), subnodes: 1 },
-                Change::StatusFlip { path: "/uart@1".into(), old: None, new: Some(b"disabled\0".to_vec()) },
-                Change::PropRemoved { path: "/uart@1".into(), name: "clocks".into(), value: vec![0, 0, 0, 2] },
-                Change::PropAdded { path: "/uart@1".into(), name: "new".into(), value: vec![] },
-                Change::StatusFlip { path: "/gpio@2".into(), old: Some(b"okay\0".to_vec()), new: None },
-                Change::NodeAdded { path: "/pci@8".into(), props: vec![("compatible".into(), b"pci-host-ecam-generic\0".to_vec())] },
+                Change::PropChanged {
+                    path: "/".into(),
+                    name: "model".into(),
+                    old: b"x\0".to_vec(),
+                    new: b"y\0".to_vec()
+                },
+                Change::NodeRemoved {
+                    path: "/cpus/cpu@2".into(),
+                    subnodes: 1
+                },
+                Change::StatusFlip {
+                    path: "/uart@1".into(),
+                    old: None,
+                    new: Some(b"disabled\0".to_vec())
+                },
+                Change::PropRemoved {
+                    path: "/uart@1".into(),
+                    name: "clocks".into(),
+                    value: vec![0, 0, 0, 2]
+                },
+                Change::PropAdded {
+                    path: "/uart@1".into(),
+                    name: "new".into(),
+                    value: vec![]
+                },
+                Change::StatusFlip {
+                    path: "/gpio@2".into(),
+                    old: Some(b"okay\0".to_vec()),
+                    new: None
+                },
+                Change::NodeAdded {
+                    path: "/pci@8".into(),
+                    props: vec![("compatible".into(), b"pci-host-ecam-generic\0".to_vec())]
+                },
             ]
         );
         let text = render(&d);
         assert!(text.contains("- /cpus/cpu@2 (and 1 subnodes)\n"), "{text}");
         assert!(text.contains("~ /uart@1\n    status: (absent: okay) -> \"disabled\"\n    - clocks = <0x2>\n    + new\n"), "{text}");
-        assert!(text.contains("+ /pci@8\n    compatible = \"pci-host-ecam-generic\"\n"), "{text}");
-        assert!(text.contains("summary: 1 node(s) added, 2 removed, 2 status flip(s)"), "{text}");
+        assert!(
+            text.contains("+ /pci@8\n    compatible = \"pci-host-ecam-generic\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("summary: 1 node(s) added, 2 removed, 2 status flip(s)"),
+            "{text}"
+        );
     }
 
     #[test]
     fn identical_trees_have_no_changes() {
-        let blob = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../build/fixtures/bcm2711-rpi-4-b.dtb")).unwrap();
+        let blob = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../build/fixtures/bcm2711-rpi-4-b.dtb"
+        ))
+        .unwrap();
         let nodes = flatten(&Fdt::new(&blob).unwrap()).unwrap();
         assert!(nodes.len() > 100);
         assert_eq!(nodes[0].path, "/");
-        assert!(nodes.iter().any(|n| n.path == "/soc/serial@7e201000"), "paths are full paths");
+        assert!(
+            nodes.iter().any(|n| n.path == "/soc/serial@7e201000"),
+            "paths are full paths"
+        );
         assert!(diff(&nodes, &nodes).is_empty());
     }
 }

@@ -35,11 +35,19 @@ fn dt_validate(dtbs: &[&Path]) -> String {
             let mut py = Command::new("python3");
             py.args(["-c", "import sys; from dtschema.dtb_validate import main; sys.argv[0] = 'dt-validate'; sys.exit(main())"]);
             args(&mut py);
-            py.output().expect("dt-validate (dtschema) is not installed: run .ci/provision.sh")
+            py.output()
+                .expect("dt-validate (dtschema) is not installed: run .ci/provision.sh")
         }
     };
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("Traceback") && !text.contains("No module named"), "dt-validate failed:\n{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("Traceback") && !text.contains("No module named"),
+        "dt-validate failed:\n{text}"
+    );
     text
 }
 
@@ -75,7 +83,10 @@ fn without(blob: &[u8], pci: &str, prop: &str, dir: &Path, name: &str) -> PathBu
     let size = f.as_fdt().totalsize();
     let path = dir.join(name);
     std::fs::write(&path, &buf[..size]).unwrap();
-    Fdt::new(&std::fs::read(&path).unwrap()).unwrap().check_full().unwrap();
+    Fdt::new(&std::fs::read(&path).unwrap())
+        .unwrap()
+        .check_full()
+        .unwrap();
     path
 }
 
@@ -87,13 +98,25 @@ fn vpci_node_passes_the_kernels_host_generic_pci_binding() {
     let mut cleaned = Vec::new();
     for (board, pci) in boards {
         let (path, blob) = build_guest(board, tmp.path());
-        cleaned.push(without(&blob, pci, "interrupt-parent", tmp.path(), &format!("{board}-no-ip.dtb")));
+        cleaned.push(without(
+            &blob,
+            pci,
+            "interrupt-parent",
+            tmp.path(),
+            &format!("{board}-no-ip.dtb"),
+        ));
         guests.push((path, blob, pci));
     }
     // Control: a node without `ranges` must be caught by host-generic-pci.yaml,
     // or this test could not fail.
     let (_, virt_blob, virt_pci) = &guests[0];
-    let control = without(virt_blob, virt_pci, "ranges", tmp.path(), "control-no-ranges.dtb");
+    let control = without(
+        virt_blob,
+        virt_pci,
+        "ranges",
+        tmp.path(),
+        "control-no-ranges.dtb",
+    );
 
     let mut all: Vec<&Path> = guests.iter().map(|(p, ..)| p.as_path()).collect();
     all.extend(cleaned.iter().map(PathBuf::as_path));
@@ -102,13 +125,19 @@ fn vpci_node_passes_the_kernels_host_generic_pci_binding() {
 
     let caught = pci_messages(&output, &control, virt_pci);
     assert!(
-        caught.iter().any(|m| m.contains("'ranges' is a required property") && m.contains("host-generic-pci.yaml")),
+        caught
+            .iter()
+            .any(|m| m.contains("'ranges' is a required property")
+                && m.contains("host-generic-pci.yaml")),
         "the binding was not applied to the node:\n{output}"
     );
     for ((path, _, pci), clean) in guests.iter().zip(&cleaned) {
         let said = pci_messages(&output, path, pci);
         eprintln!("dt-validate on {pci} of {}: {said:#?}", path.display());
-        let unknown: Vec<_> = said.iter().filter(|m| !KNOWN_LOADER_ISSUES.iter().any(|k| m.contains(k))).collect();
+        let unknown: Vec<_> = said
+            .iter()
+            .filter(|m| !KNOWN_LOADER_ISSUES.iter().any(|k| m.contains(k)))
+            .collect();
         assert!(unknown.is_empty(), "{pci}: dt-validate says {unknown:#?}");
         assert!(
             pci_messages(&output, clean, pci).is_empty(),

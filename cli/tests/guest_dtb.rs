@@ -4,7 +4,7 @@ mod common;
 
 use cellboot_abi::zerocopy::FromZeros;
 use cellboot_abi::{CellbootInfo, Staged};
-use cellboot_loader::{build_guest_dtb, CellView};
+use cellboot_loader::{CellView, build_guest_dtb};
 use cellfdt::Fdt;
 use common::*;
 use std::collections::BTreeSet;
@@ -14,17 +14,35 @@ use std::process::Command;
 /// dtc's warnings (file name stripped) for dtb -> dts -> dtb; panics when
 /// dtc cannot compile the source back.
 fn dtc_round_trip_warnings(dtb: &Path, dir: &Path) -> BTreeSet<String> {
-    let dts = dir.join(format!("{}.dts", dtb.file_name().unwrap().to_string_lossy()));
+    let dts = dir.join(format!(
+        "{}.dts",
+        dtb.file_name().unwrap().to_string_lossy()
+    ));
     let back = dir.join("back.dtb");
     let mut warnings = BTreeSet::new();
-    for (args, input) in [(["-I", "dtb", "-O", "dts"], dtb), (["-I", "dts", "-O", "dtb"], dts.as_path())] {
+    for (args, input) in [
+        (["-I", "dtb", "-O", "dts"], dtb),
+        (["-I", "dts", "-O", "dtb"], dts.as_path()),
+    ] {
         let output = if args[1] == "dtb" { &dts } else { &back };
-        let o = Command::new("dtc").args(args).arg("-o").arg(output).arg(input).output().expect("run dtc");
+        let o = Command::new("dtc")
+            .args(args)
+            .arg("-o")
+            .arg(output)
+            .arg(input)
+            .output()
+            .expect("run dtc");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "dtc {args:?} {}: {err}", input.display());
+        assert!(
+            o.status.success(),
+            "dtc {args:?} {}: {err}",
+            input.display()
+        );
         for line in err.lines().filter(|l| !l.trim().is_empty()) {
             // "<file>: Warning (check): /path: text" -> "Warning (check): /path: text"
-            let l = line.split_once(": Warning").map_or(line.to_string(), |(_, w)| format!("Warning{w}"));
+            let l = line
+                .split_once(": Warning")
+                .map_or(line.to_string(), |(_, w)| format!("Warning{w}"));
             warnings.insert(l);
         }
     }
@@ -37,7 +55,8 @@ fn dtb_for_both_boards_compiles_back_without_new_dtc_warnings() {
     for (board, fixture) in [("qemu-virt", VIRT_DTB), ("rpi4b", PI_DTB)] {
         let (path, blob) = build_guest(board, tmp.path());
         let f = Fdt::new(&blob).unwrap();
-        f.check_full().unwrap_or_else(|e| panic!("{board}: check_full: {e:?}"));
+        f.check_full()
+            .unwrap_or_else(|e| panic!("{board}: check_full: {e:?}"));
         assert_eq!(f.totalsize(), blob.len(), "{board}: packed");
         let before = dtc_round_trip_warnings(&repo_file(fixture), tmp.path());
         let after = dtc_round_trip_warnings(&path, tmp.path());
@@ -47,15 +66,19 @@ fn dtb_for_both_boards_compiles_back_without_new_dtc_warnings() {
 }
 
 fn node<'a>(f: &Fdt<'a>, path: &str) -> usize {
-    f.path_offset(path).unwrap_or_else(|e| panic!("{path}: {e:?}"))
+    f.path_offset(path)
+        .unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
 fn prop<'a>(f: &Fdt<'a>, path: &str, name: &str) -> &'a [u8] {
-    f.getprop(node(f, path), name).unwrap_or_else(|e| panic!("{path} {name}: {e:?}"))
+    f.getprop(node(f, path), name)
+        .unwrap_or_else(|e| panic!("{path} {name}: {e:?}"))
 }
 
 fn cells(v: &[u8]) -> Vec<u32> {
-    v.chunks_exact(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
+    v.chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -63,18 +86,33 @@ fn virt_guest_has_the_cells_view_of_the_board() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, blob) = build_guest("qemu-virt", tmp.path());
     let f = Fdt::new(&blob).unwrap();
-    assert_eq!(prop(&f, "/pci@8e00000", "compatible"), b"pci-host-ecam-generic\0");
-    assert_eq!(cells(prop(&f, "/memory@48000000", "reg")), [0, 0x4800_0000, 0, 0x1800_0000]);
+    assert_eq!(
+        prop(&f, "/pci@8e00000", "compatible"),
+        b"pci-host-ecam-generic\0"
+    );
+    assert_eq!(
+        cells(prop(&f, "/memory@48000000", "reg")),
+        [0, 0x4800_0000, 0, 0x1800_0000]
+    );
     assert!(f.path_offset("/memory@40000000").is_err());
     assert!(f.path_offset("/cpus/cpu@1").is_ok() && f.path_offset("/cpus/cpu@2").is_err());
     assert_eq!(prop(&f, "/pcie@10000000", "status"), b"disabled\0");
-    assert!(f.getprop(node(&f, "/pl011@9000000"), "status").is_err(), "the cell's UART stays enabled");
+    assert!(
+        f.getprop(node(&f, "/pl011@9000000"), "status").is_err(),
+        "the cell's UART stays enabled"
+    );
     assert_eq!(prop(&f, "/psci", "method"), b"hvc\0");
     // docs/boot-flow.md staging: the board DTB's used part at the top of
     // RAM, 4 KiB aligned down, the initrd below it.
     let (_, _, initrd) = virt_staging();
-    assert_eq!(cells(prop(&f, "/chosen", "linux,initrd-start")), [0, initrd as u32]);
-    assert_eq!(cells(prop(&f, "/chosen", "linux,initrd-end")), [0, initrd as u32 + 0x20_0000]);
+    assert_eq!(
+        cells(prop(&f, "/chosen", "linux,initrd-start")),
+        [0, initrd as u32]
+    );
+    assert_eq!(
+        cells(prop(&f, "/chosen", "linux,initrd-end")),
+        [0, initrd as u32 + 0x20_0000]
+    );
     assert!(prop(&f, "/chosen", "bootargs").starts_with(b"console=ttyAMA0 earlycon"));
 }
 
@@ -83,12 +121,21 @@ fn pi_guest_uses_psci_and_keeps_its_uart() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, blob) = build_guest("rpi4b", tmp.path());
     let f = Fdt::new(&blob).unwrap();
-    assert_eq!(prop(&f, "/pci@ff900000", "compatible"), b"pci-host-ecam-generic\0");
+    assert_eq!(
+        prop(&f, "/pci@ff900000", "compatible"),
+        b"pci-host-ecam-generic\0"
+    );
     assert_eq!(prop(&f, "/cpus/cpu@0", "enable-method"), b"psci\0");
-    assert!(f.getprop(node(&f, "/cpus/cpu@0"), "cpu-release-addr").is_err());
+    assert!(
+        f.getprop(node(&f, "/cpus/cpu@0"), "cpu-release-addr")
+            .is_err()
+    );
     assert!(f.path_offset("/cpus/cpu@2").is_err());
     assert_eq!(prop(&f, "/psci", "method"), b"hvc\0");
-    assert!(f.getprop(node(&f, "/soc/serial@7e201000"), "status").map_or(true, |s| s == b"okay\0"));
+    assert!(
+        f.getprop(node(&f, "/soc/serial@7e201000"), "status")
+            .map_or(true, |s| s == b"okay\0")
+    );
     assert_eq!(prop(&f, "/soc/hvs@7e400000", "status"), b"disabled\0");
 }
 
@@ -106,12 +153,21 @@ fn virt_guest_equals_the_loader_library_on_the_shims_comm_region() {
     let mut info = CellbootInfo::new_zeroed();
     info.board = sys.config.board;
     info.cell = sys.config.cells[0];
-    info.board_dtb = Staged { ipa: dtb_ipa, size: used };
-    info.initrd = Staged { ipa: initrd_ipa, size: 0x20_0000 };
+    info.board_dtb = Staged {
+        ipa: dtb_ipa,
+        size: used,
+    };
+    info.initrd = Staged {
+        ipa: initrd_ipa,
+        size: 0x20_0000,
+    };
     info.num_vpci_devices = 1; // link 0, device 0
     let mut out = vec![0u8; 2 << 20];
     let n = build_guest_dtb(&trimmed, &mut out, &CellView::from_info(&info)).unwrap();
-    assert!(out[..n] == cli[..], "CLI output differs from the loader library's");
+    assert!(
+        out[..n] == cli[..],
+        "CLI output differs from the loader library's"
+    );
 }
 
 #[test]
@@ -123,7 +179,11 @@ fn dts_flag_prints_dtcs_source_of_the_same_blob() {
     args.push("--dts".into());
     let o = cellboot(&args);
     assert_exit(&o, 0);
-    let dtc = Command::new("dtc").args(["-q", "-I", "dtb", "-O", "dts"]).arg(&path).output().unwrap();
+    let dtc = Command::new("dtc")
+        .args(["-q", "-I", "dtb", "-O", "dts"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(stdout(&o), String::from_utf8(dtc.stdout).unwrap());
     assert!(stdout(&o).contains("compatible = \"pci-host-ecam-generic\";"));
 }
@@ -147,13 +207,26 @@ fn diff_shows_nodes_properties_and_status_flips() {
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
-    assert!(!out.contains("/pl011@9000000"), "the cell's UART is unchanged:\n{out}");
-    assert!(out.lines().last().unwrap().starts_with("summary: 2 node(s) added, 5 removed"), "{out}");
+    assert!(
+        !out.contains("/pl011@9000000"),
+        "the cell's UART is unchanged:\n{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("summary: 2 node(s) added, 5 removed"),
+        "{out}"
+    );
 
     args.push("--dts".into());
     let o = cellboot(&args);
     assert_exit(&o, 0);
-    assert!(stdout(&o).contains("\n+\tpci@8e00000 {\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("\n+\tpci@8e00000 {\n"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -170,10 +243,18 @@ fn bad_inputs_exit_with_a_message_not_a_panic() {
     // Missing file: I/O error, 2.
     let o = with_dtb("build/fixtures/nope.dtb");
     assert_exit(&o, 2);
-    assert!(stderr(&o).contains("build/fixtures/nope.dtb: cannot read"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("build/fixtures/nope.dtb: cannot read"),
+        "{}",
+        stderr(&o)
+    );
     // Not a DTB / a truncated one: problem with the input, 1.
     let junk = tmp.path().join("junk.dtb");
-    std::fs::write(&junk, b"not a device tree at all, but long enough for a header....").unwrap();
+    std::fs::write(
+        &junk,
+        b"not a device tree at all, but long enough for a header....",
+    )
+    .unwrap();
     let o = with_dtb(&junk.display().to_string());
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("junk.dtb: magic"), "{}", stderr(&o));
@@ -187,12 +268,20 @@ fn bad_inputs_exit_with_a_message_not_a_panic() {
     a.push("--dts".into());
     let o = cellboot(&a);
     assert_exit(&o, 2);
-    assert!(stderr(&o).contains("--cell \"nope\": no such cell (cells: \"linux\")"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--cell \"nope\": no such cell (cells: \"linux\")"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn a_disable_path_typo_is_the_loaders_error() {
-    let text = replace_once(&read(&repo_file(VIRT_SYSTEM)), "disable = [\"/pcie@10000000\"]", "disable = [\"/pcie@1000000\"]");
+    let text = replace_once(
+        &read(&repo_file(VIRT_SYSTEM)),
+        "disable = [\"/pcie@10000000\"]",
+        "disable = [\"/pcie@1000000\"]",
+    );
     let cfg = ConfigCopy::new("qemu-virt", &text);
     let o = cellboot(["dtb", "--system"].iter().map(|s| s.to_string()).chain([
         cfg.system().display().to_string(),
@@ -203,7 +292,11 @@ fn a_disable_path_typo_is_the_loaders_error() {
         "--dts".into(),
     ]));
     assert_exit(&o, 1);
-    assert!(stderr(&o).contains("guest dtb: devices: /pcie@1000000"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("guest dtb: devices: /pcie@1000000"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -215,18 +308,34 @@ fn initrd_size_comes_from_the_config_file_or_is_asked_for() {
     );
     let cfg = ConfigCopy::new("qemu-virt", &text);
     let run = |extra: &[&str]| {
-        let mut a = vec!["dtb".to_string(), "--system".into(), cfg.system().display().to_string(), "--dtb".into(), VIRT_DTB.into(), "-o".into(), cfg.path("g.dtb").display().to_string()];
+        let mut a = vec![
+            "dtb".to_string(),
+            "--system".into(),
+            cfg.system().display().to_string(),
+            "--dtb".into(),
+            VIRT_DTB.into(),
+            "-o".into(),
+            cfg.path("g.dtb").display().to_string(),
+        ];
         a.extend(extra.iter().map(|s| s.to_string()));
         cellboot(&a)
     };
     let o = run(&[]);
     assert_exit(&o, 2);
-    assert!(stderr(&o).contains("initrd.img: cannot read") && stderr(&o).contains("--initrd-size"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("initrd.img: cannot read") && stderr(&o).contains("--initrd-size"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(cfg.path("initrd.img"), vec![0u8; 0x20_0000]).unwrap();
     assert_exit(&run(&[]), 0);
     let from_file = std::fs::read(cfg.path("g.dtb")).unwrap();
     assert_exit(&run(&["--initrd-size", "0x200000"]), 0);
     assert_eq!(from_file, std::fs::read(cfg.path("g.dtb")).unwrap());
     assert_exit(&run(&["--initrd-size", "0x300000"]), 0);
-    assert_ne!(from_file, std::fs::read(cfg.path("g.dtb")).unwrap(), "the initrd's size moves it");
+    assert_ne!(
+        from_file,
+        std::fs::read(cfg.path("g.dtb")).unwrap(),
+        "the initrd's size moves it"
+    );
 }

@@ -11,7 +11,11 @@ pub fn repo() -> PathBuf {
 
 pub fn repo_file(rel: &str) -> PathBuf {
     let p = repo().join(rel);
-    assert!(p.exists(), "{} missing (run the provisioning script / cargo xtask fetch)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing (run the provisioning script / cargo xtask fetch)",
+        p.display()
+    );
     p
 }
 
@@ -21,7 +25,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_cellboot")).current_dir(repo()).args(args).output().expect("run cellboot")
+    Command::new(env!("CARGO_BIN_EXE_cellboot"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("run cellboot")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -34,7 +42,13 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts the exit code, showing the output when it differs.
 pub fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "exit status\n--- stdout\n{}\n--- stderr\n{}", stdout(o), stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
 }
 
 /// A temp dir holding `board.toml` of `board` and `system.toml`, the given
@@ -46,7 +60,11 @@ pub struct ConfigCopy {
 impl ConfigCopy {
     pub fn new(board: &str, system_text: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(repo_file(&format!("boards/{board}/board.toml")), dir.path().join("board.toml")).unwrap();
+        std::fs::copy(
+            repo_file(&format!("boards/{board}/board.toml")),
+            dir.path().join("board.toml"),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("system.toml"), system_text).unwrap();
         Self { dir }
     }
@@ -79,8 +97,28 @@ pub const PI_DTB: &str = "build/fixtures/bcm2711-rpi-4-b.dtb";
 /// guest files need not exist).
 pub fn guest_args(board: &str) -> Vec<String> {
     let v: &[&str] = match board {
-        "qemu-virt" => &["--system", VIRT_SYSTEM, "--cell", "linux", "--dtb", VIRT_DTB, "--initrd-size", "0x20_0000"],
-        "rpi4b" => &["--system", PI_SYSTEM, "--board", PI_BOARD, "--cell", "linux", "--dtb", PI_DTB, "--initrd-size", "0x20_0000"],
+        "qemu-virt" => &[
+            "--system",
+            VIRT_SYSTEM,
+            "--cell",
+            "linux",
+            "--dtb",
+            VIRT_DTB,
+            "--initrd-size",
+            "0x20_0000",
+        ],
+        "rpi4b" => &[
+            "--system",
+            PI_SYSTEM,
+            "--board",
+            PI_BOARD,
+            "--cell",
+            "linux",
+            "--dtb",
+            PI_DTB,
+            "--initrd-size",
+            "0x20_0000",
+        ],
         other => panic!("no board {other}"),
     };
     v.iter().map(|s| s.to_string()).collect()

@@ -88,8 +88,8 @@ pub fn replace_once(text: &str, from: &str, to: &str) -> String {
 
 pub const VIRT_SYSTEM: &str = "boards/qemu-virt/linux-demo.toml";
 pub const VIRT_DTB: &str = "build/fixtures/qemu-virt.dtb";
-/// boards/rpi4b has no system file yet: the CLI's own test data.
-pub const PI_SYSTEM: &str = "cli/tests/data/rpi4b-linux.toml";
+pub const PI_SYSTEM: &str = "boards/rpi4b/linux-demo.toml";
+/// Found beside the system file anyway; passed explicitly to exercise `--board`.
 pub const PI_BOARD: &str = "boards/rpi4b/board.toml";
 pub const PI_DTB: &str = "build/fixtures/bcm2711-rpi-4-b.dtb";
 

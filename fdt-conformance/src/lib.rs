@@ -15,3 +15,4 @@ pub mod libfdt_ro;
 pub mod libfdt_sw;
 
 pub use aligned::AlignedBuf;
+pub mod overlay_ffi; // fdt_overlay_apply FFI, dtc/fdtoverlay runners

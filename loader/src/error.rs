@@ -57,10 +57,17 @@ pub enum Cause {
     NodeExists,
     /// A path from the cell config's `disable` list does not exist.
     PathNotFound,
+    /// A placeholder of the vPCI template has a size that does not fit this
+    /// board's DTB (cells of the root or the GIC): the template is for
+    /// another board.
+    TemplateSize,
 }
 
 /// Longest node path kept in an error (longer ones are truncated).
 pub const ERROR_PATH_LEN: usize = 64;
+/// Longest overlay name kept in an error: a payload name (`PayloadEntry::name`).
+pub const ERROR_OVERLAY_LEN: usize = 24;
+const NO_FRAGMENT: u16 = u16::MAX;
 
 #[derive(Clone, Copy)]
 pub struct FixupError {
@@ -70,6 +77,9 @@ pub struct FixupError {
     pub prop: &'static str,
     path: [u8; ERROR_PATH_LEN],
     path_len: u8,
+    overlay: [u8; ERROR_OVERLAY_LEN],
+    overlay_len: u8,
+    fragment: u16,
 }
 
 impl FixupError {
@@ -80,6 +90,9 @@ impl FixupError {
             prop: "",
             path: [0; ERROR_PATH_LEN],
             path_len: 0,
+            overlay: [0; ERROR_OVERLAY_LEN],
+            overlay_len: 0,
+            fragment: NO_FRAGMENT,
         }
     }
 
@@ -99,13 +112,36 @@ impl FixupError {
         self
     }
 
-    /// Node path the error is about ("" when none).
+    /// The overlay (payload name) being applied when the error happened.
+    pub fn overlay_named(mut self, name: &str) -> Self {
+        let n = name.len().min(ERROR_OVERLAY_LEN);
+        self.overlay[..n].copy_from_slice(&name.as_bytes()[..n]);
+        self.overlay_len = n as u8;
+        self
+    }
+
+    /// The failing fragment's index among the overlay's fragments (libfdt's
+    /// order: the root's subnodes that have an `__overlay__`).
+    pub fn in_fragment(mut self, index: usize) -> Self {
+        self.fragment = index.min(usize::from(NO_FRAGMENT - 1)) as u16;
+        self
+    }
+
+    /// Node path the error is about ("" when none). For an overlay error:
+    /// the failing fragment's target (`target-path /x`, `target &label`,
+    /// `target <0x..>`), followed by `uses &label` for a missing label.
     pub fn path(&self) -> &str {
-        let p = &self.path[..self.path_len as usize];
-        match core::str::from_utf8(p) {
-            Ok(s) => s,
-            Err(e) => core::str::from_utf8(&p[..e.valid_up_to()]).unwrap_or(""),
-        }
+        utf8_prefix(&self.path[..self.path_len as usize])
+    }
+
+    /// The overlay's name ("" when the error is not about an overlay).
+    pub fn overlay(&self) -> &str {
+        utf8_prefix(&self.overlay[..self.overlay_len as usize])
+    }
+
+    /// Index of the failing fragment, when one could be singled out.
+    pub fn fragment(&self) -> Option<usize> {
+        (self.fragment != NO_FRAGMENT).then_some(self.fragment.into())
     }
 
     /// The cellfdt error, when that is the cause.
@@ -121,6 +157,12 @@ impl FixupError {
         t.push_str("guest dtb: ")
             .push_str(self.step.name())
             .push_str(": ");
+        if self.overlay_len > 0 {
+            t.push_str("overlay ").push_str(self.overlay()).push_str(" ");
+        }
+        if let Some(f) = self.fragment() {
+            t.push_str("fragment ").push_dec(f as u64).push_str(" ");
+        }
         if self.path_len > 0 {
             t.push_str(self.path()).push_str(" ");
         }
@@ -138,7 +180,18 @@ impl FixupError {
             Cause::TooManyDevices(n) => t.push_str("too many vPCI devices: ").push_dec(n as u64),
             Cause::NodeExists => t.push_str("node already exists in the board DTB"),
             Cause::PathNotFound => t.push_str("path from the cell's disable list not found"),
+            Cause::TemplateSize => {
+                t.push_str("placeholder size does not fit this board's DTB (template for another board?)")
+            }
         };
+    }
+}
+
+/// The valid UTF-8 prefix (a truncated copy may split a character).
+fn utf8_prefix(p: &[u8]) -> &str {
+    match core::str::from_utf8(p) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&p[..e.valid_up_to()]).unwrap_or(""),
     }
 }
 

@@ -9,6 +9,9 @@
 //! 1. **vPCI** ([`Step::VirtualPci`]): add `/pci@<ecam>` (pci-host-ecam-generic,
 //!    one `interrupt-map` row per ivshmem device: device d INTA → GIC SPI
 //!    `irq_base + d % 4`, edge-rising). Skipped when the cell has no ECAM window.
+//!    With [`CellView::vpci_template`] the node comes from the board's
+//!    template overlay, patched in a scratch copy and applied atomically;
+//!    otherwise from the direct writer. Both give the same bytes.
 //! 2. **memory**: one `/memory@<base>` whose `reg` lists the cell's RAM
 //!    regions (flag RAM, not SHARED or IO, guest-physical); other memory nodes go.
 //! 3. **chosen**: `bootargs` (removed when the config's is empty, so a board's
@@ -28,8 +31,14 @@
 //! 6. **psci**: spin-table boards get `enable-method = "psci"` on every CPU,
 //!    lose `cpu-release-addr` and gain `/psci` (arm,psci-1.0/0.2); on every
 //!    board `/psci` gets `method = "hvc"` (the shim serves PSCI over HVC).
-//! 7. **overlays**: the caller's hook ([`build_guest_dtb_with`]).
+//! 7. **overlays**: [`CellView::overlays`] in order, each applied atomically
+//!    from a scratch copy (an error names the overlay, the fragment and its
+//!    target, and nothing after it is applied); then the caller's hook
+//!    ([`build_guest_dtb_with`]).
 //! 8. **pack**, returning the new `totalsize`.
+//!
+//! Template and overlays need scratch memory ([`build_guest_dtb_in`],
+//! [`scratch_len`]); the rule is in `fixup/overlay.rs` and docs/overlays.md.
 //!
 //! On error `out` holds garbage; the loader then never boots it.
 #![no_std]
@@ -45,40 +54,86 @@ pub mod text;
 mod view;
 
 pub use error::{Cause, ERROR_PATH_LEN, FixupError, Step};
-pub use view::{CellView, MAX_VPCI_DEVICES};
+pub use fixup::vpci::TEMPLATE_NAME;
+pub use view::{CellView, MAX_VPCI_DEVICES, Overlay};
 
 use cellfdt::FdtMut;
 
 /// Builds the cell's guest DTB from `board_dtb` into `out`; returns its
 /// `totalsize`. `out` must be at least the board DTB's `totalsize` plus room
-/// for the edits (a few KiB).
+/// for the edits (a few KiB). Without scratch: a cell with a vPCI template
+/// or user overlays fails with NOSPACE naming it (use [`build_guest_dtb_in`]).
 pub fn build_guest_dtb(
     board_dtb: &[u8],
     out: &mut [u8],
     cell: &CellView,
 ) -> Result<usize, FixupError> {
-    build_guest_dtb_with(board_dtb, out, cell, &mut |_| Ok(()))
+    build(board_dtb, out, &mut [], cell, &mut |_| Ok(()))
 }
 
-/// [`build_guest_dtb`] with a hook run after the loader's own edits and
-/// before `pack` — where user overlays are applied. An error from the hook is
-/// reported as [`Step::Overlays`].
+/// [`build_guest_dtb`] with `scratch` for the vPCI template and the user
+/// overlays of `cell`: [`scratch_len`] bytes always suffice. Nothing in
+/// `scratch` is needed afterwards.
+pub fn build_guest_dtb_in(
+    board_dtb: &[u8],
+    out: &mut [u8],
+    scratch: &mut [u8],
+    cell: &CellView,
+) -> Result<usize, FixupError> {
+    build(board_dtb, out, scratch, cell, &mut |_| Ok(()))
+}
+
+/// Scratch [`build_guest_dtb_in`] needs for `cell` with an `out` buffer of
+/// `out_len` bytes (0 when the cell has neither template nor overlays).
+pub fn scratch_len(cell: &CellView, out_len: usize) -> usize {
+    fixup::overlay::scratch_len(cell.overlays, cell.vpci_template, out_len)
+}
+
+/// [`build_guest_dtb`] with a hook run after the loader's own edits and the
+/// cell's user overlays, before `pack`. An error from the hook is reported
+/// as [`Step::Overlays`].
 pub fn build_guest_dtb_with(
     board_dtb: &[u8],
     out: &mut [u8],
     cell: &CellView,
-    overlays: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
+    hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
 ) -> Result<usize, FixupError> {
-    let mut fdt = FdtMut::open_into(board_dtb, out).map_err(|e| FixupError::fdt(Step::Open, e))?;
+    build(board_dtb, out, &mut [], cell, hook)
+}
+
+fn build(
+    board_dtb: &[u8],
+    out: &mut [u8],
+    scratch: &mut [u8],
+    cell: &CellView,
+    hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
+) -> Result<usize, FixupError> {
+    let mut fdt = FdtMut::open_into(board_dtb, &mut *out).map_err(|e| FixupError::fdt(Step::Open, e))?;
     let gic = fixup::find_gic(&fdt.as_fdt())?;
     fixup::gic::trim_redistributors(&mut fdt, cell, gic.phandle)?;
-    fixup::vpci::add(&mut fdt, cell, gic)?;
+    if cell.vpci_template.is_none() {
+        fixup::vpci::add(&mut fdt, cell, gic)?;
+    }
+    if let Some(template) = cell.vpci_template {
+        fixup::vpci::add_from_template(out, cell, gic, template, scratch)?;
+    }
+    let mut fdt = reopen(&mut *out, Step::VirtualPci)?;
     fixup::memory::set(&mut fdt, cell)?;
     fixup::chosen::set(&mut fdt, cell)?;
     fixup::cpus::restrict(&mut fdt, cell)?;
     fixup::devices::disable(&mut fdt, cell, gic.phandle)?;
     fixup::psci::set(&mut fdt, cell)?;
-    overlays(&mut fdt).map_err(|e| FixupError::fdt(Step::Overlays, e))?;
+    for o in cell.overlays {
+        fixup::overlay::apply_user(out, o, scratch)?;
+    }
+    let mut fdt = reopen(out, Step::Overlays)?;
+    hook(&mut fdt).map_err(|e| FixupError::fdt(Step::Overlays, e))?;
     fdt.pack().map_err(|e| FixupError::fdt(Step::Pack, e))?;
     Ok(fdt.as_fdt().totalsize())
+}
+
+/// The tree in `out` again after an overlay_apply, which works on the raw
+/// buffer; `FdtMut::new` only checks the header (no bytes move).
+fn reopen(out: &mut [u8], step: Step) -> Result<FdtMut<'_>, FixupError> {
+    FdtMut::new(out).map_err(|e| FixupError::fdt(step, e))
 }

@@ -15,10 +15,28 @@ pub struct CellView<'a> {
     pub initrd: Option<(u64, u64)>,
     /// PCI device numbers (0..31) of the ivshmem devices on the cell's bus 0.
     pub vpci_devices: &'a [u8],
+    /// The board's compiled vPCI template overlay
+    /// (`boards/<board>/vpci-template.dts`): when present the vPCI node is
+    /// made by patching and applying it instead of by the direct writer (same
+    /// guest tree either way). Needs scratch ([`crate::build_guest_dtb_in`]).
+    pub vpci_template: Option<&'a [u8]>,
+    /// User overlays, applied in this order after the loader's own edits.
+    /// Needs scratch ([`crate::build_guest_dtb_in`]).
+    pub overlays: &'a [Overlay<'a>],
+}
+
+/// A compiled (`dtc -@`) overlay and the name errors call it by (its payload
+/// name). The blob is only read: the loader applies a copy in its scratch.
+#[derive(Clone, Copy)]
+pub struct Overlay<'a> {
+    pub name: &'a str,
+    pub blob: &'a [u8],
 }
 
 impl<'a> CellView<'a> {
-    /// The view the loader gets from its comm region.
+    /// The view the loader gets from its comm region. Template and overlays
+    /// are staged in cell RAM, which only the firmware can map: it fills
+    /// `vpci_template` and `overlays` itself.
     pub fn from_info(info: &'a CellbootInfo) -> Self {
         let n = (info.num_vpci_devices as usize).min(info.vpci_devices.len());
         let initrd = (info.initrd.size != 0).then_some((info.initrd.ipa, info.initrd.size));
@@ -27,6 +45,8 @@ impl<'a> CellView<'a> {
             cell: &info.cell,
             initrd,
             vpci_devices: &info.vpci_devices[..n],
+            vpci_template: None,
+            overlays: &[],
         }
     }
 

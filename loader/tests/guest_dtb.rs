@@ -200,6 +200,8 @@ fn qemu_virt_linux_cell() {
         cell: &c,
         initrd: Some((0x5c00_0000, 0x12_3456)),
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     let out = build(&board, &view);
     assert_no_new_dtc_warnings(&board, &out, "qemu");
@@ -318,6 +320,8 @@ fn raspberry_pi4_cell() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0, 1],
+        vpci_template: None,
+        overlays: &[],
     };
     let out = build(&board, &view);
     assert_no_new_dtc_warnings(&board, &out, "pi");
@@ -416,6 +420,8 @@ fn output_does_not_depend_on_buffer_size() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0, 3],
+        vpci_template: None,
+        overlays: &[],
     };
     let a = build(&board, &view);
     let mut out = vec![0xa5u8; board.len() + 64 * 1024];
@@ -432,6 +438,8 @@ fn overlay_hook_runs_last_and_its_errors_are_named() {
         cell: &c,
         initrd: None,
         vpci_devices: &[],
+        vpci_template: None,
+        overlays: &[],
     };
     let mut out = vec![0u8; 2 << 20];
     let n = build_guest_dtb_with(&board, &mut out, &view, &mut |fdt| {
@@ -460,6 +468,8 @@ fn corrupt_board_dtb() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     let e = build_guest_dtb(&board, &mut vec![0u8; 2 << 20], &view).unwrap_err();
     assert_eq!((e.step, e.fdt_error()), (Step::Open, Some(Error::BadMagic)));
@@ -475,6 +485,8 @@ fn out_buffer_too_small() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     // Smaller than the board DTB: open_into refuses.
     let e = build_guest_dtb(&board, &mut vec![0u8; board.len() - 1], &view).unwrap_err();
@@ -502,6 +514,8 @@ fn missing_disable_path_is_named() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     let e = build_guest_dtb(&board, &mut vec![0u8; 2 << 20], &view).unwrap_err();
     assert_eq!(
@@ -520,6 +534,8 @@ fn cell_without_described_cpus_fails() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     let e = build_guest_dtb(&board, &mut vec![0u8; 2 << 20], &view).unwrap_err();
     assert_eq!((e.step, e.cause), (Step::Cpus, Cause::NoCpu));
@@ -535,6 +551,8 @@ fn no_vpci_window_means_no_pci_node() {
         cell: &c,
         initrd: None,
         vpci_devices: &[],
+        vpci_template: None,
+        overlays: &[],
     };
     let out = build(&board, &view);
     let f = Fdt::new(&out).unwrap();
@@ -553,6 +571,8 @@ fn dump_for_inspection() {
         cell: &c,
         initrd: Some((0x5c00_0000, 0x1000)),
         vpci_devices: &[0],
+        vpci_template: None,
+        overlays: &[],
     };
     std::fs::write(
         PathBuf::from(&dir).join("qemu-guest.dtb"),
@@ -565,6 +585,8 @@ fn dump_for_inspection() {
         cell: &c,
         initrd: None,
         vpci_devices: &[0, 1],
+        vpci_template: None,
+        overlays: &[],
     };
     std::fs::write(
         PathBuf::from(&dir).join("pi-guest.dtb"),

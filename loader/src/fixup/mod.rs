@@ -5,6 +5,7 @@ pub mod cpus;
 pub mod devices;
 pub mod gic;
 pub mod memory;
+pub mod overlay;
 pub mod psci;
 pub mod vpci;
 

@@ -1,14 +1,25 @@
 //! Step 1: the virtual PCI host bridge the shim emulates behind the cell's
 //! ECAM window (Linux `pci-host-ecam-generic`, bindings
 //! `pci/host-generic-pci.yaml` and `pci/pci.txt`).
+//!
+//! Two writers, one set of values ([`Node`]): the direct writer adds the node
+//! with setprops; the template writer patches the board's compiled
+//! `vpci-template.dts` and applies it with `cellfdt::overlay_apply`. The
+//! template lists its properties in the direct writer's setprop order, so both
+//! run the same edit sequence on the base and give the same bytes
+//! (loader/tests/overlays.rs).
 
+use super::overlay;
 use super::{Gic, at, node_path};
 use crate::error::{Cause, FixupError, Step};
 use crate::text::Text;
 use crate::view::{CellView, MAX_VPCI_DEVICES};
-use cellfdt::{Error, FdtMut};
+use cellfdt::{Error, Fdt, FdtMut};
 
 const STEP: Step = Step::VirtualPci;
+
+/// What errors call the template (it is a payload like a user overlay).
+pub const TEMPLATE_NAME: &str = "vpci-template";
 
 /// Child unit-address bits that select the device number (phys.hi bits 15:11).
 const DEVICE_MASK: u32 = 0xf800;
@@ -20,11 +31,166 @@ const GIC_SPI: u32 = 0;
 const EDGE_RISING: u32 = 1;
 /// child address (3) + pin (1) + phandle (1) + parent address (<= 3) + specifier (<= 4).
 const MAX_ROW: usize = 12;
+/// The shim emulates bus 0 only.
+const BUS_RANGE: [u32; 2] = [0, 0];
+/// Growth of the template copy by the loader's patches: the node name (up
+/// to 16 hex digits over the placeholder's one) and interrupt-map rows
+/// beyond the placeholder's one, rounded up.
+const TEMPLATE_GROWTH: usize = 24 + MAX_ROW * 4 * MAX_VPCI_DEVICES;
 
+/// The vPCI node's cell-specific values, computed once for both writers.
+struct Node {
+    name: Text<24>,
+    path: Text<26>,
+    domain: u32,
+    reg: [u32; 4],
+    reg_len: usize,
+    ranges: [u32; 7],
+    ranges_len: usize,
+    map: [u32; MAX_ROW * MAX_VPCI_DEVICES],
+    row_len: usize,
+    rows: usize,
+}
+
+impl Node {
+    fn reg(&self) -> &[u32] {
+        &self.reg[..self.reg_len]
+    }
+    fn ranges(&self) -> &[u32] {
+        &self.ranges[..self.ranges_len]
+    }
+    fn map(&self) -> &[u32] {
+        &self.map[..self.row_len * self.rows]
+    }
+}
+
+/// Scratch bytes the template path needs for its copy of `template`.
+pub fn template_copy_len(template: &[u8]) -> usize {
+    template.len() + TEMPLATE_GROWTH
+}
+
+/// The direct writer.
 pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupError> {
+    let Some(n) = plan(&fdt.as_fdt(), cell, gic)? else {
+        return Ok(());
+    };
+    let node = fdt
+        .add_subnode(0, n.name.as_str())
+        .map_err(|e| FixupError::fdt(STEP, e).at(n.path.as_str()))?;
+    let p = n.path.as_str();
+    let e = |prop: &'static str| move |err| FixupError::fdt(STEP, err).at(p).prop(prop);
+    // libfdt inserts a new property first in its node: set them in reverse so
+    // the result reads in binding order.
+    fdt.setprop(node, "dma-coherent", &[])
+        .map_err(e("dma-coherent"))?;
+    fdt.setprop_u32(node, "linux,pci-domain", n.domain)
+        .map_err(e("linux,pci-domain"))?;
+    fdt.setprop_u32(node, "interrupt-parent", gic.phandle)
+        .map_err(e("interrupt-parent"))?;
+    fdt.setprop_cells(node, "interrupt-map", n.map())
+        .map_err(e("interrupt-map"))?;
+    fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7])
+        .map_err(e("interrupt-map-mask"))?;
+    fdt.setprop_cells(node, "ranges", n.ranges())
+        .map_err(e("ranges"))?;
+    fdt.setprop_cells(node, "reg", n.reg()).map_err(e("reg"))?;
+    fdt.setprop_cells(node, "bus-range", &BUS_RANGE)
+        .map_err(e("bus-range"))?;
+    fdt.setprop_u32(node, "#interrupt-cells", 1)
+        .map_err(e("#interrupt-cells"))?;
+    fdt.setprop_u32(node, "#size-cells", 2)
+        .map_err(e("#size-cells"))?;
+    fdt.setprop_u32(node, "#address-cells", 3)
+        .map_err(e("#address-cells"))?;
+    fdt.setprop_str(node, "device_type", "pci")
+        .map_err(e("device_type"))?;
+    fdt.setprop_str(node, "compatible", "pci-host-ecam-generic")
+        .map_err(e("compatible"))?;
+    Ok(())
+}
+
+/// The template writer: copies `template` into `scratch`, patches the copy
+/// for the cell and applies it to the guest tree in `out` (a buffer holding
+/// an rw-layout tree, as `FdtMut::into_inner` gives). Atomic like
+/// `overlay_apply`: on error `out` is unchanged.
+pub fn add_from_template(
+    out: &mut [u8],
+    cell: &CellView,
+    gic: Gic,
+    template: &[u8],
+    scratch: &mut [u8],
+) -> Result<(), FixupError> {
+    let base = Fdt::new(out).map_err(|e| FixupError::fdt(STEP, e))?;
+    let Some(n) = plan(&base, cell, gic)? else {
+        return Ok(());
+    };
+    let (copy, work) = overlay::split_scratch(scratch, template_copy_len(template))
+        .ok_or_else(|| overlay::error(STEP, TEMPLATE_NAME, Error::NoSpace).at("scratch"))?;
+    patch(template, copy, &n, gic).map_err(|e| e.overlay_named(TEMPLATE_NAME))?;
+    overlay::apply(STEP, TEMPLATE_NAME, out, copy, work, template)
+}
+
+/// Opens the template into `copy` (rw layout, so the name and the
+/// interrupt-map may change size) and writes the cell's values over the
+/// placeholders; everything but those two is written in place.
+fn patch(template: &[u8], copy: &mut [u8], n: &Node, gic: Gic) -> Result<(), FixupError> {
+    let mut ov = FdtMut::open_into(template, copy).map_err(|e| FixupError::fdt(STEP, e))?;
+    const PATH: &str = "/fragment@0/__overlay__/pci";
+    let node = ov
+        .as_fdt()
+        .path_offset("/fragment@0/__overlay__")
+        .and_then(|o| ov.as_fdt().subnode_offset(o, "pci"))
+        .map_err(|e| FixupError::fdt(STEP, e).at(PATH))?;
+    let e = |prop: &'static str| {
+        move |err| {
+            let cause = match err {
+                // setprop_inplace: the placeholder is not this board's size.
+                Error::NoSpace => Cause::TemplateSize,
+                err => Cause::Fdt(err),
+            };
+            FixupError::new(STEP, cause).at(PATH).prop(prop)
+        }
+    };
+    let mut cells = [0u8; MAX_ROW * MAX_VPCI_DEVICES * 4];
+    ov.setprop_inplace(node, "reg", be_bytes(n.reg(), &mut cells))
+        .map_err(e("reg"))?;
+    ov.setprop_inplace(node, "ranges", be_bytes(n.ranges(), &mut cells))
+        .map_err(e("ranges"))?;
+    ov.setprop_inplace(node, "bus-range", be_bytes(&BUS_RANGE, &mut cells))
+        .map_err(e("bus-range"))?;
+    ov.setprop_inplace_u32(node, "interrupt-parent", gic.phandle)
+        .map_err(e("interrupt-parent"))?;
+    ov.setprop_inplace_u32(node, "linux,pci-domain", n.domain)
+        .map_err(e("linux,pci-domain"))?;
+    // The placeholder is one row: its size says the template was written for
+    // a GIC with this board's cell counts.
+    let row = ov
+        .as_fdt()
+        .getprop(node, "interrupt-map")
+        .map_err(e("interrupt-map"))?
+        .len();
+    if row != n.row_len * 4 {
+        return Err(e("interrupt-map")(Error::NoSpace));
+    }
+    ov.setprop(node, "interrupt-map", be_bytes(n.map(), &mut cells))
+        .map_err(e("interrupt-map"))?;
+    ov.set_name(node, n.name.as_str()).map_err(e(""))?;
+    Ok(())
+}
+
+/// `cells` as big-endian bytes in `buf`.
+fn be_bytes<'b>(cells: &[u32], buf: &'b mut [u8]) -> &'b [u8] {
+    for (c, b) in cells.iter().zip(buf.chunks_exact_mut(4)) {
+        b.copy_from_slice(&c.to_be_bytes());
+    }
+    &buf[..cells.len() * 4]
+}
+
+/// The node's values, `None` when the cell has no ECAM window.
+fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupError> {
     let v = &cell.cell.vpci;
     if v.ecam_size == 0 {
-        return Ok(());
+        return Ok(None);
     }
     if cell.vpci_devices.len() > MAX_VPCI_DEVICES {
         return Err(FixupError::new(
@@ -36,16 +202,18 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
     name.push_str("pci@").push_hex(v.ecam_base);
     let mut path = Text::<26>::new();
     path.push_str("/").push_str(name.as_str());
-    match fdt.as_fdt().subnode_offset(0, name.as_str()) {
+    match fdt.subnode_offset(0, name.as_str()) {
         Ok(_) => return Err(FixupError::new(STEP, Cause::NodeExists).at(path.as_str())),
         Err(Error::NotFound) => {}
         Err(e) => return Err(FixupError::fdt(STEP, e).at("/")),
     }
     let domain = free_pci_domain(fdt, v.domain)?;
     let root_ac = fdt
-        .as_fdt()
         .address_cells(0)
-        .map_err(|e| at(&fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
+        .map_err(|e| at(fdt, STEP, 0, "#address-cells", e))?;
+    let root_sc = fdt
+        .size_cells(0)
+        .map_err(|e| at(fdt, STEP, 0, "#size-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
@@ -61,7 +229,6 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
         spec[1] = v.irq_base.wrapping_add(u32::from(dev % 4)).wrapping_sub(32);
         spec[2] = EDGE_RISING;
     }
-    let map = &map[..row_len * cell.vpci_devices.len()];
 
     // ranges: <phys.hi phys.mid phys.lo | parent address (root cells) | size (2 cells)>, 1:1.
     let mut ranges = [0u32; 3 + 2 + 2];
@@ -81,48 +248,44 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
     };
     ranges[parent] = (v.mmio_size >> 32) as u32;
     ranges[parent + 1] = v.mmio_size as u32;
-    let ranges = &ranges[..parent + 2];
 
-    let node = fdt
-        .add_subnode(0, name.as_str())
-        .map_err(|e| FixupError::fdt(STEP, e).at(path.as_str()))?;
-    let p = path.as_str();
-    let e = |prop: &'static str| move |err| FixupError::fdt(STEP, err).at(p).prop(prop);
-    // libfdt inserts a new property first in its node: set them in reverse so
-    // the result reads in binding order.
-    fdt.setprop(node, "dma-coherent", &[])
-        .map_err(e("dma-coherent"))?;
-    fdt.setprop_u32(node, "linux,pci-domain", domain)
-        .map_err(e("linux,pci-domain"))?;
-    fdt.setprop_u32(node, "interrupt-parent", gic.phandle)
-        .map_err(e("interrupt-parent"))?;
-    fdt.setprop_cells(node, "interrupt-map", map)
-        .map_err(e("interrupt-map"))?;
-    fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7])
-        .map_err(e("interrupt-map-mask"))?;
-    fdt.setprop_cells(node, "ranges", ranges)
-        .map_err(e("ranges"))?;
-    fdt.setprop_reg(node, &[(v.ecam_base, v.ecam_size)])
-        .map_err(e("reg"))?;
-    fdt.setprop_cells(node, "bus-range", &[0, 0])
-        .map_err(e("bus-range"))?;
-    fdt.setprop_u32(node, "#interrupt-cells", 1)
-        .map_err(e("#interrupt-cells"))?;
-    fdt.setprop_u32(node, "#size-cells", 2)
-        .map_err(e("#size-cells"))?;
-    fdt.setprop_u32(node, "#address-cells", 3)
-        .map_err(e("#address-cells"))?;
-    fdt.setprop_str(node, "device_type", "pci")
-        .map_err(e("device_type"))?;
-    fdt.setprop_str(node, "compatible", "pci-host-ecam-generic")
-        .map_err(e("compatible"))?;
-    Ok(())
+    // reg in the root's cells (what setprop_reg writes, checked the same way).
+    let mut reg = [0u32; 4];
+    let mut reg_len = 0;
+    for (value, n) in [(v.ecam_base, root_ac), (v.ecam_size, root_sc)] {
+        let fits = match n {
+            1 => value <= u64::from(u32::MAX),
+            2 => true,
+            _ => return Err(at(fdt, STEP, 0, "#address-cells", Error::BadNCells)),
+        };
+        if !fits {
+            return Err(FixupError::fdt(STEP, Error::BadValue).at(path.as_str()).prop("reg"));
+        }
+        if n == 2 {
+            reg[reg_len] = (value >> 32) as u32;
+            reg_len += 1;
+        }
+        reg[reg_len] = value as u32;
+        reg_len += 1;
+    }
+
+    Ok(Some(Node {
+        name,
+        path,
+        domain,
+        reg,
+        reg_len,
+        ranges,
+        ranges_len: parent + 2,
+        map,
+        row_len,
+        rows: cell.vpci_devices.len(),
+    }))
 }
 
 /// `wanted` unless another host bridge already carries that
 /// `linux,pci-domain` (Linux refuses duplicate domains); then the next free one.
-fn free_pci_domain(fdt: &FdtMut<'_>, wanted: u32) -> Result<u32, FixupError> {
-    let f = fdt.as_fdt();
+fn free_pci_domain(f: &Fdt<'_>, wanted: u32) -> Result<u32, FixupError> {
     let mut used = 0u64; // bit d: domain d (domains >= 64 are only compared with `wanted`)
     let mut clash_high = false;
     let mut node = 0;
@@ -138,7 +301,7 @@ fn free_pci_domain(fdt: &FdtMut<'_>, wanted: u32) -> Result<u32, FixupError> {
             Ok(d) => clash_high |= d == wanted,
             Err(Error::NotFound) => {}
             Err(err) => {
-                let path = node_path(&f, node);
+                let path = node_path(f, node);
                 return Err(FixupError::fdt(STEP, err)
                     .at(path.as_str())
                     .prop("linux,pci-domain"));

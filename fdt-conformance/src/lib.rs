@@ -3,16 +3,35 @@
 //! - `libfdt_sys`: raw `extern "C"` declarations (the only FFI surface);
 //! - `libfdt`, `libfdt_ro`, `libfdt_sw`: safe wrappers (all `unsafe` lives there);
 //! - `fixtures`: the real board DTBs under `build/fixtures/`;
-//! - the edit-script model and the differential runner used by the tests,
-//!   the fuzz targets and the benchmark.
+//! - `script`, `decode`: edit scripts (symbolic ops → concrete edits);
+//! - `apply_libfdt`, `apply_cellfdt`, `diff`: the step-by-step differential runner;
+//! - `ro_compare`: read-only views compared on a whole blob; `ro_walk`: call
+//!   everything on hostile input; `malform`: structured corruptions;
+//! - `tree_gen`: generated trees through both sequential writers.
+//! Features `cellfdt-rw` / `cellfdt-sw` switch on the parts needing cellfdt's
+//! FdtMut / Writer (on by default once those landed).
+//! (`overlay_ffi` — libfdt overlay FFI — is added separately.)
 
 mod aligned;
 mod libfdt_sys;
 
+#[cfg(feature = "cellfdt-rw")]
+pub mod apply_cellfdt;
+pub mod apply_libfdt;
+pub mod decode;
+#[cfg(feature = "cellfdt-rw")]
+pub mod diff;
 pub mod fixtures;
+#[cfg(feature = "cellfdt-rw")]
+pub mod fuzz_seeds;
 pub mod libfdt;
 pub mod libfdt_ro;
 pub mod libfdt_sw;
+pub mod malform;
+pub mod ro_compare;
+pub mod ro_walk;
+pub mod script;
+pub mod tree_gen;
 
 pub use aligned::AlignedBuf;
 pub mod overlay_ffi; // fdt_overlay_apply FFI, dtc/fdtoverlay runners

@@ -1,0 +1,40 @@
+//! Apply a concrete [`Edit`] with cellfdt.
+
+use crate::script::Edit;
+use crate::AlignedBuf;
+use cellfdt::{FdtMut, Result};
+
+/// Apply `e` to `buf` (which `OpenInto` replaces on success). Returns the new
+/// node's offset for `AddSubnode`, `None` for the rest.
+pub fn apply(buf: &mut AlignedBuf, e: &Edit) -> Result<Option<usize>> {
+    match e {
+        Edit::OpenInto { size } => {
+            let mut new = AlignedBuf::zeroed(*size);
+            FdtMut::open_into(buf, &mut new)?;
+            *buf = new;
+            return Ok(None);
+        }
+        Edit::OpenInPlace => {
+            FdtMut::open_in_place(buf)?;
+            return Ok(None);
+        }
+        _ => {}
+    }
+    let mut f = FdtMut::new(buf)?;
+    match e {
+        Edit::SetProp { node, name, val } => f.setprop(*node, name, val)?,
+        Edit::AppendProp { node, name, val } => f.appendprop(*node, name, val)?,
+        Edit::DelProp { node, name } => f.delprop(*node, name)?,
+        Edit::AddSubnode { parent, name } => return f.add_subnode(*parent, name).map(Some),
+        Edit::DelNode { node } => f.del_node(*node)?,
+        Edit::SetName { node, name } => f.set_name(*node, name)?,
+        Edit::AddMemRsv { addr, size } => f.add_mem_rsv(*addr, *size)?,
+        Edit::DelMemRsv { n } => f.del_mem_rsv(*n)?,
+        Edit::SetPropInplace { node, name, val } => f.setprop_inplace(*node, name, val)?,
+        Edit::NopProperty { node, name } => f.nop_property(*node, name)?,
+        Edit::NopNode { node } => f.nop_node(*node)?,
+        Edit::Pack => f.pack()?,
+        Edit::OpenInto { .. } | Edit::OpenInPlace => unreachable!(),
+    }
+    Ok(None)
+}

@@ -89,6 +89,15 @@ pub fn scratch_len(cell: &CellView, out_len: usize) -> usize {
     fixup::overlay::scratch_len(cell.overlays, cell.vpci_template, out_len)
 }
 
+/// Applies one user overlay to the tree in `out` (rw layout, its
+/// `totalsize` the room: as `FdtMut::into_inner` gives) through a copy in
+/// `scratch` (the largest blob + 8 + `out.len()` bytes suffice). Atomic: on
+/// error `out` is unchanged and the error names the overlay and, when one can
+/// be singled out, the fragment (index and target). What step 7 runs per overlay.
+pub fn apply_overlay(out: &mut [u8], overlay: &Overlay, scratch: &mut [u8]) -> Result<(), FixupError> {
+    fixup::overlay::apply_user(out, overlay, scratch)
+}
+
 /// [`build_guest_dtb`] with a hook run after the loader's own edits and the
 /// cell's user overlays, before `pack`. An error from the hook is reported
 /// as [`Step::Overlays`].

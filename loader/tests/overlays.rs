@@ -13,6 +13,14 @@ use cellfdt::{Error, Fdt, FdtMut};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A temp-file path no other test thread uses.
+fn temp(what: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("cellboot-loader-ov-{}-{n}-{what}", std::process::id()))
+}
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
@@ -22,9 +30,7 @@ fn repo(rel: &str) -> PathBuf {
 /// boards/<board>/*.dts), dtc's warnings ignored (it cannot know a
 /// fragment's target's #address-cells).
 fn compile(src: &str, tag: &str) -> Vec<u8> {
-    let dir = std::env::temp_dir();
-    let stem = format!("cellboot-loader-ov-{}-{tag}", std::process::id());
-    let (dts, dtb) = (dir.join(format!("{stem}.dts")), dir.join(format!("{stem}.dtbo")));
+    let (dts, dtb) = (temp("src.dts"), temp("out.dtbo"));
     std::fs::write(&dts, src).unwrap();
     let out = Command::new("dtc")
         .args(["-@", "-q", "-I", "dts", "-O", "dtb", "-o"])
@@ -44,7 +50,7 @@ fn compile_file(rel: &str) -> Vec<u8> {
 }
 
 fn dts(blob: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("cellboot-loader-ov-{}-dts.dtb", std::process::id()));
+    let path = temp("dts.dtb");
     std::fs::write(&path, blob).unwrap();
     let out = Command::new("dtc")
         .args(["-q", "-I", "dtb", "-O", "dts"])
@@ -52,6 +58,7 @@ fn dts(blob: &[u8]) -> String {
         .output()
         .unwrap();
     assert!(out.status.success());
+    let _ = std::fs::remove_file(path);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -225,21 +232,20 @@ fn pi_example_overlay_applies_with_the_template() {
 
 /// libfdt's `fdtoverlay` applying `overlays` to `base`.
 fn fdtoverlay(base: &[u8], overlays: &[&[u8]]) -> Vec<u8> {
-    let dir = std::env::temp_dir();
-    let stem = format!("cellboot-loader-fdtov-{}", std::process::id());
-    let b = dir.join(format!("{stem}-base.dtb"));
-    let o = dir.join(format!("{stem}-out.dtb"));
+    let (b, o) = (temp("base.dtb"), temp("fdtoverlay.dtb"));
     std::fs::write(&b, base).unwrap();
     let mut cmd = Command::new("fdtoverlay");
     cmd.arg("-i").arg(&b).arg("-o").arg(&o);
     for (i, ov) in overlays.iter().enumerate() {
-        let p = dir.join(format!("{stem}-{i}.dtbo"));
+        let p = temp(&format!("{i}.dtbo"));
         std::fs::write(&p, ov).unwrap();
         cmd.arg(p);
     }
     let r = cmd.output().unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    std::fs::read(o).unwrap()
+    let out = std::fs::read(&o).unwrap();
+    let _ = (std::fs::remove_file(b), std::fs::remove_file(o));
+    out
 }
 
 /// A built guest tree reopened with room, as step 7 sees it.

@@ -18,6 +18,8 @@ mod libfdt_sys;
 #[cfg(feature = "cellfdt-rw")]
 pub mod apply_cellfdt;
 pub mod apply_libfdt;
+#[cfg(feature = "cellfdt-rw")]
+pub mod cell_fixup;
 pub mod decode;
 #[cfg(feature = "cellfdt-rw")]
 pub mod diff;

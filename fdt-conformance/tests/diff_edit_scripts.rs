@@ -36,7 +36,7 @@ fn check(blob: &[u8], ops: &[Op], dtc: bool) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(600))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn rpi4_scripts(packed in any::<bool>(), ops in script(), dtc in proptest::bool::weighted(0.03)) {

@@ -29,7 +29,7 @@ fn libfdt_edited(blob: &[u8], ops: &[fdt_conformance::script::Op]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(800))]
 
     #[test]
     fn libfdt_built_trees_read_alike(t in tree(), flags in 0u32..2) {

@@ -10,7 +10,7 @@ use fdt_conformance::{AlignedBuf, libfdt, libfdt_sw, tree_gen};
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(config(500))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn roomy_buffer_same_bytes(t in tree(), flags in 0u32..2) {

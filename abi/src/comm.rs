@@ -103,6 +103,9 @@ pub struct CellbootInfo {
     /// devices on this cell's virtual bus 0 (`IvshmemLink::device`); the loader
     /// writes one `interrupt-map` row per device.
     pub vpci_devices: [u8; 8],
+    /// Payload names (`PayloadEntry::name`, NUL-padded) of `overlays[..num_overlays]`:
+    /// the loader's errors name a failing overlay by them (empty: "overlay<k>").
+    pub overlay_names: [[u8; 24]; 4],
 }
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]

@@ -25,6 +25,8 @@ pub enum LayoutError {
     BigEndian,
     /// Payload does not fit in the RAM region.
     PayloadDoesNotFit,
+    /// The overlay scratch does not fit in the RAM region after the DTB.
+    ScratchDoesNotFit,
     /// The DTB's 2 MiB does not fit in the RAM region after the payload.
     DtbDoesNotFit,
     /// Payload or DTB destination overlaps the loader, initrd or staged inputs.
@@ -38,6 +40,7 @@ impl LayoutError {
             LayoutError::BigEndian => "kernel is big-endian",
             LayoutError::PayloadDoesNotFit => "payload does not fit in RAM",
             LayoutError::DtbDoesNotFit => "DTB does not fit in RAM after the payload",
+            LayoutError::ScratchDoesNotFit => "overlay scratch does not fit in RAM after the DTB",
             LayoutError::Overlap(what) => what,
         }
     }
@@ -105,6 +108,12 @@ pub struct Inputs {
     pub staged_dtb: Range,
     /// Zero size when there is none.
     pub initrd: Range,
+    /// Smallest range holding every staged overlay and the vPCI template
+    /// (the shim stages them next to each other); zero size when none. Read
+    /// while the DTB is built, like the staged board DTB.
+    pub staged_overlays: Range,
+    /// Scratch bytes the DTB build needs for overlays (`scratch_len`); 0: none.
+    pub scratch_len: u64,
 }
 
 /// Where to copy the payload, enter it and build the DTB.
@@ -118,6 +127,9 @@ pub struct Plan {
     /// DTB destination, 2 MiB aligned; `dtb_room` bytes available.
     pub dtb: u64,
     pub dtb_room: u64,
+    /// Overlay scratch (`Inputs::scratch_len` bytes), right after the DTB's
+    /// room; free RAM again once the DTB is built. 0 when none is needed.
+    pub scratch: u64,
 }
 
 const fn align_up(v: u64, a: u64) -> u64 {
@@ -156,6 +168,12 @@ fn finish(
         return Err(LayoutError::DtbDoesNotFit);
     }
     let dtb = Range::new(dtb_base, dtb_room);
+    // Scratch after the DTB's room: above the kernel's footprint, so the
+    // payload move cannot reach it, and only needed before that move.
+    let scratch = Range::new(dtb.end(), i.scratch_len);
+    if scratch.size != 0 && !scratch.inside(&i.ram) {
+        return Err(LayoutError::ScratchDoesNotFit);
+    }
     // The DTB is built first (from the staged board DTB, while the payload is
     // still staged), then the payload is moved; the kernel's footprint
     // (BSS included) must not cover anything it will need.
@@ -188,6 +206,30 @@ fn finish(
             dtb.overlaps(&i.staged_dtb),
             "DTB destination overlaps the staged board DTB",
         ),
+        (
+            dtb.overlaps(&i.staged_overlays),
+            "DTB destination overlaps the staged overlays",
+        ),
+        (
+            scratch.overlaps(&i.loader),
+            "overlay scratch overlaps the loader",
+        ),
+        (
+            scratch.overlaps(&i.initrd),
+            "overlay scratch overlaps the initrd",
+        ),
+        (
+            scratch.overlaps(&i.staged_payload),
+            "overlay scratch overlaps the staged payload",
+        ),
+        (
+            scratch.overlaps(&i.staged_dtb),
+            "overlay scratch overlaps the staged board DTB",
+        ),
+        (
+            scratch.overlaps(&i.staged_overlays),
+            "overlay scratch overlaps the staged overlays",
+        ),
     ];
     if let Some(&(_, what)) = checks.iter().find(|c| c.0) {
         return Err(LayoutError::Overlap(what));
@@ -198,6 +240,7 @@ fn finish(
         entry,
         dtb: dtb_base,
         dtb_room,
+        scratch: if scratch.size == 0 { 0 } else { scratch.base },
     })
 }
 
@@ -215,6 +258,8 @@ mod tests {
             staged_payload: Range::new(ram.end() - 64 * MIB, payload),
             staged_dtb: Range::new(ram.end() - 2 * MIB, MIB),
             initrd: Range::new(ram.end() - 32 * MIB, 20 * MIB),
+            staged_overlays: Range::default(),
+            scratch_len: 0,
         }
     }
 
@@ -273,6 +318,42 @@ mod tests {
         let mut i = inputs(MIB);
         i.loader = Range::new(0x4800_0000, 3 * MIB);
         assert!(matches!(plan_raw(&i), Err(LayoutError::Overlap(_))));
+    }
+
+    #[test]
+    fn overlay_scratch_follows_the_dtb_and_avoids_staged_inputs() {
+        let hdr = parse_image_header(&header(0, 40 * MIB, 0)).unwrap();
+        let mut i = inputs(30 * MIB);
+        i.staged_overlays = Range::new(i.staged_payload.base - 64 * 1024, 64 * 1024);
+        i.scratch_len = 2 * MIB + 80 * 1024;
+        let p = plan_linux(&i, &hdr).unwrap();
+        assert_eq!(p.dtb, 0x4820_0000 + 40 * MIB);
+        assert_eq!(p.scratch, p.dtb + 2 * MIB);
+        // no scratch asked for: none planned (and nothing else moves)
+        i.scratch_len = 0;
+        let q = plan_linux(&i, &hdr).unwrap();
+        assert_eq!((q.scratch, q.dtb), (0, p.dtb));
+        // staged overlays where the scratch would go: refused, not trampled
+        i.scratch_len = 2 * MIB;
+        i.staged_overlays = Range::new(p.scratch + MIB, 4096);
+        assert_eq!(
+            plan_linux(&i, &hdr),
+            Err(LayoutError::Overlap(
+                "overlay scratch overlaps the staged overlays"
+            ))
+        );
+        // ... or where the DTB goes
+        i.staged_overlays = Range::new(p.dtb + 4096, 4096);
+        assert_eq!(
+            plan_linux(&i, &hdr),
+            Err(LayoutError::Overlap(
+                "DTB destination overlaps the staged overlays"
+            ))
+        );
+        // scratch past the end of RAM
+        i.staged_overlays = Range::default();
+        i.scratch_len = 400 * MIB;
+        assert_eq!(plan_linux(&i, &hdr), Err(LayoutError::ScratchDoesNotFit));
     }
 
     #[test]

@@ -94,7 +94,11 @@ pub fn scratch_len(cell: &CellView, out_len: usize) -> usize {
 /// `scratch` (the largest blob + 8 + `out.len()` bytes suffice). Atomic: on
 /// error `out` is unchanged and the error names the overlay and, when one can
 /// be singled out, the fragment (index and target). What step 7 runs per overlay.
-pub fn apply_overlay(out: &mut [u8], overlay: &Overlay, scratch: &mut [u8]) -> Result<(), FixupError> {
+pub fn apply_overlay(
+    out: &mut [u8],
+    overlay: &Overlay,
+    scratch: &mut [u8],
+) -> Result<(), FixupError> {
     fixup::overlay::apply_user(out, overlay, scratch)
 }
 
@@ -117,7 +121,8 @@ fn build(
     cell: &CellView,
     hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
 ) -> Result<usize, FixupError> {
-    let mut fdt = FdtMut::open_into(board_dtb, &mut *out).map_err(|e| FixupError::fdt(Step::Open, e))?;
+    let mut fdt =
+        FdtMut::open_into(board_dtb, &mut *out).map_err(|e| FixupError::fdt(Step::Open, e))?;
     let gic = fixup::find_gic(&fdt.as_fdt())?;
     fixup::gic::trim_redistributors(&mut fdt, cell, gic.phandle)?;
     if cell.vpci_template.is_none() {

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::*;
 use cellboot_loader::{Cause, CellView, Step, build_guest_dtb, build_guest_dtb_with};
 use cellfdt::{Error, Fdt};
+use common::*;
 use std::path::PathBuf;
 use std::process::Command;
 

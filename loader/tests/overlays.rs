@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 fn temp(what: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("cellboot-loader-ov-{}-{n}-{what}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "cellboot-loader-ov-{}-{n}-{what}",
+        std::process::id()
+    ))
 }
 
 fn repo(rel: &str) -> PathBuf {
@@ -38,7 +41,11 @@ fn compile(src: &str, tag: &str) -> Vec<u8> {
         .arg(&dts)
         .output()
         .expect("dtc (device-tree-compiler) is installed");
-    assert!(out.status.success(), "dtc {tag}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dtc {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let blob = std::fs::read(&dtb).unwrap();
     let _ = (std::fs::remove_file(dts), std::fs::remove_file(dtb));
     blob
@@ -69,7 +76,10 @@ fn build_in(board: &[u8], view: &CellView) -> Result<Vec<u8>, FixupError> {
     let mut scratch = vec![0u8; scratch_len(view, out.len())];
     let n = build_guest_dtb_in(board, &mut out, &mut scratch, view)?;
     out.truncate(n);
-    Fdt::new(&out).unwrap().check_full().expect("cellfdt check_full");
+    Fdt::new(&out)
+        .unwrap()
+        .check_full()
+        .expect("cellfdt check_full");
     fdt_conformance::libfdt::check_full(&out).expect("libfdt fdt_check_full");
     Ok(out)
 }
@@ -109,7 +119,11 @@ fn template_and_direct_writer_give_the_same_guest_tree() {
             tv.vpci_template = Some(&template);
             let a = build_in(&board, &direct).unwrap();
             let t = build_in(&board, &tv).unwrap_or_else(|e| panic!("{board_name}: {e}"));
-            assert_eq!(dts(&a), dts(&t), "{board_name} devices {devices:?}: dtc text differs");
+            assert_eq!(
+                dts(&a),
+                dts(&t),
+                "{board_name} devices {devices:?}: dtc text differs"
+            );
             assert!(a == t, "{board_name} devices {devices:?}: bytes differ");
             // and the template path did make the node (not a vacuous pass)
             let f = Fdt::new(&t).unwrap();
@@ -150,7 +164,10 @@ fn template_without_scratch_names_it() {
     v.vpci_template = Some(&template);
     let mut out = vec![0u8; 1 << 20];
     let e = build_guest_dtb(&fixture("qemu-virt.dtb"), &mut out, &v).unwrap_err();
-    assert_eq!((e.step, e.fdt_error()), (Step::VirtualPci, Some(Error::NoSpace)));
+    assert_eq!(
+        (e.step, e.fdt_error()),
+        (Step::VirtualPci, Some(Error::NoSpace))
+    );
     assert_eq!(e.overlay(), TEMPLATE_NAME);
 }
 
@@ -167,8 +184,14 @@ fn user_overlays_apply_in_order_after_the_loaders_edits() {
         "later",
     );
     let overlays = [
-        Overlay { name: "demo-device.dtbo", blob: &demo },
-        Overlay { name: "later.dtbo", blob: &later },
+        Overlay {
+            name: "demo-device.dtbo",
+            blob: &demo,
+        },
+        Overlay {
+            name: "later.dtbo",
+            blob: &later,
+        },
     ];
     let mut v = view(&b, &c, &[0]);
     v.overlays = &overlays;
@@ -188,14 +211,20 @@ fn user_overlays_apply_in_order_after_the_loaders_edits() {
     let clk = f.path_offset("/demo-clock").unwrap();
     let ph = f.get_phandle(clk).unwrap();
     assert!(ph > Fdt::new(&board).unwrap().find_max_phandle().unwrap());
-    assert_eq!(f.getprop(uart, "clocks").unwrap(), [ph.to_be_bytes(), ph.to_be_bytes()].concat());
+    assert_eq!(
+        f.getprop(uart, "clocks").unwrap(),
+        [ph.to_be_bytes(), ph.to_be_bytes()].concat()
+    );
     // the overlay's label is in the guest's __symbols__
     let sym = f.path_offset("/__symbols__").unwrap();
     assert_eq!(f.getprop_str(sym, "demo_clk").unwrap(), "/demo-clock");
     // the loader's own vPCI node is still there
     assert!(f.path_offset("/pci@8e00000").is_ok());
     // staged blobs are not consumed: the loader applied copies
-    assert_eq!(demo, compile_file("boards/qemu-virt/overlays/demo-device.dts"));
+    assert_eq!(
+        demo,
+        compile_file("boards/qemu-virt/overlays/demo-device.dts")
+    );
 
     // Same result as libfdt's fdtoverlay on the direct-path guest tree
     // (without the overlays), up to packing: compare dtc text.
@@ -211,7 +240,10 @@ fn pi_example_overlay_applies_with_the_template() {
     let (b, c) = pi();
     let template = compile_file("boards/rpi4b/vpci-template.dts");
     let pins = compile_file("boards/rpi4b/overlays/uart0-pins.dts");
-    let overlays = [Overlay { name: "uart0-pins.dtbo", blob: &pins }];
+    let overlays = [Overlay {
+        name: "uart0-pins.dtbo",
+        blob: &pins,
+    }];
     let mut v = view(&b, &c, &[0, 1]);
     v.vpci_template = Some(&template);
     v.overlays = &overlays;
@@ -225,7 +257,8 @@ fn pi_example_overlay_applies_with_the_template() {
     );
     assert!(f.path_offset("/pci@ff900000").is_ok());
     assert_eq!(
-        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs").unwrap(),
+        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs")
+            .unwrap(),
         "console=ttyAMA0,115200 clk_ignore_unused loglevel=7"
     );
 }
@@ -266,17 +299,30 @@ fn broken(src: &str, tag: &str) -> FixupError {
     let mut out = guest_with_room();
     let before = out.clone();
     let blob = compile(src, tag);
-    let o = Overlay { name: tag, blob: &blob };
+    let o = Overlay {
+        name: tag,
+        blob: &blob,
+    };
     let mut scratch = vec![0u8; blob.len() + 8 + out.len()];
     let e = apply_overlay(&mut out, &o, &mut scratch).unwrap_err();
-    assert!(out == before, "{tag}: the failed overlay changed the guest tree");
+    assert!(
+        out == before,
+        "{tag}: the failed overlay changed the guest tree"
+    );
     assert_eq!(e.step, Step::Overlays);
     assert_eq!(e.overlay(), tag);
     let good = compile(GOOD, "good");
-    let g = Overlay { name: "good", blob: &good };
+    let g = Overlay {
+        name: "good",
+        blob: &good,
+    };
     apply_overlay(&mut out, &g, &mut scratch).unwrap();
     let f = Fdt::new(&out).unwrap();
-    assert_eq!(f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs").unwrap(), "x");
+    assert_eq!(
+        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs")
+            .unwrap(),
+        "x"
+    );
     e
 }
 
@@ -339,7 +385,10 @@ fn bad_target_phandle_and_malformed_fragment() {
         "no-target.dtbo",
     );
     assert_eq!(e.fdt_error(), Some(Error::BadOverlay));
-    assert_eq!((e.fragment(), e.path()), (Some(0), "no target or target-path"));
+    assert_eq!(
+        (e.fragment(), e.path()),
+        (Some(0), "no target or target-path")
+    );
 }
 
 #[test]
@@ -353,13 +402,22 @@ fn a_failing_overlay_stops_the_build_and_is_named() {
         "bad",
     );
     let overlays = [
-        Overlay { name: "good.dtbo", blob: &good },
-        Overlay { name: "bad.dtbo", blob: &bad },
+        Overlay {
+            name: "good.dtbo",
+            blob: &good,
+        },
+        Overlay {
+            name: "bad.dtbo",
+            blob: &bad,
+        },
     ];
     let mut v = view(&b, &c, &[0]);
     v.overlays = &overlays;
     let e = build_in(&board, &v).unwrap_err();
-    assert_eq!((e.step, e.overlay(), e.fragment()), (Step::Overlays, "bad.dtbo", Some(0)));
+    assert_eq!(
+        (e.step, e.overlay(), e.fragment()),
+        (Step::Overlays, "bad.dtbo", Some(0))
+    );
     assert_eq!(e.path(), "target-path /nope");
     // Scratch too small for the copy: named, not a panic.
     let mut out = vec![0u8; 1 << 20];

@@ -8,11 +8,11 @@ mod arch;
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
     CELLBOOT_INFO_OFFSET, CELLBOOT_MAGIC, COMM_REVISION, COMM_SIGNATURE, CommRegion, boot_kind,
-    cell_state, hypercall, mem,
+    cell_state, hypercall, mem, str_field,
 };
-use cellboot_loader::image::{self, Inputs, LayoutError, Plan, Range};
+use cellboot_loader::image::{self, DTB_MAX, Inputs, LayoutError, Plan, Range};
 use cellboot_loader::text::Text;
-use cellboot_loader::{CellView, build_guest_dtb};
+use cellboot_loader::{CellView, Overlay, build_guest_dtb_in, scratch_len};
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -65,7 +65,7 @@ fn say(s: &str) {
 /// Everything that can fail; on error `msg` says what.
 fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     let info = &comm.info;
-    let cell = CellView::from_info(info);
+    let mut cell = CellView::from_info(info);
     say("cellboot loader: building guest DTB");
 
     let ram = cell
@@ -84,17 +84,26 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
                 .push_str(" is not in a RAM region");
         })?;
     let (image_start, image_end) = arch::image_bounds();
-    let inputs = Inputs {
+    let num_overlays = (info.num_overlays as usize).min(info.overlays.len());
+    let staged_overlays = info.overlays[..num_overlays]
+        .iter()
+        .chain([&info.vpci_template])
+        .map(|s| Range::new(s.ipa, s.size))
+        .fold(Range::default(), hull);
+    let mut inputs = Inputs {
         ram,
         loader: Range::new(image_start, image_end - image_start),
         staged_payload: Range::new(info.kernel.ipa, info.kernel.size),
         staged_dtb: Range::new(info.board_dtb.ipa, info.board_dtb.size),
         initrd: Range::new(info.initrd.ipa, info.initrd.size),
+        staged_overlays,
+        scratch_len: 0,
     };
     for (what, r) in [
         ("kernel", inputs.staged_payload),
         ("board DTB", inputs.staged_dtb),
         ("initrd", inputs.initrd),
+        ("overlays", inputs.staged_overlays),
     ] {
         if r.size != 0 && !r.inside(&ram) {
             msg.push_str(what)
@@ -115,6 +124,37 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         msg.push_str("no kernel or board DTB staged");
         return Err(());
     }
+
+    // Template and user overlays, as staged (inside the RAM region, clear of
+    // the loader: checked above through their hull). They are only read: the
+    // DTB build applies copies in its scratch.
+    let mut overlays = [Overlay {
+        name: "",
+        blob: &[],
+    }; 4];
+    for (k, (o, s)) in overlays
+        .iter_mut()
+        .zip(&info.overlays)
+        .take(num_overlays)
+        .enumerate()
+    {
+        // SAFETY: inside the cell's RAM and outside the loader (checked
+        // above); nothing writes there until the payload move, after the
+        // DTB is built (plan_* keeps DTB and scratch off the staged range).
+        o.blob = unsafe { arch::mem(s.ipa, s.size) };
+        o.name = match str_field(&info.overlay_names[k]) {
+            "" => ["overlay0", "overlay1", "overlay2", "overlay3"][k],
+            name => name,
+        };
+    }
+    cell.overlays = &overlays[..num_overlays];
+    if info.vpci_template.size != 0 {
+        let t = info.vpci_template;
+        // SAFETY: as for the overlays.
+        cell.vpci_template = Some(unsafe { arch::mem(t.ipa, t.size) });
+    }
+    // DTB_MAX >= the DTB room any plan gives, so this always suffices.
+    inputs.scratch_len = scratch_len(&cell, DTB_MAX as usize) as u64;
 
     let plan = match info.cell.boot.kind {
         boot_kind::LINUX => {
@@ -137,17 +177,19 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     }
     .map_err(|e| layout_err(msg, e))?;
 
-    // SAFETY: plan_* checked that [dtb, dtb + dtb_room) is inside RAM and
-    // overlaps neither the loader nor the staged board DTB, payload or
-    // initrd, so this is the only live reference to it; the board DTB is
-    // only read.
-    let (board_dtb, out) = unsafe {
+    // SAFETY: plan_* checked that [dtb, dtb + dtb_room) and the scratch
+    // after it are inside RAM and overlap neither each other, the loader nor
+    // the staged board DTB, payload, initrd or overlays, so these are the
+    // only live references to them; the staged inputs are only read.
+    let (board_dtb, out, scratch) = unsafe {
         (
             arch::mem(inputs.staged_dtb.base, inputs.staged_dtb.size),
             arch::mem_mut(plan.dtb, plan.dtb_room),
+            arch::mem_mut(plan.scratch, inputs.scratch_len),
         )
     };
-    let dtb_size = build_guest_dtb(board_dtb, out, &cell).map_err(|e| e.write_to(msg))?;
+    let dtb_size =
+        build_guest_dtb_in(board_dtb, out, scratch, &cell).map_err(|e| e.write_to(msg))?;
     say("cellboot loader: guest DTB ready, moving payload");
 
     // SAFETY: source (staged payload) and destination lie inside the cell's
@@ -162,6 +204,18 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     // SAFETY: the payload is in place and cleaned to PoC, the DTB is complete
     // (packed); this is the arm64 boot protocol's hand-over.
     unsafe { arch::enter(plan.entry, plan.dtb) }
+}
+
+/// Smallest range covering both (an empty range covers nothing).
+fn hull(a: Range, b: Range) -> Range {
+    if a.size == 0 {
+        return b;
+    }
+    if b.size == 0 {
+        return a;
+    }
+    let base = a.base.min(b.base);
+    Range::new(base, a.end().max(b.end()) - base)
 }
 
 fn layout_err(msg: &mut Msg, e: LayoutError) {

@@ -13,7 +13,11 @@ use cellfdt::{Error, FdtMut};
 
 const STEP: Step = Step::Gic;
 
-pub fn trim_redistributors(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Result<(), FixupError> {
+pub fn trim_redistributors(
+    fdt: &mut FdtMut<'_>,
+    cell: &CellView,
+    gic_phandle: u32,
+) -> Result<(), FixupError> {
     let b = cell.board;
     if b.gic_version != 3 || b.gicr_stride == 0 {
         return Ok(());
@@ -22,9 +26,15 @@ pub fn trim_redistributors(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u
     let node = f
         .node_offset_by_phandle(gic_phandle)
         .map_err(|e| FixupError::fdt(STEP, e).prop("interrupt-parent"))?;
-    let parent = f.parent_offset(node).map_err(|e| at(&f, STEP, node, "", e))?;
-    let ac = f.address_cells(parent).map_err(|e| at(&f, STEP, parent, "#address-cells", e))? as usize;
-    let sc = f.size_cells(parent).map_err(|e| at(&f, STEP, parent, "#size-cells", e))? as usize;
+    let parent = f
+        .parent_offset(node)
+        .map_err(|e| at(&f, STEP, node, "", e))?;
+    let ac = f
+        .address_cells(parent)
+        .map_err(|e| at(&f, STEP, parent, "#address-cells", e))? as usize;
+    let sc = f
+        .size_cells(parent)
+        .map_err(|e| at(&f, STEP, parent, "#size-cells", e))? as usize;
     let reg = match f.getprop(node, "reg") {
         Ok(r) => r,
         Err(Error::NotFound) => return Ok(()),

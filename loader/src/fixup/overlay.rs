@@ -13,10 +13,10 @@
 //! overlay_apply is atomic: when one overlay fails the guest tree is exactly
 //! as the previous step left it, and nothing else is applied.
 
+use crate::ERROR_PATH_LEN;
 use crate::error::{FixupError, Step};
 use crate::text::Text;
 use crate::view::Overlay;
-use crate::ERROR_PATH_LEN;
 use cellfdt::{Error, Fdt};
 
 /// Splits `scratch` into an 8-byte aligned copy area of at least `copy_len`
@@ -54,8 +54,8 @@ pub fn scratch_len(overlays: &[Overlay], template: Option<&[u8]>, out_len: usize
 pub fn apply_user(out: &mut [u8], o: &Overlay, scratch: &mut [u8]) -> Result<(), FixupError> {
     const STEP: Step = Step::Overlays;
     let n = o.blob.len();
-    let (copy, work) =
-        split_scratch(scratch, n).ok_or_else(|| error(STEP, o.name, Error::NoSpace).at("scratch"))?;
+    let (copy, work) = split_scratch(scratch, n)
+        .ok_or_else(|| error(STEP, o.name, Error::NoSpace).at("scratch"))?;
     copy[..n].copy_from_slice(o.blob);
     apply(STEP, o.name, out, &mut copy[..n], work, o.blob)
 }

@@ -195,7 +195,7 @@ fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupE
     if cell.vpci_devices.len() > MAX_VPCI_DEVICES {
         return Err(FixupError::new(
             STEP,
-            Cause::TooManyDevices(cell.vpci_devices.len()),
+            Cause::TooManyDevices(cell.vpci_devices.len() as u32),
         ));
     }
     let mut name = Text::<24>::new();
@@ -259,7 +259,9 @@ fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupE
             _ => return Err(at(fdt, STEP, 0, "#address-cells", Error::BadNCells)),
         };
         if !fits {
-            return Err(FixupError::fdt(STEP, Error::BadValue).at(path.as_str()).prop("reg"));
+            return Err(FixupError::fdt(STEP, Error::BadValue)
+                .at(path.as_str())
+                .prop("reg"));
         }
         if n == 2 {
             reg[reg_len] = (value >> 32) as u32;

@@ -113,4 +113,3 @@ pub fn pi() -> (Board, CellConfig) {
     set_str_field(&mut c.boot.stdout_path, "serial0:115200n8");
     (b, c)
 }
-

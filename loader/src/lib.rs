@@ -6,6 +6,8 @@
 //! `cellfdt::FdtMut::open_into` (the board DTB is never written) and applies
 //! the edits in this fixed order — each step sees the result of the previous:
 //!
+//! 0. **gic** ([`Step::Gic`]): GICv3 redistributor `reg` trimmed to the
+//!    board's CPUs (QEMU's reaches into the vPCI ECAM window).
 //! 1. **vPCI** ([`Step::VirtualPci`]): add `/pci@<ecam>` (pci-host-ecam-generic,
 //!    one `interrupt-map` row per ivshmem device: device d INTA → GIC SPI
 //!    `irq_base + d % 4`, edge-rising). Skipped when the cell has no ECAM window.

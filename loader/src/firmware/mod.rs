@@ -185,7 +185,12 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         (
             arch::mem(inputs.staged_dtb.base, inputs.staged_dtb.size),
             arch::mem_mut(plan.dtb, plan.dtb_room),
-            arch::mem_mut(plan.scratch, inputs.scratch_len),
+            // No scratch planned: `plan.scratch` is 0, and a slice must
+            // not start at a null pointer even when empty.
+            match inputs.scratch_len {
+                0 => &mut [][..],
+                len => arch::mem_mut(plan.scratch, len),
+            },
         )
     };
     let dtb_size =

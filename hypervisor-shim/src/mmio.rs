@@ -4,12 +4,12 @@
 use crate::arch::GuestFrame;
 use crate::cell::{self, CELLS};
 use crate::gic;
-use cellboot_abi::{cell_state, NO_PEER};
+use cellboot_abi::{cell_state, mem, NO_PEER};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
 
 /// GICD writes refused per cell that are logged.
-const GICD_LOG_LIMIT: u32 = 3;
+const GICD_LOG_LIMIT: u32 = 8;
 
 /// A decoded data abort.
 #[derive(Clone, Copy, Debug)]
@@ -45,7 +45,8 @@ fn inside(a: u64, base: u64, size: u64) -> bool {
     size != 0 && a >= base && a - base < size
 }
 
-/// Emulates or denies the access; on denial the cell is stopped.
+/// Emulates or denies the access; a denial is reflected to the cell as an
+/// abort, or stops the cell when it cannot take one (see `deny`).
 pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64) {
     let a = decode(esr, far, hpfar);
     // Stage-1 table walks that hit an unmapped IPA are never emulated.
@@ -68,7 +69,13 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             }
             Some(0)
         } else {
-            Some(bus.ecam_read(off, a.size))
+            let cycle = matches!(a.size, 1 | 2 | 4) && off % 4 + u64::from(a.size) <= 4;
+            let v = bus.ecam_read(off, a.size);
+            drop(rt);
+            if !cycle {
+                info!("cell {}: ECAM read of {} at +{off:#x} is no config cycle: all-ones", cell::name(ci), SizeText(a.size));
+            }
+            Some(v)
         }
     } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) {
         let mut rt = CELLS[ci].lock();
@@ -137,17 +144,60 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     frame.elr += 4;
 }
 
-fn deny(frame: &GuestFrame, ci: usize, a: &Access, why: &str) {
+/// A denied access is reflected into the cell as a synchronous external
+/// abort when the cell has EL1 vectors that can take it (the guest decides
+/// what a bus error means: Linux oopses or signals, an RTOS recovers). A cell
+/// without usable vectors, or one faulting inside its own vector table, would
+/// only loop: that is fatal, and the cell (only that cell) is stopped.
+fn deny(frame: &mut GuestFrame, ci: usize, a: &Access, why: &str) {
     let dir = if a.write { "write" } else { "read" };
-    info!(
-        "cell {}: denied {dir} {} at IPA {:#x} (pc {:#x}){why}: stopping the cell",
-        cell::name(ci),
-        SizeText(a.size),
-        a.ipa,
-        frame.elr
-    );
-    cell::stop(ci, cell_state::FAILED);
-    cell::park_this_cpu()
+    let (far, _, _) = crate::arch::trap_syndrome();
+    let pc = frame.elr;
+    let verdict = match vectors_usable(ci, pc) {
+        Ok(()) => crate::arch::reflect_data_abort(frame, far, a.write).ok_or("not an AArch64 EL0/EL1 context"),
+        Err(e) => Err(e),
+    };
+    match verdict {
+        Ok(vector) => info!(
+            "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: abort injected (EL1 vector {vector:#x})",
+            cell::name(ci),
+            SizeText(a.size),
+            a.ipa,
+        ),
+        Err(reason) => {
+            info!(
+                "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: stopping the cell ({reason})",
+                cell::name(ci),
+                SizeText(a.size),
+                a.ipa,
+            );
+            cell::stop(ci, cell_state::FAILED);
+            cell::park_this_cpu()
+        }
+    }
+}
+
+/// Whether an abort can be delivered to the cell's EL1 vectors: set, inside
+/// the cell's executable RAM when its MMU is off (VBAR is then an IPA), and
+/// the fault did not happen inside the vector table itself.
+fn vectors_usable(ci: usize, pc: u64) -> Result<(), &'static str> {
+    let (vbar, mmu_on) = crate::arch::guest_el1_vectors();
+    if vbar == 0 {
+        return Err("no EL1 vector table");
+    }
+    if pc >= vbar && pc - vbar < 0x800 {
+        return Err("fault inside its own EL1 vector table");
+    }
+    if !mmu_on {
+        let c = &cell::cfg().cells()[ci];
+        let ok = c.mem_regions().iter().any(|r| {
+            r.flags & mem::EXECUTE != 0 && r.flags & mem::IO == 0 && vbar >= r.virt && vbar.saturating_add(0x800) <= r.virt_end()
+        });
+        if !ok {
+            return Err("EL1 vector table outside its executable RAM");
+        }
+    }
+    Ok(())
 }
 
 struct SizeText(u8);
@@ -175,6 +225,8 @@ fn effect(ci: usize, device: u8, e: MmioEffect) {
             if let Some(&target) = link.peers.get(peer as usize) {
                 if peer != me && target != NO_PEER {
                     interrupt(target as usize, device);
+                } else {
+                    info!("cell {}: ivshmem doorbell to peer {peer} of device {device}: no such other peer, ignored", cell::name(ci));
                 }
             }
         }

@@ -260,3 +260,33 @@ pub fn halt() -> ! {
         aarch64_cpu::asm::wfe();
     }
 }
+
+/// What the guest's EL1 would use to take a synchronous exception:
+/// (VBAR_EL1, whether its stage-1 MMU is on, so VBAR is a VA not an IPA).
+pub fn guest_el1_vectors() -> (u64, bool) {
+    (VBAR_EL1.get(), SCTLR_EL1.get() & 1 != 0)
+}
+
+/// Reflects a stage-2 data abort into the guest's EL1 as a synchronous
+/// external abort (DFSC 0x10), the way hardware would take it: ESR_EL1,
+/// FAR_EL1, ELR_EL1, SPSR_EL1 set from the trapped context, then the return
+/// goes to the matching EL1 vector with DAIF masked. Returns the vector
+/// address; `None` when the guest ran in AArch32 or at an unexpected mode.
+pub fn reflect_data_abort(frame: &mut GuestFrame, va: u64, write: bool) -> Option<u64> {
+    let (vbar, _) = guest_el1_vectors();
+    // SPSR_EL2.M[3:0]: EL0t 0b0000, EL1t 0b0100, EL1h 0b0101; bit 4 = AArch32.
+    let (ec, offset) = match frame.spsr & 0x1f {
+        0b00000 => (0x24u64, 0x400u64),
+        0b00100 => (0x25, 0x000),
+        0b00101 => (0x25, 0x200),
+        _ => return None,
+    };
+    let esr = ec << 26 | 1 << 25 | u64::from(write) << 6 | 0x10;
+    ESR_EL1.set(esr);
+    FAR_EL1.set(va);
+    ELR_EL1.set(frame.elr);
+    SPSR_EL1.set(frame.spsr);
+    frame.elr = vbar + offset;
+    frame.spsr = 0x3c5; // EL1h, DAIF masked
+    Some(frame.elr)
+}

@@ -85,8 +85,6 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
         .map_err(e("dma-coherent"))?;
     fdt.setprop_u32(node, "linux,pci-domain", n.domain)
         .map_err(e("linux,pci-domain"))?;
-    fdt.setprop_u32(node, "interrupt-parent", gic.phandle)
-        .map_err(e("interrupt-parent"))?;
     fdt.setprop_cells(node, "interrupt-map", n.map())
         .map_err(e("interrupt-map"))?;
     fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7])
@@ -158,8 +156,6 @@ fn patch(template: &[u8], copy: &mut [u8], n: &Node, gic: Gic) -> Result<(), Fix
         .map_err(e("ranges"))?;
     ov.setprop_inplace(node, "bus-range", be_bytes(&BUS_RANGE, &mut cells))
         .map_err(e("bus-range"))?;
-    ov.setprop_inplace_u32(node, "interrupt-parent", gic.phandle)
-        .map_err(e("interrupt-parent"))?;
     ov.setprop_inplace_u32(node, "linux,pci-domain", n.domain)
         .map_err(e("linux,pci-domain"))?;
     // The placeholder is one row: its size says the template was written for

@@ -124,14 +124,14 @@ pub fn add_from_template(
     };
     let (copy, work) = overlay::split_scratch(scratch, template_copy_len(template))
         .ok_or_else(|| overlay::error(STEP, TEMPLATE_NAME, Error::NoSpace).at("scratch"))?;
-    patch(template, copy, &n, gic).map_err(|e| e.overlay_named(TEMPLATE_NAME))?;
+    patch(template, copy, &n).map_err(|e| e.overlay_named(TEMPLATE_NAME))?;
     overlay::apply(STEP, TEMPLATE_NAME, out, copy, work, template)
 }
 
 /// Opens the template into `copy` (rw layout, so the name and the
 /// interrupt-map may change size) and writes the cell's values over the
 /// placeholders; everything but those two is written in place.
-fn patch(template: &[u8], copy: &mut [u8], n: &Node, gic: Gic) -> Result<(), FixupError> {
+fn patch(template: &[u8], copy: &mut [u8], n: &Node) -> Result<(), FixupError> {
     let mut ov = FdtMut::open_into(template, copy).map_err(|e| FixupError::fdt(STEP, e))?;
     const PATH: &str = "/fragment@0/__overlay__/pci";
     let node = ov

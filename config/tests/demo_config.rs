@@ -51,7 +51,7 @@ fn bytes_are_sealed_and_pass_the_header_check() {
 }
 
 #[test]
-fn rpi4b_board_file_parses() {
+fn rpi4b_board_file_parses_with_a_minimal_system() {
     let dir = common::board_dir().join("../rpi4b");
     let text = std::fs::read_to_string(dir.join("board.toml")).unwrap();
     let system = r#"
@@ -70,4 +70,14 @@ boot = { kind = "linux", kernel = "Image" }
     .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(sys.config.board.release_addr[..4], [0xd8, 0xe0, 0xe8, 0xf0]);
     assert_eq!(sys.config.board.gicc_base, 0xff84_2000);
+}
+
+#[test]
+fn rpi4b_linux_demo_compiles() {
+    let sys = load_system(&common::board_dir().join("../rpi4b/linux-demo.toml")).unwrap_or_else(|e| {
+        panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    });
+    assert_eq!(sys.config.board.cpu_start, cellboot_abi::cpu_start::SPIN_TABLE);
+    assert_eq!(sys.config.cells[0].num_disable, 9);
+    assert_eq!(sys.config.cells[0].vpci.irq_base, 185);
 }

@@ -38,7 +38,7 @@ pub fn bench(board: &str) -> Result<()> {
     let mut straight = Vec::new();
     for i in 0..RUNS {
         cmd::step(&format!("bench: boot {}/{RUNS} through shim + loader, then direct", i + 1));
-        let mut c = q.command();
+        let mut c = q.boot_command(None);
         c.arg("-kernel").arg(&img);
         through.push(boot_time(&format!("bench-cellboot-{i}"), c, e2e::LINUX_MARKERS)?);
         let mut c = q.command_sized(Some(direct.smp), &direct.memory);

@@ -36,7 +36,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
     let bins = assemble::binaries(&sys, release)?;
     let out = paths::board_out(board);
     let stopped = strings(&["Booting Linux", "CELLBOOT: done"]); // Linux must never start
-    let mut c = q.command();
+    let mut c = q.boot_command(None);
     let case = match name {
         "linux-demo" => {
             let img = out.join("e2e-linux-demo.img");
@@ -73,8 +73,10 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         "bad-board-dtb" => {
             let img = out.join("e2e-linux-demo.img");
             assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
-            let dtb = corrupt_dtb(&paths::fixtures().join(q.fixture_dtb.as_deref().context("board has no fixture DTB")?), &out)?;
-            c.arg("-kernel").arg(&img).arg("-dtb").arg(&dtb);
+            let uart = cellboot_abi::str_field(&sys.config.cells[0].boot.stdout_path).rsplit('/').next().unwrap_or("").to_string();
+            let dtb = corrupt_dtb(&q.board_dtb().context("board has no DTB fixture")?, &uart, &out)?;
+            c = q.boot_command(Some(&dtb));
+            c.arg("-kernel").arg(&img);
             Case { name: name.into(), qemu: c, expect: strings(&[BOARD_DTB_INVALID]), fail_on: stopped, timeout: Duration::from_secs(60) }
         }
         other => bail!("no e2e case {other:?} (cases: {})", CASES.join(", ")),
@@ -85,12 +87,12 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
     Ok(case)
 }
 
-/// The board DTB with one property's name offset pointing past the strings
-/// block: QEMU loads and edits it (it only touches /chosen and /memory), a
-/// full structure check rejects it.
-fn corrupt_dtb(fixture: &Path, out: &Path) -> Result<PathBuf> {
+/// The board DTB with the console UART's `compatible` name offset pointing
+/// past the strings block: QEMU loads and edits it (it only touches /chosen
+/// and /memory), a full structure check (libfdt's fdt_check_full) rejects it.
+fn corrupt_dtb(fixture: &Path, uart: &str, out: &Path) -> Result<PathBuf> {
     let mut dtb = std::fs::read(fixture).with_context(|| format!("{}: run `cargo xtask fetch`", paths::show(fixture)))?;
-    let at = uart_compatible_nameoff(&dtb).context("no compatible property under /pl011@9000000 in the fixture DTB")?;
+    let at = compatible_nameoff(&dtb, uart).with_context(|| format!("no compatible property in node {uart} of {}", paths::show(fixture)))?;
     dtb[at..at + 4].copy_from_slice(&0x00ff_fff0u32.to_be_bytes());
     let path = out.join("e2e-bad-board.dtb");
     fetch::write_if_changed(&path, &dtb)?;
@@ -101,8 +103,8 @@ fn be32(b: &[u8], o: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
 }
 
-/// Offset of the `nameoff` field of `compatible` in node `pl011@9000000`.
-fn uart_compatible_nameoff(dtb: &[u8]) -> Option<usize> {
+/// Offset of the `nameoff` field of `compatible` in the node named `node`.
+fn compatible_nameoff(dtb: &[u8], node: &str) -> Option<usize> {
     let (off_struct, off_strings) = (be32(dtb, 8)? as usize, be32(dtb, 12)? as usize);
     let mut o = off_struct;
     let mut in_uart = false;
@@ -110,7 +112,7 @@ fn uart_compatible_nameoff(dtb: &[u8]) -> Option<usize> {
         match be32(dtb, o)? {
             1 => {
                 let name_end = o + 4 + dtb[o + 4..].iter().position(|&b| b == 0)?;
-                in_uart = &dtb[o + 4..name_end] == b"pl011@9000000";
+                in_uart = &dtb[o + 4..name_end] == node.as_bytes();
                 o = (name_end + 1).div_ceil(4) * 4;
             }
             2 => {
@@ -139,12 +141,12 @@ mod tests {
         let Ok(dtb) = std::fs::read(&f) else {
             panic!("{} missing: run `cargo xtask fetch` first", f.display());
         };
-        let at = super::uart_compatible_nameoff(&dtb).expect("pl011 compatible");
+        let at = super::compatible_nameoff(&dtb, "pl011@9000000").expect("pl011 compatible");
         assert!(at > 0x40 && at < dtb.len());
         // A DTB without that node yields None, not a wrong offset.
         let mut other = dtb.clone();
         let i = other.windows(13).position(|w| w == b"pl011@9000000").unwrap();
         other[i] = b'x';
-        assert_eq!(super::uart_compatible_nameoff(&other), None);
+        assert_eq!(super::compatible_nameoff(&other, "pl011@9000000"), None);
     }
 }

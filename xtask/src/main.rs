@@ -93,7 +93,7 @@ fn real_main() -> Result<()> {
             initramfs::initramfs()?;
             let img = assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
             let q = qemu_settings::load(&board)?;
-            let mut c = q.command();
+            let mut c = q.boot_command(None);
             c.arg("-kernel").arg(&img);
             cmd::step("booting (QEMU monitor: Ctrl-A c, quit: Ctrl-A x)");
             if !q.exits_on_poweroff {

@@ -15,6 +15,8 @@ pub struct QemuSettings {
     pub exits_on_poweroff: bool,
     /// File name under build/fixtures for `-machine dumpdtb=` (boards whose DTB comes from QEMU).
     pub fixture_dtb: Option<String>,
+    /// File name under build/fixtures passed as `-dtb` (boards QEMU builds no DTB for).
+    pub boot_dtb: Option<String>,
     pub direct: Option<Direct>,
 }
 
@@ -51,6 +53,21 @@ impl QemuSettings {
         }
         c.args(["-m", memory, "-nographic", "-no-reboot"]);
         c
+    }
+
+    /// [`Self::command`] plus `-dtb` when the board needs one; `dtb` overrides it.
+    pub fn boot_command(&self, dtb: Option<&std::path::Path>) -> Command {
+        let mut c = self.command();
+        let fixture = self.boot_dtb.as_ref().map(|f| paths::fixtures().join(f));
+        if let Some(d) = dtb.map(|d| d.to_path_buf()).or(fixture) {
+            c.arg("-dtb").arg(d);
+        }
+        c
+    }
+
+    /// The DTB the board boots with: QEMU's dump or the board's file.
+    pub fn board_dtb(&self) -> Option<std::path::PathBuf> {
+        self.boot_dtb.as_ref().or(self.fixture_dtb.as_ref()).map(|f| paths::fixtures().join(f))
     }
 }
 

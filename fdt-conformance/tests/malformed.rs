@@ -47,7 +47,7 @@ fn check_malformed(blob: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(2000))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn corrupted_rpi4(ms in proptest::collection::vec(mutation(), 1..4)) {

@@ -105,6 +105,11 @@ case ",$SKIP," in
     *) check_pci ;;
 esac
 
+# Partitioned deployments (xtask/src/partition.rs) add the peer test.
+if [ -n "$dev" ] && [ -x /ivshmem-peer.sh ]; then
+    /ivshmem-peer.sh "$dev" || fail "ivshmem peer test (qemu/ivshmem-peer.sh)"
+fi
+
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "cpus=$cpus memtotal=$mem"

@@ -10,6 +10,8 @@ const RUNS: usize = 5;
 const BOOT_RATIO_TARGET: f64 = 1.10;
 const LOADER_TARGET: u64 = 16 * 1024;
 const SHIM_TARGET: u64 = 64 * 1024;
+/// Timed ivshmem round trips in the two-cell bench boot.
+const RTT_ROUND_TRIPS: u32 = 100;
 
 struct Row {
     what: String,
@@ -65,6 +67,18 @@ pub fn bench(board: &str) -> Result<()> {
             target: format!("<= {target}"),
             ratio: Some(size as f64 / target as f64),
             limit: 1.0,
+        });
+    }
+
+    if board == "qemu-virt" {
+        cmd::step("bench: ivshmem round trips Linux -> rtos-demo -> Linux (boards/qemu-virt/two-cell.toml)");
+        let (n, median, max) = crate::partition::bench_rtt(board, RTT_ROUND_TRIPS)?;
+        rows.push(Row {
+            what: format!("ivshmem round trip, TCG, busybox devmem (n={n}): median / max"),
+            value: format!("{:.2}ms / {:.2}ms", median as f64 / 1e3, max as f64 / 1e3),
+            target: "-".into(),
+            ratio: None,
+            limit: f64::INFINITY,
         });
     }
 

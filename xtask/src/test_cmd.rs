@@ -1,6 +1,6 @@
 //! `xtask test`: host tests, firmware builds, then end-to-end QEMU boots.
 
-use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, qemu_runner};
+use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, partition, qemu_runner};
 use anyhow::{bail, Result};
 
 pub struct TestOpts {
@@ -29,11 +29,16 @@ pub fn test(o: &TestOpts) -> Result<()> {
         return Ok(());
     }
     cmd::step("test 4/4: end-to-end boots in QEMU");
-    let names: Vec<&str> = if o.cases.is_empty() { e2e::CASES.to_vec() } else { o.cases.iter().map(String::as_str).collect() };
+    let mut all = e2e::CASES.to_vec();
+    if o.board == "qemu-virt" {
+        all.extend(partition::CASES); // boards/qemu-virt/two-cell.toml, hostile.toml
+    }
+    let names: Vec<&str> = if o.cases.is_empty() { all } else { o.cases.iter().map(String::as_str).collect() };
     let mut outcomes = Vec::new();
     for name in names {
         cmd::step(&format!("e2e {name}"));
-        let outcome = qemu_runner::run(e2e::case(name, &o.board, o.release)?)?;
+        let case = if partition::CASES.contains(&name) { partition::case(name, &o.board, o.release)? } else { e2e::case(name, &o.board, o.release)? };
+        let outcome = qemu_runner::run(case)?;
         if outcome.passed {
             eprintln!("    PASS {name}: {}", outcome.detail);
         } else {

@@ -1,0 +1,254 @@
+//! Everything that touches the hardware: startup, EL1 exception vectors,
+//! system registers (timer, GICv3 CPU interface, fault state), hypercalls
+//! and PSCI, raw memory/MMIO. Entered at EL1h with MMU and caches off (so
+//! data accesses are Device memory: aligned only; the target is built with
+//! +strict-align), x0 = DTB.
+
+use core::arch::{asm, global_asm};
+
+// Startup: refuse to run away from the link address (absolute pointers in
+// .rodata would be wrong), zero BSS, set SP and VBAR_EL1, call
+// `inmate_main(dtb)` which each binary defines.
+global_asm!(
+    ".section .text.head, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    mov   x19, x0",
+    "    adr   x1, _start",
+    "    ldr   x2, =_start",
+    "    cmp   x1, x2",
+    "    b.eq  1f",
+    "    mov   x0, #0x101", // CELL_FAILED: loaded at the wrong address
+    "    hvc   #0x4a48",
+    "0:  wfe",
+    "    b     0b",
+    "1:  ldr   x1, =__bss_start",
+    "    ldr   x2, =__bss_end",
+    "2:  cmp   x1, x2",
+    "    b.hs  3f",
+    "    str   xzr, [x1], #8",
+    "    b     2b",
+    "3:  ldr   x1, =__stack_top",
+    "    mov   sp, x1",
+    "    ldr   x1, =inmate_vectors",
+    "    msr   vbar_el1, x1",
+    "    isb",
+    "    mov   x0, x19",
+    "    bl    inmate_main",
+    "4:  wfe",
+    "    b     4b",
+);
+
+// Vectors: every entry saves a Frame on SP_EL1 and calls
+// inmate_exception(frame, kind); the frame (ELR/SPSR possibly changed) is
+// restored on return.
+global_asm!(
+    ".equ FRAME, 272",
+    ".macro VENTRY kind",
+    "    .balign 0x80",
+    "    sub   sp, sp, #FRAME",
+    "    stp   x0, x1, [sp, #0]",
+    "    mov   x1, #\\kind",
+    "    b     inmate_save_rest",
+    ".endm",
+    ".section .text.vectors, \"ax\"",
+    ".balign 0x800",
+    ".global inmate_vectors",
+    "inmate_vectors:",
+    "    VENTRY 0", "    VENTRY 1", "    VENTRY 2", "    VENTRY 3",
+    "    VENTRY 4", "    VENTRY 5", "    VENTRY 6", "    VENTRY 7",
+    "    VENTRY 8", "    VENTRY 9", "    VENTRY 10", "    VENTRY 11",
+    "    VENTRY 12", "    VENTRY 13", "    VENTRY 14", "    VENTRY 15",
+    "inmate_save_rest:",
+    "    stp   x2, x3, [sp, #16]",
+    "    stp   x4, x5, [sp, #32]",
+    "    stp   x6, x7, [sp, #48]",
+    "    stp   x8, x9, [sp, #64]",
+    "    stp   x10, x11, [sp, #80]",
+    "    stp   x12, x13, [sp, #96]",
+    "    stp   x14, x15, [sp, #112]",
+    "    stp   x16, x17, [sp, #128]",
+    "    stp   x18, x19, [sp, #144]",
+    "    stp   x20, x21, [sp, #160]",
+    "    stp   x22, x23, [sp, #176]",
+    "    stp   x24, x25, [sp, #192]",
+    "    stp   x26, x27, [sp, #208]",
+    "    stp   x28, x29, [sp, #224]",
+    "    mrs   x2, elr_el1",
+    "    stp   x30, x2, [sp, #240]",
+    "    mrs   x2, spsr_el1",
+    "    str   x2, [sp, #256]",
+    "    mov   x0, sp",
+    "    bl    inmate_exception",
+    "    ldp   x30, x2, [sp, #240]",
+    "    msr   elr_el1, x2",
+    "    ldr   x2, [sp, #256]",
+    "    msr   spsr_el1, x2",
+    "    ldp   x0, x1, [sp, #0]",
+    "    ldp   x2, x3, [sp, #16]",
+    "    ldp   x4, x5, [sp, #32]",
+    "    ldp   x6, x7, [sp, #48]",
+    "    ldp   x8, x9, [sp, #64]",
+    "    ldp   x10, x11, [sp, #80]",
+    "    ldp   x12, x13, [sp, #96]",
+    "    ldp   x14, x15, [sp, #112]",
+    "    ldp   x16, x17, [sp, #128]",
+    "    ldp   x18, x19, [sp, #144]",
+    "    ldp   x20, x21, [sp, #160]",
+    "    ldp   x22, x23, [sp, #176]",
+    "    ldp   x24, x25, [sp, #192]",
+    "    ldp   x26, x27, [sp, #208]",
+    "    ldp   x28, x29, [sp, #224]",
+    "    add   sp, sp, #FRAME",
+    "    eret",
+);
+
+/// Registers saved by the vectors.
+#[repr(C)]
+pub struct Frame {
+    pub x: [u64; 31],
+    pub elr: u64,
+    pub spsr: u64,
+    _pad: u64,
+}
+const _: () = assert!(core::mem::size_of::<Frame>() == 272);
+
+/// Vector kinds: 4 = current EL (SPx) sync, 5 = IRQ; others are unexpected.
+pub const KIND_SYNC: u64 = 4;
+pub const KIND_IRQ: u64 = 5;
+
+unsafe extern "Rust" {
+    /// Each binary's exception handler (sync aborts, IRQs).
+    fn inmate_handle(frame: &mut Frame, kind: u64);
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn inmate_exception(frame: &mut Frame, kind: u64) {
+    // SAFETY: defined by the binary with exactly this signature.
+    unsafe { inmate_handle(frame, kind) }
+}
+
+macro_rules! sysreg {
+    ($get:ident, $set:ident, $name:literal) => {
+        pub fn $get() -> u64 {
+            let v: u64;
+            // SAFETY: reads a system register EL1 may access.
+            unsafe { asm!(concat!("mrs {0}, ", $name), out(reg) v, options(nomem, nostack)) };
+            v
+        }
+        pub fn $set(v: u64) {
+            // SAFETY: writes a system register EL1 owns; callers pick values
+            // per the architecture (timer, GIC CPU interface, vectors).
+            unsafe { asm!(concat!("msr ", $name, ", {0}"), "isb", in(reg) v, options(nostack)) };
+        }
+    };
+}
+
+sysreg!(cntfrq, _set_cntfrq, "cntfrq_el0");
+sysreg!(cntvct, _set_cntvct, "cntvct_el0");
+sysreg!(_cntv_tval, set_cntv_tval, "cntv_tval_el0");
+sysreg!(_cntv_ctl, set_cntv_ctl, "cntv_ctl_el0");
+sysreg!(mpidr, _set_mpidr, "mpidr_el1");
+sysreg!(esr_el1, _set_esr, "esr_el1");
+sysreg!(far_el1, _set_far, "far_el1");
+sysreg!(vbar_el1, set_vbar_el1, "vbar_el1");
+sysreg!(icc_sre, set_icc_sre, "icc_sre_el1");
+sysreg!(_icc_pmr, set_icc_pmr, "icc_pmr_el1");
+sysreg!(_icc_bpr1, set_icc_bpr1, "icc_bpr1_el1");
+sysreg!(_icc_igrpen1, set_icc_igrpen1, "icc_igrpen1_el1");
+sysreg!(icc_iar1, _set_icc_iar1, "icc_iar1_el1");
+sysreg!(_icc_eoir1, set_icc_eoir1, "icc_eoir1_el1");
+
+/// Unmasks IRQs at EL1.
+pub fn irqs_on() {
+    // SAFETY: only changes PSTATE.I; handlers are installed at startup.
+    unsafe { asm!("msr daifclr, #2", options(nomem, nostack)) };
+}
+
+/// Waits for an interrupt (taken through the vectors when unmasked).
+pub fn wfi() {
+    // SAFETY: no memory effects.
+    unsafe { asm!("dsb sy", "wfi", options(nostack)) };
+}
+
+/// `hvc #0x4a48`: x0 = code, x1..x2 = args; returns x0.
+pub fn hypercall(code: u64, a1: u64, a2: u64) -> i64 {
+    let r: u64;
+    // SAFETY: the shim's hypercall ABI reads registers (and the memory x1
+    // names for console writes) and clobbers only x0.
+    unsafe { asm!("hvc #0x4a48", inlateout("x0") code => r, in("x1") a1, in("x2") a2, options(nostack)) };
+    r as i64
+}
+
+/// An `hvc` with another immediate (the shim must refuse it).
+pub fn hvc_imm1(code: u64) -> i64 {
+    let r: u64;
+    // SAFETY: as `hypercall`.
+    unsafe { asm!("hvc #1", inlateout("x0") code => r, options(nostack)) };
+    r as i64
+}
+
+/// PSCI / SMCCC through `smc #0` (trapped by the shim).
+pub fn smc(f: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+    let r: u64;
+    // SAFETY: SMCCC: clobbers x0..x17 at most.
+    unsafe {
+        asm!("smc #0", inlateout("x0") f => r, inlateout("x1") a1 => _, inlateout("x2") a2 => _,
+            inlateout("x3") a3 => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
+            out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
+            out("x14") _, out("x15") _, out("x16") _, out("x17") _, options(nostack));
+    }
+    r as i64
+}
+
+// Raw guest-physical accesses (MMU off: VA = IPA). Callers name device
+// registers, their own RAM or the shared memory; hostile callers name
+// anything on purpose, and the shim contains it.
+// SAFETY (all): volatile accesses to addresses the caller names; with the
+// MMU off nothing is cached and no Rust object is aliased by these ranges
+// (the inmates keep their own data in statics/stack, never at these addresses).
+pub fn rd8(a: u64) -> u8 {
+    unsafe { (a as *const u8).read_volatile() }
+}
+pub fn wr8(a: u64, v: u8) {
+    unsafe { (a as *mut u8).write_volatile(v) }
+}
+pub fn rd32(a: u64) -> u32 {
+    unsafe { (a as *const u32).read_volatile() }
+}
+pub fn wr32(a: u64, v: u32) {
+    unsafe { (a as *mut u32).write_volatile(v) }
+}
+pub fn rd64(a: u64) -> u64 {
+    unsafe { (a as *const u64).read_volatile() }
+}
+pub fn wr64(a: u64, v: u64) {
+    unsafe { (a as *mut u64).write_volatile(v) }
+}
+
+/// A load pair (`ldp`): no syndrome (ISV = 0) when it traps to EL2.
+pub fn ldp(a: u64) -> (u64, u64) {
+    let (x, y): (u64, u64);
+    // SAFETY: as rd64.
+    unsafe { asm!("ldp {0}, {1}, [{2}]", out(reg) x, out(reg) y, in(reg) a, options(nostack)) };
+    (x, y)
+}
+
+/// Jumps to `a` (never returns if `a` is not code the cell may run).
+pub fn jump(a: u64) -> ! {
+    // SAFETY: deliberately transfers control; used by the attacker's last,
+    // fatal attempt.
+    unsafe { asm!("br {0}", in(reg) a, options(noreturn)) }
+}
+
+/// The DTB the loader handed over in x0.
+pub fn dtb(addr: u64) -> Option<&'static [u8]> {
+    let mut head = [0u8; 8];
+    for (i, b) in head.iter_mut().enumerate() {
+        *b = rd8(addr + i as u64);
+    }
+    let n = crate::dtb::totalsize(&head)?;
+    // SAFETY: the loader wrote the DTB into our RAM at `addr` (x0 of the
+    // boot protocol) and nothing writes it afterwards.
+    Some(unsafe { core::slice::from_raw_parts(addr as *const u8, n) })
+}

@@ -1,0 +1,184 @@
+//! rtos-demo: an RTOS-style cell beside Linux (boards/qemu-virt/two-cell.toml).
+//!
+//! Boot: DTB from x0 → vPCI host, GICv3, virtual timer; ECAM walk finds the
+//! ivshmem device and places BAR0; the timer PPI and the ivshmem SPI go
+//! straight to this CPU (no shim exits for them). Then two "tasks": a
+//! periodic tick at 100 Hz and a message server woken by the doorbell SPI,
+//! answering each request in its own output section and ringing the
+//! requester's doorbell (protocol: `cellboot_inmates::proto`).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+#[cfg(target_os = "none")]
+mod rtos {
+    use cellboot_inmates::arch::{self, rd32, wr32, Frame};
+    use cellboot_inmates::pci::{self, Ecam, Ivshmem};
+    use cellboot_inmates::{dtb, gic, proto, say};
+    use core::cell::UnsafeCell;
+
+    const TICK_HZ: u64 = 100;
+    const REG_INT_CONTROL: u64 = 0x08;
+    const REG_DOORBELL: u64 = 0x0c;
+    const REG_STATE: u64 = 0x10;
+
+    /// State shared between the IRQ handler and the main loop. One CPU, and
+    /// the handler runs with IRQs masked, so plain cells suffice.
+    struct Shared {
+        ticks: UnsafeCell<u64>,
+        doorbells: UnsafeCell<u64>,
+        timer_intid: UnsafeCell<u32>,
+        doorbell_intid: UnsafeCell<u32>,
+        tval: UnsafeCell<u64>,
+    }
+    // SAFETY: single CPU; accesses are volatile and never overlap (the main
+    // loop reads, the handler writes with IRQs masked).
+    unsafe impl Sync for Shared {}
+    static S: Shared = Shared {
+        ticks: UnsafeCell::new(0),
+        doorbells: UnsafeCell::new(0),
+        timer_intid: UnsafeCell::new(0),
+        doorbell_intid: UnsafeCell::new(0),
+        tval: UnsafeCell::new(0),
+    };
+    fn get<T: Copy>(c: &UnsafeCell<T>) -> T {
+        // SAFETY: see `Shared`.
+        unsafe { c.get().read_volatile() }
+    }
+    fn set<T: Copy>(c: &UnsafeCell<T>, v: T) {
+        // SAFETY: see `Shared`.
+        unsafe { c.get().write_volatile(v) }
+    }
+
+    struct Mmio(u64);
+    impl Ecam for Mmio {
+        fn read32(&mut self, off: u64) -> u32 {
+            rd32(self.0 + off)
+        }
+        fn write32(&mut self, off: u64, v: u32) {
+            wr32(self.0 + off, v)
+        }
+    }
+
+    fn fail(what: core::fmt::Arguments) -> ! {
+        say!("rtos-demo: FAIL {what}");
+        arch::hypercall(cellboot_abi::hypercall::CELL_FAILED, 0, 0);
+        loop {
+            arch::wfi()
+        }
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn inmate_main(dtb_addr: u64) -> ! {
+        say!("rtos-demo: up on MPIDR {:#x}, DTB at {dtb_addr:#x}", arch::mpidr() & 0xff_ffff);
+        let Some(blob) = arch::dtb(dtb_addr) else { fail(format_args!("no DTB at {dtb_addr:#x}")) };
+        let Ok(fdt) = cellfdt::Fdt::new(blob) else { fail(format_args!("DTB header rejected")) };
+        let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic with a MEM range")) };
+        let Some(g) = dtb::gic_v3(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
+        let Some(timer) = dtb::virt_timer_intid(&fdt) else { fail(format_args!("no arm,armv8-timer node")) };
+        let dev = match pci::find_ivshmem(&mut Mmio(host.ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
+            Ok(d) => d,
+            Err(e) => fail(format_args!("ivshmem: {e}")),
+        };
+        let Some(spi) = dtb::intx_intid(&fdt, host.node, dev.device, 1) else {
+            fail(format_args!("interrupt-map has no row for device {}", dev.device))
+        };
+        let (id, peers) = (rd32(dev.bar0), rd32(dev.bar0 + 4));
+        say!(
+            "rtos-demo: ivshmem 00:{:02x}.0 BAR0 {:#x} id {id}/{peers}, shmem {:#x} (state {:#x} rw {:#x} out {:#x}), INTA -> INTID {spi}",
+            dev.device, dev.bar0, dev.shmem, dev.state_size, dev.rw_size, dev.out_size
+        );
+        if peers != 2 || id > 1 {
+            fail(format_args!("expected a two-peer link, got id {id} of {peers}"));
+        }
+
+        let Some(rd) = gic::my_redistributor(&g) else { fail(format_args!("no redistributor frame for this CPU")) };
+        gic::init_cpu(rd);
+        gic::enable_ppi(rd, timer);
+        gic::enable_spi(&g, spi);
+        set(&S.timer_intid, timer);
+        set(&S.doorbell_intid, spi);
+        let tval = arch::cntfrq() / TICK_HZ;
+        set(&S.tval, tval);
+        arch::set_cntv_tval(tval);
+        arch::set_cntv_ctl(1);
+        wr32(dev.bar0 + REG_INT_CONTROL, 1);
+        wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
+        arch::irqs_on();
+        say!("rtos-demo: timer INTID {timer} at {TICK_HZ} Hz via GICR {rd:#x}, doorbell INTID {spi}: serving");
+        serve(&dev, id)
+    }
+
+    fn serve(dev: &Ivshmem, id: u32) -> ! {
+        let other = 1 - id;
+        let inbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, other);
+        let outbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, id);
+        let (mut last_seq, mut served, mut seen_doorbells, mut reported_tick) = (0u32, 0u64, 0u64, false);
+        loop {
+            arch::wfi();
+            let ticks = get(&S.ticks);
+            if !reported_tick && ticks >= TICK_HZ {
+                // Once: proof that the periodic task runs (quiet afterwards,
+                // the console is shared with Linux).
+                reported_tick = true;
+                say!("rtos-demo: periodic task: {ticks} ticks");
+            }
+            let bells = get(&S.doorbells);
+            if bells == seen_doorbells {
+                continue;
+            }
+            seen_doorbells = bells;
+            let seq = rd32(inbox + 4);
+            if rd32(inbox) != proto::PING || seq == last_seq {
+                continue;
+            }
+            let (a, b) = (rd32(inbox + 8), rd32(inbox + 12));
+            served += 1;
+            if b == proto::STATS {
+                say!("rtos-demo: served {served} requests, {bells} doorbell interrupts, {ticks} timer ticks");
+            }
+            wr32(outbox, proto::PONG);
+            wr32(outbox + 8, proto::answer(a, b));
+            wr32(outbox + 12, ticks as u32);
+            wr32(outbox + 4, seq);
+            wr32(dev.bar0 + REG_DOORBELL, other << 16);
+            last_seq = seq;
+        }
+    }
+
+    #[unsafe(no_mangle)]
+    fn inmate_handle(frame: &mut Frame, kind: u64) {
+        if kind != arch::KIND_IRQ {
+            say!(
+                "rtos-demo: exception kind {kind} ESR {:#x} FAR {:#x} at {:#x}: halting",
+                arch::esr_el1(), arch::far_el1(), frame.elr
+            );
+            loop {
+                arch::wfi()
+            }
+        }
+        loop {
+            let intid = gic::ack();
+            if intid == gic::SPURIOUS {
+                break;
+            }
+            if intid == get(&S.timer_intid) {
+                set(&S.ticks, get(&S.ticks) + 1);
+                arch::set_cntv_tval(get(&S.tval));
+            } else if intid == get(&S.doorbell_intid) {
+                set(&S.doorbells, get(&S.doorbells) + 1);
+            }
+            gic::eoi(intid);
+        }
+    }
+
+    #[panic_handler]
+    fn panic(p: &core::panic::PanicInfo) -> ! {
+        say!("rtos-demo: panic: {p}");
+        arch::hypercall(cellboot_abi::hypercall::CELL_FAILED, 0, 0);
+        loop {
+            arch::wfi()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Partitioned deployments (issue 8): the bare-metal inmates (inmates/), the
+//! partition initramfs (init.sh + qemu/ivshmem-peer.sh + uio modules), the
+//! end-to-end cases `two-cell` (Linux + rtos-demo over ivshmem) and
+//! `hostile` (plus an attacker cell: containment table, fatal-fault
+//! isolation), and the ivshmem round-trip bench.
+
+use crate::qemu_runner::{self, Case};
+use crate::{assemble, cmd, cpio::Cpio, e2e, fetch, firmware, paths, qemu_settings};
+use anyhow::{bail, Context, Result};
+use cellboot_abi::zerocopy::IntoBytes;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const CASES: &[&str] = &["two-cell", "hostile"];
+const INMATES: &[&str] = &["rtos-demo", "attacker"];
+
+/// build/inmates/<name>.bin for every inmate (the system files point there).
+pub fn inmates(release: bool) -> Result<()> {
+    cmd::step(&format!("building the inmates for {} ({})", firmware::TARGET, if release { "release" } else { "debug" }));
+    let mut c = cmd::cargo();
+    c.args(["build", "--target", firmware::TARGET, "--message-format=json-render-diagnostics", "-p", "cellboot-inmates", "--bins"]);
+    if release {
+        c.arg("--release");
+    }
+    c.stderr(std::process::Stdio::inherit());
+    let out = c.output().context("cannot run cargo build for the inmates")?;
+    if !out.status.success() {
+        bail!("building cellboot-inmates failed: {}", out.status);
+    }
+    let dir = paths::build().join("inmates");
+    std::fs::create_dir_all(&dir)?;
+    let mut found = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
+        if INMATES.contains(&name) {
+            let bin = firmware::to_binary(std::path::Path::new(exe), &dir.join(format!("{name}.bin.tmp")))?;
+            fetch::write_if_changed(&dir.join(format!("{name}.bin")), &bin)?;
+            found += 1;
+        }
+    }
+    if found != INMATES.len() {
+        bail!("cargo reported {found} of {} inmate executables", INMATES.len());
+    }
+    Ok(())
+}
+
+/// uio.ko and uio_pci_generic.ko from the cloud kernel package `xtask fetch` downloaded.
+fn uio_modules() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(paths::downloads())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("linux-image-") && n.contains("-cloud-arm64_")))
+        .collect();
+    debs.sort();
+    let deb = debs.pop().context("no linux-image-*-cloud-arm64 package in build/downloads: run `cargo xtask fetch`")?;
+    let name = deb.file_name().unwrap().to_string_lossy().into_owned();
+    let kver = name.trim_start_matches("linux-image-").split('_').next().unwrap_or_default().to_string();
+    let out = paths::guest().join("uio");
+    let members: Vec<String> =
+        ["uio", "uio_pci_generic"].iter().map(|m| format!("./lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
+    std::fs::create_dir_all(&out)?;
+    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
+    cmd::run(std::process::Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(&deb).arg(&out).args(&members))?;
+    members
+        .iter()
+        .map(|m| {
+            let data = std::fs::read(out.join(m)).with_context(|| format!("{m} missing from {name}"))?;
+            Ok((m.rsplit('/').next().unwrap().to_string(), data))
+        })
+        .collect()
+}
+
+/// build/guest/initramfs-partition.cpio.gz: the e2e initramfs plus the
+/// Linux-side peer program and the uio modules.
+pub fn initramfs() -> Result<PathBuf> {
+    cmd::step("initramfs (partition): busybox + init.sh + ivshmem-peer.sh + uio modules");
+    let read = |p: PathBuf| std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)));
+    let busybox = read(paths::guest().join("bb/bin/busybox"))?;
+    let init = read(paths::root().join("qemu/init.sh"))?;
+    let peer = read(paths::root().join("qemu/ivshmem-peer.sh"))?;
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "lib", "lib/modules"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.char_dev("dev/null", 0o666, 1, 3);
+    c.file("bin/busybox", 0o755, &busybox);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, &init);
+    c.file("ivshmem-peer.sh", 0o755, &peer);
+    for (name, data) in uio_modules()? {
+        c.file(&format!("lib/modules/{name}"), 0o644, &data);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&c.finish())?;
+    let out = paths::guest().join("initramfs-partition.cpio.gz");
+    fetch::write_if_changed(&out, &gz.finish()?)?;
+    Ok(out)
+}
+
+/// Everything the partition systems' payload paths name.
+pub fn prepare(release: bool) -> Result<()> {
+    inmates(release)?;
+    initramfs()?;
+    Ok(())
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// What the rtos cell prints while it comes up, in order.
+const RTOS_UP: &[&str] = &[
+    "[rtos] rtos-demo: up on MPIDR 0x2",
+    "[rtos] rtos-demo: ivshmem 00:00.0 BAR0 0x10000000 id 1/2",
+    "[rtos] rtos-demo: timer INTID 27 at 100 Hz",
+];
+
+/// The Linux cell's markers with the peer test (qemu/ivshmem-peer.sh).
+const LINUX_PEER: &[&str] = &[
+    "CELLBOOT: pci-node ok",
+    "CELLBOOT: ivshmem 110a:4106 at ",
+    "CELLBOOT: bar0 id=0 max_peers=2",
+    "CELLBOOT: shmem pattern ok",
+    "CELLBOOT: ivshmem driver uio_pci_generic bound",
+    "CELLBOOT: ivshmem peer 1 ready",
+    "CELLBOOT: ivshmem round trip ok",
+    "CELLBOOT: ivshmem interrupts ",
+    "CELLBOOT: rtt n=",
+    "[rtos] rtos-demo: served ",
+    "CELLBOOT: shmem canary intact",
+    "CELLBOOT: cpus=2 ",
+    "CELLBOOT: done",
+];
+
+const FAIL_ON: &[&str] = &[
+    "CELLBOOT: FAIL",
+    "Kernel panic",
+    "rtos-demo: FAIL",
+    "rtos-demo: exception",
+    "cell linux: denied",
+    "cell rtos: denied",
+    "internal error",
+    "PANIC",
+    e2e::SYSCONFIG_INVALID,
+    e2e::BOARD_DTB_INVALID,
+];
+
+/// Image for `system` with the Linux cell's `cellboot.rtt` round-trip count.
+fn image(board: &str, system: &str, release: bool, rtt: u32) -> Result<PathBuf> {
+    prepare(release)?;
+    let sys = assemble::load_system(board, system)?;
+    let bins = assemble::binaries(&sys, release)?;
+    let mut cfg = sys.config;
+    let boot = &mut cfg.cells[0].boot;
+    let args = format!("{} cellboot.rtt={rtt}", cellboot_abi::str_field(&boot.bootargs));
+    anyhow::ensure!(cellboot_abi::set_str_field(&mut boot.bootargs, &args), "bootargs too long");
+    cfg.seal();
+    let img = paths::board_out(board).join(format!("e2e-{system}.img"));
+    assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
+    Ok(img)
+}
+
+pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
+    let q = qemu_settings::load(board)?;
+    let mut c = q.boot_command(None);
+    let (expect, fail_on) = match name {
+        "two-cell" => {
+            c.arg("-kernel").arg(image(board, "two-cell", release, 20)?);
+            let mut e = strings(RTOS_UP);
+            e.extend(strings(LINUX_PEER));
+            (e, strings(FAIL_ON))
+        }
+        "hostile" => {
+            c.arg("-kernel").arg(image(board, "hostile", release, 20)?);
+            (crate::hostile::expect(), strings(&FAIL_ON[..FAIL_ON.len()]))
+        }
+        other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
+    };
+    Ok(Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(300) })
+}
+
+/// `xtask bench` row: ivshmem round trips Linux → rtos-demo → Linux, as the
+/// Linux shell sees them (busybox devmem per register access, TCG).
+pub fn bench_rtt(board: &str, n: u32) -> Result<(u32, u64, u64)> {
+    let q = qemu_settings::load(board)?;
+    let mut c = q.boot_command(None);
+    c.arg("-kernel").arg(image(board, "two-cell", true, n)?);
+    let mut e = strings(RTOS_UP);
+    e.extend(strings(LINUX_PEER));
+    let o = qemu_runner::run(Case { name: "bench-two-cell-rtt".into(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
+    if !o.passed {
+        bail!("bench-two-cell-rtt: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+    }
+    let log = std::fs::read_to_string(&o.log)?;
+    parse_rtt(&log).context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")
+}
+
+/// (n, median µs, max µs) from the peer script's rtt marker.
+fn parse_rtt(log: &str) -> Option<(u32, u64, u64)> {
+    let line = log.lines().find_map(|l| l.split("CELLBOOT: rtt ").nth(1))?;
+    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
+    Some((field("n=")? as u32, field("median_us=")?, field("max_us=")?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_the_rtt_marker() {
+        let log = "x\r\nCELLBOOT: rtt n=50 median_us=8123 max_us=20111 (busybox devmem, TCG)\r\n";
+        assert_eq!(super::parse_rtt(log), Some((50, 8123, 20111)));
+        assert_eq!(super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1"), None);
+    }
+}

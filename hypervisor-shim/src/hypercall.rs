@@ -22,6 +22,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             if frame.x[1] as usize == ci {
                 CELLS[ci].lock().state as i64
             } else {
+                info!("cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM", cell::name(ci), frame.x[1]);
                 hc::E_PERM
             }
         }

@@ -226,6 +226,16 @@ pub fn wr64(a: u64, v: u64) {
     unsafe { (a as *mut u64).write_volatile(v) }
 }
 
+/// A 32-bit load at any address (Device memory: misaligned ones fault at
+/// stage 1, in the cell itself).
+pub fn rd32_unaligned(a: u64) -> u32 {
+    let v: u32;
+    // SAFETY: as rd32; alignment is the hardware's business here, not a
+    // language precondition (inline assembly, no Rust reference).
+    unsafe { asm!("ldr {0:w}, [{1}]", out(reg) v, in(reg) a, options(nostack)) };
+    v
+}
+
 /// A load pair (`ldp`): no syndrome (ISV = 0) when it traps to EL2.
 pub fn ldp(a: u64) -> (u64, u64) {
     let (x, y): (u64, u64);

@@ -298,6 +298,7 @@ pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
     arch::setup_el2_for_cell(vttbr(ci));
     if cfg().board.gic_version == 2 {
         arch::set_gicv2_mode();
+        crate::gic::record_cpu_interface(cpu);
     }
     CPU_STATE[cpu].store(cpu::ON, Ordering::SeqCst);
     arch::enter_guest(entry, x0)

@@ -4,6 +4,41 @@
 //! interfaces / redistributors are mapped straight into cells.
 
 use cellboot_vdev::gicd::{self, CellIrqs, GicdHw, GicdOutcome};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// GICv2: the CPU interface mask of each physical CPU, as the CPU itself
+/// reads it from the banked GICD_ITARGETSR0 (0 = that CPU has not run yet).
+/// The wiring of cores to GIC-400 interfaces is the SoC's choice, so the
+/// shim asks rather than assuming interface n = CPU n.
+static CPU_IF: [AtomicU8; cellboot_abi::MAX_CPUS] = [const { AtomicU8::new(0) }; cellboot_abi::MAX_CPUS];
+
+/// Records this CPU's GICv2 interface mask (call on the CPU, before it
+/// enters its cell). No-op on GICv3.
+pub fn record_cpu_interface(cpu: usize) {
+    if crate::cell::cfg().board.gic_version != 2 || cpu >= CPU_IF.len() {
+        return;
+    }
+    let mask = {
+        let _g = LOCK.lock();
+        hw().read8(0x800) // GICD_ITARGETSR0 byte 0: SGI 0's target = the reader
+    };
+    CPU_IF[cpu].store(mask, Ordering::SeqCst);
+}
+
+/// CPU `cpu`'s interface mask: what it read itself, else interface `cpu`
+/// (the usual wiring, also the Raspberry Pi 4's) until it has run.
+fn cpu_interface_mask(cpu: usize) -> u8 {
+    match CPU_IF.get(cpu).map(|m| m.load(Ordering::SeqCst)) {
+        Some(0) | None => {
+            if cpu < 8 {
+                1 << cpu
+            } else {
+                0
+            }
+        }
+        Some(m) => m,
+    }
+}
 
 /// Serialises every distributor access (vdev's read-modify-writes need it).
 static LOCK: spin::Mutex<()> = spin::Mutex::new(());
@@ -63,10 +98,7 @@ fn with_cell_irqs<R>(ci: usize, f: impl FnOnce(&CellIrqs) -> R) -> R {
         if c.owns_cpu(cpu) {
             aff[n] = sys.board.mpidr[cpu];
             n += 1;
-            // GICv2 CPU interface numbers follow the physical CPU index here.
-            if cpu < 8 {
-                if_mask |= 1 << cpu;
-            }
+            if_mask |= cpu_interface_mask(cpu);
         }
     }
     f(&CellIrqs { owns: &owns, cpu_affinities: &aff[..n], cpu_if_mask: if_mask })

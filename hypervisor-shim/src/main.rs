@@ -30,6 +30,8 @@ mod payload;
 #[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
+mod spin_table;
+#[cfg(target_os = "none")]
 mod stage2;
 #[cfg(target_os = "none")]
 mod trap;
@@ -37,7 +39,7 @@ mod trap;
 #[cfg(target_os = "none")]
 mod boot {
     use crate::payload::Payloads;
-    use crate::{arch, cell, console, dtb, psci};
+    use crate::{arch, cell, console, dtb, psci, spin_table};
     use cellboot_abi::zerocopy::FromBytes;
     use cellboot_abi::{payload_kind, str_field, validate, validate_header, SystemConfig};
 
@@ -91,6 +93,14 @@ mod boot {
             refuse(format_args!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr()));
         };
         arch::set_cpu_index(me);
+        if spin_table::in_use() {
+            spin_table::claim_boot_cpu(me);
+            if let Err((cpu, a)) = spin_table::check_release_addrs() {
+                refuse(format_args!(
+                    "CPU {cpu}'s spin-table release address {a:#x} is not an aligned word in the hypervisor region outside the shim image"
+                ));
+            }
+        }
         info!(
             "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}",
             str_field(&b.name),
@@ -143,6 +153,10 @@ mod boot {
         let cpu = cpu as usize;
         arch::init_el2_vectors();
         arch::set_cpu_index(cpu);
+        // spin_entry derives the index from MPIDR.Aff0: hold it to the board.
+        if cell::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {
+            crate::fatal(format_args!("CPU with MPIDR {:#x} entered as CPU {cpu}", arch::mpidr()));
+        }
         let ci = cell::CPU_CELL[cpu].load(core::sync::atomic::Ordering::SeqCst);
         if ci >= cell::cfg().cells().len() {
             crate::fatal(format_args!("CPU {cpu} started but belongs to no cell"));

@@ -3,6 +3,7 @@
 
 use crate::arch::{self, GuestFrame};
 use crate::cell::{self, cpu, CPU_BOOT, CPU_STATE};
+use crate::spin_table;
 use cellboot_abi::cell_state;
 use core::sync::atomic::Ordering;
 
@@ -27,22 +28,35 @@ pub const DENIED: i64 = -3;
 pub const ALREADY_ON: i64 = -4;
 pub const ON_PENDING: i64 = -5;
 
-/// Real PSCI SYSTEM_OFF (QEMU exits). Does not return.
+/// Real PSCI SYSTEM_OFF (QEMU virt exits). Does not return. Spin-table
+/// boards have no firmware to ask: the calling CPU halts.
 pub fn system_off() -> ! {
+    if spin_table::in_use() {
+        info!("no PSCI firmware on this board: halting (power off by hand)");
+        arch::halt()
+    }
     arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0);
     info!("PSCI SYSTEM_OFF returned; halting this CPU");
     arch::halt()
 }
 
-/// Real PSCI CPU_OFF for the calling CPU (returns only on failure).
+/// Switches the calling CPU off: real PSCI CPU_OFF, or on spin-table boards
+/// a wait in the shim for the next CPU_ON. Returns only on failure.
 pub fn cpu_off_self() {
+    if spin_table::in_use() {
+        spin_table::park()
+    }
     arch::smc(fid::CPU_OFF as u64, 0, 0, 0);
 }
 
-/// Real PSCI CPU_ON of physical CPU `cpu` into the shim's secondary entry.
+/// Starts physical CPU `cpu` in the shim's secondary entry (real PSCI CPU_ON,
+/// or the spin-table), which then enters `entry` at EL1 with `x0`.
 pub fn start_cpu(cpu: usize, mpidr: u64, entry: u64, x0: u64) -> i64 {
     *CPU_BOOT[cpu].lock() = (entry, x0);
     arch::dsb();
+    if spin_table::in_use() {
+        return spin_table::start(cpu);
+    }
     arch::smc((fid::CPU_ON | fid::SMC64) as u64, mpidr, arch::secondary_entry_pa(), cpu as u64) as i64
 }
 
@@ -125,6 +139,9 @@ fn affinity_info(ci: usize, mpidr: u64, level: u64) -> i64 {
     if !cell::cfg().cells()[ci].owns_cpu(target) {
         info!("cell {}: PSCI AFFINITY_INFO for CPU {target}, which it does not own: denied", cell::name(ci));
         return INVALID_PARAMETERS;
+    }
+    if spin_table::in_use() {
+        return spin_table::affinity_info(target);
     }
     // Firmware knows when a CPU that called CPU_OFF is really off.
     arch::smc((fid::AFFINITY_INFO | fid::SMC64) as u64, mpidr, 0, 0) as i64

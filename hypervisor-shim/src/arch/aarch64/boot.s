@@ -48,9 +48,19 @@ primary_entry:
 4:  wfe
     b       4b
 
+// Entered from the board firmware's spin-table (Raspberry Pi 4: armstub8 /
+// QEMU raspi4b's boot stub): EL2, MMU off, x0..x3 = 0. The CPU index is
+// MPIDR.Aff0 (one cluster; shim_secondary_main checks it against the board).
+.section .text, "ax"
+.global spin_entry
+spin_entry:
+    msr     daifset, #0xf
+    mrs     x0, mpidr_el1
+    and     x0, x0, #0xff
+    b       secondary_entry
+
 // Entered through real PSCI CPU_ON issued by the shim: EL2, MMU off,
 // x0 = context id = physical CPU index.
-.section .text, "ax"
 .global secondary_entry
 secondary_entry:
     msr     daifset, #0xf

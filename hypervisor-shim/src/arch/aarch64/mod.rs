@@ -32,6 +32,7 @@ unsafe extern "C" {
     static el2_vectors: u8;
     fn el2_enter_guest(frame: *mut GuestFrame) -> !;
     fn secondary_entry();
+    fn spin_entry();
     static _start_image: u8;
     static _end: u8;
 }
@@ -140,11 +141,14 @@ pub fn setup_el2_for_cell(vttbr: u64) {
         let pmcr: u64;
         asm!("mrs {0}, pmcr_el0", out(reg) pmcr, options(nostack));
         asm!("msr mdcr_el2, {0}", in(reg) (pmcr >> 11) & 0x1f, options(nostack));
-        // ICH_HCR_EL2: virtual CPU interface off (physical IRQs go to EL1).
-        asm!("msr ich_hcr_el2, xzr", options(nostack));
     }
-    // GICv3 system-register interface for EL2, and EL1 may use its own.
-    ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
+    if has_gic_sysregs() {
+        // SAFETY: ICH_HCR_EL2 exists (ID_AA64PFR0_EL1.GIC != 0); zero keeps
+        // the virtual CPU interface off (physical IRQs go to EL1).
+        unsafe { asm!("msr ich_hcr_el2, xzr", options(nostack)) };
+        // GICv3 system-register interface for EL2, and EL1 may use its own.
+        ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
+    }
     // EL1 starts from architectural reset-like state, MMU and caches off.
     SCTLR_EL1.set(0x30d0_0800);
     // FP/SIMD usable at EL1 (Rust EL1 code such as the loader uses NEON for
@@ -154,10 +158,20 @@ pub fn setup_el2_for_cell(vttbr: u64) {
     tlb_flush_guest_local();
 }
 
+/// Whether this CPU implements the GICv3 system-register CPU interface
+/// (ID_AA64PFR0_EL1.GIC). A GIC-400 board (Raspberry Pi 4) has none: every
+/// ICC_*/ICH_* access would be UNDEFINED.
+pub fn has_gic_sysregs() -> bool {
+    // ID_AA64PFR0_EL1.GIC, bits [27:24].
+    (ID_AA64PFR0_EL1.get() >> 24) & 0xf != 0
+}
+
 pub fn set_gicv2_mode() {
-    // GICv2: EL1 must not see system-register GIC access.
-    ICC_SRE_EL2.set(0);
-    barrier::isb(barrier::SY);
+    // GICv2 with a GICv3-capable CPU: EL1 must not see system-register GIC access.
+    if has_gic_sysregs() {
+        ICC_SRE_EL2.set(0);
+        barrier::isb(barrier::SY);
+    }
 }
 
 /// Drops to EL1h at `entry`, MMU off, DAIF masked, with `x0`, on this CPU's
@@ -178,6 +192,47 @@ pub fn enter_guest(entry: u64, x0: u64) -> ! {
 
 pub fn secondary_entry_pa() -> u64 {
     secondary_entry as *const () as u64
+}
+
+/// Where a CPU released from the board firmware's spin-table enters the
+/// shim (`spin_entry` in boot.s: EL2, MMU off, x0 = 0).
+pub fn spin_entry_pa() -> u64 {
+    spin_entry as *const () as u64
+}
+
+/// Releases a CPU waiting in the boot firmware's spin-table loop: stores
+/// `entry` at its release address, cleans and invalidates the line to PoC
+/// (the waiting CPU reads with its MMU and caches off) and wakes it with SEV.
+///
+/// # Safety
+/// `addr` must be the 8-byte aligned release address of a CPU that is still
+/// in the firmware's loop, in memory no Rust object and no cell can reach.
+pub unsafe fn spin_table_release(addr: u64, entry: u64) {
+    // SAFETY: the caller guarantees `addr` is the firmware's release word.
+    unsafe {
+        (addr as *mut u64).write_volatile(entry);
+        asm!("dc civac, {0}", in(reg) addr, options(nostack));
+    }
+    barrier::dsb(barrier::SY);
+    aarch64_cpu::asm::sev();
+}
+
+/// Restarts this CPU at `secondary_entry` with x0 = `cpu` and a fresh stack
+/// (a CPU the shim parked itself, woken for PSCI CPU_ON).
+pub fn restart_secondary(cpu: usize) -> ! {
+    // SAFETY: secondary_entry takes x0 = CPU index, resets SP to that CPU's
+    // stack top and never returns; nothing on the current stack is used again.
+    unsafe { asm!("br {entry}", entry = in(reg) secondary_entry as *const () as u64, in("x0") cpu as u64, options(noreturn)) }
+}
+
+/// Waits for an event (SEV from another CPU) in low power.
+pub fn wait_for_event() {
+    aarch64_cpu::asm::wfe();
+}
+
+/// Wakes every CPU waiting in WFE.
+pub fn send_event() {
+    aarch64_cpu::asm::sev();
 }
 
 /// Calls firmware through SMC (SMCCC: x0 function, x1..x3 args, x0 result).

@@ -116,12 +116,15 @@ after=$(irq_count)
 [ "${after:-0}" -gt "${before:-0}" ] || die "ivshmem interrupt count did not rise (${before:-none} -> ${after:-none}, irq $irq)"
 say "ivshmem interrupts ${before:-0} -> $after"
 
+# Microseconds from adjtimex (busybox date has no %N); /proc/uptime (10 ms) otherwise.
 now_us() {
-    t=$(date +%s%N)
-    case "$t" in
-        *N) echo $(($(cut -d ' ' -f 1 /proc/uptime | tr -d .) * 10000)) ;;
-        *) echo $((t / 1000)) ;;
-    esac
+    t=$(adjtimex 2>/dev/null | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { if (s != "") printf "%d%06d\n", s, u }')
+    if [ -n "$t" ]; then
+        echo "$t"
+    else
+        read -r up _ < /proc/uptime
+        echo $((${up%.*} * 1000000 + (1${up#*.} - 100) * 10000))
+    fi
 }
 : > /tmp/rtt
 i=0

@@ -31,6 +31,8 @@ mod rtos {
         timer_intid: UnsafeCell<u32>,
         doorbell_intid: UnsafeCell<u32>,
         tval: UnsafeCell<u64>,
+        /// CNTVCT when the last doorbell interrupt was taken.
+        bell_at: UnsafeCell<u64>,
     }
     // SAFETY: single CPU; accesses are volatile and never overlap (the main
     // loop reads, the handler writes with IRQs masked).
@@ -41,6 +43,7 @@ mod rtos {
         timer_intid: UnsafeCell::new(0),
         doorbell_intid: UnsafeCell::new(0),
         tval: UnsafeCell::new(0),
+        bell_at: UnsafeCell::new(0),
     };
     fn get<T: Copy>(c: &UnsafeCell<T>) -> T {
         // SAFETY: see `Shared`.
@@ -115,6 +118,9 @@ mod rtos {
         let inbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, other);
         let outbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, id);
         let (mut last_seq, mut served, mut seen_doorbells, mut reported_tick) = (0u32, 0u64, 0u64, false);
+        // Service time: doorbell interrupt taken -> answer's doorbell rung (counter ticks).
+        let (mut svc_sum, mut svc_max) = (0u64, 0u64);
+        let us = |ticks: u64| ticks * 1_000_000 / arch::cntfrq().max(1);
         loop {
             arch::wfi();
             let ticks = get(&S.ticks);
@@ -136,13 +142,20 @@ mod rtos {
             let (a, b) = (rd32(inbox + 8), rd32(inbox + 12));
             served += 1;
             if b == proto::STATS {
-                say!("rtos-demo: served {served} requests, {bells} doorbell interrupts, {ticks} timer ticks");
+                say!(
+                    "rtos-demo: served {served} requests, {bells} doorbell interrupts, {ticks} timer ticks; service time (doorbell IRQ -> answer rung) avg {}us max {}us",
+                    us(svc_sum / served.saturating_sub(1).max(1)),
+                    us(svc_max)
+                );
             }
             wr32(outbox, proto::PONG);
             wr32(outbox + 8, proto::answer(a, b));
             wr32(outbox + 12, ticks as u32);
             wr32(outbox + 4, seq);
             wr32(dev.bar0 + REG_DOORBELL, other << 16);
+            let svc = arch::cntvct().wrapping_sub(get(&S.bell_at));
+            svc_sum += svc;
+            svc_max = svc_max.max(svc);
             last_seq = seq;
         }
     }
@@ -167,6 +180,7 @@ mod rtos {
                 set(&S.ticks, get(&S.ticks) + 1);
                 arch::set_cntv_tval(get(&S.tval));
             } else if intid == get(&S.doorbell_intid) {
+                set(&S.bell_at, arch::cntvct());
                 set(&S.doorbells, get(&S.doorbells) + 1);
             }
             gic::eoi(intid);

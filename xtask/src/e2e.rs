@@ -62,8 +62,11 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         "bad-sysconfig-overlap" => {
             let mut cfg = sys.config;
             // The shared-memory region moved on top of the cell's RAM in guest-physical space.
-            let ram_virt = cfg.cells[0].mem[0].virt;
-            cfg.cells[0].mem[2].virt = ram_virt + 0x10_0000;
+            let cell = &mut cfg.cells[0];
+            let ram_virt = cell.mem[0].virt;
+            let n = cell.num_mem as usize;
+            let shared = cell.mem[..n].iter().position(|r| r.flags & cellboot_abi::mem::SHARED != 0).context("linux-demo has no shared region")?;
+            cell.mem[shared].virt = ram_virt + 0x10_0000;
             cfg.seal();
             let img = out.join("e2e-bad-overlap.img");
             assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
@@ -81,6 +84,8 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         }
         other => bail!("no e2e case {other:?} (cases: {})", CASES.join(", ")),
     };
+    let mut case = case;
+    case.name = format!("{board}-{name}"); // logs: build/logs/<board>-<case>.log
     if !image::has_image_header(&bins.shim) {
         eprintln!("warning: the shim has no Image header yet: case {name} cannot pass");
     }

@@ -175,7 +175,9 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         }
         "hostile" => {
             c.arg("-kernel").arg(image(board, "hostile", release, 20)?);
-            (crate::hostile::expect(), strings(&FAIL_ON[..FAIL_ON.len()]))
+            let mut fail_on = strings(FAIL_ON);
+            fail_on.extend(strings(crate::hostile::FAIL_ON));
+            (crate::hostile::expect(), fail_on)
         }
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };

@@ -23,9 +23,19 @@ mod hostile {
     // SAFETY: one CPU; written by the handler, read by the attempt after it returns.
     unsafe impl Sync for Fault {}
     static FAULT: Fault = Fault(UnsafeCell::new(0));
+    /// The fault the last probe raised (and clears it). The handler ran
+    /// "inside" the probing load/store, which the compiler cannot see: the
+    /// empty asm (a memory clobber) keeps this read after the probe.
     fn take_fault() -> u64 {
+        // SAFETY: an empty asm block; it only constrains compiler ordering.
+        unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
+        let p = FAULT.0.get();
         // SAFETY: see `Fault`.
-        unsafe { FAULT.0.get().replace(0) }
+        unsafe {
+            let v = p.read_volatile();
+            p.write_volatile(0);
+            v
+        }
     }
 
     #[unsafe(no_mangle)]

@@ -122,6 +122,13 @@ fn block_ok(hdrsize: usize, total: usize, base: usize, size: usize) -> bool {
 /// slice read as 0.
 pub(crate) fn check_header(b: &[u8]) -> Result<()> {
     check_alignment(b)?;
+    check_header_fields(b)
+}
+
+/// `fdt_check_header` without the alignment check: magic, versions, and
+/// every block inside `totalsize`. Overlay apply uses it as is (it has never
+/// required aligned buffers).
+pub(crate) fn check_header_fields(b: &[u8]) -> Result<()> {
     if be32(b, H_MAGIC) != FDT_MAGIC {
         return Err(Error::BadMagic);
     }

@@ -16,10 +16,36 @@ mod merge;
 mod phandles;
 mod stack;
 mod symbols;
-mod tree;
 
+use crate::header::*;
+use crate::ro::Fdt;
 use crate::{Error, Result};
-use tree::{be32, check_header, put32, Tree, H_OFF_STRINGS, H_SIZE_STRINGS, HEADER_V17};
+
+/// The blobs overlay apply accepts: `fdt_check_header`'s checks (without
+/// the alignment check), version 17 layouts only (older ones need libfdt's
+/// v16 realignment quirks; dtc has written v17 since 2007), and `totalsize`
+/// inside the buffer (libfdt trusts it blindly).
+fn check_blob(b: &[u8]) -> Result<()> {
+    if b.len() < V17_SIZE {
+        return Err(Error::Truncated);
+    }
+    if be32(b, H_MAGIC) != FDT_MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if be32(b, H_VERSION) < 17 {
+        return Err(Error::BadVersion);
+    }
+    check_header_fields(b)?;
+    if hdr(b, H_TOTALSIZE) > b.len() {
+        return Err(Error::Truncated);
+    }
+    Ok(())
+}
+
+/// A read view of a blob that passed `check_blob`.
+fn view(b: &[u8]) -> Fdt<'_> {
+    Fdt::view(b.get(..hdr(b, H_TOTALSIZE)).unwrap_or(b))
+}
 
 /// Applies the overlay blob `overlay` to the base blob `base`, in place.
 ///
@@ -48,15 +74,15 @@ use tree::{be32, check_header, put32, Tree, H_OFF_STRINGS, H_SIZE_STRINGS, HEADE
 /// phandles; `NoSpace` when the result does not fit; `BadValue` for a
 /// malformed overlay symbol; `BadLayout` for a base not in rw layout.
 pub fn overlay_apply(base: &mut [u8], overlay: &mut [u8], scratch: &mut [u8]) -> Result<()> {
-    check_header(base)?;
-    check_header(overlay)?;
-    let data_end = (be32(base, H_OFF_STRINGS) as usize + be32(base, H_SIZE_STRINGS) as usize).max(HEADER_V17);
+    check_blob(base)?;
+    check_blob(overlay)?;
+    let data_end = (hdr(base, H_OFF_DT_STRINGS) + hdr(base, H_SIZE_DT_STRINGS)).max(V17_SIZE);
     if scratch.len() < data_end {
         return Err(Error::NoSpace);
     }
     let result = apply(base, overlay, scratch);
     // libfdt erases the overlay's magic on every outcome: it is half-edited.
-    put32(overlay, 0, 0xffff_ffff);
+    put32(overlay, H_MAGIC, 0xffff_ffff);
     let written = result?;
     base[..written].copy_from_slice(&scratch[..written]);
     Ok(())
@@ -64,13 +90,13 @@ pub fn overlay_apply(base: &mut [u8], overlay: &mut [u8], scratch: &mut [u8]) ->
 
 /// The libfdt sequence; returns how many scratch bytes to copy back.
 fn apply(base: &[u8], overlay: &mut [u8], scratch: &mut [u8]) -> Result<usize> {
-    let base_tree = Tree::new(base)?;
-    let delta = phandles::max_phandle(&base_tree)?;
+    let base_fdt = view(base);
+    let delta = base_fdt.find_max_phandle()?;
     phandles::adjust_local_phandles(overlay, delta)?;
     phandles::update_local_references(overlay, delta)?;
-    phandles::fixup_phandles(&base_tree, overlay)?;
+    phandles::fixup_phandles(&base_fdt, overlay)?;
 
-    let ov = Tree::new(overlay)?;
+    let ov = view(overlay);
     let mut s = edit::Scratch::new(base, scratch)?;
     merge::merge(&mut s, &ov)?;
     symbols::update(&mut s, &ov)?;

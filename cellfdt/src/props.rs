@@ -98,8 +98,14 @@ impl<'a> Fdt<'a> {
     }
 
     pub(crate) fn getprop_bytes(&self, node: usize, name: &[u8]) -> Result<&'a [u8]> {
+        self.getprop_at(node, name).map(|(_, v)| v)
+    }
+
+    /// `fdt_getprop_namelen` on bytes: (value offset in the structure
+    /// block, value), for callers that write the value in place.
+    pub(crate) fn getprop_at(&self, node: usize, name: &[u8]) -> Result<(usize, &'a [u8])> {
         let (s, l) = self.getprop_range(node, name)?;
-        self.st.get(s..s + l).ok_or(Error::Internal)
+        Ok((s, self.st.get(s..s + l).ok_or(Error::Internal)?))
     }
 
     /// `fdt_getprop`.
@@ -135,10 +141,16 @@ impl<'a> Fdt<'a> {
 
     /// `fdt_getprop_by_offset` with the name as bytes.
     pub fn property_at_bytes(&self, prop: usize) -> Result<(&'a [u8], &'a [u8])> {
+        self.property_at_offset(prop).map(|(name, _, value)| (name, value))
+    }
+
+    /// `fdt_getprop_by_offset`: (name, value offset in the structure block,
+    /// value), for callers that write the value in place.
+    pub(crate) fn property_at_offset(&self, prop: usize) -> Result<(&'a [u8], usize, &'a [u8])> {
         self.check_prop_offset(prop)?;
         let name = self.string_bytes(be32(self.st, prop + 8) as usize)?;
         let (s, l) = self.prop_value_range(prop);
-        Ok((name, self.st.get(s..s + l).ok_or(Error::Internal)?))
+        Ok((name, s, self.st.get(s..s + l).ok_or(Error::Internal)?))
     }
 
     /// `fdt_getprop_by_offset`. BadValue if the name is not UTF-8.

@@ -17,6 +17,10 @@ use crate::{Error, Result};
 pub struct FdtMut<'a> {
     /// Invariant: the header's totalsize is at most `buf.len()`.
     pub(crate) buf: &'a mut [u8],
+    /// Set by `from_checked`: the caller vouches for the header, so rw edits
+    /// skip `fdt_ro_probe_` (magic, version, alignment) and check only the
+    /// layout.
+    checked: bool,
 }
 
 /// libfdt's `fdt_blocks_misordered_`.
@@ -107,7 +111,16 @@ impl<'a> FdtMut<'a> {
     /// with free space, as `open_into` leaves it.
     pub fn new(buf: &'a mut [u8]) -> Result<FdtMut<'a>> {
         check_buffer(buf)?;
-        Ok(FdtMut { buf })
+        Ok(FdtMut { buf, checked: false })
+    }
+
+    /// Wraps a buffer without any check, for overlay apply's scratch copy:
+    /// the caller has checked the header (magic, version >= 17, blocks inside
+    /// a totalsize <= `buf.len()`) and only edits through this `FdtMut`, which
+    /// never break those. Size-changing edits then skip `fdt_ro_probe_`
+    /// (so no alignment requirement) but keep `fdt_rw_probe_`'s layout check.
+    pub(crate) fn from_checked(buf: &'a mut [u8]) -> FdtMut<'a> {
+        FdtMut { buf, checked: true }
     }
 
     /// `fdt_open_into(src, buf, buf.len())`: copies `src` into `buf`,
@@ -128,7 +141,7 @@ impl<'a> FdtMut<'a> {
             put32(buf, H_VERSION, LAST_SUPPORTED_VERSION);
             put32(buf, H_SIZE_DT_STRUCT, struct_size as u32);
             put32(buf, H_TOTALSIZE, size as u32);
-            return Ok(FdtMut { buf });
+            return Ok(FdtMut { buf, checked: false });
         }
         let strings_size = hdr(src, H_SIZE_DT_STRINGS);
         let newsize = HDR_ALIGNED + rsv_size + struct_size + strings_size;
@@ -138,7 +151,7 @@ impl<'a> FdtMut<'a> {
         pack_blocks(src, &mut buf[..size], rsv_size, struct_size, strings_size)?;
         finish_open(buf, size);
         put32(buf, H_BOOT_CPUID_PHYS, be32(src, H_BOOT_CPUID_PHYS));
-        Ok(FdtMut { buf })
+        Ok(FdtMut { buf, checked: false })
     }
 
     /// `fdt_open_into(buf, buf, buf.len())`: opens the blob already at the
@@ -153,7 +166,7 @@ impl<'a> FdtMut<'a> {
             put32(buf, H_VERSION, LAST_SUPPORTED_VERSION);
             put32(buf, H_SIZE_DT_STRUCT, struct_size as u32);
             put32(buf, H_TOTALSIZE, size as u32);
-            return Ok(FdtMut { buf });
+            return Ok(FdtMut { buf, checked: false });
         }
         let strings_size = hdr(buf, H_SIZE_DT_STRINGS);
         let newsize = HDR_ALIGNED + rsv_size + struct_size + strings_size;
@@ -171,7 +184,7 @@ impl<'a> FdtMut<'a> {
         // libfdt then copies boot_cpuid_phys from `buf` onto itself: the
         // word stays whatever the move brought down.
         finish_open(buf, size);
-        Ok(FdtMut { buf })
+        Ok(FdtMut { buf, checked: false })
     }
 
     /// A read-only view of the current blob.
@@ -214,7 +227,7 @@ impl<'a> FdtMut<'a> {
     /// in order with nothing after the strings.
     #[inline]
     pub(crate) fn rw_probe(&self) -> Result<()> {
-        let total = ro_probe(self.buf)?;
+        let total = if self.checked { self.total() } else { ro_probe(self.buf)? };
         if be32(self.buf, H_VERSION) < 17 {
             return Err(Error::BadVersion);
         }

@@ -24,8 +24,12 @@ impl<'a> FdtMut<'a> {
     /// already matches `name` ("a" matches "a@1", as `subnode_offset` does).
     /// Returns the new node's offset.
     pub fn add_subnode(&mut self, parent: usize, name: &str) -> Result<usize> {
+        self.add_subnode_bytes(parent, c_name(name))
+    }
+
+    /// `fdt_add_subnode_namelen` on a byte name (no NUL in `name`).
+    pub(crate) fn add_subnode_bytes(&mut self, parent: usize, name: &[u8]) -> Result<usize> {
         self.rw_probe()?;
-        let name = c_name(name);
         let ro = self.as_fdt();
         match ro.subnode_offset_bytes(parent, name) {
             Ok(_) => return Err(Error::Exists),

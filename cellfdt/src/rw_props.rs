@@ -79,8 +79,9 @@ impl<'a> FdtMut<'a> {
         Ok(at + PROP_HDR)
     }
 
-    /// setprop core: resize or add, returning the value's absolute range.
-    fn setprop_space(&mut self, node: usize, name: &[u8], len: usize) -> Result<usize> {
+    /// setprop core (`fdt_setprop_placeholder` on a byte name): resize or
+    /// add, returning the absolute offset of the `len`-byte value.
+    pub(crate) fn setprop_space(&mut self, node: usize, name: &[u8], len: usize) -> Result<usize> {
         self.rw_probe()?;
         let ro = self.as_fdt();
         let data = match ro.find_prop(node, name) {

@@ -3,24 +3,24 @@
 
 use super::edit::Scratch;
 use super::stack::Ancestors;
-use super::tree::Tree;
+use crate::ro::Fdt;
 use crate::{Error, Result};
 
 /// overlay_get_target: the target node, and the `target-path` string (cut
 /// at its NUL, as C sees it) when the fragment used one.
-pub(crate) fn get_target<'o>(base: &Tree, ov: &Tree<'o>, fragment: usize) -> Result<(usize, Option<&'o [u8]>)> {
-    let phandle = match ov.getprop(fragment, b"target") {
-        Ok((_, &[a, b, c, d])) if u32::from_be_bytes([a, b, c, d]) != u32::MAX => u32::from_be_bytes([a, b, c, d]),
+pub(crate) fn get_target<'o>(base: &Fdt, ov: &Fdt<'o>, fragment: usize) -> Result<(usize, Option<&'o [u8]>)> {
+    let phandle = match ov.getprop_bytes(fragment, b"target") {
+        Ok(&[a, b, c, d]) if u32::from_be_bytes([a, b, c, d]) != u32::MAX => u32::from_be_bytes([a, b, c, d]),
         Ok(_) => return Err(Error::BadPhandle),
         Err(_) => 0,
     };
     if phandle != 0 {
-        return node_offset_by_phandle(base, phandle).map(|o| (o, None));
+        return base.node_offset_by_phandle(phandle).map(|o| (o, None));
     }
-    match ov.getprop(fragment, b"target-path") {
-        Ok((_, p)) => {
+    match ov.getprop_bytes(fragment, b"target-path") {
+        Ok(p) => {
             let p = &p[..p.iter().position(|&c| c == 0).unwrap_or(p.len())];
-            base.path_offset(p).map(|o| (o, Some(p)))
+            base.path_offset_bytes(p, 0).map(|o| (o, Some(p)))
         }
         // Neither target nor target-path: a malformed fragment.
         Err(Error::NotFound) => Err(Error::BadOverlay),
@@ -28,38 +28,26 @@ pub(crate) fn get_target<'o>(base: &Tree, ov: &Tree<'o>, fragment: usize) -> Res
     }
 }
 
-/// fdt_node_offset_by_phandle.
-fn node_offset_by_phandle(t: &Tree, phandle: u32) -> Result<usize> {
-    let mut off = None;
-    loop {
-        let o = t.next_node(off, None)?;
-        if t.get_phandle(o) == phandle {
-            return Ok(o);
-        }
-        off = Some(o);
-    }
-}
-
-pub(crate) fn merge(s: &mut Scratch, ov: &Tree) -> Result<()> {
-    let mut fragment = ov.first_subnode(0);
+pub(crate) fn merge(s: &mut Scratch, ov: &Fdt) -> Result<()> {
+    let mut fragment = ov.first_subnode(0).ok();
     while let Some(f) = fragment {
-        match ov.subnode_offset(f, b"__overlay__") {
+        match ov.subnode_offset_bytes(f, b"__overlay__") {
             Ok(o) => {
-                let (target, _) = get_target(&s.tree()?, ov, f)?;
+                let (target, _) = get_target(&s.fdt(), ov, f)?;
                 apply_node(s, ov, target, o)?;
             }
             // Not an overlay fragment: libfdt skips it.
             Err(Error::NotFound) => {}
             Err(e) => return Err(e),
         }
-        fragment = ov.next_subnode(f);
+        fragment = ov.next_subnode(f).ok();
     }
     Ok(())
 }
 
 /// overlay_apply_node, iteratively: the node's properties, then each
 /// subnode (created, or entered when it exists), depth first.
-fn apply_node(s: &mut Scratch, ov: &Tree, target: usize, node: usize) -> Result<()> {
+fn apply_node(s: &mut Scratch, ov: &Fdt, target: usize, node: usize) -> Result<()> {
     // Edits only ever land after a node's header, so the offsets of the
     // ancestors we return to stay valid.
     let mut up = Ancestors::<(usize, usize)>::new();
@@ -67,19 +55,19 @@ fn apply_node(s: &mut Scratch, ov: &Tree, target: usize, node: usize) -> Result<
     'node: loop {
         let mut prop = ov.first_property(node);
         while let Ok(p) = prop {
-            let (name, _, val) = match ov.prop_by_offset(p) {
+            let (name, val) = match ov.property_at_bytes(p) {
                 Err(Error::NotFound) => return Err(Error::Internal),
                 r => r?,
             };
             s.setprop(target, name, val)?;
             prop = ov.next_property(p);
         }
-        let mut child = ov.first_subnode(node);
+        let mut child = ov.first_subnode(node).ok();
         loop {
             if let Some(c) = child {
-                let name = ov.get_name(c)?;
+                let name = ov.name_bytes(c)?;
                 let sub = match s.add_subnode(target, name) {
-                    Err(Error::Exists) => match s.tree()?.subnode_offset(target, name) {
+                    Err(Error::Exists) => match s.fdt().subnode_offset_bytes(target, name) {
                         Err(Error::NotFound) => return Err(Error::Internal),
                         r => r?,
                     },
@@ -90,11 +78,11 @@ fn apply_node(s: &mut Scratch, ov: &Tree, target: usize, node: usize) -> Result<
                 continue 'node;
             }
             let Some((pt, pn)) =
-                up.pop(|| Ok::<_, Error>((s.tree()?.parent_offset(target)?, ov.parent_offset(node)?)))?
+                up.pop(|| Ok::<_, Error>((s.fdt().parent_offset(target)?, ov.parent_offset(node)?)))?
             else {
                 return Ok(());
             };
-            child = ov.next_subnode(node);
+            child = ov.next_subnode(node).ok();
             (target, node) = (pt, pn);
         }
     }

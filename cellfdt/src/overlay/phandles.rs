@@ -12,27 +12,13 @@
 //! at the fixup table), so nothing read is cached across a write.
 
 use super::stack::Ancestors;
-use super::tree::{be32, put32, Tree, H_OFF_STRUCT};
+use super::view;
+use crate::header::{be32, hdr, put32, H_OFF_DT_STRUCT};
+use crate::ro::Fdt;
 use crate::{Error, Result};
 
-/// fdt_find_max_phandle on the base.
-pub(crate) fn max_phandle(t: &Tree) -> Result<u32> {
-    let mut max = 0;
-    let mut off = None;
-    loop {
-        match t.next_node(off, None) {
-            Ok(o) => {
-                max = max.max(t.get_phandle(o));
-                off = Some(o);
-            }
-            Err(Error::NotFound) => return Ok(max),
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 fn off_struct(ov: &[u8]) -> usize {
-    be32(ov, H_OFF_STRUCT) as usize
+    hdr(ov, H_OFF_DT_STRUCT)
 }
 
 /// overlay_adjust_local_phandles: every node's phandle and linux,phandle.
@@ -42,7 +28,7 @@ pub(crate) fn adjust_local_phandles(ov: &mut [u8], delta: u32) -> Result<()> {
     let mut depth = 0;
     loop {
         for name in [&b"phandle"[..], b"linux,phandle"] {
-            let at = match Tree::new(ov)?.getprop(node, name) {
+            let at = match view(ov).getprop_at(node, name) {
                 Ok((voff, [a, b, c, d])) => {
                     let v = u32::from_be_bytes([*a, *b, *c, *d]);
                     let adj = v.checked_add(delta).ok_or(Error::NoPhandles)?;
@@ -60,7 +46,7 @@ pub(crate) fn adjust_local_phandles(ov: &mut [u8], delta: u32) -> Result<()> {
             }
         }
         // Pre-order over the whole tree, as libfdt's recursion visits it.
-        match Tree::new(ov)?.next_node(Some(node), Some(&mut depth)) {
+        match view(ov).next_node(Some(node), Some(&mut depth)) {
             Ok(o) if depth > 0 => node = o,
             _ => return Ok(()),
         }
@@ -69,7 +55,7 @@ pub(crate) fn adjust_local_phandles(ov: &mut [u8], delta: u32) -> Result<()> {
 
 /// overlay_update_local_references.
 pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
-    let fixups = match Tree::new(ov)?.path_offset(b"/__local_fixups__") {
+    let fixups = match view(ov).path_offset_bytes(b"/__local_fixups__", 0) {
         Ok(o) => o,
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(e),
@@ -79,12 +65,12 @@ pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
     let (mut tree, mut fix) = (0, fixups);
     'node: loop {
         local_node_references(ov, tree, fix, delta)?;
-        let mut child = Tree::new(ov)?.first_subnode(fix);
+        let mut child = view(ov).first_subnode(fix).ok();
         loop {
             if let Some(c) = child {
-                let t = Tree::new(ov)?;
-                let name = t.get_name(c)?;
-                let tc = match t.subnode_offset(tree, name) {
+                let t = view(ov);
+                let name = t.name_bytes(c)?;
+                let tc = match t.subnode_offset_bytes(tree, name) {
                     Err(Error::NotFound) => return Err(Error::BadOverlay),
                     r => r?,
                 };
@@ -92,12 +78,12 @@ pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
                 (tree, fix) = (tc, c);
                 continue 'node;
             }
-            let t = Tree::new(ov)?;
+            let t = view(ov);
             let Some((pt, pf)) = up.pop(|| Ok::<_, Error>((t.parent_offset(tree)?, t.parent_offset(fix)?)))?
             else {
                 return Ok(());
             };
-            child = t.next_subnode(fix);
+            child = t.next_subnode(fix).ok();
             (tree, fix) = (pt, pf);
         }
     }
@@ -107,15 +93,15 @@ pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
 /// into the same-named property of the matching overlay node.
 fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> Result<()> {
     let os = off_struct(ov);
-    let mut prop = Tree::new(ov)?.first_property(fix);
+    let mut prop = view(ov).first_property(fix);
     while let Ok(p) = prop {
         let (count, list, target) = {
-            let t = Tree::new(ov)?;
-            let (name, list, val) = t.prop_by_offset(p)?;
+            let t = view(ov);
+            let (name, list, val) = t.property_at_offset(p)?;
             if !val.len().is_multiple_of(4) {
                 return Err(Error::BadOverlay);
             }
-            let target = match t.getprop(tree, name) {
+            let target = match t.getprop_at(tree, name) {
                 Ok((voff, v)) => (voff, v.len()),
                 Err(Error::NotFound) => return Err(Error::BadOverlay),
                 Err(e) => return Err(e),
@@ -133,34 +119,34 @@ fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> 
             let cell = os + tvoff + at;
             put32(ov, cell, be32(ov, cell).wrapping_add(delta));
         }
-        prop = Tree::new(ov)?.next_property(p);
+        prop = view(ov).next_property(p);
     }
     Ok(())
 }
 
 /// overlay_fixup_phandles.
-pub(crate) fn fixup_phandles(base: &Tree, ov: &mut [u8]) -> Result<()> {
-    let fixups = match Tree::new(ov)?.path_offset(b"/__fixups__") {
+pub(crate) fn fixup_phandles(base: &Fdt, ov: &mut [u8]) -> Result<()> {
+    let fixups = match view(ov).path_offset_bytes(b"/__fixups__", 0) {
         Ok(o) => o,
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let symbols = match base.path_offset(b"/__symbols__") {
+    let symbols = match base.path_offset_bytes(b"/__symbols__", 0) {
         Err(e) if e != Error::NotFound => return Err(e),
         r => r,
     };
-    let mut prop = Tree::new(ov)?.first_property(fixups);
+    let mut prop = view(ov).first_property(fixups);
     while let Ok(p) = prop {
         fixup_phandle(base, symbols, ov, p)?;
-        prop = Tree::new(ov)?.next_property(p);
+        prop = view(ov).next_property(p);
     }
     Ok(())
 }
 
 /// overlay_fixup_phandle: one label, value "path:prop:offset\0..." (>= 1 entry).
-fn fixup_phandle(base: &Tree, symbols: Result<usize>, ov: &mut [u8], prop: usize) -> Result<()> {
+fn fixup_phandle(base: &Fdt, symbols: Result<usize>, ov: &mut [u8], prop: usize) -> Result<()> {
     let os = off_struct(ov);
-    let (start, len) = match Tree::new(ov)?.prop_by_offset(prop) {
+    let (start, len) = match view(ov).property_at_offset(prop) {
         Ok((_, voff, v)) => (os + voff, v.len()),
         Err(Error::NotFound) => return Err(Error::Internal),
         Err(e) => return Err(e),
@@ -168,19 +154,19 @@ fn fixup_phandle(base: &Tree, symbols: Result<usize>, ov: &mut [u8], prop: usize
     let mut pos = 0;
     loop {
         let (at, phandle) = {
-            let t = Tree::new(ov)?;
-            let (label, _, _) = t.prop_by_offset(prop)?;
+            let t = view(ov);
+            let (label, _) = t.property_at_bytes(prop)?;
             let rest = &ov[start + pos..start + len];
             let entry = &rest[..rest.iter().position(|&c| c == 0).ok_or(Error::BadOverlay)?];
             pos += entry.len() + 1;
             let (path, name, poffset) = parse_fixup(entry)?;
             let phandle = symbol_phandle(base, symbols, label)?;
-            let target = match t.path_offset(path) {
+            let target = match t.path_offset_bytes(path, 0) {
                 Err(Error::NotFound) => return Err(Error::BadOverlay),
                 r => r?,
             };
             // fdt_setprop_inplace_namelen_partial
-            let (voff, v) = t.getprop(target, name)?;
+            let (voff, v) = t.getprop_at(target, name)?;
             if (poffset as usize).checked_add(4).is_none_or(|e| e > v.len()) {
                 return Err(Error::NoSpace);
             }
@@ -194,14 +180,11 @@ fn fixup_phandle(base: &Tree, symbols: Result<usize>, ov: &mut [u8], prop: usize
 }
 
 /// The phandle of the base node `label` names in `/__symbols__`.
-fn symbol_phandle(base: &Tree, symbols: Result<usize>, label: &[u8]) -> Result<u32> {
-    let (_, path) = base.getprop(symbols?, label)?;
+fn symbol_phandle(base: &Fdt, symbols: Result<usize>, label: &[u8]) -> Result<u32> {
+    let path = base.getprop_bytes(symbols?, label)?;
     let path = &path[..path.iter().position(|&c| c == 0).unwrap_or(path.len())];
-    let node = base.path_offset(path)?;
-    match base.get_phandle(node) {
-        0 => Err(Error::NotFound),
-        ph => Ok(ph),
-    }
+    let node = base.path_offset_bytes(path, 0)?;
+    base.get_phandle(node).ok_or(Error::NotFound)
 }
 
 /// Splits "path:prop:offset" as libfdt does (offset parsed like strtoul).

@@ -4,16 +4,16 @@
 
 use super::edit::Scratch;
 use super::merge::get_target;
-use super::tree::Tree;
+use crate::ro::Fdt;
 use crate::{Error, Result};
 
 const OVERLAY_DIR: &[u8] = b"/__overlay__/";
 
-pub(crate) fn update(s: &mut Scratch, ov: &Tree) -> Result<()> {
-    let Ok(ov_sym) = ov.subnode_offset(0, b"__symbols__") else {
+pub(crate) fn update(s: &mut Scratch, ov: &Fdt) -> Result<()> {
+    let Ok(ov_sym) = ov.subnode_offset_bytes(0, b"__symbols__") else {
         return Ok(());
     };
-    let root_sym = match s.tree()?.subnode_offset(0, b"__symbols__") {
+    let root_sym = match s.fdt().subnode_offset_bytes(0, b"__symbols__") {
         Err(Error::NotFound) => s.add_subnode(0, b"__symbols__")?,
         r => r?,
     };
@@ -25,8 +25,8 @@ pub(crate) fn update(s: &mut Scratch, ov: &Tree) -> Result<()> {
     Ok(())
 }
 
-fn symbol(s: &mut Scratch, ov: &Tree, root_sym: usize, prop: usize) -> Result<()> {
-    let (name, _, path) = ov.prop_by_offset(prop)?;
+fn symbol(s: &mut Scratch, ov: &Fdt, root_sym: usize, prop: usize) -> Result<()> {
+    let (name, path) = ov.property_at_bytes(prop)?;
     // A string property: exactly one NUL, at the end.
     if path.iter().position(|&c| c == 0) != Some(path.len().wrapping_sub(1)) {
         return Err(Error::BadValue);
@@ -46,13 +46,13 @@ fn symbol(s: &mut Scratch, ov: &Tree, root_sym: usize, prop: usize) -> Result<()
     } else {
         return Ok(()); // not below __overlay__: never reaches the base
     };
-    let fragment = ov.subnode_offset(0, frag_name).map_err(|_| Error::BadOverlay)?;
-    ov.subnode_offset(fragment, b"__overlay__").map_err(|_| Error::BadOverlay)?;
+    let fragment = ov.subnode_offset_bytes(0, frag_name).map_err(|_| Error::BadOverlay)?;
+    ov.subnode_offset_bytes(fragment, b"__overlay__").map_err(|_| Error::BadOverlay)?;
 
-    let (target, target_path) = get_target(&s.tree()?, ov, fragment)?;
+    let (target, target_path) = get_target(&s.fdt(), ov, fragment)?;
     let len = match target_path {
         Some(tp) => tp.len(),
-        None => path_len(&s.tree()?, target)?,
+        None => path_len(&s.fdt(), target)?,
     };
     if len == 0 {
         // Only an empty target-path that still resolved (via an alias named
@@ -66,7 +66,7 @@ fn symbol(s: &mut Scratch, ov: &Tree, root_sym: usize, prop: usize) -> Result<()
             Some(tp) => s.bytes_mut()[at..at + len].copy_from_slice(tp),
             None => {
                 // The placeholder moved nodes: look the target up again.
-                let (target, _) = get_target(&s.tree()?, ov, fragment)?;
+                let (target, _) = get_target(&s.fdt(), ov, fragment)?;
                 write_path(s, target, at)?;
             }
         }
@@ -88,7 +88,7 @@ struct Chain {
 }
 
 impl Chain {
-    fn new(t: &Tree, node: usize) -> Result<Chain> {
+    fn new(t: &Fdt, node: usize) -> Result<Chain> {
         let mut c = Chain { offs: [0; 32], depth: 0, node };
         let (mut off, mut depth) = (0, 0i32);
         while off != node {
@@ -104,20 +104,20 @@ impl Chain {
         Ok(c)
     }
 
-    fn at(&self, t: &Tree, d: usize) -> Result<usize> {
+    fn at(&self, t: &Fdt, d: usize) -> Result<usize> {
         match self.offs.get(d) {
             Some(&o) => Ok(o),
-            None => t.supernode_atdepth(self.node, d as i32).map(|(o, _)| o),
+            None => t.supernode_atdepth(self.node, d as i32).0,
         }
     }
 }
 
 /// get_path_len: strlen of fdt_get_path.
-fn path_len(t: &Tree, node: usize) -> Result<usize> {
+fn path_len(t: &Fdt, node: usize) -> Result<usize> {
     let c = Chain::new(t, node)?;
     let mut len = 0;
     for d in 1..=c.depth {
-        len += t.get_name(c.at(t, d)?)?.len() + 1;
+        len += t.name_bytes(c.at(t, d)?)?.len() + 1;
     }
     Ok(len.max(1))
 }
@@ -125,12 +125,12 @@ fn path_len(t: &Tree, node: usize) -> Result<usize> {
 /// fdt_get_path of a non-root node, written at absolute offset `at`.
 fn write_path(s: &mut Scratch, node: usize, mut at: usize) -> Result<()> {
     let os = s.off_struct();
-    let c = Chain::new(&s.tree()?, node)?;
+    let c = Chain::new(&s.fdt(), node)?;
     for d in 1..=c.depth {
         let (a, n) = {
-            let t = s.tree()?;
+            let t = s.fdt();
             let a = c.at(&t, d)?;
-            (a, t.get_name(a)?.len())
+            (a, t.name_bytes(a)?.len())
         };
         s.bytes_mut()[at] = b'/';
         s.copy_within(os + a + 4, n, at + 1);

@@ -6,6 +6,9 @@
 //! the base); then the merge and symbol phases edit a copy of the base in
 //! the caller's scratch buffer with libfdt's exact edit primitives, and only
 //! when every step has succeeded is the copy written over the base.
+//! Both blobs are read with `Fdt` and the scratch copy is edited with
+//! `FdtMut` (see edit.rs for the little that differs); offsets are
+//! structure-block offsets, as in libfdt.
 //! Why not "validate everything, then apply": a fragment may target a node
 //! an earlier fragment created, and NOSPACE depends on the string-table
 //! sharing of every earlier edit, so validating means simulating the whole

@@ -61,8 +61,12 @@ fn uio_modules() -> Result<Vec<(String, Vec<u8>)>> {
     let members: Vec<String> =
         ["uio", "uio_pci_generic"].iter().map(|m| format!("./lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
     std::fs::create_dir_all(&out)?;
-    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
-    cmd::run(std::process::Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(&deb).arg(&out).args(&members))?;
+    let stamp = out.join(".extracted");
+    let have = std::fs::read_to_string(&stamp).is_ok_and(|s| s == name) && members.iter().all(|m| out.join(m).exists());
+    if !have {
+        extract(&deb, &out, &members)?;
+        std::fs::write(&stamp, &name)?;
+    }
     members
         .iter()
         .map(|m| {
@@ -70,6 +74,11 @@ fn uio_modules() -> Result<Vec<(String, Vec<u8>)>> {
             Ok((m.rsplit('/').next().unwrap().to_string(), data))
         })
         .collect()
+}
+
+fn extract(deb: &std::path::Path, out: &std::path::Path, members: &[String]) -> Result<()> {
+    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
+    cmd::run(std::process::Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(deb).arg(out).args(members))
 }
 
 /// build/guest/initramfs-partition.cpio.gz: the e2e initramfs plus the

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 /// What the shim prints when it rejects the system config (then it stops).
 pub const SYSCONFIG_INVALID: &str = "system config invalid";
-/// What the shim prints when it rejects the board DTB (then it stops).
-pub const BOARD_DTB_INVALID: &str = "board DTB invalid";
+/// What the shim prints when it rejects the board DTB (then it stops); the
+/// corrupted DTB of `bad-board-dtb` needs a full structure check to be seen.
+pub const BOARD_DTB_INVALID: &str = "board DTB unusable";
 
 /// The Linux cell's init markers (qemu/init.sh), in order.
 pub const LINUX_MARKERS: &[&str] = &[

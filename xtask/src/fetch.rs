@@ -66,45 +66,48 @@ fn provision_if_needed() -> Result<()> {
 fn kernel_packages(metas: &[&str]) -> Result<Vec<String>> {
     let args: Vec<String> = metas.iter().map(|m| format!("{m}:arm64")).collect();
     let out = cmd::output(Command::new("apt-cache").arg("depends").args(&args))?;
-    let mut names = Vec::new();
-    let mut current: Option<&str> = None;
-    for line in out.lines() {
-        if !line.starts_with(' ') {
-            current = metas.iter().copied().find(|m| line.trim_end_matches(":arm64") == *m);
-            continue;
-        }
-        let Some(meta) = current else { continue };
-        if let Some(dep) = line.trim().strip_prefix("Depends: ") {
-            let dep = dep.trim_end_matches(":arm64");
-            if dep.starts_with("linux-image-") && names.len() < metas.iter().position(|m| *m == meta).unwrap() + 1 {
-                cmd::step(&format!("fetch: {meta} depends on {dep}"));
-                names.push(dep.to_string());
-            }
-        }
-    }
-    if names.len() != metas.len() {
-        bail!("`apt-cache depends {}` does not name a linux-image-* package for each:\n{out}", args.join(" "));
+    let names = parse_depends(&out, metas)
+        .with_context(|| format!("`apt-cache depends {}` does not name a linux-image-* package for each:\n{out}", args.join(" ")))?;
+    for (m, n) in metas.iter().zip(&names) {
+        cmd::step(&format!("fetch: {m} depends on {n}"));
     }
     Ok(names)
+}
+
+/// The first `linux-image-*` dependency of each meta package, in `metas` order.
+fn parse_depends(out: &str, metas: &[&str]) -> Option<Vec<String>> {
+    let mut found: Vec<Option<String>> = vec![None; metas.len()];
+    let mut current = None;
+    for line in out.lines() {
+        if !line.starts_with(' ') {
+            current = metas.iter().position(|m| line.trim().trim_end_matches(":arm64") == *m);
+            continue;
+        }
+        let (Some(i), Some(dep)) = (current, line.trim().strip_prefix("Depends: ")) else { continue };
+        let dep = dep.trim().trim_end_matches(":arm64");
+        if dep.starts_with("linux-image-") && found[i].is_none() {
+            found[i] = Some(dep.to_string());
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Version and SHA256 of the candidate `<name>:arm64` of each package.
 fn packages(names: &[String]) -> Result<Vec<Package>> {
     let args: Vec<String> = names.iter().map(|n| format!("{n}:arm64")).collect();
     let out = cmd::output(Command::new("apt-cache").args(["show", "--no-all-versions"]).args(&args))?;
-    let stanzas: Vec<&str> = out.split("\n\n").filter(|s| !s.trim().is_empty()).collect();
+    names.iter().map(|name| parse_show(&out, name)).collect()
+}
+
+/// One package's Version and SHA256 out of `apt-cache show` stanzas.
+fn parse_show(out: &str, name: &str) -> Result<Package> {
     let field = |stanza: &str, f: &str| stanza.lines().find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_string()));
-    names
-        .iter()
-        .map(|name| {
-            let stanza = stanzas
-                .iter()
-                .find(|s| field(s, "Package:").as_deref() == Some(name.as_str()))
-                .with_context(|| format!("`apt-cache show {name}:arm64` found nothing: is the arm64 architecture added (.ci/provision.sh)?"))?;
-            let get = |f: &str| field(stanza, f).with_context(|| format!("`apt-cache show {name}:arm64` has no {f} field"));
-            Ok(Package { name: name.clone(), version: get("Version:")?, sha256: get("SHA256:")? })
-        })
-        .collect()
+    let stanza = out
+        .split("\n\n")
+        .find(|s| field(s, "Package:").as_deref() == Some(name))
+        .with_context(|| format!("`apt-cache show {name}:arm64` found nothing: is the arm64 architecture added (.ci/provision.sh)?"))?;
+    let get = |f: &str| field(stanza, f).with_context(|| format!("`apt-cache show {name}:arm64` has no {f} field"));
+    Ok(Package { name: name.to_string(), version: get("Version:")?, sha256: get("SHA256:")? })
 }
 
 fn sha256(file: &Path) -> Result<String> {
@@ -203,4 +206,36 @@ fn dump_qemu_dtbs() -> Result<()> {
         eprintln!("    wrote {}", paths::show(&out));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPENDS: &str = "linux-image-cloud-arm64:arm64
+  Depends: linux-image-6.1.0-56-cloud-arm64:arm64
+linux-image-arm64:arm64
+  Depends: linux-image-6.1.0-56-arm64:arm64
+";
+
+    #[test]
+    fn depends_names_each_kernel_in_order() {
+        let got = parse_depends(DEPENDS, &["linux-image-arm64", "linux-image-cloud-arm64"]).unwrap();
+        assert_eq!(got, ["linux-image-6.1.0-56-arm64", "linux-image-6.1.0-56-cloud-arm64"]);
+    }
+
+    #[test]
+    fn a_meta_without_a_kernel_is_an_error() {
+        let out = "linux-image-arm64:arm64\n  Depends: something-else\n";
+        assert_eq!(parse_depends(out, &["linux-image-arm64"]), None);
+    }
+
+    #[test]
+    fn show_picks_the_named_stanza_and_encodes_the_epoch() {
+        let out = "Package: busybox-static\nVersion: 1:1.35.0-4+deb12u1+b1\nSHA256: ab12\n\nPackage: other\nVersion: 2\nSHA256: cd34\n";
+        let p = parse_show(out, "busybox-static").unwrap();
+        assert_eq!((p.version.as_str(), p.sha256.as_str()), ("1:1.35.0-4+deb12u1+b1", "ab12"));
+        assert!(p.deb().ends_with("busybox-static_1%3a1.35.0-4+deb12u1+b1_arm64.deb"));
+        assert!(parse_show(out, "missing").is_err());
+    }
 }

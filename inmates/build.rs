@@ -18,4 +18,7 @@ fn main() {
         println!("cargo:rustc-link-arg-bin={bin}=-T{dir}/../linker/inmate.ld");
         println!("cargo:rustc-link-arg-bin={bin}=-zmax-page-size=4096");
     }
+    // The Linux user program: a plain static ELF at the linker's default base.
+    println!("cargo:rustc-link-arg-bin=ivshmem-rtt=-zmax-page-size=4096");
+    println!("cargo:rustc-link-arg-bin=ivshmem-rtt=--entry=_start");
 }

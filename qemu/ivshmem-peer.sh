@@ -18,6 +18,7 @@
 #   CELLBOOT: ivshmem round trip ok ...
 #   CELLBOOT: ivshmem interrupts A -> B
 #   CELLBOOT: rtt n=N median_us=M max_us=X (...)
+#   CELLBOOT: rtt-native n=N min_us=.. median_us=.. max_us=.. (/bin/ivshmem-rtt)
 #   CELLBOOT: shmem canary intact
 # Failures print "CELLBOOT: FAIL ..." and exit 1.
 
@@ -37,9 +38,11 @@ PING=0x474e4950
 PONG=0x474e4f50
 STATS=0xffffffff
 RTT_N=20
+RTT_NATIVE_N=200
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         cellboot.rtt=*) RTT_N="${arg#*=}" ;;
+        cellboot.rtt_native=*) RTT_NATIVE_N="${arg#*=}" ;;
     esac
 done
 
@@ -139,6 +142,10 @@ sort -n /tmp/rtt > /tmp/rtt.sorted
 median=$(sed -n "$((RTT_N / 2 + 1))p" /tmp/rtt.sorted)
 max=$(tail -n 1 /tmp/rtt.sorted)
 say "rtt n=$RTT_N median_us=$median max_us=$max (busybox devmem per register access, /proc/uptime 10 ms, TCG)"
+# The same round trip from a program (inmates/src/bin/ivshmem-rtt.rs):
+# CNTVCT timestamps, no process per register access.
+/bin/ivshmem-rtt "$bar0" "$(hex "$shmem")" "$state_size" "$rw_size" "$out_size" "$id" "$RTT_NATIVE_N" ||
+    die "ivshmem-rtt failed"
 round_trip 0 "$STATS"
 
 for i in 0 1 2 3; do

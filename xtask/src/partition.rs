@@ -14,6 +14,8 @@ use std::time::Duration;
 
 pub const CASES: &[&str] = &["two-cell", "hostile"];
 const INMATES: &[&str] = &["rtos-demo", "attacker"];
+/// The Linux-side round-trip timer (static arm64 ELF, inmates/src/bin/ivshmem-rtt.rs).
+const LINUX_TOOL: &str = "ivshmem-rtt";
 
 /// build/inmates/<name>.bin for every inmate (the system files point there).
 pub fn inmates(release: bool) -> Result<()> {
@@ -34,14 +36,18 @@ pub fn inmates(release: bool) -> Result<()> {
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
-        if INMATES.contains(&name) {
+        if name == LINUX_TOOL {
+            // A static Linux ELF: it goes into the initramfs as it is.
+            fetch::write_if_changed(&dir.join(name), &std::fs::read(exe)?)?;
+            found += 1;
+        } else if INMATES.contains(&name) {
             let bin = firmware::to_binary(std::path::Path::new(exe), &dir.join(format!("{name}.bin.tmp")))?;
             fetch::write_if_changed(&dir.join(format!("{name}.bin")), &bin)?;
             found += 1;
         }
     }
-    if found != INMATES.len() {
-        bail!("cargo reported {found} of {} inmate executables", INMATES.len());
+    if found != INMATES.len() + 1 {
+        bail!("cargo reported {found} of {} inmate executables", INMATES.len() + 1);
     }
     Ok(())
 }
@@ -99,6 +105,7 @@ pub fn initramfs() -> Result<PathBuf> {
     c.symlink("bin/sh", "busybox");
     c.file("init", 0o755, &init);
     c.file("ivshmem-peer.sh", 0o755, &peer);
+    c.file("bin/ivshmem-rtt", 0o755, &read(paths::build().join("inmates").join(LINUX_TOOL))?);
     for (name, data) in uio_modules()? {
         c.file(&format!("lib/modules/{name}"), 0o644, &data);
     }
@@ -138,6 +145,7 @@ const LINUX_PEER: &[&str] = &[
     "CELLBOOT: ivshmem round trip ok",
     "CELLBOOT: ivshmem interrupts ",
     "CELLBOOT: rtt n=",
+    "CELLBOOT: rtt-native n=",
     "[rtos] rtos-demo: served ",
     "CELLBOOT: shmem canary intact",
     "CELLBOOT: cpus=2 ",
@@ -157,14 +165,15 @@ const FAIL_ON: &[&str] = &[
     e2e::BOARD_DTB_INVALID,
 ];
 
-/// Image for `system` with the Linux cell's `cellboot.rtt` round-trip count.
-fn image(board: &str, system: &str, release: bool, rtt: u32) -> Result<PathBuf> {
+/// Image for `system` with the Linux cell's round-trip counts (shell loop,
+/// ivshmem-rtt program).
+fn image(board: &str, system: &str, release: bool, rtt: u32, rtt_native: u32) -> Result<PathBuf> {
     prepare(release)?;
     let sys = assemble::load_system(board, system)?;
     let bins = assemble::binaries(&sys, release)?;
     let mut cfg = sys.config;
     let boot = &mut cfg.cells[0].boot;
-    let args = format!("{} cellboot.rtt={rtt}", cellboot_abi::str_field(&boot.bootargs));
+    let args = format!("{} cellboot.rtt={rtt} cellboot.rtt_native={rtt_native}", cellboot_abi::str_field(&boot.bootargs));
     anyhow::ensure!(cellboot_abi::set_str_field(&mut boot.bootargs, &args), "bootargs too long");
     cfg.seal();
     let img = paths::board_out(board).join(format!("e2e-{system}.img"));
@@ -177,13 +186,13 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
     let mut c = q.boot_command(None);
     let (expect, fail_on) = match name {
         "two-cell" => {
-            c.arg("-kernel").arg(image(board, "two-cell", release, 20)?);
+            c.arg("-kernel").arg(image(board, "two-cell", release, 20, 200)?);
             let mut e = strings(RTOS_UP);
             e.extend(strings(LINUX_PEER));
             (e, strings(FAIL_ON))
         }
         "hostile" => {
-            c.arg("-kernel").arg(image(board, "hostile", release, 20)?);
+            c.arg("-kernel").arg(image(board, "hostile", release, 20, 200)?);
             let mut fail_on = strings(FAIL_ON);
             fail_on.extend(strings(crate::hostile::FAIL_ON));
             (crate::hostile::expect(), fail_on)
@@ -195,10 +204,10 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
 
 /// `xtask bench` row: ivshmem round trips Linux → rtos-demo → Linux, as the
 /// Linux shell sees them (busybox devmem per register access, TCG).
-pub fn bench_rtt(board: &str, n: u32) -> Result<(u32, u64, u64)> {
+pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     let q = qemu_settings::load(board)?;
     let mut c = q.boot_command(None);
-    c.arg("-kernel").arg(image(board, "two-cell", true, n)?);
+    c.arg("-kernel").arg(image(board, "two-cell", true, n, n_native)?);
     let mut e = strings(RTOS_UP);
     e.extend(strings(LINUX_PEER));
     let o = qemu_runner::run(Case { name: "bench-two-cell-rtt".into(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
@@ -206,12 +215,20 @@ pub fn bench_rtt(board: &str, n: u32) -> Result<(u32, u64, u64)> {
         bail!("bench-two-cell-rtt: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
     }
     let log = std::fs::read_to_string(&o.log)?;
-    parse_rtt(&log).context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")
+    let shell = parse_rtt(&log, "CELLBOOT: rtt ").context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")?;
+    let native = parse_rtt(&log, "CELLBOOT: rtt-native ").context("no `CELLBOOT: rtt-native n=..` line in the log")?;
+    Ok(Rtt { shell, native })
+}
+
+/// (n, median µs, max µs) of the shell loop and of the ivshmem-rtt program.
+pub struct Rtt {
+    pub shell: (u32, u64, u64),
+    pub native: (u32, u64, u64),
 }
 
 /// (n, median µs, max µs) from the peer script's rtt marker.
-fn parse_rtt(log: &str) -> Option<(u32, u64, u64)> {
-    let line = log.lines().find_map(|l| l.split("CELLBOOT: rtt ").nth(1))?;
+fn parse_rtt(log: &str, marker: &str) -> Option<(u32, u64, u64)> {
+    let line = log.lines().find_map(|l| l.split(marker).nth(1))?;
     let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
     Some((field("n=")? as u32, field("median_us=")?, field("max_us=")?))
 }
@@ -220,8 +237,9 @@ fn parse_rtt(log: &str) -> Option<(u32, u64, u64)> {
 mod tests {
     #[test]
     fn parses_the_rtt_marker() {
-        let log = "x\r\nCELLBOOT: rtt n=50 median_us=8123 max_us=20111 (busybox devmem, TCG)\r\n";
-        assert_eq!(super::parse_rtt(log), Some((50, 8123, 20111)));
-        assert_eq!(super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1"), None);
+        let log = "x\r\nCELLBOOT: rtt n=50 median_us=8123 max_us=20111 (busybox devmem, TCG)\r\nCELLBOOT: rtt-native n=200 min_us=90 median_us=120 max_us=900 (x)\r\n";
+        assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt "), Some((50, 8123, 20111)));
+        assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt-native "), Some((200, 120, 900)));
+        assert_eq!(super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1", "CELLBOOT: rtt "), None);
     }
 }

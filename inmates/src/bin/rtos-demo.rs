@@ -135,6 +135,8 @@ mod rtos {
                 continue;
             }
             seen_doorbells = bells;
+            // Before anything else: the next doorbell may land while we answer.
+            let bell_at = get(&S.bell_at);
             let seq = rd32(inbox + 4);
             if rd32(inbox) != proto::PING || seq == last_seq {
                 continue;
@@ -153,7 +155,7 @@ mod rtos {
             wr32(outbox + 12, ticks as u32);
             wr32(outbox + 4, seq);
             wr32(dev.bar0 + REG_DOORBELL, other << 16);
-            let svc = arch::cntvct().wrapping_sub(get(&S.bell_at));
+            let svc = arch::cntvct().saturating_sub(bell_at);
             svc_sum += svc;
             svc_max = svc_max.max(svc);
             last_seq = seq;

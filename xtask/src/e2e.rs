@@ -26,12 +26,21 @@ pub const LINUX_MARKERS: &[&str] = &[
 
 pub const CASES: &[&str] = &["linux-demo", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb"];
 
+/// Cases on another board than `--board`, named `<board>/<case>` (the default
+/// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
+pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo"];
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
 /// Builds what `name` boots and describes how to judge it.
 pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
+    if let Some((other, inner)) = name.split_once('/') {
+        let mut c = case(inner, other, release)?;
+        c.name = format!("{other}-{inner}"); // the log file name
+        return Ok(c);
+    }
     let q = qemu_settings::load(board)?;
     let sys = assemble::load_system(board, "linux-demo")?;
     let bins = assemble::binaries(&sys, release)?;

@@ -27,6 +27,12 @@ pub fn cfg() -> &'static SystemConfig {
     }
 }
 
+/// The system config if it has been validated; for paths (power-off) that
+/// also run when it was refused.
+pub fn try_cfg() -> Option<&'static SystemConfig> {
+    CONFIG.get().copied()
+}
+
 pub fn name(ci: usize) -> &'static str {
     cfg().cells().get(ci).map_or("?", |c| str_field(&c.name))
 }

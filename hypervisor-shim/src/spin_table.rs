@@ -19,8 +19,10 @@ static IN_SHIM: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_
 static WAKE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Whether the board starts CPUs through a spin-table.
+/// False while no config is validated: a refused config must still power the
+/// machine off (PSCI) instead of recursing into `cfg()`'s fatal path.
 pub fn in_use() -> bool {
-    cell::cfg().board.cpu_start == cellboot_abi::cpu_start::SPIN_TABLE
+    cell::try_cfg().is_some_and(|c| c.board.cpu_start == cellboot_abi::cpu_start::SPIN_TABLE)
 }
 
 /// The boot CPU is in the shim from the start.

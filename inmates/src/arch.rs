@@ -128,14 +128,22 @@ extern "C" fn inmate_exception(frame: &mut Frame, kind: u64) {
     unsafe { inmate_handle(frame, kind) }
 }
 
-macro_rules! sysreg {
-    ($get:ident, $set:ident, $name:literal) => {
+// Separate read and write accessors: the assembler rejects `mrs` of a
+// write-only register (ICC_EOIR1_EL1) and `msr` of a read-only one (MPIDR_EL1),
+// and a debug build assembles every accessor, used or not.
+macro_rules! sysreg_r {
+    ($get:ident, $name:literal) => {
         pub fn $get() -> u64 {
             let v: u64;
             // SAFETY: reads a system register EL1 may access.
             unsafe { asm!(concat!("mrs {0}, ", $name), out(reg) v, options(nomem, nostack)) };
             v
         }
+    };
+}
+
+macro_rules! sysreg_w {
+    ($set:ident, $name:literal) => {
         pub fn $set(v: u64) {
             // SAFETY: writes a system register EL1 owns; callers pick values
             // per the architecture (timer, GIC CPU interface, vectors).
@@ -144,20 +152,21 @@ macro_rules! sysreg {
     };
 }
 
-sysreg!(cntfrq, _set_cntfrq, "cntfrq_el0");
-sysreg!(cntvct, _set_cntvct, "cntvct_el0");
-sysreg!(_cntv_tval, set_cntv_tval, "cntv_tval_el0");
-sysreg!(_cntv_ctl, set_cntv_ctl, "cntv_ctl_el0");
-sysreg!(mpidr, _set_mpidr, "mpidr_el1");
-sysreg!(esr_el1, _set_esr, "esr_el1");
-sysreg!(far_el1, _set_far, "far_el1");
-sysreg!(vbar_el1, set_vbar_el1, "vbar_el1");
-sysreg!(icc_sre, set_icc_sre, "icc_sre_el1");
-sysreg!(_icc_pmr, set_icc_pmr, "icc_pmr_el1");
-sysreg!(_icc_bpr1, set_icc_bpr1, "icc_bpr1_el1");
-sysreg!(_icc_igrpen1, set_icc_igrpen1, "icc_igrpen1_el1");
-sysreg!(icc_iar1, _set_icc_iar1, "icc_iar1_el1");
-sysreg!(_icc_eoir1, set_icc_eoir1, "icc_eoir1_el1");
+sysreg_r!(cntfrq, "cntfrq_el0");
+sysreg_r!(cntvct, "cntvct_el0");
+sysreg_w!(set_cntv_tval, "cntv_tval_el0");
+sysreg_w!(set_cntv_ctl, "cntv_ctl_el0");
+sysreg_r!(mpidr, "mpidr_el1");
+sysreg_r!(esr_el1, "esr_el1");
+sysreg_r!(far_el1, "far_el1");
+sysreg_w!(set_vbar_el1, "vbar_el1");
+sysreg_r!(icc_sre, "icc_sre_el1");
+sysreg_w!(set_icc_sre, "icc_sre_el1");
+sysreg_w!(set_icc_pmr, "icc_pmr_el1");
+sysreg_w!(set_icc_bpr1, "icc_bpr1_el1");
+sysreg_w!(set_icc_igrpen1, "icc_igrpen1_el1");
+sysreg_r!(icc_iar1, "icc_iar1_el1");
+sysreg_w!(set_icc_eoir1, "icc_eoir1_el1");
 
 /// Unmasks IRQs at EL1.
 pub fn irqs_on() {

@@ -74,7 +74,7 @@ pub struct JhCommHeader {
 }
 
 /// Where the shim staged this cell's inputs (IPAs inside the cell's RAM).
-#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct Staged {
     pub ipa: u64,

@@ -46,6 +46,13 @@ pub mod boot_kind {
     pub const RAW: u32 = 2;
 }
 
+/// `BootConfig::flags` bits.
+pub mod boot_flags {
+    /// Build the vPCI host node with the loader's direct writer, not the
+    /// board's template overlay (config: `vpci_template = false`).
+    pub const DIRECT_VPCI: u32 = 1 << 0;
+}
+
 pub const NO_PAYLOAD: u32 = u32::MAX;
 /// `IvshmemLink::peers[1]` of a link with only one peer so far.
 pub const NO_PEER: u32 = u32::MAX;
@@ -129,7 +136,8 @@ pub struct BootConfig {
     /// First user overlay payload index and count (applied after the loader's edits).
     pub overlay_first: u32,
     pub overlay_count: u32,
-    pub _pad: u32,
+    /// `boot_flags::*`.
+    pub flags: u32,
     pub bootargs: [u8; BOOTARGS_LEN],
     pub stdout_path: [u8; PATH_LEN],
 }

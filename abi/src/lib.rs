@@ -11,6 +11,7 @@
 mod comm;
 mod config;
 mod payload;
+pub mod staging;
 mod validate;
 
 pub use comm::*;

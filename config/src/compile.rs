@@ -8,6 +8,52 @@ use crate::system::{Payload, PayloadSource, System};
 use crate::system_file::{BootKind, Cell, SystemFile};
 use crate::Source;
 use cellboot_abi::*;
+use cellboot_abi::staging;
+
+/// The board's vPCI template overlay, beside `board.toml`.
+pub const VPCI_TEMPLATE_FILE: &str = "vpci-template.dts";
+
+/// `cells[i].overlays`: one OVERLAY payload each (consecutive), named
+/// `<stem>.dtbo`; `vpci_template = false` sets `boot_flags::DIRECT_VPCI`.
+fn overlays(
+    c: &Cell,
+    at: &str,
+    base: &std::path::Path,
+    out: &mut CellConfig,
+    payloads: &mut Vec<Payload>,
+    err: &mut dyn FnMut(String, String, String),
+) {
+    if !c.vpci_template {
+        out.boot.flags |= boot_flags::DIRECT_VPCI;
+    }
+    if c.overlays.len() > staging::MAX_OVERLAYS {
+        err(format!("{at}.overlays"), format!("{} files", c.overlays.len()), format!("at most {} overlays per cell", staging::MAX_OVERLAYS));
+        return;
+    }
+    if c.overlays.is_empty() {
+        return;
+    }
+    out.boot.overlay_first = payloads.len() as u32;
+    out.boot.overlay_count = c.overlays.len() as u32;
+    for (k, f) in c.overlays.iter().enumerate() {
+        let field = format!("{at}.overlays[{k}]");
+        let path = base.join(f);
+        let p = std::path::Path::new(f);
+        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("");
+        if ext != "dts" && ext != "dtbo" {
+            err(field.clone(), format!("{f:?}"), "an overlay is a .dts source (compiled with dtc -@) or a compiled .dtbo".into());
+        }
+        let name = format!("{stem}.dtbo");
+        if name.len() >= 24 {
+            err(field.clone(), format!("{f:?}"), format!("payload name {name:?} is longer than 23 bytes: use a file stem of at most 18 bytes"));
+        }
+        if !path.is_file() {
+            err(field.clone(), format!("{f:?}"), format!("no such file ({})", path.display()));
+        }
+        payloads.push(Payload { kind: payload_kind::OVERLAY, name, source: PayloadSource::File(path) });
+    }
+}
 
 pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> Result<System, Vec<ConfigError>> {
     let mut errors = Vec::new();
@@ -49,8 +95,14 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
             Some(f) => add(payload_kind::INITRD, "initrd", f, &mut err),
             None => NO_PAYLOAD,
         };
+        overlays(c, &at, base, out, &mut payloads, &mut err);
     }
     cfg.num_cells = s.cells.len().min(MAX_CELLS) as u32;
+    // The board's vPCI template, once, when a cell builds its vPCI node from it.
+    let template = bsrc.path.parent().unwrap_or(std::path::Path::new(".")).join(VPCI_TEMPLATE_FILE);
+    if cfg.cells[..cfg.num_cells as usize].iter().any(staging::wants_vpci_template) && template.is_file() {
+        payloads.push(Payload { kind: payload_kind::VPCI_TEMPLATE, name: "vpci-template".into(), source: PayloadSource::File(template) });
+    }
     if payloads.len() > MAX_PAYLOADS {
         err("cells".into(), String::new(), format!("{} payloads, the payload table holds {MAX_PAYLOADS}", payloads.len()));
     }

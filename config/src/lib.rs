@@ -9,11 +9,13 @@
 
 mod board_file;
 mod compile;
+pub mod dtc;
 mod error;
 mod problems;
 mod system;
 mod system_file;
 
+pub use compile::VPCI_TEMPLATE_FILE;
 pub use error::ConfigError;
 pub use system::{Payload, PayloadSource, System};
 

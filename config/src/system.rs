@@ -10,7 +10,8 @@ pub struct System {
     pub config: SystemConfig,
     pub board_name: String,
     pub cell_names: Vec<String>,
-    /// In payload-table order: `BootConfig::kernel`/`initrd` index this list.
+    /// In payload-table order: `BootConfig::kernel`/`initrd`/`overlay_first`
+    /// index this list.
     pub payloads: Vec<Payload>,
 }
 
@@ -29,7 +30,9 @@ pub enum PayloadSource {
     SystemConfig,
     /// The loader binary, built by the packer.
     Loader,
-    /// A file named in the system file (resolved against its directory).
+    /// A file named in the system file (resolved against its directory), or
+    /// the board's `vpci-template.dts`. A `.dts` file (overlays, template) is
+    /// packed compiled: `dtc -@ -I dts -O dtb` (docs/overlays.md).
     File(PathBuf),
 }
 

@@ -29,6 +29,18 @@ pub struct Cell {
     pub boot: Boot,
     #[serde(default)]
     pub disable: Vec<String>,
+    /// User DT overlays (`.dts`, compiled by the packer, or `.dtbo`),
+    /// relative to the system file; applied in order after the loader's edits.
+    #[serde(default)]
+    pub overlays: Vec<String>,
+    /// `false`: the vPCI node comes from the loader's direct writer instead
+    /// of the board's `vpci-template.dts` (same tree either way).
+    #[serde(default = "yes")]
+    pub vpci_template: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,7 +31,12 @@ fn linux_demo_compiles_to_the_documented_layout() {
     assert!(cellboot_abi::str_field(&cell.boot.bootargs).contains("cellboot.expect_cpus=2"));
 
     let kinds: Vec<u32> = sys.payloads.iter().map(|p| p.kind).collect();
-    assert_eq!(kinds, [payload_kind::SYSCONFIG, payload_kind::LOADER, payload_kind::KERNEL, payload_kind::INITRD]);
+    assert_eq!(kinds[..4], [payload_kind::SYSCONFIG, payload_kind::LOADER, payload_kind::KERNEL, payload_kind::INITRD]);
+    // the board's vPCI template (the cell has a vPCI window), last
+    assert_eq!(*kinds.last().unwrap(), payload_kind::VPCI_TEMPLATE);
+    let t = sys.payloads.last().unwrap();
+    assert_eq!(t.name, "vpci-template");
+    assert!(matches!(&t.source, PayloadSource::File(p) if p.ends_with("boards/qemu-virt/vpci-template.dts")));
     assert_eq!(sys.payloads[cell.boot.kernel as usize].name, "linux.kernel");
     assert_eq!(sys.payloads[cell.boot.initrd as usize].name, "linux.initrd");
     let PayloadSource::File(k) = &sys.payloads[2].source else { panic!("kernel is not a file") };
@@ -80,4 +85,36 @@ fn rpi4b_linux_demo_compiles() {
     assert_eq!(sys.config.board.cpu_start, cellboot_abi::cpu_start::SPIN_TABLE);
     assert_eq!(sys.config.cells[0].num_disable, 11); // QEMU-unmodelled devices, uart0's Bluetooth child, firmware GPIO
     assert_eq!(sys.config.cells[0].vpci.irq_base, 185);
+}
+
+#[test]
+fn overlays_become_consecutive_payloads_named_by_stem() {
+    let sys = common::load_edited(|_| {}, |s| {
+        common::set(s, "cells.0.overlays", toml::Value::Array(vec![
+            "overlays/demo-device.dts".into(),
+            "vpci-template.dts".into(),
+        ]));
+    })
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let b = &sys.config.cells[0].boot;
+    assert_eq!(b.overlay_count, 2);
+    let first = b.overlay_first as usize;
+    let ovl = &sys.payloads[first..first + 2];
+    assert!(ovl.iter().all(|p| p.kind == payload_kind::OVERLAY));
+    assert_eq!([ovl[0].name.as_str(), ovl[1].name.as_str()], ["demo-device.dtbo", "vpci-template.dtbo"]);
+    assert!(matches!(&ovl[0].source, PayloadSource::File(p) if p.ends_with("qemu-virt/overlays/demo-device.dts")));
+    assert_eq!(b.flags, 0);
+    // no overlays: no index
+    let sys = common::load_edited(|_| {}, |_| {}).unwrap();
+    assert_eq!((sys.config.cells[0].boot.overlay_first, sys.config.cells[0].boot.overlay_count), (cellboot_abi::NO_PAYLOAD, 0));
+}
+
+#[test]
+fn vpci_template_false_selects_the_direct_writer_and_drops_the_payload() {
+    let sys = common::load_edited(|_| {}, |s| common::set(s, "cells.0.vpci_template", false.into())).unwrap();
+    assert_eq!(sys.config.cells[0].boot.flags, cellboot_abi::boot_flags::DIRECT_VPCI);
+    assert!(sys.payloads.iter().all(|p| p.kind != payload_kind::VPCI_TEMPLATE));
+    // no vPCI window: no template either
+    let sys = common::load_edited(|_| {}, |s| common::set(s, "cells.0.vpci.ecam_size", common::int(0))).unwrap();
+    assert!(sys.payloads.iter().all(|p| p.kind != payload_kind::VPCI_TEMPLATE));
 }

@@ -278,3 +278,27 @@ fn display_names_file_field_and_value() {
 fn link_section_size_not_page_multiple() {
     expect(&sys_edit(|s| set(s, "links.0.rw_size", int(0x1_0800))), S, "links[0].rw_size", "0x1_0800");
 }
+
+// --- overlays ---------------------------------------------------------------
+
+#[test]
+fn more_than_four_overlays() {
+    let five = strs(&["overlays/demo-device.dts"; 5]);
+    let e = sys_edit(|s| set(s, "cells.0.overlays", five));
+    expect(&e, S, "cells[0].overlays", "5 files");
+}
+
+#[test]
+fn overlay_name_longer_than_the_payload_name_field() {
+    let e = sys_edit(|s| set(s, "cells.0.overlays", strs(&["overlays/a-very-long-overlay-name.dts"])));
+    expect(&e, S, "cells[0].overlays[0]", "a-very-long-overlay-name.dts");
+    assert!(e.iter().any(|e| e.message.contains("23 bytes")), "{e:?}");
+}
+
+#[test]
+fn missing_overlay_file_and_wrong_extension() {
+    let e = sys_edit(|s| set(s, "cells.0.overlays", strs(&["overlays/nope.dts", "linux-demo.toml"])));
+    expect(&e, S, "cells[0].overlays[0]", "overlays/nope.dts");
+    assert!(e.iter().any(|e| e.field == "cells[0].overlays[0]" && e.message.contains("no such file")), "{e:?}");
+    expect(&e, S, "cells[0].overlays[1]", "linux-demo.toml");
+}

@@ -66,6 +66,10 @@ pub fn pack(sys: &System, bins: &Binaries, sysconfig: Option<Vec<u8>>) -> Result
         let data = match &p.source {
             PayloadSource::SystemConfig => sysconfig.take().context("two system config payloads")?,
             PayloadSource::Loader => bins.loader.clone(),
+            // Overlays and the vPCI template: `dtc -@`, as `cellboot dtb` does.
+            PayloadSource::File(f) if f.extension().is_some_and(|e| e == "dts") => {
+                cellboot_config::dtc::compile_dts(f).map_err(|e| anyhow::anyhow!("payload {}: {e}", p.name))?
+            }
             PayloadSource::File(f) => std::fs::read(f).with_context(|| {
                 format!("payload {} ({}) cannot be read: run `cargo xtask fetch` and `cargo xtask initramfs`", p.name, paths::show(f))
             })?,
@@ -105,4 +109,41 @@ pub fn build(o: &BuildOpts) -> Result<PathBuf> {
     let out = image_path(o.board);
     write(&packed, &out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cellboot_abi::payload_kind;
+    use cellboot_config::Payload;
+
+    #[test]
+    fn dts_payloads_are_packed_compiled() {
+        let mut sys = load_system("qemu-virt", "linux-demo").unwrap();
+        let board = paths::board_dir("qemu-virt");
+        // the config's list drives packing: keep the files that exist in the repo
+        sys.payloads.retain(|p| !matches!(p.kind, payload_kind::KERNEL | payload_kind::INITRD));
+        sys.payloads.push(Payload {
+            kind: payload_kind::OVERLAY,
+            name: "demo-device.dtbo".into(),
+            source: PayloadSource::File(board.join("overlays/demo-device.dts")),
+        });
+        let bins = Binaries { shim: vec![], loader: vec![0xaa; 8] };
+        let packed = pack(&sys, &bins, None).unwrap();
+        let (at, table) = image::read_table(&packed.bytes).unwrap();
+        for kind in [payload_kind::VPCI_TEMPLATE, payload_kind::OVERLAY] {
+            let (_, e) = table.find(kind).unwrap_or_else(|| panic!("no payload of kind {kind}"));
+            let blob = &packed.bytes[at + e.offset as usize..][..e.size as usize];
+            assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed], "{} is not a DTB", cellboot_abi::str_field(&e.name));
+            if kind == payload_kind::OVERLAY {
+                assert!(blob.windows(11).any(|w| w == b"__symbols__"), "compiled without -@");
+            }
+        }
+        // a broken source fails the build, naming the payload and file
+        let bad = std::env::temp_dir().join(format!("xtask-bad-{}.dts", std::process::id()));
+        std::fs::write(&bad, "/dts-v1/;\n/plugin/;\n&x {\n").unwrap();
+        sys.payloads.last_mut().unwrap().source = PayloadSource::File(bad.clone());
+        let e = pack(&sys, &bins, None).err().expect("broken .dts packed").to_string();
+        assert!(e.contains("demo-device.dtbo") && e.contains(&bad.display().to_string()), "{e}");
+    }
 }

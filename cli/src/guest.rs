@@ -1,13 +1,16 @@
-//! A cell's guest DTB, built by the loader's own `build_guest_dtb` from the
-//! inputs the shim would hand it (see `shim_staging`).
+//! A cell's guest DTB, built by the loader's own `build_guest_dtb_in` from
+//! the inputs the shim would hand it (see `shim_staging`): the same board
+//! DTB trim, staging plan, vPCI template and user overlays (compiled with
+//! `cellboot_config::dtc`, as `cargo xtask build` packs them).
 
 use crate::args::GuestArgs;
 use crate::config_input::ConfigSources;
 use crate::failure::Failure;
-use crate::shim_staging::{cellboot_info, stage, trim_board_dtb};
-use cellboot_abi::NO_PAYLOAD;
+use crate::shim_staging::{cellboot_info, trim_board_dtb};
+use cellboot_abi::staging::{self, StageSizes};
+use cellboot_abi::{NO_PAYLOAD, payload_kind};
 use cellboot_config::{PayloadSource, System};
-use cellboot_loader::{CellView, build_guest_dtb};
+use cellboot_loader::{CellView, Overlay, build_guest_dtb_in, scratch_len};
 use std::path::Path;
 
 pub struct GuestDtb {
@@ -25,11 +28,40 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
         trim_board_dtb(&raw).map_err(|m| Failure::Problem(format!("{}: {m}", a.dtb.display())))?;
     let initrd = initrd_size(&sys, ci, a)?;
     let at = |m: String| Failure::Problem(format!("{}: cells[{ci}]: {m}", a.system.display()));
-    let staging = stage(&sys.config, ci, board.len() as u64, initrd).map_err(at)?;
-    let info = cellboot_info(&sys.config, ci, &staging);
-    let view = CellView::from_info(&info);
+    let cell = &sys.config.cells[ci];
+    let n_ovl = staging::overlay_count(cell).map_err(|e| at(e.to_string()))?;
+    let mut overlays = Vec::new();
+    for k in 0..n_ovl {
+        let idx = cell.boot.overlay_first as usize + k;
+        overlays.push((sys.payloads[idx].name.clone(), payload_bytes(&sys, idx)?));
+    }
+    let template = match sys.payloads.iter().position(|p| p.kind == payload_kind::VPCI_TEMPLATE) {
+        Some(i) => Some(payload_bytes(&sys, i)?),
+        None => None,
+    };
+    let mut sizes = StageSizes {
+        board_dtb: board.len() as u64,
+        initrd,
+        // Below the initrd: its size moves only overlays and template, which
+        // do not show in the tree; unknown (not fetched) means not staged.
+        kernel: file_size(&sys, cell.boot.kernel),
+        vpci_template: template.as_ref().map(|t| t.len() as u64),
+        ..StageSizes::default()
+    };
+    for (s, (_, blob)) in sizes.overlays.iter_mut().zip(&overlays) {
+        *s = blob.len() as u64;
+    }
+    let plan = staging::plan(cell, &sizes).map_err(|e| at(e.to_string()))?;
+    let names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
+    let info = cellboot_info(&sys.config, ci, &plan, &names);
+    let ovl: Vec<Overlay> = overlays.iter().map(|(name, blob)| Overlay { name, blob }).collect();
+    let mut view = CellView::from_info(&info);
+    // As the loader does: the staged template and overlays (plan decides).
+    view.vpci_template = template.as_deref().filter(|_| plan.vpci_template.size != 0);
+    view.overlays = &ovl;
     let mut out = vec![0u8; cellboot_loader::image::DTB_MAX as usize];
-    let n = build_guest_dtb(&board, &mut out, &view).map_err(|e| {
+    let mut scratch = vec![0u8; scratch_len(&view, out.len())];
+    let n = build_guest_dtb_in(&board, &mut out, &mut scratch, &view).map_err(|e| {
         Failure::Problem(format!(
             "{}: cell {:?}: {e}",
             a.dtb.display(),
@@ -87,5 +119,23 @@ fn initrd_size(sys: &System, ci: usize, a: &GuestArgs) -> Result<Option<u64>, Fa
             ))
         }),
         _ => Err(Failure::Problem(format!("cells[{ci}].boot.initrd: payload {idx} is not a file"))),
+    }
+}
+
+/// Payload `idx` as packed: a `.dts` compiled with dtc (`cellboot_config::dtc`).
+fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
+    let p = &sys.payloads[idx];
+    match &p.source {
+        PayloadSource::File(f) => cellboot_config::dtc::payload_bytes(f)
+            .map_err(|e| Failure::Problem(format!("payload {}: {e}", p.name))),
+        _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
+    }
+}
+
+/// Size of payload `idx`'s file, when it is one and readable.
+fn file_size(sys: &System, idx: u32) -> Option<u64> {
+    match &sys.payloads.get(idx as usize)?.source {
+        PayloadSource::File(f) => std::fs::metadata(f).ok().map(|m| m.len()),
+        _ => None,
     }
 }

@@ -339,3 +339,63 @@ fn initrd_size_comes_from_the_config_file_or_is_asked_for() {
         "the initrd's size moves it"
     );
 }
+
+/// The virt linux-demo system in `dir` with `edit` applied to its text; the
+/// board (and its vPCI template) stays in boards/qemu-virt.
+fn virt_system_with(dir: &Path, edit: &dyn Fn(String) -> String) -> Vec<String> {
+    let text = edit(read(&repo_file(VIRT_SYSTEM)));
+    let sys = dir.join("sys.toml");
+    std::fs::write(&sys, text).unwrap();
+    let mut args = guest_args("qemu-virt");
+    args[1] = sys.display().to_string();
+    args.extend(["--board".into(), repo_file("boards/qemu-virt/board.toml").display().to_string()]);
+    args
+}
+
+fn overlay_line(path: &str) -> impl Fn(String) -> String + '_ {
+    move |t: String| {
+        let t = t.lines().filter(|l| !l.starts_with("overlays =")).collect::<Vec<_>>().join("\n");
+        replace_once(&t, "disable = [", &format!("overlays = [{path:?}]\ndisable = ["))
+    }
+}
+
+#[test]
+fn dtb_applies_the_cells_overlays_like_the_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ovl = repo_file("boards/qemu-virt/overlays/demo-device.dts");
+    let args = virt_system_with(tmp.path(), &overlay_line(&ovl.display().to_string()));
+    let o = cellboot(["dtb".to_string(), "--dts".into()].into_iter().chain(args));
+    assert_exit(&o, 0);
+    let dts = stdout(&o);
+    assert!(dts.contains("demo-uart@9040000") && dts.contains("loglevel=8"), "{dts}");
+    // the vPCI node still comes out (from the board's template)
+    assert!(dts.contains("pci@8e00000"), "{dts}");
+}
+
+#[test]
+fn dtb_names_the_overlay_and_fragment_that_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ovl = repo_file("boards/qemu-virt/overlays/missing-label.dts");
+    let args = virt_system_with(tmp.path(), &overlay_line(&ovl.display().to_string()));
+    let o = cellboot(["dtb".to_string(), "--dts".into()].into_iter().chain(args));
+    assert_ne!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(err.contains("missing-label.dtbo") && err.contains("fragment 1"), "{err}");
+}
+
+#[test]
+fn template_and_direct_writer_preview_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = |edit: &dyn Fn(String) -> String, name: &str| {
+        let d = tmp.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let out = d.join("g.dtb");
+        let args = virt_system_with(&d, edit);
+        let o = cellboot(["dtb".to_string(), "-o".into(), out.display().to_string()].into_iter().chain(args));
+        assert_exit(&o, 0);
+        std::fs::read(out).unwrap()
+    };
+    let with_template = build(&|t| t, "t");
+    let direct = build(&|t| replace_once(&t, "disable = [", "vpci_template = false\ndisable = ["), "d");
+    assert!(with_template == direct, "template and direct writer differ");
+}

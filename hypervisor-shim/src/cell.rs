@@ -5,8 +5,10 @@ use crate::arch::{self, MAX_CPUS};
 use crate::payload::Payloads;
 use crate::stage2::{self, Kind, Perm, POOL};
 use crate::{dtb, info};
+use cellboot_abi::staging::{self, StageSizes};
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
+    payload_kind, PayloadEntry,
     cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
     COMM_REVISION, COMM_SIGNATURE, MAX_CELLS, NO_PAYLOAD,
 };
@@ -177,43 +179,62 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
         .find(cellboot_abi::payload_kind::LOADER)
         .ok_or(SetupError("the image has no LOADER payload", 0))?;
     copy_in(c, c.loader_ipa, loader).map_err(|_| SetupError("the loader does not fit in RAM at loader_ipa", c.loader_ipa))?;
-    let loader_end = c.loader_ipa + loader.len() as u64;
 
     // --- staging at the top of the first RAM region, downwards ---
-    let ram = c
-        .mem_regions()
-        .iter()
-        .find(|r| r.flags & mem::RAM != 0)
-        .ok_or(SetupError("the cell has no RAM region", 0))?;
-    let mut top = ram.virt_end();
-    let mut stage = |data: &[u8], align: u64| -> Result<Staged, SetupError> {
-        let ipa = top.checked_sub(data.len() as u64).map(|a| a & !(align - 1)).unwrap_or(0);
-        if ipa < loader_end || ipa < ram.virt {
-            return Err(SetupError("staged payloads do not fit above the loader in the first RAM region", ipa));
-        }
-        copy_in(c, ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", ipa))?;
-        top = ipa;
-        Ok(Staged { ipa, size: data.len() as u64 })
-    };
-    let board_dtb = dtb::with(|d| stage(d, 4096))?;
-    let mut payload = |idx: u32, align: u64| -> Result<Staged, SetupError> {
+    // Placement: `cellboot_abi::staging::plan` (shared with `cellboot dtb`).
+    let boot = &c.boot;
+    let n_ovl = staging::overlay_count(c).map_err(staging_err)?;
+    let input = |idx: u32, want: u32| -> Result<Option<(&'static PayloadEntry, &'static [u8])>, SetupError> {
         if idx == NO_PAYLOAD {
-            return Ok(Staged::default());
+            return Ok(None);
         }
-        let (_, data) = pl.get(idx).ok_or(SetupError("boot payload index is not in the payload table", idx as u64))?;
-        stage(data, align)
+        match pl.get(idx) {
+            Some((e, d)) if want == ANY_KIND || e.kind == want => Ok(Some((e, d))),
+            Some(_) => Err(SetupError("boot payload index names a payload of another kind", idx as u64)),
+            None => Err(SetupError("boot payload index is not in the payload table", idx as u64)),
+        }
     };
-    let initrd = payload(c.boot.initrd, 4096)?;
-    let kernel = payload(c.boot.kernel, 2 << 20)?;
-    let mut overlays = [Staged::default(); 4];
-    let n_ovl = (c.boot.overlay_count as usize).min(overlays.len());
-    for (k, o) in overlays.iter_mut().enumerate().take(n_ovl) {
-        *o = payload(c.boot.overlay_first.saturating_add(k as u32), 8)?;
+    // Kernel and initrd payloads are taken as indexed (test images use other kinds).
+    const ANY_KIND: u32 = 0;
+    let kernel_in = input(boot.kernel, ANY_KIND)?;
+    let initrd_in = input(boot.initrd, ANY_KIND)?;
+    let mut ovl_in: [Option<(&PayloadEntry, &[u8])>; staging::MAX_OVERLAYS] = [None; staging::MAX_OVERLAYS];
+    for (k, o) in ovl_in.iter_mut().enumerate().take(n_ovl) {
+        let idx = boot.overlay_first.checked_add(k as u32).unwrap_or(NO_PAYLOAD);
+        *o = Some(input(idx, payload_kind::OVERLAY)?.ok_or(SetupError("boot.overlay_first + k is not a payload", idx as u64))?);
     }
-    let vpci_template = match pl.find(cellboot_abi::payload_kind::VPCI_TEMPLATE) {
-        Some((i, _)) => payload(i as u32, 8)?,
-        None => Staged::default(),
+    let template_in = pl.find(payload_kind::VPCI_TEMPLATE);
+    let len = |d: Option<(&PayloadEntry, &[u8])>| d.map(|(_, d)| d.len() as u64);
+    let mut sizes = StageSizes {
+        loader: loader.len() as u64,
+        board_dtb: dtb::with(|d| d.len() as u64),
+        initrd: len(initrd_in),
+        kernel: len(kernel_in),
+        vpci_template: template_in.map(|(_, d)| d.len() as u64),
+        ..StageSizes::default()
     };
+    for (s, o) in sizes.overlays.iter_mut().zip(&ovl_in) {
+        *s = len(*o).unwrap_or(0);
+    }
+    let plan = staging::plan(c, &sizes).map_err(staging_err)?;
+    let put = |at: Staged, data: &[u8]| copy_in(c, at.ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", at.ipa));
+    dtb::with(|d| put(plan.board_dtb, d))?;
+    for (at, d) in [(plan.initrd, initrd_in), (plan.kernel, kernel_in)] {
+        if let Some((_, d)) = d {
+            put(at, d)?;
+        }
+    }
+    let mut overlay_names = [[0u8; 24]; 4];
+    for k in 0..n_ovl {
+        if let Some((e, d)) = ovl_in[k] {
+            put(plan.overlays[k], d)?;
+            overlay_names[k] = e.name;
+        }
+    }
+    if let Some((_, d)) = template_in.filter(|_| plan.vpci_template.size != 0) {
+        put(plan.vpci_template, d)?;
+    }
+    let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
 
     // --- virtual PCI bus ---
     let bus = VirtualPciBus::build_from_config(ci, sys);
@@ -251,9 +272,10 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     i.board_dtb = board_dtb;
     i.kernel = kernel;
     i.initrd = initrd;
-    i.vpci_template = vpci_template;
-    i.overlays = overlays;
-    i.num_overlays = n_ovl as u32;
+    i.vpci_template = plan.vpci_template;
+    i.overlays = plan.overlays;
+    i.num_overlays = plan.num_overlays;
+    i.overlay_names = overlay_names;
     i.num_vpci_devices = ndev as u32;
     i.vpci_devices = devices;
     arch::dcache_clean(comm_pa(ci), COMM_REGION_SIZE as u64);
@@ -279,6 +301,10 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
         ndev
     );
     Ok(())
+}
+
+fn staging_err(e: staging::StagingError) -> SetupError {
+    SetupError(e.message(), e.value())
 }
 
 fn map_err_text(e: stage2::MapError) -> &'static str {

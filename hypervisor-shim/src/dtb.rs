@@ -2,10 +2,11 @@
 //! (firmware may have placed it in what becomes cell RAM).
 
 use crate::arch;
+use cellboot_abi::staging::{trim_board_dtb, DtbTrimError};
 
 /// Largest board DTB the shim keeps (used part; QEMU's header claims 1 MiB
 /// but uses ~8 KiB, the Pi 4's is ~55 KiB).
-pub const DTB_MAX: usize = 128 * 1024;
+pub const DTB_MAX: usize = cellboot_abi::staging::BOARD_DTB_MAX;
 const FDT_MAGIC: u32 = 0xd00d_feed;
 const HEADER_LEN: u64 = 40;
 
@@ -19,9 +20,8 @@ pub enum DtbError {
     Unaligned(u64),
     OutsideRam(u64),
     BadMagic(u64, u32),
-    BadVersion(u32),
-    BadLayout(&'static str),
-    TooLarge(usize),
+    /// Header, reservation map or size (`cellboot_abi::staging::trim_board_dtb`).
+    Trim(DtbTrimError),
     /// cellfdt's full structural check (libfdt's fdt_check_full) failed.
     Structure(cellfdt::Error),
 }
@@ -33,9 +33,7 @@ impl core::fmt::Display for DtbError {
             DtbError::Unaligned(a) => write!(f, "DTB address {a:#x} is not 8-byte aligned"),
             DtbError::OutsideRam(a) => write!(f, "DTB at {a:#x} is not inside board RAM"),
             DtbError::BadMagic(a, m) => write!(f, "no DTB at {a:#x}: magic {m:#010x}, expected 0xd00dfeed"),
-            DtbError::BadVersion(v) => write!(f, "DTB version {v} is not supported (need 16 or 17)"),
-            DtbError::BadLayout(what) => write!(f, "DTB header is inconsistent: {what}"),
-            DtbError::TooLarge(n) => write!(f, "DTB uses {n} bytes, the shim keeps at most {DTB_MAX}"),
+            DtbError::Trim(e) => write!(f, "{e}"),
             DtbError::Structure(e) => write!(f, "DTB structure check failed: {e} (FDT_ERR code {})", e.code()),
         }
     }
@@ -64,48 +62,14 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
         return Err(DtbError::BadMagic(addr, magic));
     }
     let total = be32(hdr, 4) as u64;
-    let (off_struct, off_strings, off_rsv) = (be32(hdr, 8) as u64, be32(hdr, 12) as u64, be32(hdr, 16) as u64);
-    let (version, last_comp) = (be32(hdr, 20), be32(hdr, 24));
-    let (size_strings, size_struct) = (be32(hdr, 32) as u64, be32(hdr, 36) as u64);
-    if version < 16 || last_comp > 17 {
-        return Err(DtbError::BadVersion(version));
-    }
-    if addr.saturating_add(total) > ram_end {
+    if total < HEADER_LEN || addr.saturating_add(total) > ram_end {
         return Err(DtbError::OutsideRam(addr));
     }
-    let struct_end = off_struct + size_struct;
-    let strings_end = off_strings + size_strings;
-    if off_rsv < HEADER_LEN || off_struct < HEADER_LEN || off_strings < HEADER_LEN {
-        return Err(DtbError::BadLayout("a block starts inside the header"));
-    }
-    if struct_end > total || strings_end > total || off_rsv > total {
-        return Err(DtbError::BadLayout("a block ends beyond totalsize"));
-    }
-    if off_struct % 4 != 0 || off_rsv % 8 != 0 {
-        return Err(DtbError::BadLayout("misaligned block"));
-    }
-    // The memory reservation map ends with a (0, 0) entry.
-    let mut rsv_end = off_rsv;
-    loop {
-        if rsv_end + 16 > total {
-            return Err(DtbError::BadLayout("memory reservation map not terminated"));
-        }
-        // SAFETY: inside [addr, addr + total), checked above.
-        let e = unsafe { core::slice::from_raw_parts((addr + rsv_end) as *const u8, 16) };
-        rsv_end += 16;
-        if e.iter().all(|&b| b == 0) {
-            break;
-        }
-    }
-    let used = struct_end.max(strings_end).max(rsv_end).next_multiple_of(8) as usize;
-    if used > DTB_MAX {
-        return Err(DtbError::TooLarge(used));
-    }
+    // SAFETY: [addr, addr + total) is inside board RAM (checked), read-only;
+    // the shim owns all RAM until the cells start.
+    let blob = unsafe { core::slice::from_raw_parts(addr as *const u8, total as usize) };
     let mut buf = DTB.lock();
-    // SAFETY: [addr, addr + used) is inside the blob (used <= total, checked).
-    let src = unsafe { core::slice::from_raw_parts(addr as *const u8, used.min(total as usize)) };
-    buf.0[..src.len()].copy_from_slice(src);
-    buf.0[4..8].copy_from_slice(&(used as u32).to_be_bytes());
+    let used = trim_board_dtb(blob, &mut buf.0).map_err(DtbError::Trim)?;
     // The copy is what every cell's loader gets: check it whole.
     cellfdt::Fdt::new(&buf.0[..used]).and_then(|f| f.check_full()).map_err(DtbError::Structure)?;
     DTB_LEN.call_once(|| used);

@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # /init of the end-to-end initramfs: checks what the cell's Linux sees and
 # prints CELLBOOT markers the harness (xtask test/bench) waits for, in order:
+#   CELLBOOT: overlay ok             /cellboot-demo from a user overlay (only when present)
 #   CELLBOOT: pci-node ok            virtual PCI host node in the device tree
 #   CELLBOOT: ivshmem 110a:4106 at <bdf>
 #   CELLBOOT: bar0 id=<n> max_peers=<n>
@@ -99,6 +100,14 @@ check_pci() {
     done
     say "shmem pattern ok at $shmem (R/W section $rw)"
 }
+
+# A user overlay (boards/qemu-virt/overlays/cellboot-demo.dts), applied by
+# the loader, adds /cellboot-demo; systems without it print nothing here.
+if [ -d /proc/device-tree/cellboot-demo ]; then
+    m=$(tr -d '\0' < /proc/device-tree/cellboot-demo/marker 2>/dev/null)
+    [ "$m" = "cellboot overlay" ] || fail "overlay: /cellboot-demo/marker is \"$m\", expected \"cellboot overlay\""
+    say "overlay ok"
+fi
 
 case ",$SKIP," in
     *,pci,*) ;;

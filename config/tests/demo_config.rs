@@ -104,8 +104,13 @@ fn overlays_become_consecutive_payloads_named_by_stem() {
     assert_eq!([ovl[0].name.as_str(), ovl[1].name.as_str()], ["demo-device.dtbo", "vpci-template.dtbo"]);
     assert!(matches!(&ovl[0].source, PayloadSource::File(p) if p.ends_with("qemu-virt/overlays/demo-device.dts")));
     assert_eq!(b.flags, 0);
-    // no overlays: no index
+    // the shipped linux-demo: one overlay, cellboot-demo.dtbo
     let sys = common::load_edited(|_| {}, |_| {}).unwrap();
+    let b = &sys.config.cells[0].boot;
+    assert_eq!(b.overlay_count, 1);
+    assert_eq!(sys.payloads[b.overlay_first as usize].name, "cellboot-demo.dtbo");
+    // no overlays: no index
+    let sys = common::load_edited(|_| {}, |s| common::set(s, "cells.0.overlays", toml::Value::Array(vec![]))).unwrap();
     assert_eq!((sys.config.cells[0].boot.overlay_first, sys.config.cells[0].boot.overlay_count), (cellboot_abi::NO_PAYLOAD, 0));
 }
 

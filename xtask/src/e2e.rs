@@ -24,7 +24,14 @@ pub const LINUX_MARKERS: &[&str] = &[
     "CELLBOOT: done",
 ];
 
-pub const CASES: &[&str] = &["linux-demo", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb"];
+/// What qemu/init.sh prints when the cell's user overlay (/cellboot-demo) is in its tree.
+pub const OVERLAY_MARKER: &str = "CELLBOOT: overlay ok";
+/// The overlay of case `bad-overlay`: fragment 1 targets a label nobody defines.
+pub const BAD_OVERLAY: &str = "overlays/missing-label.dts";
+/// What the shim prints on `CELL_FAILED` (before the loader's message).
+pub const LOADER_FAILED: &str = "loader failed: ";
+
+pub const CASES: &[&str] = &["linux-demo", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay"];
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
@@ -55,7 +62,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             Case {
                 name: name.into(),
                 qemu: c,
-                expect: strings(LINUX_MARKERS),
+                expect: linux_markers(&sys),
                 fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", SYSCONFIG_INVALID, BOARD_DTB_INVALID]),
                 timeout: Duration::from_secs(240),
             }
@@ -92,6 +99,34 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             c.arg("-kernel").arg(&img);
             Case { name: name.into(), qemu: c, expect: strings(&[BOARD_DTB_INVALID]), fail_on: stopped, timeout: Duration::from_secs(60) }
         }
+        "bad-overlay" => {
+            // The linux cell's overlays replaced by one whose fragment 1
+            // targets a missing label: the loader refuses it by name and
+            // fragment, the shim reports CELL_FAILED and powers off.
+            let mut bad = sys.clone();
+            let file = paths::board_dir(board).join(BAD_OVERLAY);
+            let name = "missing-label.dtbo";
+            bad.payloads.push(cellboot_config::Payload {
+                kind: cellboot_abi::payload_kind::OVERLAY,
+                name: name.into(),
+                source: cellboot_config::PayloadSource::File(file),
+            });
+            let boot = &mut bad.config.cells[0].boot;
+            boot.overlay_first = (bad.payloads.len() - 1) as u32;
+            boot.overlay_count = 1;
+            bad.config.seal();
+            let img = out.join("e2e-bad-overlay.img");
+            assemble::write(&assemble::pack(&bad, &bins, None)?, &img)?;
+            c.arg("-kernel").arg(&img);
+            let why = format!("guest dtb: overlays: overlay {name} fragment 1");
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect: vec![format!("cellboot loader: FAILED: {why}"), format!("{LOADER_FAILED}{why}"), "no cell is running any more: powering off".into()],
+                fail_on: strings(&["Booting Linux", "CELLBOOT: done", "must not appear"]),
+                timeout: Duration::from_secs(60),
+            }
+        }
         other => bail!("no e2e case {other:?} (cases: {})", CASES.join(", ")),
     };
     let mut case = case;
@@ -100,6 +135,13 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         eprintln!("warning: the shim has no Image header yet: case {name} cannot pass");
     }
     Ok(case)
+}
+
+/// [`LINUX_MARKERS`], after [`OVERLAY_MARKER`] when the cell has user
+/// overlays (qemu/init.sh checks them before the PCI checks).
+fn linux_markers(sys: &cellboot_config::System) -> Vec<String> {
+    let overlays = sys.config.cells[0].boot.overlay_count > 0;
+    overlays.then_some(OVERLAY_MARKER).into_iter().chain(LINUX_MARKERS.iter().copied()).map(String::from).collect()
 }
 
 /// The board DTB with the console UART's `compatible` name offset pointing

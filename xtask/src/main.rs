@@ -54,7 +54,7 @@ enum Cmd {
     Test {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only these e2e cases (linux-demo, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb; <board>/<case> such as rpi4b/linux-demo runs a case on another board)
+        /// Run only these e2e cases (linux-demo, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb, bad-overlay; <board>/<case> such as rpi4b/linux-demo runs a case on another board)
         #[arg(long = "case")]
         cases: Vec<String>,
         /// Skip `cargo test --workspace`

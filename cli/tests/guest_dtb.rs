@@ -4,7 +4,7 @@ mod common;
 
 use cellboot_abi::zerocopy::FromZeros;
 use cellboot_abi::{CellbootInfo, Staged};
-use cellboot_loader::{CellView, build_guest_dtb};
+use cellboot_loader::{CellView, Overlay, build_guest_dtb_in, scratch_len};
 use cellfdt::Fdt;
 use common::*;
 use std::collections::BTreeSet;
@@ -162,8 +162,18 @@ fn virt_guest_equals_the_loader_library_on_the_shims_comm_region() {
         size: 0x20_0000,
     };
     info.num_vpci_devices = 1; // link 0, device 0
+    // the board's template and the cell's overlay, compiled as packed
+    let dtc = |rel: &str| cellboot_config::dtc::compile_dts(&repo_file(rel)).unwrap();
+    let template = dtc("boards/qemu-virt/vpci-template.dts");
+    let overlay = dtc("boards/qemu-virt/overlays/cellboot-demo.dts");
+    let overlays = [Overlay { name: "cellboot-demo.dtbo", blob: &overlay }];
+    let mut view = CellView::from_info(&info);
+    view.vpci_template = Some(&template);
+    view.overlays = &overlays;
     let mut out = vec![0u8; 2 << 20];
-    let n = build_guest_dtb(&trimmed, &mut out, &CellView::from_info(&info)).unwrap();
+    let mut scratch = vec![0u8; scratch_len(&view, out.len())];
+    let n = build_guest_dtb_in(&trimmed, &mut out, &mut scratch, &view).unwrap();
+    assert!(Fdt::new(&out[..n]).unwrap().path_offset("/cellboot-demo").is_ok(), "overlay not applied");
     assert!(
         out[..n] == cli[..],
         "CLI output differs from the loader library's"
@@ -198,6 +208,7 @@ fn diff_shows_nodes_properties_and_status_flips() {
     for want in [
         "+ /pci@8e00000\n    compatible = \"pci-host-ecam-generic\"\n",
         "- /memory@40000000\n",
+        "+ /cellboot-demo\n    marker = \"cellboot overlay\"\n", // the cell's user overlay
         "+ /memory@48000000\n    reg = <0x0 0x48000000 0x0 0x18000000>\n",
         "- /cpus/cpu@2\n",
         "~ /psci\n    ~ method: \"smc\" -> \"hvc\"\n",
@@ -215,7 +226,7 @@ fn diff_shows_nodes_properties_and_status_flips() {
         out.lines()
             .last()
             .unwrap()
-            .starts_with("summary: 2 node(s) added, 5 removed"),
+            .starts_with("summary: 3 node(s) added, 5 removed"),
         "{out}"
     );
 
@@ -346,6 +357,7 @@ fn virt_system_with(dir: &Path, edit: &dyn Fn(String) -> String) -> Vec<String> 
     let text = edit(read(&repo_file(VIRT_SYSTEM)));
     let sys = dir.join("sys.toml");
     std::fs::write(&sys, text).unwrap();
+    copy_board_sources("qemu-virt", dir);
     let mut args = guest_args("qemu-virt");
     args[1] = sys.display().to_string();
     args.extend(["--board".into(), repo_file("boards/qemu-virt/board.toml").display().to_string()]);

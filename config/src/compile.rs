@@ -48,9 +48,8 @@ fn overlays(
         if name.len() >= 24 {
             err(field.clone(), format!("{f:?}"), format!("payload name {name:?} is longer than 23 bytes: use a file stem of at most 18 bytes"));
         }
-        if !path.is_file() {
-            err(field.clone(), format!("{f:?}"), format!("no such file ({})", path.display()));
-        }
+        // Existence is the packer's concern (like kernels): `cellboot check`
+        // validates a system file copied anywhere.
         payloads.push(Payload { kind: payload_kind::OVERLAY, name, source: PayloadSource::File(path) });
     }
 }

@@ -51,6 +51,22 @@ pub fn assert_exit(o: &Output, code: i32) {
     );
 }
 
+/// The board's files system files refer to (`overlays/`, `vpci-template.dts`),
+/// copied into `dir` so a system file copied there still finds them.
+pub fn copy_board_sources(board: &str, dir: &Path) {
+    let src = repo().join("boards").join(board);
+    let t = src.join("vpci-template.dts");
+    if t.exists() {
+        std::fs::copy(&t, dir.join("vpci-template.dts")).unwrap();
+    }
+    if let Ok(list) = std::fs::read_dir(src.join("overlays")) {
+        std::fs::create_dir_all(dir.join("overlays")).unwrap();
+        for e in list.flatten() {
+            std::fs::copy(e.path(), dir.join("overlays").join(e.file_name())).unwrap();
+        }
+    }
+}
+
 /// A temp dir holding `board.toml` of `board` and `system.toml`, the given
 /// system file text (typically a broken copy of a real one).
 pub struct ConfigCopy {
@@ -66,6 +82,7 @@ impl ConfigCopy {
         )
         .unwrap();
         std::fs::write(dir.path().join("system.toml"), system_text).unwrap();
+        copy_board_sources(board, dir.path());
         Self { dir }
     }
     pub fn system(&self) -> PathBuf {

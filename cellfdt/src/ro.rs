@@ -256,8 +256,10 @@ impl<'a> Fdt<'a> {
     /// Raw name bytes of the node at `node` (leaf name for pre-v16 blobs).
     pub(crate) fn name_bytes(&self, node: usize) -> Result<&'a [u8]> {
         let name_end = self.check_node_offset(node)?;
-        // check_node_offset found the NUL, so this range is in bounds.
-        let raw = self.st.get(node + TAGSIZE..name_end).ok_or(Error::Internal)?;
+        // check_node_offset found the NUL before `name_end`, which is aligned
+        // up and may lie past the block's end (a size_dt_struct that ends
+        // inside the padding): clamp it.
+        let raw = self.st.get(node + TAGSIZE..name_end.min(self.st.len())).ok_or(Error::Internal)?;
         let nul = raw.iter().position(|&b| b == 0).ok_or(Error::Internal)?;
         let name = &raw[..nul];
         if self.version < 0x10 {

@@ -7,6 +7,7 @@
 #   CELLBOOT: bar0 id=<n> max_peers=<n>
 #   CELLBOOT: shmem pattern ok
 #   CELLBOOT: cpus=<n> memtotal=<kB>
+#   CELLBOOT: fdt sha256=<hex> bytes=<n>   /sys/firmware/fdt, the guest DTB as booted
 #   CELLBOOT: done
 # Any failed check prints "CELLBOOT: FAIL <what>" and powers off.
 # Kernel command line: cellboot.expect_cpus=N cellboot.expect_mem_max_kb=N
@@ -127,6 +128,11 @@ if [ -n "$EXPECT_CPUS" ] && [ "$cpus" != "$EXPECT_CPUS" ]; then
 fi
 if [ -n "$EXPECT_MEM_MAX_KB" ] && [ "$mem" -gt "$EXPECT_MEM_MAX_KB" ]; then
     fail "memtotal: $mem kB, expected at most $EXPECT_MEM_MAX_KB kB"
+fi
+# The DTB this kernel booted with, as Linux keeps it: `xtask test` compares
+# it with `cellboot dtb` on the host (case cli-preview).
+if [ -r /sys/firmware/fdt ]; then
+    say "fdt sha256=$(sha256sum /sys/firmware/fdt | cut -d' ' -f1) bytes=$(wc -c < /sys/firmware/fdt)"
 fi
 say "done"
 sync

@@ -2,7 +2,7 @@
 //! which console markers it must show, in order.
 
 use crate::qemu_runner::Case;
-use crate::{assemble, fetch, image, paths, qemu_settings};
+use crate::{assemble, cmd, fetch, image, paths, qemu_settings};
 use anyhow::{bail, Context, Result};
 use cellboot_abi::zerocopy::IntoBytes;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub const BAD_OVERLAY: &str = "overlays/missing-label.dts";
 /// What the shim prints on `CELL_FAILED` (before the loader's message).
 pub const LOADER_FAILED: &str = "loader failed: ";
 
-pub const CASES: &[&str] = &["linux-demo", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay"];
+pub const CASES: &[&str] = &["linux-demo", "cli-preview", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay"];
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
@@ -63,6 +63,30 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
                 name: name.into(),
                 qemu: c,
                 expect: linux_markers(&sys),
+                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", SYSCONFIG_INVALID, BOARD_DTB_INVALID]),
+                timeout: Duration::from_secs(240),
+            }
+        }
+        "cli-preview" => {
+            // The guest's /sys/firmware/fdt must be byte for byte what
+            // `cellboot dtb` previews on the host for the DTB QEMU hands the
+            // shim. QEMU puts random rng-seed/kaslr-seed values in /chosen at
+            // every boot unless told not to.
+            let img = out.join("e2e-linux-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            if q.machine.starts_with("virt") {
+                c.args(["-machine", "dtb-randomness=off"]);
+            }
+            c.arg("-kernel").arg(&img);
+            let board_dtb = out.join("e2e-cli-preview-board.dtb");
+            let preview = out.join("e2e-cli-preview-guest.dtb");
+            let hash = cli_preview_hash(&c, board, &board_dtb, &preview)?;
+            let mut expect = linux_markers(&sys);
+            expect.insert(expect.len() - 1, format!("CELLBOOT: fdt sha256={hash} "));
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
                 fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", SYSCONFIG_INVALID, BOARD_DTB_INVALID]),
                 timeout: Duration::from_secs(240),
             }
@@ -135,6 +159,24 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         eprintln!("warning: the shim has no Image header yet: case {name} cannot pass");
     }
     Ok(case)
+}
+
+/// Dumps the DTB the QEMU command `boot` would hand the shim, runs
+/// `cellboot dtb` on it for the board's linux-demo cell and returns the
+/// preview's SHA-256.
+fn cli_preview_hash(boot: &std::process::Command, board: &str, board_dtb: &Path, preview: &Path) -> Result<String> {
+    let mut dump = std::process::Command::new(boot.get_program());
+    dump.args(boot.get_args()).arg("-machine").arg(format!("dumpdtb={}", board_dtb.display()));
+    cmd::output(&mut dump).context("QEMU -machine dumpdtb")?;
+    let system = paths::board_dir(board).join("linux-demo.toml");
+    let mut cli = cmd::cargo();
+    cli.args(["run", "-q", "-p", "cellboot", "--", "dtb", "--system"]).arg(&system);
+    cli.arg("--dtb").arg(board_dtb).arg("-o").arg(preview);
+    cmd::run(&mut cli).context("cellboot dtb")?;
+    let sum = cmd::output(std::process::Command::new("sha256sum").arg(preview))?;
+    let hash = sum.split_whitespace().next().unwrap_or_default().to_string();
+    eprintln!("    cellboot dtb preview: {} sha256 {hash}", paths::show(preview));
+    Ok(hash)
 }
 
 /// [`LINUX_MARKERS`], after [`OVERLAY_MARKER`] when the cell has user

@@ -1,32 +1,15 @@
 //! The board DTB's devices and their register ranges (translated to CPU
 //! physical addresses through the buses' `ranges`), for `check --dtb`.
 //!
-//! A device is what the loader's device step looks at: a node with `reg`
-//! whose parent is the root, a `simple-bus` or the GIC, and that is not a
-//! structural node (memory, cpus, chosen, ...). The GIC's own redistributor
-//! range is cut to the board's CPUs (QEMU reserves room for 123 CPUs' frames,
-//! which would cover Jailhouse's ECAM default at 0x08e0_0000).
+//! The walk is the loader's ([`cellboot_loader::devices`]), so a device here
+//! is one the loader's device step judges; the GIC is recognised by its
+//! compatible. The GIC's own redistributor range is cut to the board's CPUs
+//! (QEMU reserves room for 123 CPUs' frames, which would cover Jailhouse's
+//! ECAM default at 0x08e0_0000).
 
 use cellboot_abi::Board;
+use cellboot_loader::devices::{DeviceWalk, GicMatch};
 use cellfdt::{Error, Fdt};
-
-const STRUCTURAL: [&str; 8] = [
-    "memory",
-    "reserved-memory",
-    "cpus",
-    "chosen",
-    "aliases",
-    "psci",
-    "__symbols__",
-    "__overrides__",
-];
-const GIC_COMPATIBLES: [&str; 4] = [
-    "arm,gic-v3",
-    "arm,gic-400",
-    "arm,cortex-a15-gic",
-    "arm,cortex-a9-gic",
-];
-const MAX_DEPTH: usize = 16;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {
@@ -37,58 +20,21 @@ pub struct Device {
     pub enabled: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Parent {
-    Bus,
-    Gic,
-    Other,
-}
-
 pub fn devices(fdt: &Fdt<'_>, board: &Board) -> Result<Vec<Device>, Error> {
     let mut out = Vec::new();
-    let mut kind = [Parent::Other; MAX_DEPTH];
-    let mut offset = [0usize; MAX_DEPTH];
-    let mut path: Vec<String> = vec![String::new()];
-    kind[0] = Parent::Bus;
-    let (mut node, mut depth) = (0usize, 0i32);
-    loop {
-        node = match fdt.next_node(Some(node), Some(&mut depth)) {
-            Ok(n) if depth > 0 => n,
-            Ok(_) | Err(Error::NotFound) => break,
-            Err(e) => return Err(e),
-        };
-        let d = depth as usize;
-        let name = String::from_utf8_lossy(fdt.get_name_bytes(node)?).into_owned();
-        path.truncate(d);
-        path.push(format!("{}/{name}", path[d - 1]));
-        if d >= MAX_DEPTH {
-            continue;
-        }
-        offset[d] = node;
-        kind[d] = Parent::Other;
-        if kind[d - 1] == Parent::Other || is_structural(fdt, node, &name) {
-            continue;
-        }
-        let is_gic = GIC_COMPATIBLES
-            .iter()
-            .any(|c| fdt.node_check_compatible(node, c).unwrap_or(false));
-        if is_gic {
-            kind[d] = Parent::Gic;
-        } else if fdt
-            .node_check_compatible(node, "simple-bus")
-            .unwrap_or(false)
-        {
-            kind[d] = Parent::Bus;
-        }
-        if fdt.getprop(node, "reg").map_or(true, |r| r.is_empty()) {
-            continue;
+    let mut walk = DeviceWalk::new(GicMatch::Compatible);
+    while let Some(dev) = walk.next(fdt).map_err(|e| e.error)? {
+        let mut path = String::new();
+        for &n in dev.path() {
+            path.push('/');
+            path.push_str(&String::from_utf8_lossy(fdt.get_name_bytes(n)?));
         }
         let mut regs = Vec::new();
-        for (addr, size) in fdt.reg(node)? {
-            let Some(cpu) = translate(fdt, addr, &offset[1..d])? else {
+        for r in dev.regs(fdt).map_err(|e| e.error)? {
+            let Some((cpu, size)) = r.map_err(|e| e.error)? else {
                 continue;
             };
-            let size = if is_gic && board.gic_version == 3 && cpu == board.gicr_base {
+            let size = if dev.is_gic && board.gic_version == 3 && cpu == board.gicr_base {
                 size.min(u64::from(board.num_cpus).saturating_mul(board.gicr_stride))
             } else {
                 size
@@ -96,44 +42,15 @@ pub fn devices(fdt: &Fdt<'_>, board: &Board) -> Result<Vec<Device>, Error> {
             regs.push((cpu, size));
         }
         let enabled = fdt
-            .getprop(node, "status")
+            .getprop(dev.node, "status")
             .map_or(true, |s| s.starts_with(b"okay") || s.starts_with(b"ok\0"));
         out.push(Device {
-            path: path[d].clone(),
+            path,
             regs,
             enabled,
         });
     }
     Ok(out)
-}
-
-fn is_structural(fdt: &Fdt<'_>, node: usize, name: &str) -> bool {
-    let base = name.split('@').next().unwrap_or(name);
-    STRUCTURAL.contains(&base)
-        || fdt
-            .getprop(node, "device_type")
-            .is_ok_and(|v| v == b"memory\0" || v == b"cpu\0")
-}
-
-/// `addr` in the address space of the innermost of `buses` (outermost first,
-/// root excluded) to a CPU physical address; `None` when no `ranges` maps it.
-fn translate(fdt: &Fdt<'_>, mut addr: u64, buses: &[usize]) -> Result<Option<u64>, Error> {
-    for &bus in buses.iter().rev() {
-        match fdt.getprop(bus, "ranges") {
-            Ok([]) => continue,
-            Ok(_) => {}
-            Err(Error::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let hit = fdt
-            .ranges(bus)?
-            .find(|&(child, _, len)| addr >= child && addr - child < len);
-        match hit {
-            Some((child, parent, _)) => addr = parent + (addr - child),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(addr))
 }
 
 /// Devices of `list` one of whose ranges overlaps [base, base + size).

@@ -49,6 +49,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod devices;
 mod error;
 mod fixup;
 pub mod image;

@@ -9,6 +9,7 @@ pub mod overlay;
 pub mod psci;
 pub mod vpci;
 
+use crate::devices::GIC_COMPATIBLES;
 use crate::error::{Cause, FixupError, Step};
 use crate::text::Text;
 use cellfdt::{Error, Fdt};
@@ -23,15 +24,8 @@ pub struct Gic {
     pub interrupt_cells: u32,
 }
 
-/// GIC compatibles to fall back on when the root has no `interrupt-parent`.
-const GIC_COMPATIBLES: [&str; 4] = [
-    "arm,gic-v3",
-    "arm,gic-400",
-    "arm,cortex-a15-gic",
-    "arm,cortex-a9-gic",
-];
-
-/// The root's `interrupt-parent`, or else the first known GIC node.
+/// The root's `interrupt-parent`, or else the first node of a known GIC
+/// compatible ([`GIC_COMPATIBLES`]).
 pub fn find_gic(fdt: &Fdt<'_>) -> Result<Gic, FixupError> {
     let err = |cause| FixupError::new(Step::Open, cause);
     let node = match fdt.getprop_u32(0, "interrupt-parent") {

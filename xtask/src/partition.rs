@@ -5,7 +5,7 @@
 //! isolation), and the ivshmem round-trip bench.
 
 use crate::qemu_runner::{self, Case};
-use crate::{assemble, cmd, cpio::Cpio, e2e, fetch, firmware, paths, qemu_settings};
+use crate::{assemble, cmd, e2e, fetch, firmware, paths, qemu_settings};
 use anyhow::{bail, Context, Result};
 use cellboot_abi::zerocopy::IntoBytes;
 use std::io::Write;
@@ -95,15 +95,7 @@ pub fn initramfs() -> Result<PathBuf> {
     let busybox = read(paths::guest().join("bb/bin/busybox"))?;
     let init = read(paths::root().join("qemu/init.sh"))?;
     let peer = read(paths::root().join("qemu/ivshmem-peer.sh"))?;
-    let mut c = Cpio::new();
-    for d in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root", "lib", "lib/modules"] {
-        c.dir(d);
-    }
-    c.char_dev("dev/console", 0o600, 5, 1);
-    c.char_dev("dev/null", 0o666, 1, 3);
-    c.file("bin/busybox", 0o755, &busybox);
-    c.symlink("bin/sh", "busybox");
-    c.file("init", 0o755, &init);
+    let mut c = crate::initramfs::busybox_base(&busybox, &init, &["lib", "lib/modules"]);
     c.file("ivshmem-peer.sh", 0o755, &peer);
     c.file("bin/ivshmem-rtt", 0o755, &read(paths::build().join("inmates").join(LINUX_TOOL))?);
     for (name, data) in uio_modules()? {

@@ -202,3 +202,72 @@ pub(crate) fn ro_probe(b: &[u8]) -> Result<usize> {
     let total = hdr(b, H_TOTALSIZE);
     if total < INT_MAX { Ok(total) } else { Err(Error::Truncated) }
 }
+
+/// Index of the first NUL in `b` at or after `from` (`None` if there is
+/// none): eight bytes per step, the bytes before the first NUL decide.
+#[inline(always)]
+pub(crate) fn find_nul(b: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut p = from;
+    while let Some(w) = b.get(p..p.wrapping_add(8)) {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { break };
+        let w = u64::from_le_bytes(w);
+        // Flags every zero byte; bytes above the first zero may be flagged
+        // falsely (borrow), so only the lowest flag is used.
+        let z = w.wrapping_sub(LO) & !w & HI;
+        if z != 0 {
+            return Some(p + (z.trailing_zeros() / 8) as usize);
+        }
+        p += 8;
+    }
+    b.get(p..)?.iter().position(|&c| c == 0).map(|i| p + i)
+}
+
+/// Big-endian u32 at `off`, `None` when the bytes are not there.
+#[inline(always)]
+pub(crate) fn be32_opt(b: &[u8], off: usize) -> Option<u32> {
+    match b.get(off..off.wrapping_add(4)) {
+        Some(&[a, b1, c, d]) => Some(u32::from_be_bytes([a, b1, c, d])),
+        _ => None,
+    }
+}
+
+/// Big-endian u64 at `off`, `None` when the bytes are not there.
+#[inline(always)]
+pub(crate) fn read_be64(b: &[u8], off: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(off..off.wrapping_add(8))?.try_into().ok()?;
+    Some(u64::from_be_bytes(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_nul;
+
+    #[test]
+    fn find_nul_matches_a_byte_scan() {
+        // Every placement of up to two NULs (and 0x01/0x80 neighbours, which
+        // the word trick could misflag) in buffers of 0..=20 bytes.
+        let fill = [0x01u8, 0x80, 0xff, b'a'];
+        for len in 0..=20usize {
+            for &f in &fill {
+                for a in 0..=len {
+                    for b in a..=len {
+                        let mut buf = [f; 20];
+                        let buf = &mut buf[..len];
+                        if a < len {
+                            buf[a] = 0;
+                        }
+                        if b < len {
+                            buf[b] = 0;
+                        }
+                        for from in 0..=len + 1 {
+                            let want = buf.get(from..).and_then(|r| r.iter().position(|&c| c == 0)).map(|i| from + i);
+                            assert_eq!(find_nul(buf, from), want, "{buf:?} from {from}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

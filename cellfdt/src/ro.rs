@@ -102,8 +102,8 @@ impl<'a> Fdt<'a> {
         let tag = be32(st, off);
         let mut end = tag_end;
         match tag {
-            FDT_BEGIN_NODE => match st.get(end..).and_then(|r| r.iter().position(|&b| b == 0)) {
-                Some(i) => end += i + 1,
+            FDT_BEGIN_NODE => match find_nul(st, end) {
+                Some(i) => end = i + 1,
                 None => return (FDT_END, Err(Error::BadStructure)),
             },
             FDT_PROP => {
@@ -280,21 +280,25 @@ impl<'a> Fdt<'a> {
         self.name_bytes(node)
     }
 
-    /// libfdt's `fdt_nodename_eq_`: "a" matches "a" and "a@1"; "a@1" only "a@1".
+    /// libfdt's `fdt_nodename_eq_` on the node at `node`.
     fn nodename_eq(&self, node: usize, s: &[u8]) -> bool {
-        let Ok(name) = self.name_bytes(node) else { return false };
-        if name.len() < s.len() || &name[..s.len()] != s {
-            return false;
-        }
-        match name.get(s.len()) {
-            None => true,
-            Some(b'@') => !s.contains(&b'@'),
-            Some(_) => false,
+        match self.name_bytes(node) {
+            Ok(name) => name_matches(name, s),
+            Err(_) => false,
         }
     }
 
     /// `fdt_subnode_offset_namelen`.
     pub(crate) fn subnode_offset_bytes(&self, parent: usize, name: &[u8]) -> Result<usize> {
+        match self.subnode_fast(parent, name) {
+            Some(r) => r,
+            None => self.subnode_offset_slow(parent, name),
+        }
+    }
+
+    /// libfdt's walk for `subnode_offset_bytes`, step by step with every
+    /// check; `subnode_fast` defers to it whenever anything is irregular.
+    fn subnode_offset_slow(&self, parent: usize, name: &[u8]) -> Result<usize> {
         let mut depth = 0;
         let mut off = parent;
         loop {
@@ -306,6 +310,110 @@ impl<'a> Fdt<'a> {
                 return Err(Error::NotFound);
             }
         }
+    }
+
+    /// One pass over the tags under `parent` for the regular case: a v16+
+    /// blob whose tags are all whole and in bounds up to the answer. Each
+    /// name is scanned once (the slow walk re-checks every node it steps
+    /// from). `None` means "something is off": the slow walk then gives
+    /// libfdt's exact result and error.
+    #[inline]
+    fn subnode_fast(&self, parent: usize, s: &[u8]) -> Option<Result<usize>> {
+        if self.version < 0x10 {
+            return None;
+        }
+        let (mut off, mut depth) = (self.skip_begin_node(parent)?, 0i32);
+        loop {
+            let (at, step) = self.fast_step(off)?;
+            off = at;
+            match step {
+                Walk::Begin(name_end) => {
+                    depth += 1;
+                    if depth == 1 {
+                        let name = self.st.get(off + TAGSIZE..name_end)?;
+                        if name_matches(name, s) {
+                            return Some(Ok(off));
+                        }
+                    }
+                    off = tag_align(name_end + 1);
+                }
+                Walk::End => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Some(Err(Error::NotFound));
+                    }
+                    off += TAGSIZE;
+                }
+                Walk::Skip(next) => off = next,
+            }
+        }
+    }
+
+    /// The regular case of `fdt_node_end_offset_`-style walks: the offset
+    /// just past the END_NODE closing `node`, or `None` when the slow walk
+    /// must decide (irregular tags, pre-v16 blob).
+    #[inline]
+    pub(crate) fn node_end_fast(&self, node: usize) -> Option<usize> {
+        if self.version < 0x10 {
+            return None;
+        }
+        let (mut off, mut depth) = (self.skip_begin_node(node)?, 0i32);
+        loop {
+            let (at, step) = self.fast_step(off)?;
+            off = at;
+            match step {
+                Walk::Begin(name_end) => {
+                    depth += 1;
+                    off = tag_align(name_end + 1);
+                }
+                Walk::End => {
+                    off += TAGSIZE;
+                    depth -= 1;
+                    if depth < 0 {
+                        return Some(off);
+                    }
+                }
+                Walk::Skip(next) => off = next,
+            }
+        }
+    }
+
+    /// `check_node_offset` for the fast walks: `Some(offset past the name)`
+    /// when `node` is an aligned, whole BEGIN_NODE.
+    #[inline(always)]
+    fn skip_begin_node(&self, node: usize) -> Option<usize> {
+        if !node.is_multiple_of(TAGSIZE) || be32_opt(self.st, node)? != FDT_BEGIN_NODE {
+            return None;
+        }
+        Some(tag_align(find_nul(self.st, node + TAGSIZE)? + 1))
+    }
+
+    /// `next_tag` for v16+ blobs on the regular path only, first stepping
+    /// over any run of properties (the hot inner loop of every walk):
+    /// returns the first other tag and its offset. `None` for FDT_END,
+    /// unknown tags and anything out of bounds. Tag and property length
+    /// come from one 8-byte read; a tag in the last 4 bytes of the block
+    /// (only a closing FDT_END in a sane blob) also gives `None`.
+    #[inline(always)]
+    fn fast_step(&self, mut off: usize) -> Option<(usize, Walk)> {
+        let st = self.st;
+        let mut w = read_be64(st, off)?;
+        while w >> 32 == u64::from(FDT_PROP) {
+            // In u64 so that no overflow check is needed: off <= len + 3.
+            let end = off as u64 + PROP_HDR as u64 + (w & 0xffff_ffff);
+            if end > st.len() as u64 {
+                return None;
+            }
+            off = tag_align(end as usize);
+            w = read_be64(st, off)?;
+        }
+        let step = match (w >> 32) as u32 {
+            FDT_BEGIN_NODE => Walk::Begin(find_nul(st, off + TAGSIZE)?),
+            FDT_END_NODE => Walk::End,
+            FDT_NOP => Walk::Skip(off + TAGSIZE),
+            _ => return None,
+        };
+        Some((off, step))
     }
 
     /// `fdt_subnode_offset`: "a" matches "a" or "a@<anything>".
@@ -355,4 +463,26 @@ impl<'a> Fdt<'a> {
         let depth = self.node_depth(node)?;
         self.supernode_atdepth(node, depth as i32 - 1).0
     }
+}
+
+/// One tag as the fast walks see it.
+enum Walk {
+    /// BEGIN_NODE; the offset of its name's NUL.
+    Begin(usize),
+    /// END_NODE.
+    End,
+    /// NOP; the offset of the next tag.
+    Skip(usize),
+}
+
+/// libfdt's `fdt_nodename_eq_`: "a" matches "a" and "a@1"; "a@1" only "a@1".
+/// The byte after the prefix is tested first: it rejects most names cheaply.
+#[inline(always)]
+fn name_matches(name: &[u8], s: &[u8]) -> bool {
+    let ok_end = match name.get(s.len()) {
+        None => name.len() == s.len(),
+        Some(b'@') => !s.contains(&b'@'),
+        Some(_) => false,
+    };
+    ok_end && name.starts_with(s)
 }

@@ -9,6 +9,9 @@ impl<'a> FdtMut<'a> {
     /// `fdt_node_end_offset_`: offset just past the END_NODE closing `node`.
     pub(crate) fn node_end_offset(&self, node: usize) -> Result<usize> {
         let ro = self.as_fdt();
+        if let Some(end) = ro.node_end_fast(node) {
+            return Ok(end);
+        }
         let mut depth = 0;
         let mut off = node;
         loop {

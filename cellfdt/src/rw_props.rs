@@ -21,13 +21,12 @@ pub(crate) fn c_name(name: &str) -> &[u8] {
 #[inline]
 pub(crate) fn find_string(tab: &[u8], s: &[u8]) -> Option<usize> {
     let n = s.len();
+    let last = s.last().copied();
     let mut z = n;
     while z < tab.len() {
-        match tab[z..].iter().position(|&b| b == 0) {
-            Some(i) => z += i,
-            None => return None,
-        }
-        if &tab[z - n..z] == s {
+        z = find_nul(tab, z)?;
+        // The byte before the NUL rejects most candidates without a compare.
+        if last.is_none_or(|c| tab[z - 1] == c) && &tab[z - n..z] == s {
             return Some(z - n);
         }
         z += 1;

@@ -12,12 +12,19 @@
 #[cfg(not(target_os = "none"))]
 fn main() {}
 
+// The inmates' hypercall/PSCI/MMIO/console source itself, not their library
+// (whose `_start` and vectors would clash with this payload's own).
+#[cfg(target_os = "none")]
+#[path = "../../inmates/src/shim_calls.rs"]
+#[allow(dead_code)]
+mod shim_calls;
+
 #[cfg(target_os = "none")]
 mod inmate {
+    use super::shim_calls::{console_write, hypercall, rd32, rd64, smc, wr32};
     use cellboot_abi::hypercall as hc;
     use cellboot_abi::{CellbootInfo, CommRegion, JhCommHeader};
-    use core::arch::{asm, global_asm};
-    use core::fmt::Write;
+    use core::arch::global_asm;
     use core::mem::offset_of;
     use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -51,55 +58,8 @@ mod inmate {
 
     static SECONDARY_SAW: AtomicU64 = AtomicU64::new(0);
 
-    fn hypercall(code: u64, a1: u64, a2: u64) -> i64 {
-        let r: u64;
-        // SAFETY: shim hypercall; clobbers only x0.
-        unsafe { asm!("hvc #0x4a48", inlateout("x0") code => r, in("x1") a1, in("x2") a2, options(nostack)) };
-        r as i64
-    }
-
-    fn smc(f: u64, a1: u64, a2: u64, a3: u64) -> i64 {
-        let r: u64;
-        // SAFETY: PSCI call (trapped by the shim); SMCCC clobbers x0..x17.
-        unsafe {
-            asm!("smc #0", inlateout("x0") f => r, inlateout("x1") a1 => _, inlateout("x2") a2 => _,
-                inlateout("x3") a3 => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
-                out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
-                out("x14") _, out("x15") _, out("x16") _, out("x17") _, options(nostack));
-        }
-        r as i64
-    }
-
-    fn rd32(a: u64) -> u32 {
-        // SAFETY: test code probing (possibly trapped) guest-physical addresses.
-        unsafe { (a as *const u32).read_volatile() }
-    }
-    fn wr32(a: u64, v: u32) {
-        // SAFETY: as rd32.
-        unsafe { (a as *mut u32).write_volatile(v) }
-    }
-    fn rd64(a: u64) -> u64 {
-        // SAFETY: as rd32.
-        unsafe { (a as *const u64).read_volatile() }
-    }
-
-    struct Line {
-        buf: [u8; 200],
-        len: usize,
-    }
-    impl Write for Line {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            let n = s.len().min(self.buf.len() - self.len);
-            self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-            self.len += n;
-            Ok(())
-        }
-    }
     fn print(args: core::fmt::Arguments) {
-        let mut l = Line { buf: [0; 200], len: 0 };
-        let _ = l.write_str("payload: ");
-        let _ = l.write_fmt(args);
-        hypercall(hc::DEBUG_CONSOLE_WRITE, l.buf.as_ptr() as u64, l.len as u64);
+        console_write("payload: ", args);
     }
     macro_rules! say { ($($t:tt)*) => { print(format_args!($($t)*)) } }
 

@@ -180,15 +180,6 @@ pub fn wfi() {
     unsafe { asm!("dsb sy", "wfi", options(nostack)) };
 }
 
-/// `hvc #0x4a48`: x0 = code, x1..x2 = args; returns x0.
-pub fn hypercall(code: u64, a1: u64, a2: u64) -> i64 {
-    let r: u64;
-    // SAFETY: the shim's hypercall ABI reads registers (and the memory x1
-    // names for console writes) and clobbers only x0.
-    unsafe { asm!("hvc #0x4a48", inlateout("x0") code => r, in("x1") a1, in("x2") a2, options(nostack)) };
-    r as i64
-}
-
 /// An `hvc` with another immediate (the shim must refuse it).
 pub fn hvc_imm1(code: u64) -> i64 {
     let r: u64;
@@ -197,43 +188,9 @@ pub fn hvc_imm1(code: u64) -> i64 {
     r as i64
 }
 
-/// PSCI / SMCCC through `smc #0` (trapped by the shim).
-pub fn smc(f: u64, a1: u64, a2: u64, a3: u64) -> i64 {
-    let r: u64;
-    // SAFETY: SMCCC: clobbers x0..x17 at most.
-    unsafe {
-        asm!("smc #0", inlateout("x0") f => r, inlateout("x1") a1 => _, inlateout("x2") a2 => _,
-            inlateout("x3") a3 => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
-            out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
-            out("x14") _, out("x15") _, out("x16") _, out("x17") _, options(nostack));
-    }
-    r as i64
-}
-
-// Raw guest-physical accesses (MMU off: VA = IPA). Callers name device
-// registers, their own RAM or the shared memory; hostile callers name
-// anything on purpose, and the shim contains it.
-// SAFETY (all): volatile accesses to addresses the caller names; with the
-// MMU off nothing is cached and no Rust object is aliased by these ranges
-// (the inmates keep their own data in statics/stack, never at these addresses).
-pub fn rd8(a: u64) -> u8 {
-    unsafe { (a as *const u8).read_volatile() }
-}
-pub fn wr8(a: u64, v: u8) {
-    unsafe { (a as *mut u8).write_volatile(v) }
-}
-pub fn rd32(a: u64) -> u32 {
-    unsafe { (a as *const u32).read_volatile() }
-}
-pub fn wr32(a: u64, v: u32) {
-    unsafe { (a as *mut u32).write_volatile(v) }
-}
-pub fn rd64(a: u64) -> u64 {
-    unsafe { (a as *const u64).read_volatile() }
-}
-pub fn wr64(a: u64, v: u64) {
-    unsafe { (a as *mut u64).write_volatile(v) }
-}
+// Hypercalls, PSCI and raw guest-physical accesses live in `shim_calls`
+// (shared with the shim's test payload).
+pub use crate::shim_calls::{hypercall, rd8, rd32, rd64, smc, wr8, wr32, wr64};
 
 /// A 32-bit load at any address (Device memory: misaligned ones fault at
 /// stage 1, in the cell itself).

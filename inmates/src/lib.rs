@@ -23,3 +23,5 @@ pub mod arch;
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod gic;
+#[cfg(target_os = "none")]
+mod shim_calls;

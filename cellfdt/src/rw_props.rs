@@ -17,21 +17,53 @@ pub(crate) fn c_name(name: &str) -> &[u8] {
 
 /// libfdt's `fdt_find_string_`: the lowest offset at which `s` followed by
 /// NUL occurs in `tab` (so a name may reuse the tail of a longer one).
-/// Every match ends at a NUL, so we only test the NULs, in order.
+/// Horspool's search for `s` + NUL, left to right, so the first match is
+/// the lowest; most windows are skipped by up to the pattern's length.
 #[inline]
 pub(crate) fn find_string(tab: &[u8], s: &[u8]) -> Option<usize> {
-    let n = s.len();
-    let last = s.last().copied();
-    let mut z = n;
-    while z < tab.len() {
-        z = find_nul(tab, z)?;
-        // The byte before the NUL rejects most candidates without a compare.
-        if last.is_none_or(|c| tab[z - 1] == c) && &tab[z - n..z] == s {
-            return Some(z - n);
+    let m = s.len() + 1; // pattern: s, then NUL
+    // shift[c]: distance from c's last place in the pattern (the final NUL
+    // excluded) to the pattern's end; capped at 255, which only shortens
+    // skips. Everything else moves the whole pattern length.
+    let mut shift = [m.min(255) as u8; 256];
+    for (i, &c) in s.iter().enumerate() {
+        shift[c as usize] = (m - 1 - i).min(255) as u8;
+    }
+    let mut end = m - 1; // index of the window's last byte
+    while let Some(&c) = tab.get(end) {
+        if c == 0 && tab.get(end + 1 - m..end) == Some(s) {
+            return Some(end + 1 - m);
         }
-        z += 1;
+        end += usize::from(shift[c as usize]);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_string;
+
+    /// libfdt's loop: every start offset, lowest first.
+    fn naive(tab: &[u8], s: &[u8]) -> Option<usize> {
+        let m = s.len() + 1;
+        (0..(tab.len() + 1).saturating_sub(m)).find(|&p| &tab[p..p + s.len()] == s && tab[p + s.len()] == 0)
+    }
+
+    #[test]
+    fn find_string_matches_libfdts_scan() {
+        let tab = b"compatible\0reg\0#address-cells\0#size-cells\0cells\0s\0\0aa\0aaa\0status\0ab";
+        let names: [&[u8]; 16] =
+            [b"", b"s", b"reg", b"cells", b"size-cells", b"#size-cells", b"compatible", b"patible", b"a", b"aa", b"aaa",
+             b"aaaa", b"status", b"ab", b"b", b"x"];
+        for cut in 0..=tab.len() {
+            for from in 0..=cut {
+                for n in names {
+                    let t = &tab[from..cut];
+                    assert_eq!(find_string(t, n), naive(t, n), "{t:?} {n:?}");
+                }
+            }
+        }
+    }
 }
 
 impl<'a> FdtMut<'a> {

@@ -14,6 +14,8 @@ const SHIM_TARGET: u64 = 64 * 1024;
 const RTT_ROUND_TRIPS: u32 = 50;
 /// Timed round trips of the ivshmem-rtt program in the same boot.
 const RTT_NATIVE_ROUND_TRIPS: u32 = 1000;
+/// Config read through the trapped virtual ECAM / on QEMU's own ECAM.
+const ECAM_RATIO_TARGET: f64 = 2.0;
 
 struct Row {
     what: String,
@@ -23,8 +25,17 @@ struct Row {
     limit: f64,
 }
 
-pub fn bench(board: &str) -> Result<()> {
+pub fn bench(board: &str, only: Option<&str>) -> Result<()> {
     let mut rows = Vec::new();
+    match only {
+        None => {}
+        Some("ecam") => {
+            ecam_row(board, &mut rows)?;
+            print(&rows);
+            return Ok(());
+        }
+        Some(other) => bail!("no bench {other:?} to run alone (benches: ecam)"),
+    }
     fdt_bench()?;
 
     fetch::fetch()?;
@@ -84,15 +95,43 @@ pub fn bench(board: &str) -> Result<()> {
                 limit: f64::INFINITY,
             });
         }
+        ecam_row(board, &mut rows)?;
     }
 
+    print(&rows);
+    Ok(())
+}
+
+/// Trapped vs direct ECAM config reads (boards/qemu-virt/ecam-bench.toml).
+fn ecam_row(board: &str, rows: &mut Vec<Row>) -> Result<()> {
+    if board != "qemu-virt" {
+        bail!("the ECAM bench runs on qemu-virt only (boards/qemu-virt/ecam-bench.toml)");
+    }
+    cmd::step("bench: ECAM config reads, trapped vs direct (boards/qemu-virt/ecam-bench.toml)");
+    let r = crate::partition::bench_ecam(board)?;
+    let ratio = r.trapped as f64 / r.direct.max(1) as f64;
+    eprintln!(
+        "    ECAM config read, trapped vs direct: {ratio:.3} (target <= {ECAM_RATIO_TARGET:.1}): {:.0} ns vs {:.0} ns per read",
+        r.ns(r.trapped),
+        r.ns(r.direct)
+    );
+    rows.push(Row {
+        what: format!("ECAM config read, trapped vs direct (TCG, n={})", r.reads),
+        value: format!("{:.0}ns / {:.0}ns", r.ns(r.trapped), r.ns(r.direct)),
+        target: format!("<= {ECAM_RATIO_TARGET:.1}"),
+        ratio: Some(ratio),
+        limit: ECAM_RATIO_TARGET,
+    });
+    Ok(())
+}
+
+fn print(rows: &[Row]) {
     eprintln!("\n{:<62} {:>18} {:>10} {:>7}", "bench", "value", "target", "ratio");
-    for r in &rows {
+    for r in rows {
         let ratio = r.ratio.map_or("-".into(), |x| format!("{x:.3}"));
         let mark = if r.ratio.is_some_and(|x| x > r.limit) { "  over target" } else { "" };
         eprintln!("{:<62} {:>18} {:>10} {:>7}{mark}", r.what, r.value, r.target, ratio);
     }
-    Ok(())
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -67,10 +67,13 @@ enum Cmd {
         #[arg(long)]
         release: bool,
     },
-    /// Benchmarks: fdt-bench, boot time vs direct QEMU boot (median of 5), release sizes vs targets
+    /// Benchmarks: fdt-bench, boot time vs direct QEMU boot (median of 5), release sizes vs targets, ivshmem round trips, ECAM reads trapped vs direct
     Bench {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
+        /// Run only this bench (ecam: config reads, trapped vs direct)
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
@@ -106,7 +109,7 @@ fn real_main() -> Result<()> {
         Cmd::Test { board, cases, no_unit, no_e2e, release } => {
             test_cmd::test(&test_cmd::TestOpts { board, cases, no_unit, no_e2e, release })?;
         }
-        Cmd::Bench { board } => bench::bench(&board)?,
+        Cmd::Bench { board, only } => bench::bench(&board, only.as_deref())?,
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! partition initramfs (init.sh + qemu/ivshmem-peer.sh + uio modules), the
 //! end-to-end cases `two-cell` (Linux + rtos-demo over ivshmem) and
 //! `hostile` (plus an attacker cell: containment table, fatal-fault
-//! isolation), and the ivshmem round-trip bench.
+//! isolation), the ivshmem round-trip bench and the ECAM config-read bench
+//! (boards/qemu-virt/ecam-bench.toml, not a test case).
 
 use crate::qemu_runner::{self, Case};
 use crate::{assemble, cmd, e2e, fetch, firmware, paths, qemu_settings};
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const CASES: &[&str] = &["two-cell", "hostile"];
-const INMATES: &[&str] = &["rtos-demo", "attacker"];
+const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench"];
 /// The Linux-side round-trip timer (static arm64 ELF, inmates/src/bin/ivshmem-rtt.rs).
 const LINUX_TOOL: &str = "ivshmem-rtt";
 
@@ -212,6 +213,53 @@ pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     Ok(Rtt { shell, native })
 }
 
+/// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
+/// through its trapped virtual ECAM and on QEMU's own PCIe ECAM.
+pub fn bench_ecam(board: &str) -> Result<EcamReads> {
+    const SYSTEM: &str = "ecam-bench";
+    inmates(true)?;
+    let sys = assemble::load_system(board, SYSTEM)?;
+    let bins = assemble::binaries(&sys, true)?;
+    let img = paths::board_out(board).join(format!("bench-{SYSTEM}.img"));
+    assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+    let q = qemu_settings::load(board)?;
+    let mut c = q.boot_command(None);
+    c.arg("-kernel").arg(&img);
+    let mut fail_on = strings(FAIL_ON);
+    fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied"]));
+    let expect = strings(&["ecam-bench: virtual ", "ecam-bench: trapped "]);
+    let o = qemu_runner::run(Case { name: "bench-ecam".into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(120) })?;
+    if !o.passed {
+        bail!("bench-ecam: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+    }
+    let log = std::fs::read_to_string(&o.log)?;
+    parse_ecam(&log).context("no `ecam-bench: trapped <ticks> direct <ticks> reads <n> cntfrq <hz>` line in the log")
+}
+
+/// Counter ticks for `reads` config reads each way, and the counter frequency.
+#[derive(Debug, PartialEq)]
+pub struct EcamReads {
+    pub trapped: u64,
+    pub direct: u64,
+    pub reads: u64,
+    pub cntfrq: u64,
+}
+
+impl EcamReads {
+    /// Nanoseconds per read for a tick count.
+    pub fn ns(&self, ticks: u64) -> f64 {
+        ticks as f64 * 1e9 / self.cntfrq as f64 / self.reads as f64
+    }
+}
+
+fn parse_ecam(log: &str) -> Option<EcamReads> {
+    let line = log.lines().find_map(|l| l.split("ecam-bench: trapped ").nth(1))?;
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let after = |k: &str| w.iter().position(|x| *x == k).and_then(|i| w.get(i + 1)?.parse::<u64>().ok());
+    let r = EcamReads { trapped: w.first()?.parse().ok()?, direct: after("direct")?, reads: after("reads")?, cntfrq: after("cntfrq")? };
+    (r.reads > 0 && r.cntfrq > 0).then_some(r)
+}
+
 /// (n, median µs, max µs) of the shell loop and of the ivshmem-rtt program.
 pub struct Rtt {
     pub shell: (u32, u64, u64),
@@ -233,5 +281,14 @@ mod tests {
         assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt "), Some((50, 8123, 20111)));
         assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt-native "), Some((200, 120, 900)));
         assert_eq!(super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1", "CELLBOOT: rtt "), None);
+    }
+
+    #[test]
+    fn parses_the_ecam_bench_line() {
+        let log = "x\r\n[ecam-bench] ecam-bench: trapped 5000 direct 2500 reads 2000 cntfrq 62500000\r\n";
+        let r = super::parse_ecam(log).unwrap();
+        assert_eq!(r, super::EcamReads { trapped: 5000, direct: 2500, reads: 2000, cntfrq: 62_500_000 });
+        assert_eq!(r.ns(r.trapped), 40.0);
+        assert_eq!(super::parse_ecam("ecam-bench: trapped 5 direct 2 reads 0 cntfrq 1"), None);
     }
 }

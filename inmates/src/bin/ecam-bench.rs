@@ -1,0 +1,91 @@
+//! ecam-bench: the guest cost of a PCI config-space read through the shim's
+//! trapped virtual ECAM (stage-2 hole, data abort decoded and emulated by
+//! vdev) against the same read on QEMU's own PCIe ECAM, mapped into the cell
+//! as an `io` region (boards/qemu-virt/ecam-bench.toml). Times N 32-bit reads
+//! of the vendor/device dword of device 00.0 on each with CNTVCT_EL0, prints
+//! one line and powers its cell off. `cargo xtask bench` boots it.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+#[cfg(target_os = "none")]
+mod bench {
+    use cellboot_inmates::arch::{self, Frame};
+    use cellboot_inmates::{dtb, say};
+
+    /// Reads per side.
+    const READS: u64 = 2000;
+    const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
+
+    #[unsafe(no_mangle)]
+    fn inmate_handle(frame: &mut Frame, kind: u64) {
+        say!("ecam-bench: FAIL exception kind {kind} ESR {:#x} FAR {:#x} ELR {:#x}", arch::esr_el1(), arch::far_el1(), frame.elr);
+        stop();
+    }
+
+    fn fail(what: core::fmt::Arguments) -> ! {
+        say!("ecam-bench: FAIL {what}");
+        arch::hypercall(cellboot_abi::hypercall::CELL_FAILED, 0, 0);
+        stop()
+    }
+
+    fn stop() -> ! {
+        arch::smc(PSCI_SYSTEM_OFF, 0, 0, 0);
+        loop {
+            arch::wfi()
+        }
+    }
+
+    fn now() -> u64 {
+        // SAFETY: barriers only: the counter read is neither hoisted above
+        // the loads before it nor sunk below the ones after it.
+        unsafe { core::arch::asm!("isb", options(nostack)) };
+        let t = arch::cntvct();
+        // SAFETY: as above.
+        unsafe { core::arch::asm!("isb", options(nostack)) };
+        t
+    }
+
+    /// Ticks for READS volatile 32-bit loads of `addr`; the value read.
+    fn time(addr: u64) -> (u64, u32) {
+        let first = arch::rd32(addr); // warm up (and the value for the line)
+        let t0 = now();
+        for _ in 0..READS {
+            arch::rd32(addr);
+        }
+        (now() - t0, first)
+    }
+
+    /// The board's own `pci-host-ecam-generic` node: the one that is not the
+    /// cell's virtual host (the loader disabled it, its `reg` stays).
+    fn physical_ecam(fdt: &cellfdt::Fdt<'_>, vecam: u64) -> Option<u64> {
+        let mut at = None;
+        loop {
+            let n = fdt.node_offset_by_compatible(at, "pci-host-ecam-generic").ok()?;
+            let (base, _) = fdt.reg(n).ok()?.next()?;
+            if base != vecam {
+                return Some(base);
+            }
+            at = Some(n);
+        }
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn inmate_main(dtb_addr: u64) -> ! {
+        let Some(blob) = arch::dtb(dtb_addr) else { fail(format_args!("no DTB at {dtb_addr:#x}")) };
+        let Ok(fdt) = cellfdt::Fdt::new(blob) else { fail(format_args!("DTB header rejected")) };
+        let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic")) };
+        let Some(phys) = physical_ecam(&fdt, host.ecam) else { fail(format_args!("no board pci-host-ecam-generic node")) };
+        let (trapped, vid) = time(host.ecam);
+        let (direct, pid) = time(phys);
+        say!("ecam-bench: virtual {:#x} id {vid:#010x}, board {phys:#x} id {pid:#010x}", host.ecam);
+        say!("ecam-bench: trapped {trapped} direct {direct} reads {READS} cntfrq {}", arch::cntfrq());
+        stop()
+    }
+
+    #[panic_handler]
+    fn panic(p: &core::panic::PanicInfo) -> ! {
+        fail(format_args!("panic {p}"))
+    }
+}

@@ -55,29 +55,74 @@ pub struct SwRun {
     pub buf: AlignedBuf,
 }
 
-/// Play `calls` through libfdt's sequential writer in a `size`-byte buffer.
-pub fn build_libfdt(calls: &[SwCall], size: usize, flags: u32) -> SwRun {
-    let mut buf = AlignedBuf::zeroed(size);
-    let mut results = Vec::new();
-    let mut w = match SwWriter::create_with_flags(&mut buf, flags) {
-        Ok(w) => w,
-        Err(e) => return SwRun { results: vec![Err(e)], buf },
+/// The sequential-write API libfdt's fdt_sw and cellfdt's `Writer` share.
+trait SeqWrite: Sized {
+    fn add_rsv(&mut self, addr: u64, size: u64) -> Result<(), Error>;
+    fn finish_rsv(&mut self) -> Result<(), Error>;
+    fn begin(&mut self, name: &str) -> Result<(), Error>;
+    fn prop(&mut self, name: &str, val: &[u8]) -> Result<(), Error>;
+    fn end(&mut self) -> Result<(), Error>;
+    fn finish(self) -> Result<usize, Error>;
+}
+
+macro_rules! seq_write {
+    ($t:ty) => {
+        impl SeqWrite for $t {
+            fn add_rsv(&mut self, addr: u64, size: u64) -> Result<(), Error> {
+                self.add_reservemap_entry(addr, size)
+            }
+            fn finish_rsv(&mut self) -> Result<(), Error> {
+                self.finish_reservemap()
+            }
+            fn begin(&mut self, name: &str) -> Result<(), Error> {
+                self.begin_node(name)
+            }
+            fn prop(&mut self, name: &str, val: &[u8]) -> Result<(), Error> {
+                self.property(name, val)
+            }
+            fn end(&mut self) -> Result<(), Error> {
+                self.end_node()
+            }
+            fn finish(self) -> Result<usize, Error> {
+                <$t>::finish(self)
+            }
+        }
     };
-    results.push(Ok(0));
+}
+
+seq_write!(SwWriter<'_>);
+#[cfg(feature = "cellfdt-sw")]
+seq_write!(Writer<'_>);
+
+/// Every call's result: `Ok(0)` for creation, one per call until the first
+/// failure, then fdt_finish's totalsize.
+fn play<W: SeqWrite>(created: Result<W, Error>, calls: &[SwCall]) -> Vec<Result<usize, Error>> {
+    let mut w = match created {
+        Ok(w) => w,
+        Err(e) => return vec![Err(e)],
+    };
+    let mut results = vec![Ok(0)];
     for c in calls {
         let r = match c {
-            SwCall::AddRsv(a, s) => w.add_reservemap_entry(*a, *s),
-            SwCall::FinishRsv => w.finish_reservemap(),
-            SwCall::Begin(n) => w.begin_node(n),
-            SwCall::Prop(n, v) => w.property(n, v),
-            SwCall::End => w.end_node(),
+            SwCall::AddRsv(a, s) => w.add_rsv(*a, *s),
+            SwCall::FinishRsv => w.finish_rsv(),
+            SwCall::Begin(n) => w.begin(n),
+            SwCall::Prop(n, v) => w.prop(n, v),
+            SwCall::End => w.end(),
         };
         results.push(r.map(|_| 0));
         if r.is_err() {
-            return SwRun { results, buf };
+            return results;
         }
     }
     results.push(w.finish());
+    results
+}
+
+/// Play `calls` through libfdt's sequential writer in a `size`-byte buffer.
+pub fn build_libfdt(calls: &[SwCall], size: usize, flags: u32) -> SwRun {
+    let mut buf = AlignedBuf::zeroed(size);
+    let results = play(SwWriter::create_with_flags(&mut buf, flags), calls);
     SwRun { results, buf }
 }
 
@@ -85,26 +130,7 @@ pub fn build_libfdt(calls: &[SwCall], size: usize, flags: u32) -> SwRun {
 /// Play `calls` through cellfdt's `Writer` in a `size`-byte buffer.
 pub fn build_cellfdt(calls: &[SwCall], size: usize, flags: u32) -> SwRun {
     let mut buf = AlignedBuf::zeroed(size);
-    let mut results = Vec::new();
-    let mut w = match Writer::create_with_flags(&mut buf, flags) {
-        Ok(w) => w,
-        Err(e) => return SwRun { results: vec![Err(e)], buf },
-    };
-    results.push(Ok(0));
-    for c in calls {
-        let r = match c {
-            SwCall::AddRsv(a, s) => w.add_reservemap_entry(*a, *s),
-            SwCall::FinishRsv => w.finish_reservemap(),
-            SwCall::Begin(n) => w.begin_node(n),
-            SwCall::Prop(n, v) => w.property(n, v),
-            SwCall::End => w.end_node(),
-        };
-        results.push(r.map(|_| 0));
-        if r.is_err() {
-            return SwRun { results, buf };
-        }
-    }
-    results.push(w.finish());
+    let results = play(Writer::create_with_flags(&mut buf, flags), calls);
     SwRun { results, buf }
 }
 

@@ -35,6 +35,15 @@ pub fn read(hw: &mut dyn GicdHw, version: u32, w: Word, cell: &CellIrqs) -> u32 
     if m == 0 { 0 } else { hw.read32(w.off) & m }
 }
 
+/// SGIs/PPIs (IRQs 0-31): banked per CPU on GICv2, so the trapping CPU's own
+/// copy is written; RAZ/WI in a GICv3 distributor.
+fn write_banked(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32) -> GicdOutcome {
+    if banked(version) == Banked::PassThrough {
+        hw.write32(w.off, value);
+    }
+    GicdOutcome::Done
+}
+
 pub fn write_set_clear(
     hw: &mut dyn GicdHw,
     version: u32,
@@ -43,10 +52,7 @@ pub fn write_set_clear(
     cell: &CellIrqs,
 ) -> GicdOutcome {
     if w.first < 32 {
-        if banked(version) == Banked::PassThrough {
-            hw.write32(w.off, value);
-        }
-        return GicdOutcome::Done;
+        return write_banked(hw, version, w, value);
     }
     let m = owned_mask(cell, w.first, w.bits);
     if value & m != 0 {
@@ -68,10 +74,7 @@ pub fn write_rmw(
     cell: &CellIrqs,
 ) -> GicdOutcome {
     if w.first < 32 {
-        if banked(version) == Banked::PassThrough {
-            hw.write32(w.off, value);
-        }
-        return GicdOutcome::Done;
+        return write_banked(hw, version, w, value);
     }
     let m = owned_mask(cell, w.first, w.bits);
     if m != 0 {

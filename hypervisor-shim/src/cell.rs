@@ -79,6 +79,12 @@ fn comm_bytes(ci: usize) -> &'static mut [u8; COMM_REGION_SIZE] {
     unsafe { &mut *(&raw mut COMM.0[ci]) }
 }
 
+/// Makes what cell `ci`'s loader wrote into its comm region with its caches
+/// off visible to the shim's cached reads (drops the shim's stale lines).
+pub fn comm_refresh(ci: usize) {
+    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
+}
+
 pub fn comm_region(ci: usize) -> &'static mut CommRegion {
     match CommRegion::mut_from_prefix(comm_bytes(ci)) {
         Ok((c, _)) => c,
@@ -128,10 +134,15 @@ pub fn ipa_to_pa(c: &CellConfig, ipa: u64, len: u64, write: bool) -> Option<u64>
 /// Copies `data` into cell memory at `ipa` (shim-side, before the cell runs).
 fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {
     let pa = ipa_to_pa(c, ipa, data.len() as u64, false).ok_or(())?;
+    // Cell RAM is non-cacheable at EL2 (el2_map), so the copy lands in
+    // memory, where the cell's MMU-off reads find it. Lines some earlier
+    // cacheable owner (boot firmware) left there go first: written back
+    // later, they would land on top of the copy.
+    arch::dcache_clean_inval(pa, data.len() as u64);
     // SAFETY: [pa, pa+len) is RAM of this cell (config-validated to be inside
     // board RAM and outside the shim's memory), so it aliases no Rust object.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), pa as *mut u8, data.len()) };
-    arch::dcache_clean(pa, data.len() as u64);
+    arch::dsb();
     Ok(())
 }
 
@@ -278,7 +289,8 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     i.overlay_names = overlay_names;
     i.num_vpci_devices = ndev as u32;
     i.vpci_devices = devices;
-    arch::dcache_clean(comm_pa(ci), COMM_REGION_SIZE as u64);
+    // Shim memory (cached at EL2) the loader reads with its caches off.
+    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
 
     rt.state = cell_state::RUNNING;
     RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
@@ -347,6 +359,7 @@ pub fn stop(ci: usize, new_state: u32) {
     rt.state = new_state;
     let comm = comm_region(ci);
     comm.header.cell_state = new_state;
+    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
     {
         let mut pool = POOL.lock();
         pool.unmap_all(rt.root);

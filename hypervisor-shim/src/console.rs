@@ -42,7 +42,7 @@ const fn parse_hex(s: &str) -> usize {
 }
 
 /// UART used before the system config is validated (build-time board fact).
-const EARLY_UART: usize = parse_hex(env!("SHIM_EARLY_UART"));
+pub const EARLY_UART: usize = parse_hex(env!("SHIM_EARLY_UART"));
 
 static UART_BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
 static LOCK: spin::Mutex<()> = spin::Mutex::new(());
@@ -58,8 +58,9 @@ pub struct Uart;
 
 impl Uart {
     fn regs(&self) -> &Pl011Regs {
-        // SAFETY: the PL011 MMIO block at UART_BASE (a board fact) is mapped
-        // 1:1 with the EL2 MMU off; it is never handed out as Rust memory.
+        // SAFETY: the PL011 MMIO block at UART_BASE (a board fact) is
+        // identity-mapped as Device memory (el2_map; 1:1 anyway before the
+        // MMU is on); it is never handed out as Rust memory.
         unsafe { &*(UART_BASE.load(Ordering::Relaxed) as *const Pl011Regs) }
     }
     pub fn putb(&mut self, b: u8) {

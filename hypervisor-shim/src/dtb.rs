@@ -55,6 +55,10 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
     if addr < ram_base || addr.saturating_add(HEADER_LEN) > ram_end {
         return Err(DtbError::OutsideRam(addr));
     }
+    // Written by the boot firmware, maybe with its caches off: drop any
+    // stale line the shim's cached view could hit (QEMU virt puts the DTB
+    // inside the hypervisor region, which EL2 maps cacheable).
+    arch::dcache_clean_inval(addr, HEADER_LEN);
     // SAFETY: 40 bytes inside board RAM (checked), read-only.
     let hdr = unsafe { core::slice::from_raw_parts(addr as *const u8, HEADER_LEN as usize) };
     let magic = be32(hdr, 0);
@@ -65,6 +69,7 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
     if total < HEADER_LEN || addr.saturating_add(total) > ram_end {
         return Err(DtbError::OutsideRam(addr));
     }
+    arch::dcache_clean_inval(addr, total);
     // SAFETY: [addr, addr + total) is inside board RAM (checked), read-only;
     // the shim owns all RAM until the cells start.
     let blob = unsafe { core::slice::from_raw_parts(addr as *const u8, total as usize) };

@@ -55,8 +55,8 @@ impl Mmio {
 
 // SAFETY (all methods): `base` is the board's GICD (validated config), the
 // offset is masked into its 64 KiB frame, accesses are naturally aligned by
-// the callers (vdev passes register offsets) and the shim runs with its MMU
-// off, so these are device accesses to MMIO that no Rust object aliases.
+// the callers (vdev passes register offsets) and the EL2 map makes the
+// distributor Device memory, so these are MMIO accesses no Rust object aliases.
 impl GicdHw for Mmio {
     fn read32(&mut self, off: u64) -> u32 {
         unsafe { self.at::<u32>(off & !3).read_volatile() }
@@ -138,8 +138,8 @@ pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
     }
     let pa = b.gicr_base + off;
     // SAFETY: a naturally aligned read of a read-only register inside the
-    // board's redistributor frames (validated config), device memory with
-    // the shim's MMU off; no side effects.
+    // board's redistributor frames (validated config), Device memory in the
+    // EL2 map; no side effects.
     unsafe {
         if size == 8 { (pa as *const u64).read_volatile() } else { u64::from((pa as *const u32).read_volatile()) }
     }

@@ -65,6 +65,9 @@ fn write(ci: usize, ipa: u64, len: u64) -> i64 {
         info!("cell {}: DEBUG_CONSOLE_WRITE from IPA {ipa:#x}+{len:#x}, not the cell's RAM: E_INVAL", cell::name(ci));
         return hc::E_INVAL;
     };
+    // The text may sit dirty in a cache (cell caches on) or only in memory
+    // (caches off); EL2 reads it non-cacheable: push it to memory first.
+    crate::arch::dcache_clean_inval(pa, len);
     // SAFETY: [pa, pa+len) is readable RAM of this cell (checked above); the
     // guest may change it concurrently, so it is only read as plain bytes.
     let text = unsafe { core::slice::from_raw_parts(pa as *const u8, len as usize) };
@@ -81,6 +84,7 @@ fn write(ci: usize, ipa: u64, len: u64) -> i64 {
 
 /// Prints the loader's error report from the comm region.
 fn failed(ci: usize) {
+    cell::comm_refresh(ci);
     let info = &cell::comm_region(ci).info;
     let msg = &info.error;
     let n = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());

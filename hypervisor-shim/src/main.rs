@@ -20,6 +20,8 @@ mod console;
 #[cfg(target_os = "none")]
 mod dtb;
 #[cfg(target_os = "none")]
+mod el2_map;
+#[cfg(target_os = "none")]
 mod gic;
 #[cfg(target_os = "none")]
 mod hypercall;
@@ -39,7 +41,7 @@ mod trap;
 #[cfg(target_os = "none")]
 mod boot {
     use crate::payload::Payloads;
-    use crate::{arch, cell, console, dtb, psci, spin_table};
+    use crate::{arch, cell, console, dtb, el2_map, psci, spin_table};
     use cellboot_abi::zerocopy::FromBytes;
     use cellboot_abi::{payload_kind, str_field, validate, validate_header, SystemConfig};
 
@@ -53,14 +55,23 @@ mod boot {
     #[unsafe(no_mangle)]
     extern "C" fn shim_main(dtb_addr: u64, el: u64) -> ! {
         arch::init_el2_vectors();
-        info!("cellboot hypervisor-shim {} starting (EL{el}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
-        if let Some(msg) = arch::current_el_boot_message(el) {
-            refuse(format_args!("{msg}"));
-        }
         let (start, end) = arch::image_bounds();
         // SAFETY: the image header at _start (offset 0x10: image_size) is part
         // of the loaded shim text.
         let image_size = unsafe { ((start + 0x10) as *const u64).read_volatile() };
+        // Caches on before the first lock: exclusives on the Device memory
+        // the MMU-off state gives are not guaranteed to work (Cortex-A72).
+        let early = if el == 2 { el2_map::early(image_size, console::EARLY_UART as u64) } else { Ok(()) };
+        if el == 2 && early.is_ok() {
+            arch::mmu_enable_boot_cpu(start, end);
+        }
+        info!("cellboot hypervisor-shim {} starting (EL{el}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
+        if let Err(e) = early {
+            refuse(format_args!("cannot map the shim image at EL2: {e}"));
+        }
+        if let Some(msg) = arch::current_el_boot_message(el) {
+            refuse(format_args!("{msg}"));
+        }
         let pl = match Payloads::locate(start, end, image_size) {
             Ok(p) => p,
             Err(e) => refuse(format_args!("{e}")),
@@ -87,8 +98,12 @@ mod boot {
                 cfg.hypervisor.phys, cfg.hypervisor.size
             ));
         }
+        if let Err((what, e)) = el2_map::board(cfg, image_size) {
+            refuse(format_args!("cannot map the {what} at EL2: {e}"));
+        }
         cell::set_config(cfg);
         console::set_uart(b.uart_base);
+        info!("EL2 MMU and caches on: {} page tables", arch::mmu_tables_used());
         let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
             refuse(format_args!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr()));
         };

@@ -233,10 +233,13 @@ fn effect(ci: usize, device: u8, e: MmioEffect) {
         MmioEffect::StateChanged { state } => {
             // State table entry of this peer: shmem + 4 * peer_id.
             let pa = link.shmem_phys + 4 * u64::from(me);
+            // Non-cacheable at EL2: the store goes to memory; the clean +
+            // invalidate after it drops the peers' cached copies (their
+            // entry is read-only to them by contract, so none is dirty).
             // SAFETY: inside the link's shared memory (validated to be board
             // RAM outside the shim), an aligned u32 no Rust object aliases.
             unsafe { (pa as *mut u32).write_volatile(state) };
-            crate::arch::dcache_clean(pa, 4);
+            crate::arch::dcache_clean_inval(pa, 4);
             let other = link.peers[1 - me as usize];
             if other != NO_PEER {
                 interrupt(other as usize, device);

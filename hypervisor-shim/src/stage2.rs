@@ -1,6 +1,7 @@
 //! Stage-2 translation tables: 4 KiB granule, 39-bit IPA, walk from level 1.
-//! Tables come from a static pool (no heap); the shim runs with its own MMU
-//! off, so a table's address is its physical address.
+//! Tables come from a static pool (no heap); the shim's own EL2 map is an
+//! identity map, so a table's address is its physical address. The pool is
+//! cached at EL2 and the walks are cacheable (VTCR_EL2), so no cleaning.
 
 use crate::arch::IPA_BITS;
 

@@ -60,10 +60,14 @@ spin_entry:
     b       secondary_entry
 
 // Entered through real PSCI CPU_ON issued by the shim: EL2, MMU off,
-// x0 = context id = physical CPU index.
+// x0 = context id = physical CPU index. Also the restart of a CPU the shim
+// parked itself (MMU already on: switching it on again is harmless).
 .global secondary_entry
 secondary_entry:
     msr     daifset, #0xf
+    mov     x19, x0
+    bl      el2_mmu_on              // before the first store: the stack is cached memory
+    mov     x0, x19
     cmp     x0, #{MAX_CPUS}
     b.hs    5f
     ldr     x1, ={STACKS}
@@ -73,3 +77,26 @@ secondary_entry:
     bl      shim_secondary_main
 5:  wfe
     b       5b
+
+// Loads MAIR/TCR/TTBR0/SCTLR_EL2 from EL2_MMU (arch/aarch64/mmu.rs, written
+// by the boot CPU before it switched its own MMU on) and switches this CPU's
+// EL2 MMU and caches on. No stack, clobbers x1..x5: secondaries call it
+// first thing. SCTLR 0 there: no map yet, stay off.
+.global el2_mmu_on
+el2_mmu_on:
+    ldr     x1, =EL2_MMU
+    ldp     x2, x3, [x1]
+    ldp     x4, x5, [x1, #16]
+    cbz     x5, 1f
+    msr     mair_el2, x2
+    msr     tcr_el2, x3
+    msr     ttbr0_el2, x4
+    isb
+    tlbi    alle2                   // nothing cached from an earlier life of this CPU
+    dsb     ish
+    ic      iallu                   // nor instructions fetched while the I-cache was off
+    dsb     ish
+    isb
+    msr     sctlr_el2, x5
+    isb
+1:  ret

@@ -5,6 +5,10 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::arch::{asm, global_asm};
 
+mod mmu;
+pub use mmu::{enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used};
+pub use mmu::{Access as MapAccess, MapError, Mem};
+
 pub const MAX_CPUS: usize = cellboot_abi::MAX_CPUS;
 pub const STACK_SIZE: usize = 16 * 1024;
 
@@ -34,6 +38,7 @@ unsafe extern "C" {
     fn secondary_entry();
     fn spin_entry();
     static _start_image: u8;
+    static __data_start: u8;
     static _end: u8;
 }
 
@@ -63,6 +68,13 @@ impl GuestFrame {
 pub fn image_bounds() -> (u64, u64) {
     // Linker symbols; only their addresses are taken.
     (&raw const _start_image as u64, &raw const _end as u64)
+}
+
+/// First byte of the shim's writable data (.data, then .bss up to `_end`);
+/// text and read-only data lie below it.
+pub fn image_data_start() -> u64 {
+    // Linker symbol; only its address is taken.
+    &raw const __data_start as u64
 }
 
 pub fn current_el_boot_message(el: u64) -> Option<&'static str> {
@@ -284,14 +296,20 @@ pub fn tlb_flush_vm(vttbr: u64) {
     barrier::isb(barrier::SY);
 }
 
-/// Cleans data cache lines covering [addr, addr+len) to the point of coherency,
-/// so a guest running with its MMU off sees what the shim wrote.
-pub fn dcache_clean(addr: u64, len: u64) {
+/// Cleans and invalidates the data cache lines covering [addr, addr+len)
+/// to the point of coherency, in every cache of the shareability domain
+/// (`dc civac`), then waits for completion. After it, memory holds the
+/// newest data and no cache holds a copy: a CPU reading with its caches
+/// off sees what the shim wrote, and the shim's next cached read fetches
+/// what such a CPU wrote. The rules for when: docs/caches.md.
+pub fn dcache_clean_inval(addr: u64, len: u64) {
     let line = 4u64 << (CTR_EL0_dminline());
     let mut a = addr & !(line - 1);
+    barrier::dsb(barrier::SY); // the shim's own earlier stores first
     while a < addr.saturating_add(len) {
-        // SAFETY: cache maintenance by VA on memory the shim just wrote.
-        unsafe { asm!("dc cvac, {0}", in(reg) a, options(nostack)) };
+        // SAFETY: cache maintenance by VA on a range the EL2 map covers
+        // (maintenance never changes what memory holds, only where).
+        unsafe { asm!("dc civac, {0}", in(reg) a, options(nostack)) };
         a += line;
     }
     barrier::dsb(barrier::SY);

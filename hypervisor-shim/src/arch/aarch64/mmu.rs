@@ -1,0 +1,224 @@
+//! The shim's own EL2 stage-1 translation: an identity map (VA = PA) so the
+//! shim runs with data and instruction caches on. 4 KiB granule, 39-bit VA
+//! (walk from level 1 like stage 2), 1 GiB / 2 MiB blocks where alignment
+//! allows, tables from a static pool in the image's BSS (no heap).
+//!
+//! Only the boot CPU edits the tables, and only before any other CPU leaves
+//! the firmware: first with the MMU off (`crate::el2_map::early`), then with
+//! it on, adding entries to slots that were invalid. A live entry is never
+//! changed, so no break-before-make sequence is ever needed; the builder
+//! refuses instead. Which ranges get which attributes is board data, decided
+//! in `crate::el2_map`; this file only knows the descriptor format.
+
+use core::arch::asm;
+
+const ENTRIES: usize = 512;
+/// Root + a few level-2/3 tables per board (both boards use 5 or fewer).
+const POOL_TABLES: usize = 12;
+pub const VA_BITS: u32 = 39;
+
+#[repr(C, align(4096))]
+struct Table([u64; ENTRIES]);
+
+struct Pool {
+    tables: [Table; POOL_TABLES],
+    used: usize,
+}
+
+static mut POOL: Pool = Pool { tables: [const { Table([0; ENTRIES]) }; POOL_TABLES], used: 0 };
+
+/// What `el2_mmu_on` (boot.s) loads on every CPU: MAIR_EL2, TCR_EL2,
+/// TTBR0_EL2, SCTLR_EL2. Written once by the boot CPU with its MMU off (so it
+/// is in memory, where secondaries read it with theirs off); SCTLR 0 means
+/// "no map yet: stay off".
+#[unsafe(no_mangle)]
+static mut EL2_MMU: [u64; 4] = [0; 4];
+
+const VALID: u64 = 1 << 0;
+/// Table at levels 1-2, page at level 3.
+const TABLE: u64 = 1 << 1;
+const AF: u64 = 1 << 10;
+const SH_OUTER: u64 = 2 << 8;
+const SH_INNER: u64 = 3 << 8;
+/// AP[1] is RES1 in the one-privilege-level EL2 regime; AP[2] makes it read-only.
+const AP_RES1: u64 = 1 << 6;
+const AP_RO: u64 = 1 << 7;
+/// XN (bit 54) of the EL2 regime.
+const XN: u64 = 1 << 54;
+const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// MAIR_EL2 slots (AttrIndx): 0 Normal WB RA/WA, 1 Device-nGnRE, 2 Normal NC.
+const MAIR: u64 = 0xff | 0x04 << 8 | 0x44 << 16;
+
+/// Memory type of a shim mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mem {
+    /// Normal, inner+outer write-back, read/write-allocate, inner shareable.
+    WriteBack,
+    /// Normal, non-cacheable: never allocates a cache line.
+    NonCacheable,
+    /// Device-nGnRE: MMIO (never speculated, posted writes allowed).
+    Device,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read-only, executable (the shim's text).
+    ReadExec,
+    ReadOnly,
+    ReadWrite,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    Unaligned(u64),
+    /// Above the 39-bit VA (or the CPU's physical address) space.
+    TooHigh(u64),
+    OutOfTables,
+    /// Already mapped differently (a live entry is never changed).
+    Conflict(u64),
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::Unaligned(a) => write!(f, "{a:#x} is not 4 KiB aligned"),
+            MapError::TooHigh(a) => write!(f, "{a:#x} is beyond the shim's {VA_BITS}-bit identity map or the CPU's PA range"),
+            MapError::OutOfTables => write!(f, "out of EL2 page tables (raise mmu::POOL_TABLES)"),
+            MapError::Conflict(a) => write!(f, "{a:#x} is already mapped with other attributes"),
+        }
+    }
+}
+
+fn leaf_attrs(mem: Mem, access: Access) -> u64 {
+    let mut a = AF | AP_RES1;
+    a |= match mem {
+        Mem::WriteBack => SH_INNER,
+        Mem::Device => 1 << 2,
+        Mem::NonCacheable => 2 << 2 | SH_OUTER,
+    };
+    a |= match access {
+        Access::ReadExec => AP_RO,
+        Access::ReadOnly => AP_RO | XN,
+        Access::ReadWrite => XN,
+    };
+    // Device memory is never executable: speculative fetches could hit MMIO.
+    if mem == Mem::Device {
+        a |= XN;
+    }
+    a
+}
+
+/// Runs `f` on the table pool.
+fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+    // SAFETY: only the boot CPU calls into this module's builders, before any
+    // other CPU runs shim code (module docs); no lock is used because the
+    // first calls run with the MMU off, where exclusives are not guaranteed.
+    f(unsafe { &mut *(&raw mut POOL) })
+}
+
+impl Pool {
+    fn alloc(&mut self) -> Result<usize, MapError> {
+        if self.used == POOL_TABLES {
+            return Err(MapError::OutOfTables);
+        }
+        self.used += 1;
+        Ok(self.used - 1)
+    }
+
+    fn index_of(&self, pa: u64) -> Option<usize> {
+        let off = pa.checked_sub(self.tables.as_ptr() as u64)?;
+        let i = (off / 4096) as usize;
+        (i < self.used && off % 4096 == 0).then_some(i)
+    }
+
+    fn map(&mut self, start: u64, end: u64, attrs: u64, pa_limit: u64) -> Result<(), MapError> {
+        if start & 0xfff != 0 || end & 0xfff != 0 {
+            return Err(MapError::Unaligned(if start & 0xfff != 0 { start } else { end }));
+        }
+        if end > pa_limit.min(1 << VA_BITS) {
+            return Err(MapError::TooHigh(end));
+        }
+        if self.used == 0 {
+            self.alloc()?; // the root
+        }
+        let mut a = start;
+        while a < end {
+            let (mut t, mut level) = (0usize, 1u32);
+            loop {
+                let shift = 39 - 9 * level;
+                let block = 1u64 << shift;
+                let idx = ((a >> shift) & 0x1ff) as usize;
+                let e = self.tables[t].0[idx];
+                let is_table = level < 3 && e & (VALID | TABLE) == VALID | TABLE;
+                if !is_table && (level == 3 || a % block == 0 && end - a >= block) {
+                    let desc = a | attrs | VALID | if level == 3 { TABLE } else { 0 };
+                    if e & VALID != 0 && e != desc {
+                        return Err(MapError::Conflict(a));
+                    }
+                    self.tables[t].0[idx] = desc;
+                    a += block;
+                    break;
+                }
+                t = if is_table {
+                    self.index_of(e & ADDR_MASK).ok_or(MapError::Conflict(a))?
+                } else if e & VALID != 0 {
+                    // A live block would have to be split: break-before-make.
+                    return Err(MapError::Conflict(a));
+                } else {
+                    let n = self.alloc()?;
+                    self.tables[t].0[idx] = (&self.tables[n] as *const Table as u64) | VALID | TABLE;
+                    n
+                };
+                level += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Identity-maps [start, end) (4 KiB aligned). Boot CPU only (module docs).
+pub fn map_identity(start: u64, end: u64, mem: Mem, access: Access) -> Result<(), MapError> {
+    let (_, pa_bits) = super::pa_range();
+    with_pool(|p| p.map(start, end, leaf_attrs(mem, access), 1u64 << pa_bits))
+}
+
+pub fn tables_used() -> usize {
+    with_pool(|p| p.used)
+}
+
+unsafe extern "C" {
+    /// boot.s: loads `EL2_MMU` into this CPU's registers and turns the MMU on
+    /// (no-op while SCTLR there is 0). Clobbers x1..x5 only.
+    fn el2_mmu_on();
+}
+
+/// Turns the MMU and caches on for the boot CPU, with the map built so far
+/// (the image and the early UART at least). Must run with the MMU off.
+pub fn enable_boot_cpu(image_start: u64, image_end: u64) {
+    let (ps, _) = super::pa_range();
+    let root = with_pool(|p| &p.tables[0] as *const Table as u64);
+    // TCR_EL2: RES1 31/23, PS, 4 KiB granule, walks inner shareable and
+    // write-back cacheable (coherent with the shim's cached table writes).
+    let tcr = 1 << 31 | 1 << 23 | ps << 16 | 3 << 12 | 1 << 10 | 1 << 8 | (64 - VA_BITS as u64);
+    // SCTLR_EL2 RES1 bits + M, C, SA (stack alignment), I, WXN (writable
+    // means never executable); A (alignment) off: Rust may access unaligned.
+    let sctlr = 0x30c5_0830 | 1 << 0 | 1 << 2 | 1 << 3 | 1 << 12 | 1 << 19;
+    // SAFETY: boot CPU only, MMU off, before any other CPU reads EL2_MMU.
+    unsafe { (&raw mut EL2_MMU).write_volatile([MAIR, tcr, root, sctlr]) };
+    // Everything written with the MMU off (BSS zeroing, the tables,
+    // EL2_MMU) went straight to memory; a clean stale line of it left by the
+    // boot firmware would shadow that once the cache is on.
+    super::dcache_clean_inval(image_start, image_end - image_start);
+    // SAFETY: the map covers the running code, its stack and data with the
+    // same addresses (identity), so execution continues seamlessly.
+    unsafe { el2_mmu_on() };
+}
+
+/// Makes entries added with the MMU on visible to this CPU's walks. They
+/// replaced invalid entries (never cached in TLBs), the TLBI is belt and
+/// braces.
+pub fn sync_after_map() {
+    // SAFETY: EL2 TLB maintenance and barriers only.
+    unsafe { asm!("dsb ishst", "tlbi alle2", "dsb ish", "isb", options(nostack)) };
+}

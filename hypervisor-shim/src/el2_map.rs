@@ -1,0 +1,77 @@
+//! What the shim maps for itself at EL2 and with which memory attributes.
+//! Every range comes from the link symbols or the validated board/system
+//! config; the cache rules these choices lead to are in docs/caches.md.
+//!
+//! | range | type | access |
+//! |---|---|---|
+//! | shim text + read-only data | Normal WB | read, execute |
+//! | shim data, BSS (stacks, stage-2 tables, comm regions, DTB copy) | Normal WB | read/write |
+//! | payloads after `_end` (up to the header's `image_size`) | Normal WB | read |
+//! | rest of the hypervisor region (spin-table words, the DTB QEMU puts there) | Normal WB | read/write |
+//! | board RAM outside the hypervisor region (cells' RAM, ivshmem) | Normal non-cacheable | read/write |
+//! | UART, GICD, GICC (v2), GICR frames (v3) | Device-nGnRE | read/write |
+//!
+//! Nothing else is mapped: a stray shim access faults instead of reaching
+//! a device. Cell memory is non-cacheable at EL2 so the shim never holds a
+//! cache line of memory that cells use with their caches off (loader, early
+//! Linux, bare-metal inmates): no line EL2 ever allocated can go stale behind
+//! their backs or shadow what they wrote.
+
+use crate::arch::{self, MapAccess, MapError, Mem};
+use cellboot_abi::SystemConfig;
+
+const PAGE: u64 = 4096;
+
+fn down(a: u64) -> u64 {
+    a & !(PAGE - 1)
+}
+fn up(a: u64) -> u64 {
+    a.saturating_add(PAGE - 1) & !(PAGE - 1)
+}
+
+/// End of what the early map covers from the image: the payloads and, at
+/// least, the page where the payload table should be (so a bare shim can be
+/// told from a bad header).
+fn image_map_end(start: u64, end: u64, image_size: u64) -> u64 {
+    up(start.saturating_add(image_size)).max(end + PAGE)
+}
+
+/// The map the boot CPU switches on first, before it uses any lock: the
+/// image (text, data, BSS, payloads) and the build-time early UART.
+pub fn early(image_size: u64, early_uart: u64) -> Result<(), MapError> {
+    let (start, end) = arch::image_bounds();
+    let rw = down(arch::image_data_start());
+    arch::map_identity(start, rw, Mem::WriteBack, MapAccess::ReadExec)?;
+    arch::map_identity(rw, end, Mem::WriteBack, MapAccess::ReadWrite)?;
+    arch::map_identity(end, image_map_end(start, end, image_size), Mem::WriteBack, MapAccess::ReadOnly)?;
+    arch::map_identity(down(early_uart), down(early_uart) + PAGE, Mem::Device, MapAccess::ReadWrite)
+}
+
+/// Adds the rest from the validated config: the hypervisor region around
+/// the image, the other RAM, the board's MMIO the shim itself drives.
+/// `image_size` as for [`early`]; the image lies inside the hypervisor region
+/// (checked by the caller).
+pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, MapError)> {
+    let (start, end) = arch::image_bounds();
+    let b = &cfg.board;
+    let hv = &cfg.hypervisor;
+    let (hv_start, hv_end) = (down(hv.phys), up(hv.phys_end()));
+    let img_end = image_map_end(start, end, image_size).min(hv_end);
+    let rw = MapAccess::ReadWrite;
+    let map = |what, s: u64, e: u64, mem| if s < e { arch::map_identity(s, e, mem, rw).map_err(|err| (what, err)) } else { Ok(()) };
+    map("hypervisor region below the image", hv_start, start, Mem::WriteBack)?;
+    map("hypervisor region above the image", img_end, hv_end, Mem::WriteBack)?;
+    let (ram_start, ram_end) = (down(b.ram_base), up(b.ram_base.saturating_add(b.ram_size)));
+    map("board RAM below the hypervisor region", ram_start, hv_start, Mem::NonCacheable)?;
+    map("board RAM above the hypervisor region", hv_end, ram_end, Mem::NonCacheable)?;
+    let mmio = |what, base: u64, size: u64| map(what, down(base), up(base.saturating_add(size)), Mem::Device);
+    mmio("UART", b.uart_base, b.uart_size.max(1))?;
+    mmio("GIC distributor", b.gicd_base, b.gicd_size)?;
+    if b.gic_version == 2 {
+        mmio("GIC CPU interface", b.gicc_base, b.gicc_size)?;
+    } else {
+        mmio("GIC redistributors", b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into()))?;
+    }
+    arch::mmu_sync();
+    Ok(())
+}

@@ -47,13 +47,14 @@ pub(crate) const H_BOOT_CPUID_PHYS: usize = 28;
 pub(crate) const H_SIZE_DT_STRINGS: usize = 32;
 pub(crate) const H_SIZE_DT_STRUCT: usize = 36;
 
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) const fn tag_align(n: usize) -> usize {
     (n + 3) & !3
 }
 
 /// Big-endian u32 at `off`, or 0 when the bytes are not there.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
+#[cfg_attr(feature = "size", inline(never))]
 pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
     match b.get(off..off.wrapping_add(4)) {
         Some(&[a, b1, c, d]) => u32::from_be_bytes([a, b1, c, d]),
@@ -62,20 +63,21 @@ pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
 }
 
 /// Big-endian u64 at `off`, or 0 when the bytes are not there.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn be64(b: &[u8], off: usize) -> u64 {
     (u64::from(be32(b, off)) << 32) | u64::from(be32(b, off.wrapping_add(4)))
 }
 
 /// Stores a big-endian u32 if the bytes exist (callers have checked bounds).
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
+#[cfg_attr(feature = "size", inline(never))]
 pub(crate) fn put32(b: &mut [u8], off: usize, v: u32) {
     if let Some(d) = b.get_mut(off..off.wrapping_add(4)) {
         d.copy_from_slice(&v.to_be_bytes());
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn put64(b: &mut [u8], off: usize, v: u64) {
     if let Some(d) = b.get_mut(off..off.wrapping_add(8)) {
         d.copy_from_slice(&v.to_be_bytes());
@@ -83,7 +85,7 @@ pub(crate) fn put64(b: &mut [u8], off: usize, v: u64) {
 }
 
 /// Header field as usize.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn hdr(b: &[u8], field: usize) -> usize {
     be32(b, field) as usize
 }
@@ -205,7 +207,7 @@ pub(crate) fn ro_probe(b: &[u8]) -> Result<usize> {
 
 /// Index of the first NUL in `b` at or after `from` (`None` if there is
 /// none): eight bytes per step, the bytes before the first NUL decide.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn find_nul(b: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -225,7 +227,7 @@ pub(crate) fn find_nul(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Big-endian u32 at `off`, `None` when the bytes are not there.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn be32_opt(b: &[u8], off: usize) -> Option<u32> {
     match b.get(off..off.wrapping_add(4)) {
         Some(&[a, b1, c, d]) => Some(u32::from_be_bytes([a, b1, c, d])),
@@ -234,7 +236,7 @@ pub(crate) fn be32_opt(b: &[u8], off: usize) -> Option<u32> {
 }
 
 /// Big-endian u64 at `off`, `None` when the bytes are not there.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 pub(crate) fn read_be64(b: &[u8], off: usize) -> Option<u64> {
     let w: [u8; 8] = b.get(off..off.wrapping_add(8))?.try_into().ok()?;
     Some(u64::from_be_bytes(w))

@@ -93,7 +93,7 @@ impl<'a> Fdt<'a> {
     /// `fdt_next_tag`: the tag at `off` and the offset of the next tag.
     /// Always inlined: it is the inner step of every walk (overlay-bench
     /// and fdt-bench both spend most of their instructions here).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "size"), inline(always))]
     pub(crate) fn next_tag(&self, off: usize) -> Step {
         let st = self.st;
         let Some(tag_end) = off.checked_add(TAGSIZE).filter(|&e| e <= st.len()) else {
@@ -380,7 +380,7 @@ impl<'a> Fdt<'a> {
 
     /// `check_node_offset` for the fast walks: `Some(offset past the name)`
     /// when `node` is an aligned, whole BEGIN_NODE.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "size"), inline(always))]
     fn skip_begin_node(&self, node: usize) -> Option<usize> {
         if !node.is_multiple_of(TAGSIZE) || be32_opt(self.st, node)? != FDT_BEGIN_NODE {
             return None;
@@ -394,7 +394,7 @@ impl<'a> Fdt<'a> {
     /// unknown tags and anything out of bounds. Tag and property length
     /// come from one 8-byte read; a tag in the last 4 bytes of the block
     /// (only a closing FDT_END in a sane blob) also gives `None`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "size"), inline(always))]
     fn fast_step(&self, mut off: usize) -> Option<(usize, Walk)> {
         let st = self.st;
         let mut w = read_be64(st, off)?;
@@ -477,7 +477,7 @@ enum Walk {
 
 /// libfdt's `fdt_nodename_eq_`: "a" matches "a" and "a@1"; "a@1" only "a@1".
 /// The byte after the prefix is tested first: it rejects most names cheaply.
-#[inline(always)]
+#[cfg_attr(not(feature = "size"), inline(always))]
 fn name_matches(name: &[u8], s: &[u8]) -> bool {
     let ok_end = match name.get(s.len()) {
         None => name.len() == s.len(),

@@ -25,13 +25,36 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
         if release { "release" } else { "debug" },
         link.base
     ));
+    let mut shim = cargo_build();
+    shim.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim"]);
+    if release {
+        shim.arg("--release");
+    }
+    shim.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
+    // The loader on its own: its release profile and cellfdt's `size` feature
+    // (see the root Cargo.toml) must not reach the shim's build.
+    let mut loader = cargo_build();
+    loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", "cellfdt/size"]);
+    if release {
+        loader.args(["--profile", LOADER_PROFILE]);
+    }
+    Ok(Firmware {
+        shim_elf: executable(shim, "hypervisor-shim")?,
+        loader_elf: executable(loader, "loader")?,
+    })
+}
+
+/// The loader's release profile (Cargo.toml): every crate at opt-level "z".
+pub const LOADER_PROFILE: &str = "loader";
+
+fn cargo_build() -> std::process::Command {
     let mut c = cmd::cargo();
     c.args(["build", "--target", TARGET, "--message-format=json-render-diagnostics"]);
-    c.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim", "-p", "cellboot-loader", "--bin", "loader"]);
-    if release {
-        c.arg("--release");
-    }
-    c.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
+    c
+}
+
+/// Runs the `cargo build` in `c` and returns the path of the executable named `name`.
+fn executable(mut c: std::process::Command, name: &str) -> Result<PathBuf> {
     c.stderr(std::process::Stdio::inherit());
     let line = cmd::describe(&c);
     eprintln!("    $ {line}");
@@ -39,21 +62,14 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     if !out.status.success() {
         bail!("`{line}` failed: {}", out.status);
     }
-    let mut shim_elf = None;
-    let mut loader_elf = None;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
-        match name {
-            "hypervisor-shim" => shim_elf = Some(PathBuf::from(exe)),
-            "loader" => loader_elf = Some(PathBuf::from(exe)),
-            _ => {}
-        }
-    }
-    Ok(Firmware {
-        shim_elf: shim_elf.context("cargo reported no hypervisor-shim executable")?,
-        loader_elf: loader_elf.context("cargo reported no loader executable")?,
-    })
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|msg| match (msg["executable"].as_str(), msg["target"]["name"].as_str()) {
+            (Some(exe), Some(n)) if n == name => Some(PathBuf::from(exe)),
+            _ => None,
+        })
+        .with_context(|| format!("cargo reported no {name} executable"))
 }
 
 pub fn objcopy() -> Result<PathBuf> {

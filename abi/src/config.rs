@@ -53,6 +53,10 @@ pub mod boot_flags {
     pub const DIRECT_VPCI: u32 = 1 << 0;
 }
 
+/// Where the shim image sits in the hypervisor region (its arm64 Image
+/// header's `text_offset`: boot firmware loads it at region base + this).
+pub const SHIM_TEXT_OFFSET: u64 = 0x20_0000;
+
 pub const NO_PAYLOAD: u32 = u32::MAX;
 /// `IvshmemLink::peers[1]` of a link with only one peer so far.
 pub const NO_PEER: u32 = u32::MAX;

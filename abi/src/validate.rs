@@ -40,6 +40,10 @@ pub enum Problem {
     LinkShmemNotMapped { link: u32, cell: u32 },
     LinkShmemOutsideRam { link: u32 },
     BadBootKind { cell: u32, kind: u32 },
+    /// A spin-table release word is unaligned or outside the hypervisor
+    /// region below the shim image (`[start, end)`): a cell that could
+    /// write it could send a waiting CPU anywhere at EL2.
+    ReleaseAddr { cpu: u32, addr: u64, start: u64, end: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -115,6 +119,10 @@ impl fmt::Display for Problem {
                 write!(f, "links[{link}]: shared memory is outside board RAM")
             }
             BadBootKind { cell, kind } => write!(f, "cells[{cell}].boot.kind {kind} is unknown"),
+            ReleaseAddr { cpu, addr, start, end } => write!(
+                f,
+                "board.release_addr[{cpu}] = {addr:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({start:#x}..{end:#x})"
+            ),
         }
     }
 }
@@ -192,6 +200,16 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     let hv = &cfg.hypervisor;
     if hv.size == 0 || !inside(hv.phys, hv.size, b.ram_base, b.ram_size) {
         bad(Problem::HypervisorOutsideRam { base: hv.phys, size: hv.size });
+    }
+    if b.cpu_start == cpu_start::SPIN_TABLE {
+        // Same rule as the shim's own check at boot (which also knows the
+        // image's real end): only the shim may ever write these words.
+        let (start, end) = (hv.phys, hv.phys.saturating_add(SHIM_TEXT_OFFSET.min(hv.size)));
+        for (cpu, &addr) in b.release_addr.iter().enumerate().take((b.num_cpus as usize).min(MAX_CPUS)) {
+            if addr % 8 != 0 || !inside(addr, 8, start, end - start) {
+                bad(Problem::ReleaseAddr { cpu: cpu as u32, addr, start, end });
+            }
+        }
     }
 
     let cells = cfg.cells();

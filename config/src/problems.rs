@@ -90,6 +90,7 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             s(format!("links[{link}].shmem"), format!("{}+{}", hex(l.shmem_phys), hex(l.shmem_size())))
         }
         BadBootKind { cell, kind } => s(format!("cells[{cell}].boot.kind"), kind.to_string()),
+        ReleaseAddr { cpu, addr, .. } => b(&format!("cpus.release_addr[{cpu}]"), hex(addr)),
         #[allow(unreachable_patterns)] // problems added to the ABI later still get reported
         _ => ConfigError::new(system, "", "", msg.clone()),
     }

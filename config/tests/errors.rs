@@ -68,6 +68,40 @@ fn spin_table_without_release_addresses() {
     expect(&errs, B, "cpus.release_addr", "0 entries");
 }
 
+/// qemu-virt turned into a spin-table board; its hypervisor region starts at
+/// 0x4000_0000 and the shim image at 0x4020_0000.
+fn spin_table_board(addrs: [u64; 4]) -> Result<cellboot_config::System, Vec<cellboot_config::ConfigError>> {
+    load_edited(
+        |b| {
+            set(b, "cpus.start", Value::String("spin-table".into()));
+            set(b, "cpus.release_addr", Value::Array(addrs.iter().map(|&a| int(a)).collect()));
+        },
+        |_| {},
+    )
+}
+
+#[test]
+fn spin_table_release_words_in_the_hypervisor_region_are_accepted() {
+    let r = spin_table_board([0x4000_00d8, 0x4000_00e0, 0x4000_00e8, 0x401f_fff8]);
+    assert!(r.is_ok(), "{:?}", r.err());
+}
+
+#[test]
+fn spin_table_release_word_outside_the_hypervisor_region() {
+    // In cell RAM: the cell could send CPU 2 anywhere at EL2.
+    let errs = errors_of(spin_table_board([0x4000_00d8, 0x4000_00e0, 0x4800_0000, 0x4000_00f0]));
+    expect(&errs, B, "cpus.release_addr[2]", "0x4800_0000");
+    assert!(errs[0].message.contains("hypervisor region below the shim image (0x40000000..0x40200000)"), "{}", errs[0]);
+}
+
+#[test]
+fn spin_table_release_word_unaligned_or_in_the_shim_image() {
+    let errs = errors_of(spin_table_board([0x4000_00dc, 0x4000_00e0, 0x4000_00e8, 0x4020_0000]));
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    expect(&errs[..1], B, "cpus.release_addr[0]", "0x4000_00dc");
+    expect(&errs[1..], B, "cpus.release_addr[3]", "0x4020_0000");
+}
+
 #[test]
 fn gicv3_without_redistributors() {
     let errs = board_edit(|b| {

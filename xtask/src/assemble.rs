@@ -45,7 +45,7 @@ pub struct Binaries {
 
 /// The shim is linked at the hypervisor region + text_offset and prints on the board UART.
 pub fn shim_link(sys: &System) -> firmware::ShimLink {
-    firmware::ShimLink { base: sys.config.hypervisor.phys + 0x20_0000, early_uart: sys.config.board.uart_base }
+    firmware::ShimLink { base: sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET, early_uart: sys.config.board.uart_base }
 }
 
 pub fn binaries(sys: &System, release: bool) -> Result<Binaries> {

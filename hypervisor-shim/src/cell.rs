@@ -12,7 +12,7 @@ use cellboot_abi::{
     cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
     COMM_REVISION, COMM_SIGNATURE, MAX_CELLS, NO_PAYLOAD,
 };
-use cellboot_vdev::pci::VirtualPciBus;
+use cellboot_vdev::pci::{EcamImage, VirtualPciBus};
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 static CONFIG: spin::Once<&'static SystemConfig> = spin::Once::new();
@@ -59,6 +59,10 @@ impl CellRt {
 }
 
 pub static CELLS: [spin::Mutex<CellRt>; MAX_CELLS] = [const { spin::Mutex::new(CellRt::EMPTY) }; MAX_CELLS];
+
+/// Each cell's published config-space image, read lock-free by the EL2
+/// fast path for config reads (arch `ecam_fast.s`); its bus keeps it current.
+pub static ECAM_IMAGES: [EcamImage; MAX_CELLS] = [const { EcamImage::new() }; MAX_CELLS];
 
 /// Backing of each cell's comm region (shim memory, mapped into the cell).
 #[repr(C, align(4096))]
@@ -248,7 +252,8 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
 
     // --- virtual PCI bus ---
-    let bus = VirtualPciBus::build_from_config(ci, sys);
+    let mut bus = VirtualPciBus::build_from_config(ci, sys);
+    bus.attach_image(&ECAM_IMAGES[ci]);
     let mut devices = [0u8; 8];
     let mut ndev = 0;
     for d in bus.devices() {

@@ -115,6 +115,20 @@ fn ecam_row(board: &str, rows: &mut Vec<Row>) -> Result<()> {
         r.ns(r.trapped),
         r.ns(r.direct)
     );
+    eprintln!(
+        "    floor under it: null hvc round trip {:.0} ns, trapped read with no device model {:.0} ns",
+        r.ns(r.hvc),
+        r.ns(r.trap)
+    );
+    for (what, ticks) in [("null hvc (PSCI_VERSION) round trip", r.hvc), ("trapped read, no device model (foreign GICR)", r.trap)] {
+        rows.push(Row {
+            what: format!("{what} (TCG, n={})", r.reads),
+            value: format!("{:.0}ns", r.ns(ticks)),
+            target: "-".into(),
+            ratio: Some(ticks as f64 / r.direct.max(1) as f64),
+            limit: f64::INFINITY,
+        });
+    }
     rows.push(Row {
         what: format!("ECAM config read, trapped vs direct (TCG, n={})", r.reads),
         value: format!("{:.0}ns / {:.0}ns", r.ns(r.trapped), r.ns(r.direct)),

@@ -227,20 +227,26 @@ pub fn bench_ecam(board: &str) -> Result<EcamReads> {
     c.arg("-kernel").arg(&img);
     let mut fail_on = strings(FAIL_ON);
     fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied"]));
-    let expect = strings(&["ecam-bench: virtual ", "ecam-bench: trapped "]);
+    let expect = strings(&["ecam-bench: virtual ", "ecam-bench: floor ", "ecam-bench: trapped "]);
     let o = qemu_runner::run(Case { name: "bench-ecam".into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(120) })?;
     if !o.passed {
         bail!("bench-ecam: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
     }
     let log = std::fs::read_to_string(&o.log)?;
-    parse_ecam(&log).context("no `ecam-bench: trapped <ticks> direct <ticks> reads <n> cntfrq <hz>` line in the log")
+    parse_ecam(&log).context(
+        "no `ecam-bench: floor hvc <ticks> trap <ticks> reads <n>` and `ecam-bench: trapped <ticks> direct <ticks> reads <n> cntfrq <hz>` lines in the log",
+    )
 }
 
-/// Counter ticks for `reads` config reads each way, and the counter frequency.
+/// Counter ticks for `reads` config reads each way, for as many null `hvc`
+/// round trips and trapped reads the shim answers with no device model (the
+/// floor under `trapped`), and the counter frequency.
 #[derive(Debug, PartialEq)]
 pub struct EcamReads {
     pub trapped: u64,
     pub direct: u64,
+    pub hvc: u64,
+    pub trap: u64,
     pub reads: u64,
     pub cntfrq: u64,
 }
@@ -253,11 +259,21 @@ impl EcamReads {
 }
 
 fn parse_ecam(log: &str) -> Option<EcamReads> {
-    let line = log.lines().find_map(|l| l.split("ecam-bench: trapped ").nth(1))?;
-    let w: Vec<&str> = line.split_whitespace().collect();
-    let after = |k: &str| w.iter().position(|x| *x == k).and_then(|i| w.get(i + 1)?.parse::<u64>().ok());
-    let r = EcamReads { trapped: w.first()?.parse().ok()?, direct: after("direct")?, reads: after("reads")?, cntfrq: after("cntfrq")? };
-    (r.reads > 0 && r.cntfrq > 0).then_some(r)
+    let words = |marker: &str| -> Option<Vec<String>> {
+        let line = log.lines().find_map(|l| l.split(marker).nth(1))?;
+        Some(line.split_whitespace().map(str::to_owned).collect())
+    };
+    let (main, floor) = (words("ecam-bench: trapped ")?, words("ecam-bench: floor ")?);
+    let after = |w: &[String], k: &str| w.iter().position(|x| x == k).and_then(|i| w.get(i + 1)?.parse::<u64>().ok());
+    let r = EcamReads {
+        trapped: main.first()?.parse().ok()?,
+        direct: after(&main, "direct")?,
+        hvc: after(&floor, "hvc")?,
+        trap: after(&floor, "trap")?,
+        reads: after(&main, "reads")?,
+        cntfrq: after(&main, "cntfrq")?,
+    };
+    (r.reads > 0 && r.cntfrq > 0 && after(&floor, "reads") == Some(r.reads)).then_some(r)
 }
 
 /// (n, median µs, max µs) of the shell loop and of the ivshmem-rtt program.
@@ -285,10 +301,13 @@ mod tests {
 
     #[test]
     fn parses_the_ecam_bench_line() {
-        let log = "x\r\n[ecam-bench] ecam-bench: trapped 5000 direct 2500 reads 2000 cntfrq 62500000\r\n";
+        let log = "x\r\n[ecam-bench] ecam-bench: floor hvc 1500 trap 1800 reads 2000\r\n[ecam-bench] ecam-bench: trapped 5000 direct 2500 reads 2000 cntfrq 62500000\r\n";
         let r = super::parse_ecam(log).unwrap();
-        assert_eq!(r, super::EcamReads { trapped: 5000, direct: 2500, reads: 2000, cntfrq: 62_500_000 });
+        assert_eq!(r, super::EcamReads { trapped: 5000, direct: 2500, hvc: 1500, trap: 1800, reads: 2000, cntfrq: 62_500_000 });
         assert_eq!(r.ns(r.trapped), 40.0);
-        assert_eq!(super::parse_ecam("ecam-bench: trapped 5 direct 2 reads 0 cntfrq 1"), None);
+        assert_eq!(super::parse_ecam("ecam-bench: floor hvc 1 trap 1 reads 0\necam-bench: trapped 5 direct 2 reads 0 cntfrq 1"), None);
+        assert_eq!(super::parse_ecam("ecam-bench: trapped 5 direct 2 reads 2000 cntfrq 1"), None, "floor line missing");
+        let mismatched = "ecam-bench: floor hvc 1 trap 1 reads 10\necam-bench: trapped 5 direct 2 reads 2000 cntfrq 1";
+        assert_eq!(super::parse_ecam(mismatched), None, "floor timed over another count");
     }
 }

@@ -2,8 +2,11 @@
 //! trapped virtual ECAM (stage-2 hole, data abort decoded and emulated by
 //! vdev) against the same read on QEMU's own PCIe ECAM, mapped into the cell
 //! as an `io` region (boards/qemu-virt/ecam-bench.toml). Times N 32-bit reads
-//! of the vendor/device dword of device 00.0 on each with CNTVCT_EL0, prints
-//! one line and powers its cell off. `cargo xtask bench` boots it.
+//! of the vendor/device dword of device 00.0 on each with CNTVCT_EL0. For the
+//! floor under the trapped read it also times a null `hvc` (PSCI_VERSION) and
+//! a trapped read the shim answers without any device model (a read-as-zero
+//! register in another CPU's redistributor frame). Prints two lines and
+//! powers its cell off. `cargo xtask bench` boots it.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
@@ -17,6 +20,13 @@ mod bench {
     /// Reads per side.
     const READS: u64 = 2000;
     const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
+    const PSCI_VERSION: u64 = 0x8400_0000;
+    /// Redistributor frame stride on QEMU virt (RD_base + SGI_base).
+    const GICR_STRIDE: u64 = 0x2_0000;
+    /// An RD_base offset past the identification words the shim passes
+    /// through: in another CPU's frame it reads as zero without touching
+    /// the GIC (hypervisor-shim/src/gic.rs `gicr_foreign_read`).
+    const GICR_RAZ: u64 = 0x10;
 
     #[unsafe(no_mangle)]
     fn inmate_handle(frame: &mut Frame, kind: u64) {
@@ -57,6 +67,28 @@ mod bench {
         (now() - t0, first)
     }
 
+    /// PSCI_VERSION through `hvc #0`: the cheapest service the shim has, so
+    /// READS of them are the cost of an exception round trip to EL2.
+    fn psci_version_hvc() -> u64 {
+        let r: u64;
+        // SAFETY: SMCCC call through the shim's PSCI service; PSCI_VERSION
+        // only returns a value in x0 (SMCCC lets it clobber x1..x3).
+        unsafe {
+            core::arch::asm!("hvc #0", inlateout("x0") PSCI_VERSION => r,
+                out("x1") _, out("x2") _, out("x3") _, options(nostack))
+        };
+        r
+    }
+
+    fn time_hvc() -> (u64, u64) {
+        let version = psci_version_hvc();
+        let t0 = now();
+        for _ in 0..READS {
+            psci_version_hvc();
+        }
+        (now() - t0, version)
+    }
+
     /// The board's own `pci-host-ecam-generic` node: the one that is not the
     /// cell's virtual host (the loader disabled it, its `reg` stays).
     fn physical_ecam(fdt: &cellfdt::Fdt<'_>, vecam: u64) -> Option<u64> {
@@ -79,7 +111,15 @@ mod bench {
         let Some(phys) = physical_ecam(&fdt, host.ecam) else { fail(format_args!("no board pci-host-ecam-generic node")) };
         let (trapped, vid) = time(host.ecam);
         let (direct, pid) = time(phys);
-        say!("ecam-bench: virtual {:#x} id {vid:#010x}, board {phys:#x} id {pid:#010x}", host.ecam);
+        let Some(gic) = dtb::gic_v3(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
+        // This cell runs on CPU 0 only: CPU 1's frame is never mapped into it.
+        let (raz, zero) = time(gic.gicr + GICR_STRIDE + GICR_RAZ);
+        let (hvc, version) = time_hvc();
+        if zero != 0 {
+            fail(format_args!("foreign redistributor hole read {zero:#x}, not zero"));
+        }
+        say!("ecam-bench: virtual {:#x} id {vid:#010x}, board {phys:#x} id {pid:#010x}, psci {version:#x}", host.ecam);
+        say!("ecam-bench: floor hvc {hvc} trap {raz} reads {READS}");
         say!("ecam-bench: trapped {trapped} direct {direct} reads {READS} cntfrq {}", arch::cntfrq());
         stop()
     }

@@ -55,7 +55,9 @@ impl Ivshmem {
     /// Reads the dword at `reg & !3`.
     pub fn cfg_read_dword(&self, reg: u16) -> u32 {
         let p = &self.params;
-        let vndr = |off: u16| reg == VNDR_CAP + off;
+        // By dword: a byte or word read inside a capability field must see
+        // that field's bytes, not zero.
+        let vndr = |off: u16| reg & !3 == VNDR_CAP + off;
         match reg & !3 {
             REG_ID | REG_SUBSYSTEM => u32::from(DEVICE_ID) << 16 | u32::from(VENDOR_ID),
             REG_COMMAND => u32::from(self.status()) << 16 | u32::from(self.command),

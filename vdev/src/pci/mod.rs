@@ -10,6 +10,7 @@
 mod access;
 mod config_space;
 mod from_config;
+mod image;
 mod ivshmem;
 mod registers;
 
@@ -19,6 +20,7 @@ use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
 
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
+pub use image::{EcamImage, IMAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
@@ -83,6 +85,8 @@ pub enum MmioEffect {
 pub struct VirtualPciBus {
     cfg: VpciConfig,
     slots: [Option<Ivshmem>; MAX_DEVICES],
+    /// Kept equal to the config space of every device (see `image.rs`).
+    image: Option<&'static EcamImage>,
 }
 
 impl VirtualPciBus {
@@ -91,6 +95,7 @@ impl VirtualPciBus {
         Self {
             cfg: *cfg,
             slots: [None; MAX_DEVICES],
+            image: None,
         }
     }
 
@@ -129,6 +134,7 @@ impl VirtualPciBus {
             .find(|s| s.is_none())
             .ok_or(VpciError::Full)?;
         *slot = Some(Ivshmem::new(device, p));
+        self.publish(device);
         Ok(())
     }
 
@@ -159,7 +165,11 @@ impl VirtualPciBus {
     /// should raise `irq_for_device(device)`. Applies one-shot mode (clears
     /// INT_CONTROL) and latches the Interrupt Status bit.
     pub fn take_interrupt(&mut self, device: u8) -> bool {
-        self.find_mut(device).is_some_and(|d| d.take_interrupt())
+        let taken = self.find_mut(device).is_some_and(|d| d.take_interrupt());
+        if taken {
+            self.publish(device); // Interrupt Status latched
+        }
+        taken
     }
 
     /// This peer's current STATE register (what its state-table entry holds).
@@ -178,6 +188,9 @@ impl VirtualPciBus {
     /// cell's state-table entries and notifies peers, as the spec asks.
     pub fn reset(&mut self) {
         self.slots.iter_mut().flatten().for_each(Ivshmem::reset);
+        for device in 0..=MAX_DEVICE_NUMBER {
+            self.publish(device);
+        }
     }
 
     /// A config read of `size` bytes at ECAM `offset`. All-ones for absent
@@ -222,6 +235,7 @@ impl VirtualPciBus {
         };
         let shift = u32::from(a.reg % 4) * 8;
         dev.cfg_write_dword(a.reg, (value as u32) << shift, dword_mask(a.reg, size));
+        self.publish(a.device);
         EcamOutcome::Done
     }
 

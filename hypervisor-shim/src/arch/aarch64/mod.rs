@@ -5,6 +5,7 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::arch::{asm, global_asm};
 
+mod ecam_fast;
 mod mmu;
 pub use mmu::{enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used};
 pub use mmu::{Access as MapAccess, MapError, Mem};

@@ -1,5 +1,7 @@
 // EL2 exception vectors. Every entry saves a full GuestFrame (x0..x30, ELR,
 // SPSR) on SP_EL2 and calls el2_trap(frame, kind); el2_return restores it.
+// Lower-EL AArch64 sync goes through el2_lower_sync (ecam_fast.s) first,
+// which answers plain virtual ECAM config reads itself.
 .equ FRAME_SIZE, 272
 
 .macro VENTRY kind
@@ -22,7 +24,10 @@ el2_vectors:
     VENTRY 5    //   irq
     VENTRY 6    //   fiq
     VENTRY 7    //   serror
-    VENTRY 8    // lower EL AArch64: sync
+    .balign 0x80    // lower EL AArch64: sync
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #0]
+    b       el2_lower_sync
     VENTRY 9    //   irq
     VENTRY 10   //   fiq
     VENTRY 11   //   serror
@@ -31,7 +36,8 @@ el2_vectors:
     VENTRY 14
     VENTRY 15
 
-el2_save_rest:
+.global el2_save_rest
+el2_save_rest:     // x0, x1 saved; x1 = kind
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]

@@ -15,7 +15,9 @@ fn main() {
             "norelro",
             "-z",
             "notext",
-            "--pack-dyn-relocs=none",
+            "--pack-dyn-relocs=relr",
+            // Identical functions (monomorphised copies) once: size.
+            "--icf=all",
             "-T",
             &script,
         ] {

@@ -2,7 +2,7 @@
 //! property so that a one-line message in `CellbootInfo::error` is enough to
 //! find the problem without a debugger.
 
-use crate::text::Text;
+use crate::text::{Text, utf8_prefix};
 
 /// The fixed order of edits (see the crate docs); an error names the step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +84,10 @@ pub struct FixupError {
     fragment: u16,
 }
 
+// Constructors and setters stay out of line: the firmware has dozens of
+// error sites and each would otherwise zero and copy the whole struct inline.
 impl FixupError {
+    #[inline(never)]
     pub fn new(step: Step, cause: Cause) -> Self {
         Self {
             step,
@@ -102,6 +105,7 @@ impl FixupError {
         Self::new(step, Cause::Fdt(err))
     }
 
+    #[inline(never)]
     pub fn at(mut self, path: &str) -> Self {
         let n = path.len().min(ERROR_PATH_LEN);
         self.path[..n].copy_from_slice(&path.as_bytes()[..n]);
@@ -188,14 +192,6 @@ impl FixupError {
                 "placeholder size does not fit this board's DTB (template for another board?)",
             ),
         };
-    }
-}
-
-/// The valid UTF-8 prefix (a truncated copy may split a character).
-fn utf8_prefix(p: &[u8]) -> &str {
-    match core::str::from_utf8(p) {
-        Ok(s) => s,
-        Err(e) => core::str::from_utf8(&p[..e.valid_up_to()]).unwrap_or(""),
     }
 }
 

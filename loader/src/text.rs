@@ -28,10 +28,7 @@ impl<const N: usize> Text<N> {
     pub fn as_str(&self) -> &str {
         // Only whole `&str`s and ASCII digits are ever pushed, but truncation
         // may split a UTF-8 sequence: fall back to the valid prefix.
-        match core::str::from_utf8(self.as_bytes()) {
-            Ok(s) => s,
-            Err(e) => core::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or(""),
-        }
+        utf8_prefix(self.as_bytes())
     }
 
     pub fn len(&self) -> usize {
@@ -43,9 +40,7 @@ impl<const N: usize> Text<N> {
     }
 
     pub fn push_bytes(&mut self, s: &[u8]) -> &mut Self {
-        let n = s.len().min(N - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
+        append(&mut self.buf, &mut self.len, s);
         self
     }
 
@@ -55,18 +50,8 @@ impl<const N: usize> Text<N> {
 
     /// Lower-case hex without prefix or leading zeros (devicetree unit-address style).
     pub fn push_hex(&mut self, v: u64) -> &mut Self {
-        let mut digits = [0u8; 16];
-        let mut n = 0;
-        let mut v = v;
-        loop {
-            digits[15 - n] = b"0123456789abcdef"[(v & 0xf) as usize];
-            n += 1;
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push_bytes(&digits[16 - n..])
+        append_digits(&mut self.buf, &mut self.len, v, 16);
+        self
     }
 
     /// `0x`-prefixed hex, for messages.
@@ -75,18 +60,46 @@ impl<const N: usize> Text<N> {
     }
 
     pub fn push_dec(&mut self, v: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        let mut v = v;
-        loop {
-            digits[19 - n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+        append_digits(&mut self.buf, &mut self.len, v, 10);
+        self
+    }
+}
+
+// The work is done out of line and once for every capacity `N`: a message
+// is built from dozens of pushes, each of them a call in the firmware.
+
+/// Appends what fits of `s` to `buf[..*len]`.
+#[inline(never)]
+fn append(buf: &mut [u8], len: &mut usize, s: &[u8]) {
+    let room = buf.get_mut(*len..).unwrap_or_default();
+    let n = s.len().min(room.len());
+    if let (Some(dst), Some(src)) = (room.get_mut(..n), s.get(..n)) {
+        dst.copy_from_slice(src);
+        *len += n;
+    }
+}
+
+/// Appends `v` in `radix` (10 or 16), lower case, no leading zeros.
+#[inline(never)]
+fn append_digits(buf: &mut [u8], len: &mut usize, mut v: u64, radix: u64) {
+    let mut digits = [0u8; 20];
+    let mut first = digits.len();
+    loop {
+        first -= 1;
+        digits[first] = b"0123456789abcdef"[(v % radix) as usize];
+        v /= radix;
+        if v == 0 {
+            break;
         }
-        self.push_bytes(&digits[20 - n..])
+    }
+    append(buf, len, &digits[first..]);
+}
+
+/// The valid UTF-8 prefix of `p` (a truncated copy may split a character).
+pub(crate) fn utf8_prefix(p: &[u8]) -> &str {
+    match core::str::from_utf8(p) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&p[..e.valid_up_to()]).unwrap_or(""),
     }
 }
 

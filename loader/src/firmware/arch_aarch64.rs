@@ -6,15 +6,43 @@
 use cellboot_abi::hypercall;
 use core::arch::{asm, global_asm};
 
-// Startup: save x0, apply our own R_AARCH64_RELATIVE relocations (linked at
-// 0, running wherever the shim put us), zero BSS, set SP, call Rust.
+// Startup: save x0, apply our own relative relocations (linked at 0,
+// running wherever the shim put us), zero BSS, set SP, call Rust.
+// The linker packs them as RELR (build.rs): an even entry is the offset of
+// one word to rebase, an odd one a bitmap of which of the next 63 words
+// after the last offset to rebase; the addend is the word itself. Anything
+// it cannot pack (unaligned) stays in .rela.dyn, applied after.
 global_asm!(
     ".section .text.head, \"ax\"",
     ".global _start",
     "_start:",
     "    mov   x19, x0",     // comm region IPA
     "    adr   x20, _start", // runtime base (link address 0)
-    "    adrp  x1, __rela_start",
+    "    adrp  x1, __relr_start",
+    "    add   x1, x1, :lo12:__relr_start",
+    "    adrp  x2, __relr_end",
+    "    add   x2, x2, :lo12:__relr_end",
+    "7:  cmp   x1, x2",
+    "    b.hs  0f",
+    "    ldr   x3, [x1], #8",
+    "    tbnz  x3, #0, 8f",
+    "    add   x4, x20, x3", // offset entry: rebase that word
+    "    ldr   x5, [x4]",
+    "    add   x5, x5, x20",
+    "    str   x5, [x4], #8", // x4: the word after it, where a bitmap starts
+    "    b     7b",
+    "8:  mov   x6, x4", // bitmap entry: bit k (k >= 1) is the word x4 + 8(k-1)
+    "9:  lsr   x3, x3, #1",
+    "    cbz   x3, 10f",
+    "    tbz   x3, #0, 11f",
+    "    ldr   x5, [x6]",
+    "    add   x5, x5, x20",
+    "    str   x5, [x6]",
+    "11: add   x6, x6, #8",
+    "    b     9b",
+    "10: add   x4, x4, #504", // 63 words on
+    "    b     7b",
+    "0:  adrp  x1, __rela_start",
     "    add   x1, x1, :lo12:__rela_start",
     "    adrp  x2, __rela_end",
     "    add   x2, x2, :lo12:__rela_end",

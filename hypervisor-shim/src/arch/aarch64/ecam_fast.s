@@ -17,12 +17,12 @@
 .global el2_lower_sync
 el2_lower_sync:
     // sp already lowered by a frame, x0/x1 saved at [sp, #0] (VENTRY).
-    stp     x2, x3, [sp, #16]
-    stp     x4, x5, [sp, #32]
     mrs     x0, esr_el2
     lsr     x1, x0, #26
     cmp     x1, #0x24                   // EC: data abort from a lower EL
-    b.ne    .Lslow
+    b.ne    .Lother                     // (hvc, smc, ...: before touching x2..)
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
     // ISV (24) set; SSE (21), FnV (10: FAR not valid), CM (8: cache
     // maintenance), S1PTW (7), WnR (6) clear.
     movz    x1, #0x05c0
@@ -124,5 +124,6 @@ el2_lower_sync:
 .Lslow:
     ldp     x2, x3, [sp, #16]
     ldp     x4, x5, [sp, #32]
+.Lother:
     mov     x1, #8
     b       el2_save_rest

@@ -2,8 +2,9 @@
 //! partition initramfs (init.sh + qemu/ivshmem-peer.sh + uio modules), the
 //! end-to-end cases `two-cell` (Linux + rtos-demo over ivshmem) and
 //! `hostile` (plus an attacker cell: containment table, fatal-fault
-//! isolation), the ivshmem round-trip bench and the ECAM config-read bench
-//! (boards/qemu-virt/ecam-bench.toml, not a test case).
+//! isolation), `ecam-fast` (the ecam-bench inmate's check of the shim's
+//! config-read fast path against its full path), the ivshmem round-trip
+//! bench and the ECAM config-read bench (boards/qemu-virt/ecam-bench.toml).
 
 use crate::qemu_runner::{self, Case};
 use crate::{assemble, cmd, e2e, fetch, firmware, paths, qemu_settings};
@@ -13,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const CASES: &[&str] = &["two-cell", "hostile"];
+pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast"];
 const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench"];
 /// The Linux-side round-trip timer (static arm64 ELF, inmates/src/bin/ivshmem-rtt.rs).
 const LINUX_TOOL: &str = "ivshmem-rtt";
@@ -189,6 +190,18 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let mut fail_on = strings(FAIL_ON);
             fail_on.extend(strings(crate::hostile::FAIL_ON));
             (crate::hostile::expect(), fail_on)
+        }
+        "ecam-fast" => {
+            inmates(release)?;
+            let sys = assemble::load_system(board, "ecam-bench")?;
+            let bins = assemble::binaries(&sys, release)?;
+            let img = paths::board_out(board).join("e2e-ecam-bench.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            c.arg("-kernel").arg(&img);
+            let mut fail_on = strings(FAIL_ON);
+            fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied"]));
+            let expect = strings(&["ecam-bench: fast path agrees with the full path", "ecam-bench: trapped ", "PSCI SYSTEM_OFF"]);
+            (expect, fail_on)
         }
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };

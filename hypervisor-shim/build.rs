@@ -7,6 +7,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=../linker/shim.ld");
     println!("cargo:rerun-if-changed=tests-payload/payload.ld");
+    println!("cargo:rerun-if-changed=tests-armstub/armstub.ld");
     println!("cargo:rerun-if-env-changed=SHIM_BASE");
     println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART");
 
@@ -28,4 +29,5 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=-T{dir}/../linker/shim.ld");
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=-zmax-page-size=4096");
     println!("cargo:rustc-link-arg-bin=shim-test-payload=-T{dir}/tests-payload/payload.ld");
+    println!("cargo:rustc-link-arg-bin=el3-armstub=-T{dir}/tests-armstub/armstub.ld");
 }

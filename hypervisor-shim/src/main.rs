@@ -53,7 +53,7 @@ mod boot {
     }
 
     #[unsafe(no_mangle)]
-    extern "C" fn shim_main(dtb_addr: u64, el: u64) -> ! {
+    extern "C" fn shim_main(dtb_addr: u64, el: u64, entry_el: u64) -> ! {
         arch::init_el2_vectors();
         let (start, end) = arch::image_bounds();
         // SAFETY: the image header at _start (offset 0x10: image_size) is part
@@ -65,7 +65,8 @@ mod boot {
         if el == 2 && early.is_ok() {
             arch::mmu_enable_boot_cpu(start, end);
         }
-        info!("cellboot hypervisor-shim {} starting (EL{el}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
+        let from = if entry_el != el { " from EL3" } else { "" };
+        info!("cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
         if let Err(e) = early {
             refuse(format_args!("cannot map the shim image at EL2: {e}"));
         }
@@ -168,6 +169,11 @@ mod boot {
         let cpu = cpu as usize;
         arch::init_el2_vectors();
         arch::set_cpu_index(cpu);
+        // boot.s drops a core the firmware left at EL3; anything else here
+        // would run its cell without stage 2.
+        if arch::current_el() != 2 {
+            crate::fatal(format_args!("CPU {cpu} runs the shim at EL{}, not EL2", arch::current_el()));
+        }
         // spin_entry derives the index from MPIDR.Aff0: hold it to the board.
         if cell::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {
             crate::fatal(format_args!("CPU with MPIDR {:#x} entered as CPU {cpu}", arch::mpidr()));

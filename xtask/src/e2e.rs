@@ -35,7 +35,7 @@ pub const CASES: &[&str] = &["linux-demo", "cli-preview", "bad-sysconfig-checksu
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
-pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo"];
+pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry"];
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -151,7 +151,21 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
                 timeout: Duration::from_secs(60),
             }
         }
-        other => bail!("no e2e case {other:?} (cases: {})", CASES.join(", ")),
+        "el3-entry" => {
+            // The shim entered at EL3 by the test armstub (xtask/src/el3.rs).
+            let img = out.join("e2e-linux-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            let mut expect = vec![crate::el3::marker()];
+            expect.extend(linux_markers(&sys));
+            Case {
+                name: name.into(),
+                qemu: crate::el3::command(&q, &sys, &img, &out, release)?,
+                expect,
+                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", SYSCONFIG_INVALID, BOARD_DTB_INVALID]),
+                timeout: Duration::from_secs(240),
+            }
+        }
+        other => bail!("no e2e case {other:?} (cases: {}, rpi4b/el3-entry)", CASES.join(", ")),
     };
     let mut case = case;
     case.name = format!("{board}-{name}"); // logs: build/logs/<board>-<case>.log

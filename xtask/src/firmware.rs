@@ -47,14 +47,14 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";
 
-fn cargo_build() -> std::process::Command {
+pub(crate) fn cargo_build() -> std::process::Command {
     let mut c = cmd::cargo();
     c.args(["build", "--target", TARGET, "--message-format=json-render-diagnostics"]);
     c
 }
 
 /// Runs the `cargo build` in `c` and returns the path of the executable named `name`.
-fn executable(mut c: std::process::Command, name: &str) -> Result<PathBuf> {
+pub(crate) fn executable(mut c: std::process::Command, name: &str) -> Result<PathBuf> {
     c.stderr(std::process::Stdio::inherit());
     let line = cmd::describe(&c);
     eprintln!("    $ {line}");

@@ -5,6 +5,7 @@ mod bench;
 mod cmd;
 mod cpio;
 mod e2e;
+mod el3;
 mod fetch;
 mod firmware;
 mod hostile;

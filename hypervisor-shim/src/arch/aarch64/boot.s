@@ -15,20 +15,9 @@ _start:
 
 primary_entry:
     mov     x19, x0                 // board DTB
-    mrs     x1, CurrentEL
-    lsr     x1, x1, #2
-    cmp     x1, #3
-    b.ne    1f
-    // EL3 (bare Raspberry Pi without armstub): drop to EL2h, AArch64, non-secure.
-    mov     x2, #0x5b1              // RW | HCE | SMD | RES1(5:4) | NS
-    msr     scr_el3, x2
-    mov     x2, #0x3c9              // EL2h, DAIF masked
-    msr     spsr_el3, x2
-    adr     x2, 1f
-    msr     elr_el3, x2
-    isb
-    eret
-1:
+    mrs     x21, CurrentEL          // the EL the firmware gave us, for the log
+    lsr     x21, x21, #2
+    bl      drop_from_el3
     mrs     x20, CurrentEL
     lsr     x20, x20, #2
     msr     daifset, #0xf
@@ -44,17 +33,20 @@ primary_entry:
     add     sp, x2, #{STACK_SIZE}
     mov     x0, x19
     mov     x1, x20
+    mov     x2, x21
     bl      shim_main
 4:  wfe
     b       4b
 
 // Entered from the board firmware's spin-table (Raspberry Pi 4: armstub8 /
-// QEMU raspi4b's boot stub): EL2, MMU off, x0..x3 = 0. The CPU index is
+// QEMU raspi4b's boot stub): EL2 (or EL3, see drop_from_el3), MMU off,
+// x0..x3 = 0. The CPU index is
 // MPIDR.Aff0 (one cluster; shim_secondary_main checks it against the board).
 .section .text, "ax"
 .global spin_entry
 spin_entry:
     msr     daifset, #0xf
+    bl      drop_from_el3           // a firmware that parks its cores at EL3
     mrs     x0, mpidr_el1
     and     x0, x0, #0xff
     b       secondary_entry
@@ -99,4 +91,27 @@ el2_mmu_on:
     isb
     msr     sctlr_el2, x5
     isb
+1:  ret
+
+// Returns to x30 at EL2. A core that runs at EL3 (a firmware that does not
+// drop to EL2 itself: bare Raspberry Pi boot, custom armstub) is made a
+// non-secure AArch64 EL2 with known EL2 control state first; the platform's
+// secure setup (GIC groups, CNTFRQ, SMPEN) stays the firmware's job. Clobbers
+// x1 only; no stack.
+drop_from_el3:
+    mrs     x1, CurrentEL
+    cmp     x1, #(3 << 2)
+    b.ne    1f
+    mov     x1, #0x5b1              // SCR_EL3: RW | HCE | SMD | RES1(5:4) | NS
+    msr     scr_el3, x1
+    msr     cptr_el3, xzr           // no FP/SIMD or trace traps to EL3
+    mov     x1, #(1 << 31)          // HCR_EL2: RW only (resets UNKNOWN, E2H included)
+    msr     hcr_el2, x1
+    ldr     x1, =0x30c50830         // SCTLR_EL2: RES1 only, MMU/caches off, little endian
+    msr     sctlr_el2, x1
+    mov     x1, #0x3c9              // SPSR_EL3: EL2h, DAIF masked
+    msr     spsr_el3, x1
+    msr     elr_el3, x30
+    isb
+    eret
 1:  ret

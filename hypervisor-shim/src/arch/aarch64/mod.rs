@@ -86,6 +86,11 @@ pub fn current_el_boot_message(el: u64) -> Option<&'static str> {
     }
 }
 
+/// The exception level this code runs at.
+pub fn current_el() -> u64 {
+    (CurrentEL.get() >> 2) & 3
+}
+
 pub fn mpidr() -> u64 {
     MPIDR_EL1.get() & 0xff_00ff_ffff
 }

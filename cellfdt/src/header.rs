@@ -212,7 +212,8 @@ pub(crate) fn find_nul(b: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut p = from;
-    while let Some(w) = b.get(p..p.wrapping_add(8)) {
+    // With `size`, the byte scan below alone.
+    while let Some(w) = b.get(p..p.wrapping_add(8)).filter(|_| !cfg!(feature = "size")) {
         let Ok(w) = <[u8; 8]>::try_from(w) else { break };
         let w = u64::from_le_bytes(w);
         // Flags every zero byte; bytes above the first zero may be flagged

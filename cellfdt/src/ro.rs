@@ -319,7 +319,8 @@ impl<'a> Fdt<'a> {
     /// libfdt's exact result and error.
     #[inline]
     fn subnode_fast(&self, parent: usize, s: &[u8]) -> Option<Result<usize>> {
-        if self.version < 0x10 {
+        // With `size`, the slow walk alone (same results, no second walker).
+        if cfg!(feature = "size") || self.version < 0x10 {
             return None;
         }
         let (mut off, mut depth) = (self.skip_begin_node(parent)?, 0i32);
@@ -354,7 +355,7 @@ impl<'a> Fdt<'a> {
     /// must decide (irregular tags, pre-v16 blob).
     #[inline]
     pub(crate) fn node_end_fast(&self, node: usize) -> Option<usize> {
-        if self.version < 0x10 {
+        if cfg!(feature = "size") || self.version < 0x10 {
             return None;
         }
         let (mut off, mut depth) = (self.skip_begin_node(node)?, 0i32);

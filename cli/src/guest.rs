@@ -42,9 +42,13 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     let mut sizes = StageSizes {
         board_dtb: board.len() as u64,
         initrd,
-        // Below the initrd: its size moves only overlays and template, which
-        // do not show in the tree; unknown (not fetched) means not staged.
+        // Where the loader runs it when it fits (then its size moves nothing
+        // else), else below the initrd: its size then moves only overlays
+        // and template, which do not show in the tree; unknown (not fetched)
+        // means not staged.
         kernel: file_size(&sys, cell.boot.kernel),
+        kernel_run: kernel_head(&sys, cell.boot.kernel)
+            .and_then(|(head, n)| staging::KernelRun::of(cell.boot.kind, &head, n)),
         vpci_template: template.as_ref().map(|t| t.len() as u64),
         ..StageSizes::default()
     };
@@ -130,6 +134,19 @@ fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
             .map_err(|e| Failure::Problem(format!("payload {}: {e}", p.name))),
         _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
     }
+}
+
+/// The first 64 bytes (the arm64 Image header) and size of payload `idx`'s
+/// file, when it is one and readable.
+fn kernel_head(sys: &System, idx: u32) -> Option<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let PayloadSource::File(f) = &sys.payloads.get(idx as usize)?.source else {
+        return None;
+    };
+    let mut file = std::fs::File::open(f).ok()?;
+    let mut head = Vec::with_capacity(64);
+    file.by_ref().take(64).read_to_end(&mut head).ok()?;
+    Some((head, file.metadata().ok()?.len()))
 }
 
 /// Size of payload `idx`'s file, when it is one and readable.

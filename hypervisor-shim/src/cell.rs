@@ -3,7 +3,7 @@
 
 use crate::arch::{self, MAX_CPUS};
 use crate::payload::Payloads;
-use crate::stage2::{self, Kind, Perm, POOL};
+use crate::stage2::{self, Kind, Leaves, Perm, POOL};
 use crate::{dtb, info};
 use cellboot_abi::staging::{self, StageSizes};
 use cellboot_abi::zerocopy::FromBytes;
@@ -166,23 +166,24 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
         if r.virt < b.gicd_base.saturating_add(b.gicd_size) && b.gicd_base < r.virt_end() {
             return Err(SetupError("a memory region covers the GIC distributor (the shim mediates it)", r.virt));
         }
-        let kind = if r.flags & mem::IO != 0 { Kind::Device } else { Kind::Normal };
-        pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags))
+        // RAM in pages, devices in blocks where aligned: stage2.rs says why.
+        let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, Leaves::Pages) };
+        pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags), leaves)
             .map_err(|e| SetupError(map_err_text(e), r.virt))?;
     }
     let rw = Perm { read: true, write: true, exec: false };
-    pool.map(root, c.comm_region_ipa, comm_pa(ci), COMM_REGION_SIZE as u64, Kind::Normal, rw)
+    pool.map(root, c.comm_region_ipa, comm_pa(ci), COMM_REGION_SIZE as u64, Kind::Normal, rw, Leaves::Pages)
         .map_err(|e| SetupError(map_err_text(e), c.comm_region_ipa))?;
     if b.gic_version == 3 {
         for cpu in 0..MAX_CPUS {
             if c.owns_cpu(cpu) {
                 let frame = b.gicr_base + cpu as u64 * b.gicr_stride;
-                pool.map(root, frame, frame, b.gicr_stride, Kind::Device, rw)
+                pool.map(root, frame, frame, b.gicr_stride, Kind::Device, rw, Leaves::Blocks)
                     .map_err(|e| SetupError(map_err_text(e), frame))?;
             }
         }
     } else if b.gicc_base != 0 {
-        pool.map(root, b.gicc_base, b.gicc_base, b.gicc_size.next_multiple_of(4096), Kind::Device, rw)
+        pool.map(root, b.gicc_base, b.gicc_base, b.gicc_size.next_multiple_of(4096), Kind::Device, rw, Leaves::Blocks)
             .map_err(|e| SetupError(map_err_text(e), b.gicc_base))?;
     }
     rt.root = root;
@@ -225,6 +226,8 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
         board_dtb: dtb::with(|d| d.len() as u64),
         initrd: len(initrd_in),
         kernel: len(kernel_in),
+        // Staged where the loader will run it, so it need not copy it.
+        kernel_run: kernel_in.and_then(|(_, d)| staging::KernelRun::of(boot.kind, d, d.len() as u64)),
         vpci_template: template_in.map(|(_, d)| d.len() as u64),
         ..StageSizes::default()
     };

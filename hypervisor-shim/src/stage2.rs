@@ -2,12 +2,24 @@
 //! Tables come from a static pool (no heap); the shim's own EL2 map is an
 //! identity map, so a table's address is its physical address. The pool is
 //! cached at EL2 and the walks are cacheable (VTCR_EL2), so no cleaning.
+//!
+//! Leaf size is the caller's choice ([`Leaves`]). Cell RAM is mapped with
+//! 4 KiB pages on purpose: QEMU's TLB records a combined stage-1+2 entry
+//! with the *larger* of the two page sizes (target/arm/ptw.c,
+//! get_phys_addr_twostage), and its softmmu TLB keeps one "large page"
+//! region per MMU index that grows to cover every large entry
+//! (accel/tcg/cputlb.c, tlb_add_large_page); a TLBI by VA inside that region
+//! flushes the whole MMU index, on every vCPU for the IS forms. With 2 MiB
+//! stage-2 blocks every kernel mapping is "large", so each of Linux's
+//! fixmap text patches (ftrace_init: ~38,000) became a full TLB flush.
+//! With 4 KiB stage-2 pages the guest's TLB behaves as without stage 2.
 
-use crate::arch::IPA_BITS;
-
+/// Input address size (VTCR_EL2.T0SZ = 64 - IPA_BITS, walk from level 1).
+pub const IPA_BITS: u32 = 39;
 const ENTRIES: usize = 512;
-/// Enough for a few cells with a handful of unaligned regions each.
-pub const POOL_TABLES: usize = 64;
+/// A 384 MiB cell in 4 KiB pages takes 192 last-level tables; this covers
+/// the boards' systems (three cells, ~220 tables) with room to spare.
+pub const POOL_TABLES: usize = 320;
 
 #[repr(C, align(4096))]
 #[derive(Clone, Copy)]
@@ -45,6 +57,15 @@ pub struct Perm {
     pub read: bool,
     pub write: bool,
     pub exec: bool,
+}
+
+/// How large the leaves of a mapping may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaves {
+    /// 4 KiB pages only (see the module docs for why RAM uses these).
+    Pages,
+    /// 1 GiB / 2 MiB blocks wherever the range's alignment allows.
+    Blocks,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,9 +133,20 @@ impl Pool {
         self.used
     }
 
-    /// Maps [ipa, ipa+size) to [pa, pa+size) with the largest blocks alignment
-    /// allows. Existing mappings in the range are replaced.
-    pub fn map(&mut self, root: usize, ipa: u64, pa: u64, size: u64, kind: Kind, perm: Perm) -> Result<(), MapError> {
+    /// Maps [ipa, ipa+size) to [pa, pa+size), with blocks where `leaves`
+    /// allows them and alignment permits. Existing mappings in the range are
+    /// replaced (a block that is only partly covered is split first).
+    #[allow(clippy::too_many_arguments)]
+    pub fn map(
+        &mut self,
+        root: usize,
+        ipa: u64,
+        pa: u64,
+        size: u64,
+        kind: Kind,
+        perm: Perm,
+        leaves: Leaves,
+    ) -> Result<(), MapError> {
         if (ipa | pa | size) & 0xfff != 0 {
             return Err(MapError::Unaligned);
         }
@@ -132,7 +164,8 @@ impl Pool {
                 let shift = 39 - 9 * level;
                 let block = 1u64 << shift;
                 let idx = ((ipa >> shift) & 0x1ff) as usize;
-                let can_block = level == 3 || (level == 2 || level == 1) && ipa % block == 0 && pa % block == 0 && left >= block;
+                let can_block = level == 3
+                    || leaves == Leaves::Blocks && ipa % block == 0 && pa % block == 0 && left >= block;
                 if can_block {
                     let desc = (pa & ADDR_MASK) | attrs | VALID | if level == 3 { TABLE } else { 0 };
                     self.tables[t].0[idx] = desc;
@@ -167,5 +200,142 @@ impl Pool {
     /// its CPUs fault on their next access and are parked).
     pub fn unmap_all(&mut self, root: usize) {
         self.tables[root].0 = [0; ENTRIES];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+    const RAM: Perm = Perm { read: true, write: true, exec: true };
+    const RO: Perm = Perm { read: true, write: false, exec: false };
+
+    /// What the MMU would find for `ipa`: (output address, descriptor, level).
+    fn walk(p: &Pool, root: usize, ipa: u64) -> Option<(u64, u64, u32)> {
+        let mut t = root;
+        for level in 1..=3u32 {
+            let shift = 39 - 9 * level;
+            let e = p.tables[t].0[((ipa >> shift) & 0x1ff) as usize];
+            if e & VALID == 0 {
+                return None;
+            }
+            let leaf = level == 3 || e & TABLE == 0;
+            if leaf {
+                assert!(level == 3 || e & TABLE == 0);
+                let out = (e & ADDR_MASK & !((1 << shift) - 1)) | (ipa & ((1 << shift) - 1));
+                return Some((out, e & !(ADDR_MASK | VALID | TABLE), level));
+            }
+            t = p.index_of(e & ADDR_MASK).expect("table pointer into the pool");
+        }
+        unreachable!()
+    }
+
+    fn fresh() -> spin::MutexGuard<'static, Pool> {
+        let mut p = POOL.lock();
+        p.used = 0;
+        p
+    }
+
+    /// Every page of [ipa, ipa+size) maps to the matching PA with `attrs`,
+    /// the pages either side do not map.
+    fn check_exact(p: &Pool, root: usize, ipa: u64, pa: u64, size: u64, attrs: u64) -> [usize; 4] {
+        let mut levels = [0; 4];
+        for off in (0..size).step_by(4096) {
+            let (out, a, level) = walk(p, root, ipa + off).unwrap_or_else(|| panic!("{:#x} unmapped", ipa + off));
+            assert_eq!(out, pa + off, "ipa {:#x}", ipa + off);
+            assert_eq!(a, attrs, "ipa {:#x}", ipa + off);
+            levels[level as usize] += 1;
+        }
+        assert_eq!(walk(p, root, ipa - 4096), None, "page below the range");
+        assert_eq!(walk(p, root, ipa + size), None, "page above the range");
+        levels
+    }
+
+    #[test]
+    fn ram_in_pages_maps_every_page_and_nothing_else() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        p.map(root, 0x4800_0000, 0x4800_0000, 384 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
+        let levels = check_exact(&p, root, 0x4800_0000, 0x4800_0000, 384 * MIB, leaf_attrs(Kind::Normal, RAM));
+        assert_eq!(levels, [0, 0, 0, (384 * MIB / 4096) as usize]);
+        // root + one level-2 table + one level-3 table per 2 MiB
+        assert_eq!(p.tables_used(), 1 + 1 + 192);
+    }
+
+    #[test]
+    fn blocks_only_where_the_whole_block_is_covered() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        // 1 GiB aligned: one level-1 block
+        p.map(root, 0x4000_0000, 0x4000_0000, 1 << 30, Kind::Normal, RAM, Leaves::Blocks).unwrap();
+        let l = check_exact(&p, root, 0x4000_0000, 0x4000_0000, 1 << 30, leaf_attrs(Kind::Normal, RAM));
+        assert_eq!(l, [0, (1 << 30) / 4096, 0, 0]);
+        // unaligned ends: pages up to the first 2 MiB boundary, blocks, pages again;
+        // IPA and PA differ, and only their common alignment allows a block
+        let (ipa, pa, size) = (0x1_0010_0000, 0x8_0004_0000, 7 * MIB);
+        p.map(root, ipa, pa, size, Kind::Device, RO, Leaves::Blocks).unwrap();
+        let l = check_exact(&p, root, ipa, pa, size, leaf_attrs(Kind::Device, RO));
+        assert_eq!(l, [0, 0, 0, (size / 4096) as usize], "IPA and PA 2 MiB phases differ: pages only");
+        // same phase: 1 MiB of pages up to the boundary, then 3 x 2 MiB blocks
+        let root = p.new_root().unwrap();
+        let pa = 0x8_0010_0000;
+        p.map(root, ipa, pa, size, Kind::Device, RO, Leaves::Blocks).unwrap();
+        let l = check_exact(&p, root, ipa, pa, size, leaf_attrs(Kind::Device, RO));
+        assert_eq!(l, [0, 0, 3 * 512, 256]);
+    }
+
+    #[test]
+    fn remapping_part_of_a_block_splits_it() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        p.map(root, 0x4820_0000, 0x4820_0000, 4 * MIB, Kind::Normal, RAM, Leaves::Blocks).unwrap();
+        p.map(root, 0x4830_0000, 0x7000_0000, 4096, Kind::Normal, RO, Leaves::Pages).unwrap();
+        let ram = leaf_attrs(Kind::Normal, RAM);
+        let (out, a, level) = walk(&p, root, 0x4830_0000).unwrap();
+        assert_eq!((out, a, level), (0x7000_0000, leaf_attrs(Kind::Normal, RO), 3));
+        for ipa in [0x4820_0000, 0x482f_f000, 0x4830_1000, 0x483f_f000] {
+            let (out, a, level) = walk(&p, root, ipa).unwrap();
+            assert_eq!((out, a, level), (ipa, ram, 3), "{ipa:#x} kept by the split");
+        }
+        assert_eq!(walk(&p, root, 0x4840_0000).map(|w| w.2), Some(2), "the other block is untouched");
+    }
+
+    #[test]
+    fn attributes_follow_kind_and_permissions() {
+        let dev = leaf_attrs(Kind::Device, Perm { read: true, write: true, exec: true });
+        assert_eq!(dev & XN, XN, "device memory is never executable");
+        assert_eq!(dev & (0xf << 2), ATTR_DEVICE_NGNRE);
+        let ram = leaf_attrs(Kind::Normal, RAM);
+        assert_eq!((ram & XN, ram & (S2AP_R | S2AP_W), ram & AF), (0, S2AP_R | S2AP_W, AF));
+        let ro = leaf_attrs(Kind::Normal, RO);
+        assert_eq!((ro & XN, ro & S2AP_W), (XN, 0));
+    }
+
+    #[test]
+    fn refusals() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        assert_eq!(p.map(root, 0x4800_0800, 0x4800_0000, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::Unaligned));
+        assert_eq!(p.map(root, 0x4800_0000, 0x4800_0000, 100, Kind::Normal, RAM, Leaves::Pages), Err(MapError::Unaligned));
+        assert_eq!(
+            p.map(root, (1 << IPA_BITS) - 4096, 0, 8192, Kind::Normal, RAM, Leaves::Pages),
+            Err(MapError::IpaTooLarge)
+        );
+        assert_eq!(p.map(root, u64::MAX & !0xfff, 0, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::IpaTooLarge));
+        // more pages than the pool has tables for
+        let too_big = (POOL_TABLES as u64) * 2 * MIB;
+        assert_eq!(p.map(root, 0, 0, too_big, Kind::Normal, RAM, Leaves::Pages), Err(MapError::OutOfTables));
+    }
+
+    #[test]
+    fn unmap_all_leaves_nothing_mapped() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        p.map(root, 0x6100_0000, 0x6100_0000, 16 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
+        p.unmap_all(root);
+        for ipa in (0x6100_0000..0x6200_0000).step_by(4096) {
+            assert_eq!(walk(&p, root, ipa), None);
+        }
     }
 }

@@ -121,7 +121,7 @@ pub struct Inputs {
 pub struct Plan {
     /// Copy destination of the payload (memmove: may overlap its staging).
     pub load: u64,
-    /// Bytes to copy.
+    /// Bytes to copy; 0 when the shim staged the payload at `load` already.
     pub copy_len: u64,
     pub entry: u64,
     /// DTB destination, 2 MiB aligned; `dtb_room` bytes available.
@@ -158,6 +158,8 @@ fn finish(
     footprint: u64,
     entry: u64,
 ) -> Result<Plan, LayoutError> {
+    // Staged in place (cellboot_abi::staging::KernelRun): nothing to move.
+    let copy_len = if i.staged_payload.base == load { 0 } else { copy_len };
     let payload = Range::new(load, footprint);
     if !payload.inside(&i.ram) {
         return Err(LayoutError::PayloadDoesNotFit);
@@ -287,6 +289,58 @@ mod tests {
         let hdr = parse_image_header(&header(0x80000, 4 * MIB, 0)).unwrap();
         let p = plan_linux(&i, &hdr).unwrap();
         assert_eq!(p.load, 0x4840_0000 + 0x80000);
+    }
+
+    #[test]
+    fn payload_staged_in_place_is_not_copied() {
+        let hdr = parse_image_header(&header(0, 40 * MIB, 0)).unwrap();
+        let mut i = inputs(30 * MIB);
+        i.staged_payload.base = 0x4820_0000;
+        let p = plan_linux(&i, &hdr).unwrap();
+        assert_eq!((p.load, p.copy_len, p.dtb), (0x4820_0000, 0, 0x4820_0000 + 40 * MIB));
+        i.staged_payload.base = 0x4840_0000;
+        assert_eq!(plan_linux(&i, &hdr).unwrap().copy_len, 30 * MIB, "staged elsewhere: moved");
+        let mut i = inputs(100 * 1024);
+        i.staged_payload.base = 0x4820_0000;
+        assert_eq!(plan_raw(&i).unwrap().copy_len, 0);
+    }
+
+    /// The shim's in-place staging (cellboot_abi::staging) and this plan
+    /// agree on where the kernel runs, for the real kernel and the demo cell.
+    #[test]
+    fn shim_staging_matches_the_loader_plan() {
+        use cellboot_abi::{MemRegion, SystemConfig, boot_kind, mem};
+        use cellboot_abi::staging::{KernelRun, StageSizes, plan};
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/guest/cloud/Image");
+        let img = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}: run the provisioning script"));
+        let mut c = SystemConfig::empty().cells[0];
+        c.num_mem = 1;
+        c.mem[0] = MemRegion { phys: 0x4800_0000, virt: 0x4800_0000, size: 0x1800_0000, flags: mem::RAM };
+        c.loader_ipa = 0x4800_0000;
+        c.boot.kind = boot_kind::LINUX;
+        c.boot.overlay_first = cellboot_abi::NO_PAYLOAD;
+        let n = img.len() as u64;
+        let sizes = StageSizes {
+            loader: 0x1_0138,
+            board_dtb: 0x2000,
+            initrd: Some(0xf_1a6e),
+            kernel: Some(n),
+            kernel_run: KernelRun::of(boot_kind::LINUX, &img, n),
+            ..StageSizes::default()
+        };
+        let st = plan(&c, &sizes).unwrap();
+        let r = |s: cellboot_abi::Staged| Range::new(s.ipa, s.size);
+        let i = Inputs {
+            ram: Range::new(0x4800_0000, 0x1800_0000),
+            loader: Range::new(0x4800_0000, 0x1_0138 + 33 * 1024),
+            staged_payload: r(st.kernel),
+            staged_dtb: r(st.board_dtb),
+            initrd: r(st.initrd),
+            staged_overlays: Range::default(),
+            scratch_len: 2 * MIB + 4096,
+        };
+        let p = plan_linux(&i, &parse_image_header(&img).unwrap()).unwrap();
+        assert_eq!((p.load, p.copy_len), (st.kernel.ipa, 0));
     }
 
     #[test]

@@ -72,7 +72,7 @@ enum Cmd {
     Bench {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only this bench (ecam: config reads, trapped vs direct)
+        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct)
         #[arg(long)]
         only: Option<String>,
     },

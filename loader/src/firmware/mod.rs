@@ -195,14 +195,17 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     };
     let dtb_size =
         build_guest_dtb_in(board_dtb, out, scratch, &cell).map_err(|e| e.write_to(msg))?;
-    say("cellboot loader: guest DTB ready, moving payload");
-
-    // SAFETY: source (staged payload) and destination lie inside the cell's
-    // RAM and the destination overlaps neither loader, DTB nor initrd
-    // (plan_*); `move_bytes` has memmove semantics for the overlap with its
-    // own staging.
-    unsafe { arch::move_bytes(inputs.staged_payload.base, plan.load, plan.copy_len) };
-    arch::clean_dcache_to_poc(plan.load, plan.copy_len);
+    // The shim stages the payload where it runs when it can (copy_len 0;
+    // it cleaned it to PoC then).
+    if plan.copy_len != 0 {
+        say("cellboot loader: guest DTB ready, moving payload");
+        // SAFETY: source (staged payload) and destination lie inside the
+        // cell's RAM and the destination overlaps neither loader, DTB nor
+        // initrd (plan_*); `move_bytes` has memmove semantics for the
+        // overlap with its own staging.
+        unsafe { arch::move_bytes(inputs.staged_payload.base, plan.load, plan.copy_len) };
+        arch::clean_dcache_to_poc(plan.load, plan.copy_len);
+    }
     arch::clean_dcache_to_poc(plan.dtb, dtb_size as u64);
     arch::invalidate_icache();
     report_jump(&plan);

@@ -125,8 +125,8 @@ pub fn init_el2_vectors() {
 }
 
 /// Stage-2 geometry shared by all cells: 39-bit IPA (T0SZ 25), walk starts at
-/// level 1 with one 4 KiB root table.
-pub const IPA_BITS: u32 = 39;
+/// level 1 with one 4 KiB root table (the table builder owns the number).
+use crate::stage2::IPA_BITS;
 
 /// Sets up EL2 on this CPU to run a cell with the given VTTBR value.
 pub fn setup_el2_for_cell(vttbr: u64) {

@@ -129,3 +129,19 @@ pub fn emergency(args: fmt::Arguments) {
 macro_rules! info {
     ($($t:tt)*) => { $crate::console::shim_line(format_args!($($t)*)) };
 }
+
+/// `[shim] boot-phase <µs> <what>`: the physical counter at a boot phase,
+/// in builds with `--features boot-timing` only (`cargo xtask bench --only
+/// boot --phases` reads them); nothing otherwise.
+#[macro_export]
+macro_rules! phase {
+    ($what:expr) => {
+        #[cfg(feature = "boot-timing")]
+        $crate::console::phase($what);
+    };
+}
+
+#[cfg(feature = "boot-timing")]
+pub fn phase(what: &str) {
+    shim_line(format_args!("boot-phase {} {what}", crate::arch::counter_us()));
+}

@@ -68,6 +68,7 @@ mod boot {
         }
         let from = if entry_el != el { " from EL3" } else { "" };
         info!("cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
+        phase!("shim entry");
         if let Err(e) = early {
             refuse(format_args!("cannot map the shim image at EL2: {e}"));
         }
@@ -138,6 +139,7 @@ mod boot {
                 refuse(format_args!("cell {}: {what} ({at:#x})", cell::name(ci)));
             }
         }
+        phase!("cells staged");
         let mut mine = None;
         for (ci, c) in cfg.cells().iter().enumerate() {
             let cpu = cell::boot_cpu(c);

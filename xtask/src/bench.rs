@@ -27,8 +27,11 @@ struct Row {
     limit: f64,
 }
 
-pub fn bench(board: &str, only: Option<&str>) -> Result<()> {
+pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
     let mut rows = Vec::new();
+    if phases && only != Some("boot") {
+        bail!("--phases changes the firmware: use it with --only boot");
+    }
     match only {
         None => {}
         Some("ecam") => {
@@ -37,7 +40,7 @@ pub fn bench(board: &str, only: Option<&str>) -> Result<()> {
             return Ok(());
         }
         Some("boot") => {
-            boot_row(board, &mut rows)?;
+            boot_row(board, &mut rows, phases)?;
             print(&rows);
             return Ok(());
         }
@@ -45,7 +48,7 @@ pub fn bench(board: &str, only: Option<&str>) -> Result<()> {
     }
     fdt_bench()?;
 
-    let sys = boot_row(board, &mut rows)?;
+    let sys = boot_row(board, &mut rows, false)?;
 
     let out = paths::board_out(board);
     let fw = firmware::build(true, &assemble::shim_link(&sys))?;
@@ -81,7 +84,7 @@ pub fn bench(board: &str, only: Option<&str>) -> Result<()> {
 
 /// linux-demo through shim + loader vs QEMU booting its kernel directly,
 /// interleaved so the machine's load hits both alike.
-fn boot_row(board: &str, rows: &mut Vec<Row>) -> Result<cellboot_config::System> {
+fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_config::System> {
     fetch::fetch()?;
     initramfs::initramfs()?;
     let mut sys = assemble::load_system(board, "linux-demo")?;
@@ -89,6 +92,9 @@ fn boot_row(board: &str, rows: &mut Vec<Row>) -> Result<cellboot_config::System>
     // test the device (the direct run has none), they are not boot time.
     skip_pci_checks(&mut sys.config.cells[0].boot.bootargs)?;
     sys.config.seal();
+    if phases {
+        firmware::enable_boot_timing();
+    }
     let bins = assemble::binaries(&sys, true)?;
     let img = paths::board_out(board).join("bench-cellboot.img");
     assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
@@ -99,15 +105,23 @@ fn boot_row(board: &str, rows: &mut Vec<Row>) -> Result<cellboot_config::System>
 
     let mut through = Vec::new();
     let mut straight = Vec::new();
+    let mut stamps: Vec<Vec<(String, f64)>> = Vec::new();
     for i in 0..RUNS {
         cmd::step(&format!("bench: boot {}/{RUNS} through shim + loader, then direct", i + 1));
         let mut c = q.boot_command(None);
         c.arg("-kernel").arg(&img);
-        through.push(boot_time(&format!("bench-cellboot-{i}"), c, BOOT_MARKERS)?);
+        let name = format!("bench-cellboot-{i}");
+        through.push(boot_time(&name, c, BOOT_MARKERS)?);
+        if phases {
+            stamps.push(boot_phases(&paths::logs().join(format!("{name}.log")))?);
+        }
         let mut c = q.command_sized(Some(direct.smp), &direct.memory);
         c.arg("-kernel").arg(paths::cloud_image()).arg("-initrd").arg(paths::initramfs());
         c.arg("-append").arg(bootargs);
         straight.push(boot_time(&format!("bench-direct-{i}"), c, BOOT_MARKERS)?);
+    }
+    if phases {
+        print_phases(&stamps, median(&mut through.clone()), median(&mut straight.clone()));
     }
     let (t, d) = (median(&mut through), median(&mut straight));
     rows.push(Row {
@@ -118,6 +132,39 @@ fn boot_row(board: &str, rows: &mut Vec<Row>) -> Result<cellboot_config::System>
         limit: BOOT_RATIO_TARGET,
     });
     Ok(sys)
+}
+
+/// `boot-phase <µs> <what>` lines of a run's log (shim and loader built
+/// with `boot-timing`), in order, as (what, ms on the counter).
+fn boot_phases(log: &std::path::Path) -> Result<Vec<(String, f64)>> {
+    let text = std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
+    let v: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("boot-phase ")?;
+            let (us, what) = rest.split_once(' ')?;
+            Some((what.trim().to_string(), us.parse::<f64>().ok()? / 1e3))
+        })
+        .collect();
+    if v.is_empty() {
+        bail!("{}: no boot-phase lines (firmware built without boot-timing?)", log.display());
+    }
+    Ok(v)
+}
+
+/// Median counter time of each phase over the runs and the step from the
+/// one before; the rest is Linux up to `CELLBOOT: done` (host clock).
+fn print_phases(runs: &[Vec<(String, f64)>], through: f64, direct: f64) {
+    eprintln!("\n{:<36} {:>12} {:>10}", "boot phase (counter, median)", "at ms", "step ms");
+    let mut prev = 0.0;
+    for (k, (what, _)) in runs[0].iter().enumerate() {
+        let mut at: Vec<f64> = runs.iter().filter_map(|r| r.get(k).map(|p| p.1)).collect();
+        let at = median(&mut at);
+        eprintln!("{what:<36} {at:>12.1} {:>10.1}", at - prev);
+        prev = at;
+    }
+    eprintln!("{:<36} {:>12.1} {:>10.1}", "CELLBOOT: done (host clock)", through * 1e3, through * 1e3 - prev);
+    eprintln!("{:<36} {:>12.1}", "direct: CELLBOOT: done (host clock)", direct * 1e3);
 }
 
 /// Appends ` cellboot.skip=pci` (qemu/init.sh) to a NUL-padded bootargs field.

@@ -19,7 +19,16 @@ pub struct ShimLink {
     pub early_uart: u64,
 }
 
+static BOOT_TIMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Later builds get the `boot-timing` feature: shim and loader print counter
+/// timestamps at each boot phase (`xtask bench --only boot --phases`).
+pub fn enable_boot_timing() {
+    BOOT_TIMING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
+    let timing = BOOT_TIMING.load(std::sync::atomic::Ordering::Relaxed);
     cmd::step(&format!(
         "building hypervisor-shim and loader for {TARGET} ({}, SHIM_BASE={:#x})",
         if release { "release" } else { "debug" },
@@ -30,11 +39,15 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     if release {
         shim.arg("--release");
     }
+    if timing {
+        shim.args(["--features", "boot-timing"]);
+    }
     shim.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.
     let mut loader = cargo_build();
-    loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", "cellfdt/size"]);
+    let features = if timing { "cellfdt/size,boot-timing" } else { "cellfdt/size" };
+    loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", features]);
     if release {
         loader.args(["--profile", LOADER_PROFILE]);
     }

@@ -75,6 +75,9 @@ enum Cmd {
         /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct)
         #[arg(long)]
         only: Option<String>,
+        /// With --only boot: firmware with counter timestamps at each boot phase, and their table
+        #[arg(long)]
+        phases: bool,
     },
 }
 
@@ -110,7 +113,7 @@ fn real_main() -> Result<()> {
         Cmd::Test { board, cases, no_unit, no_e2e, release } => {
             test_cmd::test(&test_cmd::TestOpts { board, cases, no_unit, no_e2e, release })?;
         }
-        Cmd::Bench { board, only } => bench::bench(&board, only.as_deref())?,
+        Cmd::Bench { board, only, phases } => bench::bench(&board, only.as_deref(), phases)?,
     }
     Ok(())
 }

@@ -175,6 +175,18 @@ pub fn clean_dcache_to_poc(start: u64, len: u64) {
     unsafe { asm!("dsb sy", options(nostack, preserves_flags)) };
 }
 
+/// Microseconds on the physical counter (the shim lets EL1 read it; it
+/// starts at 0 with the machine under QEMU): boot-phase timestamps.
+#[cfg(feature = "boot-timing")]
+pub fn counter_us() -> u64 {
+    let (t, f): (u64, u64);
+    // SAFETY: reading the counter and its frequency has no side effects.
+    unsafe {
+        asm!("isb", "mrs {}, cntpct_el0", "mrs {}, cntfrq_el0", out(reg) t, out(reg) f, options(nomem, nostack, preserves_flags))
+    };
+    (t as u128 * 1_000_000 / f.max(1) as u128) as u64
+}
+
 /// `ic iallu; dsb nsh; isb`: no stale instructions for the new payload.
 pub fn invalidate_icache() {
     // SAFETY: invalidating the I-cache only costs refetches.

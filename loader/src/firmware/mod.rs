@@ -56,6 +56,21 @@ fn unreachable_after_jump() -> ! {
     arch::park()
 }
 
+/// `cellboot loader: boot-phase <µs> <what>` in builds with `--features
+/// boot-timing` (`cargo xtask bench --only boot --phases`); nothing otherwise.
+fn phase(_what: &str) {
+    #[cfg(feature = "boot-timing")]
+    {
+        let mut t = Text::<96>::new();
+        t.push_str("cellboot loader: boot-phase ")
+            .push_dec(arch::counter_us())
+            .push_str(" ")
+            .push_str(_what)
+            .push_str("\n");
+        arch::console_write(t.as_bytes());
+    }
+}
+
 fn say(s: &str) {
     let mut t = Text::<96>::new();
     t.push_str(s).push_str("\n");
@@ -66,6 +81,7 @@ fn say(s: &str) {
 fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     let info = &comm.info;
     let mut cell = CellView::from_info(info);
+    phase("loader entry");
     say("cellboot loader: building guest DTB");
 
     let ram = cell
@@ -195,6 +211,7 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     };
     let dtb_size =
         build_guest_dtb_in(board_dtb, out, scratch, &cell).map_err(|e| e.write_to(msg))?;
+    phase("guest DTB built");
     // The shim stages the payload where it runs when it can (copy_len 0;
     // it cleaned it to PoC then).
     if plan.copy_len != 0 {
@@ -208,6 +225,7 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     }
     arch::clean_dcache_to_poc(plan.dtb, dtb_size as u64);
     arch::invalidate_icache();
+    phase("payload in place");
     report_jump(&plan);
     // SAFETY: the payload is in place and cleaned to PoC, the DTB is complete
     // (packed); this is the arm64 boot protocol's hand-over.

@@ -124,6 +124,14 @@ pub fn init_el2_vectors() {
     barrier::isb(barrier::SY);
 }
 
+/// Microseconds on the physical counter (it starts at 0 with the machine
+/// under QEMU): boot-phase timestamps.
+#[cfg(feature = "boot-timing")]
+pub fn counter_us() -> u64 {
+    let (t, f) = (CNTPCT_EL0.get(), CNTFRQ_EL0.get().max(1));
+    (t as u128 * 1_000_000 / f as u128) as u64
+}
+
 /// Stage-2 geometry shared by all cells: 39-bit IPA (T0SZ 25), walk starts at
 /// level 1 with one 4 KiB root table (the table builder owns the number).
 use crate::stage2::IPA_BITS;

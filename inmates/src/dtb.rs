@@ -1,6 +1,8 @@
 //! What an inmate learns from its DTB (the one the loader wrote for its
-//! cell): the virtual PCI host (ECAM, MEM window, INTx routing), the GICv3
-//! distributor and redistributors, and the virtual timer's PPI.
+//! cell): the virtual PCI host (ECAM, MEM window, INTx routing), the GIC
+//! (v3: distributor and redistributors; v2: distributor and CPU interface,
+//! addresses translated through the parent buses' `ranges` as on the Pi's
+//! /soc), the virtual timer's PPI and the cell's /chosen/bootargs.
 
 use cellfdt::Fdt;
 
@@ -17,12 +19,27 @@ pub struct VpciHost {
     pub mem_size: u64,
 }
 
+/// The cell's interrupt controller, CPU physical addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Gic3 {
-    pub gicd: u64,
-    pub gicr: u64,
-    pub gicr_size: u64,
+pub enum Gic {
+    /// `arm,gic-v3`: distributor, redistributor range.
+    V3 { gicd: u64, gicr: u64, gicr_size: u64 },
+    /// `arm,gic-400` / `arm,cortex-a15-gic`: distributor, CPU interface
+    /// (and, when the node lists it, the hypervisor control interface GICH,
+    /// which no cell may reach).
+    V2 { gicd: u64, gicc: u64, gich: Option<u64> },
 }
+
+impl Gic {
+    pub fn gicd(&self) -> u64 {
+        match *self {
+            Gic::V3 { gicd, .. } | Gic::V2 { gicd, .. } => gicd,
+        }
+    }
+}
+
+/// GICv2 `compatible` strings the inmates know (the Pi 4's GIC-400 first).
+const GIC_V2: [&str; 3] = ["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
 
 fn be32(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(4 * i..4 * i + 4)?.try_into().ok()?))
@@ -95,13 +112,58 @@ pub fn intx_intid(fdt: &Fdt<'_>, host: usize, device: u8, pin: u8) -> Option<u32
     None
 }
 
-/// GICv3 distributor and redistributor range.
-pub fn gic_v3(fdt: &Fdt<'_>) -> Option<Gic3> {
-    let node = first_enabled(fdt, "arm,gic-v3")?;
-    let mut reg = fdt.reg(node).ok()?;
-    let (gicd, _) = reg.next()?;
-    let (gicr, gicr_size) = reg.next()?;
-    Some(Gic3 { gicd, gicr, gicr_size })
+/// `addr` in the address space of `node`'s parent, as a CPU physical
+/// address: up through every ancestor's `ranges` (empty = identity; absent
+/// below the root = not reachable from the CPU).
+fn translate(fdt: &Fdt<'_>, node: usize, mut addr: u64) -> Option<u64> {
+    let mut bus = fdt.parent_offset(node).ok()?;
+    while bus != 0 {
+        let ranges = fdt.getprop(bus, "ranges").ok()?;
+        if !ranges.is_empty() {
+            let (child, parent, _) = fdt.ranges(bus).ok()?.find(|&(child, _, len)| addr >= child && addr - child < len)?;
+            addr = parent + (addr - child);
+        }
+        bus = fdt.parent_offset(bus).ok()?;
+    }
+    Some(addr)
+}
+
+/// The `n`th `reg` entry of `node`, translated to a CPU physical address.
+fn reg_at(fdt: &Fdt<'_>, node: usize, n: usize) -> Option<(u64, u64)> {
+    let (addr, size) = fdt.reg(node).ok()?.nth(n)?;
+    Some((translate(fdt, node, addr)?, size))
+}
+
+/// The enabled GIC: v3 if there is one, else a GICv2.
+pub fn gic(fdt: &Fdt<'_>) -> Option<Gic> {
+    if let Some(node) = first_enabled(fdt, "arm,gic-v3") {
+        let (gicd, _) = reg_at(fdt, node, 0)?;
+        let (gicr, gicr_size) = reg_at(fdt, node, 1)?;
+        return Some(Gic::V3 { gicd, gicr, gicr_size });
+    }
+    let node = GIC_V2.iter().find_map(|c| first_enabled(fdt, c))?;
+    let (gicd, _) = reg_at(fdt, node, 0)?;
+    let (gicc, _) = reg_at(fdt, node, 1)?;
+    Some(Gic::V2 { gicd, gicc, gich: reg_at(fdt, node, 2).map(|r| r.0) })
+}
+
+/// `/chosen/bootargs` (empty when absent or not UTF-8).
+pub fn bootargs<'a>(fdt: &Fdt<'a>) -> &'a str {
+    fdt.path_offset("/chosen")
+        .and_then(|n| fdt.getprop(n, "bootargs"))
+        .ok()
+        .and_then(|v| core::str::from_utf8(v.split(|&b| b == 0).next()?).ok())
+        .unwrap_or("")
+}
+
+/// The value of `key=` in whitespace-separated `args`, as a number (0x hex
+/// or decimal).
+pub fn arg_u64(args: &str, key: &str) -> Option<u64> {
+    let v = args.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))?;
+    match v.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
 }
 
 /// INTID of the EL1 virtual timer (third `interrupts` entry of the

@@ -1,10 +1,20 @@
-//! GICv3 for one CPU: its own redistributor (found by affinity, mapped into
-//! the cell by the shim), the ICC system-register CPU interface, and the
-//! distributor's per-SPI registers (trapped and mediated by the shim: only
-//! SPIs the cell owns, routed only to its CPUs).
+//! The GIC for one CPU, GICv3 or GICv2 behind one interface:
+//! [`init_cpu`] once on the CPU, then [`enable_ppi`] / [`enable_spi`], and
+//! [`ack`] / [`eoi`] in the IRQ handler.
+//!
+//! - GICv3: this CPU's redistributor (found by affinity, mapped into the
+//!   cell by the shim), the ICC system-register CPU interface.
+//! - GICv2 (the Pi 4's GIC-400): the memory-mapped CPU interface GICC
+//!   (banked per CPU, mapped into the cell), SPIs aimed with GICD_ITARGETSR
+//!   at this CPU's interface bit, read from the banked GICD_ITARGETSR0.
+//!
+//! The distributor is trapped and mediated by the shim in both cases: only
+//! SPIs the cell owns, aimed only at its CPUs; SGI/PPI registers (banked on
+//! v2) reach the trapping CPU's bank.
 
-use crate::arch::{self, rd32, rd64, wr32, wr8};
-use crate::dtb::Gic3;
+use crate::arch::{self, rd32, rd64, rd8, wr32, wr8};
+use crate::dtb::Gic;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 const GICR_STRIDE: u64 = 0x2_0000;
 const GICR_TYPER: u64 = 0x08;
@@ -18,10 +28,48 @@ const GICD_CTLR: u64 = 0x0000;
 const GICD_IGROUPR: u64 = 0x0080;
 const GICD_ISENABLER: u64 = 0x0100;
 const GICD_IPRIORITYR: u64 = 0x0400;
+const GICD_ITARGETSR: u64 = 0x0800;
 const GICD_ICFGR: u64 = 0x0c00;
 const GICD_IROUTER: u64 = 0x6000;
 
+const GICC_CTLR: u64 = 0x00;
+const GICC_PMR: u64 = 0x04;
+const GICC_IAR: u64 = 0x0c;
+const GICC_EOIR: u64 = 0x10;
+
 pub const SPURIOUS: u32 = 1023;
+/// Priority of everything an inmate enables: above the PMR threshold on
+/// both versions (GIC-400 implements the top 4 or 5 bits only).
+const PRIORITY: u8 = 0xa0;
+
+/// GICv2 CPU interface base for [`ack`] / [`eoi`]; 0 = GICv3 (system registers).
+static GICC: AtomicU64 = AtomicU64::new(0);
+
+/// This CPU's view of the GIC after [`init_cpu`].
+#[derive(Clone, Copy, Debug)]
+pub struct CpuGic {
+    gic: Gic,
+    /// GICv3: this CPU's redistributor frame; GICv2: its CPU interface bit.
+    local: u64,
+}
+
+impl CpuGic {
+    /// For the log: "GICR 0x..." or "GICC 0x... (interface mask 0x4)".
+    pub fn describe(&self) -> Describe {
+        Describe(*self)
+    }
+}
+
+pub struct Describe(CpuGic);
+
+impl core::fmt::Display for Describe {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.gic {
+            Gic::V3 { .. } => write!(f, "GICv3, GICR {:#x}", self.0.local),
+            Gic::V2 { gicc, .. } => write!(f, "GICv2, GICC {gicc:#x}, CPU interface mask {:#x}", self.0.local),
+        }
+    }
+}
 
 fn affinity(mpidr: u64) -> u64 {
     (mpidr >> 32 & 0xff) << 24 | mpidr & 0xff_ffff
@@ -29,10 +77,10 @@ fn affinity(mpidr: u64) -> u64 {
 
 /// This CPU's redistributor frame: the one whose GICR_TYPER affinity
 /// matches MPIDR_EL1 (other CPUs' frames answer reads of TYPER only).
-pub fn my_redistributor(g: &Gic3) -> Option<u64> {
+fn my_redistributor(gicr: u64, gicr_size: u64) -> Option<u64> {
     let me = affinity(arch::mpidr());
-    let mut frame = g.gicr;
-    while frame + GICR_STRIDE <= g.gicr + g.gicr_size {
+    let mut frame = gicr;
+    while frame + GICR_STRIDE <= gicr + gicr_size {
         let typer = rd64(frame + GICR_TYPER);
         if typer >> 32 == me {
             return Some(frame);
@@ -45,46 +93,95 @@ pub fn my_redistributor(g: &Gic3) -> Option<u64> {
     None
 }
 
-/// Wakes the redistributor and enables the CPU interface (group 1, all priorities).
-pub fn init_cpu(rd: u64) {
-    wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !(1 << 1));
-    let mut spins = 0;
-    while rd32(rd + GICR_WAKER) & 1 << 2 != 0 && spins < 1_000_000 {
-        spins += 1;
+/// Enables this CPU's interface (all priorities); on GICv3 wakes its
+/// redistributor first.
+pub fn init_cpu(gic: Gic) -> Result<CpuGic, &'static str> {
+    match gic {
+        Gic::V3 { gicr, gicr_size, .. } => {
+            let rd = my_redistributor(gicr, gicr_size).ok_or("no redistributor frame for this CPU")?;
+            wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !(1 << 1));
+            let mut spins = 0;
+            while rd32(rd + GICR_WAKER) & 1 << 2 != 0 && spins < 1_000_000 {
+                spins += 1;
+            }
+            arch::set_icc_sre(arch::icc_sre() | 1);
+            arch::set_icc_pmr(0xff);
+            arch::set_icc_bpr1(0);
+            arch::set_icc_igrpen1(1);
+            GICC.store(0, Ordering::SeqCst);
+            Ok(CpuGic { gic, local: rd })
+        }
+        Gic::V2 { gicd, gicc, .. } => {
+            // Banked: SGI 0's target byte names the reading CPU's interface.
+            let me = rd8(gicd + GICD_ITARGETSR);
+            if me == 0 {
+                return Err("GICD_ITARGETSR0 reads 0: no CPU interface bit for this CPU");
+            }
+            wr32(gicc + GICC_PMR, 0xff);
+            // Enable (the group this world owns: NS group 1, or both groups
+            // on a GIC without security extensions); no FIQ, no bypass.
+            wr32(gicc + GICC_CTLR, 1);
+            GICC.store(gicc, Ordering::SeqCst);
+            Ok(CpuGic { gic, local: u64::from(me) })
+        }
     }
-    arch::set_icc_sre(arch::icc_sre() | 1);
-    arch::set_icc_pmr(0xff);
-    arch::set_icc_bpr1(0);
-    arch::set_icc_igrpen1(1);
 }
 
-/// Enables a PPI (16..31) as group 1 at this CPU's redistributor.
-pub fn enable_ppi(rd: u64, intid: u32) {
+/// Enables a PPI (16..31) for this CPU.
+pub fn enable_ppi(g: &CpuGic, intid: u32) {
     let bit = 1 << (intid % 32);
-    wr32(rd + SGI + IGROUPR0, rd32(rd + SGI + IGROUPR0) | bit);
-    wr8(rd + SGI + IPRIORITYR + u64::from(intid), 0x80);
-    wr32(rd + SGI + ISENABLER0, bit);
+    match g.gic {
+        Gic::V3 { .. } => {
+            let rd = g.local;
+            wr32(rd + SGI + IGROUPR0, rd32(rd + SGI + IGROUPR0) | bit);
+            wr8(rd + SGI + IPRIORITYR + u64::from(intid), PRIORITY);
+            wr32(rd + SGI + ISENABLER0, bit);
+        }
+        Gic::V2 { gicd, .. } => {
+            // GICD's SGI/PPI words are banked per CPU: the shim passes them
+            // through on the trapping CPU, ours.
+            wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
+            wr32(gicd + GICD_ISENABLER, bit);
+        }
+    }
 }
 
-/// Configures an SPI the cell owns: group 1, edge, routed to this CPU,
-/// enabled; and the distributor's group-1 and affinity routing enabled
-/// (the shim only lets a cell set enable bits).
-pub fn enable_spi(g: &Gic3, intid: u32) {
+/// Configures an SPI the cell owns: edge-triggered, aimed at this CPU,
+/// enabled; and the distributor enabled (the shim only lets a cell set
+/// enable bits).
+pub fn enable_spi(g: &CpuGic, intid: u32) {
+    let gicd = g.gic.gicd();
     let (word, bit) = (u64::from(intid / 32) * 4, 1u32 << (intid % 32));
-    wr32(g.gicd + GICD_CTLR, 1 << 4 | 1 << 1);
-    wr32(g.gicd + GICD_IGROUPR + word, rd32(g.gicd + GICD_IGROUPR + word) | bit);
-    wr8(g.gicd + GICD_IPRIORITYR + u64::from(intid), 0x80);
-    let cfg = g.gicd + GICD_ICFGR + u64::from(intid / 16) * 4;
+    match g.gic {
+        Gic::V3 { .. } => {
+            wr32(gicd + GICD_CTLR, 1 << 4 | 1 << 1);
+            wr32(gicd + GICD_IGROUPR + word, rd32(gicd + GICD_IGROUPR + word) | bit);
+            let aff = affinity(arch::mpidr());
+            arch::wr64(gicd + GICD_IROUTER + 8 * u64::from(intid), aff & 0xff_ffff | (aff >> 24) << 32);
+        }
+        Gic::V2 { .. } => {
+            // Group left as the firmware set it (as Linux's GICv2 driver does).
+            wr32(gicd + GICD_CTLR, 1);
+            wr8(gicd + GICD_ITARGETSR + u64::from(intid), g.local as u8);
+        }
+    }
+    wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
+    let cfg = gicd + GICD_ICFGR + u64::from(intid / 16) * 4;
     wr32(cfg, rd32(cfg) | 2 << (2 * (intid % 16)));
-    crate::arch::wr64(g.gicd + GICD_IROUTER + 8 * u64::from(intid), affinity(arch::mpidr()) & 0xff_ffff | (affinity(arch::mpidr()) >> 24) << 32);
-    wr32(g.gicd + GICD_ISENABLER + word, bit);
+    wr32(gicd + GICD_ISENABLER + word, bit);
 }
 
 /// Acknowledges the highest-priority pending interrupt (SPURIOUS if none).
 pub fn ack() -> u32 {
-    (arch::icc_iar1() & 0xff_ffff) as u32
+    match GICC.load(Ordering::Relaxed) {
+        0 => (arch::icc_iar1() & 0xff_ffff) as u32,
+        gicc => rd32(gicc + GICC_IAR) & 0x3ff,
+    }
 }
 
 pub fn eoi(intid: u32) {
-    arch::set_icc_eoir1(intid.into());
+    match GICC.load(Ordering::Relaxed) {
+        0 => arch::set_icc_eoir1(intid.into()),
+        gicc => wr32(gicc + GICC_EOIR, intid),
+    }
 }

@@ -35,7 +35,7 @@ pub const CASES: &[&str] = &["linux-demo", "cli-preview", "bad-sysconfig-checksu
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
-pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry"];
+pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile"];
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()

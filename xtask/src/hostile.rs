@@ -1,69 +1,163 @@
 //! The hostile-guest suite's expectations (`xtask test --case hostile`,
-//! boards/qemu-virt/hostile.toml): the attacker cell (inmates/src/bin/
+//! boards/<board>/hostile.toml): the attacker cell (inmates/src/bin/
 //! attacker.rs) prints one table row per attempt while Linux and rtos-demo
 //! run; every row must say "contained", the shim must have logged the
 //! attempts, the attacker's last, fatal attempt must stop only the attacker,
 //! and the other cells must carry on to their own markers afterwards.
+//!
+//! What the attacker aims at comes from its bootargs (`attack.<key>=N` in
+//! the system file), which is also where the expected shim log lines come
+//! from here; what differs by GIC version comes from the board.
+
+use anyhow::{Context, Result};
+use cellboot_config::System;
 
 /// Any of these fails the hostile case at once (besides the common ones).
 pub const FAIL_ON: &[&str] = &["attacker: BREACH", "attacker: BUG", "| BREACH |"];
 
-/// Ordered console markers of the hostile case.
-pub fn expect() -> Vec<String> {
-    let mut v: Vec<&str> = vec!["[attacker] attacker: up"];
-    v.extend(SHIM_LOGS_BEFORE_TABLE_END);
-    v.extend([
-        "[attacker] attacker: | # | attempt",
-        "[attacker] attacker: all attempts contained",
-        "[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM",
-        "[shim] cell attacker: denied instruction fetch at IPA 0x48000000",
-        "CELLBOOT: ivshmem round trip ok",
-        "CELLBOOT: rtt n=",
-        "[rtos] rtos-demo: served ",
-        "CELLBOOT: shmem canary intact",
-        "CELLBOOT: done",
-    ]);
-    v.into_iter().map(String::from).collect()
+/// The attacker's targets, parsed like the inmate parses them.
+struct Targets {
+    linux_ram: u64,
+    rtos_ram: u64,
+    shim: u64,
+    shmem: u64,
+    release: Option<u64>,
+    linux_irq: u64,
+    rtos_irq: u64,
+    linux_cpu: u64,
+    rtos_cpu: u64,
 }
 
-/// Shim log lines the attempts must produce, in the attacker's order.
-const SHIM_LOGS_BEFORE_TABLE_END: &[&str] = &[
-    "[shim] cell attacker: denied read 8 bytes at IPA 0x48000000",
-    "[shim] cell attacker: denied write 8 bytes at IPA 0x48100000",
-    "[shim] cell attacker: denied read 8 bytes at IPA 0x61000000",
-    "[shim] cell attacker: denied write 8 bytes at IPA 0x40200000",
-    "[shim] cell attacker: denied read of unknown size at IPA 0x40200000",
-    "[shim] cell attacker: denied write 4 bytes at IPA 0x60001000",
-    "[shim] cell attacker: GICD write at +0x104 (IRQ 33)",
-    "[shim] cell attacker: GICD write at +0x190 (IRQ 144)",
-    "[shim] cell attacker: GICD write at +0x64a0 (IRQ 148)",
-    "[shim] cell attacker: GICD write 0x0 at +0x0: gicd: CTLR may only enable",
-    "[shim] cell attacker: write to another CPU's redistributor at IPA 0x80b0180 ignored",
-    "[shim] cell attacker: PSCI CPU_ON for CPU 0 (MPIDR 0x0), which it does not own: denied",
-    "[shim] cell attacker: PSCI CPU_ON for CPU 2 (MPIDR 0x2), which it does not own: denied",
-    "[shim] cell attacker: PSCI AFFINITY_INFO for CPU 0, which it does not own: denied",
-    "[shim] cell attacker: unknown hypercall 0x999: E_NOSYS",
-    "[shim] cell attacker: DEBUG_CONSOLE_WRITE from IPA 0x40200000+0x10, not the cell's RAM: E_INVAL",
-    "[shim] cell attacker: DEBUG_CONSOLE_WRITE of 1073741824 bytes (max 4096): E_INVAL",
-    "[shim] cell attacker: DEBUG_CONSOLE_WRITE from IPA 0xfffffffffffffff8+0x10, not the cell's RAM: E_INVAL",
-    "[shim] cell attacker: CELL_GET_STATE of cell 0x0, not itself: E_PERM",
-    "[shim] cell attacker: HVC #0x1 is not a service: NOT_SUPPORTED",
-    "[shim] cell attacker: SMCCC/PSCI function 0xc2000000 not supported",
-    "[shim] cell attacker: denied read 4 bytes at IPA 0x48000000",
-    "[shim] cell attacker: ECAM write 0x10000000 at +0x28010 ignored: vpci: config write to an absent device",
-    "[shim] cell attacker: ECAM read of 8 bytes at +0x0 is no config cycle: all-ones",
-    "[shim] cell attacker: ECAM write 0xffffffffffffffff at +0x10 ignored: vpci: config write not within one dword",
-    "[shim] cell attacker: denied read of unknown size at IPA 0x8e00000",
-    "[shim] cell attacker: ivshmem doorbell to peer 1 of device 0: no such other peer, ignored",
-    "[shim] cell attacker: ivshmem write ignored: ivshmem: doorbell to a peer that does not exist",
-];
+fn arg(args: &str, key: &str) -> Option<u64> {
+    let v = args.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))?;
+    match v.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn targets(args: &str) -> Result<Targets> {
+    let get = |k: &str| arg(args, k).with_context(|| format!("the attacker cell's bootargs lack {k}=<number>"));
+    Ok(Targets {
+        linux_ram: get("attack.linux_ram")?,
+        rtos_ram: get("attack.rtos_ram")?,
+        shim: get("attack.shim")?,
+        shmem: get("attack.shmem")?,
+        release: arg(args, "attack.release"),
+        linux_irq: get("attack.linux_irq")?,
+        rtos_irq: get("attack.rtos_irq")?,
+        linux_cpu: get("attack.linux_cpu")?,
+        rtos_cpu: get("attack.rtos_cpu")?,
+    })
+}
+
+/// Ordered console markers of the hostile case for `sys` (a hostile.toml).
+pub fn expect(sys: &System) -> Result<Vec<String>> {
+    let ai = sys.cell_names.iter().position(|n| n == "attacker").context("the system has no cell named attacker")?;
+    let cell = &sys.config.cells[ai];
+    let t = targets(cellboot_abi::str_field(&cell.boot.bootargs))?;
+    let b = &sys.config.board;
+    let ecam = cell.vpci.ecam_base;
+    let own_irq = u64::from(cell.vpci.irq_base);
+    let mut shim: Vec<String> = vec![
+        format!("denied read 8 bytes at IPA {:#x}", t.linux_ram),
+        format!("denied write 8 bytes at IPA {:#x}", t.linux_ram + 0x10_0000),
+        format!("denied read 8 bytes at IPA {:#x}", t.rtos_ram),
+        format!("denied write 8 bytes at IPA {:#x}", t.shim),
+        format!("denied read of unknown size at IPA {:#x}", t.shim),
+        format!("denied write 4 bytes at IPA {:#x}", t.shmem),
+    ];
+    if let Some(w) = t.release {
+        shim.push(format!("denied write 8 bytes at IPA {w:#x}"));
+    }
+    let gicd_write = |off: u64, irq: u64| format!("GICD write at +{off:#x} (IRQ {irq})");
+    shim.push(gicd_write(0x100 + t.linux_irq / 32 * 4, t.linux_irq));
+    shim.push(gicd_write(0x180 + t.rtos_irq / 32 * 4, t.rtos_irq));
+    if b.gic_version == 3 {
+        shim.push(gicd_write(0x6000 + 8 * own_irq, own_irq));
+    } else {
+        shim.push(gicd_write(0x800 + own_irq, own_irq));
+        shim.push(gicd_write(0x800 + t.linux_irq, t.linux_irq));
+        shim.push(gicd_write(0xf00, 1));
+    }
+    shim.push("GICD write 0x0 at +0x0: gicd: CTLR may only enable".into());
+    if b.gic_version == 3 {
+        shim.push(format!("write to another CPU's redistributor at IPA {:#x} ignored", b.gicr_base + 0x1_0000 + 0x180));
+    } else {
+        // GIC-400 frames: GICD, GICC (8 KiB), then GICH right after the GICC.
+        let gich = b.gicc_base + 0x2000;
+        shim.push(format!("denied read 4 bytes at IPA {gich:#x}"));
+        shim.push(format!("denied write 4 bytes at IPA {gich:#x}"));
+    }
+    shim.extend([
+        format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.linux_cpu),
+        format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.rtos_cpu),
+        format!("PSCI AFFINITY_INFO for CPU {}, which it does not own: denied", t.linux_cpu),
+        "unknown hypercall 0x999: E_NOSYS".into(),
+        format!("DEBUG_CONSOLE_WRITE from IPA {:#x}+0x10, not the cell's RAM: E_INVAL", t.shim),
+        "DEBUG_CONSOLE_WRITE of 1073741824 bytes (max 4096): E_INVAL".into(),
+        "DEBUG_CONSOLE_WRITE from IPA 0xfffffffffffffff8+0x10, not the cell's RAM: E_INVAL".into(),
+        "CELL_GET_STATE of cell 0x0, not itself: E_PERM".into(),
+        "HVC #0x1 is not a service: NOT_SUPPORTED".into(),
+        "SMCCC/PSCI function 0xc2000000 not supported".into(),
+        format!("denied read 4 bytes at IPA {:#x}", t.linux_ram),
+        "ECAM write 0x10000000 at +0x28010 ignored: vpci: config write to an absent device".into(),
+        "ECAM read of 8 bytes at +0x0 is no config cycle: all-ones".into(),
+        "ECAM write 0xffffffffffffffff at +0x10 ignored: vpci: config write not within one dword".into(),
+        format!("denied read of unknown size at IPA {ecam:#x}"),
+        "ivshmem doorbell to peer 1 of device 0: no such other peer, ignored".into(),
+        "ivshmem write ignored: ivshmem: doorbell to a peer that does not exist".into(),
+    ]);
+    let mut v = vec!["[attacker] attacker: up".to_string()];
+    v.extend(shim.iter().map(|l| format!("[shim] cell attacker: {l}")));
+    v.extend([
+        "[attacker] attacker: | # | attempt".to_string(),
+        "[attacker] attacker: all attempts contained".into(),
+        format!("[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", t.linux_ram),
+        format!("[shim] cell attacker: denied instruction fetch at IPA {:#x}", t.linux_ram),
+        "CELLBOOT: ivshmem round trip ok".into(),
+        "CELLBOOT: rtt n=".into(),
+        "[rtos] rtos-demo: served ".into(),
+        "CELLBOOT: shmem canary intact".into(),
+        "CELLBOOT: done".into(),
+    ]);
+    Ok(v)
+}
 
 #[cfg(test)]
 mod tests {
+    fn markers(board: &str) -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let sys = cellboot_config::load_system(&root.join(format!("boards/{board}/hostile.toml"))).expect("hostile.toml compiles");
+        super::expect(&sys).expect("the attacker's bootargs name every target")
+    }
+
     #[test]
-    fn markers_are_distinct_enough_to_be_ordered() {
-        let v = super::expect();
+    fn virt_markers_follow_the_attackers_bootargs() {
+        let v = markers("qemu-virt");
         assert!(v.len() > 30);
-        assert!(v.iter().all(|m| !m.is_empty()));
+        assert!(v.contains(&"[shim] cell attacker: denied read 8 bytes at IPA 0x48000000".to_string()));
+        assert!(v.contains(&"[shim] cell attacker: GICD write at +0x64a0 (IRQ 148)".to_string()));
+        assert!(v.contains(&"[shim] cell attacker: write to another CPU's redistributor at IPA 0x80b0180 ignored".to_string()));
+        assert!(!v.iter().any(|m| m.contains("GICH") || m.contains("+0xf00")));
+    }
+
+    #[test]
+    fn pi_markers_cover_gicv2_and_the_spin_table() {
+        let v = markers("rpi4b");
+        assert!(v.contains(&"[shim] cell attacker: denied write 8 bytes at IPA 0xd8".to_string()), "spin-table word");
+        assert!(v.contains(&"[shim] cell attacker: GICD write at +0xf00 (IRQ 1)".to_string()), "SGIR");
+        assert!(v.contains(&"[shim] cell attacker: denied read 4 bytes at IPA 0xff844000".to_string()), "GICH");
+        assert!(v.contains(&"[shim] cell attacker: denied instruction fetch at IPA 0x8000000".to_string()));
+        assert!(!v.iter().any(|m| m.contains("redistributor")));
+    }
+
+    #[test]
+    fn missing_targets_are_named() {
+        let e = super::targets("attack.linux_ram=0x1").err().unwrap();
+        assert!(e.to_string().contains("attack.rtos_ram"), "{e}");
+        assert_eq!(super::arg("a attack.x=0x10 b", "attack.x"), Some(16));
+        assert_eq!(super::arg("attack.x=12", "attack.x"), Some(12));
+        assert_eq!(super::arg("attack.xy=12", "attack.x"), None);
     }
 }

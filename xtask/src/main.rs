@@ -55,7 +55,7 @@ enum Cmd {
     Test {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only these e2e cases (linux-demo, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb, bad-overlay; <board>/<case> such as rpi4b/linux-demo runs a case on another board)
+        /// Run only these e2e cases (linux-demo, cli-preview, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb, bad-overlay, two-cell, hostile; <board>/<case> such as rpi4b/two-cell runs a case on another board)
         #[arg(long = "case")]
         cases: Vec<String>,
         /// Skip `cargo test --workspace`
@@ -95,11 +95,17 @@ fn real_main() -> Result<()> {
             initramfs::initramfs()?;
         }
         Cmd::Build { board, system, release } => {
+            if partition::SYSTEMS.contains(&system.as_str()) {
+                partition::prepare(&board, release)?;
+            }
             assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
         }
         Cmd::Run { board, system, release } => {
             fetch::fetch()?;
             initramfs::initramfs()?;
+            if partition::SYSTEMS.contains(&system.as_str()) {
+                partition::prepare(&board, release)?;
+            }
             let img = assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
             let q = qemu_settings::load(&board)?;
             let mut c = q.boot_command(None);

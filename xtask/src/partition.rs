@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast"];
+/// System files whose payloads this module builds (inmates, partition initramfs).
+pub const SYSTEMS: &[&str] = &["two-cell", "hostile", "ecam-bench"];
 const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench"];
 /// The Linux-side round-trip timer (static arm64 ELF, inmates/src/bin/ivshmem-rtt.rs).
 const LINUX_TOOL: &str = "ivshmem-rtt";
@@ -54,18 +56,68 @@ pub fn inmates(release: bool) -> Result<()> {
     Ok(())
 }
 
-/// uio.ko and uio_pci_generic.ko from the cloud kernel package `xtask fetch` downloaded.
-fn uio_modules() -> Result<Vec<(String, Vec<u8>)>> {
+/// Which Debian kernel a partition initramfs's modules must match: the
+/// cloud kernel (QEMU virt) or the generic one (Raspberry Pi 4).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kernel {
+    Cloud,
+    Generic,
+}
+
+impl Kernel {
+    /// The kernel the board's two-cell system boots (its Linux cell's
+    /// kernel path names the flavour: build/guest/<flavour>/Image).
+    pub fn for_board(board: &str) -> Result<Kernel> {
+        let sys = assemble::load_system(board, "two-cell")?;
+        let kernel = sys.config.cells[0].boot.kernel as usize;
+        let path = match sys.payloads.get(kernel).map(|p| &p.source) {
+            Some(cellboot_config::PayloadSource::File(f)) => f.clone(),
+            _ => bail!("{board}/two-cell.toml: the Linux cell has no kernel file"),
+        };
+        match path.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()) {
+            Some("cloud") => Ok(Kernel::Cloud),
+            Some("generic") => Ok(Kernel::Generic),
+            _ => bail!("{}: not build/guest/cloud/Image or build/guest/generic/Image", path.display()),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Cloud => "cloud",
+            Kernel::Generic => "generic",
+        }
+    }
+
+    /// The versioned package's file name: `linux-image-<kver>_<debian version>_arm64.deb`,
+    /// kver ending in `-cloud-arm64` or in `-<abi>-arm64` (generic).
+    fn matches(self, file: &str) -> bool {
+        let Some(kver) = file.strip_prefix("linux-image-").and_then(|r| r.split('_').next()) else { return false };
+        let cloud = kver.ends_with("-cloud-arm64");
+        kver.ends_with("-arm64") && file.ends_with("_arm64.deb") && cloud == (self == Kernel::Cloud)
+    }
+
+    /// build/guest/initramfs-partition[-generic].cpio.gz (the system files name it).
+    pub fn initramfs(self) -> PathBuf {
+        match self {
+            Kernel::Cloud => paths::guest().join("initramfs-partition.cpio.gz"),
+            Kernel::Generic => paths::guest().join("initramfs-partition-generic.cpio.gz"),
+        }
+    }
+}
+
+/// uio.ko and uio_pci_generic.ko from the kernel package `xtask fetch`
+/// downloaded (exactly those two files of it).
+fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
     let mut debs: Vec<PathBuf> = std::fs::read_dir(paths::downloads())?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("linux-image-") && n.contains("-cloud-arm64_")))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| kernel.matches(n)))
         .collect();
     debs.sort();
-    let deb = debs.pop().context("no linux-image-*-cloud-arm64 package in build/downloads: run `cargo xtask fetch`")?;
+    let deb = debs.pop().with_context(|| format!("no {} linux-image-*-arm64 package in build/downloads: run `cargo xtask fetch`", kernel.name()))?;
     let name = deb.file_name().unwrap().to_string_lossy().into_owned();
     let kver = name.trim_start_matches("linux-image-").split('_').next().unwrap_or_default().to_string();
-    let out = paths::guest().join("uio");
+    let out = paths::guest().join("uio").join(kernel.name());
     let members: Vec<String> =
         ["uio", "uio_pci_generic"].iter().map(|m| format!("./lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
     std::fs::create_dir_all(&out)?;
@@ -89,10 +141,10 @@ fn extract(deb: &std::path::Path, out: &std::path::Path, members: &[String]) -> 
     cmd::run(std::process::Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(deb).arg(out).args(members))
 }
 
-/// build/guest/initramfs-partition.cpio.gz: the e2e initramfs plus the
-/// Linux-side peer program and the uio modules.
-pub fn initramfs() -> Result<PathBuf> {
-    cmd::step("initramfs (partition): busybox + init.sh + ivshmem-peer.sh + uio modules");
+/// The partition initramfs for `kernel`: the e2e initramfs plus the
+/// Linux-side peer program and that kernel's uio modules.
+pub fn initramfs(kernel: Kernel) -> Result<PathBuf> {
+    cmd::step(&format!("initramfs (partition, {} kernel): busybox + init.sh + ivshmem-peer.sh + uio modules", kernel.name()));
     let read = |p: PathBuf| std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)));
     let busybox = read(paths::guest().join("bb/bin/busybox"))?;
     let init = read(paths::root().join("qemu/init.sh"))?;
@@ -100,20 +152,20 @@ pub fn initramfs() -> Result<PathBuf> {
     let mut c = crate::initramfs::busybox_base(&busybox, &init, &["lib", "lib/modules"]);
     c.file("ivshmem-peer.sh", 0o755, &peer);
     c.file("bin/ivshmem-rtt", 0o755, &read(paths::build().join("inmates").join(LINUX_TOOL))?);
-    for (name, data) in uio_modules()? {
+    for (name, data) in uio_modules(kernel)? {
         c.file(&format!("lib/modules/{name}"), 0o644, &data);
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&c.finish())?;
-    let out = paths::guest().join("initramfs-partition.cpio.gz");
+    let out = kernel.initramfs();
     fetch::write_if_changed(&out, &gz.finish()?)?;
     Ok(out)
 }
 
-/// Everything the partition systems' payload paths name.
-pub fn prepare(release: bool) -> Result<()> {
+/// Everything `board`'s partition systems' payload paths name.
+pub fn prepare(board: &str, release: bool) -> Result<()> {
     inmates(release)?;
-    initramfs()?;
+    initramfs(Kernel::for_board(board)?)?;
     Ok(())
 }
 
@@ -121,12 +173,19 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// What the rtos cell prints while it comes up, in order.
-const RTOS_UP: &[&str] = &[
-    "[rtos] rtos-demo: up on MPIDR 0x2",
-    "[rtos] rtos-demo: ivshmem 00:00.0 BAR0 0x10000000 id 1/2",
-    "[rtos] rtos-demo: timer INTID 27 at 100 Hz",
-];
+/// What the rtos cell of `sys` prints while it comes up, in order: on its
+/// CPU, its BAR0 at the start of its vPCI MEM window, the timer PPI.
+fn rtos_up(sys: &cellboot_config::System) -> Result<Vec<String>> {
+    let ri = sys.cell_names.iter().position(|n| n == "rtos").context("the system has no cell named rtos")?;
+    let cell = &sys.config.cells[ri];
+    let cpu = (0..64).find(|&c| cell.cpu_mask & 1 << c != 0).context("the rtos cell has no CPU")?;
+    let mpidr = sys.config.board.mpidr[cpu] & 0xff_ffff;
+    Ok(vec![
+        format!("[rtos] rtos-demo: up on MPIDR {mpidr:#x}"),
+        format!("[rtos] rtos-demo: ivshmem 00:00.0 BAR0 {:#x} id 1/2", cell.vpci.mmio_base),
+        "[rtos] rtos-demo: timer INTID 27 at 100 Hz".into(),
+    ])
+}
 
 /// The Linux cell's markers with the peer test (qemu/ivshmem-peer.sh).
 const LINUX_PEER: &[&str] = &[
@@ -162,7 +221,7 @@ const FAIL_ON: &[&str] = &[
 /// Image for `system` with the Linux cell's round-trip counts (shell loop,
 /// ivshmem-rtt program).
 fn image(board: &str, system: &str, release: bool, rtt: u32, rtt_native: u32) -> Result<PathBuf> {
-    prepare(release)?;
+    prepare(board, release)?;
     let sys = assemble::load_system(board, system)?;
     let bins = assemble::binaries(&sys, release)?;
     let mut cfg = sys.config;
@@ -181,7 +240,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
     let (expect, fail_on) = match name {
         "two-cell" => {
             c.arg("-kernel").arg(image(board, "two-cell", release, 20, 200)?);
-            let mut e = strings(RTOS_UP);
+            let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
             e.extend(strings(LINUX_PEER));
             (e, strings(FAIL_ON))
         }
@@ -189,7 +248,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             c.arg("-kernel").arg(image(board, "hostile", release, 20, 200)?);
             let mut fail_on = strings(FAIL_ON);
             fail_on.extend(strings(crate::hostile::FAIL_ON));
-            (crate::hostile::expect(), fail_on)
+            (crate::hostile::expect(&assemble::load_system(board, "hostile")?)?, fail_on)
         }
         "ecam-fast" => {
             inmates(release)?;
@@ -205,7 +264,9 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         }
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };
-    Ok(Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(300) })
+    // Logs: build/logs/<case>.log on QEMU virt (as before), <board>-<case>.log elsewhere.
+    let log_name = if board == "qemu-virt" { name.to_string() } else { format!("{board}-{name}") };
+    Ok(Case { name: log_name, qemu: c, expect, fail_on, timeout: Duration::from_secs(300) })
 }
 
 /// `xtask bench` row: ivshmem round trips Linux → rtos-demo → Linux, as the
@@ -214,7 +275,7 @@ pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     let q = qemu_settings::load(board)?;
     let mut c = q.boot_command(None);
     c.arg("-kernel").arg(image(board, "two-cell", true, n, n_native)?);
-    let mut e = strings(RTOS_UP);
+    let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
     e.extend(strings(LINUX_PEER));
     let o = qemu_runner::run(Case { name: "bench-two-cell-rtt".into(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
     if !o.passed {

@@ -38,7 +38,8 @@ pub fn test(o: &TestOpts) -> Result<()> {
     let mut outcomes = Vec::new();
     for name in names {
         cmd::step(&format!("e2e {name}"));
-        let case = if partition::CASES.contains(&name) { partition::case(name, &o.board, o.release)? } else { e2e::case(name, &o.board, o.release)? };
+        let (board, inner) = name.split_once('/').unwrap_or((&o.board, name));
+        let case = if partition::CASES.contains(&inner) { partition::case(inner, board, o.release)? } else { e2e::case(name, &o.board, o.release)? };
         let outcome = qemu_runner::run(case)?;
         if outcome.passed {
             eprintln!("    PASS {name}: {}", outcome.detail);

@@ -1,5 +1,8 @@
-//! attacker: the hostile cell of boards/qemu-virt/hostile.toml. While Linux
-//! and rtos-demo run, it tries to break out of its cell, one attempt at a
+//! attacker: the hostile cell of boards/qemu-virt/hostile.toml and
+//! boards/rpi4b/hostile.toml. Its DTB says which GIC it has (v3: IROUTER and
+//! foreign redistributors; v2: ITARGETSR, SGIR, the hypervisor interface
+//! GICH); its bootargs say where the other cells, the shim and the
+//! spin-table words are (`Targets`). While Linux and rtos-demo run, it tries to break out of its cell, one attempt at a
 //! time, and prints a table of attempts and outcomes. Denied memory accesses
 //! come back as synchronous aborts the shim injects into our EL1 vectors
 //! (the handler records the syndrome and skips the instruction), so the suite
@@ -104,25 +107,61 @@ mod hostile {
         }
     }
 
-    const LINUX_RAM: u64 = 0x4800_0000;
-    const RTOS_RAM: u64 = 0x6100_0000;
-    const SHIM: u64 = 0x4020_0000;
-    const LINK0_RW: u64 = 0x6000_1000;
     const CPU_ON: u64 = 0xc400_0003;
     const AFFINITY_INFO: u64 = 0xc400_0004;
+
+    /// What to attack, from the cell's /chosen/bootargs (`attack.<key>=N`,
+    /// the system file's `[cells.boot] bootargs`): the board's layout is
+    /// data there, the attempts are the same on every board.
+    struct Targets {
+        linux_ram: u64,
+        rtos_ram: u64,
+        /// An address inside the shim's own memory.
+        shim: u64,
+        /// The Linux<->rtos shared memory (a link this cell is not in).
+        shmem: u64,
+        /// A spin-table release word (boards that start CPUs that way).
+        release: Option<u64>,
+        linux_irq: u32,
+        rtos_irq: u32,
+        linux_cpu: u64,
+        rtos_cpu: u64,
+    }
+
+    fn targets(args: &str) -> Result<Targets, &'static str> {
+        let get = |k: &'static str| dtb::arg_u64(args, k).ok_or(k);
+        Ok(Targets {
+            linux_ram: get("attack.linux_ram")?,
+            rtos_ram: get("attack.rtos_ram")?,
+            shim: get("attack.shim")?,
+            shmem: get("attack.shmem")?,
+            release: dtb::arg_u64(args, "attack.release"),
+            linux_irq: get("attack.linux_irq")? as u32,
+            rtos_irq: get("attack.rtos_irq")? as u32,
+            linux_cpu: get("attack.linux_cpu")?,
+            rtos_cpu: get("attack.rtos_cpu")?,
+        })
+    }
+
+    fn stop(why: core::fmt::Arguments) -> ! {
+        say!("attacker: BUG: {why}");
+        loop {
+            arch::wfi()
+        }
+    }
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(dtb_addr: u64) -> ! {
         say!("attacker: up on MPIDR {:#x}: starting the hostile-guest suite", arch::mpidr() & 0xff_ffff);
-        let fdt = arch::dtb(dtb_addr).and_then(|b| cellfdt::Fdt::new(b).ok());
-        let host = fdt.as_ref().and_then(dtb::vpci_host);
-        let gic = fdt.as_ref().and_then(dtb::gic_v3);
-        let (Some(host), Some(gic)) = (host, gic) else {
-            say!("attacker: BUG: DTB without vPCI host or GIC");
-            loop {
-                arch::wfi()
-            }
+        let Some(fdt) = arch::dtb(dtb_addr).and_then(|b| cellfdt::Fdt::new(b).ok()) else { stop(format_args!("no DTB")) };
+        let (Some(host), Some(gic)) = (dtb::vpci_host(&fdt), dtb::gic(&fdt)) else {
+            stop(format_args!("DTB without vPCI host or GIC"))
         };
+        let tg = match targets(dtb::bootargs(&fdt)) {
+            Ok(t) => t,
+            Err(k) => stop(format_args!("bootargs lack {k}=<address or number>")),
+        };
+        let own_irq = dtb::intx_intid(&fdt, host.node, 0, 1).unwrap_or(0);
         let ecam = host.ecam;
         let bar0 = match pci::find_ivshmem(&mut Mmio(ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
             Ok(d) => d.bar0,
@@ -131,53 +170,89 @@ mod hostile {
                 0
             }
         };
-        let gicd = gic.gicd;
+        // Somewhere in our own RAM: the DTB the loader put there.
+        let own = dtb_addr;
+        let gicd = gic.gicd();
         let mut t = Table { rows: [const { None }; 40], n: 0 };
         let rd = |a| arch::rd64(a) as i64;
 
         // --- memory of other cells and of the shim ---
-        t.push("read Linux RAM (IPA 0x48000000)", Want::Abort, rd(LINUX_RAM));
-        arch::wr64(LINUX_RAM + 0x10_0000, 0xbad);
-        t.push("write Linux RAM (IPA 0x48100000)", Want::Abort, 0);
-        t.push("read rtos RAM (0x61000000)", Want::Abort, rd(RTOS_RAM));
-        arch::wr64(SHIM, 0xbad);
-        t.push("write shim image (0x40200000)", Want::Abort, 0);
-        t.push("ldp from shim image (ISV=0)", Want::Abort, arch::ldp(SHIM).0 as i64);
-        arch::wr32(LINK0_RW, 0xbad);
+        t.push("read Linux RAM", Want::Abort, rd(tg.linux_ram));
+        arch::wr64(tg.linux_ram + 0x10_0000, 0xbad);
+        t.push("write Linux RAM (+1 MiB)", Want::Abort, 0);
+        t.push("read rtos RAM", Want::Abort, rd(tg.rtos_ram));
+        arch::wr64(tg.shim, 0xbad);
+        t.push("write shim image", Want::Abort, 0);
+        t.push("ldp from shim image (ISV=0)", Want::Abort, arch::ldp(tg.shim).0 as i64);
+        arch::wr32(tg.shmem, 0xbad);
         t.push("write Linux<->rtos shmem (not linked)", Want::Abort, 0);
+        if let Some(w) = tg.release {
+            // A CPU parked in the firmware's spin loop jumps to what this
+            // word says, at EL2.
+            arch::wr64(w, own);
+            t.push("write spin-table release word", Want::Abort, 0);
+        }
 
-        // --- interrupt controller ---
-        arch::wr32(gicd + 0x104, 1 << 1); // ISENABLER1: SPI INTID 33 (Linux's UART)
-        t.push("GICD enable INTID 33 (Linux UART)", Want::Absorbed, 0);
-        arch::wr32(gicd + 0x190, 1 << 16); // ICENABLER4: INTID 144 (rtos doorbell)
-        t.push("GICD disable INTID 144 (rtos doorbell)", Want::Absorbed, 0);
-        arch::wr64(gicd + 0x6000 + 8 * 148, 0); // IROUTER148 (ours) -> CPU 0
-        t.push("GICD route own INTID 148 to CPU 0", Want::Absorbed, 0);
+        // --- interrupt controller (distributor trapped and mediated) ---
+        let (li, ri) = (u64::from(tg.linux_irq), u64::from(tg.rtos_irq));
+        arch::wr32(gicd + 0x100 + li / 32 * 4, 1 << (li % 32)); // ISENABLER
+        t.push("GICD enable Linux's UART IRQ", Want::Absorbed, 0);
+        arch::wr32(gicd + 0x180 + ri / 32 * 4, 1 << (ri % 32)); // ICENABLER
+        t.push("GICD disable rtos doorbell IRQ", Want::Absorbed, 0);
+        match gic {
+            dtb::Gic::V3 { .. } => {
+                arch::wr64(gicd + 0x6000 + 8 * u64::from(own_irq), tg.linux_cpu); // IROUTER
+                t.push("GICD route own IRQ to Linux's CPU", Want::Absorbed, 0);
+            }
+            dtb::Gic::V2 { .. } => {
+                // ITARGETSR byte: CPU interface n is CPU n on the boards we know.
+                arch::wr8(gicd + 0x800 + u64::from(own_irq), 1 << tg.linux_cpu);
+                t.push("GICD ITARGETSR own IRQ -> Linux's CPU", Want::Absorbed, 0);
+                let me = arch::rd8(gicd + 0x800); // banked: our own interface bit
+                arch::wr8(gicd + 0x800 + li, me);
+                t.push("GICD ITARGETSR steal Linux's UART IRQ", Want::Absorbed, 0);
+                arch::wr32(gicd + 0xf00, 1 << (16 + tg.linux_cpu) | 1); // SGIR: SGI 1
+                t.push("GICD_SGIR SGI 1 to Linux's CPU", Want::Absorbed, 0);
+            }
+        }
         let ctlr_before = arch::rd32(gicd);
         arch::wr32(gicd, 0); // CTLR: disable the shared distributor
         t.push("GICD_CTLR = 0 (disable all)", Want::Absorbed, 0);
         let ctlr_after = arch::rd32(gicd);
-        arch::wr32(gic.gicr + 0x1_0000 + 0x180, u32::MAX); // CPU 0 GICR ICENABLER0 (Linux's timer)
-        t.push("CPU 0 GICR: disable all PPIs", Want::Absorbed, 0);
+        match gic {
+            dtb::Gic::V3 { gicr, .. } => {
+                // CPU 0's SGI frame: ICENABLER0 (Linux's timer PPI among them).
+                arch::wr32(gicr + 0x1_0000 + 0x180, u32::MAX);
+                t.push("CPU 0 GICR: disable all PPIs", Want::Absorbed, 0);
+            }
+            dtb::Gic::V2 { gich: Some(gich), .. } => {
+                // The hypervisor control interface: list registers, i.e.
+                // interrupts injected into any CPU's guest.
+                t.push("read GICH (hypervisor interface)", Want::Abort, arch::rd32(gich) as i64);
+                arch::wr32(gich, 1); // GICH_HCR.En
+                t.push("write GICH_HCR", Want::Abort, 0);
+            }
+            dtb::Gic::V2 { gich: None, .. } => {}
+        }
 
         // --- CPUs ---
-        t.push("PSCI CPU_ON CPU 0 (Linux)", Want::Code(-3), arch::smc(CPU_ON, 0, 0x6220_0000, 0));
-        t.push("PSCI CPU_ON CPU 2 (rtos)", Want::Code(-3), arch::smc(CPU_ON, 2, 0x6220_0000, 0));
-        t.push("PSCI AFFINITY_INFO CPU 0", Want::Code(-2), arch::smc(AFFINITY_INFO, 0, 0, 0));
+        t.push("PSCI CPU_ON Linux's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.linux_cpu, own, 0));
+        t.push("PSCI CPU_ON rtos's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.rtos_cpu, own, 0));
+        t.push("PSCI AFFINITY_INFO Linux's CPU", Want::Code(-2), arch::smc(AFFINITY_INFO, tg.linux_cpu, 0, 0));
 
         // --- hypercalls ---
         t.push("hypercall 0x999 (unknown)", Want::Code(hc::E_NOSYS), arch::hypercall(0x999, 0, 0));
-        t.push("console write from shim memory", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, SHIM, 16));
-        t.push("console write of 1 GiB", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, 0x6220_0000, 1 << 30));
+        t.push("console write from shim memory", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, tg.shim, 16));
+        t.push("console write of 1 GiB", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, own, 1 << 30));
         t.push("console write at IPA 2^64-8 (wraps)", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, u64::MAX - 7, 16));
         t.push("CELL_GET_STATE of cell 0", Want::Code(hc::E_PERM), arch::hypercall(hc::CELL_GET_STATE, 0, 0));
         t.push("hvc #1 (not a service)", Want::Code(-1), arch::hvc_imm1(0x8400_0000));
         t.push("SMC 0xc2000000 (unknown SMCCC)", Want::Code(-1), arch::smc(0xc200_0000, 0, 0, 0));
 
         // --- virtual PCI ---
-        arch::wr32(ecam + 0x10, LINUX_RAM as u32); // own BAR0 onto Linux RAM
-        t.push("BAR0 := 0x48000000 (Linux RAM)", Want::Absorbed, 0);
-        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(LINUX_RAM) as i64);
+        arch::wr32(ecam + 0x10, tg.linux_ram as u32); // own BAR0 onto Linux RAM
+        t.push("BAR0 := Linux RAM", Want::Absorbed, 0);
+        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.linux_ram) as i64);
         arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
         arch::wr32(ecam + (5 << 15) + 0x10, 0x1000_0000);
         t.push("config write to absent device 5", Want::Absorbed, 0);
@@ -224,8 +299,8 @@ mod hostile {
         } else {
             say!("attacker: BREACH: {bad} attempt(s) not contained");
         }
-        say!("attacker: last attempt (fatal): jump into the Linux cell's RAM at {LINUX_RAM:#x}");
-        arch::jump(LINUX_RAM)
+        say!("attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", tg.linux_ram);
+        arch::jump(tg.linux_ram)
     }
 
     #[panic_handler]

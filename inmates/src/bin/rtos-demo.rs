@@ -1,6 +1,7 @@
-//! rtos-demo: an RTOS-style cell beside Linux (boards/qemu-virt/two-cell.toml).
+//! rtos-demo: an RTOS-style cell beside Linux (boards/qemu-virt/two-cell.toml,
+//! boards/rpi4b/two-cell.toml).
 //!
-//! Boot: DTB from x0 → vPCI host, GICv3, virtual timer; ECAM walk finds the
+//! Boot: DTB from x0 → vPCI host, GIC (v3 or v2), virtual timer; ECAM walk finds the
 //! ivshmem device and places BAR0; the timer PPI and the ivshmem SPI go
 //! straight to this CPU (no shim exits for them). Then two "tasks": a
 //! periodic tick at 100 Hz and a message server woken by the doorbell SPI,
@@ -78,7 +79,7 @@ mod rtos {
         let Some(blob) = arch::dtb(dtb_addr) else { fail(format_args!("no DTB at {dtb_addr:#x}")) };
         let Ok(fdt) = cellfdt::Fdt::new(blob) else { fail(format_args!("DTB header rejected")) };
         let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic with a MEM range")) };
-        let Some(g) = dtb::gic_v3(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
+        let Some(g) = dtb::gic(&fdt) else { fail(format_args!("no enabled arm,gic-v3 or GICv2 (arm,gic-400, arm,cortex-a15-gic) node")) };
         let Some(timer) = dtb::virt_timer_intid(&fdt) else { fail(format_args!("no arm,armv8-timer node")) };
         let dev = match pci::find_ivshmem(&mut Mmio(host.ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
             Ok(d) => d,
@@ -96,9 +97,11 @@ mod rtos {
             fail(format_args!("expected a two-peer link, got id {id} of {peers}"));
         }
 
-        let Some(rd) = gic::my_redistributor(&g) else { fail(format_args!("no redistributor frame for this CPU")) };
-        gic::init_cpu(rd);
-        gic::enable_ppi(rd, timer);
+        let g = match gic::init_cpu(g) {
+            Ok(g) => g,
+            Err(e) => fail(format_args!("GIC: {e}")),
+        };
+        gic::enable_ppi(&g, timer);
         gic::enable_spi(&g, spi);
         set(&S.timer_intid, timer);
         set(&S.doorbell_intid, spi);
@@ -109,7 +112,7 @@ mod rtos {
         wr32(dev.bar0 + REG_INT_CONTROL, 1);
         wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
         arch::irqs_on();
-        say!("rtos-demo: timer INTID {timer} at {TICK_HZ} Hz via GICR {rd:#x}, doorbell INTID {spi}: serving");
+        say!("rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving", g.describe());
         serve(&dev, id)
     }
 

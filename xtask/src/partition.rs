@@ -93,7 +93,7 @@ impl Kernel {
     fn matches(self, file: &str) -> bool {
         let Some(kver) = file.strip_prefix("linux-image-").and_then(|r| r.split('_').next()) else { return false };
         let cloud = kver.ends_with("-cloud-arm64");
-        kver.ends_with("-arm64") && file.ends_with("_arm64.deb") && cloud == (self == Kernel::Cloud)
+        kver.starts_with(|c: char| c.is_ascii_digit()) && kver.ends_with("-arm64") && file.ends_with("_arm64.deb") && cloud == (self == Kernel::Cloud)
     }
 
     /// build/guest/initramfs-partition[-generic].cpio.gz (the system files name it).
@@ -369,6 +369,19 @@ fn parse_rtt(log: &str, marker: &str) -> Option<(u32, u64, u64)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kernel_flavours_pick_their_own_package() {
+        use super::Kernel;
+        let cloud = "linux-image-6.1.0-56-cloud-arm64_6.1.192-2_arm64.deb";
+        let generic = "linux-image-6.1.0-56-arm64_6.1.192-2_arm64.deb";
+        assert!(Kernel::Cloud.matches(cloud) && !Kernel::Cloud.matches(generic));
+        assert!(Kernel::Generic.matches(generic) && !Kernel::Generic.matches(cloud));
+        assert!(!Kernel::Generic.matches("linux-image-arm64_6.1.192-2_arm64.deb"), "the meta-package has no modules");
+        assert!(!Kernel::Generic.matches("linux-headers-6.1.0-56-arm64_6.1.192-2_arm64.deb"));
+        assert_eq!(Kernel::for_board("qemu-virt").unwrap(), Kernel::Cloud);
+        assert_eq!(Kernel::for_board("rpi4b").unwrap(), Kernel::Generic);
+    }
+
     #[test]
     fn parses_the_rtt_marker() {
         let log = "x\r\nCELLBOOT: rtt n=50 median_us=8123 max_us=20111 (busybox devmem, TCG)\r\nCELLBOOT: rtt-native n=200 min_us=90 median_us=120 max_us=900 (x)\r\n";

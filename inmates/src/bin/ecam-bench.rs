@@ -341,9 +341,9 @@ mod bench {
         let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic")) };
         let Some(phys) = physical_ecam(&fdt, host.ecam) else { fail(format_args!("no board pci-host-ecam-generic node")) };
         check_fast_path(host.ecam);
-        let Some(gic) = dtb::gic_v3(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
+        let Some(dtb::Gic::V3 { gicr, .. }) = dtb::gic(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
         // This cell runs on CPU 0 only: CPU 1's frame is never mapped into it.
-        let raz_at = gic.gicr + GICR_STRIDE + GICR_RAZ;
+        let raz_at = gicr + GICR_STRIDE + GICR_RAZ;
         let (mut trapped, mut direct, mut raz, mut hvc, mut svc) = (u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX);
         let (mut vid, mut pid, mut version) = (0, 0, 0);
         for _ in 0..ROUNDS {

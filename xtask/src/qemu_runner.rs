@@ -25,6 +25,9 @@ pub struct Outcome {
     pub passed: bool,
     /// QEMU start to the last expected marker.
     pub elapsed: Duration,
+    /// CPU time QEMU's threads had used by then (Linux /proc; `None`
+    /// elsewhere): unlike `elapsed`, barely moved by other load on the host.
+    pub cpu: Option<Duration>,
     pub detail: String,
     pub log: std::path::PathBuf,
 }
@@ -76,6 +79,7 @@ pub fn run(mut case: Case) -> Result<Outcome> {
     let mut next = 0; // index of the next expected marker
     let mut closed = 0;
     let mut elapsed = Duration::ZERO;
+    let mut cpu = None;
     let result: Result<(), String> = loop {
         if next == case.expect.len() {
             break Ok(());
@@ -91,6 +95,7 @@ pub fn run(mut case: Case) -> Result<Outcome> {
                             pos += i + case.expect[next].len();
                             next += 1;
                             elapsed = start.elapsed();
+                            cpu = cpu_time(child.id());
                         }
                         None => break,
                     }
@@ -130,7 +135,18 @@ pub fn run(mut case: Case) -> Result<Outcome> {
         Ok(()) => (true, format!("all {} markers in {:.2}s", case.expect.len(), elapsed.as_secs_f64())),
         Err(why) => (false, why),
     };
-    Ok(Outcome { name: case.name, passed, elapsed, detail, log: log_path })
+    Ok(Outcome { name: case.name, passed, elapsed, cpu, detail, log: log_path })
+}
+
+/// Sum of the on-CPU time of every thread of process `pid`
+/// (/proc/<pid>/task/*/schedstat, first field in ns).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
 }
 
 /// The last `n` lines of a log, for failure reports.

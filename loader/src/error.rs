@@ -113,6 +113,7 @@ impl FixupError {
         self
     }
 
+    #[inline(never)]
     pub fn prop(mut self, prop: &'static str) -> Self {
         self.prop = prop;
         self

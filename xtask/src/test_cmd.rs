@@ -19,6 +19,9 @@ pub fn test(o: &TestOpts) -> Result<()> {
     if !o.no_unit {
         cmd::step("test 2/4: host tests (cargo test --workspace)");
         cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
+        // The loader firmware's cellfdt (firmware.rs): same results required.
+        cmd::step("test 2/4: cellfdt and the loader with cellfdt's `size` feature");
+        cmd::run(cmd::cargo().args(["test", "-p", "cellfdt", "-p", "cellboot-loader", "--features", "cellfdt/size"]))?;
     }
     cmd::step(&format!("test 3/4: firmware builds for {} (debug and release)", firmware::TARGET));
     let sys = assemble::load_system(&o.board, "linux-demo")?;

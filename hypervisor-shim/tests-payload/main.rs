@@ -95,6 +95,84 @@ mod inmate {
         if ci == 0 { services(ecam, gicd) } else { attacker(ecam) }
     }
 
+
+    /// The guest's FP/SIMD registers across traps whose handlers run shim
+    /// Rust (a console write, an unknown hypercall, a mediated GICD_CTLR
+    /// read and write of the same value; the write path zeroes arrays with
+    /// vector stores):
+    /// q0..q31 filled with distinct bytes, the traps taken, the registers
+    /// stored and compared, all in one asm block so no payload code runs
+    /// in between.
+    fn fp_simd_kept(gicd: u64) -> bool {
+        let msg = b"payload: fp/simd probe\n";
+        let mut out = [0u128; 32];
+        // SAFETY: the hypercall ABI clobbers x0 only; x9 carries GICD_CTLR
+        // (written back unchanged); every vector register is declared clobbered; `out` is a
+        // local array of 32 × 16 bytes that x11 points to.
+        unsafe {
+            core::arch::asm!(
+            "movi v0.16b, #1",
+            "movi v1.16b, #2",
+            "movi v2.16b, #3",
+            "movi v3.16b, #4",
+            "movi v4.16b, #5",
+            "movi v5.16b, #6",
+            "movi v6.16b, #7",
+            "movi v7.16b, #8",
+            "movi v8.16b, #9",
+            "movi v9.16b, #10",
+            "movi v10.16b, #11",
+            "movi v11.16b, #12",
+            "movi v12.16b, #13",
+            "movi v13.16b, #14",
+            "movi v14.16b, #15",
+            "movi v15.16b, #16",
+            "movi v16.16b, #17",
+            "movi v17.16b, #18",
+            "movi v18.16b, #19",
+            "movi v19.16b, #20",
+            "movi v20.16b, #21",
+            "movi v21.16b, #22",
+            "movi v22.16b, #23",
+            "movi v23.16b, #24",
+            "movi v24.16b, #25",
+            "movi v25.16b, #26",
+            "movi v26.16b, #27",
+            "movi v27.16b, #28",
+            "movi v28.16b, #29",
+            "movi v29.16b, #30",
+            "movi v30.16b, #31",
+            "movi v31.16b, #32",
+            "hvc #0x4a48",
+            "mov x0, #0x999",
+            "hvc #0x4a48",
+            "ldr w9, [x10]",
+            "str w9, [x10]",
+            "stp q0, q1, [x11, #0]",
+            "stp q2, q3, [x11, #32]",
+            "stp q4, q5, [x11, #64]",
+            "stp q6, q7, [x11, #96]",
+            "stp q8, q9, [x11, #128]",
+            "stp q10, q11, [x11, #160]",
+            "stp q12, q13, [x11, #192]",
+            "stp q14, q15, [x11, #224]",
+            "stp q16, q17, [x11, #256]",
+            "stp q18, q19, [x11, #288]",
+            "stp q20, q21, [x11, #320]",
+            "stp q22, q23, [x11, #352]",
+            "stp q24, q25, [x11, #384]",
+            "stp q26, q27, [x11, #416]",
+            "stp q28, q29, [x11, #448]",
+            "stp q30, q31, [x11, #480]",
+            inout("x0") hc::DEBUG_CONSOLE_WRITE => _, in("x1") msg.as_ptr(), in("x2") msg.len(),
+            in("x10") gicd, in("x11") out.as_mut_ptr(), out("x9") _,
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _, out("v6") _, out("v7") _, out("v8") _, out("v9") _, out("v10") _, out("v11") _, out("v12") _, out("v13") _, out("v14") _, out("v15") _, out("v16") _, out("v17") _, out("v18") _, out("v19") _, out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _, out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+            );
+        }
+        out.iter().enumerate().all(|(i, v)| *v == u128::from_ne_bytes([i as u8 + 1; 16]))
+    }
+
     fn services(ecam: u64, gicd: u64) -> ! {
         say!("vpci 00:00.0 id {:#010x} class {:#010x}", rd32(ecam), rd32(ecam + 8));
         ivshmem_enable(ecam);
@@ -116,6 +194,7 @@ mod inmate {
         say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
         say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
         say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
+        say!("fp/simd registers kept across traps: {}", fp_simd_kept(gicd));
         let ispendr = gicd + 0x200 + 4 * (DOORBELL_SPI / 32);
         let bit = 1u32 << (DOORBELL_SPI % 32);
         let mut spins = 0u64;

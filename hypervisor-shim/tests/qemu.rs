@@ -197,6 +197,7 @@ fn two_cells_services_and_containment() {
         "[shim] cell linux: unknown hypercall 0x999: E_NOSYS",
         "[linux] payload: unknown hypercall -> -38",
         "[linux] payload: cell_get_state -> 0",
+        "[linux] payload: fp/simd registers kept across traps: true",
         "[attacker] payload: console write from a foreign IPA -> -22",
         "[attacker] payload: cpu_on foreign cpu 0 -> -3",
         "[shim] cell attacker: denied read 8 bytes at IPA 0x40200000",

@@ -36,15 +36,30 @@ fn image_map_end(start: u64, end: u64, image_size: u64) -> u64 {
     up(start.saturating_add(image_size)).max(end + PAGE)
 }
 
+/// One range to map: what it is (for errors), [start, end), type, access.
+type Range = (&'static str, u64, u64, Mem, MapAccess);
+
+fn map_all(ranges: &[Range]) -> Result<(), (&'static str, MapError)> {
+    for &(what, s, e, mem, access) in ranges {
+        if s < e {
+            arch::map_identity(s, e, mem, access).map_err(|err| (what, err))?;
+        }
+    }
+    Ok(())
+}
+
 /// The map the boot CPU switches on first, before it uses any lock: the
 /// image (text, data, BSS, payloads) and the build-time early UART.
-pub fn early(image_size: u64, early_uart: u64) -> Result<(), MapError> {
+pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapError)> {
     let (start, end) = arch::image_bounds();
     let rw = down(arch::image_data_start());
-    arch::map_identity(start, rw, Mem::WriteBack, MapAccess::ReadExec)?;
-    arch::map_identity(rw, end, Mem::WriteBack, MapAccess::ReadWrite)?;
-    arch::map_identity(end, image_map_end(start, end, image_size), Mem::WriteBack, MapAccess::ReadOnly)?;
-    arch::map_identity(down(early_uart), down(early_uart) + PAGE, Mem::Device, MapAccess::ReadWrite)
+    let uart = down(early_uart);
+    map_all(&[
+        ("shim text", start, rw, Mem::WriteBack, MapAccess::ReadExec),
+        ("shim data", rw, end, Mem::WriteBack, MapAccess::ReadWrite),
+        ("payloads", end, image_map_end(start, end, image_size), Mem::WriteBack, MapAccess::ReadOnly),
+        ("early UART", uart, uart + PAGE, Mem::Device, MapAccess::ReadWrite),
+    ])
 }
 
 /// Adds the rest from the validated config: the hypervisor region around
@@ -57,21 +72,26 @@ pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, M
     let hv = &cfg.hypervisor;
     let (hv_start, hv_end) = (down(hv.phys), up(hv.phys_end()));
     let img_end = image_map_end(start, end, image_size).min(hv_end);
-    let rw = MapAccess::ReadWrite;
-    let map = |what, s: u64, e: u64, mem| if s < e { arch::map_identity(s, e, mem, rw).map_err(|err| (what, err)) } else { Ok(()) };
-    map("hypervisor region below the image", hv_start, start, Mem::WriteBack)?;
-    map("hypervisor region above the image", img_end, hv_end, Mem::WriteBack)?;
     let (ram_start, ram_end) = (down(b.ram_base), up(b.ram_base.saturating_add(b.ram_size)));
-    map("board RAM below the hypervisor region", ram_start, hv_start, Mem::NonCacheable)?;
-    map("board RAM above the hypervisor region", hv_end, ram_end, Mem::NonCacheable)?;
-    let mmio = |what, base: u64, size: u64| map(what, down(base), up(base.saturating_add(size)), Mem::Device);
-    mmio("UART", b.uart_base, b.uart_size.max(1))?;
-    mmio("GIC distributor", b.gicd_base, b.gicd_size)?;
-    if b.gic_version == 2 {
-        mmio("GIC CPU interface", b.gicc_base, b.gicc_size)?;
+    let (gic_cpu, gic_cpu_size) = if b.gic_version == 2 {
+        (b.gicc_base, b.gicc_size)
     } else {
-        mmio("GIC redistributors", b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into()))?;
-    }
+        (b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into()))
+    };
+    let mmio = |base: u64, size: u64| (down(base), up(base.saturating_add(size)));
+    let (uart, uart_end) = mmio(b.uart_base, b.uart_size.max(1));
+    let (gicd, gicd_end) = mmio(b.gicd_base, b.gicd_size);
+    let (gicc, gicc_end) = mmio(gic_cpu, gic_cpu_size);
+    let rw = MapAccess::ReadWrite;
+    map_all(&[
+        ("hypervisor region below the image", hv_start, start, Mem::WriteBack, rw),
+        ("hypervisor region above the image", img_end, hv_end, Mem::WriteBack, rw),
+        ("board RAM below the hypervisor region", ram_start, hv_start, Mem::NonCacheable, rw),
+        ("board RAM above the hypervisor region", hv_end, ram_end, Mem::NonCacheable, rw),
+        ("UART", uart, uart_end, Mem::Device, rw),
+        ("GIC distributor", gicd, gicd_end, Mem::Device, rw),
+        ("GIC CPU interface / redistributors", gicc, gicc_end, Mem::Device, rw),
+    ])?;
     arch::mmu_sync();
     Ok(())
 }

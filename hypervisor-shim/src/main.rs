@@ -69,8 +69,8 @@ mod boot {
         let from = if entry_el != el { " from EL3" } else { "" };
         info!("cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
         phase!("shim entry");
-        if let Err(e) = early {
-            refuse(format_args!("cannot map the shim image at EL2: {e}"));
+        if let Err((what, e)) = early {
+            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
         }
         if let Some(msg) = arch::current_el_boot_message(el) {
             refuse(format_args!("{msg}"));
@@ -102,11 +102,10 @@ mod boot {
             ));
         }
         if let Err((what, e)) = el2_map::board(cfg, image_size) {
-            refuse(format_args!("cannot map the {what} at EL2: {e}"));
+            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
         }
         cell::set_config(cfg);
         console::set_uart(b.uart_base);
-        info!("EL2 MMU and caches on: {} page tables", arch::mmu_tables_used());
         let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
             refuse(format_args!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr()));
         };
@@ -120,11 +119,12 @@ mod boot {
             }
         }
         info!(
-            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}",
+            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}, EL2 MMU on ({} tables)",
             str_field(&b.name),
             b.num_cpus,
             b.gic_version,
-            cfg.num_cells
+            cfg.num_cells,
+            arch::mmu_tables_used()
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---

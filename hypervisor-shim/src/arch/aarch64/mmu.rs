@@ -69,26 +69,15 @@ pub enum Access {
     ReadWrite,
 }
 
+/// Why a range cannot be mapped, and the address where it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    Unaligned(u64),
-    /// Above the 39-bit VA (or the CPU's physical address) space.
-    TooHigh(u64),
-    OutOfTables,
-    /// Already mapped differently (a live entry is never changed).
-    Conflict(u64),
-}
+pub struct MapError(pub &'static str, pub u64);
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::Unaligned(a) => write!(f, "{a:#x} is not 4 KiB aligned"),
-            MapError::TooHigh(a) => write!(f, "{a:#x} is beyond the shim's {VA_BITS}-bit identity map or the CPU's PA range"),
-            MapError::OutOfTables => write!(f, "out of EL2 page tables (raise mmu::POOL_TABLES)"),
-            MapError::Conflict(a) => write!(f, "{a:#x} is already mapped with other attributes"),
-        }
-    }
-}
+const UNALIGNED: &str = "not 4 KiB aligned";
+const TOO_HIGH: &str = "beyond the 39-bit identity map or the CPU's PA range";
+const OUT_OF_TABLES: &str = "out of EL2 page tables (raise mmu::POOL_TABLES)";
+/// A live entry is never changed (no break-before-make needed).
+const CONFLICT: &str = "already mapped with other attributes";
 
 fn leaf_attrs(mem: Mem, access: Access) -> u64 {
     let mut a = AF | AP_RES1;
@@ -120,7 +109,7 @@ fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
 impl Pool {
     fn alloc(&mut self) -> Result<usize, MapError> {
         if self.used == POOL_TABLES {
-            return Err(MapError::OutOfTables);
+            return Err(MapError(OUT_OF_TABLES, 0));
         }
         self.used += 1;
         Ok(self.used - 1)
@@ -134,10 +123,10 @@ impl Pool {
 
     fn map(&mut self, start: u64, end: u64, attrs: u64, pa_limit: u64) -> Result<(), MapError> {
         if start & 0xfff != 0 || end & 0xfff != 0 {
-            return Err(MapError::Unaligned(if start & 0xfff != 0 { start } else { end }));
+            return Err(MapError(UNALIGNED, if start & 0xfff != 0 { start } else { end }));
         }
         if end > pa_limit.min(1 << VA_BITS) {
-            return Err(MapError::TooHigh(end));
+            return Err(MapError(TOO_HIGH, end));
         }
         if self.used == 0 {
             self.alloc()?; // the root
@@ -154,17 +143,17 @@ impl Pool {
                 if !is_table && (level == 3 || a % block == 0 && end - a >= block) {
                     let desc = a | attrs | VALID | if level == 3 { TABLE } else { 0 };
                     if e & VALID != 0 && e != desc {
-                        return Err(MapError::Conflict(a));
+                        return Err(MapError(CONFLICT, a));
                     }
                     self.tables[t].0[idx] = desc;
                     a += block;
                     break;
                 }
                 t = if is_table {
-                    self.index_of(e & ADDR_MASK).ok_or(MapError::Conflict(a))?
+                    self.index_of(e & ADDR_MASK).ok_or(MapError(CONFLICT, a))?
                 } else if e & VALID != 0 {
                     // A live block would have to be split: break-before-make.
-                    return Err(MapError::Conflict(a));
+                    return Err(MapError(CONFLICT, a));
                 } else {
                     let n = self.alloc()?;
                     self.tables[t].0[idx] = (&self.tables[n] as *const Table as u64) | VALID | TABLE;

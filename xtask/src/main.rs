@@ -72,7 +72,7 @@ enum Cmd {
     Bench {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct)
+        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct; rtt: ivshmem round trips on the board's two-cell system)
         #[arg(long)]
         only: Option<String>,
         /// With --only boot: firmware with counter timestamps at each boot phase, and their table

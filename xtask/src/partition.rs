@@ -277,9 +277,9 @@ pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     c.arg("-kernel").arg(image(board, "two-cell", true, n, n_native)?);
     let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
     e.extend(strings(LINUX_PEER));
-    let o = qemu_runner::run(Case { name: "bench-two-cell-rtt".into(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
+    let o = qemu_runner::run(Case { name: format!("bench-{board}-two-cell-rtt"), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
     if !o.passed {
-        bail!("bench-two-cell-rtt: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+        bail!("bench-{board}-two-cell-rtt: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
     }
     let log = std::fs::read_to_string(&o.log)?;
     let shell = parse_rtt(&log, "CELLBOOT: rtt ").context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")?;

@@ -114,6 +114,10 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     let cell = &sys.config.cells[0];
     let bootargs = cellboot_abi::str_field(&cell.boot.bootargs);
     let direct = q.direct.as_ref().with_context(|| format!("qemu/{board}.toml has no [direct] section"))?;
+    // The direct run gets the same QEMU machine (vCPU count included: QEMU
+    // wakes every vCPU thread for a broadcast TLBI, online or not) and a
+    // kernel limited to the cell's CPUs, so the ratio is the shim + loader.
+    let direct_args = format!("{bootargs} maxcpus={}", cell.cpu_mask.count_ones());
 
     let mut through = Vec::new();
     let mut straight = Vec::new();
@@ -132,7 +136,7 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
         }
         let mut c = q.command_sized(Some(direct.smp), &direct.memory);
         c.arg("-kernel").arg(paths::cloud_image()).arg("-initrd").arg(paths::initramfs());
-        c.arg("-append").arg(bootargs);
+        c.arg("-append").arg(&direct_args);
         let (wall, cpu) = boot_time(&format!("bench-direct-{i}"), c, BOOT_MARKERS)?;
         straight.push(wall);
         straight_cpu.push(cpu);

@@ -121,6 +121,14 @@ if [ -n "$dev" ] && [ -x /ivshmem-peer.sh ]; then
 fi
 
 cpus=$(grep -c '^processor' /proc/cpuinfo)
+if [ "$cpus" = 0 ]; then
+    # Seen once on a loaded raspi4b run, with both CPUs up per the kernel log:
+    # a failed read, not a CPU count (a running system has CPU 0). Read
+    # again, saying so; a second 0 fails below.
+    say "cpus: /proc/cpuinfo gave no processor lines, reading it again"
+    sleep 1
+    cpus=$(grep -c '^processor' /proc/cpuinfo)
+fi
 mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "cpus=$cpus memtotal=$mem"
 if [ -n "$EXPECT_CPUS" ] && [ "$cpus" != "$EXPECT_CPUS" ]; then

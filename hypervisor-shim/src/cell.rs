@@ -12,7 +12,7 @@ use cellboot_abi::{
     cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
     COMM_REVISION, COMM_SIGNATURE, MAX_CELLS, NO_PAYLOAD,
 };
-use cellboot_vdev::pci::{EcamImage, VirtualPciBus};
+use cellboot_vdev::pci::{EcamImage, VirtualPciBus, BUS0_PAGES, PAGE_BYTES};
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 static CONFIG: spin::Once<&'static SystemConfig> = spin::Once::new();
@@ -60,8 +60,8 @@ impl CellRt {
 
 pub static CELLS: [spin::Mutex<CellRt>; MAX_CELLS] = [const { spin::Mutex::new(CellRt::EMPTY) }; MAX_CELLS];
 
-/// Each cell's published config-space image, read lock-free by the EL2
-/// fast path for config reads (arch `ecam_fast.s`); its bus keeps it current.
+/// Each cell's config-space pages, mapped read-only at its virtual ECAM
+/// window so config reads never trap; its bus keeps them current.
 pub static ECAM_IMAGES: [EcamImage; MAX_CELLS] = [const { EcamImage::new() }; MAX_CELLS];
 
 /// Backing of each cell's comm region (shim memory, mapped into the cell).
@@ -256,7 +256,9 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
 
     // --- virtual PCI bus ---
     let mut bus = VirtualPciBus::build_from_config(ci, sys);
-    bus.attach_image(&ECAM_IMAGES[ci]);
+    // Shim memory is cached at EL2; cells may read it with their caches off.
+    bus.attach_image(&ECAM_IMAGES[ci], arch::dcache_clean_inval);
+    map_ecam_image(&bus, root, c.vpci.ecam_base, c.vpci.ecam_size)?;
     let mut devices = [0u8; 8];
     let mut ndev = 0;
     for d in bus.devices() {
@@ -320,6 +322,23 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
         initrd.size,
         ndev
     );
+    Ok(())
+}
+
+/// Maps bus 0 of the cell's ECAM window read-only onto its image pages:
+/// config reads are plain loads, config writes take a stage-2 permission
+/// fault to the full path (mmio.rs). Further buses stay a hole (all-ones
+/// through the full path).
+fn map_ecam_image(bus: &VirtualPciBus, root: usize, base: u64, size: u64) -> Result<(), SetupError> {
+    let ro = Perm { read: true, write: false, exec: false };
+    let mut pool = POOL.lock();
+    for n in 0..BUS0_PAGES {
+        let (ipa, Some(page)) = (base + ((n as u64) << 12), bus.image_page(n)) else { break };
+        if ipa - base >= size {
+            break;
+        }
+        pool.map(root, ipa, page, PAGE_BYTES as u64, Kind::Normal, ro, Leaves::Pages).map_err(|e| SetupError(map_err_text(e), ipa))?;
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Stage-2 data aborts: decode the syndrome, emulate the trapped windows
-//! (vPCI ECAM, vPCI BAR window, GIC distributor), deny everything else.
+//! (vPCI ECAM writes, which fault on its read-only config pages, and reads
+//! beyond bus 0; vPCI BAR window; GIC distributor), deny everything else.
 
 use crate::arch::GuestFrame;
 use crate::cell::{self, CELLS};
@@ -48,7 +49,9 @@ fn inside(a: u64, base: u64, size: u64) -> bool {
 /// Emulates or denies the access; a denial is reflected to the cell as an
 /// abort, or stops the cell when it cannot take one (see `deny`).
 pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64) {
-    let a = decode(esr, far, hpfar);
+    // A translation fault (a hole) or a permission fault (a write to the
+    // read-only ECAM image pages) alike: only the IPA's source differs.
+    let a = Access { ipa: crate::arch::fault_ipa(esr, far, hpfar), ..decode(esr, far, hpfar) };
     // Stage-1 table walks that hit an unmapped IPA are never emulated.
     let s1ptw = esr & (1 << 7) != 0;
     if !a.valid || s1ptw {

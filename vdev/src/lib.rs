@@ -2,7 +2,7 @@
 //!
 //! The EL2 shim decodes a trapped data abort (ESR_EL2.ISV: address, size,
 //! direction, register) and hands the access to one of these models:
-//! - [`pci`]: the virtual PCI host bridge (trapped ECAM) with its ivshmem-v2
+//! - [`pci`]: the virtual PCI host bridge (ECAM: mapped reads, trapped writes) with its ivshmem-v2
 //!   devices and their BAR0 register pages;
 //! - [`gicd`]: mediation of the shared GIC distributor, so a cell only sees
 //!   and changes the SPIs it owns.

@@ -13,7 +13,9 @@ use anyhow::{Context, Result};
 use cellboot_config::System;
 
 /// Any of these fails the hostile case at once (besides the common ones).
-pub const FAIL_ON: &[&str] = &["attacker: BREACH", "attacker: BUG", "| BREACH |"];
+/// A config read the shim had to answer on bus 0 means the read-only ECAM
+/// pages were not mapped.
+pub const FAIL_ON: &[&str] = &["attacker: BREACH", "attacker: BUG", "| BREACH |", "is no config cycle"];
 
 /// The attacker's targets, parsed like the inmate parses them.
 struct Targets {
@@ -57,7 +59,6 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     let cell = &sys.config.cells[ai];
     let t = targets(cellboot_abi::str_field(&cell.boot.bootargs))?;
     let b = &sys.config.board;
-    let ecam = cell.vpci.ecam_base;
     let own_irq = u64::from(cell.vpci.irq_base);
     let mut shim: Vec<String> = vec![
         format!("denied read 8 bytes at IPA {:#x}", t.linux_ram),
@@ -102,9 +103,7 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         "SMCCC/PSCI function 0xc2000000 not supported".into(),
         format!("denied read 4 bytes at IPA {:#x}", t.linux_ram),
         "ECAM write 0x10000000 at +0x28010 ignored: vpci: config write to an absent device".into(),
-        "ECAM read of 8 bytes at +0x0 is no config cycle: all-ones".into(),
         "ECAM write 0xffffffffffffffff at +0x10 ignored: vpci: config write not within one dword".into(),
-        format!("denied read of unknown size at IPA {ecam:#x}"),
         "ivshmem doorbell to peer 1 of device 0: no such other peer, ignored".into(),
         "ivshmem write ignored: ivshmem: doorbell to a peer that does not exist".into(),
     ]);

@@ -60,9 +60,13 @@ mod hostile {
         Absorbed,
         /// A read returns all-ones.
         Ones,
-        /// Either the MMU's own alignment fault (Device memory) or, where the
-        /// CPU lets it through, the shim's all-ones for a non-config cycle.
-        AbortOrOnes,
+        /// A read returns exactly this: bytes of the cell's own config space
+        /// (its ECAM window maps its own devices' pages read-only).
+        Own(i64),
+        /// Either the MMU's own alignment fault (Device memory, the cell's
+        /// MMU off) or, where the CPU lets it through, these own bytes (low
+        /// 32 bits compared).
+        AbortOrOwn(i64),
     }
 
     struct Row {
@@ -93,7 +97,8 @@ mod hostile {
             Want::Code(c) => r.abort == 0 && r.value == c,
             Want::Absorbed => r.abort == 0,
             Want::Ones => r.abort == 0 && r.value == -1,
-            Want::AbortOrOnes => r.abort != 0 || r.value as u32 == u32::MAX,
+            Want::Own(v) => r.abort == 0 && r.value == v,
+            Want::AbortOrOwn(v) => r.abort != 0 || r.value as u32 == v as u32,
         }
     }
 
@@ -262,11 +267,16 @@ mod hostile {
         arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
         arch::wr32(ecam + (5 << 15) + 0x10, 0x1000_0000);
         t.push("config write to absent device 5", Want::Absorbed, 0);
-        t.push("ECAM 8-byte read (oversized)", Want::Ones, rd(ecam));
+        // Reads never leave the cell's own config pages: whatever the width,
+        // they see its own device's bytes (from aligned 4-byte reads) or
+        // all-ones; writes of any shape trap.
+        let own = i64::from(arch::rd32(ecam + 4)) << 32 | i64::from(arch::rd32(ecam));
+        t.push("ECAM 8-byte read (oversized)", Want::Own(own), rd(ecam));
         arch::wr64(ecam + 0x10, u64::MAX);
         t.push("ECAM 8-byte BAR write (oversized)", Want::Absorbed, 0);
-        t.push("ECAM ldp (pair, ISV=0)", Want::Abort, arch::ldp(ecam).0 as i64);
-        t.push("ECAM 4-byte read at +0x2 (misaligned)", Want::AbortOrOnes, arch::rd32_unaligned(ecam + 2) as i64);
+        t.push("ECAM ldp (pair)", Want::Own(own), arch::ldp(ecam).0 as i64);
+        t.push("ECAM 4-byte read at +0x2 (misaligned)", Want::AbortOrOwn(own >> 16), arch::rd32_unaligned(ecam + 2) as i64);
+        t.push("ECAM 8-byte read of absent device 5", Want::Ones, rd(ecam + (5 << 15)));
         let bar_ok = arch::rd32(ecam + 0x10) == host.mem_pci as u32;
         if bar0 != 0 {
             arch::wr32(bar0 + 0x0c, 1 << 16);
@@ -285,7 +295,8 @@ mod hostile {
                 Want::Code(_) => "error",
                 Want::Absorbed => "dropped",
                 Want::Ones => "all-ones",
-                Want::AbortOrOnes => "fault/1s",
+                Want::Own(_) => "own cfg",
+                Want::AbortOrOwn(_) => "fault/own",
             };
             let verdict = if ok { "contained" } else { "BREACH" };
             if r.abort != 0 {

@@ -1,91 +1,83 @@
-//! The bus's published config-space image: what the shim's EL2 fast path
-//! (hypervisor-shim/src/arch/aarch64/ecam_fast.s) answers plain config reads
-//! from without taking a lock or entering Rust.
+//! The bus's published config-space image: the pages a cell's virtual ECAM
+//! window maps read-only in its stage 2, so config reads never trap.
+//!
+//! Each present device's function 0 has a 4 KiB page holding its whole
+//! config space as the model reads it; every absent function of bus 0 maps
+//! one shared page of all-ones (a master abort reads all-ones). Config reads
+//! have no side effects, which is what makes answering them from memory
+//! sound. Writes still trap (the pages are read-only to the cell) and go to
+//! the model, which republishes before the shim returns to the guest.
 //!
 //! The bus keeps an attached image equal to its model after every change it
-//! makes (device added, config write, interrupt latch, reset), so the fast
-//! path never needs to know what changes config space. Each dword is stored
+//! makes (device added, config write, interrupt latch, reset), so nothing
+//! outside it needs to know what changes config space. Each dword is stored
 //! atomically: a reader on another CPU of the cell sees the dword from before
 //! or after a change, as if its read had been ordered before or after it,
-//! which is all a config read promises. Readers hold no lock, so the image
-//! carries only what the cell may read anyway.
+//! which is all a config read promises (a wider read is as if split into
+//! dword cycles). Readers take no lock, so the pages carry only what the
+//! cell may read anyway: its own devices' config space.
 //!
-//! The fast path takes only the common case and leaves the rest to the full
-//! path: [`EcamImage::read`] is its exact description in Rust (the assembly
-//! mirrors it step for step), and the host tests check that whatever it
-//! answers equals [`VirtualPciBus::ecam_read`].
+//! The cell may read with its caches off while the shim writes through its
+//! cache: after every change the bus calls the `clean` function it was
+//! attached with over the page (the shim cleans it to the point of
+//! coherency; docs/caches.md).
 
-use core::mem::offset_of;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::access::BUS0_SPAN;
-use super::VirtualPciBus;
+use super::{VirtualPciBus, MAX_DEVICES};
 
-/// Config-space bytes imaged per device: the type 0 header and the vendor
-/// capability (0x40..0x60). The model reads every register from here to the
-/// end of the 4 KiB extended space as zero.
-pub const IMAGE_BYTES: u16 = 0x80;
-const DWORDS: usize = IMAGE_BYTES as usize / 4;
-/// Device numbers on bus 0.
-const DEVICE_NUMBERS: usize = 32;
+/// One function's config space, as mapped into the cell.
+pub const PAGE_BYTES: usize = 4096;
+const PAGE_DWORDS: usize = PAGE_BYTES / 4;
+/// Function pages on bus 0 (32 devices x 8 functions): what the shim maps.
+pub const BUS0_PAGES: usize = (BUS0_SPAN / PAGE_BYTES as u64) as usize;
 
-/// One cell's published image. `#[repr(C)]`: the assembly indexes it with
-/// the offsets below.
+/// A page-aligned config space page, written only by the bus.
+#[repr(C, align(4096))]
+pub struct ConfigPage([AtomicU32; PAGE_DWORDS]);
+
+impl ConfigPage {
+    const fn new() -> Self {
+        Self([const { AtomicU32::new(0) }; PAGE_DWORDS])
+    }
+
+    fn addr(&self) -> u64 {
+        core::ptr::from_ref(self) as u64
+    }
+
+    /// Stores `value(dword index)` into every dword that differs; whether
+    /// any did.
+    fn fill(&self, value: impl Fn(usize) -> u32) -> bool {
+        let mut changed = false;
+        for (i, dw) in self.0.iter().enumerate() {
+            let v = value(i);
+            if dw.load(Ordering::Relaxed) != v {
+                dw.store(v, Ordering::Relaxed);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Byte `i` as a reader of the mapped page sees it (little endian).
+    fn byte(&self, i: usize) -> u8 {
+        (self.0[i / 4].load(Ordering::Relaxed) >> (i % 4 * 8)) as u8
+    }
+}
+
+/// One cell's published image (zero until attached, so it can live in BSS).
 #[repr(C)]
 pub struct EcamImage {
-    /// `[device][dword]`: function 0's config dwords 0x00..[`IMAGE_BYTES`].
-    dwords: [[AtomicU32; DWORDS]; DEVICE_NUMBERS],
-    /// Bit `d`: device `d` (function 0) is present.
-    present: AtomicU32,
-    _pad: u32,
-    /// The cell's ECAM window: IPA base and the bytes the image answers for
-    /// (bus 0 at most); 0 while no bus is attached, so nothing is answered.
-    base: AtomicU64,
-    span: AtomicU64,
+    /// Function 0 of the device in the bus's slot of the same index.
+    pages: [ConfigPage; MAX_DEVICES],
+    /// What every absent function reads.
+    absent: ConfigPage,
 }
 
 impl EcamImage {
-    pub const DWORDS_OFFSET: usize = offset_of!(EcamImage, dwords);
-    /// Bytes per device row in `dwords` (a power of two: a shift in assembly).
-    pub const ROW_BYTES: usize = DWORDS * 4;
-    pub const PRESENT_OFFSET: usize = offset_of!(EcamImage, present);
-    pub const BASE_OFFSET: usize = offset_of!(EcamImage, base);
-    pub const SPAN_OFFSET: usize = offset_of!(EcamImage, span);
-
-    /// An image that answers nothing (all zero, so it can live in BSS).
     pub const fn new() -> Self {
-        Self {
-            dwords: [const { [const { AtomicU32::new(0) }; DWORDS] }; DEVICE_NUMBERS],
-            present: AtomicU32::new(0),
-            _pad: 0,
-            base: AtomicU64::new(0),
-            span: AtomicU64::new(0),
-        }
-    }
-
-    /// What the fast path answers for a `size`-byte, zero-extending read at
-    /// IPA `ipa`, or `None` when it leaves the access to the full path: not in
-    /// the window, beyond bus 0, a function other than 0, an absent device, or
-    /// not a naturally aligned 1-, 2- or 4-byte access.
-    pub fn read(&self, ipa: u64, size: u8) -> Option<u64> {
-        let off = ipa.wrapping_sub(self.base.load(Ordering::Relaxed));
-        if off >= self.span.load(Ordering::Relaxed) || off & 0x7000 != 0 {
-            return None;
-        }
-        let device = (off >> 15) & 31;
-        if self.present.load(Ordering::Acquire) >> device & 1 == 0 {
-            return None;
-        }
-        if !matches!(size, 1 | 2 | 4) || off % u64::from(size) != 0 {
-            return None;
-        }
-        let reg = off & 0xfff;
-        if reg >= u64::from(IMAGE_BYTES) {
-            return Some(0);
-        }
-        let dword = self.dwords[device as usize][(reg / 4) as usize].load(Ordering::Relaxed);
-        let v = u64::from(dword >> ((reg % 4) * 8));
-        Some(v & ((1u64 << (8 * u32::from(size))) - 1))
+        Self { pages: [const { ConfigPage::new() }; MAX_DEVICES], absent: ConfigPage::new() }
     }
 }
 
@@ -97,35 +89,61 @@ impl Default for EcamImage {
 
 impl VirtualPciBus {
     /// Attaches `image` and publishes the whole bus into it; from now on
-    /// every change the bus makes is published too. A cell's image is
-    /// attached once per bus (a re-created cell attaches its new bus).
-    pub fn attach_image(&mut self, image: &'static EcamImage) {
-        self.image = Some(image);
-        // Hide everything while the rows are rewritten.
-        image.span.store(0, Ordering::Relaxed);
-        image.present.store(0, Ordering::Release);
-        for device in 0..DEVICE_NUMBERS as u8 {
-            self.publish(device);
+    /// every change the bus makes is published too, and `clean(addr, len)`
+    /// called over each page it changed. Attach before the pages are mapped
+    /// (a cell's bus is attached once, when the cell is built).
+    pub fn attach_image(&mut self, image: &'static EcamImage, clean: fn(u64, u64)) {
+        self.image = Some((image, clean));
+        image.absent.fill(|_| u32::MAX);
+        clean(image.absent.addr(), PAGE_BYTES as u64);
+        for slot in 0..MAX_DEVICES {
+            self.publish_slot(slot);
         }
-        image.base.store(self.cfg.ecam_base, Ordering::Relaxed);
-        image.span.store(self.cfg.ecam_size.min(BUS0_SPAN), Ordering::Release);
     }
 
-    /// Rewrites device `device`'s row and presence bit from the model.
+    /// The address of the image page that bus 0's function page `n` (ECAM
+    /// offset `n << 12`) reads from, or `None` when no image is attached or
+    /// `n` is beyond bus 0.
+    pub fn image_page(&self, n: usize) -> Option<u64> {
+        let (image, _) = self.image?;
+        if n >= BUS0_PAGES {
+            return None;
+        }
+        let (device, function) = ((n >> 3) as u8, n & 7);
+        let slot = self.slots.iter().position(|s| s.as_ref().is_some_and(|d| d.device == device));
+        Some(match slot {
+            Some(i) if function == 0 => image.pages[i].addr(),
+            _ => image.absent.addr(),
+        })
+    }
+
+    /// What a `size`-byte load at ECAM `offset` of bus 0 reads from the
+    /// mapped image (any size and alignment inside one page, as memory
+    /// answers it); `None` where nothing is mapped. For tests: the shim's
+    /// guests read the pages themselves.
+    pub fn image_load(&self, offset: u64, size: u8) -> Option<u64> {
+        let (image, _) = self.image?;
+        let (n, at) = ((offset >> 12) as usize, (offset & 0xfff) as usize);
+        if offset >= BUS0_SPAN || !matches!(size, 1..=8) || at + usize::from(size) > PAGE_BYTES {
+            return None;
+        }
+        let addr = self.image_page(n)?;
+        let page = core::iter::once(&image.absent).chain(&image.pages).find(|p| p.addr() == addr)?;
+        Some((0..usize::from(size)).fold(0u64, |v, k| v | u64::from(page.byte(at + k)) << (8 * k)))
+    }
+
+    /// Rewrites device `device`'s page from the model.
     pub(super) fn publish(&self, device: u8) {
-        let Some(image) = self.image else { return };
-        let Some(row) = image.dwords.get(usize::from(device)) else { return };
-        let bit = 1u32 << (device % 32);
-        match self.find(device) {
-            Some(d) => {
-                for (i, dw) in row.iter().enumerate() {
-                    dw.store(d.cfg_read_dword(i as u16 * 4), Ordering::Relaxed);
-                }
-                image.present.fetch_or(bit, Ordering::Release);
-            }
-            None => {
-                image.present.fetch_and(!bit, Ordering::Release);
-            }
+        if let Some(slot) = self.slots.iter().position(|s| s.as_ref().is_some_and(|d| d.device == device)) {
+            self.publish_slot(slot);
+        }
+    }
+
+    fn publish_slot(&self, slot: usize) {
+        let (Some((image, clean)), Some(Some(d))) = (self.image, self.slots.get(slot)) else { return };
+        let page = &image.pages[slot];
+        if page.fill(|k| d.cfg_read_dword(k as u16 * 4)) {
+            clean(page.addr(), PAGE_BYTES as u64);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Virtual PCI host bridge: one bus (bus 0) behind a trapped ECAM window,
+//! Virtual PCI host bridge: one bus (bus 0) behind an ECAM window (reads
+//! from read-only mapped config pages, `image.rs`; writes trapped),
 //! carrying up to [`MAX_DEVICES`] ivshmem-v2 devices, plus their trapped
 //! BAR0 register pages.
 //!
@@ -20,7 +21,7 @@ use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
 
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
-pub use image::{EcamImage, IMAGE_BYTES};
+pub use image::{ConfigPage, EcamImage, BUS0_PAGES, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
@@ -86,7 +87,8 @@ pub struct VirtualPciBus {
     cfg: VpciConfig,
     slots: [Option<Ivshmem>; MAX_DEVICES],
     /// Kept equal to the config space of every device (see `image.rs`).
-    image: Option<&'static EcamImage>,
+    /// With the function that cleans a changed page to memory.
+    image: Option<(&'static EcamImage, fn(u64, u64))>,
 }
 
 impl VirtualPciBus {

@@ -5,7 +5,6 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::arch::{asm, global_asm};
 
-mod ecam_fast;
 mod mmu;
 pub use mmu::{enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used};
 pub use mmu::{Access as MapAccess, MapError, Mem};
@@ -279,6 +278,31 @@ pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
 /// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).
 pub fn trap_syndrome() -> (u64, u64, u64) {
     (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
+}
+
+/// The IPA a lower-EL data abort faulted at. HPFAR_EL2 holds it for stage-2
+/// translation faults, but the architecture leaves it UNKNOWN for a stage-2
+/// permission fault outside a stage-1 walk (a write to the read-only ECAM
+/// image pages), so there the guest's stage-1 translation of FAR is redone
+/// with AT; HPFAR is the fallback when the guest changed its tables since.
+pub fn fault_ipa(esr: u64, far: u64, hpfar: u64) -> u64 {
+    let from_hpfar = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
+    let permission = esr & 0x3c == 0x0c;
+    let s1ptw = esr & (1 << 7) != 0;
+    if !permission || s1ptw {
+        return from_hpfar;
+    }
+    let par: u64;
+    // SAFETY: an address translation of the guest's own VA in its EL1&0
+    // regime; PAR_EL1 is the guest's register, so its value is put back.
+    unsafe {
+        asm!("mrs {saved}, par_el1", "at s1e1r, {va}", "isb", "mrs {par}, par_el1", "msr par_el1, {saved}",
+            saved = out(reg) _, par = out(reg) par, va = in(reg) far, options(nostack))
+    };
+    if par & 1 != 0 {
+        return from_hpfar;
+    }
+    (par & 0x000f_ffff_ffff_f000) | (far & 0xfff)
 }
 
 /// The guest's own EL1 exception state (ESR_EL1, ELR_EL1, FAR_EL1), for

@@ -1,7 +1,5 @@
 // EL2 exception vectors. Every entry saves a full GuestFrame (x0..x30, ELR,
 // SPSR) on SP_EL2 and calls el2_trap(frame, kind); el2_return restores it.
-// Lower-EL AArch64 sync goes through el2_lower_sync (ecam_fast.s) first,
-// which answers plain virtual ECAM config reads itself.
 // The guest's FP/SIMD state (q0..q31, FPSR, FPCR) is saved below the frame
 // around the call: the shim is Rust for a target with NEON, and the
 // compiler uses vector registers for memset, zeroed arrays and formatting,
@@ -30,10 +28,7 @@ el2_vectors:
     VENTRY 5    //   irq
     VENTRY 6    //   fiq
     VENTRY 7    //   serror
-    .balign 0x80    // lower EL AArch64: sync
-    sub     sp, sp, #FRAME_SIZE
-    stp     x0, x1, [sp, #0]
-    b       el2_lower_sync
+    VENTRY 8    // lower EL AArch64: sync
     VENTRY 9    //   irq
     VENTRY 10   //   fiq
     VENTRY 11   //   serror

@@ -11,6 +11,11 @@
 //! Features `cellfdt-rw` / `cellfdt-sw` switch on the parts needing cellfdt's
 //! FdtMut / Writer (on by default once those landed).
 //! (`overlay_ffi` — libfdt overlay FFI — is added separately.)
+//!
+//! The oracle has bugs of its own: libfdt 1.6.1's `fdt_check_full` SIGSEGVs
+//! on a pre-v16 blob whose root has no '/' in its name. Hostile input goes
+//! through `libfdt::check_full_or_skip`, which refuses exactly those blobs
+//! (regression: tests/regressions.rs `f2_*`).
 
 mod aligned;
 mod libfdt_sys;

@@ -71,12 +71,71 @@ pub fn check_header(blob: &[u8]) -> Result<()> {
     rc0(unsafe { sys::fdt_check_header(padded.as_ptr().cast()) })
 }
 
-/// `fdt_check_full(blob, blob.len())`.
+/// `fdt_check_full(blob, blob.len())` for blobs known not to trip libfdt
+/// 1.6.1's crash (see `check_full_or_skip`): fixtures and blobs libfdt wrote.
+/// Panics, naming the bug, instead of calling libfdt on such a blob.
 pub fn check_full(blob: &[u8]) -> Result<()> {
+    check_full_or_skip(blob).unwrap_or_else(|| {
+        panic!("libfdt 1.6.1 fdt_check_full would dereference NULL on this pre-v16 blob; use check_full_or_skip")
+    })
+}
+
+/// `fdt_check_full(blob, blob.len())`, or None where libfdt 1.6.1 would crash.
+///
+/// libfdt 1.6.1 bug: fdt_check_full tests the root name with
+/// `name = fdt_get_name(..); if (*name || len)` without checking for NULL, and
+/// fdt_get_name returns NULL for a version < 16 blob whose node name holds no
+/// '/' (old blobs store full paths). So a blob passing fdt_check_header with
+/// version 2..15 and a root named e.g. "" (every v17 blob, after a lowered
+/// version and last_comp_version) is a SIGSEGV. Later libfdt releases return
+/// fdt_get_name's error (BADSTRUCTURE) there. A correct check_full must reject
+/// every blob this returns None for: its root name has no leaf.
+pub fn check_full_or_skip(blob: &[u8]) -> Option<Result<()>> {
     let padded = crate::AlignedBuf::from_slice_padded(blob, HEADER_SIZE);
+    if root_name_hits_null_bug(&padded, blob.len()) {
+        return None;
+    }
     // SAFETY: fdt_check_full reads the header (padded to HEADER_SIZE) and then
-    // only within `bufsize` = blob.len() after checking totalsize <= bufsize.
-    rc0(unsafe { sys::fdt_check_full(padded.as_ptr().cast(), blob.len()) })
+    // only within `bufsize` = blob.len() after checking totalsize <= bufsize;
+    // the blobs on which it would dereference NULL were refused above.
+    Some(rc0(unsafe { sys::fdt_check_full(padded.as_ptr().cast(), blob.len()) }))
+}
+
+/// Whether fdt_check_full (1.6.1) would reach a root BEGIN_NODE whose name
+/// fdt_get_name cannot give: it walks NOP and PROP tags to the first
+/// BEGIN_NODE exactly as fdt_check_full does (stopping earlier only makes
+/// fdt_check_full return earlier, which is safe), then asks fdt_get_name.
+/// `padded` is the blob plus at least HEADER_SIZE zero bytes.
+fn root_name_hits_null_bug(padded: &[u8], bufsize: usize) -> bool {
+    const FDT_BEGIN_NODE: u32 = 1;
+    const FDT_PROP: u32 = 3;
+    const FDT_NOP: u32 = 4;
+    if bufsize < HEADER_SIZE || be32(padded, 20) >= 0x10 || check_header(&padded[..bufsize]).is_err() {
+        return false;
+    }
+    if totalsize(padded) > bufsize {
+        return false;
+    }
+    let p = padded.as_ptr().cast::<c_void>();
+    let mut next: c_int = 0;
+    loop {
+        let off = next;
+        // SAFETY: the header passed fdt_check_header and its totalsize lies
+        // within the buffer; fdt_next_tag and fdt_get_name read only through
+        // fdt_offset_ptr, which bounds every access by totalsize.
+        let tag = unsafe { sys::fdt_next_tag(p, off, &mut next) };
+        // fdt_check_full stops on a negative next offset; one that does not
+        // advance (a PROP length of -12) makes it spin, never reach the root.
+        if next <= off {
+            return false;
+        }
+        match tag {
+            FDT_NOP | FDT_PROP => continue,
+            // SAFETY: as above; a NULL length pointer is allowed.
+            FDT_BEGIN_NODE => return unsafe { sys::fdt_get_name(p, off, core::ptr::null_mut()) }.is_null(),
+            _ => return false,
+        }
+    }
 }
 
 /// `fdt_open_into(src, dst, dst.len())`.

@@ -33,6 +33,7 @@ unsafe extern "C" {
     pub fn fdt_nop_node(fdt: *mut c_void, node: c_int) -> c_int;
 
     // read only (fdt_ro.c, fdt.c, fdt_addresses.c)
+    pub fn fdt_next_tag(fdt: *const c_void, offset: c_int, nextoffset: *mut c_int) -> u32;
     pub fn fdt_path_offset_namelen(fdt: *const c_void, path: *const c_char, namelen: c_int) -> c_int;
     pub fn fdt_subnode_offset_namelen(fdt: *const c_void, parent: c_int, name: *const c_char, namelen: c_int) -> c_int;
     pub fn fdt_next_node(fdt: *const c_void, offset: c_int, depth: *mut c_int) -> c_int;

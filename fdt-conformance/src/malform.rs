@@ -21,6 +21,10 @@ pub enum Mutation {
     UnterminateName(u32),
     /// XOR the byte at `idx` (anywhere in the blob) with `mask`.
     Flip(u32, u8),
+    /// Set version to `v` and last_comp_version to min(v, 16), so the header
+    /// stays acceptable: pre-v16 blobs take libfdt's old-format paths (full
+    /// path names, 8-aligned values), which two random header words rarely hit.
+    Version(u32),
 }
 
 fn put32(b: &mut [u8], off: usize, v: u32) {
@@ -63,6 +67,10 @@ pub fn apply(blob: &[u8], m: &Mutation) -> Vec<u8> {
             if let Some(p) = b.get(start..end).and_then(|s| s.iter().position(|&x| x == 0)) {
                 b[start + p] = b'x';
             }
+        }
+        Mutation::Version(v) => {
+            put32(&mut b, 20, v);
+            put32(&mut b, 24, v.min(16));
         }
         Mutation::Flip(i, mask) => {
             if !b.is_empty() {

@@ -26,7 +26,14 @@ fn same_prop(what: &str, l: Result<(&[u8], &[u8]), Error>, c: Result<(&[u8], &[u
 /// Compare everything both libraries can say about `blob`; the first
 /// disagreement is returned as text.
 pub fn compare_views(blob: &[u8]) -> Result<(), String> {
-    same("check_full", libfdt::check_full(blob), Fdt::new(blob).and_then(|f| f.check_full()))?;
+    let cf = Fdt::new(blob).and_then(|f| f.check_full());
+    match libfdt::check_full_or_skip(blob) {
+        Some(lf) => same("check_full", lf, cf)?,
+        // libfdt 1.6.1 would crash (see check_full_or_skip); any correct
+        // check must reject the blob.
+        None if cf.is_ok() => return Err("check_full: cellfdt accepted a pre-v16 root without a leaf name".into()),
+        None => {}
+    }
     let fdt = match (libfdt::check_header(blob), Fdt::new(blob)) {
         (Ok(()), Ok(f)) => f,
         (l, c) => return same("check_header", l, c.map(|_| ())),

@@ -37,7 +37,7 @@ fn read_corpus_replays_clean() {
     for f in fs {
         let data = std::fs::read(&f).unwrap();
         ro_walk::walk_everything(&data);
-        if libfdt::check_full(&data).is_ok() {
+        if libfdt::check_full_or_skip(&data) == Some(Ok(())) {
             ro_compare::compare_views(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         }
     }

@@ -22,6 +22,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<u32>().prop_map(Mutation::UnterminateStrings),
         any::<u32>().prop_map(Mutation::UnterminateName),
         (any::<u32>(), any::<u8>()).prop_map(|(i, m)| Mutation::Flip(i, m)),
+        (0u32..20).prop_map(Mutation::Version),
     ]
 }
 
@@ -36,11 +37,17 @@ fn check_malformed(blob: &[u8]) -> Result<(), TestCaseError> {
         _ if blob.len() < libfdt::HEADER_SIZE => prop_assert!(ch.is_err(), "accepted a {}-byte blob", blob.len()),
         _ => prop_assert_eq!(ch, lh, "check_header"),
     }
-    let lf = libfdt::check_full(blob);
     let cf = Fdt::new(blob).and_then(|f| f.check_full());
-    prop_assert_eq!(cf, lf, "check_full");
+    // None: libfdt 1.6.1's fdt_check_full would SIGSEGV on this blob (a
+    // pre-v16 root without a leaf name, see check_full_or_skip); it must be
+    // rejected all the same.
+    let lf = libfdt::check_full_or_skip(blob);
+    match lf {
+        Some(lf) => prop_assert_eq!(cf, lf, "check_full"),
+        None => prop_assert!(cf.is_err(), "check_full accepted a pre-v16 root without a leaf name"),
+    }
     ro_walk::walk_everything(blob);
-    if lf.is_ok() {
+    if lf == Some(Ok(())) {
         ro_compare::compare_views(blob).map_err(TestCaseError::fail)?;
     }
     Ok(())
@@ -75,7 +82,7 @@ fn every_truncation_of_rpi4() {
     for n in (0..blob.len()).step_by(97).chain(0..64) {
         let cut = &blob[..n];
         assert!(Fdt::new(cut).is_err(), "accepted blob truncated to {n} bytes");
-        assert!(libfdt::check_full(cut).is_err());
+        assert!(libfdt::check_full_or_skip(cut).is_none_or(|r| r.is_err()));
         ro_walk::walk_everything(cut);
     }
 }

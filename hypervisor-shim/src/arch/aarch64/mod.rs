@@ -340,6 +340,9 @@ pub fn tlb_flush_vm(vttbr: u64) {
 /// newest data and no cache holds a copy: a CPU reading with its caches
 /// off sees what the shim wrote, and the shim's next cached read fetches
 /// what such a CPU wrote. The rules for when: docs/caches.md.
+/// Not inlined: it has eight callers and one taken address (the vPCI
+/// bus's page clean), and the shim binary has a 64 KiB budget.
+#[inline(never)]
 pub fn dcache_clean_inval(addr: u64, len: u64) {
     let line = 4u64 << (CTR_EL0_dminline());
     let mut a = addr & !(line - 1);

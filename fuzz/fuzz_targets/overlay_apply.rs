@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     if !opened {
         buf[..base.len()].copy_from_slice(base);
     }
-    let valid_before = libfdt::check_full(&buf).is_ok();
+    // Raw bytes may be a pre-v16 blob libfdt 1.6.1 crashes on: not valid.
+    let valid_before = matches!(libfdt::check_full_or_skip(&buf), Some(Ok(())));
     let before = buf.clone();
     let mut ov = AlignedBuf::from_slice(overlay);
     let mut scratch = vec![0u8; buf.len()];
@@ -33,7 +34,8 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert!(buf[..] == before[..], "failed apply changed the base"),
         Ok(()) => {
             if valid_before {
-                libfdt::check_full(&buf).expect("valid base + applied overlay fails fdt_check_full");
+                let after = libfdt::check_full_or_skip(&buf);
+                assert!(matches!(after, Some(Ok(()))), "valid base + applied overlay fails fdt_check_full: {after:?}");
             }
         }
     }

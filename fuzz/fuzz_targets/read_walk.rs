@@ -8,8 +8,12 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     ro_walk::walk_everything(data);
-    let lf = libfdt::check_full(data);
     let cf = cellfdt::Fdt::new(data).and_then(|f| f.check_full());
+    // libfdt 1.6.1 crashes on a pre-v16 root without a leaf name: cellfdt must reject it.
+    let Some(lf) = libfdt::check_full_or_skip(data) else {
+        assert!(cf.is_err(), "accepted a pre-v16 blob whose root has no name");
+        return;
+    };
     if data.len() >= libfdt::HEADER_SIZE && libfdt::totalsize(data) <= data.len() {
         assert_eq!(lf, cf, "check_full disagrees");
     }

@@ -198,10 +198,11 @@ pub fn wants_vpci_template(cell: &CellConfig) -> bool {
 
 /// The staging plan for `cell`: what the shim copies where.
 pub fn plan(cell: &CellConfig, sizes: &StageSizes) -> Result<StagePlan, StagingError> {
-    if sizes.kernel.is_some() && sizes.kernel_run.is_some() {
-        if let Ok(p) = plan_with(cell, sizes, true) {
-            return Ok(p);
-        }
+    if sizes.kernel.is_some()
+        && sizes.kernel_run.is_some()
+        && let Ok(p) = plan_with(cell, sizes, true)
+    {
+        return Ok(p);
     }
     plan_with(cell, sizes, false)
 }

@@ -91,21 +91,20 @@ fn compare_node(blob: &[u8], fdt: &Fdt<'_>, node: usize, deep: bool) -> Result<(
         same(&at("subnode chain"), l, c)?;
         let Ok(s) = l else { break };
         if let Some(n) = libfdt_ro::get_name(blob, s).ok().and_then(|n| std::str::from_utf8(n).ok()) {
-            same(&format!("subnode_offset({node}, {n})"), libfdt_ro::subnode_offset(blob, node, &n), fdt.subnode_offset(node, &n))?;
+            same(&format!("subnode_offset({node}, {n})"), libfdt_ro::subnode_offset(blob, node, n), fdt.subnode_offset(node, n))?;
         }
         (l, c) = (libfdt_ro::next_subnode(blob, s), fdt.next_subnode(s));
     }
     if let Some(ph) = fdt.get_phandle(node) {
         same(&format!("node_offset_by_phandle({ph})"), libfdt_ro::node_offset_by_phandle(blob, ph), fdt.node_offset_by_phandle(ph))?;
     }
-    if let Ok(compat) = libfdt_ro::getprop(blob, node, "compatible") {
-        if let Some(first) = compat.split(|&b| b == 0).next().and_then(|s| std::str::from_utf8(s).ok()) {
-            if !first.is_empty() {
-                same(&format!("node_offset_by_compatible({first})"),
-                    libfdt_ro::node_offset_by_compatible(blob, None, first),
-                    fdt.node_offset_by_compatible(None, first))?;
-            }
-        }
+    if let Ok(compat) = libfdt_ro::getprop(blob, node, "compatible")
+        && let Some(first) = compat.split(|&b| b == 0).next().and_then(|s| std::str::from_utf8(s).ok())
+        && !first.is_empty()
+    {
+        same(&format!("node_offset_by_compatible({first})"),
+            libfdt_ro::node_offset_by_compatible(blob, None, first),
+            fdt.node_offset_by_compatible(None, first))?;
     }
     Ok(())
 }

@@ -140,7 +140,7 @@ impl Pool {
                 let idx = ((a >> shift) & 0x1ff) as usize;
                 let e = self.tables[t].0[idx];
                 let is_table = level < 3 && e & (VALID | TABLE) == VALID | TABLE;
-                if !is_table && (level == 3 || a % block == 0 && end - a >= block) {
+                if !is_table && (level == 3 || a.is_multiple_of(block) && end - a >= block) {
                     let desc = a | attrs | VALID | if level == 3 { TABLE } else { 0 };
                     if e & VALID != 0 && e != desc {
                         return Err(MapError(CONFLICT, a));

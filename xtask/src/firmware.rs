@@ -6,6 +6,10 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 pub const TARGET: &str = "aarch64-unknown-none";
+/// The shim's target: no FP/SIMD registers in its code, so a trap leaves
+/// the guest's q0-q31/FPSR/FPCR alone without saving them (what Jailhouse
+/// gets from -mgeneral-regs-only).
+pub const SHIM_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 pub struct Firmware {
     pub shim_elf: PathBuf,
@@ -30,11 +34,11 @@ pub fn enable_boot_timing() {
 pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     let timing = BOOT_TIMING.load(std::sync::atomic::Ordering::Relaxed);
     cmd::step(&format!(
-        "building hypervisor-shim and loader for {TARGET} ({}, SHIM_BASE={:#x})",
+        "building hypervisor-shim for {SHIM_TARGET} and loader for {TARGET} ({}, SHIM_BASE={:#x})",
         if release { "release" } else { "debug" },
         link.base
     ));
-    let mut shim = cargo_build();
+    let mut shim = cargo_build_for(SHIM_TARGET);
     shim.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim"]);
     if release {
         shim.arg("--release");
@@ -61,8 +65,12 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
 pub const LOADER_PROFILE: &str = "loader";
 
 pub(crate) fn cargo_build() -> std::process::Command {
+    cargo_build_for(TARGET)
+}
+
+fn cargo_build_for(target: &str) -> std::process::Command {
     let mut c = cmd::cargo();
-    c.args(["build", "--target", TARGET, "--message-format=json-render-diagnostics"]);
+    c.args(["build", "--target", target, "--message-format=json-render-diagnostics"]);
     c
 }
 

@@ -1,6 +1,8 @@
 //! The contract between host tooling, the hypervisor-shim (EL2) and the loader
 //! (EL1): the binary system config, the payload table appended to the shim
-//! image, the per-cell communication region and the hypercall numbers.
+//! image, the per-cell communication region and the hypercall numbers; and,
+//! for the hostile-guest suite, the attacker cell's bootargs
+//! ([`attack_targets`]), read by the attacker inmate and by xtask alike.
 //!
 //! Every type here is `repr(C)`, little-endian, pointer-free and read with
 //! `zerocopy`, so the shim, the loader and the host agree by construction; the
@@ -8,6 +10,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod attack_targets;
 mod comm;
 mod config;
 mod payload;

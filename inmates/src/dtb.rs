@@ -156,16 +156,6 @@ pub fn bootargs<'a>(fdt: &Fdt<'a>) -> &'a str {
         .unwrap_or("")
 }
 
-/// The value of `key=` in whitespace-separated `args`, as a number (0x hex
-/// or decimal).
-pub fn arg_u64(args: &str, key: &str) -> Option<u64> {
-    let v = args.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))?;
-    match v.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 /// INTID of the EL1 virtual timer (third `interrupts` entry of the
 /// `arm,armv8-timer` node: secure phys, non-secure phys, virtual, hyp).
 pub fn virt_timer_intid(fdt: &Fdt<'_>) -> Option<u32> {

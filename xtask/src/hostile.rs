@@ -6,10 +6,12 @@
 //! and the other cells must carry on to their own markers afterwards.
 //!
 //! What the attacker aims at comes from its bootargs (`attack.<key>=N` in
-//! the system file), which is also where the expected shim log lines come
-//! from here; what differs by GIC version comes from the board.
+//! the system file, parsed by `cellboot_abi::attack_targets` here and in the
+//! inmate), which is also where the expected shim log lines come from here;
+//! what differs by GIC version comes from the board.
 
 use anyhow::{Context, Result};
+use cellboot_abi::attack_targets::Targets;
 use cellboot_config::System;
 
 /// Any of these fails the hostile case at once (besides the common ones).
@@ -17,47 +19,13 @@ use cellboot_config::System;
 /// pages were not mapped.
 pub const FAIL_ON: &[&str] = &["attacker: BREACH", "attacker: BUG", "| BREACH |", "is no config cycle"];
 
-/// The attacker's targets, parsed like the inmate parses them.
-struct Targets {
-    linux_ram: u64,
-    rtos_ram: u64,
-    shim: u64,
-    shmem: u64,
-    release: Option<u64>,
-    linux_irq: u64,
-    rtos_irq: u64,
-    linux_cpu: u64,
-    rtos_cpu: u64,
-}
-
-fn arg(args: &str, key: &str) -> Option<u64> {
-    let v = args.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))?;
-    match v.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
-fn targets(args: &str) -> Result<Targets> {
-    let get = |k: &str| arg(args, k).with_context(|| format!("the attacker cell's bootargs lack {k}=<number>"));
-    Ok(Targets {
-        linux_ram: get("attack.linux_ram")?,
-        rtos_ram: get("attack.rtos_ram")?,
-        shim: get("attack.shim")?,
-        shmem: get("attack.shmem")?,
-        release: arg(args, "attack.release"),
-        linux_irq: get("attack.linux_irq")?,
-        rtos_irq: get("attack.rtos_irq")?,
-        linux_cpu: get("attack.linux_cpu")?,
-        rtos_cpu: get("attack.rtos_cpu")?,
-    })
-}
-
 /// Ordered console markers of the hostile case for `sys` (a hostile.toml).
 pub fn expect(sys: &System) -> Result<Vec<String>> {
     let ai = sys.cell_names.iter().position(|n| n == "attacker").context("the system has no cell named attacker")?;
     let cell = &sys.config.cells[ai];
-    let t = targets(cellboot_abi::str_field(&cell.boot.bootargs))?;
+    let t = Targets::parse(cellboot_abi::str_field(&cell.boot.bootargs))
+        .map_err(|e| anyhow::anyhow!("the attacker cell's bootargs: {e}"))?;
+    let (linux_irq, rtos_irq) = (u64::from(t.linux_irq), u64::from(t.rtos_irq));
     let b = &sys.config.board;
     let own_irq = u64::from(cell.vpci.irq_base);
     let mut shim: Vec<String> = vec![
@@ -72,13 +40,13 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         shim.push(format!("denied write 8 bytes at IPA {w:#x}"));
     }
     let gicd_write = |off: u64, irq: u64| format!("GICD write at +{off:#x} (IRQ {irq})");
-    shim.push(gicd_write(0x100 + t.linux_irq / 32 * 4, t.linux_irq));
-    shim.push(gicd_write(0x180 + t.rtos_irq / 32 * 4, t.rtos_irq));
+    shim.push(gicd_write(0x100 + linux_irq / 32 * 4, linux_irq));
+    shim.push(gicd_write(0x180 + rtos_irq / 32 * 4, rtos_irq));
     if b.gic_version == 3 {
         shim.push(gicd_write(0x6000 + 8 * own_irq, own_irq));
     } else {
         shim.push(gicd_write(0x800 + own_irq, own_irq));
-        shim.push(gicd_write(0x800 + t.linux_irq, t.linux_irq));
+        shim.push(gicd_write(0x800 + linux_irq, linux_irq));
         shim.push(gicd_write(0xf00, 1));
     }
     shim.push("GICD write 0x0 at +0x0: gicd: CTLR may only enable".into());
@@ -152,11 +120,18 @@ mod tests {
     }
 
     #[test]
-    fn missing_targets_are_named() {
-        let e = super::targets("attack.linux_ram=0x1").err().unwrap();
-        assert!(e.to_string().contains("attack.rtos_ram"), "{e}");
-        assert_eq!(super::arg("a attack.x=0x10 b", "attack.x"), Some(16));
-        assert_eq!(super::arg("attack.x=12", "attack.x"), Some(12));
-        assert_eq!(super::arg("attack.xy=12", "attack.x"), None);
+    fn bad_targets_are_named() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sys = cellboot_config::load_system(&root.join("boards/qemu-virt/hostile.toml")).expect("hostile.toml compiles");
+        let ai = sys.cell_names.iter().position(|n| n == "attacker").unwrap();
+        let args = &mut sys.config.cells[ai].boot.bootargs;
+        let good = cellboot_abi::str_field(args).to_string();
+        assert!(cellboot_abi::set_str_field(args, &good.replace("attack.rtos_irq=144", "attack.rtos_irq=0x")));
+        let e = super::expect(&sys).unwrap_err().to_string();
+        assert!(e.contains("attacker cell's bootargs") && e.contains("attack.rtos_irq=\"0x\""), "{e}");
+        let args = &mut sys.config.cells[ai].boot.bootargs;
+        assert!(cellboot_abi::set_str_field(args, &good.replace("attack.shim=0x40200000", "")));
+        let e = super::expect(&sys).unwrap_err().to_string();
+        assert!(e.contains("lack attack.shim="), "{e}");
     }
 }

@@ -2,8 +2,11 @@
 //! boards/rpi4b/hostile.toml. Its DTB says which GIC it has (v3: IROUTER and
 //! foreign redistributors; v2: ITARGETSR, SGIR, the hypervisor interface
 //! GICH); its bootargs say where the other cells, the shim and the
-//! spin-table words are (`Targets`). While Linux and rtos-demo run, it tries to break out of its cell, one attempt at a
-//! time, and prints a table of attempts and outcomes. Denied memory accesses
+//! spin-table words are (`attack.<key>=N`, read by
+//! `cellboot_abi::attack_targets`, as xtask reads them for the shim lines it
+//! expects: the board's layout is data there, the attempts are the same on
+//! every board). While Linux and rtos-demo run, it tries to break out of its
+//! cell, one attempt at a time, and prints a table of attempts and outcomes. Denied memory accesses
 //! come back as synchronous aborts the shim injects into our EL1 vectors
 //! (the handler records the syndrome and skips the instruction), so the suite
 //! goes on after each of them. The last attempt is deliberately fatal (a
@@ -15,6 +18,7 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod hostile {
+    use cellboot_abi::attack_targets::Targets;
     use cellboot_abi::hypercall as hc;
     use cellboot_inmates::arch::{self, Frame};
     use cellboot_inmates::pci::{self, Ecam};
@@ -115,39 +119,6 @@ mod hostile {
     const CPU_ON: u64 = 0xc400_0003;
     const AFFINITY_INFO: u64 = 0xc400_0004;
 
-    /// What to attack, from the cell's /chosen/bootargs (`attack.<key>=N`,
-    /// the system file's `[cells.boot] bootargs`): the board's layout is
-    /// data there, the attempts are the same on every board.
-    struct Targets {
-        linux_ram: u64,
-        rtos_ram: u64,
-        /// An address inside the shim's own memory.
-        shim: u64,
-        /// The Linux<->rtos shared memory (a link this cell is not in).
-        shmem: u64,
-        /// A spin-table release word (boards that start CPUs that way).
-        release: Option<u64>,
-        linux_irq: u32,
-        rtos_irq: u32,
-        linux_cpu: u64,
-        rtos_cpu: u64,
-    }
-
-    fn targets(args: &str) -> Result<Targets, &'static str> {
-        let get = |k: &'static str| dtb::arg_u64(args, k).ok_or(k);
-        Ok(Targets {
-            linux_ram: get("attack.linux_ram")?,
-            rtos_ram: get("attack.rtos_ram")?,
-            shim: get("attack.shim")?,
-            shmem: get("attack.shmem")?,
-            release: dtb::arg_u64(args, "attack.release"),
-            linux_irq: get("attack.linux_irq")? as u32,
-            rtos_irq: get("attack.rtos_irq")? as u32,
-            linux_cpu: get("attack.linux_cpu")?,
-            rtos_cpu: get("attack.rtos_cpu")?,
-        })
-    }
-
     fn stop(why: core::fmt::Arguments) -> ! {
         say!("attacker: BUG: {why}");
         loop {
@@ -162,9 +133,9 @@ mod hostile {
         let (Some(host), Some(gic)) = (dtb::vpci_host(&fdt), dtb::gic(&fdt)) else {
             stop(format_args!("DTB without vPCI host or GIC"))
         };
-        let tg = match targets(dtb::bootargs(&fdt)) {
+        let tg = match Targets::parse(dtb::bootargs(&fdt)) {
             Ok(t) => t,
-            Err(k) => stop(format_args!("bootargs lack {k}=<address or number>")),
+            Err(e) => stop(format_args!("{e}")),
         };
         let own_irq = dtb::intx_intid(&fdt, host.node, 0, 1).unwrap_or(0);
         let ecam = host.ecam;

@@ -39,33 +39,6 @@ pub(crate) fn find_string(tab: &[u8], s: &[u8]) -> Option<usize> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::find_string;
-
-    /// libfdt's loop: every start offset, lowest first.
-    fn naive(tab: &[u8], s: &[u8]) -> Option<usize> {
-        let m = s.len() + 1;
-        (0..(tab.len() + 1).saturating_sub(m)).find(|&p| &tab[p..p + s.len()] == s && tab[p + s.len()] == 0)
-    }
-
-    #[test]
-    fn find_string_matches_libfdts_scan() {
-        let tab = b"compatible\0reg\0#address-cells\0#size-cells\0cells\0s\0\0aa\0aaa\0status\0ab";
-        let names: [&[u8]; 16] =
-            [b"", b"s", b"reg", b"cells", b"size-cells", b"#size-cells", b"compatible", b"patible", b"a", b"aa", b"aaa",
-             b"aaaa", b"status", b"ab", b"b", b"x"];
-        for cut in 0..=tab.len() {
-            for from in 0..=cut {
-                for n in names {
-                    let t = &tab[from..cut];
-                    assert_eq!(find_string(t, n), naive(t, n), "{t:?} {n:?}");
-                }
-            }
-        }
-    }
-}
-
 impl<'a> FdtMut<'a> {
     /// Absolute offset of a structure-block offset.
     #[inline]
@@ -294,5 +267,32 @@ fn put_cells(dst: &mut [u8], v: u64) {
         dst[n - 8..].copy_from_slice(&v.to_be_bytes());
     } else if n == 4 {
         dst.copy_from_slice(&(v as u32).to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_string;
+
+    /// libfdt's loop: every start offset, lowest first.
+    fn naive(tab: &[u8], s: &[u8]) -> Option<usize> {
+        let m = s.len() + 1;
+        (0..(tab.len() + 1).saturating_sub(m)).find(|&p| &tab[p..p + s.len()] == s && tab[p + s.len()] == 0)
+    }
+
+    #[test]
+    fn find_string_matches_libfdts_scan() {
+        let tab = b"compatible\0reg\0#address-cells\0#size-cells\0cells\0s\0\0aa\0aaa\0status\0ab";
+        let names: [&[u8]; 16] =
+            [b"", b"s", b"reg", b"cells", b"size-cells", b"#size-cells", b"compatible", b"patible", b"a", b"aa", b"aaa",
+             b"aaaa", b"status", b"ab", b"b", b"x"];
+        for cut in 0..=tab.len() {
+            for from in 0..=cut {
+                for n in names {
+                    let t = &tab[from..cut];
+                    assert_eq!(find_string(t, n), naive(t, n), "{t:?} {n:?}");
+                }
+            }
+        }
     }
 }

@@ -179,7 +179,7 @@ fn set_name_del_node_and_nop() {
     let mut fm = FdtMut::open_into(&src, &mut buf).unwrap();
     let soc = fm.as_fdt().path_offset("/soc").unwrap();
     fm.set_name(soc, "bus@1000000").unwrap();
-    assert_eq!(fm.as_fdt().path_offset("/bus/x@0").is_ok(), true);
+    assert!(fm.as_fdt().path_offset("/bus/x@0").is_ok());
     let x = fm.as_fdt().path_offset("/bus@1000000/x").unwrap();
     fm.nop_property(x, "reg").unwrap();
     assert_eq!(fm.as_fdt().getprop(x, "reg"), Err(Error::NotFound));

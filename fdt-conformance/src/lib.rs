@@ -8,6 +8,7 @@
 //! - `ro_compare`: read-only views compared on a whole blob; `ro_walk`: call
 //!   everything on hostile input; `malform`: structured corruptions;
 //! - `tree_gen`: generated trees through both sequential writers.
+//!
 //! Features `cellfdt-rw` / `cellfdt-sw` switch on the parts needing cellfdt's
 //! FdtMut / Writer (on by default once those landed).
 //! (`overlay_ffi` — libfdt overlay FFI — is added separately.)

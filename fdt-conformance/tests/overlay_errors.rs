@@ -143,7 +143,9 @@ fn bad_headers() {
     let ov = dts("ov-label-target");
     let fresh = open_base(&base.bytes, ROOM);
     let mut scratch = vec![0u8; fresh.len()];
-    let cases: [(&str, fn(&mut [u8]), Error); 3] = [
+    // What is corrupted, how, and the error expected.
+    type Case = (&'static str, fn(&mut [u8]), Error);
+    let cases: [Case; 3] = [
         ("magic", |o| o[0] ^= 1, BadMagic),
         ("version", |o| o[23] = 16, BadVersion),
         ("truncated", |o| o[4..8].copy_from_slice(&u32::MAX.to_be_bytes()), Truncated),

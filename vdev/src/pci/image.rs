@@ -27,6 +27,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::access::BUS0_SPAN;
 use super::{VirtualPciBus, MAX_DEVICES};
 
+/// Makes `len` bytes at `addr` that the bus just wrote visible to a cell
+/// reading with its caches off (the shim: clean to the point of coherency).
+pub type CleanFn = fn(addr: u64, len: u64);
+
 /// One function's config space, as mapped into the cell.
 pub const PAGE_BYTES: usize = 4096;
 const PAGE_DWORDS: usize = PAGE_BYTES / 4;
@@ -92,7 +96,7 @@ impl VirtualPciBus {
     /// every change the bus makes is published too, and `clean(addr, len)`
     /// called over each page it changed. Attach before the pages are mapped
     /// (a cell's bus is attached once, when the cell is built).
-    pub fn attach_image(&mut self, image: &'static EcamImage, clean: fn(u64, u64)) {
+    pub fn attach_image(&mut self, image: &'static EcamImage, clean: CleanFn) {
         self.image = Some((image, clean));
         image.absent.fill(|_| u32::MAX);
         clean(image.absent.addr(), PAGE_BYTES as u64);

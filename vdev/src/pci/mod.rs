@@ -21,7 +21,7 @@ use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
 
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
-pub use image::{ConfigPage, EcamImage, BUS0_PAGES, PAGE_BYTES};
+pub use image::{CleanFn, ConfigPage, EcamImage, BUS0_PAGES, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
@@ -88,7 +88,7 @@ pub struct VirtualPciBus {
     slots: [Option<Ivshmem>; MAX_DEVICES],
     /// Kept equal to the config space of every device (see `image.rs`).
     /// With the function that cleans a changed page to memory.
-    image: Option<(&'static EcamImage, fn(u64, u64))>,
+    image: Option<(&'static EcamImage, CleanFn)>,
 }
 
 impl VirtualPciBus {

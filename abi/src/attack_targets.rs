@@ -5,11 +5,12 @@
 //! both parse them here, so a board file cannot mean one thing to the one
 //! and another to the other.
 //!
-//! Numbers are decimal or `0x`/`0X` hex, digits only (no sign, no `_`). Words
-//! without the `attack.` prefix belong to someone else and are skipped; an
-//! `attack.` key that is unknown, repeated or not a number is an error, since
-//! a typo would otherwise drop an attempt without anyone noticing.
+//! Numbers are decimal or `0x` hex ([`parse_u64`]). Words without the
+//! `attack.` prefix belong to someone else and are skipped; an `attack.` key
+//! that is unknown, repeated or not a number is an error, since a typo would
+//! otherwise drop an attempt without anyone noticing.
 
+use crate::parse_u64;
 use core::fmt;
 
 /// Keys with a value every board needs.
@@ -89,21 +90,6 @@ impl fmt::Display for Keys {
         }
         Ok(())
     }
-}
-
-/// A decimal or `0x`/`0X` hex number: digits only, no sign, no overflow.
-pub fn parse_u64(s: &str) -> Option<u64> {
-    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => (h, 16),
-        None => (s, 10),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    digits.bytes().try_fold(0u64, |acc, b| {
-        let d = char::from(b).to_digit(radix)?;
-        acc.checked_mul(u64::from(radix))?.checked_add(u64::from(d))
-    })
 }
 
 impl Targets {
@@ -238,20 +224,5 @@ mod tests {
         assert_eq!(e, TargetsError::UnknownKey("attack.shimx"));
         // Words that are not ours are none of our business.
         assert!(Targets::parse(&format!("{VIRT} xattack.shim=1 attack=1 root=/dev/vda")).is_ok());
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_u64("0"), Some(0));
-        assert_eq!(parse_u64("0x0"), Some(0));
-        assert_eq!(parse_u64("0X1f"), Some(31));
-        assert_eq!(parse_u64("0xABCdef"), Some(0xab_cdef));
-        assert_eq!(parse_u64("007"), Some(7), "leading zeros are decimal, not octal");
-        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_u64("0xffffffffffffffff"), Some(u64::MAX));
-        assert_eq!(parse_u64("0x0000000000000000ff"), Some(0xff), "leading zeros do not overflow");
-        for bad in ["", "0x", "0X", "x10", "0x10000000000000000", "18446744073709551616", "12a", "0xg", "+5", "-5", "0x+5", " 5", "1 "] {
-            assert_eq!(parse_u64(bad), None, "{bad:?}");
-        }
     }
 }

@@ -104,7 +104,7 @@ pub struct CellbootInfo {
     /// writes one `interrupt-map` row per device.
     pub vpci_devices: [u8; 8],
     /// Payload names (`PayloadEntry::name`, NUL-padded) of `overlays[..num_overlays]`:
-    /// the loader's errors name a failing overlay by them (empty: "overlay<k>").
+    /// the loader's errors name a failing overlay by them (empty: `overlay<k>`).
     pub overlay_names: [[u8; 24]; 4],
 }
 

@@ -13,12 +13,14 @@
 pub mod attack_targets;
 mod comm;
 mod config;
+mod number;
 mod payload;
 pub mod staging;
 mod validate;
 
 pub use comm::*;
 pub use config::*;
+pub use number::parse_u64;
 pub use payload::*;
 pub use validate::*;
 

@@ -18,13 +18,35 @@ mod qemu_settings;
 mod test_cmd;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build, run and test cellboot")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// Which image `build` and `run` make.
+#[derive(Args)]
+struct ImageArgs {
+    #[arg(long, default_value = "qemu-virt")]
+    board: String,
+    #[arg(long, default_value = "linux-demo")]
+    system: String,
+    #[arg(long)]
+    release: bool,
+}
+
+impl ImageArgs {
+    /// The inmates and partition initramfs first for systems that need them.
+    fn build(&self) -> Result<std::path::PathBuf> {
+        let ImageArgs { board, system, release } = self;
+        if partition::SYSTEMS.contains(&system.as_str()) {
+            partition::prepare(board, *release)?;
+        }
+        assemble::build(&assemble::BuildOpts { board, system, release: *release })
+    }
 }
 
 #[derive(Subcommand)]
@@ -34,23 +56,9 @@ enum Cmd {
     /// Build build/guest/initramfs.cpio.gz (busybox-static + qemu/init.sh as /init)
     Initramfs,
     /// Compile boards/<board>/<system>.toml, build shim + loader and pack build/<board>/cellboot.img
-    Build {
-        #[arg(long, default_value = "qemu-virt")]
-        board: String,
-        #[arg(long, default_value = "linux-demo")]
-        system: String,
-        #[arg(long)]
-        release: bool,
-    },
+    Build(ImageArgs),
     /// fetch + initramfs + build, then boot the image in QEMU on this terminal (Ctrl-A x quits)
-    Run {
-        #[arg(long, default_value = "qemu-virt")]
-        board: String,
-        #[arg(long, default_value = "linux-demo")]
-        system: String,
-        #[arg(long)]
-        release: bool,
-    },
+    Run(ImageArgs),
     /// The test suite: fetch, cargo test --workspace, firmware builds, end-to-end QEMU boots
     Test {
         #[arg(long, default_value = "qemu-virt")]
@@ -94,20 +102,14 @@ fn real_main() -> Result<()> {
         Cmd::Initramfs => {
             initramfs::initramfs()?;
         }
-        Cmd::Build { board, system, release } => {
-            if partition::SYSTEMS.contains(&system.as_str()) {
-                partition::prepare(&board, release)?;
-            }
-            assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
+        Cmd::Build(image) => {
+            image.build()?;
         }
-        Cmd::Run { board, system, release } => {
+        Cmd::Run(image) => {
             fetch::fetch()?;
             initramfs::initramfs()?;
-            if partition::SYSTEMS.contains(&system.as_str()) {
-                partition::prepare(&board, release)?;
-            }
-            let img = assemble::build(&assemble::BuildOpts { board: &board, system: &system, release })?;
-            let q = qemu_settings::load(&board)?;
+            let img = image.build()?;
+            let q = qemu_settings::load(&image.board)?;
             let mut c = q.boot_command(None);
             c.arg("-kernel").arg(&img);
             cmd::step("booting (QEMU monitor: Ctrl-A c, quit: Ctrl-A x)");

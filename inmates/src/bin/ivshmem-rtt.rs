@@ -98,12 +98,7 @@ mod rtt {
     }
 
     fn parse(s: &[u8]) -> Option<u64> {
-        let (digits, radix) = match s {
-            [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
-            _ => (s, 10),
-        };
-        let t = core::str::from_utf8(digits).ok()?;
-        u64::from_str_radix(t, radix).ok()
+        core::str::from_utf8(s).ok().and_then(cellboot_abi::parse_u64)
     }
 
     /// argv[i] as bytes (NUL-terminated C string from the kernel).

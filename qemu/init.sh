@@ -12,6 +12,11 @@
 # Any failed check prints "CELLBOOT: FAIL <what>" and powers off.
 # Kernel command line: cellboot.expect_cpus=N cellboot.expect_mem_max_kb=N
 # cellboot.skip=pci (direct-boot reference: no virtual PCI there).
+# cellboot.reboot=1 (e2e cell-reset): before "done", the first boot leaves a
+# token in the ivshmem R/W section (shared memory outlives a cell restart),
+# prints "CELLBOOT: reboot requested" and runs `reboot -f` (PSCI
+# SYSTEM_RESET); the shim restarts the cell, and the boot that finds the
+# token prints "CELLBOOT: restarted by the cell reset" and goes on.
 
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -31,11 +36,13 @@ fail() {
 EXPECT_CPUS=""
 EXPECT_MEM_MAX_KB=""
 SKIP=""
+REBOOT=""
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         cellboot.expect_cpus=*) EXPECT_CPUS="${arg#*=}" ;;
         cellboot.expect_mem_max_kb=*) EXPECT_MEM_MAX_KB="${arg#*=}" ;;
         cellboot.skip=*) SKIP="${arg#*=}" ;;
+        cellboot.reboot=*) REBOOT="${arg#*=}" ;;
     esac
 done
 
@@ -141,6 +148,20 @@ fi
 # it with `cellboot dtb` on the host (case cli-preview).
 if [ -r /sys/firmware/fdt ]; then
     say "fdt sha256=$(sha256sum /sys/firmware/fdt | cut -d' ' -f1) bytes=$(wc -c < /sys/firmware/fdt)"
+fi
+if [ "$REBOOT" = 1 ]; then
+    [ -n "$rw" ] || fail "reboot: the token needs the ivshmem shared memory (checks skipped?)"
+    tok=$(printf '0x%x' $((rw + 16)))
+    got=$(devmem "$tok" 32) || fail "reboot: devmem read $tok"
+    if [ "$((got))" -ne $((0x5e5e7001)) ]; then
+        devmem "$tok" 32 $((0x5e5e7001)) || fail "reboot: devmem write $tok"
+        say "reboot requested"
+        sync
+        reboot -f
+        sleep 10
+        fail "reboot: still running 10 s after reboot -f"
+    fi
+    say "restarted by the cell reset"
 fi
 say "done"
 sync

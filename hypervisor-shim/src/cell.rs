@@ -44,6 +44,9 @@ pub struct CellRt {
     pub state: u32,
     pub vttbr: u64,
     pub root: usize,
+    /// Stage-2 table that keeps the root's entries while a restart has
+    /// taken them away from the cell's CPUs.
+    pub stash: usize,
     /// DEBUG_CONSOLE_PUTC line buffer.
     pub line: [u8; 160],
     pub line_len: usize,
@@ -55,10 +58,16 @@ pub struct CellRt {
 
 impl CellRt {
     const EMPTY: CellRt =
-        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, line: [0; 160], line_len: 0, vpci: None, gicd_denials: 0 };
+        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, stash: 0, line: [0; 160], line_len: 0, vpci: None, gicd_denials: 0 };
 }
 
-pub static CELLS: [spin::Mutex<CellRt>; MAX_CELLS] = [const { spin::Mutex::new(CellRt::EMPTY) }; MAX_CELLS];
+// Made on first use so the array is BSS, not 2 KiB of the shim's 64 KiB
+// image: an empty CellRt is not all-zero bytes (its `None` bus).
+static CELLS: [spin::Once<spin::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
+
+pub fn rt(ci: usize) -> &'static spin::Mutex<CellRt> {
+    CELLS[ci].call_once(|| spin::Mutex::new(CellRt::EMPTY))
+}
 
 /// Each cell's config-space pages, mapped read-only at its virtual ECAM
 /// window so config reads never trap; its bus keeps them current.
@@ -152,12 +161,20 @@ fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {
 
 pub struct SetupError(pub &'static str, pub u64);
 
-/// Builds cell `ci`: stage-2 map, comm region, loader and staged payloads.
-pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
+static PAYLOADS: spin::Once<Payloads> = spin::Once::new();
+
+/// Keeps the image's payloads for the life of the shim: a cell restart
+/// stages them again.
+pub fn keep_payloads(pl: Payloads) -> &'static Payloads {
+    PAYLOADS.call_once(|| pl)
+}
+
+/// Builds cell `ci`: stage-2 map, virtual PCI bus, then `load`.
+pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     let sys = cfg();
     let c = &sys.cells()[ci];
     let b = &sys.board;
-    let mut rt = CELLS[ci].lock();
+    let mut rt = rt(ci).lock();
 
     // --- stage-2 ---
     let mut pool = POOL.lock();
@@ -187,9 +204,34 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
             .map_err(|e| SetupError(map_err_text(e), b.gicc_base))?;
     }
     rt.root = root;
+    rt.stash = pool.new_root().map_err(|_| SetupError("out of stage-2 tables", 0))?;
     rt.vttbr = pool.table_pa(root) | ((ci as u64 + 1) << 48);
     drop(pool);
 
+    // --- virtual PCI bus ---
+    let mut bus = VirtualPciBus::build_from_config(ci, sys);
+    // Shim memory is cached at EL2; cells may read it with their caches off.
+    bus.attach_image(&ECAM_IMAGES[ci], arch::dcache_clean_inval);
+    map_ecam_image(&bus, rt.root, c.vpci.ecam_base, c.vpci.ecam_size)?;
+    rt.vpci = Some(bus);
+
+    load(ci, &mut rt, pl)?;
+    rt.state = cell_state::RUNNING;
+    RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
+    for cpu in 0..MAX_CPUS {
+        if c.owns_cpu(cpu) {
+            CPU_CELL[cpu].store(ci, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the loader and stages the payloads into cell `ci`'s RAM and fills
+/// its comm region: what power-on and every restart do alike.
+fn load(ci: usize, rt: &mut CellRt, pl: &Payloads) -> Result<(), SetupError> {
+    let sys = cfg();
+    let c = &sys.cells()[ci];
+    let b = &sys.board;
     // --- loader ---
     let (_, loader) = pl
         .find(cellboot_abi::payload_kind::LOADER)
@@ -254,20 +296,14 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     }
     let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
 
-    // --- virtual PCI bus ---
-    let mut bus = VirtualPciBus::build_from_config(ci, sys);
-    // Shim memory is cached at EL2; cells may read it with their caches off.
-    bus.attach_image(&ECAM_IMAGES[ci], arch::dcache_clean_inval);
-    map_ecam_image(&bus, root, c.vpci.ecam_base, c.vpci.ecam_size)?;
     let mut devices = [0u8; 8];
     let mut ndev = 0;
-    for d in bus.devices() {
+    for d in rt.vpci.iter().flat_map(|bus| bus.devices()) {
         if ndev < devices.len() {
             devices[ndev] = d;
             ndev += 1;
         }
     }
-    rt.vpci = Some(bus);
 
     // --- comm region ---
     comm_bytes(ci).fill(0);
@@ -302,13 +338,6 @@ pub fn prepare(ci: usize, pl: &Payloads) -> Result<(), SetupError> {
     // Shim memory (cached at EL2) the loader reads with its caches off.
     arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
 
-    rt.state = cell_state::RUNNING;
-    RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
-    for cpu in 0..MAX_CPUS {
-        if c.owns_cpu(cpu) {
-            CPU_CELL[cpu].store(ci, Ordering::SeqCst);
-        }
-    }
     info!(
         "cell {}: {} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
         name(ci),
@@ -360,7 +389,7 @@ pub fn boot_cpu(c: &CellConfig) -> usize {
 }
 
 pub fn vttbr(ci: usize) -> u64 {
-    CELLS[ci].lock().vttbr
+    rt(ci).lock().vttbr
 }
 
 /// Runs cell `ci` on this CPU: EL2 setup with its stage-2, then EL1 at `entry`.
@@ -379,7 +408,7 @@ pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
 /// its other CPUs trap on their next access and park. Powers the machine
 /// off when no cell is left running.
 pub fn stop(ci: usize, new_state: u32) {
-    let mut rt = CELLS[ci].lock();
+    let mut rt = rt(ci).lock();
     if rt.state != cell_state::RUNNING {
         return;
     }
@@ -393,14 +422,115 @@ pub fn stop(ci: usize, new_state: u32) {
     }
     arch::tlb_flush_vm(rt.vttbr);
     drop(rt);
+    retire();
+}
+
+/// One cell fewer running; the machine powers off after the last.
+fn retire() {
     if RUNNING_CELLS.fetch_sub(1, Ordering::SeqCst) == 1 {
         info!("no cell is running any more: powering off");
         crate::psci::system_off();
     }
 }
 
+/// How long a restart waits for the cell's other CPUs to come back, then
+/// for firmware to take the boot CPU's CPU_ON.
+const GATHER_MS: u64 = 2000;
+
+/// PSCI SYSTEM_RESET from cell `ci` on this CPU: the cell starts over from
+/// its loader with every payload staged again, as at power-on. Its stage 2
+/// is emptied first and its other CPUs kicked out of WFI, so each traps on
+/// its next access and parks (`el2_trap`); Linux leaves them spinning in
+/// `cpu_park_loop` with interrupts masked, never calling CPU_OFF. A CPU that
+/// does not come back leaves the cell shut down. Peers on ivshmem links see
+/// this side's state go to 0, with an interrupt, as the ivshmem spec asks.
+pub fn restart(ci: usize) -> ! {
+    let c = &cfg().cells()[ci];
+    let me = arch::cpu_index();
+    {
+        let mut rt = rt(ci).lock();
+        if rt.state != cell_state::RUNNING {
+            drop(rt);
+            park_this_cpu()
+        }
+        rt.state = cell_state::SHUT_DOWN;
+        POOL.lock().stash(rt.root, rt.stash);
+        arch::tlb_flush_vm(rt.vttbr);
+    }
+    // Staged first: rewriting the cell's code also makes QEMU drop the
+    // translated blocks a woken vCPU would otherwise go on running without
+    // another stage-2 walk (hardware faults at once after the TLBI).
+    {
+        let mut rt = rt(ci).lock();
+        if let Some(bus) = rt.vpci.as_mut() {
+            bus.reset();
+        }
+        let Some(pl) = PAYLOADS.get() else { crate::fatal(format_args!("restart before the payloads were kept")) };
+        if let Err(SetupError(what, at)) = load(ci, &mut rt, pl) {
+            drop(rt);
+            restart_failed(ci, what, at)
+        }
+    }
+    // Each other CPU is woken (see gic::kick) and parks on its next trap.
+    let kick_irq = (c.vpci.ecam_size != 0).then_some(c.vpci.irq_base);
+    for n in (0..MAX_CPUS).filter(|&n| n != me && c.owns_cpu(n)) {
+        let deadline = arch::deadline_ms(GATHER_MS);
+        let kick = kick_irq.filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF).map(|i| crate::gic::kick(n, i));
+        while CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF && !arch::passed(deadline) {
+            core::hint::spin_loop();
+        }
+        if let Some(k) = kick {
+            crate::gic::unkick(k);
+        }
+        if CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF {
+            restart_failed(ci, "a CPU did not stop: CPU", n as u64)
+        }
+    }
+    {
+        let mut rt = rt(ci).lock();
+        POOL.lock().unstash(rt.root, rt.stash);
+        rt.state = cell_state::RUNNING;
+    }
+    crate::mmio::link_reset(ci);
+    let boot = boot_cpu(c);
+    if boot == me {
+        run_on_this_cpu(ci, c.loader_ipa, c.comm_region_ipa)
+    }
+    // The boot CPU called CPU_OFF on its way out; firmware may still be
+    // finishing that when CPU_ON comes.
+    CPU_STATE[boot].store(cpu::ON_PENDING, Ordering::SeqCst);
+    let deadline = arch::deadline_ms(GATHER_MS);
+    loop {
+        let r = crate::psci::start_cpu(boot, cfg().board.mpidr[boot], c.loader_ipa, c.comm_region_ipa);
+        if r == crate::psci::SUCCESS {
+            park_this_cpu()
+        }
+        if r != crate::psci::ALREADY_ON || arch::passed(deadline) {
+            CPU_STATE[boot].store(cpu::OFF, Ordering::SeqCst);
+            restart_failed(ci, "firmware refused CPU_ON for CPU", boot as u64)
+        }
+    }
+}
+
+/// Ends a restart that could not finish: the cell is left failed, with
+/// nothing mapped, and this CPU parks. Out of line: three call sites.
+#[inline(never)]
+fn restart_failed(ci: usize, what: &str, n: u64) -> ! {
+    info!("cell {}: restart failed: {what} {n:#x}", name(ci));
+    {
+        let mut rt = rt(ci).lock();
+        rt.state = cell_state::FAILED;
+        POOL.lock().unmap_all(rt.root);
+        arch::tlb_flush_vm(rt.vttbr);
+    }
+    comm_region(ci).header.cell_state = cell_state::FAILED;
+    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
+    retire();
+    park_this_cpu()
+}
+
 pub fn is_running(ci: usize) -> bool {
-    CELLS[ci].lock().state == cell_state::RUNNING
+    rt(ci).lock().state == cell_state::RUNNING
 }
 
 /// Parks this CPU for good (its cell stopped): real PSCI CPU_OFF.

@@ -2,7 +2,7 @@
 //! arguments, result in x0).
 
 use crate::arch::GuestFrame;
-use crate::cell::{self, CELLS};
+use crate::cell;
 use crate::console;
 use cellboot_abi::hypercall as hc;
 use cellboot_abi::cell_state;
@@ -20,7 +20,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         hc::DEBUG_CONSOLE_WRITE => write(ci, frame.x[1], frame.x[2]),
         hc::CELL_GET_STATE => {
             if frame.x[1] as usize == ci {
-                CELLS[ci].lock().state as i64
+                cell::rt(ci).lock().state as i64
             } else {
                 info!("cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM", cell::name(ci), frame.x[1]);
                 hc::E_PERM
@@ -40,7 +40,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
 }
 
 fn putc(ci: usize, b: u8) {
-    let mut rt = CELLS[ci].lock();
+    let mut rt = cell::rt(ci).lock();
     if b == b'\n' || rt.line_len == rt.line.len() {
         let n = rt.line_len;
         console::cell_line(cell::name(ci), &rt.line[..n]);

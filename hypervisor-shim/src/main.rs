@@ -76,7 +76,7 @@ mod boot {
             refuse(format_args!("{msg}"));
         }
         let pl = match Payloads::locate(start, end, image_size) {
-            Ok(p) => p,
+            Ok(p) => cell::keep_payloads(p),
             Err(e) => refuse(format_args!("{e}")),
         };
 
@@ -135,7 +135,7 @@ mod boot {
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {
-            if let Err(cell::SetupError(what, at)) = cell::prepare(ci, &pl) {
+            if let Err(cell::SetupError(what, at)) = cell::prepare(ci, pl) {
                 refuse(format_args!("cell {}: {what} ({at:#x})", cell::name(ci)));
             }
         }

@@ -3,7 +3,7 @@
 //! beyond bus 0; vPCI BAR window; GIC distributor), deny everything else.
 
 use crate::arch::GuestFrame;
-use crate::cell::{self, CELLS};
+use crate::cell;
 use crate::gic;
 use cellboot_abi::{cell_state, mem, NO_PEER};
 use cellboot_vdev::gicd::GicdOutcome;
@@ -63,7 +63,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     let value = if a.write { frame.reg(a.reg) } else { 0 };
     let result: Option<u64> = if inside(a.ipa, c.vpci.ecam_base, c.vpci.ecam_size) {
         let off = a.ipa - c.vpci.ecam_base;
-        let mut rt = CELLS[ci].lock();
+        let mut rt = cell::rt(ci).lock();
         let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
         if a.write {
             if let EcamOutcome::Ignored { reason } = bus.ecam_write(off, a.size, value) {
@@ -81,7 +81,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             Some(v)
         }
     } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) {
-        let mut rt = CELLS[ci].lock();
+        let mut rt = cell::rt(ci).lock();
         let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
         if a.write {
             let dev = bus.device_at(a.ipa);
@@ -102,7 +102,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         if a.write {
             if let GicdOutcome::Denied { irq, reason } = gic::write(ci, off, a.size, value) {
                 let n = {
-                    let mut rt = CELLS[ci].lock();
+                    let mut rt = cell::rt(ci).lock();
                     rt.gicd_denials = rt.gicd_denials.saturating_add(1);
                     rt.gicd_denials
                 };
@@ -214,6 +214,14 @@ impl core::fmt::Display for SizeText {
     }
 }
 
+/// After cell `ci` restarted: its side of each of its ivshmem links reads
+/// state 0 again, and the peer is told as for any state change.
+pub fn link_reset(ci: usize) {
+    for l in cell::cfg().links().iter().filter(|l| l.peers.contains(&(ci as u32))) {
+        effect(ci, l.device as u8, MmioEffect::StateChanged { state: 0 });
+    }
+}
+
 /// Carries out an ivshmem BAR0 write's effect on the link's other peer.
 fn effect(ci: usize, device: u8, e: MmioEffect) {
     let sys = cell::cfg();
@@ -256,7 +264,7 @@ fn interrupt(target: usize, device: u8) {
     if target >= cell::cfg().cells().len() {
         return;
     }
-    let mut rt = CELLS[target].lock();
+    let mut rt = cell::rt(target).lock();
     if rt.state != cell_state::RUNNING {
         return;
     }

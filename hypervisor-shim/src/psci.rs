@@ -81,11 +81,14 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         }
         fid::AFFINITY_INFO => affinity_info(ci, frame.x[1], frame.x[2]),
         fid::MIGRATE_INFO_TYPE if f == fid::MIGRATE_INFO_TYPE => 2, // no trusted OS to migrate
-        fid::SYSTEM_OFF | fid::SYSTEM_RESET if f & fid::SMC64 == 0 => {
-            let what = if f == fid::SYSTEM_OFF { "SYSTEM_OFF" } else { "SYSTEM_RESET" };
-            info!("cell {}: PSCI {what}: cell shut down", cell::name(ci));
+        fid::SYSTEM_OFF if f == fid::SYSTEM_OFF => {
+            info!("cell {}: PSCI SYSTEM_OFF: cell shut down", cell::name(ci));
             cell::stop(ci, cell_state::SHUT_DOWN);
             cell::park_this_cpu()
+        }
+        fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {
+            info!("cell {}: PSCI SYSTEM_RESET: restarting the cell", cell::name(ci));
+            cell::restart(ci)
         }
         _ => {
             info!("cell {}: SMCCC/PSCI function {:#010x} not supported", cell::name(ci), f);

@@ -201,6 +201,18 @@ impl Pool {
     pub fn unmap_all(&mut self, root: usize) {
         self.tables[root].0 = [0; ENTRIES];
     }
+
+    /// Moves `root`'s entries into table `keep` and empties `root`: the cell
+    /// loses every mapping at once (after a TLB flush) and `unstash` gives
+    /// them back unchanged, with no table allocated again (a cell restart).
+    pub fn stash(&mut self, root: usize, keep: usize) {
+        self.tables[keep].0 = self.tables[root].0;
+        self.tables[root].0 = [0; ENTRIES];
+    }
+
+    pub fn unstash(&mut self, root: usize, keep: usize) {
+        self.tables[root].0 = self.tables[keep].0;
+    }
 }
 
 #[cfg(test)]
@@ -337,5 +349,23 @@ mod tests {
         for ipa in (0x6100_0000..0x6200_0000).step_by(4096) {
             assert_eq!(walk(&p, root, ipa), None);
         }
+    }
+
+    #[test]
+    fn stash_empties_the_root_and_unstash_restores_every_mapping() {
+        let mut p = fresh();
+        let root = p.new_root().unwrap();
+        let keep = p.new_root().unwrap();
+        p.map(root, 0x4800_0000, 0x6100_0000, 4 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
+        p.map(root, 0x0900_0000, 0x0900_0000, 2 * MIB, Kind::Device, RAM, Leaves::Blocks).unwrap();
+        let ipas: Vec<u64> = (0x4800_0000..0x4840_0000).step_by(4096).chain([0x0900_0000, 0x091f_f000]).collect();
+        let before: Vec<_> = ipas.iter().map(|&i| walk(&p, root, i)).collect();
+        assert!(before.iter().all(Option::is_some));
+        let used = p.tables_used();
+        p.stash(root, keep);
+        assert!(ipas.iter().all(|&i| walk(&p, root, i).is_none()));
+        p.unstash(root, keep);
+        assert_eq!(ipas.iter().map(|&i| walk(&p, root, i)).collect::<Vec<_>>(), before);
+        assert_eq!(p.tables_used(), used, "a restart allocates no table");
     }
 }

@@ -33,9 +33,10 @@ fn build_dir() -> PathBuf {
 /// raw binaries.
 fn build_bins() -> (Vec<u8>, Vec<u8>) {
     let dir = build_dir();
-    for (target, bin) in [(SHIM_TARGET, "hypervisor-shim"), (PAYLOAD_TARGET, "shim-test-payload")] {
+    // The shim as xtask builds it for release (the `shim` profile).
+    for (target, profile, bin) in [(SHIM_TARGET, "shim", "hypervisor-shim"), (PAYLOAD_TARGET, "release", "shim-test-payload")] {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", target, "-p", "hypervisor-shim", "--bin", bin])
+            .args(["build", "--profile", profile, "--target", target, "-p", "hypervisor-shim", "--bin", bin])
             .env("CARGO_TARGET_DIR", &dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
@@ -45,14 +46,14 @@ fn build_bins() -> (Vec<u8>, Vec<u8>) {
     let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc --print sysroot");
     let sysroot = String::from_utf8(sysroot.stdout).unwrap();
     let objcopy = Path::new(sysroot.trim()).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy");
-    let bin = |target: &str, name: &str| {
-        let elf = dir.join(target).join("release").join(name);
+    let bin = |target: &str, profile: &str, name: &str| {
+        let elf = dir.join(target).join(profile).join(name);
         let out = dir.join(format!("{name}.bin"));
         let st = Command::new(&objcopy).args(["-O", "binary"]).arg(&elf).arg(&out).status().expect("llvm-objcopy");
         assert!(st.success());
         std::fs::read(out).unwrap()
     };
-    (bin(SHIM_TARGET, "hypervisor-shim"), bin(PAYLOAD_TARGET, "shim-test-payload"))
+    (bin(SHIM_TARGET, "shim", "hypervisor-shim"), bin(PAYLOAD_TARGET, "release", "shim-test-payload"))
 }
 
 fn name<const N: usize>(s: &str) -> [u8; N] {

@@ -44,6 +44,17 @@ pub struct Binaries {
 }
 
 /// The shim is linked at the hypervisor region + text_offset and prints on the board UART.
+/// Appends `extra` (with its leading space) to a NUL-padded bootargs field
+/// of a system config: what a case or bench adds to a board's system file.
+pub fn append_bootargs(bootargs: &mut [u8], extra: &str) -> Result<()> {
+    let len = bootargs.iter().position(|&b| b == 0).unwrap_or(bootargs.len());
+    let Some(room) = bootargs.get_mut(len..len + extra.len() + 1) else {
+        bail!("the bootargs ({len} bytes) leave no room for \"{extra}\" in {} bytes", bootargs.len());
+    };
+    room[..extra.len()].copy_from_slice(extra.as_bytes());
+    Ok(())
+}
+
 pub fn shim_link(sys: &System) -> firmware::ShimLink {
     firmware::ShimLink { base: sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET, early_uart: sys.config.board.uart_base }
 }

@@ -102,7 +102,7 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     let mut sys = assemble::load_system(board, "linux-demo")?;
     // Both runs boot the same userspace work: init's vPCI/ivshmem checks
     // test the device (the direct run has none), they are not boot time.
-    skip_pci_checks(&mut sys.config.cells[0].boot.bootargs)?;
+    assemble::append_bootargs(&mut sys.config.cells[0].boot.bootargs, " cellboot.skip=pci")?;
     sys.config.seal();
     if phases {
         firmware::enable_boot_timing();
@@ -198,17 +198,6 @@ fn print_phases(runs: &[Vec<(String, f64)>], through: f64, direct: f64) {
     }
     eprintln!("{:<36} {:>12.1} {:>10.1}", "CELLBOOT: done (host clock)", through * 1e3, through * 1e3 - prev);
     eprintln!("{:<36} {:>12.1}", "direct: CELLBOOT: done (host clock)", direct * 1e3);
-}
-
-/// Appends ` cellboot.skip=pci` (qemu/init.sh) to a NUL-padded bootargs field.
-fn skip_pci_checks(bootargs: &mut [u8]) -> Result<()> {
-    const SKIP: &[u8] = b" cellboot.skip=pci";
-    let len = bootargs.iter().position(|&b| b == 0).unwrap_or(bootargs.len());
-    let Some(room) = bootargs.get_mut(len..len + SKIP.len() + 1) else {
-        bail!("linux-demo bootargs leave no room for{}", String::from_utf8_lossy(SKIP));
-    };
-    room[..SKIP.len()].copy_from_slice(SKIP);
-    Ok(())
 }
 
 /// Virtual (mapped) vs direct ECAM config reads (boards/qemu-virt/ecam-bench.toml).

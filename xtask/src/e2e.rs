@@ -31,11 +31,18 @@ pub const BAD_OVERLAY: &str = "overlays/missing-label.dts";
 /// What the shim prints on `CELL_FAILED` (before the loader's message).
 pub const LOADER_FAILED: &str = "loader failed: ";
 
-pub const CASES: &[&str] = &["linux-demo", "cli-preview", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay"];
+pub const CASES: &[&str] =
+    &["linux-demo", "cli-preview", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay", "cell-reset"];
+
+/// What init prints before its `reboot -f` and after the restarted boot
+/// (qemu/init.sh, `cellboot.reboot=1`), and the shim between the two.
+pub const REBOOT_REQUESTED: &str = "CELLBOOT: reboot requested";
+pub const RESTARTING: &str = "PSCI SYSTEM_RESET: restarting the cell";
+pub const RESTARTED: &str = "CELLBOOT: restarted by the cell reset";
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
-pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile"];
+pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile", "rpi4b/cell-reset"];
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -149,6 +156,30 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
                 expect: vec![format!("cellboot loader: FAILED: {why}"), format!("{LOADER_FAILED}{why}"), "no cell is running any more: powering off".into()],
                 fail_on: strings(&["Booting Linux", "CELLBOOT: done", "must not appear"]),
                 timeout: Duration::from_secs(60),
+            }
+        }
+        "cell-reset" => {
+            // Linux's `reboot -f` in the cell (PSCI SYSTEM_RESET) restarts
+            // the cell from its loader; the second boot must pass every
+            // check again, its second CPU included (gathered and restarted).
+            let mut reset = sys.clone();
+            assemble::append_bootargs(&mut reset.config.cells[0].boot.bootargs, " cellboot.reboot=1")?;
+            reset.config.seal();
+            let img = out.join("e2e-cell-reset.img");
+            assemble::write(&assemble::pack(&reset, &bins, None)?, &img)?;
+            c.arg("-kernel").arg(&img);
+            let mut boot = linux_markers(&sys);
+            let done = boot.pop().context("no markers")?;
+            let mut expect = boot.clone();
+            expect.extend([REBOOT_REQUESTED.to_string(), RESTARTING.to_string()]);
+            expect.extend(boot);
+            expect.extend([RESTARTED.to_string(), done]);
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", "restart failed", "cell shut down", SYSCONFIG_INVALID]),
+                timeout: Duration::from_secs(300),
             }
         }
         "el3-entry" => {

@@ -41,7 +41,7 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     let mut shim = cargo_build_for(SHIM_TARGET);
     shim.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim"]);
     if release {
-        shim.arg("--release");
+        shim.args(["--profile", SHIM_PROFILE]);
     }
     if timing {
         shim.args(["--features", "boot-timing"]);
@@ -60,6 +60,9 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
         loader_elf: executable(loader, "loader")?,
     })
 }
+
+/// The shim's release profile (Cargo.toml): every crate at opt-level "z".
+pub const SHIM_PROFILE: &str = "shim";
 
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";

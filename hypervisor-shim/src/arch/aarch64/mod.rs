@@ -131,6 +131,17 @@ pub fn counter_us() -> u64 {
     (t as u128 * 1_000_000 / f as u128) as u64
 }
 
+/// A point `ms` milliseconds from now on the physical counter, for
+/// [`passed`] (no division: the u128 arithmetic would cost the shim ~800
+/// bytes).
+pub fn deadline_ms(ms: u64) -> u64 {
+    CNTPCT_EL0.get().wrapping_add(CNTFRQ_EL0.get() / 1000 * ms)
+}
+
+pub fn passed(deadline: u64) -> bool {
+    CNTPCT_EL0.get().wrapping_sub(deadline) as i64 >= 0
+}
+
 /// Stage-2 geometry shared by all cells: 39-bit IPA (T0SZ 25), walk starts at
 /// level 1 with one 4 KiB root table (the table builder owns the number).
 use crate::stage2::IPA_BITS;
@@ -174,8 +185,13 @@ pub fn setup_el2_for_cell(vttbr: u64) {
         // GICv3 system-register interface for EL2, and EL1 may use its own.
         ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
     }
-    // EL1 starts from architectural reset-like state, MMU and caches off.
+    // EL1 starts from architectural reset-like state, MMU and caches off,
+    // no vectors and no timer armed: after a cell restart nothing of the
+    // previous guest may fire into the loader.
     SCTLR_EL1.set(0x30d0_0800);
+    VBAR_EL1.set(0);
+    CNTV_CTL_EL0.set(0);
+    CNTP_CTL_EL0.set(0);
     // FP/SIMD usable at EL1 (Rust EL1 code such as the loader uses NEON for
     // memcpy); the boot protocol leaves this to the guest, Linux sets it again.
     CPACR_EL1.write(CPACR_EL1::FPEN::TrapNothing);

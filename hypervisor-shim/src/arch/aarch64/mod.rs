@@ -192,8 +192,9 @@ pub fn setup_el2_for_cell(vttbr: u64) {
     VBAR_EL1.set(0);
     CNTV_CTL_EL0.set(0);
     CNTP_CTL_EL0.set(0);
-    // FP/SIMD usable at EL1 (Rust EL1 code such as the loader uses NEON for
-    // memcpy); the boot protocol leaves this to the guest, Linux sets it again.
+    // FP/SIMD usable at EL1 (bare-metal inmates built for aarch64-unknown-none
+    // use NEON for memcpy; the loader is softfloat); the boot protocol leaves
+    // this to the guest, Linux sets it again.
     CPACR_EL1.write(CPACR_EL1::FPEN::TrapNothing);
     barrier::isb(barrier::SY);
     tlb_flush_guest_local();

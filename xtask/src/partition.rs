@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast"];
+pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast", "two-cell-reset"];
 /// System files whose payloads this module builds (inmates, partition initramfs).
 pub const SYSTEMS: &[&str] = &["two-cell", "hostile", "ecam-bench"];
 const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench"];
@@ -221,15 +221,20 @@ const FAIL_ON: &[&str] = &[
 /// Image for `system` with the Linux cell's round-trip counts (shell loop,
 /// ivshmem-rtt program).
 fn image(board: &str, system: &str, release: bool, rtt: u32, rtt_native: u32) -> Result<PathBuf> {
+    image_with(board, system, release, &format!(" cellboot.rtt={rtt} cellboot.rtt_native={rtt_native}"), system)
+}
+
+/// [`image`] with `extra` appended to the Linux cell's bootargs, written as
+/// `e2e-<name>.img`.
+fn image_with(board: &str, system: &str, release: bool, extra: &str, name: &str) -> Result<PathBuf> {
     prepare(board, release)?;
     let sys = assemble::load_system(board, system)?;
     let bins = assemble::binaries(&sys, release)?;
     let mut cfg = sys.config;
     let boot = &mut cfg.cells[0].boot;
-    let args = format!("{} cellboot.rtt={rtt} cellboot.rtt_native={rtt_native}", cellboot_abi::str_field(&boot.bootargs));
-    anyhow::ensure!(cellboot_abi::set_str_field(&mut boot.bootargs, &args), "bootargs too long");
+    assemble::append_bootargs(&mut boot.bootargs, extra)?;
     cfg.seal();
-    let img = paths::board_out(board).join(format!("e2e-{system}.img"));
+    let img = paths::board_out(board).join(format!("e2e-{name}.img"));
     assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
     Ok(img)
 }
@@ -243,6 +248,23 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
             e.extend(strings(LINUX_PEER));
             (e, strings(FAIL_ON))
+        }
+        "two-cell-reset" => {
+            // The Linux cell reboots (PSCI SYSTEM_RESET) after its round
+            // trips; the rtos cell runs on untouched and serves the
+            // restarted Linux as before (docs/cell-reset.md).
+            let extra = " cellboot.rtt=5 cellboot.rtt_native=20 cellboot.reboot=1";
+            c.arg("-kernel").arg(image_with(board, "two-cell", release, extra, name)?);
+            let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
+            let mut linux = strings(LINUX_PEER);
+            let done = linux.pop().context("no markers")?;
+            e.extend(linux.iter().cloned());
+            e.extend(strings(&[e2e::REBOOT_REQUESTED, e2e::RESTARTING]));
+            e.extend(linux);
+            e.extend([e2e::RESTARTED.to_string(), done]);
+            let mut fail_on = strings(FAIL_ON);
+            fail_on.extend(strings(&["restart failed", "cell rtos: PSCI", "cell shut down"]));
+            (e, fail_on)
         }
         "hostile" => {
             c.arg("-kernel").arg(image(board, "hostile", release, 20, 200)?);

@@ -334,7 +334,7 @@ mod tests {
             p.map(root, (1 << IPA_BITS) - 4096, 0, 8192, Kind::Normal, RAM, Leaves::Pages),
             Err(MapError::IpaTooLarge)
         );
-        assert_eq!(p.map(root, u64::MAX & !0xfff, 0, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::IpaTooLarge));
+        assert_eq!(p.map(root, !0xfffu64, 0, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::IpaTooLarge));
         // more pages than the pool has tables for
         let too_big = (POOL_TABLES as u64) * 2 * MIB;
         assert_eq!(p.map(root, 0, 0, too_big, Kind::Normal, RAM, Leaves::Pages), Err(MapError::OutOfTables));

@@ -89,6 +89,9 @@ fn comm_bytes(ci: usize) -> &'static mut [u8; COMM_REGION_SIZE] {
     // SAFETY: the page is shim memory shared only with cell `ci`; the shim
     // writes it before the cell starts, then only reads bytes and writes
     // `cell_state` words (any value the guest races in is just data).
+    // (`&raw mut` and not clippy's `&mut COMM`: edition 2024 rejects
+    // references to a static mut.)
+    #[allow(clippy::deref_addrof)]
     unsafe { &mut *(&raw mut COMM.0[ci]) }
 }
 
@@ -218,9 +221,9 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     load(ci, &mut rt, pl)?;
     rt.state = cell_state::RUNNING;
     RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
-    for cpu in 0..MAX_CPUS {
+    for (cpu, owner) in CPU_CELL.iter().enumerate() {
         if c.owns_cpu(cpu) {
-            CPU_CELL[cpu].store(ci, Ordering::SeqCst);
+            owner.store(ci, Ordering::SeqCst);
         }
     }
     Ok(())

@@ -55,7 +55,7 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
     let rw = down(arch::image_data_start());
     let uart = down(early_uart);
     map_all(&[
-        ("shim text", start, rw, Mem::WriteBack, MapAccess::ReadExec),
+        ("shim text", start, rw, Mem::WriteBack, MapAccess::Text),
         ("shim data", rw, end, Mem::WriteBack, MapAccess::ReadWrite),
         ("payloads", end, image_map_end(start, end, image_size), Mem::WriteBack, MapAccess::ReadOnly),
         ("early UART", uart, uart + PAGE, Mem::Device, MapAccess::ReadWrite),

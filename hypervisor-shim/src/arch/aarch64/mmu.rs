@@ -63,8 +63,8 @@ pub enum Mem {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Read-only, executable (the shim's text).
-    ReadExec,
+    /// Read-only, executable: the shim's text.
+    Text,
     ReadOnly,
     ReadWrite,
 }
@@ -87,7 +87,7 @@ fn leaf_attrs(mem: Mem, access: Access) -> u64 {
         Mem::NonCacheable => 2 << 2 | SH_OUTER,
     };
     a |= match access {
-        Access::ReadExec => AP_RO,
+        Access::Text => AP_RO,
         Access::ReadOnly => AP_RO | XN,
         Access::ReadWrite => XN,
     };
@@ -103,6 +103,9 @@ fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
     // SAFETY: only the boot CPU calls into this module's builders, before any
     // other CPU runs shim code (module docs); no lock is used because the
     // first calls run with the MMU off, where exclusives are not guaranteed.
+    // clippy's `&mut POOL` would be a reference to a static mut, which
+    // edition 2024 rejects: the raw-pointer detour is the point.
+    #[allow(clippy::deref_addrof)]
     f(unsafe { &mut *(&raw mut POOL) })
 }
 

@@ -218,7 +218,8 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     map_ecam_image(&bus, rt.root, c.vpci.ecam_base, c.vpci.ecam_size)?;
     rt.vpci = Some(bus);
 
-    load(ci, &mut rt, pl)?;
+    let devices = vpci_devices(&rt);
+    load(ci, devices, pl)?;
     rt.state = cell_state::RUNNING;
     RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
     for (cpu, owner) in CPU_CELL.iter().enumerate() {
@@ -229,9 +230,25 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// The device numbers on the cell's vPCI bus (at most 8, as the comm region
+/// lists them), and how many.
+fn vpci_devices(rt: &CellRt) -> ([u8; 8], usize) {
+    let mut devices = [0u8; 8];
+    let mut ndev = 0;
+    for d in rt.vpci.iter().flat_map(|bus| bus.devices()) {
+        if ndev < devices.len() {
+            devices[ndev] = d;
+            ndev += 1;
+        }
+    }
+    (devices, ndev)
+}
+
 /// Copies the loader and stages the payloads into cell `ci`'s RAM and fills
-/// its comm region: what power-on and every restart do alike.
-fn load(ci: usize, rt: &mut CellRt, pl: &Payloads) -> Result<(), SetupError> {
+/// its comm region: what power-on and every restart do alike. Takes no
+/// lock: a restart copies tens of MiB, and peers ringing this cell's
+/// doorbell take its lock meanwhile (they find it not running).
+fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) -> Result<(), SetupError> {
     let sys = cfg();
     let c = &sys.cells()[ci];
     let b = &sys.board;
@@ -298,15 +315,6 @@ fn load(ci: usize, rt: &mut CellRt, pl: &Payloads) -> Result<(), SetupError> {
         put(plan.vpci_template, d)?;
     }
     let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
-
-    let mut devices = [0u8; 8];
-    let mut ndev = 0;
-    for d in rt.vpci.iter().flat_map(|bus| bus.devices()) {
-        if ndev < devices.len() {
-            devices[ndev] = d;
-            ndev += 1;
-        }
-    }
 
     // --- comm region ---
     comm_bytes(ci).fill(0);
@@ -463,16 +471,16 @@ pub fn restart(ci: usize) -> ! {
     // Staged first: rewriting the cell's code also makes QEMU drop the
     // translated blocks a woken vCPU would otherwise go on running without
     // another stage-2 walk (hardware faults at once after the TLBI).
-    {
+    let devices = {
         let mut rt = rt(ci).lock();
         if let Some(bus) = rt.vpci.as_mut() {
             bus.reset();
         }
-        let Some(pl) = PAYLOADS.get() else { crate::fatal(format_args!("restart before the payloads were kept")) };
-        if let Err(SetupError(what, at)) = load(ci, &mut rt, pl) {
-            drop(rt);
-            restart_failed(ci, what, at)
-        }
+        vpci_devices(&rt)
+    };
+    let Some(pl) = PAYLOADS.get() else { crate::fatal(format_args!("restart before the payloads were kept")) };
+    if let Err(SetupError(what, at)) = load(ci, devices, pl) {
+        restart_failed(ci, what, at)
     }
     // Each other CPU is woken (see gic::kick) and parks on its next trap.
     let kick_irq = (c.vpci.ecam_size != 0).then_some(c.vpci.irq_base);

@@ -483,7 +483,9 @@ pub fn restart(ci: usize) -> ! {
         restart_failed(ci, what, at)
     }
     // Each other CPU is woken (see gic::kick) and parks on its next trap.
-    let kick_irq = (c.vpci.ecam_size != 0).then_some(c.vpci.irq_base);
+    // An SPI of its own: its vPCI INTA, else the first it was given.
+    let vpci = (c.vpci.ecam_size != 0).then_some(c.vpci.irq_base);
+    let kick_irq = vpci.or_else(|| c.irq_ranges().iter().find(|r| r.count != 0 && r.first >= 32).map(|r| r.first));
     for n in (0..MAX_CPUS).filter(|&n| n != me && c.owns_cpu(n)) {
         let deadline = arch::deadline_ms(GATHER_MS);
         let kick = kick_irq.filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF).map(|i| crate::gic::kick(n, i));

@@ -69,8 +69,18 @@ pub const ERROR_PATH_LEN: usize = 64;
 pub const ERROR_OVERLAY_LEN: usize = 24;
 const NO_FRAGMENT: u16 = u16::MAX;
 
-// Kept under 128 bytes (clippy's large-error threshold): every step returns
-// it by value, and each byte is copied on every `?`.
+/// An edit failed; what and where was recorded in the [`FixupError`] the
+/// caller passed down (only its recording methods make one). The edit steps
+/// return this unit instead of the error itself: a `?` then moves nothing,
+/// where moving the whole `FixupError` through every step and helper cost
+/// ~8 KiB of copies in the firmware.
+#[derive(Debug)]
+pub(crate) struct Failed(());
+
+pub(crate) type Fallible<T> = Result<T, Failed>;
+
+// Kept under 128 bytes (clippy's large-error threshold): the public API
+// returns it by value.
 #[derive(Clone, Copy)]
 pub struct FixupError {
     pub step: Step,
@@ -84,11 +94,10 @@ pub struct FixupError {
     fragment: u16,
 }
 
-// Constructors and setters stay out of line: the firmware has dozens of
-// error sites and each would otherwise zero and copy the whole struct inline.
 impl FixupError {
-    #[inline(never)]
-    pub fn new(step: Step, cause: Cause) -> Self {
+    /// An error with no path, property or overlay; the loader's steps fill
+    /// one in place with [`record`](Self::record).
+    pub const fn new(step: Step, cause: Cause) -> Self {
         Self {
             step,
             cause,
@@ -101,37 +110,63 @@ impl FixupError {
         }
     }
 
-    pub fn fdt(step: Step, err: cellfdt::Error) -> Self {
-        Self::new(step, Cause::Fdt(err))
-    }
-
+    /// Records the failure of `step` (the step's whole error: whatever an
+    /// earlier, recovered failure left is overwritten). `path` is truncated
+    /// to [`ERROR_PATH_LEN`] bytes.
+    #[cold]
     #[inline(never)]
-    pub fn at(mut self, path: &str) -> Self {
-        let n = path.len().min(ERROR_PATH_LEN);
-        self.path[..n].copy_from_slice(&path.as_bytes()[..n]);
-        self.path_len = n as u8;
-        self
-    }
-
-    #[inline(never)]
-    pub fn prop(mut self, prop: &'static str) -> Self {
+    pub(crate) fn record(
+        &mut self,
+        step: Step,
+        cause: Cause,
+        path: &str,
+        prop: &'static str,
+    ) -> Failed {
+        self.step = step;
+        self.cause = cause;
         self.prop = prop;
-        self
+        self.set_path(path);
+        self.overlay_len = 0;
+        self.fragment = NO_FRAGMENT;
+        Failed(())
     }
 
-    /// The overlay (payload name) being applied when the error happened.
-    pub fn overlay_named(mut self, name: &str) -> Self {
+    /// [`record`](Self::record) of a cellfdt error.
+    pub(crate) fn record_fdt(
+        &mut self,
+        step: Step,
+        e: cellfdt::Error,
+        path: &str,
+        prop: &'static str,
+    ) -> Failed {
+        self.record(step, Cause::Fdt(e), path, prop)
+    }
+
+    /// Adds the overlay's name to the failure just recorded.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_overlay(&mut self, name: &str) -> Failed {
         let n = name.len().min(ERROR_OVERLAY_LEN);
         self.overlay[..n].copy_from_slice(&name.as_bytes()[..n]);
         self.overlay_len = n as u8;
-        self
+        Failed(())
     }
 
-    /// The failing fragment's index among the overlay's fragments (libfdt's
-    /// order: the root's subnodes that have an `__overlay__`).
-    pub fn in_fragment(mut self, index: usize) -> Self {
+    /// Adds the failing fragment (its index among the overlay's fragments,
+    /// libfdt's order: the root's subnodes that have an `__overlay__`) and
+    /// its target to the failure just recorded.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_fragment(&mut self, index: usize, target: &str) -> Failed {
         self.fragment = index.min(usize::from(NO_FRAGMENT - 1)) as u16;
-        self
+        self.set_path(target);
+        Failed(())
+    }
+
+    fn set_path(&mut self, path: &str) {
+        let n = path.len().min(ERROR_PATH_LEN);
+        self.path[..n].copy_from_slice(&path.as_bytes()[..n]);
+        self.path_len = n as u8;
     }
 
     /// Node path the error is about ("" when none). For an overlay error:

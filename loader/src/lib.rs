@@ -61,6 +61,7 @@ pub use fixup::vpci::TEMPLATE_NAME;
 pub use view::{CellView, MAX_VPCI_DEVICES, Overlay};
 
 use cellfdt::FdtMut;
+use error::Fallible;
 
 /// Builds the cell's guest DTB from `board_dtb` into `out`; returns its
 /// `totalsize`. `out` must be at least the board DTB's `totalsize` plus room
@@ -102,7 +103,8 @@ pub fn apply_overlay(
     overlay: &Overlay,
     scratch: &mut [u8],
 ) -> Result<(), FixupError> {
-    fixup::overlay::apply_user(out, overlay, scratch)
+    let mut d = FixupError::new(Step::Overlays, Cause::Fdt(cellfdt::Error::Internal));
+    fixup::overlay::apply_user(&mut d, out, overlay, scratch).map_err(|_| d)
 }
 
 /// [`build_guest_dtb`] with a hook run after the loader's own edits and the
@@ -124,33 +126,48 @@ fn build(
     cell: &CellView,
     hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
 ) -> Result<usize, FixupError> {
+    // The steps record a failure here, where its names are known, and only
+    // return `Failed`: the error is moved once, below, not at every `?`.
+    let mut d = FixupError::new(Step::Open, Cause::Fdt(cellfdt::Error::Internal));
+    edit(&mut d, board_dtb, out, scratch, cell, hook).map_err(|_| d)
+}
+
+fn edit(
+    d: &mut FixupError,
+    board_dtb: &[u8],
+    out: &mut [u8],
+    scratch: &mut [u8],
+    cell: &CellView,
+    hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
+) -> Fallible<usize> {
     let mut fdt =
-        FdtMut::open_into(board_dtb, &mut *out).map_err(|e| FixupError::fdt(Step::Open, e))?;
-    let gic = fixup::find_gic(&fdt.as_fdt())?;
-    fixup::gic::trim_redistributors(&mut fdt, cell, gic.phandle)?;
+        FdtMut::open_into(board_dtb, &mut *out).map_err(|e| d.record_fdt(Step::Open, e, "", ""))?;
+    let gic = fixup::find_gic(d, &fdt.as_fdt())?;
+    fixup::gic::trim_redistributors(d, &mut fdt, cell, gic.phandle)?;
     if cell.vpci_template.is_none() {
-        fixup::vpci::add(&mut fdt, cell, gic)?;
+        fixup::vpci::add(d, &mut fdt, cell, gic)?;
     }
     if let Some(template) = cell.vpci_template {
-        fixup::vpci::add_from_template(out, cell, gic, template, scratch)?;
+        fixup::vpci::add_from_template(d, out, cell, gic, template, scratch)?;
     }
-    let mut fdt = reopen(&mut *out, Step::VirtualPci)?;
-    fixup::memory::set(&mut fdt, cell)?;
-    fixup::chosen::set(&mut fdt, cell)?;
-    fixup::cpus::restrict(&mut fdt, cell)?;
-    fixup::devices::disable(&mut fdt, cell, gic.phandle)?;
-    fixup::psci::set(&mut fdt, cell)?;
+    let mut fdt = reopen(d, &mut *out, Step::VirtualPci)?;
+    fixup::memory::set(d, &mut fdt, cell)?;
+    fixup::chosen::set(d, &mut fdt, cell)?;
+    fixup::cpus::restrict(d, &mut fdt, cell)?;
+    fixup::devices::disable(d, &mut fdt, cell, gic.phandle)?;
+    fixup::psci::set(d, &mut fdt, cell)?;
     for o in cell.overlays {
-        fixup::overlay::apply_user(out, o, scratch)?;
+        fixup::overlay::apply_user(d, out, o, scratch)?;
     }
-    let mut fdt = reopen(out, Step::Overlays)?;
-    hook(&mut fdt).map_err(|e| FixupError::fdt(Step::Overlays, e))?;
-    fdt.pack().map_err(|e| FixupError::fdt(Step::Pack, e))?;
+    let mut fdt = reopen(d, out, Step::Overlays)?;
+    hook(&mut fdt).map_err(|e| d.record_fdt(Step::Overlays, e, "", ""))?;
+    fdt.pack()
+        .map_err(|e| d.record_fdt(Step::Pack, e, "", ""))?;
     Ok(fdt.as_fdt().totalsize())
 }
 
 /// The tree in `out` again after an overlay_apply, which works on the raw
 /// buffer; `FdtMut::new` only checks the header (no bytes move).
-fn reopen(out: &mut [u8], step: Step) -> Result<FdtMut<'_>, FixupError> {
-    FdtMut::new(out).map_err(|e| FixupError::fdt(step, e))
+fn reopen<'a>(d: &mut FixupError, out: &'a mut [u8], step: Step) -> Fallible<FdtMut<'a>> {
+    FdtMut::new(out).map_err(|e| d.record_fdt(step, e, "", ""))
 }

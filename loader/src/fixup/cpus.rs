@@ -1,18 +1,18 @@
 //! Step 4: `/cpus` lists only the cell's CPUs, and nothing refers to the others.
 
 use super::{at, be_cells};
-use crate::error::{Cause, FixupError, Step};
+use crate::error::{Cause, Fallible, FixupError, Step};
 use crate::view::CellView;
 use cellboot_abi::MAX_CPUS;
 use cellfdt::{Error, Fdt, FdtMut};
 
 const STEP: Step = Step::Cpus;
 
-pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError> {
+pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallible<()> {
     let cpus = fdt
         .as_fdt()
         .path_offset("/cpus")
-        .map_err(|e| FixupError::fdt(STEP, e).at("/cpus"))?;
+        .map_err(|e| d.record_fdt(STEP, e, "/cpus", ""))?;
     // Deleting a node moves the ones after it, so look again from the start
     // after every deletion (a handful of CPUs: quadratic is fine).
     let kept = loop {
@@ -25,8 +25,8 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
             }
             let reg = f
                 .getprop(node, "reg")
-                .map_err(|e| at(&f, STEP, node, "reg", e))?;
-            let reg = be_cells(reg).ok_or_else(|| at(&f, STEP, node, "reg", Error::BadValue))?;
+                .map_err(|e| at(d, &f, STEP, node, "reg", e))?;
+            let reg = be_cells(reg).ok_or_else(|| at(d, &f, STEP, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
                 kept += 1;
             } else if victim.is_none() {
@@ -35,13 +35,13 @@ pub fn restrict(fdt: &mut FdtMut<'_>, cell: &CellView) -> Result<(), FixupError>
         }
         let Some(node) = victim else { break kept };
         fdt.del_node(node)
-            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "", e))?;
     };
     if kept == 0 {
-        return Err(FixupError::new(STEP, Cause::NoCpu).at("/cpus"));
+        return Err(d.record(STEP, Cause::NoCpu, "/cpus", ""));
     }
-    prune_cpu_map(fdt)?;
-    prune_interrupt_affinity(fdt)
+    prune_cpu_map(d, fdt)?;
+    prune_interrupt_affinity(d, fdt)
 }
 
 fn is_cpu(f: &Fdt<'_>, node: usize) -> bool {
@@ -56,13 +56,13 @@ fn dangling(f: &Fdt<'_>, node: usize, prop: &str) -> bool {
 /// Removes `cpu-map` leaves whose `cpu` phandle no longer resolves, then
 /// containers (core, cluster, socket) left without children, then an empty
 /// `cpu-map` itself: Linux rejects a topology naming a missing CPU.
-fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
+fn prune_cpu_map(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
     loop {
         let f = fdt.as_fdt();
         let map = match f.path_offset("/cpus/cpu-map") {
             Ok(n) => n,
             Err(Error::NotFound) => return Ok(()),
-            Err(e) => return Err(FixupError::fdt(STEP, e).at("/cpus/cpu-map")),
+            Err(e) => return Err(d.record_fdt(STEP, e, "/cpus/cpu-map", "")),
         };
         let mut victim = None;
         let mut depth = 0i32;
@@ -71,7 +71,7 @@ fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             node = match f.next_node(Some(node), Some(&mut depth)) {
                 Ok(n) if depth > 0 => n,
                 Ok(_) | Err(Error::NotFound) => break,
-                Err(e) => return Err(at(&f, STEP, node, "", e)),
+                Err(e) => return Err(at(d, &f, STEP, node, "", e)),
             };
             let has_cpu = f.getprop(node, "cpu").is_ok();
             let empty = f.first_subnode(node).is_err();
@@ -86,28 +86,28 @@ fn prune_cpu_map(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             None => return Ok(()),
         };
         fdt.del_node(victim)
-            .map_err(|e| at(&fdt.as_fdt(), STEP, victim, "", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), STEP, victim, "", e))?;
     }
 }
 
 /// A per-CPU interrupt list (the Pi's `arm-pmu`: one SPI per CPU, named by
 /// `interrupt-affinity`) keeps only the entries of CPUs that remain;
 /// otherwise the driver fails on the dangling phandle.
-fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
+fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
     let mut start = None;
     loop {
         let f = fdt.as_fdt();
-        let Some(node) = next_with_prop(&f, start, "interrupt-affinity")? else {
+        let Some(node) = next_with_prop(d, &f, start, "interrupt-affinity")? else {
             return Ok(());
         };
         start = Some(node);
         let aff = f
             .getprop(node, "interrupt-affinity")
-            .map_err(|e| at(&f, STEP, node, "interrupt-affinity", e))?;
+            .map_err(|e| at(d, &f, STEP, node, "interrupt-affinity", e))?;
         let irqs = match f.getprop(node, "interrupts") {
             Ok(v) => v,
             Err(Error::NotFound) => continue,
-            Err(e) => return Err(at(&f, STEP, node, "interrupts", e)),
+            Err(e) => return Err(at(d, &f, STEP, node, "interrupts", e)),
         };
         let n = aff.len() / 4;
         if n == 0
@@ -136,18 +136,19 @@ fn prune_interrupt_affinity(fdt: &mut FdtMut<'_>) -> Result<(), FixupError> {
             continue;
         }
         fdt.setprop(node, "interrupts", &new_irqs[..entry * k])
-            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "interrupts", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "interrupts", e))?;
         fdt.setprop(node, "interrupt-affinity", &new_aff[..4 * k])
-            .map_err(|e| at(&fdt.as_fdt(), STEP, node, "interrupt-affinity", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "interrupt-affinity", e))?;
     }
 }
 
 /// Next node after `after` that has property `prop` (any value).
 fn next_with_prop(
+    d: &mut FixupError,
     f: &Fdt<'_>,
     after: Option<usize>,
     prop: &str,
-) -> Result<Option<usize>, FixupError> {
+) -> Fallible<Option<usize>> {
     let mut node = after.unwrap_or(0);
     if after.is_none() && f.getprop(0, prop).is_ok() {
         return Ok(Some(0));
@@ -156,7 +157,7 @@ fn next_with_prop(
         node = match f.next_node(Some(node), None) {
             Ok(n) => n,
             Err(Error::NotFound) => return Ok(None),
-            Err(e) => return Err(FixupError::fdt(STEP, e).prop("interrupt-affinity")),
+            Err(e) => return Err(d.record_fdt(STEP, e, "", "interrupt-affinity")),
         };
         if f.getprop(node, prop).is_ok() {
             return Ok(Some(node));

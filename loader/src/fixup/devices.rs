@@ -2,40 +2,44 @@
 
 use super::at;
 use crate::devices::{DeviceRef, DeviceWalk, GicMatch, WalkError};
-use crate::error::{Cause, FixupError, Step};
+use crate::error::{Cause, Failed, Fallible, FixupError, Step};
 use crate::view::CellView;
 use cellfdt::{Error, Fdt, FdtMut};
 
 const STEP: Step = Step::Devices;
 
-pub fn disable(fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Result<(), FixupError> {
+pub fn disable(
+    d: &mut FixupError,
+    fdt: &mut FdtMut<'_>,
+    cell: &CellView,
+    gic_phandle: u32,
+) -> Fallible<()> {
     let mut walk = DeviceWalk::new(GicMatch::Phandle(gic_phandle));
     loop {
         // Setting `status` only grows the device just returned: its own
         // offset, its ancestors' and the walk state stay valid.
         let f = fdt.as_fdt();
-        let Some(dev) = walk.next(&f).map_err(|e| walk_error(&f, e))? else {
+        let Some(dev) = walk.next(&f).map_err(|e| walk_error(d, &f, e))? else {
             break;
         };
         // The GIC is kept; a device already disabled or the cell's stays as is.
-        if dev.is_gic || is_disabled(&f, dev.node) || owned(&f, cell, &dev)? {
+        if dev.is_gic || is_disabled(&f, dev.node) || owned(d, &f, cell, &dev)? {
             continue;
         }
         walk.skip_children();
         fdt.setprop_str(dev.node, "status", "disabled")
-            .map_err(|e| at(&fdt.as_fdt(), STEP, dev.node, "status", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), STEP, dev.node, "status", e))?;
     }
     for path in cell.cell.disabled_paths() {
-        let node = fdt
-            .as_fdt()
-            .path_offset(path)
-            .map_err(|e| match e {
-                Error::NotFound | Error::BadPath => FixupError::new(STEP, Cause::PathNotFound),
-                e => FixupError::fdt(STEP, e),
-            })
-            .map_err(|e| e.at(path))?;
+        let node = fdt.as_fdt().path_offset(path).map_err(|e| {
+            let cause = match e {
+                Error::NotFound | Error::BadPath => Cause::PathNotFound,
+                e => Cause::Fdt(e),
+            };
+            d.record(STEP, cause, path, "")
+        })?;
         fdt.setprop_str(node, "status", "disabled")
-            .map_err(|e| FixupError::fdt(STEP, e).at(path).prop("status"))?;
+            .map_err(|e| d.record_fdt(STEP, e, path, "status"))?;
     }
     Ok(())
 }
@@ -48,14 +52,14 @@ fn is_disabled(f: &Fdt<'_>, node: usize) -> bool {
 /// Whether the first `reg` range of the device, translated to a CPU
 /// physical address, is one the cell owns. An address no `ranges` entry
 /// maps is not reachable, so not owned.
-fn owned(f: &Fdt<'_>, cell: &CellView, dev: &DeviceRef) -> Result<bool, FixupError> {
-    let first = dev.regs(f).map_err(|e| walk_error(f, e))?.next();
-    match first.transpose().map_err(|e| walk_error(f, e))? {
+fn owned(d: &mut FixupError, f: &Fdt<'_>, cell: &CellView, dev: &DeviceRef) -> Fallible<bool> {
+    let first = dev.regs(f).map_err(|e| walk_error(d, f, e))?.next();
+    match first.transpose().map_err(|e| walk_error(d, f, e))? {
         Some(Some((addr, size))) => Ok(cell.owns_range(addr, size)),
         Some(None) | None => Ok(false),
     }
 }
 
-fn walk_error(f: &Fdt<'_>, e: WalkError) -> FixupError {
-    at(f, STEP, e.node, e.prop, e.error)
+fn walk_error(d: &mut FixupError, f: &Fdt<'_>, e: WalkError) -> Failed {
+    at(d, f, STEP, e.node, e.prop, e.error)
 }

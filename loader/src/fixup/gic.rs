@@ -7,17 +7,18 @@
 //! past the last CPU are empty, so the trimmed range describes the same GIC.
 
 use super::at;
-use crate::error::{FixupError, Step};
+use crate::error::{Fallible, FixupError, Step};
 use crate::view::CellView;
 use cellfdt::{Error, FdtMut};
 
 const STEP: Step = Step::Gic;
 
 pub fn trim_redistributors(
+    d: &mut FixupError,
     fdt: &mut FdtMut<'_>,
     cell: &CellView,
     gic_phandle: u32,
-) -> Result<(), FixupError> {
+) -> Fallible<()> {
     let b = cell.board;
     if b.gic_version != 3 || b.gicr_stride == 0 {
         return Ok(());
@@ -25,20 +26,20 @@ pub fn trim_redistributors(
     let f = fdt.as_fdt();
     let node = f
         .node_offset_by_phandle(gic_phandle)
-        .map_err(|e| FixupError::fdt(STEP, e).prop("interrupt-parent"))?;
+        .map_err(|e| d.record_fdt(STEP, e, "", "interrupt-parent"))?;
     let parent = f
         .parent_offset(node)
-        .map_err(|e| at(&f, STEP, node, "", e))?;
+        .map_err(|e| at(d, &f, STEP, node, "", e))?;
     let ac = f
         .address_cells(parent)
-        .map_err(|e| at(&f, STEP, parent, "#address-cells", e))? as usize;
+        .map_err(|e| at(d, &f, STEP, parent, "#address-cells", e))? as usize;
     let sc = f
         .size_cells(parent)
-        .map_err(|e| at(&f, STEP, parent, "#size-cells", e))? as usize;
+        .map_err(|e| at(d, &f, STEP, parent, "#size-cells", e))? as usize;
     let reg = match f.getprop(node, "reg") {
         Ok(r) => r,
         Err(Error::NotFound) => return Ok(()),
-        Err(e) => return Err(at(&f, STEP, node, "reg", e)),
+        Err(e) => return Err(at(d, &f, STEP, node, "reg", e)),
     };
     let entry = (ac + sc) * 4;
     // Entry 0 is the distributor, entry 1 the redistributor region.
@@ -55,5 +56,5 @@ pub fn trim_redistributors(
     }
     let bytes = want.to_be_bytes();
     fdt.setprop_inplace_namelen_partial(node, "reg", size_at, &bytes[8 - sc * 4..])
-        .map_err(|e| at(&fdt.as_fdt(), STEP, node, "reg", e))
+        .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "reg", e))
 }

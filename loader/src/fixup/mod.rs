@@ -10,7 +10,7 @@ pub mod psci;
 pub mod vpci;
 
 use crate::devices::GIC_COMPATIBLES;
-use crate::error::{Cause, FixupError, Step};
+use crate::error::{Cause, Failed, Fallible, FixupError, Step};
 use crate::text::Text;
 use cellfdt::{Error, Fdt};
 
@@ -26,46 +26,34 @@ pub struct Gic {
 
 /// The root's `interrupt-parent`, or else the first node of a known GIC
 /// compatible ([`GIC_COMPATIBLES`]).
-pub fn find_gic(fdt: &Fdt<'_>) -> Result<Gic, FixupError> {
-    let err = |cause| FixupError::new(Step::Open, cause);
+pub fn find_gic(d: &mut FixupError, fdt: &Fdt<'_>) -> Fallible<Gic> {
+    const STEP: Step = Step::Open;
     let node = match fdt.getprop_u32(0, "interrupt-parent") {
-        Ok(ph) => fdt.node_offset_by_phandle(ph).map_err(|e| {
-            FixupError::fdt(Step::Open, e)
-                .at("/")
-                .prop("interrupt-parent")
-        })?,
+        Ok(ph) => fdt
+            .node_offset_by_phandle(ph)
+            .map_err(|e| d.record_fdt(STEP, e, "/", "interrupt-parent"))?,
         Err(Error::NotFound) => GIC_COMPATIBLES
             .iter()
             .find_map(|c| fdt.node_offset_by_compatible(None, c).ok())
-            .ok_or(err(Cause::NoInterruptParent))?,
-        Err(e) => {
-            return Err(FixupError::fdt(Step::Open, e)
-                .at("/")
-                .prop("interrupt-parent"));
-        }
+            .ok_or_else(|| d.record(STEP, Cause::NoInterruptParent, "", ""))?,
+        Err(e) => return Err(d.record_fdt(STEP, e, "/", "interrupt-parent")),
     };
-    let path = node_path(fdt, node);
-    let phandle = fdt
-        .get_phandle(node)
-        .ok_or(err(Cause::NoInterruptParent).at(path.as_str()))?;
-    let interrupt_cells = fdt.getprop_u32(node, "#interrupt-cells").map_err(|e| {
-        FixupError::fdt(Step::Open, e)
-            .at(path.as_str())
-            .prop("#interrupt-cells")
-    })?;
+    let Some(phandle) = fdt.get_phandle(node) else {
+        return Err(record_at(d, fdt, STEP, node, "", Cause::NoInterruptParent));
+    };
+    let interrupt_cells = fdt
+        .getprop_u32(node, "#interrupt-cells")
+        .map_err(|e| at(d, fdt, STEP, node, "#interrupt-cells", e))?;
     let address_cells = match fdt.getprop_u32(node, "#address-cells") {
         Ok(n) => n,
         Err(Error::NotFound) => 0,
-        Err(e) => {
-            return Err(FixupError::fdt(Step::Open, e)
-                .at(path.as_str())
-                .prop("#address-cells"));
-        }
+        Err(e) => return Err(at(d, fdt, STEP, node, "#address-cells", e)),
     };
     // A GIC specifier is <type number flags [ppi-partition]>; an
     // interrupt-map row must fit our fixed-size row buffer.
     if !(3..=4).contains(&interrupt_cells) || address_cells > 3 {
-        return Err(err(Cause::UnsupportedInterruptCells(interrupt_cells)).at(path.as_str()));
+        let cause = Cause::UnsupportedInterruptCells(interrupt_cells);
+        return Err(record_at(d, fdt, STEP, node, "", cause));
     }
     Ok(Gic {
         phandle,
@@ -88,42 +76,61 @@ pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> 
     t
 }
 
-/// A cellfdt error at `node` as a step error naming node and property. Only
-/// called on the error path (a failed edit leaves the blob unchanged, so
-/// `node` is still valid): cold and out of line to keep the loader small.
+/// Records `cause` at `node`, named by its path. Only called on the error
+/// path (a failed edit leaves the blob unchanged, so `node` is still
+/// valid): cold and out of line to keep the loader small.
 #[cold]
 #[inline(never)]
-pub fn at(fdt: &Fdt<'_>, step: Step, node: usize, prop: &'static str, e: Error) -> FixupError {
-    FixupError::fdt(step, e)
-        .at(node_path(fdt, node).as_str())
-        .prop(prop)
+pub fn record_at(
+    d: &mut FixupError,
+    fdt: &Fdt<'_>,
+    step: Step,
+    node: usize,
+    prop: &'static str,
+    cause: Cause,
+) -> Failed {
+    d.record(step, cause, node_path(fdt, node).as_str(), prop)
+}
+
+/// Records cellfdt error `e` at `node`, naming node and property.
+pub fn at(
+    d: &mut FixupError,
+    fdt: &Fdt<'_>,
+    step: Step,
+    node: usize,
+    prop: &'static str,
+    e: Error,
+) -> Failed {
+    record_at(d, fdt, step, node, prop, Cause::Fdt(e))
 }
 
 /// `delprop` where an absent property is fine.
 pub fn delprop_if_present(
+    d: &mut FixupError,
     fdt: &mut cellfdt::FdtMut<'_>,
     step: Step,
     node: usize,
     name: &'static str,
-) -> Result<(), FixupError> {
+) -> Fallible<()> {
     match fdt.delprop(node, name) {
         Ok(()) | Err(Error::NotFound) => Ok(()),
-        Err(e) => Err(at(&fdt.as_fdt(), step, node, name, e)),
+        Err(e) => Err(at(d, &fdt.as_fdt(), step, node, name, e)),
     }
 }
 
 /// Sub-node `name` of the root, created when absent.
 pub fn root_child(
+    d: &mut FixupError,
     fdt: &mut cellfdt::FdtMut<'_>,
     step: Step,
     name: &str,
-) -> Result<usize, FixupError> {
+) -> Fallible<usize> {
     match fdt.as_fdt().subnode_offset(0, name) {
         Ok(n) => Ok(n),
         Err(Error::NotFound) => fdt
             .add_subnode(0, name)
-            .map_err(|e| FixupError::fdt(step, e).at("/").prop("")),
-        Err(e) => Err(FixupError::fdt(step, e).at("/")),
+            .map_err(|e| d.record_fdt(step, e, "/", "")),
+        Err(e) => Err(d.record_fdt(step, e, "/", "")),
     }
 }
 

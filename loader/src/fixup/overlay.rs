@@ -14,7 +14,7 @@
 //! as the previous step left it, and nothing else is applied.
 
 use crate::ERROR_PATH_LEN;
-use crate::error::{FixupError, Step};
+use crate::error::{Failed, Fallible, FixupError, Step};
 use crate::text::Text;
 use crate::view::Overlay;
 use cellfdt::{Error, Fdt};
@@ -51,36 +51,43 @@ pub fn scratch_len(overlays: &[Overlay], template: Option<&[u8]>, out_len: usize
 /// Applies user overlay `o` to the tree in `out` (rw layout) through a copy
 /// in `scratch`. On error `out` is unchanged and the error names the overlay
 /// and, when it can be singled out, the fragment and its target.
-pub fn apply_user(out: &mut [u8], o: &Overlay, scratch: &mut [u8]) -> Result<(), FixupError> {
+pub fn apply_user(
+    d: &mut FixupError,
+    out: &mut [u8],
+    o: &Overlay,
+    scratch: &mut [u8],
+) -> Fallible<()> {
     const STEP: Step = Step::Overlays;
     let n = o.blob.len();
     let (copy, work) = split_scratch(scratch, n)
-        .ok_or_else(|| error(STEP, o.name, Error::NoSpace).at("scratch"))?;
+        .ok_or_else(|| error(d, STEP, o.name, Error::NoSpace, "scratch"))?;
     copy[..n].copy_from_slice(o.blob);
-    apply(STEP, o.name, out, &mut copy[..n], work, o.blob)
+    apply(d, STEP, o.name, out, &mut copy[..n], work, o.blob)
 }
 
 /// overlay_apply of the mutable copy `ov`; `pristine` is the blob as staged,
 /// read to name the failing fragment.
 pub fn apply(
+    d: &mut FixupError,
     step: Step,
     name: &str,
     out: &mut [u8],
     ov: &mut [u8],
     work: &mut [u8],
     pristine: &[u8],
-) -> Result<(), FixupError> {
+) -> Fallible<()> {
     match cellfdt::overlay::overlay_apply(out, ov, work) {
         Ok(()) => Ok(()),
-        Err(e) => Err(diagnose(step, name, out, pristine, e)),
+        Err(e) => Err(diagnose(d, step, name, out, pristine, e)),
     }
 }
 
-/// An overlay error naming only the overlay.
+/// Records an overlay error naming the overlay and `what` ("" for nothing more).
 #[cold]
 #[inline(never)]
-pub fn error(step: Step, name: &str, e: Error) -> FixupError {
-    FixupError::fdt(step, e).overlay_named(name)
+pub fn error(d: &mut FixupError, step: Step, name: &str, e: Error, what: &str) -> Failed {
+    d.record_fdt(step, e, what, "");
+    d.record_overlay(name)
 }
 
 /// Which fragment made overlay_apply fail, found by re-reading the pristine
@@ -90,8 +97,15 @@ pub fn error(step: Step, name: &str, e: Error) -> FixupError {
 /// created by an earlier fragment...): the error names the overlay only.
 #[cold]
 #[inline(never)]
-fn diagnose(step: Step, name: &str, base: &[u8], ov: &[u8], e: Error) -> FixupError {
-    let err = error(step, name, e);
+fn diagnose(
+    d: &mut FixupError,
+    step: Step,
+    name: &str,
+    base: &[u8],
+    ov: &[u8],
+    e: Error,
+) -> Failed {
+    let err = error(d, step, name, e, "");
     let (Ok(base), Ok(ov)) = (Fdt::new(base), Fdt::new(ov)) else {
         return err;
     };
@@ -109,7 +123,7 @@ fn diagnose(step: Step, name: &str, base: &[u8], ov: &[u8], e: Error) -> FixupEr
                     !target_ok
                 };
                 if bad {
-                    return err.in_fragment(index).at(what.as_str());
+                    return d.record_fragment(index, what.as_str());
                 }
                 index += 1;
             }

@@ -10,8 +10,8 @@
 //! (loader/tests/overlays.rs).
 
 use super::overlay;
-use super::{Gic, at, node_path};
-use crate::error::{Cause, FixupError, Step};
+use super::{Gic, at};
+use crate::error::{Cause, Fallible, FixupError, Step};
 use crate::text::Text;
 use crate::view::{CellView, MAX_VPCI_DEVICES};
 use cellfdt::{Error, Fdt, FdtMut};
@@ -70,41 +70,47 @@ pub fn template_copy_len(template: &[u8]) -> usize {
 }
 
 /// The direct writer.
-pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupError> {
-    let Some(n) = plan(&fdt.as_fdt(), cell, gic)? else {
+pub fn add(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Fallible<()> {
+    let Some(n) = plan(d, &fdt.as_fdt(), cell, gic)? else {
         return Ok(());
     };
+    let p = n.path.as_str();
     let node = fdt
         .add_subnode(0, n.name.as_str())
-        .map_err(|e| FixupError::fdt(STEP, e).at(n.path.as_str()))?;
-    let p = n.path.as_str();
-    let e = |prop: &'static str| move |err| FixupError::fdt(STEP, err).at(p).prop(prop);
+        .map_err(|e| d.record_fdt(STEP, e, p, ""))?;
+    let mut set = |r: cellfdt::Result<()>, prop| r.map_err(|e| d.record_fdt(STEP, e, p, prop));
     // libfdt inserts a new property first in its node: set them in reverse so
     // the result reads in binding order.
-    fdt.setprop(node, "dma-coherent", &[])
-        .map_err(e("dma-coherent"))?;
-    fdt.setprop_u32(node, "linux,pci-domain", n.domain)
-        .map_err(e("linux,pci-domain"))?;
-    fdt.setprop_cells(node, "interrupt-map", n.map())
-        .map_err(e("interrupt-map"))?;
-    fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7])
-        .map_err(e("interrupt-map-mask"))?;
-    fdt.setprop_cells(node, "ranges", n.ranges())
-        .map_err(e("ranges"))?;
-    fdt.setprop_cells(node, "reg", n.reg()).map_err(e("reg"))?;
-    fdt.setprop_cells(node, "bus-range", &BUS_RANGE)
-        .map_err(e("bus-range"))?;
-    fdt.setprop_u32(node, "#interrupt-cells", 1)
-        .map_err(e("#interrupt-cells"))?;
-    fdt.setprop_u32(node, "#size-cells", 2)
-        .map_err(e("#size-cells"))?;
-    fdt.setprop_u32(node, "#address-cells", 3)
-        .map_err(e("#address-cells"))?;
-    fdt.setprop_str(node, "device_type", "pci")
-        .map_err(e("device_type"))?;
-    fdt.setprop_str(node, "compatible", "pci-host-ecam-generic")
-        .map_err(e("compatible"))?;
-    Ok(())
+    set(fdt.setprop(node, "dma-coherent", &[]), "dma-coherent")?;
+    set(
+        fdt.setprop_u32(node, "linux,pci-domain", n.domain),
+        "linux,pci-domain",
+    )?;
+    set(
+        fdt.setprop_cells(node, "interrupt-map", n.map()),
+        "interrupt-map",
+    )?;
+    set(
+        fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7]),
+        "interrupt-map-mask",
+    )?;
+    set(fdt.setprop_cells(node, "ranges", n.ranges()), "ranges")?;
+    set(fdt.setprop_cells(node, "reg", n.reg()), "reg")?;
+    set(
+        fdt.setprop_cells(node, "bus-range", &BUS_RANGE),
+        "bus-range",
+    )?;
+    set(
+        fdt.setprop_u32(node, "#interrupt-cells", 1),
+        "#interrupt-cells",
+    )?;
+    set(fdt.setprop_u32(node, "#size-cells", 2), "#size-cells")?;
+    set(fdt.setprop_u32(node, "#address-cells", 3), "#address-cells")?;
+    set(fdt.setprop_str(node, "device_type", "pci"), "device_type")?;
+    set(
+        fdt.setprop_str(node, "compatible", "pci-host-ecam-generic"),
+        "compatible",
+    )
 }
 
 /// The template writer: copies `template` into `scratch`, patches the copy
@@ -112,66 +118,75 @@ pub fn add(fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) -> Result<(), FixupE
 /// an rw-layout tree, as `FdtMut::into_inner` gives). Atomic like
 /// `overlay_apply`: on error `out` is unchanged.
 pub fn add_from_template(
+    d: &mut FixupError,
     out: &mut [u8],
     cell: &CellView,
     gic: Gic,
     template: &[u8],
     scratch: &mut [u8],
-) -> Result<(), FixupError> {
-    let base = Fdt::new(out).map_err(|e| FixupError::fdt(STEP, e))?;
-    let Some(n) = plan(&base, cell, gic)? else {
+) -> Fallible<()> {
+    let base = Fdt::new(out).map_err(|e| d.record_fdt(STEP, e, "", ""))?;
+    let Some(n) = plan(d, &base, cell, gic)? else {
         return Ok(());
     };
     let (copy, work) = overlay::split_scratch(scratch, template_copy_len(template))
-        .ok_or_else(|| overlay::error(STEP, TEMPLATE_NAME, Error::NoSpace).at("scratch"))?;
-    patch(template, copy, &n).map_err(|e| e.overlay_named(TEMPLATE_NAME))?;
-    overlay::apply(STEP, TEMPLATE_NAME, out, copy, work, template)
+        .ok_or_else(|| overlay::error(d, STEP, TEMPLATE_NAME, Error::NoSpace, "scratch"))?;
+    patch(d, template, copy, &n).map_err(|_| d.record_overlay(TEMPLATE_NAME))?;
+    overlay::apply(d, STEP, TEMPLATE_NAME, out, copy, work, template)
 }
 
 /// Opens the template into `copy` (rw layout, so the name and the
 /// interrupt-map may change size) and writes the cell's values over the
 /// placeholders; everything but those two is written in place.
-fn patch(template: &[u8], copy: &mut [u8], n: &Node) -> Result<(), FixupError> {
-    let mut ov = FdtMut::open_into(template, copy).map_err(|e| FixupError::fdt(STEP, e))?;
+fn patch(d: &mut FixupError, template: &[u8], copy: &mut [u8], n: &Node) -> Fallible<()> {
+    let mut ov = FdtMut::open_into(template, copy).map_err(|e| d.record_fdt(STEP, e, "", ""))?;
     const PATH: &str = "/fragment@0/__overlay__/pci";
     let node = ov
         .as_fdt()
         .path_offset("/fragment@0/__overlay__")
         .and_then(|o| ov.as_fdt().subnode_offset(o, "pci"))
-        .map_err(|e| FixupError::fdt(STEP, e).at(PATH))?;
-    let e = |prop: &'static str| {
-        move |err| {
+        .map_err(|e| d.record_fdt(STEP, e, PATH, ""))?;
+    let mut set = |r: cellfdt::Result<()>, prop| {
+        r.map_err(|err| {
             let cause = match err {
                 // setprop_inplace: the placeholder is not this board's size.
                 Error::NoSpace => Cause::TemplateSize,
                 err => Cause::Fdt(err),
             };
-            FixupError::new(STEP, cause).at(PATH).prop(prop)
-        }
+            d.record(STEP, cause, PATH, prop)
+        })
     };
     let mut cells = [0u8; MAX_ROW * MAX_VPCI_DEVICES * 4];
-    ov.setprop_inplace(node, "reg", be_bytes(n.reg(), &mut cells))
-        .map_err(e("reg"))?;
-    ov.setprop_inplace(node, "ranges", be_bytes(n.ranges(), &mut cells))
-        .map_err(e("ranges"))?;
-    ov.setprop_inplace(node, "bus-range", be_bytes(&BUS_RANGE, &mut cells))
-        .map_err(e("bus-range"))?;
-    ov.setprop_inplace_u32(node, "linux,pci-domain", n.domain)
-        .map_err(e("linux,pci-domain"))?;
+    set(
+        ov.setprop_inplace(node, "reg", be_bytes(n.reg(), &mut cells)),
+        "reg",
+    )?;
+    set(
+        ov.setprop_inplace(node, "ranges", be_bytes(n.ranges(), &mut cells)),
+        "ranges",
+    )?;
+    set(
+        ov.setprop_inplace(node, "bus-range", be_bytes(&BUS_RANGE, &mut cells)),
+        "bus-range",
+    )?;
+    set(
+        ov.setprop_inplace_u32(node, "linux,pci-domain", n.domain),
+        "linux,pci-domain",
+    )?;
     // The placeholder is one row: its size says the template was written for
     // a GIC with this board's cell counts.
-    let row = ov
-        .as_fdt()
-        .getprop(node, "interrupt-map")
-        .map_err(e("interrupt-map"))?
-        .len();
+    let row = match ov.as_fdt().getprop(node, "interrupt-map") {
+        Ok(v) => v.len(),
+        Err(e) => return set(Err(e), "interrupt-map"),
+    };
     if row != n.row_len * 4 {
-        return Err(e("interrupt-map")(Error::NoSpace));
+        return set(Err(Error::NoSpace), "interrupt-map");
     }
-    ov.setprop(node, "interrupt-map", be_bytes(n.map(), &mut cells))
-        .map_err(e("interrupt-map"))?;
-    ov.set_name(node, n.name.as_str()).map_err(e(""))?;
-    Ok(())
+    set(
+        ov.setprop(node, "interrupt-map", be_bytes(n.map(), &mut cells)),
+        "interrupt-map",
+    )?;
+    set(ov.set_name(node, n.name.as_str()), "")
 }
 
 /// `cells` as big-endian bytes in `buf`.
@@ -183,33 +198,31 @@ fn be_bytes<'b>(cells: &[u32], buf: &'b mut [u8]) -> &'b [u8] {
 }
 
 /// The node's values, `None` when the cell has no ECAM window.
-fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupError> {
+fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallible<Option<Node>> {
     let v = &cell.cell.vpci;
     if v.ecam_size == 0 {
         return Ok(None);
     }
     if cell.vpci_devices.len() > MAX_VPCI_DEVICES {
-        return Err(FixupError::new(
-            STEP,
-            Cause::TooManyDevices(cell.vpci_devices.len() as u32),
-        ));
+        let cause = Cause::TooManyDevices(cell.vpci_devices.len() as u32);
+        return Err(d.record(STEP, cause, "", ""));
     }
     let mut name = Text::<24>::new();
     name.push_str("pci@").push_hex(v.ecam_base);
     let mut path = Text::<26>::new();
     path.push_str("/").push_str(name.as_str());
     match fdt.subnode_offset(0, name.as_str()) {
-        Ok(_) => return Err(FixupError::new(STEP, Cause::NodeExists).at(path.as_str())),
+        Ok(_) => return Err(d.record(STEP, Cause::NodeExists, path.as_str(), "")),
         Err(Error::NotFound) => {}
-        Err(e) => return Err(FixupError::fdt(STEP, e).at("/")),
+        Err(e) => return Err(d.record_fdt(STEP, e, "/", "")),
     }
-    let domain = free_pci_domain(fdt, v.domain)?;
+    let domain = free_pci_domain(d, fdt, v.domain)?;
     let root_ac = fdt
         .address_cells(0)
-        .map_err(|e| at(fdt, STEP, 0, "#address-cells", e))?;
+        .map_err(|e| at(d, fdt, STEP, 0, "#address-cells", e))?;
     let root_sc = fdt
         .size_cells(0)
-        .map_err(|e| at(fdt, STEP, 0, "#size-cells", e))?;
+        .map_err(|e| at(d, fdt, STEP, 0, "#size-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
@@ -252,12 +265,10 @@ fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupE
         let fits = match n {
             1 => value <= u64::from(u32::MAX),
             2 => true,
-            _ => return Err(at(fdt, STEP, 0, "#address-cells", Error::BadNCells)),
+            _ => return Err(at(d, fdt, STEP, 0, "#address-cells", Error::BadNCells)),
         };
         if !fits {
-            return Err(FixupError::fdt(STEP, Error::BadValue)
-                .at(path.as_str())
-                .prop("reg"));
+            return Err(d.record_fdt(STEP, Error::BadValue, path.as_str(), "reg"));
         }
         if n == 2 {
             reg[reg_len] = (value >> 32) as u32;
@@ -283,7 +294,7 @@ fn plan(fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Result<Option<Node>, FixupE
 
 /// `wanted` unless another host bridge already carries that
 /// `linux,pci-domain` (Linux refuses duplicate domains); then the next free one.
-fn free_pci_domain(f: &Fdt<'_>, wanted: u32) -> Result<u32, FixupError> {
+fn free_pci_domain(d: &mut FixupError, f: &Fdt<'_>, wanted: u32) -> Fallible<u32> {
     let mut used = 0u64; // bit d: domain d (domains >= 64 are only compared with `wanted`)
     let mut clash_high = false;
     let mut node = 0;
@@ -292,18 +303,13 @@ fn free_pci_domain(f: &Fdt<'_>, wanted: u32) -> Result<u32, FixupError> {
         node = match f.next_node(Some(node), Some(&mut depth)) {
             Ok(n) if depth > 0 => n,
             Ok(_) | Err(Error::NotFound) => break,
-            Err(e) => return Err(FixupError::fdt(STEP, e).prop("linux,pci-domain")),
+            Err(e) => return Err(d.record_fdt(STEP, e, "", "linux,pci-domain")),
         };
         match f.getprop_u32(node, "linux,pci-domain") {
             Ok(d) if d < 64 => used |= 1 << d,
             Ok(d) => clash_high |= d == wanted,
             Err(Error::NotFound) => {}
-            Err(err) => {
-                let path = node_path(f, node);
-                return Err(FixupError::fdt(STEP, err)
-                    .at(path.as_str())
-                    .prop("linux,pci-domain"));
-            }
+            Err(err) => return Err(at(d, f, STEP, node, "linux,pci-domain", err)),
         }
     }
     let mut d = wanted;

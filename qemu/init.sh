@@ -7,11 +7,13 @@
 #   CELLBOOT: bar0 id=<n> max_peers=<n>
 #   CELLBOOT: shmem pattern ok
 #   CELLBOOT: cpus=<n> memtotal=<kB>
+#   CELLBOOT: cpu hotplug ok ...     the last CPU offline and back (PSCI through the shim)
 #   CELLBOOT: fdt sha256=<hex> bytes=<n>   /sys/firmware/fdt, the guest DTB as booted
 #   CELLBOOT: done
 # Any failed check prints "CELLBOOT: FAIL <what>" and powers off.
 # Kernel command line: cellboot.expect_cpus=N cellboot.expect_mem_max_kb=N
-# cellboot.skip=pci (direct-boot reference: no virtual PCI there).
+# cellboot.skip=pci,hotplug (the boot-time bench: no virtual PCI in its
+# direct-boot reference, and boot time is what it measures).
 # cellboot.reboot=1 (e2e cell-reset): before "done", the first boot leaves a
 # token in the ivshmem R/W section (shared memory outlives a cell restart),
 # prints "CELLBOOT: reboot requested" and runs `reboot -f` (PSCI
@@ -144,6 +146,25 @@ fi
 if [ -n "$EXPECT_MEM_MAX_KB" ] && [ "$mem" -gt "$EXPECT_MEM_MAX_KB" ]; then
     fail "memtotal: $mem kB, expected at most $EXPECT_MEM_MAX_KB kB"
 fi
+# CPU hotplug through the cell's PSCI (CPU_OFF, AFFINITY_INFO, CPU_ON, all
+# answered by the shim; on the Pi it parks the CPU itself): the last CPU
+# goes offline and comes back. cellboot.skip=hotplug leaves it out.
+case ",$SKIP," in
+    *,hotplug,*) ;;
+    *)
+        if [ "$cpus" -ge 2 ]; then
+            last=$((cpus - 1))
+            f=/sys/devices/system/cpu/cpu$last/online
+            echo 0 > "$f" || fail "hotplug: cannot take cpu$last offline"
+            off=$(cat /sys/devices/system/cpu/online)
+            [ "$off" = "0-$((last - 1))" ] || [ "$off" = 0 ] || fail "hotplug: online CPUs \"$off\" with cpu$last offline"
+            echo 1 > "$f" || fail "hotplug: cannot bring cpu$last back (online: $off)"
+            on=$(cat /sys/devices/system/cpu/online)
+            [ "$on" = "0-$last" ] || fail "hotplug: online CPUs \"$on\" after bringing cpu$last back"
+            say "cpu hotplug ok (cpu$last off and on again: $off -> $on)"
+        fi
+        ;;
+esac
 # The DTB this kernel booted with, as Linux keeps it: `xtask test` compares
 # it with `cellboot dtb` on the host (case cli-preview).
 if [ -r /sys/firmware/fdt ]; then

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 const RUNS: usize = 5;
 const BOOT_RATIO_TARGET: f64 = 1.10;
-/// What init prints in both boot-time runs (cellboot.skip=pci).
+/// What init prints in both boot-time runs (cellboot.skip=pci,hotplug).
 const BOOT_MARKERS: &[&str] = &["CELLBOOT: cpus=2 ", "CELLBOOT: done"];
 const LOADER_TARGET: u64 = 16 * 1024;
 const SHIM_TARGET: u64 = 64 * 1024;
@@ -102,7 +102,7 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     let mut sys = assemble::load_system(board, "linux-demo")?;
     // Both runs boot the same userspace work: init's vPCI/ivshmem checks
     // test the device (the direct run has none), they are not boot time.
-    assemble::append_bootargs(&mut sys.config.cells[0].boot.bootargs, " cellboot.skip=pci")?;
+    assemble::append_bootargs(&mut sys.config.cells[0].boot.bootargs, " cellboot.skip=pci,hotplug")?;
     sys.config.seal();
     if phases {
         firmware::enable_boot_timing();

@@ -21,6 +21,7 @@ pub const LINUX_MARKERS: &[&str] = &[
     "CELLBOOT: bar0 id=",
     "CELLBOOT: shmem pattern ok",
     "CELLBOOT: cpus=2 ",
+    "CELLBOOT: cpu hotplug ok",
     "CELLBOOT: done",
 ];
 

@@ -202,6 +202,7 @@ const LINUX_PEER: &[&str] = &[
     "[rtos] rtos-demo: served ",
     "CELLBOOT: shmem canary intact",
     "CELLBOOT: cpus=2 ",
+    "CELLBOOT: cpu hotplug ok",
     "CELLBOOT: done",
 ];
 

@@ -110,19 +110,12 @@ impl FixupError {
         }
     }
 
-    /// Records the failure of `step` (the step's whole error: whatever an
-    /// earlier, recovered failure left is overwritten). `path` is truncated
-    /// to [`ERROR_PATH_LEN`] bytes.
+    /// Records a failure of the current step (`self.step`, set by whoever
+    /// runs the steps) in full: whatever an earlier, recovered failure left is
+    /// overwritten. `path` is truncated to [`ERROR_PATH_LEN`] bytes.
     #[cold]
     #[inline(never)]
-    pub(crate) fn record(
-        &mut self,
-        step: Step,
-        cause: Cause,
-        path: &str,
-        prop: &'static str,
-    ) -> Failed {
-        self.step = step;
+    pub(crate) fn record(&mut self, cause: Cause, path: &str, prop: &'static str) -> Failed {
         self.cause = cause;
         self.prop = prop;
         self.set_path(path);
@@ -134,12 +127,11 @@ impl FixupError {
     /// [`record`](Self::record) of a cellfdt error.
     pub(crate) fn record_fdt(
         &mut self,
-        step: Step,
         e: cellfdt::Error,
         path: &str,
         prop: &'static str,
     ) -> Failed {
-        self.record(step, Cause::Fdt(e), path, prop)
+        self.record(Cause::Fdt(e), path, prop)
     }
 
     /// Adds the overlay's name to the failure just recorded.

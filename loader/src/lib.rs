@@ -128,6 +128,7 @@ fn build(
 ) -> Result<usize, FixupError> {
     // The steps record a failure here, where its names are known, and only
     // return `Failed`: the error is moved once, below, not at every `?`.
+    // `edit` sets the step before running it.
     let mut d = FixupError::new(Step::Open, Cause::Fdt(cellfdt::Error::Internal));
     edit(&mut d, board_dtb, out, scratch, cell, hook).map_err(|_| d)
 }
@@ -140,34 +141,42 @@ fn edit(
     cell: &CellView,
     hook: &mut dyn FnMut(&mut FdtMut<'_>) -> cellfdt::Result<()>,
 ) -> Fallible<usize> {
-    let mut fdt =
-        FdtMut::open_into(board_dtb, &mut *out).map_err(|e| d.record_fdt(Step::Open, e, "", ""))?;
+    d.step = Step::Open;
+    let mut fdt = FdtMut::open_into(board_dtb, &mut *out).map_err(|e| d.record_fdt(e, "", ""))?;
     let gic = fixup::find_gic(d, &fdt.as_fdt())?;
+    d.step = Step::Gic;
     fixup::gic::trim_redistributors(d, &mut fdt, cell, gic.phandle)?;
+    d.step = Step::VirtualPci;
     if cell.vpci_template.is_none() {
         fixup::vpci::add(d, &mut fdt, cell, gic)?;
     }
     if let Some(template) = cell.vpci_template {
         fixup::vpci::add_from_template(d, out, cell, gic, template, scratch)?;
     }
-    let mut fdt = reopen(d, &mut *out, Step::VirtualPci)?;
+    let mut fdt = reopen(d, &mut *out)?;
+    d.step = Step::Memory;
     fixup::memory::set(d, &mut fdt, cell)?;
+    d.step = Step::Chosen;
     fixup::chosen::set(d, &mut fdt, cell)?;
+    d.step = Step::Cpus;
     fixup::cpus::restrict(d, &mut fdt, cell)?;
+    d.step = Step::Devices;
     fixup::devices::disable(d, &mut fdt, cell, gic.phandle)?;
+    d.step = Step::Psci;
     fixup::psci::set(d, &mut fdt, cell)?;
+    d.step = Step::Overlays;
     for o in cell.overlays {
         fixup::overlay::apply_user(d, out, o, scratch)?;
     }
-    let mut fdt = reopen(d, out, Step::Overlays)?;
-    hook(&mut fdt).map_err(|e| d.record_fdt(Step::Overlays, e, "", ""))?;
-    fdt.pack()
-        .map_err(|e| d.record_fdt(Step::Pack, e, "", ""))?;
+    let mut fdt = reopen(d, out)?;
+    hook(&mut fdt).map_err(|e| d.record_fdt(e, "", ""))?;
+    d.step = Step::Pack;
+    fdt.pack().map_err(|e| d.record_fdt(e, "", ""))?;
     Ok(fdt.as_fdt().totalsize())
 }
 
 /// The tree in `out` again after an overlay_apply, which works on the raw
 /// buffer; `FdtMut::new` only checks the header (no bytes move).
-fn reopen<'a>(d: &mut FixupError, out: &'a mut [u8], step: Step) -> Fallible<FdtMut<'a>> {
-    FdtMut::new(out).map_err(|e| d.record_fdt(step, e, "", ""))
+fn reopen<'a>(d: &mut FixupError, out: &'a mut [u8]) -> Fallible<FdtMut<'a>> {
+    FdtMut::new(out).map_err(|e| d.record_fdt(e, "", ""))
 }

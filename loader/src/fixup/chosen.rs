@@ -1,25 +1,23 @@
 //! Step 3: `/chosen` carries the cell's command line, initrd and console.
 
 use super::{at, delprop_if_present, root_child};
-use crate::error::{Fallible, FixupError, Step};
+use crate::error::{Fallible, FixupError};
 use crate::view::CellView;
 use cellboot_abi::str_field;
 use cellfdt::FdtMut;
-
-const STEP: Step = Step::Chosen;
 
 pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallible<()> {
     let root_ac = fdt
         .as_fdt()
         .address_cells(0)
-        .map_err(|e| at(d, &fdt.as_fdt(), STEP, 0, "#address-cells", e))?;
-    let node = root_child(d, fdt, STEP, "chosen")?;
+        .map_err(|e| at(d, &fdt.as_fdt(), 0, "#address-cells", e))?;
+    let node = root_child(d, fdt, "chosen")?;
     let boot = &cell.cell.boot;
 
     let stdout = str_field(&boot.stdout_path);
     if !stdout.is_empty() {
         fdt.setprop_str(node, "stdout-path", stdout)
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "stdout-path", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), node, "stdout-path", e))?;
     }
     match cell.initrd {
         Some((start, size)) => {
@@ -31,19 +29,19 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
                 } else {
                     fdt.setprop_u64(node, name, v)
                 };
-                r.map_err(|e| at(d, &fdt.as_fdt(), STEP, node, name, e))?;
+                r.map_err(|e| at(d, &fdt.as_fdt(), node, name, e))?;
             }
         }
         None => {
-            delprop_if_present(d, fdt, STEP, node, "linux,initrd-start")?;
-            delprop_if_present(d, fdt, STEP, node, "linux,initrd-end")?;
+            delprop_if_present(d, fdt, node, "linux,initrd-start")?;
+            delprop_if_present(d, fdt, node, "linux,initrd-end")?;
         }
     }
     let bootargs = str_field(&boot.bootargs);
     if bootargs.is_empty() {
-        delprop_if_present(d, fdt, STEP, node, "bootargs")
+        delprop_if_present(d, fdt, node, "bootargs")
     } else {
         fdt.setprop_str(node, "bootargs", bootargs)
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "bootargs", e))
+            .map_err(|e| at(d, &fdt.as_fdt(), node, "bootargs", e))
     }
 }

@@ -1,18 +1,16 @@
 //! Step 4: `/cpus` lists only the cell's CPUs, and nothing refers to the others.
 
 use super::{at, be_cells};
-use crate::error::{Cause, Fallible, FixupError, Step};
+use crate::error::{Cause, Fallible, FixupError};
 use crate::view::CellView;
 use cellboot_abi::MAX_CPUS;
 use cellfdt::{Error, Fdt, FdtMut};
-
-const STEP: Step = Step::Cpus;
 
 pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallible<()> {
     let cpus = fdt
         .as_fdt()
         .path_offset("/cpus")
-        .map_err(|e| d.record_fdt(STEP, e, "/cpus", ""))?;
+        .map_err(|e| d.record_fdt(e, "/cpus", ""))?;
     // Deleting a node moves the ones after it, so look again from the start
     // after every deletion (a handful of CPUs: quadratic is fine).
     let kept = loop {
@@ -25,8 +23,8 @@ pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fa
             }
             let reg = f
                 .getprop(node, "reg")
-                .map_err(|e| at(d, &f, STEP, node, "reg", e))?;
-            let reg = be_cells(reg).ok_or_else(|| at(d, &f, STEP, node, "reg", Error::BadValue))?;
+                .map_err(|e| at(d, &f, node, "reg", e))?;
+            let reg = be_cells(reg).ok_or_else(|| at(d, &f, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
                 kept += 1;
             } else if victim.is_none() {
@@ -35,10 +33,10 @@ pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fa
         }
         let Some(node) = victim else { break kept };
         fdt.del_node(node)
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), node, "", e))?;
     };
     if kept == 0 {
-        return Err(d.record(STEP, Cause::NoCpu, "/cpus", ""));
+        return Err(d.record(Cause::NoCpu, "/cpus", ""));
     }
     prune_cpu_map(d, fdt)?;
     prune_interrupt_affinity(d, fdt)
@@ -62,7 +60,7 @@ fn prune_cpu_map(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
         let map = match f.path_offset("/cpus/cpu-map") {
             Ok(n) => n,
             Err(Error::NotFound) => return Ok(()),
-            Err(e) => return Err(d.record_fdt(STEP, e, "/cpus/cpu-map", "")),
+            Err(e) => return Err(d.record_fdt(e, "/cpus/cpu-map", "")),
         };
         let mut victim = None;
         let mut depth = 0i32;
@@ -71,7 +69,7 @@ fn prune_cpu_map(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
             node = match f.next_node(Some(node), Some(&mut depth)) {
                 Ok(n) if depth > 0 => n,
                 Ok(_) | Err(Error::NotFound) => break,
-                Err(e) => return Err(at(d, &f, STEP, node, "", e)),
+                Err(e) => return Err(at(d, &f, node, "", e)),
             };
             let has_cpu = f.getprop(node, "cpu").is_ok();
             let empty = f.first_subnode(node).is_err();
@@ -86,7 +84,7 @@ fn prune_cpu_map(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
             None => return Ok(()),
         };
         fdt.del_node(victim)
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, victim, "", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), victim, "", e))?;
     }
 }
 
@@ -103,11 +101,11 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
         start = Some(node);
         let aff = f
             .getprop(node, "interrupt-affinity")
-            .map_err(|e| at(d, &f, STEP, node, "interrupt-affinity", e))?;
+            .map_err(|e| at(d, &f, node, "interrupt-affinity", e))?;
         let irqs = match f.getprop(node, "interrupts") {
             Ok(v) => v,
             Err(Error::NotFound) => continue,
-            Err(e) => return Err(at(d, &f, STEP, node, "interrupts", e)),
+            Err(e) => return Err(at(d, &f, node, "interrupts", e)),
         };
         let n = aff.len() / 4;
         if n == 0
@@ -136,9 +134,9 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
             continue;
         }
         fdt.setprop(node, "interrupts", &new_irqs[..entry * k])
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "interrupts", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), node, "interrupts", e))?;
         fdt.setprop(node, "interrupt-affinity", &new_aff[..4 * k])
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "interrupt-affinity", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), node, "interrupt-affinity", e))?;
     }
 }
 
@@ -157,7 +155,7 @@ fn next_with_prop(
         node = match f.next_node(Some(node), None) {
             Ok(n) => n,
             Err(Error::NotFound) => return Ok(None),
-            Err(e) => return Err(d.record_fdt(STEP, e, "", "interrupt-affinity")),
+            Err(e) => return Err(d.record_fdt(e, "", "interrupt-affinity")),
         };
         if f.getprop(node, prop).is_ok() {
             return Ok(Some(node));

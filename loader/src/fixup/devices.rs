@@ -2,11 +2,9 @@
 
 use super::at;
 use crate::devices::{DeviceRef, DeviceWalk, GicMatch, WalkError};
-use crate::error::{Cause, Failed, Fallible, FixupError, Step};
+use crate::error::{Cause, Failed, Fallible, FixupError};
 use crate::view::CellView;
 use cellfdt::{Error, Fdt, FdtMut};
-
-const STEP: Step = Step::Devices;
 
 pub fn disable(
     d: &mut FixupError,
@@ -28,7 +26,7 @@ pub fn disable(
         }
         walk.skip_children();
         fdt.setprop_str(dev.node, "status", "disabled")
-            .map_err(|e| at(d, &fdt.as_fdt(), STEP, dev.node, "status", e))?;
+            .map_err(|e| at(d, &fdt.as_fdt(), dev.node, "status", e))?;
     }
     for path in cell.cell.disabled_paths() {
         let node = fdt.as_fdt().path_offset(path).map_err(|e| {
@@ -36,10 +34,10 @@ pub fn disable(
                 Error::NotFound | Error::BadPath => Cause::PathNotFound,
                 e => Cause::Fdt(e),
             };
-            d.record(STEP, cause, path, "")
+            d.record(cause, path, "")
         })?;
         fdt.setprop_str(node, "status", "disabled")
-            .map_err(|e| d.record_fdt(STEP, e, path, "status"))?;
+            .map_err(|e| d.record_fdt(e, path, "status"))?;
     }
     Ok(())
 }
@@ -61,5 +59,5 @@ fn owned(d: &mut FixupError, f: &Fdt<'_>, cell: &CellView, dev: &DeviceRef) -> F
 }
 
 fn walk_error(d: &mut FixupError, f: &Fdt<'_>, e: WalkError) -> Failed {
-    at(d, f, STEP, e.node, e.prop, e.error)
+    at(d, f, e.node, e.prop, e.error)
 }

@@ -7,11 +7,9 @@
 //! past the last CPU are empty, so the trimmed range describes the same GIC.
 
 use super::at;
-use crate::error::{Fallible, FixupError, Step};
+use crate::error::{Fallible, FixupError};
 use crate::view::CellView;
 use cellfdt::{Error, FdtMut};
-
-const STEP: Step = Step::Gic;
 
 pub fn trim_redistributors(
     d: &mut FixupError,
@@ -26,20 +24,18 @@ pub fn trim_redistributors(
     let f = fdt.as_fdt();
     let node = f
         .node_offset_by_phandle(gic_phandle)
-        .map_err(|e| d.record_fdt(STEP, e, "", "interrupt-parent"))?;
-    let parent = f
-        .parent_offset(node)
-        .map_err(|e| at(d, &f, STEP, node, "", e))?;
+        .map_err(|e| d.record_fdt(e, "", "interrupt-parent"))?;
+    let parent = f.parent_offset(node).map_err(|e| at(d, &f, node, "", e))?;
     let ac = f
         .address_cells(parent)
-        .map_err(|e| at(d, &f, STEP, parent, "#address-cells", e))? as usize;
+        .map_err(|e| at(d, &f, parent, "#address-cells", e))? as usize;
     let sc = f
         .size_cells(parent)
-        .map_err(|e| at(d, &f, STEP, parent, "#size-cells", e))? as usize;
+        .map_err(|e| at(d, &f, parent, "#size-cells", e))? as usize;
     let reg = match f.getprop(node, "reg") {
         Ok(r) => r,
         Err(Error::NotFound) => return Ok(()),
-        Err(e) => return Err(at(d, &f, STEP, node, "reg", e)),
+        Err(e) => return Err(at(d, &f, node, "reg", e)),
     };
     let entry = (ac + sc) * 4;
     // Entry 0 is the distributor, entry 1 the redistributor region.
@@ -56,5 +52,5 @@ pub fn trim_redistributors(
     }
     let bytes = want.to_be_bytes();
     fdt.setprop_inplace_namelen_partial(node, "reg", size_at, &bytes[8 - sc * 4..])
-        .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "reg", e))
+        .map_err(|e| at(d, &fdt.as_fdt(), node, "reg", e))
 }

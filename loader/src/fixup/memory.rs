@@ -1,13 +1,11 @@
 //! Step 2: `/memory` describes exactly the cell's RAM (guest-physical).
 
 use super::at;
-use crate::error::{Cause, Fallible, FixupError, Step};
+use crate::error::{Cause, Fallible, FixupError};
 use crate::text::Text;
 use crate::view::CellView;
 use cellboot_abi::MAX_MEM_REGIONS;
 use cellfdt::{Error, FdtMut};
-
-const STEP: Step = Step::Memory;
 
 pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallible<()> {
     let mut regs = [(0u64, 0u64); MAX_MEM_REGIONS];
@@ -18,7 +16,7 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
     }
     let regs = &regs[..n];
     let Some(&(base, _)) = regs.first() else {
-        return Err(d.record(STEP, Cause::NoRam, "", ""));
+        return Err(d.record(Cause::NoRam, "", ""));
     };
     let mut name = Text::<32>::new();
     name.push_str("memory@").push_hex(base);
@@ -28,23 +26,23 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
         Some(first) => {
             while let Some(other) = find_memory(d, fdt, Some(first))? {
                 fdt.del_node(other)
-                    .map_err(|e| at(d, &fdt.as_fdt(), STEP, other, "", e))?;
+                    .map_err(|e| at(d, &fdt.as_fdt(), other, "", e))?;
             }
             fdt.set_name(first, name.as_str())
-                .map_err(|e| at(d, &fdt.as_fdt(), STEP, first, "", e))?;
+                .map_err(|e| at(d, &fdt.as_fdt(), first, "", e))?;
             first
         }
         None => {
             let node = fdt
                 .add_subnode(0, name.as_str())
-                .map_err(|e| at(d, &fdt.as_fdt(), STEP, 0, "", e))?;
+                .map_err(|e| at(d, &fdt.as_fdt(), 0, "", e))?;
             fdt.setprop_str(node, "device_type", "memory")
-                .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "device_type", e))?;
+                .map_err(|e| at(d, &fdt.as_fdt(), node, "device_type", e))?;
             node
         }
     };
     fdt.setprop_reg(node, regs)
-        .map_err(|e| at(d, &fdt.as_fdt(), STEP, node, "reg", e))
+        .map_err(|e| at(d, &fdt.as_fdt(), node, "reg", e))
 }
 
 /// Next node after `after` with `device_type = "memory"`.
@@ -59,6 +57,6 @@ fn find_memory(
     {
         Ok(n) => Ok(Some(n)),
         Err(Error::NotFound) => Ok(None),
-        Err(e) => Err(d.record_fdt(STEP, e, "", "device_type")),
+        Err(e) => Err(d.record_fdt(e, "", "device_type")),
     }
 }

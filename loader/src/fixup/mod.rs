@@ -1,4 +1,4 @@
-//! The edit steps of `build_guest_dtb`, one file per step, plus what they share.
+//! The edit steps of `build_guest_dtb`, one file per plus what they share.
 
 pub mod chosen;
 pub mod cpus;
@@ -10,7 +10,7 @@ pub mod psci;
 pub mod vpci;
 
 use crate::devices::GIC_COMPATIBLES;
-use crate::error::{Cause, Failed, Fallible, FixupError, Step};
+use crate::error::{Cause, Failed, Fallible, FixupError};
 use crate::text::Text;
 use cellfdt::{Error, Fdt};
 
@@ -27,33 +27,32 @@ pub struct Gic {
 /// The root's `interrupt-parent`, or else the first node of a known GIC
 /// compatible ([`GIC_COMPATIBLES`]).
 pub fn find_gic(d: &mut FixupError, fdt: &Fdt<'_>) -> Fallible<Gic> {
-    const STEP: Step = Step::Open;
     let node = match fdt.getprop_u32(0, "interrupt-parent") {
         Ok(ph) => fdt
             .node_offset_by_phandle(ph)
-            .map_err(|e| d.record_fdt(STEP, e, "/", "interrupt-parent"))?,
+            .map_err(|e| d.record_fdt(e, "/", "interrupt-parent"))?,
         Err(Error::NotFound) => GIC_COMPATIBLES
             .iter()
             .find_map(|c| fdt.node_offset_by_compatible(None, c).ok())
-            .ok_or_else(|| d.record(STEP, Cause::NoInterruptParent, "", ""))?,
-        Err(e) => return Err(d.record_fdt(STEP, e, "/", "interrupt-parent")),
+            .ok_or_else(|| d.record(Cause::NoInterruptParent, "", ""))?,
+        Err(e) => return Err(d.record_fdt(e, "/", "interrupt-parent")),
     };
     let Some(phandle) = fdt.get_phandle(node) else {
-        return Err(record_at(d, fdt, STEP, node, "", Cause::NoInterruptParent));
+        return Err(record_at(d, fdt, node, "", Cause::NoInterruptParent));
     };
     let interrupt_cells = fdt
         .getprop_u32(node, "#interrupt-cells")
-        .map_err(|e| at(d, fdt, STEP, node, "#interrupt-cells", e))?;
+        .map_err(|e| at(d, fdt, node, "#interrupt-cells", e))?;
     let address_cells = match fdt.getprop_u32(node, "#address-cells") {
         Ok(n) => n,
         Err(Error::NotFound) => 0,
-        Err(e) => return Err(at(d, fdt, STEP, node, "#address-cells", e)),
+        Err(e) => return Err(at(d, fdt, node, "#address-cells", e)),
     };
     // A GIC specifier is <type number flags [ppi-partition]>; an
     // interrupt-map row must fit our fixed-size row buffer.
     if !(3..=4).contains(&interrupt_cells) || address_cells > 3 {
         let cause = Cause::UnsupportedInterruptCells(interrupt_cells);
-        return Err(record_at(d, fdt, STEP, node, "", cause));
+        return Err(record_at(d, fdt, node, "", cause));
     }
     Ok(Gic {
         phandle,
@@ -84,37 +83,28 @@ pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> 
 pub fn record_at(
     d: &mut FixupError,
     fdt: &Fdt<'_>,
-    step: Step,
     node: usize,
     prop: &'static str,
     cause: Cause,
 ) -> Failed {
-    d.record(step, cause, node_path(fdt, node).as_str(), prop)
+    d.record(cause, node_path(fdt, node).as_str(), prop)
 }
 
 /// Records cellfdt error `e` at `node`, naming node and property.
-pub fn at(
-    d: &mut FixupError,
-    fdt: &Fdt<'_>,
-    step: Step,
-    node: usize,
-    prop: &'static str,
-    e: Error,
-) -> Failed {
-    record_at(d, fdt, step, node, prop, Cause::Fdt(e))
+pub fn at(d: &mut FixupError, fdt: &Fdt<'_>, node: usize, prop: &'static str, e: Error) -> Failed {
+    record_at(d, fdt, node, prop, Cause::Fdt(e))
 }
 
 /// `delprop` where an absent property is fine.
 pub fn delprop_if_present(
     d: &mut FixupError,
     fdt: &mut cellfdt::FdtMut<'_>,
-    step: Step,
     node: usize,
     name: &'static str,
 ) -> Fallible<()> {
     match fdt.delprop(node, name) {
         Ok(()) | Err(Error::NotFound) => Ok(()),
-        Err(e) => Err(at(d, &fdt.as_fdt(), step, node, name, e)),
+        Err(e) => Err(at(d, &fdt.as_fdt(), node, name, e)),
     }
 }
 
@@ -122,15 +112,14 @@ pub fn delprop_if_present(
 pub fn root_child(
     d: &mut FixupError,
     fdt: &mut cellfdt::FdtMut<'_>,
-    step: Step,
     name: &str,
 ) -> Fallible<usize> {
     match fdt.as_fdt().subnode_offset(0, name) {
         Ok(n) => Ok(n),
         Err(Error::NotFound) => fdt
             .add_subnode(0, name)
-            .map_err(|e| d.record_fdt(step, e, "/", "")),
-        Err(e) => Err(d.record_fdt(step, e, "/", "")),
+            .map_err(|e| d.record_fdt(e, "/", "")),
+        Err(e) => Err(d.record_fdt(e, "/", "")),
     }
 }
 

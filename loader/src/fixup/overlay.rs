@@ -14,7 +14,7 @@
 //! as the previous step left it, and nothing else is applied.
 
 use crate::ERROR_PATH_LEN;
-use crate::error::{Failed, Fallible, FixupError, Step};
+use crate::error::{Failed, Fallible, FixupError};
 use crate::text::Text;
 use crate::view::Overlay;
 use cellfdt::{Error, Fdt};
@@ -57,19 +57,17 @@ pub fn apply_user(
     o: &Overlay,
     scratch: &mut [u8],
 ) -> Fallible<()> {
-    const STEP: Step = Step::Overlays;
     let n = o.blob.len();
-    let (copy, work) = split_scratch(scratch, n)
-        .ok_or_else(|| error(d, STEP, o.name, Error::NoSpace, "scratch"))?;
+    let (copy, work) =
+        split_scratch(scratch, n).ok_or_else(|| error(d, o.name, Error::NoSpace, "scratch"))?;
     copy[..n].copy_from_slice(o.blob);
-    apply(d, STEP, o.name, out, &mut copy[..n], work, o.blob)
+    apply(d, o.name, out, &mut copy[..n], work, o.blob)
 }
 
 /// overlay_apply of the mutable copy `ov`; `pristine` is the blob as staged,
 /// read to name the failing fragment.
 pub fn apply(
     d: &mut FixupError,
-    step: Step,
     name: &str,
     out: &mut [u8],
     ov: &mut [u8],
@@ -78,15 +76,15 @@ pub fn apply(
 ) -> Fallible<()> {
     match cellfdt::overlay::overlay_apply(out, ov, work) {
         Ok(()) => Ok(()),
-        Err(e) => Err(diagnose(d, step, name, out, pristine, e)),
+        Err(e) => Err(diagnose(d, name, out, pristine, e)),
     }
 }
 
 /// Records an overlay error naming the overlay and `what` ("" for nothing more).
 #[cold]
 #[inline(never)]
-pub fn error(d: &mut FixupError, step: Step, name: &str, e: Error, what: &str) -> Failed {
-    d.record_fdt(step, e, what, "");
+pub fn error(d: &mut FixupError, name: &str, e: Error, what: &str) -> Failed {
+    d.record_fdt(e, what, "");
     d.record_overlay(name)
 }
 
@@ -97,15 +95,8 @@ pub fn error(d: &mut FixupError, step: Step, name: &str, e: Error, what: &str) -
 /// created by an earlier fragment...): the error names the overlay only.
 #[cold]
 #[inline(never)]
-fn diagnose(
-    d: &mut FixupError,
-    step: Step,
-    name: &str,
-    base: &[u8],
-    ov: &[u8],
-    e: Error,
-) -> Failed {
-    let err = error(d, step, name, e, "");
+fn diagnose(d: &mut FixupError, name: &str, base: &[u8], ov: &[u8], e: Error) -> Failed {
+    let err = error(d, name, e, "");
     let (Ok(base), Ok(ov)) = (Fdt::new(base), Fdt::new(ov)) else {
         return err;
     };

@@ -11,12 +11,10 @@
 
 use super::overlay;
 use super::{Gic, at};
-use crate::error::{Cause, Fallible, FixupError, Step};
+use crate::error::{Cause, Fallible, FixupError};
 use crate::text::Text;
 use crate::view::{CellView, MAX_VPCI_DEVICES};
 use cellfdt::{Error, Fdt, FdtMut};
-
-const STEP: Step = Step::VirtualPci;
 
 /// What errors call the template (it is a payload like a user overlay).
 pub const TEMPLATE_NAME: &str = "vpci-template";
@@ -77,8 +75,8 @@ pub fn add(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) 
     let p = n.path.as_str();
     let node = fdt
         .add_subnode(0, n.name.as_str())
-        .map_err(|e| d.record_fdt(STEP, e, p, ""))?;
-    let mut set = |r: cellfdt::Result<()>, prop| r.map_err(|e| d.record_fdt(STEP, e, p, prop));
+        .map_err(|e| d.record_fdt(e, p, ""))?;
+    let mut set = |r: cellfdt::Result<()>, prop| r.map_err(|e| d.record_fdt(e, p, prop));
     // libfdt inserts a new property first in its node: set them in reverse so
     // the result reads in binding order.
     set(fdt.setprop(node, "dma-coherent", &[]), "dma-coherent")?;
@@ -125,27 +123,27 @@ pub fn add_from_template(
     template: &[u8],
     scratch: &mut [u8],
 ) -> Fallible<()> {
-    let base = Fdt::new(out).map_err(|e| d.record_fdt(STEP, e, "", ""))?;
+    let base = Fdt::new(out).map_err(|e| d.record_fdt(e, "", ""))?;
     let Some(n) = plan(d, &base, cell, gic)? else {
         return Ok(());
     };
     let (copy, work) = overlay::split_scratch(scratch, template_copy_len(template))
-        .ok_or_else(|| overlay::error(d, STEP, TEMPLATE_NAME, Error::NoSpace, "scratch"))?;
+        .ok_or_else(|| overlay::error(d, TEMPLATE_NAME, Error::NoSpace, "scratch"))?;
     patch(d, template, copy, &n).map_err(|_| d.record_overlay(TEMPLATE_NAME))?;
-    overlay::apply(d, STEP, TEMPLATE_NAME, out, copy, work, template)
+    overlay::apply(d, TEMPLATE_NAME, out, copy, work, template)
 }
 
 /// Opens the template into `copy` (rw layout, so the name and the
 /// interrupt-map may change size) and writes the cell's values over the
 /// placeholders; everything but those two is written in place.
 fn patch(d: &mut FixupError, template: &[u8], copy: &mut [u8], n: &Node) -> Fallible<()> {
-    let mut ov = FdtMut::open_into(template, copy).map_err(|e| d.record_fdt(STEP, e, "", ""))?;
+    let mut ov = FdtMut::open_into(template, copy).map_err(|e| d.record_fdt(e, "", ""))?;
     const PATH: &str = "/fragment@0/__overlay__/pci";
     let node = ov
         .as_fdt()
         .path_offset("/fragment@0/__overlay__")
         .and_then(|o| ov.as_fdt().subnode_offset(o, "pci"))
-        .map_err(|e| d.record_fdt(STEP, e, PATH, ""))?;
+        .map_err(|e| d.record_fdt(e, PATH, ""))?;
     let mut set = |r: cellfdt::Result<()>, prop| {
         r.map_err(|err| {
             let cause = match err {
@@ -153,7 +151,7 @@ fn patch(d: &mut FixupError, template: &[u8], copy: &mut [u8], n: &Node) -> Fall
                 Error::NoSpace => Cause::TemplateSize,
                 err => Cause::Fdt(err),
             };
-            d.record(STEP, cause, PATH, prop)
+            d.record(cause, PATH, prop)
         })
     };
     let mut cells = [0u8; MAX_ROW * MAX_VPCI_DEVICES * 4];
@@ -205,24 +203,24 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
     }
     if cell.vpci_devices.len() > MAX_VPCI_DEVICES {
         let cause = Cause::TooManyDevices(cell.vpci_devices.len() as u32);
-        return Err(d.record(STEP, cause, "", ""));
+        return Err(d.record(cause, "", ""));
     }
     let mut name = Text::<24>::new();
     name.push_str("pci@").push_hex(v.ecam_base);
     let mut path = Text::<26>::new();
     path.push_str("/").push_str(name.as_str());
     match fdt.subnode_offset(0, name.as_str()) {
-        Ok(_) => return Err(d.record(STEP, Cause::NodeExists, path.as_str(), "")),
+        Ok(_) => return Err(d.record(Cause::NodeExists, path.as_str(), "")),
         Err(Error::NotFound) => {}
-        Err(e) => return Err(d.record_fdt(STEP, e, "/", "")),
+        Err(e) => return Err(d.record_fdt(e, "/", "")),
     }
     let domain = free_pci_domain(d, fdt, v.domain)?;
     let root_ac = fdt
         .address_cells(0)
-        .map_err(|e| at(d, fdt, STEP, 0, "#address-cells", e))?;
+        .map_err(|e| at(d, fdt, 0, "#address-cells", e))?;
     let root_sc = fdt
         .size_cells(0)
-        .map_err(|e| at(d, fdt, STEP, 0, "#size-cells", e))?;
+        .map_err(|e| at(d, fdt, 0, "#size-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
@@ -265,10 +263,10 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         let fits = match n {
             1 => value <= u64::from(u32::MAX),
             2 => true,
-            _ => return Err(at(d, fdt, STEP, 0, "#address-cells", Error::BadNCells)),
+            _ => return Err(at(d, fdt, 0, "#address-cells", Error::BadNCells)),
         };
         if !fits {
-            return Err(d.record_fdt(STEP, Error::BadValue, path.as_str(), "reg"));
+            return Err(d.record_fdt(Error::BadValue, path.as_str(), "reg"));
         }
         if n == 2 {
             reg[reg_len] = (value >> 32) as u32;
@@ -303,13 +301,13 @@ fn free_pci_domain(d: &mut FixupError, f: &Fdt<'_>, wanted: u32) -> Fallible<u32
         node = match f.next_node(Some(node), Some(&mut depth)) {
             Ok(n) if depth > 0 => n,
             Ok(_) | Err(Error::NotFound) => break,
-            Err(e) => return Err(d.record_fdt(STEP, e, "", "linux,pci-domain")),
+            Err(e) => return Err(d.record_fdt(e, "", "linux,pci-domain")),
         };
         match f.getprop_u32(node, "linux,pci-domain") {
             Ok(d) if d < 64 => used |= 1 << d,
             Ok(d) => clash_high |= d == wanted,
             Err(Error::NotFound) => {}
-            Err(err) => return Err(at(d, f, STEP, node, "linux,pci-domain", err)),
+            Err(err) => return Err(at(d, f, node, "linux,pci-domain", err)),
         }
     }
     let mut d = wanted;

@@ -134,6 +134,31 @@ impl FixupError {
         self.record(Cause::Fdt(e), path, prop)
     }
 
+    /// [`record`](Self::record) naming `node` by its full path in `fdt`,
+    /// written straight into the error (`.../<name>` when the path is longer
+    /// than an error holds).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_node(
+        &mut self,
+        fdt: &cellfdt::Fdt<'_>,
+        node: usize,
+        cause: Cause,
+        prop: &'static str,
+    ) -> Failed {
+        let failed = self.record(cause, "", prop);
+        match fdt.get_path(node, &mut self.path) {
+            Ok(p) => self.path_len = p.len() as u8,
+            Err(_) => {
+                let mut t = Text::<ERROR_PATH_LEN>::new();
+                t.push_str(".../")
+                    .push_str(fdt.get_name(node).unwrap_or("?"));
+                self.set_path(t.as_str());
+            }
+        }
+        failed
+    }
+
     /// Adds the overlay's name to the failure just recorded.
     #[cold]
     #[inline(never)]

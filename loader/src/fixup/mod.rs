@@ -11,7 +11,6 @@ pub mod vpci;
 
 use crate::devices::GIC_COMPATIBLES;
 use crate::error::{Cause, Failed, Fallible, FixupError};
-use crate::text::Text;
 use cellfdt::{Error, Fdt};
 
 /// The interrupt controller the vPCI node's `interrupt-map` targets.
@@ -38,7 +37,7 @@ pub fn find_gic(d: &mut FixupError, fdt: &Fdt<'_>) -> Fallible<Gic> {
         Err(e) => return Err(d.record_fdt(e, "/", "interrupt-parent")),
     };
     let Some(phandle) = fdt.get_phandle(node) else {
-        return Err(record_at(d, fdt, node, "", Cause::NoInterruptParent));
+        return Err(d.record_node(fdt, node, Cause::NoInterruptParent, ""));
     };
     let interrupt_cells = fdt
         .getprop_u32(node, "#interrupt-cells")
@@ -52,7 +51,7 @@ pub fn find_gic(d: &mut FixupError, fdt: &Fdt<'_>) -> Fallible<Gic> {
     // interrupt-map row must fit our fixed-size row buffer.
     if !(3..=4).contains(&interrupt_cells) || address_cells > 3 {
         let cause = Cause::UnsupportedInterruptCells(interrupt_cells);
-        return Err(record_at(d, fdt, node, "", cause));
+        return Err(d.record_node(fdt, node, cause, ""));
     }
     Ok(Gic {
         phandle,
@@ -61,38 +60,11 @@ pub fn find_gic(d: &mut FixupError, fdt: &Fdt<'_>) -> Fallible<Gic> {
     })
 }
 
-/// Full path of `node` for error messages ("?" when even that fails).
-pub fn node_path(fdt: &Fdt<'_>, node: usize) -> Text<{ crate::ERROR_PATH_LEN }> {
-    let mut buf = [0u8; crate::ERROR_PATH_LEN];
-    let mut t = Text::new();
-    match fdt.get_path(node, &mut buf) {
-        Ok(p) => t.push_str(p),
-        // NoSpace: the path is longer than an error can hold; the name still helps.
-        Err(_) => t
-            .push_str(".../")
-            .push_str(fdt.get_name(node).unwrap_or("?")),
-    };
-    t
-}
-
-/// Records `cause` at `node`, named by its path. Only called on the error
-/// path (a failed edit leaves the blob unchanged, so `node` is still
-/// valid): cold and out of line to keep the loader small.
-#[cold]
-#[inline(never)]
-pub fn record_at(
-    d: &mut FixupError,
-    fdt: &Fdt<'_>,
-    node: usize,
-    prop: &'static str,
-    cause: Cause,
-) -> Failed {
-    d.record(cause, node_path(fdt, node).as_str(), prop)
-}
-
-/// Records cellfdt error `e` at `node`, naming node and property.
+/// Records cellfdt error `e` at `node`, naming node and property. Only
+/// called on the error path: a failed edit leaves the blob unchanged, so
+/// `node` is still valid.
 pub fn at(d: &mut FixupError, fdt: &Fdt<'_>, node: usize, prop: &'static str, e: Error) -> Failed {
-    record_at(d, fdt, node, prop, Cause::Fdt(e))
+    d.record_node(fdt, node, Cause::Fdt(e), prop)
 }
 
 /// `delprop` where an absent property is fine.

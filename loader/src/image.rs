@@ -179,62 +179,45 @@ fn finish(
     // The DTB is built first (from the staged board DTB, while the payload is
     // still staged), then the payload is moved; the kernel's footprint
     // (BSS included) must not cover anything it will need.
-    let checks = [
-        (
-            payload.overlaps(&i.loader),
-            "payload destination overlaps the loader",
-        ),
-        (
-            payload.overlaps(&i.initrd),
-            "payload destination overlaps the initrd",
-        ),
-        (
-            payload.overlaps(&dtb),
-            "payload destination overlaps the DTB",
-        ),
-        (
-            dtb.overlaps(&i.loader),
-            "DTB destination overlaps the loader",
-        ),
-        (
-            dtb.overlaps(&i.initrd),
-            "DTB destination overlaps the initrd",
-        ),
-        (
-            dtb.overlaps(&i.staged_payload),
-            "DTB destination overlaps the staged payload",
-        ),
-        (
-            dtb.overlaps(&i.staged_dtb),
-            "DTB destination overlaps the staged board DTB",
-        ),
-        (
-            dtb.overlaps(&i.staged_overlays),
-            "DTB destination overlaps the staged overlays",
-        ),
-        (
-            scratch.overlaps(&i.loader),
-            "overlay scratch overlaps the loader",
-        ),
-        (
-            scratch.overlaps(&i.initrd),
-            "overlay scratch overlaps the initrd",
-        ),
-        (
-            scratch.overlaps(&i.staged_payload),
-            "overlay scratch overlaps the staged payload",
-        ),
-        (
-            scratch.overlaps(&i.staged_dtb),
-            "overlay scratch overlaps the staged board DTB",
-        ),
-        (
-            scratch.overlaps(&i.staged_overlays),
-            "overlay scratch overlaps the staged overlays",
-        ),
+    // One table, checked in order (the first overlap is the one reported):
+    // the pairs are indices into `ranges`.
+    const PAYLOAD: u8 = 0;
+    const DTB: u8 = 1;
+    const SCRATCH: u8 = 2;
+    const LOADER: u8 = 3;
+    const INITRD: u8 = 4;
+    const STAGED_PAYLOAD: u8 = 5;
+    const STAGED_DTB: u8 = 6;
+    const STAGED_OVERLAYS: u8 = 7;
+    const CHECKS: [(u8, u8, &str); 13] = [
+        (PAYLOAD, LOADER, "payload destination overlaps the loader"),
+        (PAYLOAD, INITRD, "payload destination overlaps the initrd"),
+        (PAYLOAD, DTB, "payload destination overlaps the DTB"),
+        (DTB, LOADER, "DTB destination overlaps the loader"),
+        (DTB, INITRD, "DTB destination overlaps the initrd"),
+        (DTB, STAGED_PAYLOAD, "DTB destination overlaps the staged payload"),
+        (DTB, STAGED_DTB, "DTB destination overlaps the staged board DTB"),
+        (DTB, STAGED_OVERLAYS, "DTB destination overlaps the staged overlays"),
+        (SCRATCH, LOADER, "overlay scratch overlaps the loader"),
+        (SCRATCH, INITRD, "overlay scratch overlaps the initrd"),
+        (SCRATCH, STAGED_PAYLOAD, "overlay scratch overlaps the staged payload"),
+        (SCRATCH, STAGED_DTB, "overlay scratch overlaps the staged board DTB"),
+        (SCRATCH, STAGED_OVERLAYS, "overlay scratch overlaps the staged overlays"),
     ];
-    if let Some(&(_, what)) = checks.iter().find(|c| c.0) {
-        return Err(LayoutError::Overlap(what));
+    let ranges = [
+        payload,
+        dtb,
+        scratch,
+        i.loader,
+        i.initrd,
+        i.staged_payload,
+        i.staged_dtb,
+        i.staged_overlays,
+    ];
+    for &(a, b, what) in &CHECKS {
+        if ranges[usize::from(a)].overlaps(&ranges[usize::from(b)]) {
+            return Err(LayoutError::Overlap(what));
+        }
     }
     Ok(Plan {
         load,

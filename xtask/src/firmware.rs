@@ -53,6 +53,13 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     let mut loader = cargo_build_for(SHIM_TARGET);
     let features = if timing { "cellfdt/size,boot-timing" } else { "cellfdt/size" };
     loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", features]);
+    // The loader, its BSS and stack span well under the tiny code model's
+    // 1 MiB: every address is then one `adr`, not an `adrp` + `add` pair that
+    // the linker can only relax to `nop` + `adr` (-912 bytes). Should the
+    // loader ever outgrow it, the link fails (relocation out of range). Not
+    // for the shim, whose image and tables reach past 1 MiB. The flag is part
+    // of cargo's artifact hash: the shim's builds keep their own copies.
+    loader.env("CARGO_ENCODED_RUSTFLAGS", LOADER_RUSTFLAGS);
     if release {
         loader.args(["--profile", LOADER_PROFILE]);
     }
@@ -67,6 +74,9 @@ pub const SHIM_PROFILE: &str = "shim";
 
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";
+
+/// rustc flags of every loader build, debug and release (docs/loader-size.md).
+pub const LOADER_RUSTFLAGS: &str = "-Ccode-model=tiny";
 
 pub(crate) fn cargo_build() -> std::process::Command {
     cargo_build_for(TARGET)

@@ -7,7 +7,9 @@ use cellboot_abi::hypercall;
 use core::arch::{asm, global_asm};
 
 // Startup: save x0, apply our own relative relocations (linked at 0,
-// running wherever the shim put us), zero BSS, set SP, call Rust.
+// running wherever the shim put us), zero BSS, set SP, call Rust. Every
+// symbol is within `adr`'s 1 MiB, as the tiny code model the Rust code is
+// built with assumes (xtask/src/firmware.rs); the link fails otherwise.
 // The linker packs them as RELR (build.rs): an even entry is the offset of
 // one word to rebase, an odd one a bitmap of which of the next 63 words
 // after the last offset to rebase; the addend is the word itself. Anything
@@ -18,10 +20,8 @@ global_asm!(
     "_start:",
     "    mov   x19, x0",     // comm region IPA
     "    adr   x20, _start", // runtime base (link address 0)
-    "    adrp  x1, __relr_start",
-    "    add   x1, x1, :lo12:__relr_start",
-    "    adrp  x2, __relr_end",
-    "    add   x2, x2, :lo12:__relr_end",
+    "    adr   x1, __relr_start",
+    "    adr   x2, __relr_end",
     "7:  cmp   x1, x2",
     "    b.hs  0f",
     "    ldr   x3, [x1], #8",
@@ -42,10 +42,8 @@ global_asm!(
     "    b     9b",
     "10: add   x4, x4, #504", // 63 words on
     "    b     7b",
-    "0:  adrp  x1, __rela_start",
-    "    add   x1, x1, :lo12:__rela_start",
-    "    adrp  x2, __rela_end",
-    "    add   x2, x2, :lo12:__rela_end",
+    "0:  adr   x1, __rela_start",
+    "    adr   x2, __rela_end",
     "1:  cmp   x1, x2",
     "    b.hs  3f",
     "    ldp   x3, x4, [x1]",  // r_offset, r_info
@@ -58,16 +56,13 @@ global_asm!(
     "    b     1b",
     "2:  wfe", // any other relocation: the link is broken
     "    b     2b",
-    "3:  adrp  x1, __bss_start",
-    "    add   x1, x1, :lo12:__bss_start",
-    "    adrp  x2, __bss_end",
-    "    add   x2, x2, :lo12:__bss_end",
+    "3:  adr   x1, __bss_start",
+    "    adr   x2, __bss_end",
     "4:  cmp   x1, x2",
     "    b.hs  5f",
     "    str   xzr, [x1], #8", // BSS is 8-aligned at both ends (loader.ld)
     "    b     4b",
-    "5:  adrp  x1, __stack_top",
-    "    add   x1, x1, :lo12:__stack_top",
+    "5:  adr   x1, __stack_top",
     "    mov   sp, x1",
     "    mov   x0, x19",
     "    bl    loader_main",

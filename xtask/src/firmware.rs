@@ -59,7 +59,8 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     // loader ever outgrow it, the link fails (relocation out of range). Not
     // for the shim, whose image and tables reach past 1 MiB. The flag is part
     // of cargo's artifact hash: the shim's builds keep their own copies.
-    loader.env("CARGO_ENCODED_RUSTFLAGS", LOADER_RUSTFLAGS);
+    // Cargo's encoded flags override RUSTFLAGS: the user's go in first.
+    loader.env("CARGO_ENCODED_RUSTFLAGS", loader_rustflags(std::env::var("RUSTFLAGS").ok().as_deref()));
     if release {
         loader.args(["--profile", LOADER_PROFILE]);
     }
@@ -77,6 +78,21 @@ pub const LOADER_PROFILE: &str = "loader";
 
 /// rustc flags of every loader build, debug and release (docs/loader-size.md).
 pub const LOADER_RUSTFLAGS: &str = "-Ccode-model=tiny";
+
+/// `CARGO_ENCODED_RUSTFLAGS` (0x1f-separated) for the loader: the caller's
+/// RUSTFLAGS (whitespace-separated, as cargo reads them), then ours.
+fn loader_rustflags(user: Option<&str>) -> String {
+    user.unwrap_or("").split_whitespace().chain([LOADER_RUSTFLAGS]).collect::<Vec<_>>().join("\x1f")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loader_rustflags_keep_the_callers() {
+        assert_eq!(super::loader_rustflags(None), "-Ccode-model=tiny");
+        assert_eq!(super::loader_rustflags(Some(" -D  warnings ")), "-D\x1fwarnings\x1f-Ccode-model=tiny");
+    }
+}
 
 pub(crate) fn cargo_build() -> std::process::Command {
     cargo_build_for(TARGET)

@@ -179,7 +179,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
                 name: name.into(),
                 qemu: c,
                 expect,
-                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", "restart failed", "cell shut down", SYSCONFIG_INVALID]),
+                fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", "restart failed", SYSCONFIG_INVALID]),
                 timeout: Duration::from_secs(300),
             }
         }

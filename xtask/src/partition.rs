@@ -264,7 +264,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             e.extend(linux);
             e.extend([e2e::RESTARTED.to_string(), done]);
             let mut fail_on = strings(FAIL_ON);
-            fail_on.extend(strings(&["restart failed", "cell rtos: PSCI", "cell shut down"]));
+            fail_on.extend(strings(&["restart failed", "cell rtos: PSCI"]));
             (e, fail_on)
         }
         "hostile" => {

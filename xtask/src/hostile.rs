@@ -80,6 +80,10 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     v.extend([
         "[attacker] attacker: | # | attempt".to_string(),
         "[attacker] attacker: all attempts contained".into(),
+        "[attacker] attacker: PSCI SYSTEM_RESET of its own cell".into(),
+        "[shim] cell attacker: PSCI SYSTEM_RESET: restarting the cell".into(),
+        "[attacker] attacker: up".into(),
+        "[attacker] attacker: restarted by its own SYSTEM_RESET".into(),
         format!("[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", t.linux_ram),
         format!("[shim] cell attacker: denied instruction fetch at IPA {:#x}", t.linux_ram),
         "CELLBOOT: ivshmem round trip ok".into(),

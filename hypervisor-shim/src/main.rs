@@ -32,6 +32,8 @@ mod payload;
 #[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
+mod reset;
+#[cfg(target_os = "none")]
 mod spin_table;
 // Also built for host tests: the table builder is plain data manipulation.
 #[cfg(any(target_os = "none", test))]

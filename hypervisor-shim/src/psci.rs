@@ -88,7 +88,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         }
         fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {
             info!("cell {}: PSCI SYSTEM_RESET: restarting the cell", cell::name(ci));
-            cell::restart(ci)
+            crate::reset::restart(ci)
         }
         _ => {
             info!("cell {}: SMCCC/PSCI function {:#010x} not supported", cell::name(ci), f);

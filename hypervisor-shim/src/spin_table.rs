@@ -77,7 +77,9 @@ pub fn park() -> ! {
     let me = arch::cpu_index();
     IN_SHIM[me].store(true, Ordering::SeqCst);
     loop {
-        if WAKE[me].swap(false, Ordering::SeqCst) {
+        // A plain load while nothing is posted: no exclusive pair in every
+        // round of the wait, only when a start is there to take.
+        if WAKE[me].load(Ordering::Acquire) && WAKE[me].swap(false, Ordering::SeqCst) {
             arch::restart_secondary(me)
         }
         arch::wait_for_event();

@@ -180,7 +180,8 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
                 qemu: c,
                 expect,
                 fail_on: strings(&["CELLBOOT: FAIL", "Kernel panic", "restart failed", SYSCONFIG_INVALID]),
-                timeout: Duration::from_secs(300),
+                // Two boots; raspi4b under TCG took 190 s on a busy host.
+                timeout: Duration::from_secs(480),
             }
         }
         "el3-entry" => {

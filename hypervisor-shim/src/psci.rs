@@ -87,7 +87,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             cell::park_this_cpu()
         }
         fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {
-            info!("cell {}: PSCI SYSTEM_RESET: restarting the cell", cell::name(ci));
+            info!("cell {}: PSCI SYSTEM_RESET on CPU {}: restarting the cell", cell::name(ci), arch::cpu_index());
             crate::reset::restart(ci)
         }
         _ => {

@@ -38,7 +38,10 @@ pub const CASES: &[&str] =
 /// What init prints before its `reboot -f` and after the restarted boot
 /// (qemu/init.sh, `cellboot.reboot=1`), and the shim between the two.
 pub const REBOOT_REQUESTED: &str = "CELLBOOT: reboot requested";
-pub const RESTARTING: &str = "PSCI SYSTEM_RESET: restarting the cell";
+/// The shim's line for a reset called on `cpu`.
+pub fn restarting(cpu: u32) -> String {
+    format!("PSCI SYSTEM_RESET on CPU {cpu}: restarting the cell")
+}
 pub const RESTARTED: &str = "CELLBOOT: restarted by the cell reset";
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
@@ -172,7 +175,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let mut boot = linux_markers(&sys);
             let done = boot.pop().context("no markers")?;
             let mut expect = boot.clone();
-            expect.extend([REBOOT_REQUESTED.to_string(), RESTARTING.to_string()]);
+            expect.extend([REBOOT_REQUESTED.to_string(), restarting(0)]);
             expect.extend(boot);
             expect.extend([RESTARTED.to_string(), done]);
             Case {

@@ -28,6 +28,7 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     let (linux_irq, rtos_irq) = (u64::from(t.linux_irq), u64::from(t.rtos_irq));
     let b = &sys.config.board;
     let own_irq = u64::from(cell.vpci.irq_base);
+    let attacker_cpu = cell.cpu_mask.trailing_zeros();
     let mut shim: Vec<String> = vec![
         format!("denied read 8 bytes at IPA {:#x}", t.linux_ram),
         format!("denied write 8 bytes at IPA {:#x}", t.linux_ram + 0x10_0000),
@@ -81,7 +82,7 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         "[attacker] attacker: | # | attempt".to_string(),
         "[attacker] attacker: all attempts contained".into(),
         "[attacker] attacker: PSCI SYSTEM_RESET of its own cell".into(),
-        "[shim] cell attacker: PSCI SYSTEM_RESET: restarting the cell".into(),
+        format!("[shim] cell attacker: PSCI SYSTEM_RESET on CPU {}: restarting the cell", attacker_cpu),
         "[attacker] attacker: up".into(),
         "[attacker] attacker: restarted by its own SYSTEM_RESET".into(),
         format!("[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", t.linux_ram),

@@ -254,13 +254,15 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             // The Linux cell reboots (PSCI SYSTEM_RESET) after its round
             // trips; the rtos cell runs on untouched and serves the
             // restarted Linux as before (docs/cell-reset.md).
-            let extra = " cellboot.rtt=5 cellboot.rtt_native=20 cellboot.reboot=1";
+            // reboot=s1: Linux resets from CPU 1, so the shim restarts the
+            // boot CPU through CPU_ON (cell-reset covers the boot CPU's own call).
+            let extra = " cellboot.rtt=5 cellboot.rtt_native=20 cellboot.reboot=1 reboot=s1";
             c.arg("-kernel").arg(image_with(board, "two-cell", release, extra, name)?);
             let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
             let mut linux = strings(LINUX_PEER);
             let done = linux.pop().context("no markers")?;
             e.extend(linux.iter().cloned());
-            e.extend(strings(&[e2e::REBOOT_REQUESTED, e2e::RESTARTING]));
+            e.extend([e2e::REBOOT_REQUESTED.to_string(), e2e::restarting(1)]);
             e.extend(linux);
             e.extend([e2e::RESTARTED.to_string(), done]);
             let mut fail_on = strings(FAIL_ON);

@@ -3,7 +3,7 @@
 //! GICv2 and GICv3 differ only in what vdev does with the offsets; CPU
 //! interfaces / redistributors are mapped straight into cells.
 
-use cellboot_vdev::gicd::{self, CellIrqs, GicdHw, GicdOutcome};
+use cellboot_vdev::gicd::{self, CellIrqs, GicdHw, GicdOutcome, WokenSpi};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// GICv2: the CPU interface mask of each physical CPU, as the CPU itself
@@ -125,59 +125,20 @@ pub fn set_spi_pending(intid: u32) {
     gicd::set_spi_pending(&mut hw(), intid);
 }
 
-/// What [`kick`] changed on an SPI, for [`unkick`] to put back.
-pub struct Kick {
-    intid: u32,
-    priority: u8,
-    route: u64,
-    enabled: bool,
-}
-
-/// Wakes physical CPU `cpu` from WFI whatever its GIC state, with `intid`
-/// (one of its cell's own SPIs) at the top priority, routed to it and set
-/// pending. Linux parks a CPU for a reboot inside its stop IPI's handler,
-/// never EOId: nothing of that priority is signalled to it again, and an
-/// SGI's priority is banked per CPU on GICv2, so only an SPI reaches it.
-pub fn kick(cpu: usize, intid: u32) -> Kick {
+/// Wakes physical CPU `cpu` from WFI whatever its GIC state with `intid`,
+/// one of its cell's own SPIs (vdev's `wake_spi` says why an SPI); `None`
+/// when `intid` is no SPI. [`unkick`] puts the SPI back.
+pub fn kick(cpu: usize, intid: u32) -> Option<WokenSpi> {
     let b = &crate::cell::cfg().board;
-    let (n, bit) = (u64::from(intid), 1u32 << (intid % 32));
-    let reg = 4 * (n / 32);
+    let target = if b.gic_version == 3 { b.mpidr[cpu] & gicd::AFF_MASK } else { u64::from(cpu_interface_mask(cpu)) };
     let _g = LOCK.lock();
-    let mut d = hw();
-    let (route, target) = if b.gic_version == 3 {
-        (d.read64(0x6000 + 8 * n), b.mpidr[cpu] & 0xff_00ff_ffff)
-    } else {
-        (u64::from(d.read8(0x800 + n)), u64::from(cpu_interface_mask(cpu)))
-    };
-    let k = Kick { intid, priority: d.read8(0x400 + n), route, enabled: d.read32(0x100 + reg) & bit != 0 };
-    d.write8(0x400 + n, 0);
-    set_route(&mut d, b.gic_version, n, target);
-    d.write32(0x100 + reg, bit); // ISENABLER
-    d.write32(0x200 + reg, bit); // ISPENDR
-    k
+    gicd::wake_spi(&mut hw(), b.gic_version, intid, target)
 }
 
-/// Undoes [`kick`]: the SPI not pending, and as its cell had set it up.
-pub fn unkick(k: Kick) {
+pub fn unkick(w: &WokenSpi) {
     let version = crate::cell::cfg().board.gic_version;
-    let (n, bit) = (u64::from(k.intid), 1u32 << (k.intid % 32));
-    let reg = 4 * (n / 32);
     let _g = LOCK.lock();
-    let mut d = hw();
-    if !k.enabled {
-        d.write32(0x180 + reg, bit); // ICENABLER
-    }
-    d.write32(0x280 + reg, bit); // ICPENDR
-    d.write8(0x400 + n, k.priority);
-    set_route(&mut d, version, n, k.route);
-}
-
-fn set_route(d: &mut Mmio, version: u32, n: u64, v: u64) {
-    if version == 3 {
-        d.write64(0x6000 + 8 * n, v); // GICD_IROUTER
-    } else {
-        d.write8(0x800 + n, v as u8); // GICD_ITARGETSR
-    }
+    gicd::restore_spi(&mut hw(), version, w);
 }
 
 /// GICv3: reads of another CPU's redistributor frame (Linux walks every

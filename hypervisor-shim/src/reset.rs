@@ -51,12 +51,12 @@ pub fn restart(ci: usize) -> ! {
     let kick_irq = vpci.or_else(|| c.irq_ranges().iter().find(|r| r.count != 0 && r.first >= 32).map(|r| r.first));
     for n in (0..MAX_CPUS).filter(|&n| n != me && c.owns_cpu(n)) {
         let deadline = arch::deadline_ms(GATHER_MS);
-        let kick = kick_irq.filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF).map(|i| crate::gic::kick(n, i));
+        let kick = kick_irq.filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF).and_then(|i| crate::gic::kick(n, i));
         while CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF && !arch::passed(deadline) {
             core::hint::spin_loop();
         }
         if let Some(k) = kick {
-            crate::gic::unkick(k);
+            crate::gic::unkick(&k);
         }
         if CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF {
             restart_failed(ci, "a CPU did not stop: CPU", n as u64)

@@ -13,11 +13,13 @@ mod control;
 mod ownership;
 pub mod regs;
 mod routing;
+mod wake;
 
 use bits::Word;
 use regs::Reg;
 
 pub use routing::{AFF_MASK, IROUTER_IRM};
+pub use wake::{restore_spi, wake_spi, WokenSpi};
 
 /// Real distributor accesses, done by the shim with device-memory MMIO.
 /// Offsets are relative to the GICD base.

@@ -37,12 +37,24 @@ pub const CASES: &[&str] =
 
 /// What init prints before its `reboot -f` and after the restarted boot
 /// (qemu/init.sh, `cellboot.reboot=1`), and the shim between the two.
-pub const REBOOT_REQUESTED: &str = "CELLBOOT: reboot requested";
+const REBOOT_REQUESTED: &str = "CELLBOOT: reboot requested";
 /// The shim's line for a reset called on `cpu`.
 pub fn restarting(cpu: u32) -> String {
     format!("PSCI SYSTEM_RESET on CPU {cpu}: restarting the cell")
 }
-pub const RESTARTED: &str = "CELLBOOT: restarted by the cell reset";
+const RESTARTED: &str = "CELLBOOT: restarted by the cell reset";
+
+/// A boot's markers (`boot`, ending in `CELLBOOT: done`) as a case with
+/// `cellboot.reboot=1` shows them: the boot up to the reboot, the shim
+/// restarting the cell from `cpu`'s call, the whole boot again, then done.
+pub fn reset_markers(mut boot: Vec<String>, cpu: u32) -> Result<Vec<String>> {
+    let done = boot.pop().context("no markers")?;
+    let mut expect = boot.clone();
+    expect.extend([REBOOT_REQUESTED.to_string(), restarting(cpu)]);
+    expect.extend(boot);
+    expect.extend([RESTARTED.to_string(), done]);
+    Ok(expect)
+}
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
@@ -172,12 +184,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let img = out.join("e2e-cell-reset.img");
             assemble::write(&assemble::pack(&reset, &bins, None)?, &img)?;
             c.arg("-kernel").arg(&img);
-            let mut boot = linux_markers(&sys);
-            let done = boot.pop().context("no markers")?;
-            let mut expect = boot.clone();
-            expect.extend([REBOOT_REQUESTED.to_string(), restarting(0)]);
-            expect.extend(boot);
-            expect.extend([RESTARTED.to_string(), done]);
+            let expect = reset_markers(linux_markers(&sys), 0)?;
             Case {
                 name: name.into(),
                 qemu: c,

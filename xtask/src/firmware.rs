@@ -10,7 +10,7 @@ pub const TARGET: &str = "aarch64-unknown-none";
 /// A shim trap then leaves the guest's q0-q31/FPSR/FPCR alone without
 /// saving them (what Jailhouse gets from -mgeneral-regs-only); the loader
 /// needs no FP access at EL1 and is 760 bytes smaller.
-pub const SHIM_TARGET: &str = "aarch64-unknown-none-softfloat";
+pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 pub struct Firmware {
     pub shim_elf: PathBuf,
@@ -35,11 +35,11 @@ pub fn enable_boot_timing() {
 pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     let timing = BOOT_TIMING.load(std::sync::atomic::Ordering::Relaxed);
     cmd::step(&format!(
-        "building hypervisor-shim and loader for {SHIM_TARGET} ({}, SHIM_BASE={:#x})",
+        "building hypervisor-shim and loader for {FIRMWARE_TARGET} ({}, SHIM_BASE={:#x})",
         if release { "release" } else { "debug" },
         link.base
     ));
-    let mut shim = cargo_build_for(SHIM_TARGET);
+    let mut shim = cargo_build_for(FIRMWARE_TARGET);
     shim.args(["-p", "hypervisor-shim", "--bin", "hypervisor-shim"]);
     if release {
         shim.args(["--profile", SHIM_PROFILE]);
@@ -50,7 +50,7 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     shim.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.
-    let mut loader = cargo_build_for(SHIM_TARGET);
+    let mut loader = cargo_build_for(FIRMWARE_TARGET);
     let features = if timing { "cellfdt/size,boot-timing" } else { "cellfdt/size" };
     loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", features]);
     // The loader, its BSS and stack span well under the tiny code model's
@@ -85,14 +85,6 @@ fn loader_rustflags(user: Option<&str>) -> String {
     user.unwrap_or("").split_whitespace().chain([LOADER_RUSTFLAGS]).collect::<Vec<_>>().join("\x1f")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn loader_rustflags_keep_the_callers() {
-        assert_eq!(super::loader_rustflags(None), "-Ccode-model=tiny");
-        assert_eq!(super::loader_rustflags(Some(" -D  warnings ")), "-D\x1fwarnings\x1f-Ccode-model=tiny");
-    }
-}
 
 pub(crate) fn cargo_build() -> std::process::Command {
     cargo_build_for(TARGET)
@@ -148,4 +140,13 @@ pub fn stripped_binary_size(elf: &Path, scratch: &Path) -> Result<u64> {
     let stripped = scratch.with_extension("stripped");
     cmd::run(std::process::Command::new(objcopy()?).arg("--strip-all").arg(elf).arg(&stripped))?;
     Ok(to_binary(&stripped, scratch)?.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loader_rustflags_keep_the_callers() {
+        assert_eq!(super::loader_rustflags(None), "-Ccode-model=tiny");
+        assert_eq!(super::loader_rustflags(Some(" -D  warnings ")), "-D\x1fwarnings\x1f-Ccode-model=tiny");
+    }
 }

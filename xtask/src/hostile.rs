@@ -82,7 +82,7 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         "[attacker] attacker: | # | attempt".to_string(),
         "[attacker] attacker: all attempts contained".into(),
         "[attacker] attacker: PSCI SYSTEM_RESET of its own cell".into(),
-        format!("[shim] cell attacker: PSCI SYSTEM_RESET on CPU {}: restarting the cell", attacker_cpu),
+        format!("[shim] cell attacker: {}", crate::e2e::restarting(attacker_cpu)),
         "[attacker] attacker: up".into(),
         "[attacker] attacker: restarted by its own SYSTEM_RESET".into(),
         format!("[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", t.linux_ram),

@@ -259,12 +259,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let extra = " cellboot.rtt=5 cellboot.rtt_native=20 cellboot.reboot=1 reboot=s1";
             c.arg("-kernel").arg(image_with(board, "two-cell", release, extra, name)?);
             let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
-            let mut linux = strings(LINUX_PEER);
-            let done = linux.pop().context("no markers")?;
-            e.extend(linux.iter().cloned());
-            e.extend([e2e::REBOOT_REQUESTED.to_string(), e2e::restarting(1)]);
-            e.extend(linux);
-            e.extend([e2e::RESTARTED.to_string(), done]);
+            e.extend(e2e::reset_markers(strings(LINUX_PEER), 1)?);
             let mut fail_on = strings(FAIL_ON);
             fail_on.extend(strings(&["restart failed", "cell rtos: PSCI"]));
             (e, fail_on)

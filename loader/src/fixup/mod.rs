@@ -1,4 +1,4 @@
-//! The edit steps of `build_guest_dtb`, one file per plus what they share.
+//! The edit steps of `build_guest_dtb`, one file per step, plus what they share.
 
 pub mod chosen;
 pub mod cpus;

@@ -294,8 +294,7 @@ mod tests {
     fn shim_staging_matches_the_loader_plan() {
         use cellboot_abi::{MemRegion, SystemConfig, boot_kind, mem};
         use cellboot_abi::staging::{KernelRun, StageSizes, plan};
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/guest/cloud/Image");
-        let img = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}: run the provisioning script"));
+        let img = fetched_cloud_kernel("image");
         let mut c = SystemConfig::empty().cells[0];
         c.num_mem = 1;
         c.mem[0] = MemRegion { phys: 0x4800_0000, virt: 0x4800_0000, size: 0x1800_0000, flags: mem::RAM };
@@ -402,15 +401,24 @@ mod tests {
         );
     }
 
+    /// A file of the cloud kernel package `cargo xtask fetch` resolved
+    /// (its manifest names it: the version changes with security updates).
+    fn fetched_cloud_kernel(role: &str) -> std::vec::Vec<u8> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let manifest = std::format!("{root}/build/guest/manifest.json");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{manifest}: {e}: run `cargo xtask fetch`"));
+        let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let rel = m["cloud"]["files"][role]
+            .as_str()
+            .unwrap_or_else(|| panic!("{manifest}: no cloud.files.{role}"));
+        let path = std::format!("{root}/{rel}");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}: run `cargo xtask fetch`"))
+    }
+
     #[test]
     fn real_debian_image() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../build/guest/cloud/boot/vmlinuz-6.1.0-56-cloud-arm64"
-        );
-        let Ok(img) = std::fs::read(path) else {
-            panic!("missing {path}: run the provisioning script");
-        };
+        let img = fetched_cloud_kernel("vmlinuz");
         let hdr = parse_image_header(&img).unwrap();
         assert_eq!(hdr.text_offset, 0);
         assert!(hdr.image_size > img.len() as u64, "image_size covers BSS");

@@ -135,7 +135,7 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
             stamps.push(boot_phases(&paths::logs().join(format!("{name}.log")))?);
         }
         let mut c = q.command_sized(Some(direct.smp), &direct.memory);
-        c.arg("-kernel").arg(paths::cloud_image()).arg("-initrd").arg(paths::initramfs());
+        c.arg("-kernel").arg(crate::manifest::load()?.cloud.file("image")?).arg("-initrd").arg(paths::initramfs());
         c.arg("-append").arg(&direct_args);
         let (wall, cpu) = boot_time(&format!("bench-direct-{i}"), c, BOOT_MARKERS)?;
         straight.push(wall);

@@ -3,7 +3,7 @@
 //! names resolved at run time), the raw kernel Images, the Pi 4 DTB and the
 //! QEMU virt DTB fixtures.
 
-use crate::{cmd, paths, qemu_settings};
+use crate::{cmd, manifest, paths, qemu_settings};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,28 +22,131 @@ impl Package {
     }
 }
 
+/// The meta-packages whose current versioned kernel each board boots.
+const CLOUD_META: &str = "linux-image-cloud-arm64";
+const GENERIC_META: &str = "linux-image-arm64";
+const BUSYBOX: &str = "busybox-static";
+/// Where Debian's generic kernel package keeps the Pi 4 DTB, under /usr/lib/linux-image-<release>/.
+const RPI4_DTB: &str = "broadcom/bcm2711-rpi-4-b.dtb";
+
 pub fn fetch() -> Result<()> {
     provision_if_needed()?;
-    let kernels = kernel_packages(&["linux-image-cloud-arm64", "linux-image-arm64"])?;
-    let mut pkgs = packages(&[kernels[0].clone(), kernels[1].clone(), "busybox-static".into()])?.into_iter();
-    let (cloud, generic, busybox) = (pkgs.next().unwrap(), pkgs.next().unwrap(), pkgs.next().unwrap());
     std::fs::create_dir_all(paths::downloads())?;
-    for p in [&cloud, &generic, &busybox] {
+    let resolved = match resolve().and_then(|r| download_all(&r).map(|_| r)) {
+        Ok(r) => r,
+        Err(e) => {
+            // The local package lists name versions the archive no longer serves.
+            cmd::step(&format!("fetch: {e:#}\n    the apt lists may be stale: apt-get update, then resolving again"));
+            cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
+            let r = resolve()?;
+            download_all(&r)?;
+            r
+        }
+    };
+    let Resolved { cloud, generic, busybox } = resolved;
+    let old = manifest::previous();
+    for (role, p, was) in [
+        ("cloud", &cloud, old.as_ref().map(|m| &m.cloud)),
+        ("generic", &generic, old.as_ref().map(|m| &m.generic)),
+        ("busybox", &busybox, old.as_ref().map(|m| &m.busybox)),
+    ] {
+        if let Some(was) = was.filter(|w| (&w.package, &w.version) != (&p.name, &p.version)) {
+            cmd::step(&format!(
+                "fetch: {role} moved from {} {} to {} {}: using the new one",
+                was.package, was.version, p.name, p.version
+            ));
+        }
+    }
+
+    let ck = kernel_release(&cloud)?;
+    let gk = kernel_release(&generic)?;
+    let cloud_vmlinuz = format!("boot/vmlinuz-{ck}");
+    let generic_vmlinuz = format!("boot/vmlinuz-{gk}");
+    let dtb_in_deb = format!("usr/lib/linux-image-{gk}/{RPI4_DTB}");
+    let cloud_dir = extract(&cloud, "cloud", &[&cloud_vmlinuz])?;
+    let generic_dir = extract(&generic, "generic", &[&generic_vmlinuz, &dtb_in_deb])?;
+    let bb_dir = extract(&busybox, "bb", &["bin/busybox"])?;
+
+    kernel_image(&cloud_dir.join(&cloud_vmlinuz), &paths::cloud_image())?;
+    kernel_image(&generic_dir.join(&generic_vmlinuz), &paths::generic_image())?;
+    std::fs::create_dir_all(paths::fixtures())?;
+    let rpi4_dtb = paths::fixtures().join("bcm2711-rpi-4-b.dtb");
+    copy_if_changed(&generic_dir.join(&dtb_in_deb), &rpi4_dtb)?;
+    dump_qemu_dtbs()?;
+
+    let rel = |p: &Path| paths::show(p);
+    let entry = |p: &Package, meta: Option<&str>, release: Option<&str>, files: &[(&str, &Path)]| manifest::Entry {
+        meta: meta.map(str::to_string),
+        package: p.name.clone(),
+        version: p.version.clone(),
+        sha256: p.sha256.clone(),
+        deb: rel(&p.deb()),
+        kernel_release: release.map(str::to_string),
+        files: files.iter().map(|(k, v)| (k.to_string(), rel(v))).collect(),
+    };
+    let m = manifest::Manifest {
+        cloud: entry(
+            &cloud,
+            Some(CLOUD_META),
+            Some(&ck),
+            &[("vmlinuz", &cloud_dir.join(&cloud_vmlinuz)), ("image", &paths::cloud_image())],
+        ),
+        generic: entry(
+            &generic,
+            Some(GENERIC_META),
+            Some(&gk),
+            &[("vmlinuz", &generic_dir.join(&generic_vmlinuz)), ("image", &paths::generic_image()), ("dtb", &rpi4_dtb)],
+        ),
+        busybox: entry(&busybox, None, None, &[("busybox", &bb_dir.join("bin/busybox"))]),
+    };
+    remove_stale_downloads(&paths::downloads(), &[cloud.deb(), generic.deb(), busybox.deb()])?;
+    write_if_changed(&manifest::path(), &manifest::to_json(&m)?)?;
+    cmd::step("fetch: everything in place (build/guest/manifest.json)");
+    Ok(())
+}
+
+struct Resolved {
+    cloud: Package,
+    generic: Package,
+    busybox: Package,
+}
+
+/// The versioned kernel packages the meta-packages depend on today, and
+/// each package's candidate version and sha256.
+fn resolve() -> Result<Resolved> {
+    let kernels = kernel_packages(&[CLOUD_META, GENERIC_META])?;
+    let mut pkgs = packages(&[kernels[0].clone(), kernels[1].clone(), BUSYBOX.into()])?.into_iter();
+    match (pkgs.next(), pkgs.next(), pkgs.next()) {
+        (Some(cloud), Some(generic), Some(busybox)) => Ok(Resolved { cloud, generic, busybox }),
+        _ => bail!("apt-cache show did not describe all three packages"),
+    }
+}
+
+fn download_all(r: &Resolved) -> Result<()> {
+    for p in [&r.cloud, &r.generic, &r.busybox] {
         download(p)?;
     }
-    let kver = |p: &Package| p.name.trim_start_matches("linux-image-").to_string();
-    let (ck, gk) = (kver(&cloud), kver(&generic));
-    let cloud_dir = extract(&cloud, "cloud", &[&format!("./boot/vmlinuz-{ck}")])?;
-    let dtb_in_deb = format!("./usr/lib/linux-image-{gk}/broadcom/bcm2711-rpi-4-b.dtb");
-    let generic_dir = extract(&generic, "generic", &[&format!("./boot/vmlinuz-{gk}"), &dtb_in_deb])?;
-    extract(&busybox, "bb", &["./bin/busybox"])?;
+    Ok(())
+}
 
-    kernel_image(&cloud_dir.join(format!("boot/vmlinuz-{ck}")), &paths::cloud_image())?;
-    kernel_image(&generic_dir.join(format!("boot/vmlinuz-{gk}")), &paths::generic_image())?;
-    std::fs::create_dir_all(paths::fixtures())?;
-    copy_if_changed(&generic_dir.join(&dtb_in_deb), &paths::fixtures().join("bcm2711-rpi-4-b.dtb"))?;
-    dump_qemu_dtbs()?;
-    cmd::step("fetch: everything in place");
+/// `uname -r` of a versioned kernel package: its name without `linux-image-`.
+fn kernel_release(p: &Package) -> Result<String> {
+    p.name
+        .strip_prefix("linux-image-")
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
+        .with_context(|| format!("{} is not a versioned linux-image-<release> package", p.name))
+}
+
+/// Older .debs in build/downloads: nothing may pick them up by accident.
+fn remove_stale_downloads(dir: &Path, keep: &[PathBuf]) -> Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "deb") && !keep.contains(&path) {
+            eprintln!("    removing stale {}", paths::show(&path));
+            std::fs::remove_file(&path)?;
+        }
+    }
     Ok(())
 }
 
@@ -83,7 +186,9 @@ fn parse_depends(out: &str, metas: &[&str]) -> Option<Vec<String>> {
             current = metas.iter().position(|m| line.trim().trim_end_matches(":arm64") == *m);
             continue;
         }
-        let (Some(i), Some(dep)) = (current, line.trim().strip_prefix("Depends: ")) else { continue };
+        // `|Depends:` is the first of alternatives: the one apt would pick.
+        let dep = line.trim().trim_start_matches('|').strip_prefix("Depends: ");
+        let (Some(i), Some(dep)) = (current, dep) else { continue };
         let dep = dep.trim().trim_end_matches(":arm64");
         if dep.starts_with("linux-image-") && found[i].is_none() {
             found[i] = Some(dep.to_string());
@@ -135,18 +240,24 @@ fn download(p: &Package) -> Result<()> {
     Ok(())
 }
 
-/// Extracts `members` of the .deb into build/guest/<dir>; a stamp names the .deb.
+/// Extracts `members` (paths inside the package, without `./`) of the .deb
+/// into build/guest/<dir>; a stamp names the .deb. A different package
+/// replaces the whole directory, so no file of an older version stays.
 fn extract(p: &Package, dir: &str, members: &[&str]) -> Result<PathBuf> {
     let out = paths::guest().join(dir);
     let stamp = out.join(".extracted");
     let want = format!("{}\n{}\n", p.deb().file_name().unwrap().to_string_lossy(), members.join("\n"));
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) && members.iter().all(|m| out.join(m).exists()) {
         return Ok(out);
     }
     cmd::step(&format!("fetch: extracting {} from {}", members.join(" "), paths::show(&p.deb())));
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
     std::fs::create_dir_all(&out)?;
     let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
-    cmd::run(Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(p.deb()).arg(&out).args(members))?;
+    let in_tar: Vec<String> = members.iter().map(|m| format!("./{m}")).collect();
+    cmd::run(Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(p.deb()).arg(&out).args(&in_tar))?;
     std::fs::write(&stamp, want)?;
     Ok(out)
 }
@@ -212,22 +323,59 @@ fn dump_qemu_dtbs() -> Result<()> {
 mod tests {
     use super::*;
 
-    const DEPENDS: &str = "linux-image-cloud-arm64:arm64
-  Depends: linux-image-6.1.0-56-cloud-arm64:arm64
-linux-image-arm64:arm64
-  Depends: linux-image-6.1.0-56-arm64:arm64
-";
+    /// Recorded and hand-made resolver inputs: the one place allowed to name versions.
+    fn fixture(name: &str) -> String {
+        let p = paths::root().join("xtask/fixtures/resolver").join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn resolve_fixture(name: &str) -> Vec<String> {
+        parse_depends(&fixture(name), &[CLOUD_META, GENERIC_META]).unwrap()
+    }
+
+    fn package(name: &str) -> Package {
+        Package { name: name.into(), version: "1".into(), sha256: String::new() }
+    }
 
     #[test]
-    fn depends_names_each_kernel_in_order() {
-        let got = parse_depends(DEPENDS, &["linux-image-arm64", "linux-image-cloud-arm64"]).unwrap();
-        assert_eq!(got, ["linux-image-6.1.0-56-arm64", "linux-image-6.1.0-56-cloud-arm64"]);
+    fn a_new_abi_number_is_followed() {
+        // Whatever the recorded lists named, a bumped ABI (what a security
+        // update does) gives the bumped names, in the order asked.
+        let today = resolve_fixture("depends-today.txt");
+        assert!(today.iter().all(|n| kernel_release(&package(n)).is_ok()), "{today:?}");
+        assert!(today[0].ends_with("-cloud-arm64") && !today[1].ends_with("-cloud-arm64"), "{today:?}");
+        for case in ["depends-new-abi", "depends-three-digit-abi"] {
+            let got = resolve_fixture(&format!("{case}.txt"));
+            let want = fixture(&format!("{case}.expected"));
+            let want: Vec<(&str, &str)> = want.lines().filter_map(|l| l.split_once(' ')).collect();
+            assert_eq!(want.len(), 2, "{case}.expected");
+            for (g, (name, release)) in got.iter().zip(&want) {
+                assert_eq!(g, name, "{case}");
+                assert_eq!(kernel_release(&package(g)).unwrap(), *release, "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn stale_debs_are_removed_and_others_kept() {
+        let dir = std::env::temp_dir().join(format!("xtask-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (old, new, note) = (dir.join("k_1_arm64.deb"), dir.join("k_2_arm64.deb"), dir.join("notes.txt"));
+        for f in [&old, &new, &note] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        remove_stale_downloads(&dir, std::slice::from_ref(&new)).unwrap();
+        let left = (old.exists(), new.exists(), note.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(left, (false, true, true));
     }
 
     #[test]
     fn a_meta_without_a_kernel_is_an_error() {
         let out = "linux-image-arm64:arm64\n  Depends: something-else\n";
         assert_eq!(parse_depends(out, &["linux-image-arm64"]), None);
+        let meta = Package { name: "linux-image-arm64".into(), version: "1".into(), sha256: String::new() };
+        assert!(kernel_release(&meta).is_err(), "a meta-package has no release");
     }
 
     #[test]

@@ -117,10 +117,7 @@ pub(crate) fn executable(mut c: std::process::Command, name: &str) -> Result<Pat
 
 pub fn objcopy() -> Result<PathBuf> {
     let sysroot = cmd::output(std::process::Command::new("rustc").args(["--print", "sysroot"]))?;
-    let host = cmd::output(std::process::Command::new("rustc").arg("-vV"))?
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .context("rustc -vV printed no host line")?;
+    let host = crate::toolchain::host_triple()?;
     let p = PathBuf::from(sysroot.trim()).join("lib/rustlib").join(host).join("bin/llvm-objcopy");
     if !p.exists() {
         bail!("{} is missing: `rustup component add llvm-tools` (rust-toolchain.toml lists it)", p.display());

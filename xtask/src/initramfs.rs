@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use std::io::Write;
 
 pub fn initramfs() -> Result<std::path::PathBuf> {
-    let busybox_path = paths::guest().join("bb/bin/busybox");
+    let busybox_path = crate::manifest::load()?.busybox.file("busybox")?;
     let init_path = paths::root().join("qemu/init.sh");
     let busybox = std::fs::read(&busybox_path)
         .with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&busybox_path)))?;

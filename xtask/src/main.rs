@@ -11,11 +11,13 @@ mod firmware;
 mod hostile;
 mod image;
 mod initramfs;
+mod manifest;
 mod partition;
 mod paths;
 mod qemu_runner;
 mod qemu_settings;
 mod test_cmd;
+mod toolchain;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -103,9 +105,11 @@ fn real_main() -> Result<()> {
             initramfs::initramfs()?;
         }
         Cmd::Build(image) => {
+            toolchain::ensure()?;
             image.build()?;
         }
         Cmd::Run(image) => {
+            toolchain::ensure()?;
             fetch::fetch()?;
             initramfs::initramfs()?;
             let img = image.build()?;
@@ -119,9 +123,13 @@ fn real_main() -> Result<()> {
             cmd::run(&mut c)?;
         }
         Cmd::Test { board, cases, no_unit, no_e2e, release } => {
+            toolchain::ensure()?;
             test_cmd::test(&test_cmd::TestOpts { board, cases, no_unit, no_e2e, release })?;
         }
-        Cmd::Bench { board, only, phases } => bench::bench(&board, only.as_deref(), phases)?,
+        Cmd::Bench { board, only, phases } => {
+            toolchain::ensure()?;
+            bench::bench(&board, only.as_deref(), phases)?
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! bench and the ECAM config-read bench (boards/qemu-virt/ecam-bench.toml).
 
 use crate::qemu_runner::{self, Case};
-use crate::{assemble, cmd, e2e, fetch, firmware, paths, qemu_settings};
+use crate::{assemble, cmd, e2e, fetch, firmware, manifest, paths, qemu_settings};
 use anyhow::{bail, Context, Result};
 use cellboot_abi::zerocopy::IntoBytes;
 use std::io::Write;
@@ -88,12 +88,13 @@ impl Kernel {
         }
     }
 
-    /// The versioned package's file name: `linux-image-<kver>_<debian version>_arm64.deb`,
-    /// kver ending in `-cloud-arm64` or in `-<abi>-arm64` (generic).
-    fn matches(self, file: &str) -> bool {
-        let Some(kver) = file.strip_prefix("linux-image-").and_then(|r| r.split('_').next()) else { return false };
-        let cloud = kver.ends_with("-cloud-arm64");
-        kver.starts_with(|c: char| c.is_ascii_digit()) && kver.ends_with("-arm64") && file.ends_with("_arm64.deb") && cloud == (self == Kernel::Cloud)
+    /// This flavour's kernel package, as `xtask fetch` resolved it.
+    fn package(self) -> Result<manifest::Entry> {
+        let m = manifest::load()?;
+        Ok(match self {
+            Kernel::Cloud => m.cloud,
+            Kernel::Generic => m.generic,
+        })
     }
 
     /// build/guest/initramfs-partition[-generic].cpio.gz (the system files name it).
@@ -108,24 +109,23 @@ impl Kernel {
 /// uio.ko and uio_pci_generic.ko from the kernel package `xtask fetch`
 /// downloaded (exactly those two files of it).
 fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut debs: Vec<PathBuf> = std::fs::read_dir(paths::downloads())?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| kernel.matches(n)))
-        .collect();
-    debs.sort();
-    let deb = debs.pop().with_context(|| format!("no {} linux-image-*-arm64 package in build/downloads: run `cargo xtask fetch`", kernel.name()))?;
-    let name = deb.file_name().unwrap().to_string_lossy().into_owned();
-    let kver = name.trim_start_matches("linux-image-").split('_').next().unwrap_or_default().to_string();
+    let pkg = kernel.package()?;
+    let deb = pkg.deb_path();
+    let name = pkg.package.clone();
+    let kver = pkg.kernel_release.clone().with_context(|| format!("{}: {name} has no kernel_release", paths::show(&manifest::path())))?;
     let out = paths::guest().join("uio").join(kernel.name());
     let members: Vec<String> =
         ["uio", "uio_pci_generic"].iter().map(|m| format!("./lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
     std::fs::create_dir_all(&out)?;
     let stamp = out.join(".extracted");
-    let have = std::fs::read_to_string(&stamp).is_ok_and(|s| s == name) && members.iter().all(|m| out.join(m).exists());
+    let stamp_text = format!("{}\n{}\n", pkg.deb, pkg.sha256);
+    let have = std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) && members.iter().all(|m| out.join(m).exists());
     if !have {
+        // A new kernel's modules replace the old ones entirely.
+        std::fs::remove_dir_all(&out)?;
+        std::fs::create_dir_all(&out)?;
         extract(&deb, &out, &members)?;
-        std::fs::write(&stamp, &name)?;
+        std::fs::write(&stamp, &stamp_text)?;
     }
     members
         .iter()
@@ -146,7 +146,7 @@ fn extract(deb: &std::path::Path, out: &std::path::Path, members: &[String]) -> 
 pub fn initramfs(kernel: Kernel) -> Result<PathBuf> {
     cmd::step(&format!("initramfs (partition, {} kernel): busybox + init.sh + ivshmem-peer.sh + uio modules", kernel.name()));
     let read = |p: PathBuf| std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)));
-    let busybox = read(paths::guest().join("bb/bin/busybox"))?;
+    let busybox = read(manifest::load()?.busybox.file("busybox")?)?;
     let init = read(paths::root().join("qemu/init.sh"))?;
     let peer = read(paths::root().join("qemu/ivshmem-peer.sh"))?;
     let mut c = crate::initramfs::busybox_base(&busybox, &init, &["lib", "lib/modules"]);
@@ -391,14 +391,8 @@ fn parse_rtt(log: &str, marker: &str) -> Option<(u32, u64, u64)> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn kernel_flavours_pick_their_own_package() {
+    fn boards_pick_their_kernel_flavour() {
         use super::Kernel;
-        let cloud = "linux-image-6.1.0-56-cloud-arm64_6.1.192-2_arm64.deb";
-        let generic = "linux-image-6.1.0-56-arm64_6.1.192-2_arm64.deb";
-        assert!(Kernel::Cloud.matches(cloud) && !Kernel::Cloud.matches(generic));
-        assert!(Kernel::Generic.matches(generic) && !Kernel::Generic.matches(cloud));
-        assert!(!Kernel::Generic.matches("linux-image-arm64_6.1.192-2_arm64.deb"), "the meta-package has no modules");
-        assert!(!Kernel::Generic.matches("linux-headers-6.1.0-56-arm64_6.1.192-2_arm64.deb"));
         assert_eq!(Kernel::for_board("qemu-virt").unwrap(), Kernel::Cloud);
         assert_eq!(Kernel::for_board("rpi4b").unwrap(), Kernel::Generic);
     }

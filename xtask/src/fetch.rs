@@ -255,11 +255,16 @@ fn extract(p: &Package, dir: &str, members: &[&str]) -> Result<PathBuf> {
         std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
     std::fs::create_dir_all(&out)?;
-    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
-    let in_tar: Vec<String> = members.iter().map(|m| format!("./{m}")).collect();
-    cmd::run(Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(p.deb()).arg(&out).args(&in_tar))?;
+    untar(&p.deb(), &out, members)?;
     std::fs::write(&stamp, want)?;
     Ok(out)
+}
+
+/// Unpacks `members` (paths inside the package, without `./`) of `deb` into `out`.
+pub fn untar(deb: &Path, out: &Path, members: &[impl AsRef<str>]) -> Result<()> {
+    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
+    let in_tar = members.iter().map(|m| format!("./{}", m.as_ref()));
+    cmd::run(Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(deb).arg(out).args(in_tar))
 }
 
 /// Copies a vmlinuz to a raw `Image` (gunzipping if needed) and checks the arm64 magic.

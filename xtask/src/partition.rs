@@ -115,7 +115,7 @@ fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
     let kver = pkg.kernel_release.clone().with_context(|| format!("{}: {name} has no kernel_release", paths::show(&manifest::path())))?;
     let out = paths::guest().join("uio").join(kernel.name());
     let members: Vec<String> =
-        ["uio", "uio_pci_generic"].iter().map(|m| format!("./lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
+        ["uio", "uio_pci_generic"].iter().map(|m| format!("lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
     std::fs::create_dir_all(&out)?;
     let stamp = out.join(".extracted");
     let stamp_text = format!("{}\n{}\n", pkg.deb, pkg.sha256);
@@ -124,7 +124,7 @@ fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
         // A new kernel's modules replace the old ones entirely.
         std::fs::remove_dir_all(&out)?;
         std::fs::create_dir_all(&out)?;
-        extract(&deb, &out, &members)?;
+        fetch::untar(&deb, &out, &members)?;
         std::fs::write(&stamp, &stamp_text)?;
     }
     members
@@ -134,11 +134,6 @@ fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
             Ok((m.rsplit('/').next().unwrap().to_string(), data))
         })
         .collect()
-}
-
-fn extract(deb: &std::path::Path, out: &std::path::Path, members: &[String]) -> Result<()> {
-    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
-    cmd::run(std::process::Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(deb).arg(out).args(members))
 }
 
 /// The partition initramfs for `kernel`: the e2e initramfs plus the

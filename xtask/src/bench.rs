@@ -49,14 +49,33 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
-        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, rtt)"),
+        Some("sizes") => {
+            let sys = assemble::load_system(board, "linux-demo")?;
+            size_rows(board, &sys, &mut rows)?;
+            print(&rows);
+            return Ok(());
+        }
+        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, rtt, sizes)"),
     }
     fdt_bench()?;
 
     let sys = boot_row(board, &mut rows, false)?;
+    size_rows(board, &sys, &mut rows)?;
 
+    rtt_rows(board, &mut rows)?;
+    if board == "qemu-virt" {
+        ecam_row(board, &mut rows)?;
+    }
+
+    print(&rows);
+    Ok(())
+}
+
+/// Release binary sizes of loader and shim against their targets.
+fn size_rows(board: &str, sys: &cellboot_config::System, rows: &mut Vec<Row>) -> Result<()> {
     let out = paths::board_out(board);
-    let fw = firmware::build(true, &assemble::shim_link(&sys))?;
+    std::fs::create_dir_all(&out)?;
+    let fw = firmware::build(true, &assemble::shim_link(sys))?;
     for (name, elf, target) in [("loader", &fw.loader_elf, LOADER_TARGET), ("shim", &fw.shim_elf, SHIM_TARGET)] {
         let size = firmware::stripped_binary_size(elf, &out.join(format!("bench-{name}.bin")))?;
         rows.push(Row {
@@ -67,13 +86,6 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             limit: 1.0,
         });
     }
-
-    rtt_rows(board, &mut rows)?;
-    if board == "qemu-virt" {
-        ecam_row(board, &mut rows)?;
-    }
-
-    print(&rows);
     Ok(())
 }
 

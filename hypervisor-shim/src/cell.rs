@@ -411,8 +411,11 @@ pub fn vttbr(ci: usize) -> u64 {
 /// Runs cell `ci` on this CPU: EL2 setup with its stage-2, then EL1 at `entry`.
 pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
     let cpu = arch::cpu_index();
-    arch::setup_el2_for_cell(vttbr(ci));
-    if cfg().board.gic_version == 2 {
+    let gicv3 = cfg().board.gic_version == 3;
+    arch::setup_el2_for_cell(vttbr(ci), gicv3);
+    if gicv3 {
+        crate::vgic::init_this_cpu();
+    } else {
         arch::set_gicv2_mode();
         crate::gic::record_cpu_interface(cpu);
     }
@@ -456,6 +459,9 @@ pub fn is_running(ci: usize) -> bool {
 /// Parks this CPU for good (its cell stopped): real PSCI CPU_OFF.
 pub fn park_this_cpu() -> ! {
     let cpu = arch::cpu_index();
+    if cfg().board.gic_version == 3 {
+        crate::vgic::release_this_cpu();
+    }
     CPU_STATE[cpu].store(cpu::OFF, Ordering::SeqCst);
     crate::psci::cpu_off_self();
     arch::halt()

@@ -38,8 +38,13 @@ mod spin_table;
 // Also built for host tests: the table builder is plain data manipulation.
 #[cfg(any(target_os = "none", test))]
 mod stage2;
+// Also built for host tests: the EC 0x18 decode and the SGI target check.
+#[cfg(any(target_os = "none", test))]
+mod sysreg;
 #[cfg(target_os = "none")]
 mod trap;
+#[cfg(target_os = "none")]
+mod vgic;
 
 #[cfg(target_os = "none")]
 mod boot {

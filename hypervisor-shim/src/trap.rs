@@ -4,7 +4,8 @@ use crate::arch::{self, GuestFrame};
 use crate::cell::{self, CPU_CELL};
 use crate::{hypercall, mmio, psci};
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
-use core::sync::atomic::Ordering;
+use crate::sysreg;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 mod ec {
     pub const HVC64: u64 = 0x16;
@@ -34,6 +35,11 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         // its stage-2 is empty, so this CPU arrived here. Park it.
         cell::park_this_cpu();
     }
+    let gicv3 = cell::cfg().board.gic_version == 3;
+    if kind == 9 && gicv3 {
+        crate::vgic::handle_irq();
+        return;
+    }
     if kind != 8 {
         info!(
             "cell {}: unexpected {} from EL1 (ESR {esr:#x}, ELR {:#x}): stopping the cell",
@@ -61,6 +67,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
             psci::handle(frame, ci);
         }
         ec::DABT_LOWER => mmio::handle(frame, ci, esr, far, hpfar),
+        sysreg::EC_SYSREG => sysreg_trap(frame, ci, esr),
         ec::IABT_LOWER => {
             let ipa = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
             info!(
@@ -71,15 +78,77 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
             report_el1_state(ci);
             stop_and_park(ci);
         }
-        class => {
-            info!(
-                "cell {}: unhandled exception class {class:#x} (ESR {esr:#x}, ELR {:#x}, FAR {far:#x}): stopping the cell",
-                cell::name(ci),
-                frame.elr
-            );
-            stop_and_park(ci);
+        _ => unhandled(ci, frame, esr),
+    }
+    if gicv3 {
+        crate::vgic::refill();
+    }
+}
+
+/// Log lines per cell and kind (SGI refusals, set/way operations): a flood
+/// must not flood the console.
+const SYSREG_LOG_LIMIT: u8 = 6;
+static SYSREG_LOGGED: [[AtomicU8; 2]; cellboot_abi::MAX_CELLS] = [const { [const { AtomicU8::new(0) }; 2] }; cellboot_abi::MAX_CELLS];
+
+/// Whether the `kind`th log line of cell `ci` may still be printed; the
+/// line after the last announces the silence.
+fn may_log(ci: usize, kind: usize, what: &str) -> bool {
+    let n = SYSREG_LOGGED[ci][kind].fetch_add(1, Ordering::Relaxed).min(SYSREG_LOG_LIMIT);
+    if n + 1 == SYSREG_LOG_LIMIT {
+        info!("cell {}: further {what} are not logged", cell::name(ci));
+    }
+    n + 1 < SYSREG_LOG_LIMIT
+}
+
+/// A trapped system-register access or system instruction (EC 0x18; the
+/// instruction is skipped after it).
+fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
+    frame.elr += 4;
+    match sysreg::decode(esr) {
+        sysreg::Op::Sgi { reg, value_reg } => {
+            let value = frame.reg(value_reg);
+            let b = &cell::cfg().board;
+            let c = &cell::cfg().cells()[ci];
+            let verdict = match reg {
+                sysreg::SgiReg::Sgi1r => {
+                    let cpus = &b.mpidr[..(b.num_cpus as usize).min(b.mpidr.len())];
+                    sysreg::check_sgi_targets(value, cpus, |cpu| c.owns_cpu(cpu))
+                }
+                _ => Err(sysreg::SgiRefusal::Broadcast),
+            };
+            let why = match (reg, verdict) {
+                (_, Ok(())) => return arch::gicv3::send_sgi1(value),
+                (sysreg::SgiReg::Sgi1r, Err(sysreg::SgiRefusal::Foreign(_))) => "a target CPU is another cell's",
+                (sysreg::SgiReg::Sgi1r, Err(_)) => "broadcast (IRM)",
+                _ => "no group 0 or other-state SGIs in a cell",
+            };
+            if may_log(ci, 0, "SGI refusals") {
+                info!("cell {}: {} write {value:#x} (SGI {}) refused: {why}", cell::name(ci), reg.name(), sysreg::sgi_intid(value));
+            }
+        }
+        sysreg::Op::DcSetWay { name, value_reg } => {
+            // Upgraded to clean+invalidate: an invalidate would discard
+            // other cells' (and the shim's) dirty lines of that set/way.
+            arch::dc_cisw(frame.reg(value_reg));
+            if may_log(ci, 1, "set/way operations") {
+                info!("cell {}: {name} {:#x} by set/way done as DC CISW", cell::name(ci), frame.reg(value_reg));
+            }
+        }
+        sysreg::Op::Other { .. } => {
+            frame.elr -= 4;
+            unhandled(ci, frame, esr);
         }
     }
+}
+
+fn unhandled(ci: usize, frame: &GuestFrame, esr: u64) -> ! {
+    info!(
+        "cell {}: unhandled exception class {:#x} (ESR {esr:#x}, ELR {:#x}): stopping the cell",
+        cell::name(ci),
+        esr >> 26,
+        frame.elr
+    );
+    stop_and_park(ci)
 }
 
 /// A fetch from a low address usually means the guest took an exception

@@ -59,6 +59,22 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         shim.push(format!("denied read 4 bytes at IPA {gich:#x}"));
         shim.push(format!("denied write 4 bytes at IPA {gich:#x}"));
     }
+    if b.gic_version == 3 {
+        let linux = 1u64 << t.linux_cpu;
+        let sgi = |reg: &str, v: u64, why: &str| format!("{reg} write {v:#x} (SGI 2) refused: {why}");
+        shim.extend([
+            sgi("ICC_SGI1R_EL1", 2 << 24 | linux, "a target CPU is another cell's"),
+            sgi("ICC_SGI1R_EL1", 1 << 40 | 2 << 24, "broadcast (IRM)"),
+            sgi("ICC_ASGI1R_EL1", 2 << 24 | linux, "no group 0 or other-state SGIs in a cell"),
+            sgi("ICC_SGI0R_EL1", 2 << 24 | linux, "no group 0 or other-state SGIs in a cell"),
+            sgi("ICC_SGI1R_EL1", 2 << 24 | 0b11 << t.linux_cpu, "a target CPU is another cell's"),
+            "further SGI refusals are not logged".into(),
+        ]);
+    }
+    shim.extend([
+        "DC ISW 0x0 by set/way done as DC CISW".into(),
+        "DC CISW 0x0 by set/way done as DC CISW".into(),
+    ]);
     shim.extend([
         format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.linux_cpu),
         format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.rtos_cpu),

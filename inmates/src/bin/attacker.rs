@@ -81,7 +81,7 @@ mod hostile {
     }
 
     struct Table {
-        rows: [Option<Row>; 40],
+        rows: [Option<Row>; 48],
         n: usize,
     }
 
@@ -159,7 +159,7 @@ mod hostile {
         // Somewhere in our own RAM: the DTB the loader put there.
         let own = dtb_addr;
         let gicd = gic.gicd();
-        let mut t = Table { rows: [const { None }; 40], n: 0 };
+        let mut t = Table { rows: [const { None }; 48], n: 0 };
         let rd = |a| arch::rd64(a) as i64;
 
         // --- memory of other cells and of the shim ---
@@ -226,6 +226,37 @@ mod hostile {
             }
             dtb::Gic::V2 { gich: None, .. } => {}
         }
+        if matches!(gic, dtb::Gic::V3 { .. }) {
+            // SGIs through the CPU's own GIC registers (no distributor in
+            // the way): SGI 2 is Linux arm64's IPI_CPU_STOP.
+            let linux = 1 << tg.linux_cpu;
+            sgi::sgi1r(2 << 24 | linux);
+            t.push("ICC_SGI1R_EL1 SGI 2 to Linux's CPU", Want::Absorbed, 0);
+            sgi::sgi1r(sgi::IRM | 2 << 24);
+            t.push("ICC_SGI1R_EL1 SGI 2 broadcast (IRM)", Want::Absorbed, 0);
+            sgi::asgi1r(2 << 24 | linux);
+            t.push("ICC_ASGI1R_EL1 SGI 2 to Linux's CPU", Want::Absorbed, 0);
+            sgi::sgi0r(2 << 24 | linux);
+            t.push("ICC_SGI0R_EL1 SGI 2 to Linux's CPU", Want::Absorbed, 0);
+            // The sustained version: SGI 2 to Linux's two CPUs every 20 ms
+            // from 2 s after this cell started, for 3 s, while Linux boots.
+            let ms = arch::cntfrq() / 1000;
+            while arch::cntvct() < 2000 * ms {}
+            let mut n = 0;
+            while n < sgi::FLOOD_WRITES {
+                sgi::sgi1r(2 << 24 | 0b11 << tg.linux_cpu);
+                n += 1;
+                let next = arch::cntvct() + 20 * ms;
+                while arch::cntvct() < next {}
+            }
+            t.push("ICC_SGI1R_EL1 SGI 2 flood, 150 x 20 ms", Want::Absorbed, n as i64);
+        }
+        // Cache maintenance by set/way acts on whatever line sits in that
+        // set and way, any cell's: level 1, set 0, way 0.
+        sgi::dc_isw(0);
+        t.push("DC ISW (invalidate by set/way)", Want::Absorbed, 0);
+        sgi::dc_cisw(0);
+        t.push("DC CISW (clean+invalidate by set/way)", Want::Absorbed, 0);
 
         // --- CPUs ---
         t.push("PSCI CPU_ON Linux's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.linux_cpu, own, 0));
@@ -307,6 +338,30 @@ mod hostile {
         }
         say!("attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", tg.linux_ram);
         arch::jump(tg.linux_ram)
+    }
+
+    /// System-register writes the shim must trap (HCR_EL2.IMO/FMO, TSW).
+    mod sgi {
+        use core::arch::asm;
+        pub const IRM: u64 = 1 << 40;
+        pub const FLOOD_WRITES: u32 = 150;
+        // SAFETY (all): a write to one of this CPU's own system registers /
+        // a cache maintenance instruction; no memory of this program changes.
+        pub fn sgi1r(v: u64) {
+            unsafe { asm!("msr icc_sgi1r_el1, {0}", "isb", in(reg) v, options(nostack)) }
+        }
+        pub fn asgi1r(v: u64) {
+            unsafe { asm!("msr icc_asgi1r_el1, {0}", "isb", in(reg) v, options(nostack)) }
+        }
+        pub fn sgi0r(v: u64) {
+            unsafe { asm!("msr icc_sgi0r_el1, {0}", "isb", in(reg) v, options(nostack)) }
+        }
+        pub fn dc_isw(v: u64) {
+            unsafe { asm!("dc isw, {0}", "dsb sy", in(reg) v, options(nostack)) }
+        }
+        pub fn dc_cisw(v: u64) {
+            unsafe { asm!("dc cisw, {0}", "dsb sy", in(reg) v, options(nostack)) }
+        }
     }
 
     #[panic_handler]

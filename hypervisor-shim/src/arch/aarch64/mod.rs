@@ -5,6 +5,7 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::arch::{asm, global_asm};
 
+pub mod gicv3;
 mod mmu;
 pub use mmu::{enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used};
 pub use mmu::{Access as MapAccess, MapError, Mem};
@@ -147,9 +148,16 @@ pub fn passed(deadline: u64) -> bool {
 use crate::stage2::IPA_BITS;
 
 /// Sets up EL2 on this CPU to run a cell with the given VTTBR value.
-pub fn setup_el2_for_cell(vttbr: u64) {
+/// `irqs_at_el2`: physical IRQs and FIQs go to EL2 and the cell's GICv3
+/// system-register accesses to its virtual CPU interface (`vgic`). Set/way
+/// cache maintenance always traps (`sysreg`): it would act on lines of
+/// every cell.
+pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
     let (ps, _) = pa_range();
-    HCR_EL2.write(HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2);
+    let irqs = if irqs_at_el2 { HCR_EL2::IMO::SET + HCR_EL2::FMO::SET } else { HCR_EL2::IMO::CLEAR };
+    HCR_EL2.write(
+        HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2 + HCR_EL2::TSW::SET + irqs,
+    );
     VTCR_EL2.write(
         VTCR_EL2::RES1::SET
             + VTCR_EL2::PS.val(ps)
@@ -379,6 +387,13 @@ fn CTR_EL0_dminline() -> u64 {
     // SAFETY: reads a read-only ID register.
     unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
     (ctr >> 16) & 0xf
+}
+
+/// Data-cache clean and invalidate by set/way, the operand as a cell gave it.
+pub fn dc_cisw(set_way: u64) {
+    // SAFETY: maintenance of one line of the local cache hierarchy; clean
+    // first, so no memory contents change.
+    unsafe { asm!("dc cisw, {0}", "dsb sy", in(reg) set_way, options(nostack)) };
 }
 
 pub fn dsb() {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attack_targets;
+pub mod link_layout;
 mod comm;
 mod config;
 mod number;

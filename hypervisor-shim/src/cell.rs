@@ -5,6 +5,7 @@ use crate::arch::{self, MAX_CPUS};
 use crate::payload::Payloads;
 use crate::stage2::{self, Kind, Leaves, Perm, POOL};
 use crate::{dtb, info};
+use cellboot_abi::link_layout;
 use cellboot_abi::staging::{self, StageSizes};
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
@@ -195,6 +196,19 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
         let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, Leaves::Pages) };
         pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags), leaves)
             .map_err(|e| SetupError(map_err_text(e), r.virt))?;
+    }
+    // ivshmem links: what this peer may not write (the state table, the
+    // other peer's output section) mapped again over its region, read-only.
+    for l in sys.links() {
+        let Some(peer) = l.peers.iter().position(|&p| p as usize == ci) else { continue };
+        for s in link_layout::sections(l, peer).iter().filter(|s| !s.writable) {
+            let pa = l.shmem_phys + s.offset;
+            if let Some(r) = c.mem_regions().iter().find(|r| r.phys <= pa && pa + s.size <= r.phys + r.size) {
+                let ro = Perm { write: false, ..perm_of(r.flags) };
+                pool.map(root, r.virt + (pa - r.phys), pa, s.size, Kind::Normal, ro, Leaves::Pages)
+                    .map_err(|e| SetupError(map_err_text(e), pa))?;
+            }
+        }
     }
     let rw = Perm { read: true, write: true, exec: false };
     pool.map(root, c.comm_region_ipa, comm_pa(ci), COMM_REGION_SIZE as u64, Kind::Normal, rw, Leaves::Pages)

@@ -36,50 +36,35 @@ pub enum SgiReg {
 impl SgiReg {
     pub fn name(self) -> &'static str {
         match self {
-            SgiReg::Sgi1r => "ICC_SGI1R_EL1",
-            SgiReg::Asgi1r => "ICC_ASGI1R_EL1",
-            SgiReg::Sgi0r => "ICC_SGI0R_EL1",
+            SgiReg::Sgi1r => "ICC_SGI1R_EL1 write",
+            SgiReg::Asgi1r => "ICC_ASGI1R_EL1 write",
+            SgiReg::Sgi0r => "ICC_SGI0R_EL1 write",
         }
     }
 }
 
 /// Decodes the ISS of an EC 0x18 syndrome: Op0 [21:20], Op2 [19:17],
 /// Op1 [16:14], CRn [13:10], Rt [9:5], CRm [4:1], direction [0] (1 = read).
+/// Compared as one masked word (every field but Rt): the shim's 64 KiB.
 pub fn decode(esr: u64) -> Op {
-    let f = |shift: u32, bits: u32| ((esr >> shift) & ((1 << bits) - 1)) as u8;
-    let (op0, op2, op1, crn, crm) = (f(20, 2), f(17, 3), f(14, 3), f(10, 4), f(1, 4));
-    let rt = f(5, 5) as usize;
-    let read = esr & 1 != 0;
-    match (op0, op1, crn, crm, op2, read) {
-        // S3_0_C12_C11_{5,6,7}: ICC_SGI1R_EL1, ICC_ASGI1R_EL1, ICC_SGI0R_EL1.
-        (3, 0, 12, 11, 5, false) => Op::Sgi {
-            reg: SgiReg::Sgi1r,
-            value_reg: rt,
-        },
-        (3, 0, 12, 11, 6, false) => Op::Sgi {
-            reg: SgiReg::Asgi1r,
-            value_reg: rt,
-        },
-        (3, 0, 12, 11, 7, false) => Op::Sgi {
-            reg: SgiReg::Sgi0r,
-            value_reg: rt,
-        },
+    let rt = ((esr >> 5) & 0x1f) as usize;
+    let sgi = |reg| Op::Sgi { reg, value_reg: rt };
+    let dc = |name| Op::DcSetWay { name, value_reg: rt };
+    match esr & ISS_BUT_RT {
+        // S3_0_C12_C11_{5,6,7} writes: ICC_SGI1R_EL1, ICC_ASGI1R_EL1, ICC_SGI0R_EL1.
+        0x3a_3016 => sgi(SgiReg::Sgi1r),
+        0x3c_3016 => sgi(SgiReg::Asgi1r),
+        0x3e_3016 => sgi(SgiReg::Sgi0r),
         // SYS #0, C7, C{6,10,14}, #2: DC ISW, DC CSW, DC CISW.
-        (1, 0, 7, 6, 2, false) => Op::DcSetWay {
-            name: "DC ISW",
-            value_reg: rt,
-        },
-        (1, 0, 7, 10, 2, false) => Op::DcSetWay {
-            name: "DC CSW",
-            value_reg: rt,
-        },
-        (1, 0, 7, 14, 2, false) => Op::DcSetWay {
-            name: "DC CISW",
-            value_reg: rt,
-        },
-        _ => Op::Other { rt, read },
+        0x14_1c0c => dc("DC ISW"),
+        0x14_1c14 => dc("DC CSW"),
+        0x14_1c1c => dc("DC CISW"),
+        _ => Op::Other { rt, read: esr & 1 != 0 },
     }
 }
+
+/// ISS bits [21:10] and [4:0].
+const ISS_BUT_RT: u64 = 0x3f_fc1f;
 
 /// Why an SGI write is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -90,14 +90,15 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
 const SYSREG_LOG_LIMIT: u8 = 6;
 static SYSREG_LOGGED: [[AtomicU8; 2]; cellboot_abi::MAX_CELLS] = [const { [const { AtomicU8::new(0) }; 2] }; cellboot_abi::MAX_CELLS];
 
-/// Whether the `kind`th log line of cell `ci` may still be printed; the
-/// line after the last announces the silence.
-fn may_log(ci: usize, kind: usize, what: &str) -> bool {
+/// Logs "`what` `value`: `outcome`" for cell `ci`, up to the limit per
+/// `kind` (0 SGI, 1 set/way); the last line says that it is the last.
+#[inline(never)]
+fn log_sysreg(ci: usize, kind: usize, what: &str, value: u64, outcome: &str) {
     let n = SYSREG_LOGGED[ci][kind].fetch_add(1, Ordering::Relaxed).min(SYSREG_LOG_LIMIT);
-    if n + 1 == SYSREG_LOG_LIMIT {
-        info!("cell {}: further {what} are not logged", cell::name(ci));
+    if n < SYSREG_LOG_LIMIT {
+        let last = if n + 1 == SYSREG_LOG_LIMIT { " (no more logged)" } else { "" };
+        info!("cell {}: {what} {value:#x}: {outcome}{last}", cell::name(ci));
     }
-    n + 1 < SYSREG_LOG_LIMIT
 }
 
 /// A trapped system-register access or system instruction (EC 0x18; the
@@ -109,30 +110,25 @@ fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
             let value = frame.reg(value_reg);
             let b = &cell::cfg().board;
             let c = &cell::cfg().cells()[ci];
-            let verdict = match reg {
+            let why = match reg {
                 sysreg::SgiReg::Sgi1r => {
                     let cpus = &b.mpidr[..(b.num_cpus as usize).min(b.mpidr.len())];
-                    sysreg::check_sgi_targets(value, cpus, |cpu| c.owns_cpu(cpu))
+                    match sysreg::check_sgi_targets(value, cpus, |cpu| c.owns_cpu(cpu)) {
+                        Ok(()) => return arch::gicv3::send_sgi1(value),
+                        Err(sysreg::SgiRefusal::Foreign(_)) => "refused, another cell's CPU",
+                        Err(sysreg::SgiRefusal::Broadcast) => "refused, broadcast",
+                    }
                 }
-                _ => Err(sysreg::SgiRefusal::Broadcast),
+                _ => "refused, group 0 or secure",
             };
-            let why = match (reg, verdict) {
-                (_, Ok(())) => return arch::gicv3::send_sgi1(value),
-                (sysreg::SgiReg::Sgi1r, Err(sysreg::SgiRefusal::Foreign(_))) => "a target CPU is another cell's",
-                (sysreg::SgiReg::Sgi1r, Err(_)) => "broadcast (IRM)",
-                _ => "no group 0 or other-state SGIs in a cell",
-            };
-            if may_log(ci, 0, "SGI refusals") {
-                info!("cell {}: {} write {value:#x} (SGI {}) refused: {why}", cell::name(ci), reg.name(), sysreg::sgi_intid(value));
-            }
+            log_sysreg(ci, 0, reg.name(), value, why);
         }
         sysreg::Op::DcSetWay { name, value_reg } => {
             // Upgraded to clean+invalidate: an invalidate would discard
             // other cells' (and the shim's) dirty lines of that set/way.
-            arch::dc_cisw(frame.reg(value_reg));
-            if may_log(ci, 1, "set/way operations") {
-                info!("cell {}: {name} {:#x} by set/way done as DC CISW", cell::name(ci), frame.reg(value_reg));
-            }
+            let v = frame.reg(value_reg);
+            arch::dc_cisw(v);
+            log_sysreg(ci, 1, name, v, "done as DC CISW");
         }
         sysreg::Op::Other { .. } => {
             frame.elr -= 4;

@@ -107,6 +107,7 @@ fn inject(intid: u32) {
 
 /// Moves what waits in the pending set into free list registers (called on
 /// every exit from the cell on this CPU).
+#[inline(never)]
 pub fn refill() {
     let cpu = arch::cpu_index();
     let mut left = false;
@@ -127,6 +128,7 @@ pub fn refill() {
 
 /// One list register for `intid`: an SGI already listed gets its pending
 /// state back (merged), else the first empty register. False: all full.
+#[inline(never)]
 fn place(intid: u32) -> bool {
     let sgi = intid < 16;
     let mut free = None;

@@ -61,20 +61,23 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     }
     if b.gic_version == 3 {
         let linux = 1u64 << t.linux_cpu;
-        let sgi = |reg: &str, v: u64, why: &str| format!("{reg} write {v:#x} (SGI 2) refused: {why}");
+        let sgi = |reg: &str, v: u64, why: &str| format!("{reg} write {v:#x}: refused, {why}");
+        let flood = 2 << 24 | 0b11 << t.linux_cpu;
         shim.extend([
-            sgi("ICC_SGI1R_EL1", 2 << 24 | linux, "a target CPU is another cell's"),
-            sgi("ICC_SGI1R_EL1", 1 << 40 | 2 << 24, "broadcast (IRM)"),
-            sgi("ICC_ASGI1R_EL1", 2 << 24 | linux, "no group 0 or other-state SGIs in a cell"),
-            sgi("ICC_SGI0R_EL1", 2 << 24 | linux, "no group 0 or other-state SGIs in a cell"),
-            sgi("ICC_SGI1R_EL1", 2 << 24 | 0b11 << t.linux_cpu, "a target CPU is another cell's"),
-            "further SGI refusals are not logged".into(),
+            sgi("ICC_SGI1R_EL1", 2 << 24 | linux, "another cell's CPU"),
+            sgi("ICC_SGI1R_EL1", 1 << 40 | 2 << 24, "broadcast"),
+            sgi("ICC_ASGI1R_EL1", 2 << 24 | linux, "group 0 or secure"),
+            sgi("ICC_SGI0R_EL1", 2 << 24 | linux, "group 0 or secure"),
+            sgi("ICC_SGI1R_EL1", flood, "another cell's CPU"),
+            sgi("ICC_SGI1R_EL1", flood, "another cell's CPU (no more logged)"),
         ]);
     }
-    shim.extend([
-        "DC ISW 0x0 by set/way done as DC CISW".into(),
-        "DC CISW 0x0 by set/way done as DC CISW".into(),
-    ]);
+    shim.extend(["DC ISW 0x0: done as DC CISW".into(), "DC CISW 0x0: done as DC CISW".into()]);
+    // Its own link: the state table and the other peer's output section
+    // are read-only to it (cellboot_abi::link_layout).
+    let (state, out1) = attacker_link_ipas(sys, ai)?;
+    shim.push(format!("denied write 4 bytes at IPA {state:#x}"));
+    shim.push(format!("denied write 4 bytes at IPA {out1:#x}"));
     shim.extend([
         format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.linux_cpu),
         format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.rtos_cpu),
@@ -112,6 +115,18 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     Ok(v)
 }
 
+/// IPAs, in the attacker cell, of its link's state table and of peer 1's
+/// output section (it is peer 0).
+fn attacker_link_ipas(sys: &System, ai: usize) -> Result<(u64, u64)> {
+    let l = sys.config.links().iter().find(|l| l.peers[0] as usize == ai).context("no ivshmem link has the attacker as peer 0")?;
+    let ipa = |pa: u64| {
+        let r = sys.config.cells[ai].mem_regions().iter().find(|r| r.phys <= pa && pa < r.phys + r.size);
+        r.map(|r| r.virt + (pa - r.phys)).context("the attacker's link lies in none of its memory regions")
+    };
+    let out1 = cellboot_abi::link_layout::sections(l, 0)[3].offset;
+    Ok((ipa(l.shmem_phys)?, ipa(l.shmem_phys + out1)?))
+}
+
 #[cfg(test)]
 mod tests {
     fn markers(board: &str) -> Vec<String> {
@@ -128,6 +143,9 @@ mod tests {
         assert!(v.contains(&"[shim] cell attacker: GICD write at +0x64a0 (IRQ 148)".to_string()));
         assert!(v.contains(&"[shim] cell attacker: write to another CPU's redistributor at IPA 0x80b0180 ignored".to_string()));
         assert!(!v.iter().any(|m| m.contains("GICH") || m.contains("+0xf00")));
+        assert!(v.contains(&"[shim] cell attacker: ICC_SGI1R_EL1 write 0x2000001: refused, another cell's CPU".to_string()));
+        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60100000".to_string()), "state table");
+        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()), "peer 1's output");
     }
 
     #[test]
@@ -137,7 +155,9 @@ mod tests {
         assert!(v.contains(&"[shim] cell attacker: GICD write at +0xf00 (IRQ 1)".to_string()), "SGIR");
         assert!(v.contains(&"[shim] cell attacker: denied read 4 bytes at IPA 0xff844000".to_string()), "GICH");
         assert!(v.contains(&"[shim] cell attacker: denied instruction fetch at IPA 0x8000000".to_string()));
-        assert!(!v.iter().any(|m| m.contains("redistributor")));
+        assert!(!v.iter().any(|m| m.contains("redistributor") || m.contains("ICC_")));
+        assert!(v.contains(&"[shim] cell attacker: DC ISW 0x0: done as DC CISW".to_string()));
+        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()), "peer 1's output, IPA not phys");
     }
 
     #[test]

@@ -143,11 +143,11 @@ mod hostile {
         };
         let own_irq = dtb::intx_intid(&fdt, host.node, 0, 1).unwrap_or(0);
         let ecam = host.ecam;
-        let (bar0, token) = match pci::find_ivshmem(&mut Mmio(ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
-            Ok(d) => (d.bar0, d.shmem + d.state_size),
+        let (bar0, token, link) = match pci::find_ivshmem(&mut Mmio(ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
+            Ok(d) => (d.bar0, d.shmem + d.state_size, Some(d)),
             Err(e) => {
                 say!("attacker: BUG: own ivshmem device: {e}");
-                (0, 0)
+                (0, 0, None)
             }
         };
         // Second life (see the end): the restart touched no other cell.
@@ -257,6 +257,14 @@ mod hostile {
         t.push("DC ISW (invalidate by set/way)", Want::Absorbed, 0);
         sgi::dc_cisw(0);
         t.push("DC CISW (clean+invalidate by set/way)", Want::Absorbed, 0);
+        // Its own link (it is peer 0): ivshmem v2 lets only the shim write
+        // the state table, only peer 1 its output section.
+        if let Some(d) = link {
+            arch::wr32(d.shmem, 0xbad);
+            t.push("write own link's state table", Want::Abort, 0);
+            arch::wr32(d.shmem + cellboot_inmates::proto::out_section(d.state_size, d.rw_size, d.out_size, 1), 0xbad);
+            t.push("write peer 1's output section", Want::Abort, 0);
+        }
 
         // --- CPUs ---
         t.push("PSCI CPU_ON Linux's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.linux_cpu, own, 0));

@@ -14,12 +14,13 @@ use std::path::Path;
 
 pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) -> Outcome {
     let sources = ConfigSources::read(config, board)?;
-    let (mut problems, name) = match sources.compile() {
+    let (mut problems, name, links) = match sources.compile() {
         Ok(sys) => (
             Vec::new(),
             format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
+            crate::link_report::describe(&sys),
         ),
-        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new()),
+        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new(), String::new()),
     };
     if let Some(dtb) = dtb {
         // The cross-check needs the binary config even when validation fails.
@@ -34,7 +35,7 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
     }
     if problems.is_empty() {
         if !json {
-            put(&format!("ok: {} {name}\n", config.display()))?;
+            put(&format!("ok: {} {name}\n{links}", config.display()))?;
         }
         return Ok(());
     }

@@ -12,6 +12,7 @@ mod dtb_devices;
 mod dtc;
 mod failure;
 mod guest;
+mod link_report;
 mod problem;
 mod prop_format;
 mod shim_staging;

@@ -3,6 +3,8 @@
 //! What traps: GICv3 SGI generation (HCR_EL2.IMO/FMO) and data-cache
 //! maintenance by set/way (HCR_EL2.TSW); `trap` acts on the verdict.
 
+use cellboot_vdev::gicd::AFF_MASK;
+
 /// ESR_EL2 exception class of a trapped MSR/MRS/SYS instruction.
 pub const EC_SYSREG: u64 = 0x18;
 
@@ -75,11 +77,6 @@ pub enum SgiRefusal {
     Foreign(usize),
 }
 
-/// The SGI number (INTID 0-15) an SGI register value sends.
-pub fn sgi_intid(value: u64) -> u64 {
-    (value >> 24) & 0xf
-}
-
 /// Checks an ICC_SGI1R_EL1-format value against the sender's cell: the
 /// target list (Aff3.Aff2.Aff1, RS * 16 + bit n for Aff0) may name only
 /// CPUs `owns` accepts; `mpidrs[i]` is board CPU i's affinity. A target no
@@ -97,17 +94,15 @@ pub fn check_sgi_targets(
     let rs = (value >> 44) & 0xf;
     for bit in (0..16u64).filter(|b| value & (1 << b) != 0) {
         let aff = upper | (rs * 16 + bit);
-        if let Some(cpu) = mpidrs.iter().position(|&m| m & AFF_MASK == aff) {
-            if !owns(cpu) {
-                return Err(SgiRefusal::Foreign(cpu));
-            }
+        if let Some(cpu) = mpidrs.iter().position(|&m| m & AFF_MASK == aff)
+            && !owns(cpu)
+        {
+            return Err(SgiRefusal::Foreign(cpu));
         }
     }
     Ok(())
 }
 
-/// MPIDR affinity fields (Aff3, Aff2, Aff1, Aff0).
-const AFF_MASK: u64 = 0xff_00ff_ffff;
 
 #[cfg(test)]
 mod tests {
@@ -128,6 +123,7 @@ mod tests {
 
     #[test]
     fn sgi_registers_and_set_way_ops_decode() {
+        assert_eq!(SgiReg::Asgi1r.name(), "ICC_ASGI1R_EL1 write");
         assert_eq!(
             decode(esr(3, 0, 12, 11, 5, 3, false)),
             Op::Sgi {
@@ -238,6 +234,5 @@ mod tests {
             check_sgi_targets(1 << 48 | 2 << 32 | 3 << 16 | 0b1, &big, |c| c == 0),
             Ok(())
         );
-        assert_eq!(sgi_intid(2 << 24 | 0b11), 2);
     }
 }

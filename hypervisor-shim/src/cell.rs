@@ -426,10 +426,11 @@ pub fn vttbr(ci: usize) -> u64 {
 pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
     let cpu = arch::cpu_index();
     let gicv3 = cfg().board.gic_version == 3;
-    arch::setup_el2_for_cell(vttbr(ci), gicv3);
-    if gicv3 {
+    let vgic = gicv3 && crate::vgic::ON_GICV3;
+    arch::setup_el2_for_cell(vttbr(ci), vgic);
+    if vgic {
         crate::vgic::init_this_cpu();
-    } else {
+    } else if !gicv3 || crate::vgic::ON_GICV3 {
         arch::set_gicv2_mode();
         crate::gic::record_cpu_interface(cpu);
     }
@@ -473,7 +474,7 @@ pub fn is_running(ci: usize) -> bool {
 /// Parks this CPU for good (its cell stopped): real PSCI CPU_OFF.
 pub fn park_this_cpu() -> ! {
     let cpu = arch::cpu_index();
-    if cfg().board.gic_version == 3 {
+    if cfg().board.gic_version == 3 && crate::vgic::ON_GICV3 {
         crate::vgic::release_this_cpu();
     }
     CPU_STATE[cpu].store(cpu::OFF, Ordering::SeqCst);

@@ -35,8 +35,8 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         // its stage-2 is empty, so this CPU arrived here. Park it.
         cell::park_this_cpu();
     }
-    let gicv3 = cell::cfg().board.gic_version == 3;
-    if kind == 9 && gicv3 {
+    let vgic = cell::cfg().board.gic_version == 3 && crate::vgic::ON_GICV3;
+    if kind == 9 && vgic {
         crate::vgic::handle_irq();
         return;
     }
@@ -80,7 +80,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         }
         _ => unhandled(ci, frame, esr),
     }
-    if gicv3 {
+    if vgic {
         crate::vgic::refill();
     }
 }

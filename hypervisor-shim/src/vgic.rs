@@ -44,6 +44,10 @@ mod lr {
     pub const VINTID: u64 = 0xffff_ffff;
 }
 
+/// Whether GICv3 cells get their interrupts through the shim: always, but
+/// in the `direct-irqs` bench build (the path before, for comparison).
+pub const ON_GICV3: bool = !cfg!(feature = "direct-irqs");
+
 /// This CPU takes its interrupts at EL2 from now on, with an empty virtual
 /// interface: called on every entry into a cell (power-on, CPU_ON, restart).
 pub fn init_this_cpu() {

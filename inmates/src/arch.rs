@@ -154,6 +154,7 @@ macro_rules! sysreg_w {
 
 sysreg_r!(cntfrq, "cntfrq_el0");
 sysreg_r!(cntvct, "cntvct_el0");
+sysreg_r!(cntv_cval, "cntv_cval_el0");
 sysreg_w!(set_cntv_tval, "cntv_tval_el0");
 sysreg_w!(set_cntv_ctl, "cntv_ctl_el0");
 sysreg_r!(mpidr, "mpidr_el1");

@@ -55,7 +55,12 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
-        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, rtt, sizes)"),
+        Some("irq") => {
+            irq_rows(board, &mut rows)?;
+            print(&rows);
+            return Ok(());
+        }
+        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, irq, rtt, sizes)"),
     }
     fdt_bench()?;
 
@@ -64,12 +69,43 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
 
     rtt_rows(board, &mut rows)?;
     if board == "qemu-virt" {
+        irq_rows(board, &mut rows)?;
         ecam_row(board, &mut rows)?;
     }
 
     print(&rows);
     Ok(())
 }
+
+/// GICv3 interrupt delivery through the shim's list registers vs straight
+/// to the cell (the `direct-irqs` shim), one two-cell boot each under
+/// `-icount`: rtos-demo timer latency and ivshmem round trip side by side.
+fn irq_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
+    cmd::step(&format!("bench: interrupt delivery, list registers vs direct (boards/{board}/two-cell.toml, -icount)"));
+    let vgic = crate::partition::bench_irq(board, false, IRQ_RTT_ROUND_TRIPS)?;
+    let direct = crate::partition::bench_irq(board, true, IRQ_RTT_ROUND_TRIPS)?;
+    let (tv, td) = (vgic.timer, direct.timer);
+    rows.push(Row {
+        what: format!("rtos-demo timer latency, CVAL -> handler (-icount, n={}/{}): vGIC / direct, avg (max)", tv.0, td.0),
+        value: format!("{:.0}ns ({:.0}) / {:.0}ns ({:.0})", tv.1, tv.2, td.1, td.2),
+        target: "-".into(),
+        ratio: Some(tv.1 / td.1.max(1.0)),
+        limit: f64::INFINITY,
+    });
+    let (rv, rd) = (vgic.rtt, direct.rtt);
+    rows.push(Row {
+        what: format!("ivshmem round trip, ivshmem-rtt (-icount, n={}): vGIC / direct, median (max)", rv.0),
+        value: format!("{}us ({}) / {}us ({})", rv.1, rv.2, rd.1, rd.2),
+        target: "-".into(),
+        ratio: Some(rv.1 as f64 / rd.1.max(1) as f64),
+        limit: f64::INFINITY,
+    });
+    Ok(())
+}
+
+/// Round trips of the `irq` bench's ivshmem-rtt run (each boot runs under
+/// `-icount`, single-threaded: fewer than the rtt bench).
+const IRQ_RTT_ROUND_TRIPS: u32 = 200;
 
 /// Release binary sizes of loader and shim against their targets.
 fn size_rows(board: &str, sys: &cellboot_config::System, rows: &mut Vec<Row>) -> Result<()> {

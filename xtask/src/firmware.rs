@@ -26,6 +26,15 @@ pub struct ShimLink {
 
 static BOOT_TIMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+static DIRECT_IRQS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Later shim builds get (or lose) the `direct-irqs` feature: GICv3
+/// interrupts straight to the cells, the path before list registers, for
+/// `xtask bench --only irq`'s comparison.
+pub fn set_direct_irqs(on: bool) {
+    DIRECT_IRQS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Later builds get the `boot-timing` feature: shim and loader print counter
 /// timestamps at each boot phase (`xtask bench --only boot --phases`).
 pub fn enable_boot_timing() {
@@ -44,9 +53,13 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     if release {
         shim.args(["--profile", SHIM_PROFILE]);
     }
-    if timing {
-        shim.args(["--features", "boot-timing"]);
-    }
+    let direct = DIRECT_IRQS.load(std::sync::atomic::Ordering::Relaxed);
+    match (timing, direct) {
+        (true, true) => shim.args(["--features", "boot-timing,direct-irqs"]),
+        (true, false) => shim.args(["--features", "boot-timing"]),
+        (false, true) => shim.args(["--features", "direct-irqs"]),
+        (false, false) => &mut shim,
+    };
     shim.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.

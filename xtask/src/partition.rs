@@ -302,6 +302,52 @@ pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     Ok(Rtt { shell, native })
 }
 
+/// Interrupt delivery on the board's two-cell system under QEMU `-icount`
+/// (virtual time follows instructions, so the figures repeat): the
+/// rtos-demo's timer latency (CNTV_CVAL to its handler) and the ivshmem
+/// round trip, with the shim's list-register delivery (`direct` false) or
+/// the `direct-irqs` build (interrupts straight to the cell).
+pub fn bench_irq(board: &str, direct: bool, n_native: u32) -> Result<IrqBench> {
+    crate::firmware::set_direct_irqs(direct);
+    let built = image(board, "two-cell", true, 5, n_native);
+    crate::firmware::set_direct_irqs(false);
+    let q = qemu_settings::load(board)?;
+    let mut c = q.boot_command(None);
+    c.args(["-icount", "shift=0,sleep=off"]).arg("-kernel").arg(built?);
+    let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
+    for m in LINUX_PEER {
+        e.push(m.to_string());
+        if m.starts_with("[rtos] rtos-demo: served") {
+            e.push(TIMER_LATENCY.into());
+        }
+    }
+    let name = format!("bench-{board}-irq-{}", if direct { "direct" } else { "vgic" });
+    let o = qemu_runner::run(Case { name: name.clone(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(900) })?;
+    if !o.passed {
+        bail!("{name}: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+    }
+    let log = std::fs::read_to_string(&o.log)?;
+    let rtt = parse_rtt(&log, "CELLBOOT: rtt-native ").context("no `CELLBOOT: rtt-native n=..` line in the log")?;
+    let timer = parse_timer_latency(&log).context("no `rtos-demo: timer latency ... n= avg_ticks= max_ticks= cntfrq=` line in the log")?;
+    Ok(IrqBench { timer, rtt })
+}
+
+const TIMER_LATENCY: &str = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=";
+
+/// Timer latency (n, avg ns, max ns) and the round trip (n, median µs, max µs).
+pub struct IrqBench {
+    pub timer: (u64, f64, f64),
+    pub rtt: (u32, u64, u64),
+}
+
+fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64)> {
+    let line = log.lines().find_map(|l| l.split("rtos-demo: timer latency ").nth(1))?;
+    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
+    let hz = field("cntfrq=")?.max(1) as f64;
+    let ns = |ticks: u64| ticks as f64 * 1e9 / hz;
+    Some((field("n=")?, ns(field("avg_ticks=")?), ns(field("max_ticks=")?)))
+}
+
 /// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
 /// from its mapped virtual ECAM and on QEMU's own PCIe ECAM.
 pub fn bench_ecam(board: &str) -> Result<EcamReads> {
@@ -390,6 +436,14 @@ mod tests {
         use super::Kernel;
         assert_eq!(Kernel::for_board("qemu-virt").unwrap(), Kernel::Cloud);
         assert_eq!(Kernel::for_board("rpi4b").unwrap(), Kernel::Generic);
+    }
+
+    #[test]
+    fn parses_the_timer_latency_marker() {
+        let log = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=812 avg_ticks=25 max_ticks=400 cntfrq=62500000\r\n";
+        assert!(log.starts_with(super::TIMER_LATENCY));
+        assert_eq!(super::parse_timer_latency(log), Some((812, 400.0, 6400.0)));
+        assert_eq!(super::parse_timer_latency("rtos-demo: timer latency n=1 avg_ticks=x"), None);
     }
 
     #[test]

@@ -34,6 +34,10 @@ mod rtos {
         tval: UnsafeCell<u64>,
         /// CNTVCT when the last doorbell interrupt was taken.
         bell_at: UnsafeCell<u64>,
+        /// Timer interrupt latency, compare value to handler (CNTVCT
+        /// ticks): sum and maximum over `ticks`.
+        lat_sum: UnsafeCell<u64>,
+        lat_max: UnsafeCell<u64>,
     }
     // SAFETY: single CPU; accesses are volatile and never overlap (the main
     // loop reads, the handler writes with IRQs masked).
@@ -45,6 +49,8 @@ mod rtos {
         doorbell_intid: UnsafeCell::new(0),
         tval: UnsafeCell::new(0),
         bell_at: UnsafeCell::new(0),
+        lat_sum: UnsafeCell::new(0),
+        lat_max: UnsafeCell::new(0),
     };
     fn get<T: Copy>(c: &UnsafeCell<T>) -> T {
         // SAFETY: see `Shared`.
@@ -152,6 +158,12 @@ mod rtos {
                     us(svc_sum / served.saturating_sub(1).max(1)),
                     us(svc_max)
                 );
+                say!(
+                    "rtos-demo: timer latency (CNTV_CVAL -> handler) n={ticks} avg_ticks={} max_ticks={} cntfrq={}",
+                    get(&S.lat_sum) / ticks.max(1),
+                    get(&S.lat_max),
+                    arch::cntfrq()
+                );
             }
             wr32(outbox, proto::PONG);
             wr32(outbox + 8, proto::answer(a, b));
@@ -182,6 +194,9 @@ mod rtos {
                 break;
             }
             if intid == get(&S.timer_intid) {
+                let lat = arch::cntvct().saturating_sub(arch::cntv_cval());
+                set(&S.lat_sum, get(&S.lat_sum) + lat);
+                set(&S.lat_max, get(&S.lat_max).max(lat));
                 set(&S.ticks, get(&S.ticks) + 1);
                 arch::set_cntv_tval(get(&S.tval));
             } else if intid == get(&S.doorbell_intid) {

@@ -21,8 +21,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 /// System Architecture fixes it; QEMU virt and the DTB bindings agree).
 const MAINTENANCE: u32 = 25;
 
-/// List registers used (every Arm core so far implements 4; more would
-/// only postpone the pending set).
+/// List registers used: the Cortex-A CPU interfaces (and QEMU's) have 4;
+/// more would only postpone use of the pending set.
 const MAX_LRS: usize = 4;
 
 /// Interrupts no list register had room for, one bit per INTID < 1024, per

@@ -45,6 +45,9 @@ mod sysreg;
 mod trap;
 #[cfg(target_os = "none")]
 mod vgic;
+// Also built for host tests: list-register bookkeeping against fake registers.
+#[cfg(any(target_os = "none", test))]
+mod vgic_lrs;
 
 #[cfg(target_os = "none")]
 mod boot {

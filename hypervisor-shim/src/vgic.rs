@@ -15,7 +15,8 @@
 
 use crate::arch::gicv3 as hw;
 use crate::arch::{self, MAX_CPUS};
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::vgic_lrs::{self as lrs, ListRegs, PendingSet};
+use core::sync::atomic::AtomicU64;
 
 /// The GIC maintenance interrupt: PPI 9 on every GICv3 board (the Arm Base
 /// System Architecture fixes it; QEMU virt and the DTB bindings agree).
@@ -27,22 +28,7 @@ const MAX_LRS: usize = 4;
 
 /// Interrupts no list register had room for, one bit per INTID < 1024, per
 /// CPU (only the CPU itself touches its set, at EL2, interrupts masked).
-static PENDING: [[AtomicU64; 16]; MAX_CPUS] =
-    [const { [const { AtomicU64::new(0) }; 16] }; MAX_CPUS];
-
-/// List register fields (ICH_LR<n>_EL2).
-mod lr {
-    pub const STATE_SHIFT: u32 = 62;
-    pub const PENDING: u64 = 1 << 62;
-    pub const HW: u64 = 1 << 61;
-    pub const GROUP1: u64 = 1 << 60;
-    /// The priority every virtual interrupt gets: Linux's default
-    /// (GICD_INT_DEF_PRI), under any priority mask a guest uses to let
-    /// interrupts in.
-    pub const PRIORITY: u64 = 0xa0 << 48;
-    pub const PINTID_SHIFT: u32 = 32;
-    pub const VINTID: u64 = 0xffff_ffff;
-}
+static PENDING: [PendingSet; MAX_CPUS] = [const { [const { AtomicU64::new(0) }; 16] }; MAX_CPUS];
 
 /// Whether GICv3 cells get their interrupts through the shim: always, but
 /// in the `direct-irqs` bench build (the path before, for comparison).
@@ -59,24 +45,7 @@ pub fn init_this_cpu() {
 /// interrupt still held for the cell (else it would stay active, and
 /// silent, for the next guest on this CPU).
 pub fn release_this_cpu() {
-    let cpu = arch::cpu_index();
-    for n in 0..hw::list_regs().min(MAX_LRS) {
-        let v = hw::read_lr(n);
-        if v >> lr::STATE_SHIFT != 0 && v & lr::HW != 0 {
-            hw::deactivate(((v >> lr::PINTID_SHIFT) & 0x3ff) as u32);
-        }
-        hw::write_lr(n, 0);
-    }
-    for (w, word) in PENDING[cpu].iter().enumerate() {
-        let mut bits = word.swap(0, Ordering::Relaxed);
-        while bits != 0 {
-            let intid = (w * 64) as u32 + bits.trailing_zeros();
-            bits &= bits - 1;
-            if intid >= 16 {
-                hw::deactivate(intid);
-            }
-        }
-    }
+    lrs::release(&mut Hw, &PENDING[arch::cpu_index()], hw::deactivate);
     hw::set_underflow_irq(false);
 }
 
@@ -102,9 +71,8 @@ pub fn handle_irq() {
 /// Puts `intid` into a list register, or into the pending set when none
 /// is free.
 fn inject(intid: u32) {
-    if !place(intid) {
-        let cpu = arch::cpu_index();
-        PENDING[cpu][(intid / 64) as usize].fetch_or(1 << (intid % 64), Ordering::Relaxed);
+    if !lrs::place(&mut Hw, intid) {
+        lrs::queue(&PENDING[arch::cpu_index()], intid);
         enable_maintenance();
     }
 }
@@ -113,49 +81,23 @@ fn inject(intid: u32) {
 /// every exit from the cell on this CPU).
 #[inline(never)]
 pub fn refill() {
-    let cpu = arch::cpu_index();
-    let mut left = false;
-    for (w, word) in PENDING[cpu].iter().enumerate() {
-        let mut bits = word.load(Ordering::Relaxed);
-        while bits != 0 {
-            let bit = bits.trailing_zeros();
-            bits &= bits - 1;
-            if place((w * 64) as u32 + bit) {
-                word.fetch_and(!(1 << bit), Ordering::Relaxed);
-            } else {
-                left = true;
-            }
-        }
-    }
+    let left = lrs::refill(&mut Hw, &PENDING[arch::cpu_index()]);
     hw::set_underflow_irq(left);
 }
 
-/// One list register for `intid`: an SGI already listed gets its pending
-/// state back (merged), else the first empty register. False: all full.
-#[inline(never)]
-fn place(intid: u32) -> bool {
-    let sgi = intid < 16;
-    let mut free = None;
-    for n in 0..hw::list_regs().min(MAX_LRS) {
-        let v = hw::read_lr(n);
-        if v >> lr::STATE_SHIFT == 0 {
-            free = free.or(Some(n));
-        } else if sgi && v & lr::VINTID == u64::from(intid) && v & lr::HW == 0 {
-            hw::write_lr(n, v | lr::PENDING);
-            return true;
-        }
+/// This CPU's list registers.
+struct Hw;
+
+impl ListRegs for Hw {
+    fn len(&self) -> usize {
+        hw::list_regs().min(MAX_LRS)
     }
-    let Some(n) = free else { return false };
-    let hw_bits = if sgi {
-        0
-    } else {
-        lr::HW | u64::from(intid) << lr::PINTID_SHIFT
-    };
-    hw::write_lr(
-        n,
-        lr::PENDING | lr::GROUP1 | lr::PRIORITY | hw_bits | u64::from(intid),
-    );
-    true
+    fn get(&self, n: usize) -> u64 {
+        hw::read_lr(n)
+    }
+    fn set(&mut self, n: usize, v: u64) {
+        hw::write_lr(n, v)
+    }
 }
 
 /// The maintenance interrupt as a group 1 PPI, enabled in this CPU's

@@ -86,10 +86,17 @@ fn irq_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
     let direct = crate::partition::bench_irq(board, true, IRQ_RTT_ROUND_TRIPS)?;
     let (tv, td) = (vgic.timer, direct.timer);
     rows.push(Row {
-        what: format!("rtos-demo timer latency, CVAL -> handler (-icount, n={}/{}): vGIC / direct, avg (max)", tv.0, td.0),
-        value: format!("{:.0}ns ({:.0}) / {:.0}ns ({:.0})", tv.1, tv.2, td.1, td.2),
+        what: format!("rtos-demo timer latency, CVAL -> handler (-icount, n={}/{}): vGIC / direct, min", tv.0, td.0),
+        value: format!("{:.0}ns / {:.0}ns", tv.1, td.1),
         target: "-".into(),
         ratio: Some(tv.1 / td.1.max(1.0)),
+        limit: f64::INFINITY,
+    });
+    rows.push(Row {
+        what: "  same, avg (max): under -icount the vCPUs run round-robin, so these include other CPUs' turns".into(),
+        value: format!("{:.0}ns ({:.0}) / {:.0}ns ({:.0})", tv.2, tv.3, td.2, td.3),
+        target: "-".into(),
+        ratio: Some(tv.2 / td.2.max(1.0)),
         limit: f64::INFINITY,
     });
     let (rv, rd) = (vgic.rtt, direct.rtt);

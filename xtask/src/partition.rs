@@ -334,18 +334,18 @@ pub fn bench_irq(board: &str, direct: bool, n_native: u32) -> Result<IrqBench> {
 
 const TIMER_LATENCY: &str = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=";
 
-/// Timer latency (n, avg ns, max ns) and the round trip (n, median µs, max µs).
+/// Timer latency (n, min, avg, max ns) and the round trip (n, median µs, max µs).
 pub struct IrqBench {
-    pub timer: (u64, f64, f64),
+    pub timer: (u64, f64, f64, f64),
     pub rtt: (u32, u64, u64),
 }
 
-fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64)> {
+fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64, f64)> {
     let line = log.lines().find_map(|l| l.split("rtos-demo: timer latency ").nth(1))?;
     let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
     let hz = field("cntfrq=")?.max(1) as f64;
     let ns = |ticks: u64| ticks as f64 * 1e9 / hz;
-    Some((field("n=")?, ns(field("avg_ticks=")?), ns(field("max_ticks=")?)))
+    Some((field("n=")?, ns(field("min_ticks=")?), ns(field("avg_ticks=")?), ns(field("max_ticks=")?)))
 }
 
 /// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
@@ -440,9 +440,9 @@ mod tests {
 
     #[test]
     fn parses_the_timer_latency_marker() {
-        let log = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=812 avg_ticks=25 max_ticks=400 cntfrq=62500000\r\n";
+        let log = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=812 min_ticks=3 avg_ticks=25 max_ticks=400 cntfrq=62500000\r\n";
         assert!(log.starts_with(super::TIMER_LATENCY));
-        assert_eq!(super::parse_timer_latency(log), Some((812, 400.0, 6400.0)));
+        assert_eq!(super::parse_timer_latency(log), Some((812, 48.0, 400.0, 6400.0)));
         assert_eq!(super::parse_timer_latency("rtos-demo: timer latency n=1 avg_ticks=x"), None);
     }
 

@@ -35,8 +35,9 @@ mod rtos {
         /// CNTVCT when the last doorbell interrupt was taken.
         bell_at: UnsafeCell<u64>,
         /// Timer interrupt latency, compare value to handler (CNTVCT
-        /// ticks): sum and maximum over `ticks`.
+        /// ticks): sum, minimum and maximum over `ticks`.
         lat_sum: UnsafeCell<u64>,
+        lat_min: UnsafeCell<u64>,
         lat_max: UnsafeCell<u64>,
     }
     // SAFETY: single CPU; accesses are volatile and never overlap (the main
@@ -50,6 +51,7 @@ mod rtos {
         tval: UnsafeCell::new(0),
         bell_at: UnsafeCell::new(0),
         lat_sum: UnsafeCell::new(0),
+        lat_min: UnsafeCell::new(u64::MAX),
         lat_max: UnsafeCell::new(0),
     };
     fn get<T: Copy>(c: &UnsafeCell<T>) -> T {
@@ -159,7 +161,8 @@ mod rtos {
                     us(svc_max)
                 );
                 say!(
-                    "rtos-demo: timer latency (CNTV_CVAL -> handler) n={ticks} avg_ticks={} max_ticks={} cntfrq={}",
+                    "rtos-demo: timer latency (CNTV_CVAL -> handler) n={ticks} min_ticks={} avg_ticks={} max_ticks={} cntfrq={}",
+                    get(&S.lat_min),
                     get(&S.lat_sum) / ticks.max(1),
                     get(&S.lat_max),
                     arch::cntfrq()
@@ -196,6 +199,7 @@ mod rtos {
             if intid == get(&S.timer_intid) {
                 let lat = arch::cntvct().saturating_sub(arch::cntv_cval());
                 set(&S.lat_sum, get(&S.lat_sum) + lat);
+                set(&S.lat_min, get(&S.lat_min).min(lat));
                 set(&S.lat_max, get(&S.lat_max).max(lat));
                 set(&S.ticks, get(&S.ticks) + 1);
                 arch::set_cntv_tval(get(&S.tval));

@@ -11,9 +11,10 @@ use core::arch::asm;
 /// EOI through a HW list register deactivates). Virtual interface on, empty:
 /// no list register holds anything, no active priorities, VMCR at reset.
 pub fn init_cpu_interface() {
-    // SAFETY (every asm here): GIC system registers of this CPU at EL2,
-    // present because the board's GIC is v3 (ID_AA64PFR0_EL1.GIC checked by
-    // the caller's board); no memory is touched.
+    // SAFETY (every asm in this file): GIC system registers of this CPU at
+    // EL2, which exist on a GICv3 board (callers act only when the board's
+    // gic_version is 3) with ICC_SRE_EL2.SRE set by setup_el2_for_cell; no
+    // memory is touched.
     unsafe {
         // ICC_CTLR_EL1.EOImode, bit 1.
         asm!("msr icc_ctlr_el1, {0}", in(reg) 2u64, options(nostack));

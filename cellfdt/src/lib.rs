@@ -1,7 +1,8 @@
 //! In-place flattened devicetree (FDT/DTB) library: read, edit, write, overlay.
 //!
 //! Everything works on a caller-owned byte buffer; nothing allocates. The
-//! semantics, error codes and output bytes follow libfdt 1.6.1 (see `API.md`).
+//! semantics, error codes and output bytes follow libfdt 1.7.2 (see `API.md`);
+//! free space past the strings block is never copied or scanned.
 //! Node and property offsets are offsets into the structure block, exactly as
 //! libfdt reports them, so edit scripts can be replayed against libfdt.
 #![no_std]

@@ -1,4 +1,5 @@
-//! Atomic devicetree overlay apply (libfdt's `fdt_overlay_apply`, 1.6.1).
+//! Atomic devicetree overlay apply (libfdt's `fdt_overlay_apply`, 1.7.2:
+//! a base node's phandle is never overwritten, see overlay/conflicts.rs).
 //!
 //! Same steps, order and output bytes as libfdt; the difference is that the
 //! base is never left half-edited. Design: **apply into scratch, copy back.**
@@ -14,6 +15,7 @@
 //! sharing of every earlier edit, so validating means simulating the whole
 //! apply anyway; copying is simpler and the copy is cheap next to the edits.
 
+mod conflicts;
 mod edit;
 mod merge;
 mod phandles;
@@ -98,6 +100,7 @@ fn apply(base: &[u8], overlay: &mut [u8], scratch: &mut [u8]) -> Result<usize> {
     phandles::adjust_local_phandles(overlay, delta)?;
     phandles::update_local_references(overlay, delta)?;
     phandles::fixup_phandles(&base_fdt, overlay)?;
+    conflicts::prevent_phandle_overwrite(&base_fdt, overlay)?;
 
     let ov = view(overlay);
     let mut s = edit::Scratch::new(base, scratch)?;

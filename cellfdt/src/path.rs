@@ -3,32 +3,29 @@
 use crate::ro::Fdt;
 use crate::{Error, Result};
 
-/// libfdt follows alias values that are themselves aliases with unbounded
-/// recursion; we stop after this many hops (a loop would overflow the stack).
-const MAX_ALIAS_HOPS: u32 = 8;
-
 fn find_byte(b: &[u8], c: u8) -> Option<usize> {
     b.iter().position(|&x| x == c)
 }
 
 impl<'a> Fdt<'a> {
-    /// `fdt_path_offset`. A path not starting with '/' begins with an alias.
+    /// `fdt_path_offset`. A path not starting with '/' begins with an
+    /// alias, whose value must itself be a full path (libfdt >= 1.7.1): no
+    /// alias chains. An empty path is BadPath.
     pub fn path_offset(&self, path: &str) -> Result<usize> {
-        self.path_offset_bytes(path.as_bytes(), 0)
+        self.path_offset_bytes(path.as_bytes())
     }
 
-    pub(crate) fn path_offset_bytes(&self, path: &[u8], hops: u32) -> Result<usize> {
+    pub(crate) fn path_offset_bytes(&self, path: &[u8]) -> Result<usize> {
         let end = path.len();
+        if end == 0 {
+            return Err(Error::BadPath);
+        }
         let mut p = 0;
         let mut offset: Result<usize> = Ok(0);
-        if path.first() != Some(&b'/') {
+        if path[0] != b'/' {
             let q = find_byte(path, b'/').unwrap_or(end);
             let target = self.alias_bytes(&path[..q]).map_err(|_| Error::BadPath)?;
-            offset = if hops >= MAX_ALIAS_HOPS {
-                Err(Error::BadPath)
-            } else {
-                self.path_offset_bytes(target, hops + 1)
-            };
+            offset = self.path_offset_bytes(target);
             p = q;
         }
         while p < end {
@@ -45,14 +42,20 @@ impl<'a> Fdt<'a> {
         offset
     }
 
-    /// `fdt_get_alias_namelen`: the value of /aliases/<name> up to its NUL.
+    /// `fdt_get_alias_namelen`: the value of /aliases/<name> without its
+    /// NUL. As libfdt >= 1.7.1 checks: BadValue unless the value is a
+    /// NUL-terminated string starting with '/'.
     pub(crate) fn alias_bytes(&self, name: &[u8]) -> Result<&'a [u8]> {
-        let aliases = self.path_offset_bytes(b"/aliases", 0)?;
+        let aliases = self.path_offset_bytes(b"/aliases")?;
         let v = self.getprop_bytes(aliases, name)?;
-        Ok(&v[..find_byte(v, 0).unwrap_or(v.len())])
+        match v {
+            [b'/', .., 0] => Ok(&v[..v.len() - 1]),
+            _ => Err(Error::BadValue),
+        }
     }
 
-    /// `fdt_get_alias`. BadValue if the value is not UTF-8.
+    /// `fdt_get_alias`: NotFound without the alias, BadValue if its value is
+    /// not a NUL-terminated UTF-8 path starting with '/' (libfdt: NULL).
     pub fn get_alias(&self, name: &str) -> Result<&'a str> {
         core::str::from_utf8(self.alias_bytes(name.as_bytes())?).map_err(|_| Error::BadValue)
     }

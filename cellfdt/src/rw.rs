@@ -133,11 +133,15 @@ impl<'a> FdtMut<'a> {
         let src = &src[..total];
         let size = bufsize(buf);
         if !misordered(src, rsv_size, struct_size) {
-            // fdt_move
+            // libfdt's fdt_move copies all of totalsize; free space holds
+            // nothing the blob defines, so only the data up to the end of
+            // the strings block is copied (not-misordered puts it inside
+            // totalsize). The NoSpace rule stays libfdt's.
             if total > size {
                 return Err(Error::NoSpace);
             }
-            buf[..total].copy_from_slice(src);
+            let used = hdr(src, H_OFF_DT_STRINGS) + hdr(src, H_SIZE_DT_STRINGS);
+            buf[..used].copy_from_slice(&src[..used]);
             put32(buf, H_VERSION, LAST_SUPPORTED_VERSION);
             put32(buf, H_SIZE_DT_STRUCT, struct_size as u32);
             put32(buf, H_TOTALSIZE, size as u32);

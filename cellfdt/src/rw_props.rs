@@ -221,10 +221,9 @@ impl<'a> FdtMut<'a> {
         let mut data = [0u8; 16];
         match ac {
             1 => {
-                // libfdt computes `UINT32_MAX + 1 - addr` in 32 bits first, so
-                // the room check is really `(2^64 - addr) mod 2^64 < size`:
-                // address 0 rejects any non-zero size, others never overflow.
-                if addr > u64::from(u32::MAX) || 0u64.wrapping_sub(addr) < size {
+                // The range must end at or below 2^32 (libfdt >= 1.7.1; 1.6.1
+                // did this subtraction in 32 bits and got it wrong).
+                if addr > u64::from(u32::MAX) || (1u64 << 32) - addr < size {
                     return Err(Error::BadValue);
                 }
                 data[..4].copy_from_slice(&(addr as u32).to_be_bytes());

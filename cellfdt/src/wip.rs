@@ -3,13 +3,14 @@
 
 use crate::header::*;
 use crate::rw::FdtMut;
+use crate::rw_props::c_name;
 use crate::{Error, Result};
 
 impl<'a> FdtMut<'a> {
     /// `fdt_setprop_inplace`: NoSpace unless `val` has the property's length.
     pub fn setprop_inplace(&mut self, node: usize, name: &str, val: &[u8]) -> Result<()> {
         let ro = self.as_fdt();
-        let (s, len) = ro.getprop_range(node, name.as_bytes())?;
+        let (s, len) = ro.getprop_range(node, c_name(name))?;
         if len != val.len() {
             return Err(Error::NoSpace);
         }
@@ -30,7 +31,7 @@ impl<'a> FdtMut<'a> {
     /// `idx` within the value; NoSpace if that runs past its end.
     pub fn setprop_inplace_namelen_partial(&mut self, node: usize, name: &str, idx: usize, val: &[u8]) -> Result<()> {
         let ro = self.as_fdt();
-        let (s, len) = ro.getprop_range(node, name.as_bytes())?;
+        let (s, len) = ro.getprop_range(node, c_name(name))?;
         match idx.checked_add(val.len()) {
             Some(end) if end <= len => {}
             _ => return Err(Error::NoSpace),
@@ -54,7 +55,7 @@ impl<'a> FdtMut<'a> {
         if ro.version < 0x10 {
             return Err(Error::BadVersion);
         }
-        let p = ro.find_prop(node, name.as_bytes())?;
+        let p = ro.find_prop(node, c_name(name))?;
         let (_, len) = ro.prop_value_range(p);
         let at = self.off_struct() + p;
         self.nop_region(at, PROP_HDR + len);

@@ -200,8 +200,12 @@ fn appendprop_and_addresses() {
     let x = fm.as_fdt().subnode_offset(soc, "x").unwrap();
     fm.appendprop_addrrange(soc, x, "reg", 0x100, 0x20).unwrap();
     assert_eq!(fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(), [(0, 0x10), (0x100, 0x20)]);
-    // libfdt's 1-cell check wraps: address 0 refuses any size.
-    assert_eq!(fm.appendprop_addrrange(soc, x, "reg", 0, 0x10), Err(Error::BadValue));
+    // One address cell: the range must end at or below 2^32 (libfdt
+    // >= 1.7.1; 1.6.1 refused address 0 and accepted wrapping ranges).
+    fm.appendprop_addrrange(soc, x, "reg", 0, 0x10).unwrap();
+    fm.appendprop_addrrange(soc, x, "reg", 0xffff_fff0, 0x10).unwrap();
+    assert_eq!(fm.appendprop_addrrange(soc, x, "reg", 0xffff_fff0, 0x11), Err(Error::BadValue));
+    assert_eq!(fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(), [(0, 0x10), (0x100, 0x20), (0, 0x10), (0xffff_fff0, 0x10)]);
     assert_eq!(fm.appendprop_addrrange(soc, x, "reg", 1 << 32, 0x10), Err(Error::BadValue));
     fm.setprop_reg(x, &[(0x2000, 0x30)]).unwrap();
     assert_eq!(fm.as_fdt().getprop(x, "reg").unwrap(), &[0, 0, 0x20, 0, 0, 0, 0, 0x30]);

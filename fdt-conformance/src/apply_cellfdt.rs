@@ -4,12 +4,19 @@ use crate::script::Edit;
 use crate::AlignedBuf;
 use cellfdt::{FdtMut, Result};
 
+/// What cellfdt's fresh `OpenInto` buffers hold before the open.
+pub const FREE_SPACE_PATTERN: u8 = 0xa5;
+
 /// Apply `e` to `buf` (which `OpenInto` replaces on success). Returns the new
 /// node's offset for `AddSubnode`, `None` for the rest.
 pub fn apply(buf: &mut AlignedBuf, e: &Edit) -> Result<Option<usize>> {
     match e {
         Edit::OpenInto { size } => {
+            // libfdt's copy gets a zeroed buffer; cellfdt's is filled with a
+            // pattern, so the byte comparison proves that nothing libfdt
+            // defines depends on what free space held.
             let mut new = AlignedBuf::zeroed(*size);
+            new.fill(FREE_SPACE_PATTERN);
             FdtMut::open_into(buf, &mut new)?;
             *buf = new;
             return Ok(None);

@@ -17,7 +17,7 @@ pub struct Mismatch {
     pub what: String,
     pub libfdt: Outcome,
     pub cellfdt: Outcome,
-    /// First differing byte offset within the compared range, if bytes differ.
+    /// First differing byte offset within the compared range (`defined_bytes`), if bytes differ.
     pub first_diff: Option<usize>,
     pub totalsize: (usize, usize),
     /// The blob both started the step from (libfdt's copy, up to totalsize).
@@ -119,8 +119,8 @@ impl Pair {
         if lt != ct {
             return Err(mismatch("different totalsize".into(), first_diff(&self.libfdt, &self.cellfdt)));
         }
-        let t = lt.min(self.libfdt.len()).min(self.cellfdt.len());
-        if let Some(d) = first_diff(&self.libfdt[..t], &self.cellfdt[..t]) {
+        // What libfdt defines, not its free space (crate::defined).
+        if let Some(d) = crate::defined::first_defined_diff(&self.libfdt, &self.cellfdt) {
             return Err(mismatch("different bytes".into(), Some(d)));
         }
         Ok(lo)

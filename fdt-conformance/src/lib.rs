@@ -27,12 +27,14 @@ pub mod apply_libfdt;
 #[cfg(feature = "cellfdt-rw")]
 pub mod cell_fixup;
 pub mod decode;
+pub mod defined;
 #[cfg(feature = "cellfdt-rw")]
 pub mod diff;
 pub mod fixtures;
 #[cfg(feature = "cellfdt-rw")]
 pub mod fuzz_seeds;
 pub mod libfdt;
+pub mod libfdt_current;
 pub mod libfdt_ro;
 pub mod libfdt_sw;
 pub mod malform;

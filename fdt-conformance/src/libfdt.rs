@@ -216,6 +216,12 @@ pub fn appendprop(buf: &mut [u8], node: usize, name: &str, val: &[u8]) -> Result
     rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop(p, c_off(node), n.as_ptr(), val.as_ptr().cast(), len)))
 }
 
+/// `fdt_appendprop_addrrange`.
+pub fn appendprop_addrrange(buf: &mut [u8], parent: usize, node: usize, name: &str, addr: u64, size: u64) -> Result<()> {
+    let n = cstr(name);
+    rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop_addrrange(p, c_off(parent), c_off(node), n.as_ptr(), addr, size)))
+}
+
 /// `fdt_delprop`.
 pub fn delprop(buf: &mut [u8], node: usize, name: &str) -> Result<()> {
     let n = cstr(name);

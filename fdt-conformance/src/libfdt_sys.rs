@@ -19,6 +19,7 @@ unsafe extern "C" {
     pub fn fdt_setprop(fdt: *mut c_void, node: c_int, name: *const c_char, val: *const c_void, len: c_int) -> c_int;
     pub fn fdt_setprop_placeholder(fdt: *mut c_void, node: c_int, name: *const c_char, len: c_int, data: *mut *mut c_void) -> c_int;
     pub fn fdt_appendprop(fdt: *mut c_void, node: c_int, name: *const c_char, val: *const c_void, len: c_int) -> c_int;
+    pub fn fdt_appendprop_addrrange(fdt: *mut c_void, parent: c_int, node: c_int, name: *const c_char, addr: u64, size: u64) -> c_int;
     pub fn fdt_delprop(fdt: *mut c_void, node: c_int, name: *const c_char) -> c_int;
     pub fn fdt_add_subnode_namelen(fdt: *mut c_void, parent: c_int, name: *const c_char, namelen: c_int) -> c_int;
     pub fn fdt_del_node(fdt: *mut c_void, node: c_int) -> c_int;

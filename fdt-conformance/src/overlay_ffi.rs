@@ -131,3 +131,20 @@ pub fn to_dts(blob: &[u8], tmp: &Path) -> String {
     assert!(o.status.success(), "dtc -I dtb: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// The libfdt pylibfdt bundles (1.7.2, `libfdt_current`) applies `overlays`
+/// in sequence to `base` opened with `room`; stops at the first error.
+pub fn apply_with_current(base: &[u8], room: usize, overlays: &[&[u8]]) -> Applied {
+    let buf = open_base(base, room);
+    let calls: Vec<_> = overlays.iter().map(|o| crate::libfdt_current::Call::OverlayApply(o)).collect();
+    let (rets, after) = crate::libfdt_current::run(&buf, &calls);
+    let first_err = rets.iter().find_map(|r| match r {
+        crate::libfdt_current::Ret::Code(c) if *c != 0 => Some(*c),
+        _ => None,
+    });
+    let result = match first_err {
+        None => Ok(()),
+        Some(c) => Err(Error::from_code(c).unwrap_or(Error::Internal)),
+    };
+    Applied { result, base: AlignedBuf::from_slice(&after) }
+}

@@ -20,7 +20,7 @@ pub(crate) fn get_target<'o>(base: &Fdt, ov: &Fdt<'o>, fragment: usize) -> Resul
     match ov.getprop_bytes(fragment, b"target-path") {
         Ok(p) => {
             let p = &p[..p.iter().position(|&c| c == 0).unwrap_or(p.len())];
-            base.path_offset_bytes(p, 0).map(|o| (o, Some(p)))
+            base.path_offset_bytes(p).map(|o| (o, Some(p)))
         }
         // Neither target nor target-path: a malformed fragment.
         Err(Error::NotFound) => Err(Error::BadOverlay),

@@ -53,9 +53,14 @@ pub(crate) fn adjust_local_phandles(ov: &mut [u8], delta: u32) -> Result<()> {
     }
 }
 
-/// overlay_update_local_references.
+/// overlay_update_local_references: every referenced cell += delta.
 pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
-    let fixups = match view(ov).path_offset_bytes(b"/__local_fixups__", 0) {
+    rewrite_local_references(ov, |v| v.wrapping_add(delta))
+}
+
+/// Rewrites every cell `/__local_fixups__` lists through `f`.
+pub(super) fn rewrite_local_references(ov: &mut [u8], f: impl Fn(u32) -> u32) -> Result<()> {
+    let fixups = match view(ov).path_offset_bytes(b"/__local_fixups__") {
         Ok(o) => o,
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(e),
@@ -64,7 +69,7 @@ pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
     let mut up = Ancestors::<(usize, usize)>::new();
     let (mut tree, mut fix) = (0, fixups);
     'node: loop {
-        local_node_references(ov, tree, fix, delta)?;
+        local_node_references(ov, tree, fix, &f)?;
         let mut child = view(ov).first_subnode(fix).ok();
         loop {
             if let Some(c) = child {
@@ -91,7 +96,7 @@ pub(crate) fn update_local_references(ov: &mut [u8], delta: u32) -> Result<()> {
 
 /// The properties of one __local_fixups__ node: lists of byte offsets
 /// into the same-named property of the matching overlay node.
-fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> Result<()> {
+fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, f: &impl Fn(u32) -> u32) -> Result<()> {
     let os = off_struct(ov);
     let mut prop = view(ov).first_property(fix);
     while let Ok(p) = prop {
@@ -117,7 +122,7 @@ fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> 
                 return Err(Error::BadOverlay);
             }
             let cell = os + tvoff + at;
-            put32(ov, cell, be32(ov, cell).wrapping_add(delta));
+            put32(ov, cell, f(be32(ov, cell)));
         }
         prop = view(ov).next_property(p);
     }
@@ -126,12 +131,12 @@ fn local_node_references(ov: &mut [u8], tree: usize, fix: usize, delta: u32) -> 
 
 /// overlay_fixup_phandles.
 pub(crate) fn fixup_phandles(base: &Fdt, ov: &mut [u8]) -> Result<()> {
-    let fixups = match view(ov).path_offset_bytes(b"/__fixups__", 0) {
+    let fixups = match view(ov).path_offset_bytes(b"/__fixups__") {
         Ok(o) => o,
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let symbols = match base.path_offset_bytes(b"/__symbols__", 0) {
+    let symbols = match base.path_offset_bytes(b"/__symbols__") {
         Err(e) if e != Error::NotFound => return Err(e),
         r => r,
     };
@@ -161,7 +166,7 @@ fn fixup_phandle(base: &Fdt, symbols: Result<usize>, ov: &mut [u8], prop: usize)
             pos += entry.len() + 1;
             let (path, name, poffset) = parse_fixup(entry)?;
             let phandle = symbol_phandle(base, symbols, label)?;
-            let target = match t.path_offset_bytes(path, 0) {
+            let target = match t.path_offset_bytes(path) {
                 Err(Error::NotFound) => return Err(Error::BadOverlay),
                 r => r?,
             };
@@ -183,7 +188,7 @@ fn fixup_phandle(base: &Fdt, symbols: Result<usize>, ov: &mut [u8], prop: usize)
 fn symbol_phandle(base: &Fdt, symbols: Result<usize>, label: &[u8]) -> Result<u32> {
     let path = base.getprop_bytes(symbols?, label)?;
     let path = &path[..path.iter().position(|&c| c == 0).unwrap_or(path.len())];
-    let node = base.path_offset_bytes(path, 0)?;
+    let node = base.path_offset_bytes(path)?;
     base.get_phandle(node).ok_or(Error::NotFound)
 }
 

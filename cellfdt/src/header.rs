@@ -207,13 +207,13 @@ pub(crate) fn ro_probe(b: &[u8]) -> Result<usize> {
 
 /// Index of the first NUL in `b` at or after `from` (`None` if there is
 /// none): eight bytes per step, the bytes before the first NUL decide.
-#[cfg_attr(not(feature = "size"), inline(always))]
+/// Inlined even with `size`: it is the inner loop of every node step.
+#[inline(always)]
 pub(crate) fn find_nul(b: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut p = from;
-    // With `size`, the byte scan below alone.
-    while let Some(w) = b.get(p..p.wrapping_add(8)).filter(|_| !cfg!(feature = "size")) {
+    while let Some(w) = b.get(p..p.wrapping_add(8)) {
         let Ok(w) = <[u8; 8]>::try_from(w) else { break };
         let w = u64::from_le_bytes(w);
         // Flags every zero byte; bytes above the first zero may be flagged
@@ -237,7 +237,7 @@ pub(crate) fn be32_opt(b: &[u8], off: usize) -> Option<u32> {
 }
 
 /// Big-endian u64 at `off`, `None` when the bytes are not there.
-#[cfg_attr(not(feature = "size"), inline(always))]
+#[inline(always)]
 pub(crate) fn read_be64(b: &[u8], off: usize) -> Option<u64> {
     let w: [u8; 8] = b.get(off..off.wrapping_add(8))?.try_into().ok()?;
     Some(u64::from_be_bytes(w))

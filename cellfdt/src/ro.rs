@@ -319,8 +319,7 @@ impl<'a> Fdt<'a> {
     /// libfdt's exact result and error.
     #[inline]
     fn subnode_fast(&self, parent: usize, s: &[u8]) -> Option<Result<usize>> {
-        // With `size`, the slow walk alone (same results, no second walker).
-        if cfg!(feature = "size") || self.version < 0x10 {
+        if self.version < 0x10 {
             return None;
         }
         let (mut off, mut depth) = (self.skip_begin_node(parent)?, 0i32);
@@ -355,7 +354,7 @@ impl<'a> Fdt<'a> {
     /// must decide (irregular tags, pre-v16 blob).
     #[inline]
     pub(crate) fn node_end_fast(&self, node: usize) -> Option<usize> {
-        if cfg!(feature = "size") || self.version < 0x10 {
+        if self.version < 0x10 {
             return None;
         }
         let (mut off, mut depth) = (self.skip_begin_node(node)?, 0i32);
@@ -395,7 +394,9 @@ impl<'a> Fdt<'a> {
     /// unknown tags and anything out of bounds. Tag and property length
     /// come from one 8-byte read; a tag in the last 4 bytes of the block
     /// (only a closing FDT_END in a sane blob) also gives `None`.
-    #[cfg_attr(not(feature = "size"), inline(always))]
+    /// Inlined even with `size` (two callers): the loader's lookups spend
+    /// most of their time here.
+    #[inline(always)]
     fn fast_step(&self, mut off: usize) -> Option<(usize, Walk)> {
         let st = self.st;
         let mut w = read_be64(st, off)?;

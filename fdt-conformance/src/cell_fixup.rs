@@ -4,6 +4,90 @@
 use crate::{libfdt, libfdt_ro};
 use cellfdt::FdtMut;
 
+/// A bench input: a DTB and three device paths of it the fixup disables.
+pub struct Board {
+    pub name: &'static str,
+    pub load: fn() -> Vec<u8>,
+    pub disable: [&'static str; 3],
+}
+
+/// The bench inputs: the two real board DTBs and a generated ~1 MB tree.
+pub const BOARDS: [Board; 3] = [
+    Board {
+        name: "qemu-virt",
+        load: || crate::fixtures::load(crate::fixtures::QEMU_VIRT),
+        disable: ["/pl061@9030000", "/pl031@9010000", "/fw-cfg@9020000"],
+    },
+    Board {
+        name: "rpi4",
+        load: || crate::fixtures::load(crate::fixtures::RPI4),
+        disable: ["/soc/hdmi@7ef00700", "/soc/i2c@7ef04500", "/soc/avs-monitor@7d5d2000"],
+    },
+    Board { name: "gen-1m", load: generated_1m, disable: GEN_DISABLE },
+];
+
+/// Devices under /soc of the generated tree (about 100 bytes of structure
+/// block each: 1 MB in all).
+const GEN_DEVICES: u32 = 9000;
+/// The generated tree's disabled nodes: spread over its /soc.
+const GEN_DISABLE: [&str; 3] = ["/soc/dev@10000", "/soc/dev@11a4000", "/soc/dev@2337000"];
+
+/// A board-like tree of about 1 MB: GIC (phandle 1), memory, chosen, four
+/// CPUs and `GEN_DEVICES` devices, written with cellfdt's `Writer`.
+pub fn generated_1m() -> Vec<u8> {
+    let mut buf = vec![0u8; 2 << 20];
+    let mut w = cellfdt::Writer::create(&mut buf).expect("2 MiB buffer");
+    let built = (|| -> cellfdt::Result<usize> {
+        w.finish_reservemap()?;
+        w.begin_node("")?;
+        w.property_str("compatible", "cellboot,generated")?;
+        w.property_u32("#address-cells", 2)?;
+        w.property_u32("#size-cells", 2)?;
+        w.property_u32("interrupt-parent", 1)?;
+        w.begin_node("intc@8000000")?;
+        w.property_str("compatible", "arm,gic-v3")?;
+        w.property_u32("#interrupt-cells", 3)?;
+        w.property("interrupt-controller", &[])?;
+        w.property_u32("phandle", 1)?;
+        w.end_node()?;
+        w.begin_node("memory@40000000")?;
+        w.property_str("device_type", "memory")?;
+        w.property_cells("reg", &[0, 0x4000_0000, 0, 0x4000_0000])?;
+        w.end_node()?;
+        w.begin_node("chosen")?;
+        w.end_node()?;
+        w.begin_node("cpus")?;
+        w.property_u32("#address-cells", 1)?;
+        w.property_u32("#size-cells", 0)?;
+        for c in 0..4u32 {
+            w.begin_node(&format!("cpu@{c}"))?;
+            w.property_str("device_type", "cpu")?;
+            w.property_str("compatible", "arm,cortex-a72")?;
+            w.property_u32("reg", c)?;
+            w.end_node()?;
+        }
+        w.end_node()?;
+        w.begin_node("soc")?;
+        w.property_u32("#address-cells", 1)?;
+        w.property_u32("#size-cells", 1)?;
+        for d in 0..GEN_DEVICES {
+            let base = 0x1_0000 + d * 0x1000;
+            w.begin_node(&format!("dev@{base:x}"))?;
+            w.property_str("compatible", "cellboot,generated-device")?;
+            w.property_cells("reg", &[base, 0x1000])?;
+            w.property_cells("interrupts", &[0, d % 988, 4])?;
+            w.property_str("status", "okay")?;
+            w.end_node()?;
+        }
+        w.end_node()?;
+        w.end_node()?;
+        w.finish()
+    })();
+    let n = built.expect("generated tree fits 2 MiB");
+    buf.truncate(n);
+    buf
+}
+
 /// Everything the fixup writes, precomputed from the board DTB.
 pub struct Plan {
     pub bufsize: usize,

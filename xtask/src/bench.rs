@@ -56,12 +56,20 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
+        Some("fdt") => {
+            // The FDT tables and the firmware sizes, without any boot.
+            fdt_bench()?;
+            let sys = assemble::load_system(board, "linux-demo")?;
+            size_rows(board, &sys, &mut rows)?;
+            print(&rows);
+            return Ok(());
+        }
         Some("irq") => {
             irq_rows(board, &mut rows)?;
             print(&rows);
             return Ok(());
         }
-        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, irq, rtt, sizes)"),
+        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, fdt, irq, rtt, sizes)"),
     }
     fdt_bench()?;
 
@@ -329,11 +337,24 @@ fn boot_time(name: &str, qemu: std::process::Command, markers: &[&str]) -> Resul
 }
 
 /// The FDT library's instruction-count benches (callgrind, vs libfdt C):
-/// the cell fixup edit sequence and overlay apply. Each prints its table.
+/// the cell fixup edit sequence — cellfdt as the host builds it and as the
+/// loader builds it (its profile and cellfdt features), libfdt, memcpy and
+/// the peer crates of fdt-peers in one table — and overlay apply.
 fn fdt_bench() -> Result<()> {
-    for bin in ["fdt-bench", "overlay-bench"] {
-        cmd::step(&format!("bench: cargo run --release -p fdt-conformance --bin {bin}"));
-        cmd::run(cmd::cargo().args(["run", "--release", "-p", "fdt-conformance", "--bin", bin]))?;
-    }
+    cmd::step("bench: building fdt-bench with the loader's profile and features, and fdt-peers");
+    let mut c = cmd::cargo();
+    c.args(["build", "--message-format=json-render-diagnostics", "-p", "fdt-conformance", "--bin", "fdt-bench"]);
+    c.args(["--profile", firmware::LOADER_PROFILE, "--features", firmware::LOADER_FEATURES]);
+    let loader = firmware::executable(c, "fdt-bench")?;
+    let mut c = cmd::cargo();
+    c.args(["build", "--message-format=json-render-diagnostics", "--release", "-p", "fdt-peers"]);
+    let peers = firmware::executable(c, "fdt-peers")?;
+    cmd::step("bench: cargo run --release -p fdt-conformance --bin fdt-bench");
+    let mut c = cmd::cargo();
+    c.args(["run", "--release", "-p", "fdt-conformance", "--bin", "fdt-bench"]);
+    c.env("FDT_BENCH_LOADER_EXE", &loader).env("FDT_BENCH_PEERS_EXE", &peers);
+    cmd::run(&mut c)?;
+    cmd::step("bench: cargo run --release -p fdt-conformance --bin overlay-bench");
+    cmd::run(cmd::cargo().args(["run", "--release", "-p", "fdt-conformance", "--bin", "overlay-bench"]))?;
     Ok(())
 }

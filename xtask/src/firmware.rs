@@ -64,8 +64,8 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.
     let mut loader = cargo_build_for(FIRMWARE_TARGET);
-    let features = if timing { "cellfdt/size,boot-timing" } else { "cellfdt/size" };
-    loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", features]);
+    let features = if timing { format!("{LOADER_FEATURES},boot-timing") } else { LOADER_FEATURES.to_string() };
+    loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", &features]);
     // The loader, its BSS and stack span well under the tiny code model's
     // 1 MiB: every address is then one `adr`, not an `adrp` + `add` pair that
     // the linker can only relax to `nop` + `adr` (-912 bytes). Should the
@@ -88,6 +88,11 @@ pub const SHIM_PROFILE: &str = "shim";
 
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";
+
+/// The loader's cellfdt build: the `size` feature, the faster of the builds
+/// that fit the loader's budget (docs/loader-size.md). The bench builds its
+/// host copy of the fixup the same way.
+pub const LOADER_FEATURES: &str = "cellfdt/size";
 
 /// rustc flags of every loader build, debug and release (docs/loader-size.md).
 pub const LOADER_RUSTFLAGS: &str = "-Ccode-model=tiny";

@@ -82,7 +82,7 @@ enum Cmd {
     Bench {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct; rtt: ivshmem round trips on the board's two-cell system)
+        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct; rtt: ivshmem round trips on the board's two-cell system; fdt: the FDT library tables and the firmware sizes)
         #[arg(long)]
         only: Option<String>,
         /// With --only boot: firmware with counter timestamps at each boot phase, and their table

@@ -2,24 +2,43 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum Error {
+    /// The node or property does not exist (`FDT_ERR_NOTFOUND`).
     NotFound = 1,
+    /// A node of that name already exists (`FDT_ERR_EXISTS`).
     Exists = 2,
+    /// The buffer or the blob's free space is too small (`FDT_ERR_NOSPACE`).
     NoSpace = 3,
+    /// The offset is not a tag of the right kind (`FDT_ERR_BADOFFSET`).
     BadOffset = 4,
+    /// The path is malformed or names a missing or invalid alias (`FDT_ERR_BADPATH`).
     BadPath = 5,
+    /// The phandle is 0 or -1 (`FDT_ERR_BADPHANDLE`).
     BadPhandle = 6,
+    /// The sequential writer is not in a state for this call (`FDT_ERR_BADSTATE`).
     BadState = 7,
+    /// The blob or a structure in it runs past the buffer (`FDT_ERR_TRUNCATED`).
     Truncated = 8,
+    /// No FDT magic number (`FDT_ERR_BADMAGIC`).
     BadMagic = 9,
+    /// A version this call does not handle (`FDT_ERR_BADVERSION`).
     BadVersion = 10,
+    /// The structure block is corrupt (`FDT_ERR_BADSTRUCTURE`).
     BadStructure = 11,
+    /// The blocks are not in the order edits need; `open_into` fixes that (`FDT_ERR_BADLAYOUT`).
     BadLayout = 12,
+    /// An inconsistency that should not happen (`FDT_ERR_INTERNAL`).
     Internal = 13,
+    /// `#address-cells`/`#size-cells` out of range (`FDT_ERR_BADNCELLS`).
     BadNCells = 14,
+    /// A property value is malformed for this use (`FDT_ERR_BADVALUE`).
     BadValue = 15,
+    /// The overlay is malformed (`FDT_ERR_BADOVERLAY`).
     BadOverlay = 16,
+    /// The phandle space is exhausted (`FDT_ERR_NOPHANDLES`).
     NoPhandles = 17,
+    /// Unknown sequential-writer flags (`FDT_ERR_BADFLAGS`).
     BadFlags = 18,
+    /// The blob is not 8-byte aligned (`FDT_ERR_ALIGNMENT`).
     Alignment = 19,
 }
 
@@ -87,4 +106,5 @@ impl core::fmt::Display for Error {
     }
 }
 
+/// cellfdt's result type: `Err` carries libfdt's error.
 pub type Result<T> = core::result::Result<T, Error>;

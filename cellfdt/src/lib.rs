@@ -1,4 +1,6 @@
-//! In-place flattened devicetree (FDT/DTB) library: read, edit, write, overlay.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Implementation notes
 //!
 //! Everything works on a caller-owned byte buffer; nothing allocates. The
 //! semantics, error codes and output bytes follow libfdt 1.7.2 (see `API.md`);
@@ -7,6 +9,7 @@
 //! libfdt reports them, so edit scripts can be replayed against libfdt.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod error;
 pub use error::{Error, Result};

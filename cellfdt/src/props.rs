@@ -5,11 +5,14 @@ use crate::ro::Fdt;
 use crate::{Error, Result};
 
 /// One property as stored in the structure block.
+/// One property as `properties` and `property_at` return it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Property<'a> {
     /// Offset of the FDT_PROP tag (what `first_property`/`next_property` return).
     pub offset: usize,
+    /// Its name (from the strings block).
     pub name: &'a str,
+    /// Its value, exactly as stored.
     pub value: &'a [u8],
 }
 

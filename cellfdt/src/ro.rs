@@ -62,30 +62,39 @@ impl<'a> Fdt<'a> {
     pub fn as_bytes(&self) -> &'a [u8] {
         self.data
     }
+    /// Header `totalsize`: the blob's length, free space included.
     pub fn totalsize(&self) -> usize {
         self.data.len()
     }
+    /// Header `version`.
     pub fn version(&self) -> u32 {
         self.version
     }
+    /// Header `last_comp_version`.
     pub fn last_comp_version(&self) -> u32 {
         be32(self.data, H_LAST_COMP_VERSION)
     }
+    /// Header `off_dt_struct`: where the structure block starts.
     pub fn off_dt_struct(&self) -> usize {
         hdr(self.data, H_OFF_DT_STRUCT)
     }
+    /// Header `off_dt_strings`: where the strings block starts.
     pub fn off_dt_strings(&self) -> usize {
         hdr(self.data, H_OFF_DT_STRINGS)
     }
+    /// Header `off_mem_rsvmap`: where the memory reservation map starts.
     pub fn off_mem_rsvmap(&self) -> usize {
         hdr(self.data, H_OFF_MEM_RSVMAP)
     }
+    /// Header `size_dt_struct` (0 in blobs older than version 17).
     pub fn size_dt_struct(&self) -> usize {
         hdr(self.data, H_SIZE_DT_STRUCT)
     }
+    /// Header `size_dt_strings`.
     pub fn size_dt_strings(&self) -> usize {
         hdr(self.data, H_SIZE_DT_STRINGS)
     }
+    /// Header `boot_cpuid_phys`.
     pub fn boot_cpuid_phys(&self) -> u32 {
         be32(self.data, H_BOOT_CPUID_PHYS)
     }
@@ -418,7 +427,7 @@ impl<'a> Fdt<'a> {
         Some((off, step))
     }
 
-    /// `fdt_subnode_offset`: "a" matches "a" or "a@<anything>".
+    /// `fdt_subnode_offset`: "a" matches "a" or "a@&lt;anything&gt;".
     pub fn subnode_offset(&self, parent: usize, name: &str) -> Result<usize> {
         self.subnode_offset_bytes(parent, name.as_bytes())
     }

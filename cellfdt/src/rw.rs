@@ -207,6 +207,7 @@ impl<'a> FdtMut<'a> {
         self.buf.get(..total).unwrap_or(self.buf)
     }
 
+    /// The buffer back, e.g. to apply an overlay to it.
     pub fn into_inner(self) -> &'a mut [u8] {
         self.buf
     }

@@ -112,15 +112,18 @@ impl<'a> FdtMut<'a> {
 
     /// `fdt_setprop`: an existing property is resized in place; a new one
     /// is inserted first in the node.
+    /// `fdt_setprop`: creates or replaces property `name` of `node`.
     pub fn setprop(&mut self, node: usize, name: &str, val: &[u8]) -> Result<()> {
         self.setprop_placeholder(node, name, val.len())?.copy_from_slice(val);
         Ok(())
     }
 
+    /// `fdt_setprop_u32`: a big-endian 32-bit cell.
     pub fn setprop_u32(&mut self, node: usize, name: &str, v: u32) -> Result<()> {
         self.setprop(node, name, &v.to_be_bytes())
     }
 
+    /// `fdt_setprop_u64`: a big-endian 64-bit value.
     pub fn setprop_u64(&mut self, node: usize, name: &str, v: u64) -> Result<()> {
         self.setprop(node, name, &v.to_be_bytes())
     }
@@ -195,10 +198,12 @@ impl<'a> FdtMut<'a> {
         Ok(())
     }
 
+    /// `fdt_appendprop_u32`.
     pub fn appendprop_u32(&mut self, node: usize, name: &str, v: u32) -> Result<()> {
         self.appendprop(node, name, &v.to_be_bytes())
     }
 
+    /// `fdt_appendprop_u64`.
     pub fn appendprop_u64(&mut self, node: usize, name: &str, v: u64) -> Result<()> {
         self.appendprop(node, name, &v.to_be_bytes())
     }

@@ -191,10 +191,12 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// `fdt_property_u32`.
     pub fn property_u32(&mut self, name: &str, v: u32) -> Result<()> {
         self.property(name, &v.to_be_bytes())
     }
 
+    /// `fdt_property_u64`.
     pub fn property_u64(&mut self, name: &str, v: u64) -> Result<()> {
         self.property(name, &v.to_be_bytes())
     }

@@ -19,10 +19,12 @@ impl<'a> FdtMut<'a> {
         Ok(())
     }
 
+    /// `setprop_inplace` of a big-endian 32-bit cell.
     pub fn setprop_inplace_u32(&mut self, node: usize, name: &str, v: u32) -> Result<()> {
         self.setprop_inplace(node, name, &v.to_be_bytes())
     }
 
+    /// `setprop_inplace` of a big-endian 64-bit value.
     pub fn setprop_inplace_u64(&mut self, node: usize, name: &str, v: u64) -> Result<()> {
         self.setprop_inplace(node, name, &v.to_be_bytes())
     }

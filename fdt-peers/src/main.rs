@@ -108,8 +108,11 @@ fn cstr(s: &str) -> Vec<u8> {
 type Peer = fn(&[u8], &Plan, &Paths) -> Vec<u8>;
 const PEERS: [(&str, Peer); 2] = [("fdt_edit", bench_fdt_edit), ("dtoolkit", bench_dtoolkit)];
 
+/// A node's path and its (name, value) properties.
+type NodeContents = (String, Vec<(String, Vec<u8>)>);
+
 /// Every node's path with its properties, sorted: what a tree means.
-fn contents(blob: &[u8]) -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+fn contents(blob: &[u8]) -> Vec<NodeContents> {
     let f = cellfdt::Fdt::new(blob).expect("peer output is a valid DTB");
     let mut out = Vec::new();
     let mut node = None;

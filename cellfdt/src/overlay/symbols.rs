@@ -1,6 +1,6 @@
 //! overlay_symbol_update: the overlay's `__symbols__` that point into a
 //! fragment's `__overlay__` are added to the base's `__symbols__`, rewritten
-//! as <target path>/<path below __overlay__>.
+//! as `<target path>/<path below __overlay__>`.
 
 use super::edit::Scratch;
 use super::merge::get_target;

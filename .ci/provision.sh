@@ -53,8 +53,10 @@ if ! python3 -c 'import dtschema' 2>/dev/null; then
     log "installing dtschema (dt-validate) from PyPI"
     python3 -m pip install -q dtschema
 fi
-if ! python3 -c 'import libfdt' 2>/dev/null; then
-    log "installing pylibfdt from PyPI"
-    python3 -m pip install -q pylibfdt
+# fdt-conformance's second C oracle: the libfdt 1.7.2 PyPI's pylibfdt bundles
+# (fdt-conformance/src/libfdt_current.rs); Debian's python3-libfdt is 1.6.1.
+if ! python3 -c 'import importlib.metadata as m, libfdt; assert m.version("pylibfdt").startswith("1.7.2")' 2>/dev/null; then
+    log "installing pylibfdt 1.7.2 from PyPI"
+    python3 -m pip install -q 'pylibfdt==1.7.2.post2'
 fi
 log "system packages ready"

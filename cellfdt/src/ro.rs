@@ -9,6 +9,23 @@ use crate::{Error, Result};
 /// `Fdt::new` runs libfdt's `fdt_check_header` (plus "the slice really holds
 /// `totalsize` bytes"); every later read is bounds-checked against the same
 /// limits libfdt uses, so malformed contents give errors, never panics.
+///
+/// ```
+/// # let mut src = vec![0u8; 256];
+/// # let mut w = cellfdt::Writer::create(&mut src).unwrap();
+/// # w.finish_reservemap().unwrap();
+/// # w.begin_node("").unwrap();
+/// # w.begin_node("chosen").unwrap();
+/// # w.end_node().unwrap();
+/// # w.end_node().unwrap();
+/// # let n = w.finish().unwrap();
+/// # let dtb = &src[..n];
+/// let fdt = cellfdt::Fdt::new(dtb)?;
+/// let chosen = fdt.path_offset("/chosen")?;
+/// assert_eq!(fdt.get_name(chosen)?, "chosen");
+/// assert_eq!(fdt.getprop(chosen, "bootargs"), Err(cellfdt::Error::NotFound));
+/// # Ok::<(), cellfdt::Error>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Fdt<'a> {
     /// The blob, cut to `totalsize`.

@@ -14,6 +14,28 @@ use crate::ro::Fdt;
 use crate::{Error, Result};
 
 /// A devicetree blob in a mutable buffer; edits move bytes within it.
+///
+/// ```
+/// # let mut src = vec![0u8; 256];
+/// # let mut w = cellfdt::Writer::create(&mut src).unwrap();
+/// # w.finish_reservemap().unwrap();
+/// # w.begin_node("").unwrap();
+/// # w.begin_node("chosen").unwrap();
+/// # w.end_node().unwrap();
+/// # w.end_node().unwrap();
+/// # let n = w.finish().unwrap();
+/// # let dtb = &src[..n];
+/// let mut buf = vec![0u8; 1024];
+/// let mut fdt = cellfdt::FdtMut::open_into(dtb, &mut buf)?;
+/// let chosen = fdt.as_fdt().path_offset("/chosen")?;
+/// fdt.setprop_u32(chosen, "answer", 42)?;
+/// // A failed edit changes nothing.
+/// let before = fdt.as_bytes().to_vec();
+/// assert_eq!(fdt.setprop_inplace_u64(chosen, "answer", 1), Err(cellfdt::Error::NoSpace));
+/// assert_eq!(fdt.as_bytes(), &before[..]);
+/// assert_eq!(fdt.as_fdt().getprop_u32(chosen, "answer")?, 42);
+/// # Ok::<(), cellfdt::Error>(())
+/// ```
 pub struct FdtMut<'a> {
     /// Invariant: the header's totalsize is at most `buf.len()`.
     pub(crate) buf: &'a mut [u8],

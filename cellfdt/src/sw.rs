@@ -22,7 +22,20 @@ const CREATE_FLAGS_ALL: u32 = CREATE_FLAG_NO_NAME_DEDUP;
 /// Header size the writer reserves: 40 rounded up to a reservation entry.
 const SW_HDR: usize = 48;
 
-/// A blob under construction in a caller buffer.
+/// A blob under construction in a caller buffer (libfdt's `fdt_sw`).
+///
+/// ```
+/// let mut buf = vec![0u8; 256]; // heap: 8-byte aligned, as blobs must be
+/// let mut w = cellfdt::Writer::create(&mut buf)?;
+/// w.finish_reservemap()?;
+/// w.begin_node("")?;
+/// w.property_u32("#address-cells", 1)?;
+/// w.end_node()?;
+/// let size = w.finish()?;
+/// let fdt = cellfdt::Fdt::new(&buf[..size])?;
+/// assert_eq!(fdt.address_cells(0)?, 1);
+/// # Ok::<(), cellfdt::Error>(())
+/// ```
 pub struct Writer<'a> {
     buf: &'a mut [u8],
 }

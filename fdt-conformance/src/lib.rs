@@ -4,7 +4,10 @@
 //! - `libfdt`, `libfdt_ro`, `libfdt_sw`: safe wrappers (all `unsafe` lives there);
 //! - `fixtures`: the real board DTBs under `build/fixtures/`;
 //! - `script`, `decode`: edit scripts (symbolic ops → concrete edits);
-//! - `apply_libfdt`, `apply_cellfdt`, `diff`: the step-by-step differential runner;
+//! - `apply_libfdt`, `apply_cellfdt`, `diff`: the step-by-step differential runner,
+//!   comparing what libfdt defines (`defined`: not free space or padding);
+//! - `libfdt_current`: libfdt 1.7.2 (PyPI's pylibfdt) where cellfdt follows
+//!   libfdt's changes since the linked 1.6.1;
 //! - `ro_compare`: read-only views compared on a whole blob; `ro_walk`: call
 //!   everything on hostile input; `malform`: structured corruptions;
 //! - `tree_gen`: generated trees through both sequential writers.

@@ -14,6 +14,7 @@ Examples:
   cellboot diff --system boards/qemu-virt/linux-demo.toml --cell linux \\
       --dtb build/fixtures/qemu-virt.dtb --initrd-size 0x20_0000
   cellboot build boards/qemu-virt/linux-demo.toml -o system.bin
+  cellboot board new --dtb build/fixtures/qemu-virt.dtb -o boards/my-virt
 
 Exit status: 0 ok, 1 problems found (invalid config, guest DTB not buildable),
 2 usage or I/O error.";
@@ -111,6 +112,16 @@ pub enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Bring up a board: generate its config from its DTB
+    #[command(subcommand)]
+    Board(BoardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BoardCommand {
+    /// Write board.toml and a starting linux-demo.toml from the board's DTB
+    #[command(after_help = crate::board_new::EXAMPLES)]
+    New(crate::board_new::BoardNewArgs),
 }
 
 /// What the loader of one cell gets: config, board DTB, staged initrd.

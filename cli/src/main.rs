@@ -3,6 +3,7 @@
 //! configs, the loader's `build_guest_dtb` for guest DTBs). See README.md.
 
 mod args;
+mod board_new;
 mod cmd_build;
 mod cmd_check;
 mod cmd_diff;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             board,
             output,
         } => cmd_build::run(config, board.as_deref(), output),
+        Command::Board(args::BoardCommand::New(a)) => board_new::run(a),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,11 +20,7 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
             format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
             crate::link_report::describe(&sys),
         ),
-        Err(errors) => (
-            errors.iter().map(Problem::from).collect(),
-            String::new(),
-            String::new(),
-        ),
+        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new(), String::new()),
     };
     if let Some(dtb) = dtb {
         // The cross-check needs the binary config even when validation fails.

@@ -35,11 +35,7 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
         let idx = cell.boot.overlay_first as usize + k;
         overlays.push((sys.payloads[idx].name.clone(), payload_bytes(&sys, idx)?));
     }
-    let template = match sys
-        .payloads
-        .iter()
-        .position(|p| p.kind == payload_kind::VPCI_TEMPLATE)
-    {
+    let template = match sys.payloads.iter().position(|p| p.kind == payload_kind::VPCI_TEMPLATE) {
         Some(i) => Some(payload_bytes(&sys, i)?),
         None => None,
     };
@@ -62,10 +58,7 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     let plan = staging::plan(cell, &sizes).map_err(|e| at(e.to_string()))?;
     let names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
     let info = cellboot_info(&sys.config, ci, &plan, &names);
-    let ovl: Vec<Overlay> = overlays
-        .iter()
-        .map(|(name, blob)| Overlay { name, blob })
-        .collect();
+    let ovl: Vec<Overlay> = overlays.iter().map(|(name, blob)| Overlay { name, blob }).collect();
     let mut view = CellView::from_info(&info);
     // As the loader does: the staged template and overlays (plan decides).
     view.vpci_template = template.as_deref().filter(|_| plan.vpci_template.size != 0);
@@ -139,10 +132,7 @@ fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
     match &p.source {
         PayloadSource::File(f) => cellboot_config::dtc::payload_bytes(f)
             .map_err(|e| Failure::Problem(format!("payload {}: {e}", p.name))),
-        _ => Err(Failure::Problem(format!(
-            "payload {} is not a file",
-            p.name
-        ))),
+        _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
     }
 }
 

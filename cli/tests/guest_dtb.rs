@@ -166,23 +166,14 @@ fn virt_guest_equals_the_loader_library_on_the_shims_comm_region() {
     let dtc = |rel: &str| cellboot_config::dtc::compile_dts(&repo_file(rel)).unwrap();
     let template = dtc("boards/qemu-virt/vpci-template.dts");
     let overlay = dtc("boards/qemu-virt/overlays/cellboot-demo.dts");
-    let overlays = [Overlay {
-        name: "cellboot-demo.dtbo",
-        blob: &overlay,
-    }];
+    let overlays = [Overlay { name: "cellboot-demo.dtbo", blob: &overlay }];
     let mut view = CellView::from_info(&info);
     view.vpci_template = Some(&template);
     view.overlays = &overlays;
     let mut out = vec![0u8; 2 << 20];
     let mut scratch = vec![0u8; scratch_len(&view, out.len())];
     let n = build_guest_dtb_in(&trimmed, &mut out, &mut scratch, &view).unwrap();
-    assert!(
-        Fdt::new(&out[..n])
-            .unwrap()
-            .path_offset("/cellboot-demo")
-            .is_ok(),
-        "overlay not applied"
-    );
+    assert!(Fdt::new(&out[..n]).unwrap().path_offset("/cellboot-demo").is_ok(), "overlay not applied");
     assert!(
         out[..n] == cli[..],
         "CLI output differs from the loader library's"
@@ -369,27 +360,14 @@ fn virt_system_with(dir: &Path, edit: &dyn Fn(String) -> String) -> Vec<String> 
     copy_board_sources("qemu-virt", dir);
     let mut args = guest_args("qemu-virt");
     args[1] = sys.display().to_string();
-    args.extend([
-        "--board".into(),
-        repo_file("boards/qemu-virt/board.toml")
-            .display()
-            .to_string(),
-    ]);
+    args.extend(["--board".into(), repo_file("boards/qemu-virt/board.toml").display().to_string()]);
     args
 }
 
 fn overlay_line(path: &str) -> impl Fn(String) -> String + '_ {
     move |t: String| {
-        let t = t
-            .lines()
-            .filter(|l| !l.starts_with("overlays ="))
-            .collect::<Vec<_>>()
-            .join("\n");
-        replace_once(
-            &t,
-            "disable = [",
-            &format!("overlays = [{path:?}]\ndisable = ["),
-        )
+        let t = t.lines().filter(|l| !l.starts_with("overlays =")).collect::<Vec<_>>().join("\n");
+        replace_once(&t, "disable = [", &format!("overlays = [{path:?}]\ndisable = ["))
     }
 }
 
@@ -401,10 +379,7 @@ fn dtb_applies_the_cells_overlays_like_the_loader() {
     let o = cellboot(["dtb".to_string(), "--dts".into()].into_iter().chain(args));
     assert_exit(&o, 0);
     let dts = stdout(&o);
-    assert!(
-        dts.contains("demo-uart@9040000") && dts.contains("loglevel=8"),
-        "{dts}"
-    );
+    assert!(dts.contains("demo-uart@9040000") && dts.contains("loglevel=8"), "{dts}");
     // the vPCI node still comes out (from the board's template)
     assert!(dts.contains("pci@8e00000"), "{dts}");
 }
@@ -417,10 +392,7 @@ fn dtb_names_the_overlay_and_fragment_that_fail() {
     let o = cellboot(["dtb".to_string(), "--dts".into()].into_iter().chain(args));
     assert_ne!(o.status.code(), Some(0));
     let err = stderr(&o);
-    assert!(
-        err.contains("missing-label.dtbo") && err.contains("fragment 1"),
-        "{err}"
-    );
+    assert!(err.contains("missing-label.dtbo") && err.contains("fragment 1"), "{err}");
 }
 
 #[test]
@@ -431,18 +403,11 @@ fn template_and_direct_writer_preview_the_same_bytes() {
         std::fs::create_dir_all(&d).unwrap();
         let out = d.join("g.dtb");
         let args = virt_system_with(&d, edit);
-        let o = cellboot(
-            ["dtb".to_string(), "-o".into(), out.display().to_string()]
-                .into_iter()
-                .chain(args),
-        );
+        let o = cellboot(["dtb".to_string(), "-o".into(), out.display().to_string()].into_iter().chain(args));
         assert_exit(&o, 0);
         std::fs::read(out).unwrap()
     };
     let with_template = build(&|t| t, "t");
-    let direct = build(
-        &|t| replace_once(&t, "disable = [", "vpci_template = false\ndisable = ["),
-        "d",
-    );
+    let direct = build(&|t| replace_once(&t, "disable = [", "vpci_template = false\ndisable = ["), "d");
     assert!(with_template == direct, "template and direct writer differ");
 }

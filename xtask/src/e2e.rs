@@ -71,6 +71,9 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         c.name = format!("{other}-{inner}"); // the log file name
         return Ok(c);
     }
+    if name == "board-new" {
+        return crate::board_new_case::case(board, release);
+    }
     let q = qemu_settings::load(board)?;
     let sys = assemble::load_system(board, "linux-demo")?;
     let bins = assemble::binaries(&sys, release)?;

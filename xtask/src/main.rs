@@ -2,6 +2,7 @@
 
 mod assemble;
 mod bench;
+mod board_new_case;
 mod cmd;
 mod cpio;
 mod e2e;

@@ -36,6 +36,7 @@ pub fn test(o: &TestOpts) -> Result<()> {
     if o.board == "qemu-virt" {
         all.extend(partition::CASES); // boards/qemu-virt/two-cell.toml, hostile.toml
         all.extend(e2e::OTHER_BOARD_CASES);
+        all.extend(crate::board_new_case::CASES);
     }
     let names: Vec<&str> = if o.cases.is_empty() { all } else { o.cases.iter().map(String::as_str).collect() };
     let mut outcomes = Vec::new();

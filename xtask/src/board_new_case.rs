@@ -13,12 +13,19 @@ pub const CASES: &[&str] = &["board-new"];
 
 pub fn case(board: &str, release: bool) -> Result<Case> {
     let q = qemu_settings::load(board)?;
-    let dtb = q.board_dtb().with_context(|| format!("board {board} names no DTB (qemu settings)"))?;
+    let dtb = q
+        .board_dtb()
+        .with_context(|| format!("board {board} names no DTB (qemu settings)"))?;
     let dir = paths::board_out(board).join("board-new").join(board);
     let mut cli = cmd::cargo();
-    cli.args(["run", "-q", "-p", "cellboot", "--", "board", "new", "--force", "--name", board]);
+    cli.args([
+        "run", "-q", "-p", "cellboot", "--", "board", "new", "--force", "--name", board,
+    ]);
     cli.arg("--dtb").arg(&dtb).arg("-o").arg(&dir);
-    cli.arg("--kernel").arg(paths::generic_image()).arg("--initrd").arg(paths::initramfs());
+    cli.arg("--kernel")
+        .arg(paths::generic_image())
+        .arg("--initrd")
+        .arg(paths::initramfs());
     cmd::run(&mut cli).context("cellboot board new")?;
     let system = dir.join("linux-demo.toml");
     let sys = cellboot_config::load_system(&system).map_err(|errs| {
@@ -37,7 +44,12 @@ pub fn case(board: &str, release: bool) -> Result<Case> {
         name: format!("{board}-board-new"),
         qemu: c,
         expect: list(crate::e2e::LINUX_MARKERS),
-        fail_on: list(&["CELLBOOT: FAIL", "Kernel panic", crate::e2e::SYSCONFIG_INVALID, crate::e2e::BOARD_DTB_INVALID]),
+        fail_on: list(&[
+            "CELLBOOT: FAIL",
+            "Kernel panic",
+            crate::e2e::SYSCONFIG_INVALID,
+            crate::e2e::BOARD_DTB_INVALID,
+        ]),
         timeout: Duration::from_secs(300),
     })
 }

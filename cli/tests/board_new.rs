@@ -246,14 +246,14 @@ fn existing_files_are_kept_without_force() {
     assert!(parse(&out.join("board.toml")).get("gic").is_some());
 }
 
-/// A small ZCU102-like tree: Cadence UART console, a GIC named by `gic`,
-/// CPUs started by `method`.
+/// A small ZCU102-like tree: a console UART compatible `uart`, a GIC
+/// compatible `gic` named by the bus's interrupt-parent (not the root's), CPUs
+/// started by `method`.
 fn small_dts(gic: &str, uart: &str, method: &str) -> String {
     format!(
         r#"/dts-v1/;
 / {{
 	#address-cells = <2>; #size-cells = <2>;
-	interrupt-parent = <&gic>;
 	compatible = "vendor,small";
 	chosen {{ stdout-path = "serial0:115200n8"; }};
 	aliases {{ serial0 = "/axi/serial@ff000000"; }};
@@ -266,6 +266,7 @@ fn small_dts(gic: &str, uart: &str, method: &str) -> String {
 	}};
 	axi {{
 		compatible = "simple-bus"; #address-cells = <2>; #size-cells = <2>; ranges;
+		interrupt-parent = <&gic>;
 		gic: interrupt-controller@f9010000 {{
 			compatible = "{gic}"; #interrupt-cells = <3>; #address-cells = <0>; interrupt-controller;
 			reg = <0 0xf9010000 0 0x10000>, <0 0xf9020000 0 0x20000>;
@@ -317,7 +318,7 @@ fn unsupported_hardware_is_named_not_guessed() {
     let (_t, o) = run_dts(&small_dts("arm,cortex-a9-gic", "arm,pl011", "psci"));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("board.toml: gic: /axi/interrupt-controller@f9010000 (the root interrupt-parent) is compatible [\"arm,cortex-a9-gic\"]"), "{err}");
+    assert!(err.contains("board.toml: gic: /axi/interrupt-controller@f9010000 (the interrupt controller with an arm,*gic* compatible; / has no interrupt-parent) is compatible [\"arm,cortex-a9-gic\"]"), "{err}");
 
     let (_t, o) = run_dts(&small_dts("arm,gic-400", "arm,pl011", "vendor,smp"));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

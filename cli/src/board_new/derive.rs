@@ -172,7 +172,7 @@ fn ram(fdt: &Fdt<'_>, ram_size: Option<u64>, f: &mut Facts) -> Result<(), String
     };
     let others: Vec<String> = ranges[1..]
         .iter()
-        .map(|(b, s, _)| format!("{b:#x}+{s:#x}"))
+        .map(|(b, s, _)| format!("{}+{}", super::emit::hex(*b), super::emit::hex(*s)))
         .collect();
     let also = if others.is_empty() {
         String::new()
@@ -243,14 +243,33 @@ fn pci_windows(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
 }
 
 fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
-    let Some(ph) = opt_u32(fdt, 0, "interrupt-parent")? else {
-        f.gaps
-            .push(gap("gic", "/ has no interrupt-parent: fill in [gic]"));
-        return Ok(());
+    let (node, found) = match opt_u32(fdt, 0, "interrupt-parent")? {
+        Some(ph) => (
+            fdt.node_offset_by_phandle(ph)
+                .map_err(|e| format!("/: property interrupt-parent: phandle {ph:#x}: {e:?}"))?,
+            "the root interrupt-parent",
+        ),
+        // Some trees (ZynqMP) set interrupt-parent on the buses only: the GIC
+        // is then the interrupt controller with an Arm GIC compatible.
+        None => match super::tree::all_nodes(fdt)?.into_iter().find(|&n| {
+            fdt.getprop(n, "interrupt-controller").is_ok()
+                && strings(fdt, n, "compatible")
+                    .iter()
+                    .any(|c| c.starts_with("arm,") && c.contains("gic"))
+        }) {
+            Some(n) => (
+                n,
+                "the interrupt controller with an arm,*gic* compatible; / has no interrupt-parent",
+            ),
+            None => {
+                f.gaps.push(gap(
+                    "gic",
+                    "/ has no interrupt-parent and no interrupt controller is an Arm GIC: fill in [gic]",
+                ));
+                return Ok(());
+            }
+        },
     };
-    let node = fdt
-        .node_offset_by_phandle(ph)
-        .map_err(|e| format!("/: property interrupt-parent: phandle {ph:#x}: {e:?}"))?;
     let path = path_of(fdt, node);
     let compat = strings(fdt, node, "compatible");
     let version = if compat.contains(&"arm,gic-v3") {
@@ -261,7 +280,7 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         f.gaps.push(gap(
             "gic",
             format!(
-                "{path} (the root interrupt-parent) is compatible {compat:?}: the shim drives a GICv2 with virtualization extensions (arm,gic-400, arm,cortex-a15-gic) or a GICv3 (arm,gic-v3), not this one"
+                "{path} ({found}) is compatible {compat:?}: the shim drives a GICv2 with virtualization extensions (arm,gic-400, arm,cortex-a15-gic) or a GICv3 (arm,gic-v3), not this one"
             ),
         ));
         return Ok(());
@@ -295,7 +314,10 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
     let mut g = Gic {
         node,
         path: path.clone(),
-        version: fact(version, format!("{path} compatible \"{}\"", compat[0])),
+        version: fact(
+            version,
+            format!("{path} compatible \"{}\" ({found})", compat[0]),
+        ),
         num_irqs: fact(0, String::new()),
         gicd: fact(regs[0], from(0, "distributor")),
         gicc: None,

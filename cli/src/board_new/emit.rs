@@ -148,7 +148,9 @@ pub fn board(name: &str, dtb: &str, f: &Facts, l: Option<&Layout>, gaps: &[Gap])
         );
         d.hex("mmio_base", &l.mmio);
         d.kv("mmio_size", &hex(MMIO_SIZE), "the ivshmem BARs");
-        d.kv("irq_base", &l.irq_base.value.to_string(), &l.irq_base.from);
+        if let Some(i) = &l.irq_base {
+            d.kv("irq_base", &i.value.to_string(), &i.from);
+        }
         d.kv(
             "domain",
             &VPCI_DOMAIN.to_string(),
@@ -196,7 +198,7 @@ pub fn linux_demo(f: &Facts, l: &Layout, p: &Paths<'_>) -> Option<String> {
             s - 32
         ));
     }
-    let b = l.irq_base.value;
+    let b = l.irq_base.as_ref()?.value;
     d.line(&format!(
         "    {{ first = {b}, count = 4 }},   # vPCI INTA..INTD (SPI {}..{})",
         b - 32,

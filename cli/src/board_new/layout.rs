@@ -2,6 +2,7 @@
 //! vPCI windows and INTx lines (in address space / SPIs nothing in the DTB
 //! uses), and the starting linux-demo cell's RAM, comm region and link.
 
+use super::DEMO;
 use super::derive::{BOARD, Fact, Facts, Gap, PAGE, Start, fact};
 use super::spis::SPI_BASE;
 use cellboot_abi::COMM_REGION_SIZE;
@@ -28,7 +29,7 @@ pub struct Layout {
     pub hyp: Fact<(u64, u64)>,
     pub ecam: Fact<u64>,
     pub mmio: Fact<u64>,
-    pub irq_base: Fact<u32>,
+    pub irq_base: Option<Fact<u32>>,
     pub comm: Fact<u64>,
     pub cell_ram: Fact<(u64, u64)>,
     pub link: Fact<u64>,
@@ -95,11 +96,9 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
     };
     let reserved: Vec<(u64, u64)> = f.reserved.iter().map(|r| (r.0, r.1)).collect();
     let mut missing = |field: &'static str, need: String| {
-        gaps.push(Gap {
-            file: BOARD,
-            field,
-            need,
-        });
+        // Fields of the system file are TOML paths into its arrays.
+        let file = if field.contains('[') { DEMO } else { BOARD };
+        gaps.push(Gap { file, field, need });
         None
     };
 
@@ -162,12 +161,24 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
     };
     let space = "chosen: the highest free slot below 4 GiB no device reg, PCI window or RAM uses";
 
-    let lines = f.gic.as_ref().map_or(0, |g| g.num_irqs.value);
-    let Some(irq) = free_spis(&f.used_spis, lines, INTX) else {
-        return missing(
-            "vpci.irq_base",
-            format!("no {INTX} consecutive SPIs below {lines} that no node uses"),
-        );
+    // Without a GIC (a gap already) there are no lines to choose from.
+    let irq_base = match &f.gic {
+        None => None,
+        Some(g) => {
+            let lines = g.num_irqs.value;
+            let Some(irq) = free_spis(&f.used_spis, lines, INTX) else {
+                return missing(
+                    "vpci.irq_base",
+                    format!("no {INTX} consecutive SPIs below {lines} that no node uses"),
+                );
+            };
+            Some(fact(
+                irq,
+                format!(
+                    "chosen: the highest {INTX} consecutive SPIs below {lines} no node's interrupts/interrupt-map uses"
+                ),
+            ))
+        }
     };
 
     let mut taken = reserved.clone();
@@ -190,12 +201,7 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
         ecam: fact(ecam, space),
         mmio: fact(mmio, space),
         comm: fact(comm, space),
-        irq_base: fact(
-            irq,
-            format!(
-                "chosen: the highest {INTX} consecutive SPIs below {lines} no node's interrupts/interrupt-map uses"
-            ),
-        ),
+        irq_base,
         cell_ram: fact(
             (cell, CELL_RAM),
             "chosen: the first free 384 MiB of RAM after the hypervisor region",

@@ -135,3 +135,33 @@ pub fn node_spis(fdt: &Fdt<'_>, node: usize, gic: usize) -> Result<Vec<u32>, Str
         .filter_map(|s| s.get(1)?.checked_add(SPI_BASE))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = format!("{}/../build/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e} (run `cargo xtask fetch`)"))
+    }
+
+    #[test]
+    fn qemu_virt_spis_come_from_interrupts_and_the_pcie_interrupt_map() {
+        let blob = fixture("qemu-virt.dtb");
+        let fdt = Fdt::new(&blob).unwrap();
+        let gic = fdt.path_offset("/intc@8000000").unwrap();
+        let used = used_spis(&fdt, gic).unwrap();
+        assert_eq!(used.get(&33).map(String::as_str), Some("/pl011@9000000"));
+        // The PCIe host's INTA..INTD rows: SPI 3..6, named by interrupt-map only.
+        for intid in 35..=38 {
+            assert_eq!(used.get(&intid).map(String::as_str), Some("/pcie@10000000"), "{intid}");
+        }
+        // PPIs (the timer, the PMU, the GIC's maintenance IRQ) are not SPIs.
+        assert!(used.keys().all(|&i| i >= SPI_BASE));
+        assert_eq!(used.keys().next_back(), Some(&79));
+        assert_eq!(
+            node_spis(&fdt, fdt.path_offset("/pl011@9000000").unwrap(), gic).unwrap(),
+            vec![33]
+        );
+    }
+}

@@ -154,7 +154,11 @@ mod tests {
         assert_eq!(used.get(&33).map(String::as_str), Some("/pl011@9000000"));
         // The PCIe host's INTA..INTD rows: SPI 3..6, named by interrupt-map only.
         for intid in 35..=38 {
-            assert_eq!(used.get(&intid).map(String::as_str), Some("/pcie@10000000"), "{intid}");
+            assert_eq!(
+                used.get(&intid).map(String::as_str),
+                Some("/pcie@10000000"),
+                "{intid}"
+            );
         }
         // PPIs (the timer, the PMU, the GIC's maintenance IRQ) are not SPIs.
         assert!(used.keys().all(|&i| i >= SPI_BASE));

@@ -51,6 +51,8 @@ const GICR_STRIDE_V3: u64 = 0x2_0000;
 const GIC_LINE_BLOCK: u32 = 32;
 /// The smallest GIC: 32 SPIs after the 32 SGIs/PPIs.
 const GIC_MIN_LINES: u32 = 64;
+/// INTIDs 1020..1023 are special; SPIs end at 1019.
+const GIC_MAX_SPI: u32 = 1019;
 
 #[derive(Clone, Debug)]
 pub struct Uart {
@@ -122,8 +124,14 @@ pub fn derive(fdt: &Fdt<'_>, ram_size: Option<u64>) -> Result<Facts, String> {
     gic(fdt, &mut f)?;
     if let Some(g) = &f.gic {
         f.used_spis = used_spis(fdt, g.node)?;
-        let n = lines_for(&f.used_spis);
         let top = f.used_spis.keys().next_back().copied();
+        let Some(n) = lines_for(&f.used_spis) else {
+            let t = top.unwrap_or_default();
+            return Err(format!(
+                "{}: interrupt specifier names INTID {t}, beyond the GIC's last SPI ({GIC_MAX_SPI})",
+                f.used_spis[&t]
+            ));
+        };
         let why = match top {
             Some(t) => format!(
                 "{}: lower bound, the DTB does not state it: INTID {t} ({}) is used and GICD_TYPER counts lines in 32s",
@@ -139,10 +147,13 @@ pub fn derive(fdt: &Fdt<'_>, ram_size: Option<u64>) -> Result<Facts, String> {
 }
 
 /// Lines a GIC must have for every used INTID: whole blocks of 32.
-pub fn lines_for(used: &Used) -> u32 {
+/// `None` when an INTID beyond the architecture's last SPI (1019) is used.
+pub fn lines_for(used: &Used) -> Option<u32> {
     let top = used.keys().next_back().copied().unwrap_or(0);
-    let blocks = top / GIC_LINE_BLOCK + 1;
-    (blocks * GIC_LINE_BLOCK).max(GIC_MIN_LINES)
+    if top > GIC_MAX_SPI {
+        return None;
+    }
+    Some(((top / GIC_LINE_BLOCK + 1) * GIC_LINE_BLOCK).clamp(GIC_MIN_LINES, GIC_MAX_SPI + 1))
 }
 
 fn is_memory(fdt: &Fdt<'_>, node: usize) -> bool {
@@ -592,4 +603,21 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         mpidr: fact(mpidr, from),
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gic_lines_cover_the_highest_used_spi_in_blocks_of_32() {
+        let used = |ids: &[u32]| ids.iter().map(|&i| (i, "/n".to_string())).collect::<Used>();
+        assert_eq!(lines_for(&used(&[])), Some(64));
+        assert_eq!(lines_for(&used(&[33, 79])), Some(96));
+        assert_eq!(lines_for(&used(&[95])), Some(96));
+        assert_eq!(lines_for(&used(&[96])), Some(128));
+        assert_eq!(lines_for(&used(&[1019])), Some(1020));
+        assert_eq!(lines_for(&used(&[1020])), None);
+        assert_eq!(lines_for(&used(&[u32::MAX])), None);
+    }
 }

@@ -125,7 +125,7 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
             }
         }
     };
-    let hyp_end = hyp.value.0 + hyp.value.1;
+    let hyp_end = hyp.value.0.saturating_add(hyp.value.1);
 
     // Guest-physical space every device, PCI window and RAM keeps.
     let mut ipa: Vec<(u64, u64)> = f

@@ -164,6 +164,12 @@ fn qemu_virt_regenerates() {
     // The hand-written demo boots Debian's cloud kernel; the generator names
     // the generic one (it has every board's drivers).
     assert!(demo.is_empty(), "qemu-virt linux-demo: {demo:#?}");
+    // The PL011's only clock is a fixed clock without registers: the
+    // console is the cell's one device, as in the hand-written file.
+    assert_eq!(
+        io_regions(&out.join("linux-demo.toml")),
+        io_regions(&hand.join("linux-demo.toml"))
+    );
 }
 
 #[test]
@@ -216,6 +222,82 @@ fn rpi4b_regenerates() {
     // The hand-written cell's memory[1] is the PL011 too, but its link sits
     // at 0x2100_0000 (0x2000_0000 is its Jailhouse vPCI MMIO IPA).
     assert!(demo.is_empty(), "rpi4b linux-demo: {demo:#?}");
+
+    // The devices the console needs, found through the PL011's `clocks`
+    // (cprman) and `pinctrl-0` (the GPIO block), are among the hand-written
+    // cell's. The hand-written cell also has the VideoCore mailbox page and
+    // its SPI (65): the firmware clocks cprman's parents come from, which no
+    // phandle of the PL011 leads to (a person's choice from Linux's log).
+    let (g, w) = (
+        io_regions(&out.join("linux-demo.toml")),
+        io_regions(&hand.join("linux-demo.toml")),
+    );
+    assert_eq!(
+        g,
+        vec![
+            (0xfe10_1000, 0x2000),
+            (0xfe20_0000, 0x1000),
+            (0xfe20_1000, 0x1000)
+        ],
+        "console, cprman, GPIO"
+    );
+    let mailbox = (0xfe00_b000, 0x1000);
+    assert_eq!(
+        w.iter().filter(|r| !g.contains(r)).collect::<Vec<_>>(),
+        vec![&mailbox]
+    );
+    let (gi, wi) = (
+        irqs(&out.join("linux-demo.toml")),
+        irqs(&hand.join("linux-demo.toml")),
+    );
+    assert!(
+        gi.contains(&(153, 1)) && wi.contains(&(153, 1)),
+        "the PL011's SPI in both"
+    );
+    assert!(
+        wi.contains(&(65, 1)) && !gi.contains(&(65, 1)),
+        "the mailbox SPI: chosen"
+    );
+}
+
+/// (phys, size) of every `io` region of the first cell, sorted.
+fn io_regions(p: &Path) -> Vec<(i64, i64)> {
+    let v = parse(p);
+    let mut out: Vec<(i64, i64)> = v["cells"][0]["memory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f.as_str() == Some("io"))
+        })
+        .map(|r| {
+            (
+                r["phys"].as_integer().unwrap(),
+                r["size"].as_integer().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// (first, count) of the first cell's IRQ ranges.
+fn irqs(p: &Path) -> Vec<(i64, i64)> {
+    parse(p)["cells"][0]["irqs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["first"].as_integer().unwrap(),
+                r["count"].as_integer().unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[test]

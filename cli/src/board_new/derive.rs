@@ -61,6 +61,8 @@ pub struct Uart {
     pub size: Fact<u64>,
     /// INTIDs of its SPIs.
     pub spis: Vec<u32>,
+    /// Devices it needs to probe (clocks, pins, ...).
+    pub deps: Vec<super::deps::Dep>,
 }
 
 #[derive(Clone, Debug)]
@@ -466,6 +468,7 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         Some(g) => node_spis(fdt, node, g.node)?,
         None => Vec::new(),
     };
+    let deps = super::deps::console_deps(fdt, node, &f.devices, f.gic.as_ref().map(|g| g.node))?;
     f.uart = Some(Uart {
         path: path.clone(),
         base: fact(
@@ -477,6 +480,7 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
             format!("{path} reg[0] size {size:#x}, whole 4 KiB pages (stage 2 maps pages)"),
         ),
         spis,
+        deps,
     });
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! comment naming its DTB node/property or saying why it was chosen; a fact
 //! that could not be derived is a commented-out `FILL IN` line.
 
-use super::derive::{Fact, Facts, Gap};
+use super::derive::{Fact, Facts, Gap, PAGE, Uart};
 use super::layout::{ECAM_SIZE, Layout, MMIO_SIZE};
 use std::fmt::Write;
 
@@ -160,6 +160,39 @@ pub fn board(name: &str, dtb: &str, f: &Facts, l: Option<&Layout>, gaps: &[Gap])
     d.text
 }
 
+/// The console's and its providers' registers as whole pages, one region
+/// per device; devices sharing a page share a region.
+fn io_pages(uart: &Uart) -> Vec<(u64, u64, String)> {
+    let mut out: Vec<(u64, u64, String)> = Vec::new();
+    let console = [(uart.base.value, uart.size.value)];
+    let all = std::iter::once((&console[..], format!("console UART {}", uart.path))).chain(
+        uart.deps.iter().map(|d| {
+            (
+                &d.regs[..],
+                format!("{}: the console needs it ({})", d.path, d.via),
+            )
+        }),
+    );
+    for (regs, what) in all {
+        for &(b, s) in regs {
+            let lo = b / PAGE * PAGE;
+            let hi = b.saturating_add(s).div_ceil(PAGE).saturating_mul(PAGE);
+            match out.iter_mut().find(|r| lo < r.0 + r.1 && r.0 < hi) {
+                Some(r) => {
+                    let end = (r.0 + r.1).max(hi);
+                    r.0 = r.0.min(lo);
+                    r.1 = end - r.0;
+                    if !r.2.contains(&what) {
+                        r.2 = format!("{}; {what}", r.2);
+                    }
+                }
+                None => out.push((lo, hi - lo, what.clone())),
+            }
+        }
+    }
+    out
+}
+
 pub struct Paths<'a> {
     pub kernel: &'a str,
     pub initrd: &'a str,
@@ -198,6 +231,16 @@ pub fn linux_demo(f: &Facts, l: &Layout, p: &Paths<'_>) -> Option<String> {
             s - 32
         ));
     }
+    for dep in &uart.deps {
+        for &s in &dep.spis {
+            d.line(&format!(
+                "    {{ first = {s}, count = 1 }},   # {} (SPI {}): the console needs it ({})",
+                dep.path,
+                s - 32,
+                dep.via
+            ));
+        }
+    }
     let b = l.irq_base.as_ref()?.value;
     d.line(&format!(
         "    {{ first = {b}, count = 4 }},   # vPCI INTA..INTD (SPI {}..{})",
@@ -218,13 +261,9 @@ pub fn linux_demo(f: &Facts, l: &Layout, p: &Paths<'_>) -> Option<String> {
         "\"read\", \"write\", \"execute\", \"dma\", \"ram\"",
         &format!("RAM; the loader sits at its base ({})", l.cell_ram.from),
     );
-    region(
-        &mut d,
-        uart.base.value,
-        uart.size.value,
-        "\"read\", \"write\", \"io\"",
-        &format!("console UART {}", uart.path),
-    );
+    for (phys, size, what) in io_pages(uart) {
+        region(&mut d, phys, size, "\"read\", \"write\", \"io\"", &what);
+    }
     region(
         &mut d,
         l.link.value,
@@ -242,7 +281,7 @@ pub fn linux_demo(f: &Facts, l: &Layout, p: &Paths<'_>) -> Option<String> {
         "the console UART",
     );
     d.line(&format!(
-        "bootargs = \"console=ttyAMA0 earlycon rdinit=/init panic=-1 cellboot.expect_cpus={cpus} cellboot.expect_mem_max_kb={EXPECT_MEM_KB}\""
+        "bootargs = \"console=ttyAMA0 earlycon clk_ignore_unused rdinit=/init panic=-1 cellboot.expect_cpus={cpus} cellboot.expect_mem_max_kb={EXPECT_MEM_KB}\""
     ));
     d.line("\n[[links]]");
     d.line(&format!("shmem = {}", hex(l.link.value)));

@@ -3,6 +3,7 @@
 //! DTB cross-check). Facts the DTB does not give are named (file + field)
 //! and the command exits 1. See cli/README.md.
 
+mod deps;
 mod derive;
 mod emit;
 mod layout;

@@ -19,7 +19,11 @@ const VPCI_DOMAIN: u32 = 1;
 
 /// `0x4000_0000`: hex in groups of four digits, as the hand-written boards.
 pub fn hex(v: u64) -> String {
-    let d = format!("{v:x}");
+    // Seven digits are a 32-bit address written as eight (0x0900_0000).
+    let d = match format!("{v:x}") {
+        d if d.len() == 7 => format!("0{d}"),
+        d => d,
+    };
     let mut out = String::new();
     for (i, c) in d.chars().enumerate() {
         if i > 0 && (d.len() - i).is_multiple_of(4) {
@@ -304,5 +308,7 @@ mod tests {
         assert_eq!(hex(0x1_0000), "0x1_0000");
         assert_eq!(hex(0xd8), "0xd8");
         assert_eq!(hex(0), "0x0");
+        assert_eq!(hex(0x0900_0000), "0x0900_0000");
+        assert_eq!(hex(0x8_0000_0000), "0x8_0000_0000");
     }
 }

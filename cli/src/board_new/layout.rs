@@ -10,7 +10,8 @@ use cellboot_abi::COMM_REGION_SIZE;
 /// The shim image, its payloads and its page tables (docs/boot-flow.md);
 /// both hand-written boards give it 128 MiB.
 pub const HYP_SIZE: u64 = 0x0800_0000;
-/// Block-mapping granule for RAM regions (stage 2 maps 2 MiB blocks).
+/// RAM regions start 2 MiB aligned: an arm64 Image is placed at a 2 MiB
+/// aligned base (Documentation/arch/arm64/booting.rst).
 const BLOCK: u64 = 0x20_0000;
 /// One PCI bus: 32 devices x 8 functions x 4 KiB.
 pub const ECAM_SIZE: u64 = 0x10_0000;

@@ -430,3 +430,66 @@ fn supported_small_board_passes_check() {
         "{ecam:#x}"
     );
 }
+
+/// The third board's DTB, from the generic kernel package `cargo xtask
+/// fetch` downloads (build/guest/manifest.json names it).
+fn zcu102_dtb(dir: &Path) -> PathBuf {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("build/guest/manifest.json"))
+            .expect("build/guest/manifest.json: run `cargo xtask fetch`"),
+    )
+    .unwrap();
+    let deb = repo().join(manifest["generic"]["deb"].as_str().unwrap());
+    let release = manifest["generic"]["kernel_release"].as_str().unwrap();
+    let member = format!("./usr/lib/linux-image-{release}/xilinx/zynqmp-zcu102-rev1.0.dtb");
+    let tar = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb");
+    assert!(tar.status.success(), "{}", deb.display());
+    let mut x = Command::new("tar")
+        .args(["-x", "-C"])
+        .arg(dir)
+        .arg(&member)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("tar");
+    use std::io::Write;
+    x.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    assert!(x.wait().unwrap().success(), "{member} in {}", deb.display());
+    dir.join(member)
+}
+
+#[test]
+fn zcu102_dtb_derives_all_but_the_cadence_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dtb = zcu102_dtb(tmp.path());
+    let out = tmp.path().join("zcu102");
+    let o = board_new(&["--dtb", dtb.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("zcu102/board.toml: uart: no console UART the shim drives"),
+        "{err}"
+    );
+    assert!(err.contains("\"cdns,uart-r1p12\""), "{err}");
+    assert!(err.contains("1 fact to fill in"), "{err}");
+    let board = std::fs::read_to_string(out.join("board.toml")).unwrap();
+    assert!(board.contains("# FILL IN uart:"), "{board}");
+    // Everything else is in the file; [uart] is the one table missing.
+    let text = board.replace("[uart]\n", "[uart]\nbase = 0xff00_0000\nsize = 0x1000\n");
+    let mut f = BTreeMap::new();
+    flatten(&toml::from_str(&text).unwrap(), "", &mut f);
+    let int = |k: &str| f[k].as_integer().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!((int("ram.base"), int("ram.size")), (0, 0x8000_0000));
+    assert_eq!(int("gic.version"), 2);
+    assert_eq!(
+        (int("gic.gicd_base"), int("gic.gicc_base")),
+        (0xf901_0000, 0xf902_0000)
+    );
+    assert_eq!(f["cpus.start"].as_str(), Some("psci-smc"));
+    assert_eq!(f["cpus.mpidr"].as_array().unwrap().len(), 4);
+    assert!(f.contains_key("hypervisor.phys") && f.contains_key("vpci.irq_base"));
+    assert!(!out.join("linux-demo.toml").exists());
+}

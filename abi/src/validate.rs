@@ -44,6 +44,8 @@ pub enum Problem {
     /// region below the shim image (`[start, end)`): a cell that could
     /// write it could send a waiting CPU anywhere at EL2.
     ReleaseAddr { cpu: u32, addr: u64, start: u64, end: u64 },
+    /// A `jailhouse` boot kind field (`crate::jailhouse::check`).
+    JailhouseBoot { cell: u32, field: &'static str, value: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -119,6 +121,17 @@ impl fmt::Display for Problem {
                 write!(f, "links[{link}]: shared memory is outside board RAM")
             }
             BadBootKind { cell, kind } => write!(f, "cells[{cell}].boot.kind {kind} is unknown"),
+            JailhouseBoot { cell, field: "images", value } => {
+                write!(f, "cells[{cell}].boot.images: {value} images, 1 to {} allowed", crate::MAX_IMAGES)
+            }
+            JailhouseBoot { cell, field: "reset_address", value } => write!(
+                f,
+                "cells[{cell}].boot.reset_address {value:#x} is not a 4-byte aligned address in one of the cell's executable RAM regions"
+            ),
+            JailhouseBoot { cell, field, value } => write!(
+                f,
+                "cells[{cell}].boot.{field} {value:#x} is not inside one of the cell's RAM or shared regions"
+            ),
             ReleaseAddr { cpu, addr, start, end } => write!(
                 f,
                 "board.release_addr[{cpu}] = {addr:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({start:#x}..{end:#x})"
@@ -238,8 +251,12 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 bad(Problem::CpuOwnedTwice { cpu, first: first as u32, second: ci });
             }
         }
-        if c.boot.kind != boot_kind::LINUX && c.boot.kind != boot_kind::RAW {
+        if ![boot_kind::LINUX, boot_kind::RAW, boot_kind::JAILHOUSE].contains(&c.boot.kind) {
             bad(Problem::BadBootKind { cell: ci, kind: c.boot.kind });
+        }
+        let jailhouse = crate::is_jailhouse(c);
+        if jailhouse {
+            crate::jailhouse::check(c, |field, value| bad(Problem::JailhouseBoot { cell: ci, field, value }));
         }
         let v = &c.vpci;
         let windows = [
@@ -308,7 +325,8 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 }
             }
         }
-        if !loader_ok {
+        // A jailhouse cell has no loader (the shim enters the inmate itself).
+        if !loader_ok && !jailhouse {
             bad(Problem::LoaderOutsideRam { cell: ci, ipa: c.loader_ipa });
         }
         for (ri, r) in c.irq_ranges().iter().enumerate() {

@@ -442,6 +442,7 @@ pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
         arch::set_gicv2_mode();
         crate::gic::record_cpu_interface(cpu);
     }
+    crate::irq_prep::at_cell_start(ci, cpu);
     CPU_STATE[cpu].store(cpu::ON, Ordering::SeqCst);
     arch::enter_guest(entry, x0)
 }

@@ -26,6 +26,8 @@ mod gic;
 #[cfg(target_os = "none")]
 mod hypercall;
 #[cfg(target_os = "none")]
+mod irq_prep;
+#[cfg(target_os = "none")]
 mod jailhouse_load;
 #[cfg(target_os = "none")]
 mod comm_header;

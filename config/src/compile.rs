@@ -315,7 +315,8 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
     };
     boot.overlay_first = NO_PAYLOAD;
     boot.overlay_count = 0;
-    if !set_str_field(&mut boot.bootargs, &c.boot.bootargs) {
+    // A jailhouse cell's string is its `cmdline` (jailhouse_kind::cell).
+    if c.boot.kind != BootKind::Jailhouse && !set_str_field(&mut boot.bootargs, &c.boot.bootargs) {
         err(format!("{at}.boot.bootargs"), format!("{} bytes", c.boot.bootargs.len()), format!("longer than {} bytes", BOOTARGS_LEN - 1));
     }
     if !set_str_field(&mut boot.stdout_path, &c.boot.stdout_path) {

@@ -37,7 +37,7 @@ fn system() -> SystemConfig {
 fn place(bus: &mut VirtualPciBus, bar: u64) -> (EcamOutcome, bool) {
     let _ = bus.ecam_write(0x10, 4, bar);
     let out = bus.ecam_write(0x04, 2, 0x6);
-    let decodes = bus.mmio_read(bar + u64::from(REG_ID), 4).is_some();
+    let decodes = bus.mmio_read(bar + REG_ID, 4).is_some();
     (out, decodes)
 }
 

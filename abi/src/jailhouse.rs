@@ -95,3 +95,42 @@ pub fn check(c: &CellConfig, mut bad: impl FnMut(&'static str, u64)) {
         bad("cmdline_ipa", j.cmdline_ipa);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BootConfig, JhCommHeader, JhConsole};
+    use core::mem::{offset_of, size_of};
+
+    /// Jailhouse's `struct jailhouse_comm_region` (arm-common) is packed and
+    /// 100 bytes long; ours ends in 4 bytes of padding after `vpci_irq_base`.
+    #[test]
+    fn comm_header_matches_jailhouse_packed_layout() {
+        assert_eq!(offset_of!(JhCommHeader, revision), 6);
+        assert_eq!(offset_of!(JhCommHeader, msg_to_cell), 12);
+        assert_eq!(offset_of!(JhCommHeader, reply_from_cell), 16);
+        assert_eq!(offset_of!(JhConsole, kind), 12);
+        assert_eq!(offset_of!(JhConsole, flags), 14);
+        assert_eq!(offset_of!(JhConsole, divider), 16);
+        assert_eq!(offset_of!(JhConsole, gate_nr), 20);
+        assert_eq!(offset_of!(JhConsole, clock_reg), 24);
+        assert_eq!(offset_of!(JhCommHeader, vpci_irq_base) + 4, 100);
+        assert_eq!(size_of::<JhCommHeader>(), 104);
+    }
+
+    #[test]
+    fn jailhouse_boot_layout() {
+        assert_eq!(size_of::<JailhouseBoot>(), 24 + 8 * MAX_IMAGES);
+        assert_eq!(offset_of!(JailhouseBoot, image_ipa), 24);
+        assert_eq!(offset_of!(BootConfig, jailhouse) % 8, 0);
+    }
+
+    #[test]
+    fn images_are_consecutive_payloads() {
+        let j = JailhouseBoot { image_first: 7, image_count: 3, image_ipa: [0, 0x8000, 0x10000, 0], ..Default::default() };
+        let v: [(u32, u64); 3] = core::array::from_fn(|k| j.images().nth(k).unwrap());
+        assert_eq!(v, [(7, 0), (8, 0x8000), (9, 0x10000)]);
+        let over = JailhouseBoot { image_count: 99, ..Default::default() };
+        assert_eq!(over.images().count(), MAX_IMAGES);
+    }
+}

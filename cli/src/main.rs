@@ -6,12 +6,14 @@ mod args;
 mod cmd_build;
 mod cmd_check;
 mod cmd_diff;
+mod cmd_import;
 mod cmd_dtb;
 mod config_input;
 mod dtb_devices;
 mod dtc;
 mod failure;
 mod guest;
+mod jailhouse_cell;
 mod link_report;
 mod problem;
 mod prop_format;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
             board,
             output,
         } => cmd_build::run(config, board.as_deref(), output),
+        Command::ImportJailhouse { cells, output } => cmd_import::run(cells, output.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,7 +74,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                 }
                 EcamOutcome::BarNotDecoded { bar0, collides_with } => {
                     drop(rt);
-                    info!("cell {}: ivshmem BAR0 at {bar0:#x} refused, not decoded: it would cover {collides_with}", cell::name(ci));
+                    info!("cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}", cell::name(ci));
                 }
             }
             Some(0)

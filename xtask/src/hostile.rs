@@ -89,15 +89,15 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         "CELL_GET_STATE of cell 0x0, not itself: E_PERM".into(),
         "HVC #0x1 is not a service: NOT_SUPPORTED".into(),
         "SMCCC/PSCI function 0xc2000000 not supported".into(),
-        format!("ivshmem BAR0 at {:#x} refused, not decoded: it would cover another cell's memory", t.linux_ram),
+        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.linux_ram),
         format!("denied read 4 bytes at IPA {:#x}", t.linux_ram),
     ]);
     // BAR0 outside the MEM window over memory (issue 14; attacker.rs block).
     shim.extend([
-        "refused, not decoded: it would cover the cell's own memory".to_string(),
-        format!("ivshmem BAR0 at {:#x} refused, not decoded: it would cover another cell's memory", t.rtos_ram),
+        "ivshmem BAR0 refused (not decoded): it would cover the cell's own memory at 0x".to_string(),
+        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.rtos_ram),
         format!("denied read 4 bytes at IPA {:#x}", t.rtos_ram),
-        format!("ivshmem BAR0 at {:#x} refused, not decoded: it would cover the shim's memory", t.shim),
+        format!("ivshmem BAR0 refused (not decoded): it would cover the shim's memory at {:#x}", t.shim),
         format!("denied read 4 bytes at IPA {:#x}", t.shim),
     ]);
     shim.extend([

@@ -30,7 +30,7 @@ pub fn fail_on() -> Vec<String> {
         "jh-conform: FAIL",
         "cell jh-a: denied",
         "cell jh-b: denied",
-        "refused, not decoded",
+        "BAR0 refused",
         "internal error",
         "PANIC",
         crate::e2e::SYSCONFIG_INVALID,

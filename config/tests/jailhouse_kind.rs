@@ -66,3 +66,11 @@ fn placements_outside_the_cell_are_refused_by_name() {
     let errs = load(|t| t.replacen("ipa = 0 }]", "ipa = 0x4000_0000 }]", 1)).unwrap_err();
     expect(&errs, S, "cells[1].boot.images.ipa", "0x4000_0000");
 }
+
+#[test]
+fn shared_vpci_intx_lines_are_refused() {
+    // jh-b given jh-a's vPCI SPIs: either cell could route and enable the other's.
+    let errs = load(|t| t.replacen("irq_base = 144", "irq_base = 142", 1)).unwrap_err();
+    expect(&errs, S, "cells[1].vpci.irq_base", "142");
+    assert!(errs[0].message.contains("also owned by cells[0]"), "{}", errs[0]);
+}

@@ -22,7 +22,7 @@ fn demo_compiles_with_jailhouse_defaults() {
     let sys = load(|t| t).expect("jailhouse-demo compiles");
     let mut problems = Vec::new();
     assert_eq!(validate(&sys.config, &mut |p| problems.push(p)), 0, "{problems:?}");
-    for (ci, cmdline) in [(0, "peer=a on qemu-virt"), (1, "peer=b on qemu-virt")] {
+    for (ci, cmdline) in [(0, "peer=a"), (1, "peer=b reset-once")] {
         let c = &sys.config.cells[ci];
         assert_eq!(c.boot.kind, boot_kind::JAILHOUSE);
         assert_eq!(c.comm_region_ipa, 0x8000_0000, "Jailhouse's COMM_REGION_BASE by default");

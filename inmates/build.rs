@@ -18,6 +18,10 @@ fn main() {
         println!("cargo:rustc-link-arg-bin={bin}=-T{dir}/../linker/inmate.ld");
         println!("cargo:rustc-link-arg-bin={bin}=-zmax-page-size=4096");
     }
+    // Jailhouse's layout: linked at 0, command line at 0x1000.
+    println!("cargo:rerun-if-changed={dir}/../linker/jailhouse-inmate.ld");
+    println!("cargo:rustc-link-arg-bin=jh-conform=-T{dir}/../linker/jailhouse-inmate.ld");
+    println!("cargo:rustc-link-arg-bin=jh-conform=-zmax-page-size=4096");
     // The Linux user program: a plain static ELF at the linker's default base.
     println!("cargo:rustc-link-arg-bin=ivshmem-rtt=-zmax-page-size=4096");
     println!("cargo:rustc-link-arg-bin=ivshmem-rtt=--entry=_start");

@@ -44,6 +44,11 @@ pub mod boot_kind {
     pub const LINUX: u32 = 1;
     /// Raw binary entered at its load address with x0 = DTB.
     pub const RAW: u32 = 2;
+    /// Jailhouse inmate(s) with `jailhouse cell load` semantics: no loader,
+    /// no DTB; the shim copies each image to its IPA, the command line to
+    /// `BootConfig::cmdline_ipa`, and enters the CPU at `reset_address`
+    /// (`crate::jailhouse`).
+    pub const JAILHOUSE: u32 = 3;
 }
 
 /// `BootConfig::flags` bits.
@@ -142,8 +147,12 @@ pub struct BootConfig {
     pub overlay_count: u32,
     /// `boot_flags::*`.
     pub flags: u32,
+    /// Linux/raw: the kernel command line. Jailhouse kind: the string
+    /// copied to `cmdline_ipa` (`jailhouse cell load -s`), none when empty.
     pub bootargs: [u8; BOOTARGS_LEN],
     pub stdout_path: [u8; PATH_LEN],
+    /// Jailhouse kind: the rest of these fields (`crate::jailhouse`).
+    pub jailhouse: crate::jailhouse::JailhouseBoot,
 }
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]

@@ -14,6 +14,7 @@ pub mod attack_targets;
 pub mod link_layout;
 mod comm;
 mod config;
+pub mod jailhouse;
 mod number;
 mod payload;
 pub mod staging;
@@ -21,6 +22,7 @@ mod validate;
 
 pub use comm::*;
 pub use config::*;
+pub use jailhouse::{is_jailhouse, JailhouseBoot, MAX_IMAGES};
 pub use number::parse_u64;
 pub use payload::*;
 pub use validate::*;

@@ -193,7 +193,8 @@ pub fn overlay_count(cell: &CellConfig) -> Result<usize, StagingError> {
 /// Whether the cell gets the board's vPCI template (when the image has
 /// one): it has a vPCI window and did not opt out (`boot_flags::DIRECT_VPCI`).
 pub fn wants_vpci_template(cell: &CellConfig) -> bool {
-    cell.vpci.ecam_size != 0 && cell.boot.flags & crate::config::boot_flags::DIRECT_VPCI == 0
+    // A jailhouse cell has no loader and no device tree.
+    !crate::is_jailhouse(cell) && cell.vpci.ecam_size != 0 && cell.boot.flags & crate::config::boot_flags::DIRECT_VPCI == 0
 }
 
 /// The staging plan for `cell`: what the shim copies where.

@@ -44,6 +44,11 @@ pub enum Problem {
     /// region below the shim image (`[start, end)`): a cell that could
     /// write it could send a waiting CPU anywhere at EL2.
     ReleaseAddr { cpu: u32, addr: u64, start: u64, end: u64 },
+    /// A cell's vPCI INTx SPIs (`vpci.irq_base` .. +4) are another cell's
+    /// SPIs too (its config ranges or its own vPCI INTx lines).
+    VpciIrqOwnedTwice { irq: u32, first: u32, second: u32 },
+    /// A `jailhouse` boot kind field (`crate::jailhouse::check`).
+    JailhouseBoot { cell: u32, field: &'static str, value: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -119,6 +124,21 @@ impl fmt::Display for Problem {
                 write!(f, "links[{link}]: shared memory is outside board RAM")
             }
             BadBootKind { cell, kind } => write!(f, "cells[{cell}].boot.kind {kind} is unknown"),
+            VpciIrqOwnedTwice { irq, first, second } => write!(
+                f,
+                "IRQ {irq} (a vPCI INTx line of cells[{second}]) is also owned by cells[{first}]: give each cell its own vpci.irq_base"
+            ),
+            JailhouseBoot { cell, field: "images", value } => {
+                write!(f, "cells[{cell}].boot.images: {value} images, 1 to {} allowed", crate::MAX_IMAGES)
+            }
+            JailhouseBoot { cell, field: "reset_address", value } => write!(
+                f,
+                "cells[{cell}].boot.reset_address {value:#x} is not a 4-byte aligned address in one of the cell's executable RAM regions"
+            ),
+            JailhouseBoot { cell, field, value } => write!(
+                f,
+                "cells[{cell}].boot.{field} {value:#x} is not inside one of the cell's RAM or shared regions"
+            ),
             ReleaseAddr { cpu, addr, start, end } => write!(
                 f,
                 "board.release_addr[{cpu}] = {addr:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({start:#x}..{end:#x})"
@@ -238,8 +258,12 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 bad(Problem::CpuOwnedTwice { cpu, first: first as u32, second: ci });
             }
         }
-        if c.boot.kind != boot_kind::LINUX && c.boot.kind != boot_kind::RAW {
+        if ![boot_kind::LINUX, boot_kind::RAW, boot_kind::JAILHOUSE].contains(&c.boot.kind) {
             bad(Problem::BadBootKind { cell: ci, kind: c.boot.kind });
+        }
+        let jailhouse = crate::is_jailhouse(c);
+        if jailhouse {
+            crate::jailhouse::check(c, |field, value| bad(Problem::JailhouseBoot { cell: ci, field, value }));
         }
         let v = &c.vpci;
         let windows = [
@@ -308,7 +332,8 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 }
             }
         }
-        if !loader_ok {
+        // A jailhouse cell has no loader (the shim enters the inmate itself).
+        if !loader_ok && !jailhouse {
             bad(Problem::LoaderOutsideRam { cell: ci, ipa: c.loader_ipa });
         }
         for (ri, r) in c.irq_ranges().iter().enumerate() {
@@ -322,6 +347,22 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                     bad(Problem::IrqOwnedTwice { irq, first: first as u32, second: ci });
                     break;
                 }
+            }
+        }
+    }
+    // vPCI INTx lines against every other cell's SPIs (the shim lets a
+    // cell route and enable both kinds as its own).
+    let vpci_spis = |c: &CellConfig| {
+        let v = &c.vpci;
+        let n = if v.ecam_size != 0 { 4 } else { 0 };
+        v.irq_base..v.irq_base.saturating_add(n)
+    };
+    for (ci, c) in cells.iter().enumerate() {
+        for irq in vpci_spis(c) {
+            let other = cells.iter().enumerate().find(|&(oi, o)| oi != ci && (o.owns_irq(irq) || (oi < ci && vpci_spis(o).contains(&irq))));
+            if let Some((oi, _)) = other {
+                bad(Problem::VpciIrqOwnedTwice { irq, first: oi as u32, second: ci as u32 });
+                break;
             }
         }
     }

@@ -112,6 +112,16 @@ pub enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Turn Jailhouse binary cell configs (.cell) into a system file
+    #[command(after_help = IMPORT_EXAMPLES)]
+    ImportJailhouse {
+        /// Jailhouse cell configs (revision 14, arm64), one per cell
+        #[arg(required = true)]
+        cells: Vec<PathBuf>,
+        /// Write the system file here [default: stdout]
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Bring up a board: generate its config from its DTB
     #[command(subcommand)]
     Board(BoardCommand),
@@ -123,6 +133,15 @@ pub enum BoardCommand {
     #[command(after_help = crate::board_new::EXAMPLES)]
     New(crate::board_new::BoardNewArgs),
 }
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  cellboot import-jailhouse qemu-arm64-gic-demo.cell -o boards/qemu-virt/gic-demo.toml
+  cellboot import-jailhouse ivshmem-a.cell ivshmem-b.cell > boards/qemu-virt/ivshmem.toml
+
+Each cell becomes a `jailhouse`-kind cell (memory regions, SPIs, vPCI IRQ base,
+reset address, comm region); ivshmem devices whose memory the cells share
+become one link. Set each cell's `images`, then run `cellboot check`.";
 
 /// What the loader of one cell gets: config, board DTB, staged initrd.
 #[derive(Debug, Args)]

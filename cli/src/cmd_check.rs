@@ -73,8 +73,14 @@ fn cross_check(
     let mut out = Vec::new();
     for (ci, c) in cfg.cells().iter().enumerate() {
         let disabled: Vec<&str> = c.disabled_paths().collect();
+        // A jailhouse-kind cell gets no device tree: its guest-physical
+        // space is its config alone (validate checks its regions against
+        // each other and its windows), so no board device is "still there"
+        // for its IPAs to collide with. Physical overlaps still count.
+        let gets_dtb = !cellboot_abi::is_jailhouse(c);
         let visible = |d: &Device| {
-            d.enabled
+            gets_dtb
+                && d.enabled
                 && !disabled
                     .iter()
                     .any(|p| d.path == *p || d.path.starts_with(&format!("{p}/")))

@@ -29,6 +29,9 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     let initrd = initrd_size(&sys, ci, a)?;
     let at = |m: String| Failure::Problem(format!("{}: cells[{ci}]: {m}", a.system.display()));
     let cell = &sys.config.cells[ci];
+    if cellboot_abi::is_jailhouse(cell) {
+        return Err(at("boot.kind = \"jailhouse\": the cell gets no device tree (docs/jailhouse-inmates.md)".into()));
+    }
     let n_ovl = staging::overlay_count(cell).map_err(|e| at(e.to_string()))?;
     let mut overlays = Vec::new();
     for k in 0..n_ovl {

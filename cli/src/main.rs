@@ -7,12 +7,14 @@ mod board_new;
 mod cmd_build;
 mod cmd_check;
 mod cmd_diff;
+mod cmd_import;
 mod cmd_dtb;
 mod config_input;
 mod dtb_devices;
 mod dtc;
 mod failure;
 mod guest;
+mod jailhouse_cell;
 mod link_report;
 mod problem;
 mod prop_format;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             output,
         } => cmd_build::run(config, board.as_deref(), output),
         Command::Board(args::BoardCommand::New(a)) => board_new::run(a),
+        Command::ImportJailhouse { cells, output } => cmd_import::run(cells, output.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,7 +26,7 @@ fn with_cell(text: &str, cpus: &str) -> String {
         text,
         "[[links]]",
         &format!(
-            "[[cells]]\nname = \"inmate\"\ncpus = {cpus}\nloader_ipa = 0x6100_0000\ncomm_region_ipa = 0x7fff_0000\n\
+            "[[cells]]\nname = \"inmate\"\ncpus = {cpus}\nloader_ipa = 0x6100_0000\ncomm_region_ipa = 0x7fff_0000\nvpci = {{ irq_base = 144 }}\n\
              [[cells.memory]]\nphys = 0x6100_0000\nsize = 0x100_0000\nflags = [\"read\", \"write\", \"execute\", \"ram\"]\n\
              [cells.boot]\nkind = \"raw\"\nkernel = \"inmate.bin\"\n\n[[links]]"
         ),

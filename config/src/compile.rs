@@ -88,8 +88,19 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
             payloads.push(Payload { kind, name, source: PayloadSource::File(base.join(file)) });
             (payloads.len() - 1) as u32
         };
+        if c.boot.kind == BootKind::Jailhouse {
+            crate::jailhouse_kind::images(c, &at, out, &mut |k, file, err| add(payload_kind::INMATE, &format!("image{k}"), file, err), &mut err);
+            continue;
+        }
         let kernel_kind = if c.boot.kind == BootKind::Linux { payload_kind::KERNEL } else { payload_kind::INMATE };
-        out.boot.kernel = add(kernel_kind, "kernel", &c.boot.kernel, &mut err);
+        let kernel = match &c.boot.kernel {
+            Some(k) => k.as_str(),
+            None => {
+                err(format!("{at}.boot.kernel"), String::new(), "missing: a linux or raw cell boots a kernel file".into());
+                ""
+            }
+        };
+        out.boot.kernel = add(kernel_kind, "kernel", kernel, &mut err);
         out.boot.initrd = match &c.boot.initrd {
             Some(f) => add(payload_kind::INITRD, "initrd", f, &mut err),
             None => NO_PAYLOAD,
@@ -275,8 +286,17 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
         out.irqs[i] = IrqRange { first: r.first, count: r.count };
     }
     out.num_irq_ranges = c.irqs.len().min(MAX_IRQ_RANGES) as u32;
-    out.comm_region_ipa = c.comm_region_ipa;
-    out.loader_ipa = c.loader_ipa;
+    if c.boot.kind == BootKind::Jailhouse {
+        crate::jailhouse_kind::cell(c, at, out, err);
+    } else {
+        for (key, v) in [("comm_region_ipa", c.comm_region_ipa), ("loader_ipa", c.loader_ipa)] {
+            if v.is_none() {
+                err(format!("{at}.{key}"), String::new(), "missing: a linux or raw cell needs it".into());
+            }
+        }
+        out.comm_region_ipa = c.comm_region_ipa.unwrap_or(0);
+        out.loader_ipa = c.loader_ipa.unwrap_or(0);
+    }
     let d = b.vpci;
     let v = c.vpci.as_ref();
     out.vpci = VpciConfig {
@@ -291,10 +311,12 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
     boot.kind = match c.boot.kind {
         BootKind::Linux => boot_kind::LINUX,
         BootKind::Raw => boot_kind::RAW,
+        BootKind::Jailhouse => boot_kind::JAILHOUSE,
     };
     boot.overlay_first = NO_PAYLOAD;
     boot.overlay_count = 0;
-    if !set_str_field(&mut boot.bootargs, &c.boot.bootargs) {
+    // A jailhouse cell's string is its `cmdline` (jailhouse_kind::cell).
+    if c.boot.kind != BootKind::Jailhouse && !set_str_field(&mut boot.bootargs, &c.boot.bootargs) {
         err(format!("{at}.boot.bootargs"), format!("{} bytes", c.boot.bootargs.len()), format!("longer than {} bytes", BOOTARGS_LEN - 1));
     }
     if !set_str_field(&mut boot.stdout_path, &c.boot.stdout_path) {

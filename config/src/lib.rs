@@ -11,6 +11,7 @@ mod board_file;
 mod compile;
 pub mod dtc;
 mod error;
+mod jailhouse_kind;
 mod problems;
 mod system;
 mod system_file;

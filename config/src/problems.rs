@@ -90,6 +90,14 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             s(format!("links[{link}].shmem"), format!("{}+{}", hex(l.shmem_phys), hex(l.shmem_size())))
         }
         BadBootKind { cell, kind } => s(format!("cells[{cell}].boot.kind"), kind.to_string()),
+        VpciIrqOwnedTwice { irq, second, .. } => {
+            let (path, f) = vpci_field(second, "irq_base");
+            ConfigError::new(path, f, irq.to_string(), msg.clone())
+        }
+        JailhouseBoot { cell, field, value } => {
+            let shown = if field == "images" { value.to_string() } else { hex(value) };
+            s(format!("cells[{cell}].boot.{field}"), shown)
+        }
         ReleaseAddr { cpu, addr, .. } => b(&format!("cpus.release_addr[{cpu}]"), hex(addr)),
         #[allow(unreachable_patterns)] // problems added to the ABI later still get reported
         _ => ConfigError::new(system, "", "", msg.clone()),

@@ -21,8 +21,10 @@ pub struct Cell {
     pub memory: Vec<Region>,
     #[serde(default)]
     pub irqs: Vec<Irqs>,
-    pub comm_region_ipa: u64,
-    pub loader_ipa: u64,
+    /// Required for linux/raw; the jailhouse kind defaults to 0x8000_0000.
+    pub comm_region_ipa: Option<u64>,
+    /// Required for linux/raw; a jailhouse cell has no loader.
+    pub loader_ipa: Option<u64>,
     /// Absent: the board's `[vpci]` defaults.
     #[serde(default)]
     pub vpci: Option<Vpci>,
@@ -116,6 +118,7 @@ pub struct Vpci {
 pub enum BootKind {
     Linux,
     Raw,
+    Jailhouse,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,12 +126,31 @@ pub enum BootKind {
 pub struct Boot {
     pub kind: BootKind,
     /// Kernel Image (linux) or binary (raw), relative to the system file.
-    pub kernel: String,
+    #[serde(default)]
+    pub kernel: Option<String>,
     pub initrd: Option<String>,
+    /// Jailhouse kind: the images `jailhouse cell load` would take.
+    #[serde(default)]
+    pub images: Vec<JailhouseImage>,
+    /// Jailhouse kind: the string of `jailhouse cell load -s`.
+    pub cmdline: Option<String>,
+    /// Jailhouse kind: where the string goes (default 0x1000).
+    pub cmdline_ipa: Option<u64>,
+    /// Jailhouse kind: where the CPU starts (default 0).
+    pub reset_address: Option<u64>,
     #[serde(default)]
     pub bootargs: String,
     #[serde(default)]
     pub stdout_path: String,
+}
+
+/// One `jailhouse cell load` image: a raw binary and the IPA it goes to
+/// (the first defaults to 0, the others need one).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JailhouseImage {
+    pub file: String,
+    pub ipa: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

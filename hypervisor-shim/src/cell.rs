@@ -11,7 +11,7 @@ use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
     payload_kind, PayloadEntry,
     cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
-    COMM_REVISION, COMM_SIGNATURE, MAX_CELLS, NO_PAYLOAD,
+    MAX_CELLS, NO_PAYLOAD,
 };
 use cellboot_vdev::pci::{EcamImage, VirtualPciBus, BUS0_PAGES, PAGE_BYTES};
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
@@ -149,7 +149,7 @@ pub fn ipa_to_pa(c: &CellConfig, ipa: u64, len: u64, write: bool) -> Option<u64>
 }
 
 /// Copies `data` into cell memory at `ipa` (shim-side, before the cell runs).
-fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {
+pub(crate) fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {
     let pa = ipa_to_pa(c, ipa, data.len() as u64, false).ok_or(())?;
     // Cell RAM is non-cacheable at EL2 (el2_map), so the copy lands in
     // memory, where the cell's MMU-off reads find it. Lines some earlier
@@ -270,7 +270,11 @@ pub(crate) fn vpci_devices(rt: &CellRt) -> ([u8; 8], usize) {
 pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) -> Result<(), SetupError> {
     let sys = cfg();
     let c = &sys.cells()[ci];
-    let b = &sys.board;
+    if cellboot_abi::is_jailhouse(c) {
+        crate::jailhouse_load::load(ci, c, pl)?;
+        fill_comm(ci, (devices, ndev), [Staged::default(); 4], 0, [[0; 24]; 4]);
+        return Ok(());
+    }
     // --- loader ---
     let (_, loader) = pl
         .find(cellboot_abi::payload_kind::LOADER)
@@ -334,38 +338,8 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         put(plan.vpci_template, d)?;
     }
     let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
-
-    // --- comm region ---
-    comm_bytes(ci).fill(0);
-    let comm = comm_region(ci);
-    let h = &mut comm.header;
-    h.signature = COMM_SIGNATURE;
-    h.revision = COMM_REVISION;
-    h.cell_state = cell_state::RUNNING;
-    h.pci_mmconfig_base = c.vpci.ecam_base;
-    h.gic_version = b.gic_version as u8;
-    h.gicd_base = b.gicd_base;
-    h.gicc_base = b.gicc_base;
-    h.gicr_base = b.gicr_base;
-    h.vpci_irq_base = c.vpci.irq_base;
-    h.console.address = b.uart_base;
-    h.console.size = b.uart_size as u32;
-    let i = &mut comm.info;
-    i.magic = CELLBOOT_MAGIC;
-    i.cell_index = ci as u32;
-    i.num_cells = sys.num_cells;
-    i.board = *b;
-    i.cell = *c;
-    i.board_dtb = board_dtb;
-    i.kernel = kernel;
-    i.initrd = initrd;
-    i.vpci_template = plan.vpci_template;
-    i.overlays = plan.overlays;
-    i.num_overlays = plan.num_overlays;
-    i.overlay_names = overlay_names;
-    i.num_vpci_devices = ndev as u32;
-    i.vpci_devices = devices;
-    // Shim memory (cached at EL2) the loader reads with its caches off.
+    fill_comm(ci, (devices, ndev), [board_dtb, kernel, initrd, plan.vpci_template], plan.num_overlays, overlay_names);
+    comm_region(ci).info.overlays = plan.overlays;
     arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
 
     info!(
@@ -382,6 +356,40 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         ndev
     );
     Ok(())
+}
+
+/// Fills cell `ci`'s comm region: Jailhouse's header (`comm_header`), then
+/// cellboot's own part for its loader ([board DTB, kernel, initrd, vPCI
+/// template] staged, overlays counted and named; `overlays` set by the caller).
+fn fill_comm(ci: usize, (devices, ndev): ([u8; 8], usize), staged: [Staged; 4], num_overlays: u32, overlay_names: [[u8; 24]; 4]) {
+    let sys = cfg();
+    let (c, b) = (&sys.cells()[ci], &sys.board);
+    comm_bytes(ci).fill(0);
+    let comm = comm_region(ci);
+    crate::comm_header::fill(&mut comm.header, b, c);
+    let i = &mut comm.info;
+    i.magic = CELLBOOT_MAGIC;
+    i.cell_index = ci as u32;
+    i.num_cells = sys.num_cells;
+    i.board = *b;
+    i.cell = *c;
+    [i.board_dtb, i.kernel, i.initrd, i.vpci_template] = staged;
+    i.num_overlays = num_overlays;
+    i.overlay_names = overlay_names;
+    i.num_vpci_devices = ndev as u32;
+    i.vpci_devices = devices;
+    // Shim memory (cached at EL2) the cell reads with its caches off.
+    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
+}
+
+/// Where cell `c`'s boot CPU starts and its x0: the loader with the comm
+/// region, or a jailhouse inmate at its reset address with x0 = 0.
+pub fn entry(c: &CellConfig) -> (u64, u64) {
+    if cellboot_abi::is_jailhouse(c) {
+        (c.boot.jailhouse.reset_address, 0)
+    } else {
+        (c.loader_ipa, c.comm_region_ipa)
+    }
 }
 
 /// Maps bus 0 of the cell's ECAM window read-only onto its image pages:
@@ -434,6 +442,7 @@ pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
         arch::set_gicv2_mode();
         crate::gic::record_cpu_interface(cpu);
     }
+    crate::irq_prep::at_cell_start(ci, cpu);
     CPU_STATE[cpu].store(cpu::ON, Ordering::SeqCst);
     arch::enter_guest(entry, x0)
 }

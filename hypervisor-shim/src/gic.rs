@@ -160,3 +160,19 @@ pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
         if size == 8 { (pa as *const u64).read_volatile() } else { u64::from((pa as *const u32).read_volatile()) }
     }
 }
+
+/// Cell start: cell `ci`'s SPIs grouped, prioritised and routed to it, the
+/// distributor's group enables set (`cellboot_vdev::gicd::prepare_cell_spis`).
+pub fn prepare_cell_spis(ci: usize) -> u32 {
+    let version = crate::cell::cfg().board.gic_version;
+    with_cell_irqs(ci, |c| {
+        let _g = LOCK.lock();
+        gicd::prepare_cell_spis(&mut hw(), version, c)
+    })
+}
+
+/// GICv2 cell start, on the entering CPU: its banked SGI/PPI priorities.
+pub fn prepare_banked_v2() {
+    let _g = LOCK.lock();
+    gicd::prepare_banked_v2(&mut hw());
+}

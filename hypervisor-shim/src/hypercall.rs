@@ -40,6 +40,10 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
 }
 
 fn putc(ci: usize, b: u8) {
+    // Jailhouse's inmate library sends "\r\n"; the line ends at the '\n'.
+    if b == b'\r' {
+        return;
+    }
     let mut rt = cell::rt(ci).lock();
     if b == b'\n' || rt.line_len == rt.line.len() {
         let n = rt.line_len;

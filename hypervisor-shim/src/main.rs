@@ -26,6 +26,12 @@ mod gic;
 #[cfg(target_os = "none")]
 mod hypercall;
 #[cfg(target_os = "none")]
+mod irq_prep;
+#[cfg(target_os = "none")]
+mod jailhouse_load;
+#[cfg(target_os = "none")]
+mod comm_header;
+#[cfg(target_os = "none")]
 mod mmio;
 #[cfg(target_os = "none")]
 mod payload;
@@ -153,21 +159,22 @@ mod boot {
         let mut mine = None;
         for (ci, c) in cfg.cells().iter().enumerate() {
             let cpu = cell::boot_cpu(c);
-            let comm = c.comm_region_ipa;
+            let (entry, x0) = cell::entry(c);
             if cpu == me {
                 mine = Some(ci);
                 continue;
             }
             cell::CPU_STATE[cpu].store(cell::cpu::ON_PENDING, core::sync::atomic::Ordering::SeqCst);
-            let r = psci::start_cpu(cpu, b.mpidr[cpu], c.loader_ipa, comm);
+            let r = psci::start_cpu(cpu, b.mpidr[cpu], entry, x0);
             if r != 0 {
                 refuse(format_args!("cell {}: firmware PSCI CPU_ON for CPU {cpu} failed ({r})", cell::name(ci)));
             }
         }
         match mine {
             Some(ci) => {
-                info!("entering cell {} on CPU {me} at {:#x}", cell::name(ci), cfg.cells()[ci].loader_ipa);
-                cell::run_on_this_cpu(ci, cfg.cells()[ci].loader_ipa, cfg.cells()[ci].comm_region_ipa)
+                let (entry, x0) = cell::entry(&cfg.cells()[ci]);
+                info!("entering cell {} on CPU {me} at {entry:#x}", cell::name(ci));
+                cell::run_on_this_cpu(ci, entry, x0)
             }
             None => {
                 info!("CPU {me} belongs to no cell: switching it off");

@@ -66,9 +66,16 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         let mut rt = cell::rt(ci).lock();
         let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
         if a.write {
-            if let EcamOutcome::Ignored { reason } = bus.ecam_write(off, a.size, value) {
-                drop(rt);
-                info!("cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}", cell::name(ci), value);
+            match bus.ecam_write(off, a.size, value) {
+                EcamOutcome::Done => {}
+                EcamOutcome::Ignored { reason } => {
+                    drop(rt);
+                    info!("cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}", cell::name(ci), value);
+                }
+                EcamOutcome::BarNotDecoded { bar0, collides_with } => {
+                    drop(rt);
+                    info!("cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}", cell::name(ci));
+                }
             }
             Some(0)
         } else {
@@ -80,7 +87,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             }
             Some(v)
         }
-    } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) {
+    } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) || bar_outside_window(ci, a.ipa) {
         let mut rt = cell::rt(ci).lock();
         let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
         if a.write {
@@ -145,6 +152,12 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         frame.set_reg(a.reg, v);
     }
     frame.elr += 4;
+}
+
+/// Whether `ipa` is in a BAR0 the cell placed outside its MEM window that
+/// its bus decodes (`cellboot_vdev::pci::ReservedIpas` says where it may).
+fn bar_outside_window(ci: usize, ipa: u64) -> bool {
+    cell::rt(ci).lock().vpci.as_ref().is_some_and(|bus| bus.device_at(ipa).is_some())
 }
 
 /// A denied access is reflected into the cell as a synchronous external

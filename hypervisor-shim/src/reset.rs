@@ -70,14 +70,16 @@ pub fn restart(ci: usize) -> ! {
     crate::mmio::link_reset(ci);
     let boot = boot_cpu(c);
     if boot == me {
-        cell::run_on_this_cpu(ci, c.loader_ipa, c.comm_region_ipa)
+        let (entry, x0) = cell::entry(c);
+        cell::run_on_this_cpu(ci, entry, x0)
     }
     // The boot CPU called CPU_OFF on its way out; firmware may still be
     // finishing that when CPU_ON comes.
     CPU_STATE[boot].store(cpu::ON_PENDING, Ordering::SeqCst);
     let deadline = arch::deadline_ms(GATHER_MS);
     loop {
-        let r = crate::psci::start_cpu(boot, cell::cfg().board.mpidr[boot], c.loader_ipa, c.comm_region_ipa);
+        let (entry, x0) = cell::entry(c);
+        let r = crate::psci::start_cpu(boot, cell::cfg().board.mpidr[boot], entry, x0);
         if r == crate::psci::SUCCESS {
             park_this_cpu()
         }

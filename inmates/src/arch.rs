@@ -163,6 +163,7 @@ sysreg_r!(far_el1, "far_el1");
 sysreg_w!(set_vbar_el1, "vbar_el1");
 sysreg_r!(icc_sre, "icc_sre_el1");
 sysreg_w!(set_icc_sre, "icc_sre_el1");
+sysreg_w!(set_icc_ctlr, "icc_ctlr_el1");
 sysreg_w!(set_icc_pmr, "icc_pmr_el1");
 sysreg_w!(set_icc_bpr1, "icc_bpr1_el1");
 sysreg_w!(set_icc_igrpen1, "icc_igrpen1_el1");

@@ -58,7 +58,7 @@ pub fn reset_markers(mut boot: Vec<String>, cpu: u32) -> Result<Vec<String>> {
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
-pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile", "rpi4b/cell-reset"];
+pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile", "rpi4b/cell-reset", "rpi4b/jailhouse-demo"];
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()

@@ -89,11 +89,22 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         "CELL_GET_STATE of cell 0x0, not itself: E_PERM".into(),
         "HVC #0x1 is not a service: NOT_SUPPORTED".into(),
         "SMCCC/PSCI function 0xc2000000 not supported".into(),
+        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.linux_ram),
         format!("denied read 4 bytes at IPA {:#x}", t.linux_ram),
+    ]);
+    // BAR0 outside the MEM window over memory (issue 14; attacker.rs block).
+    shim.extend([
+        "ivshmem BAR0 refused (not decoded): it would cover the cell's own memory at 0x".to_string(),
+        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.rtos_ram),
+        format!("denied read 4 bytes at IPA {:#x}", t.rtos_ram),
+        format!("ivshmem BAR0 refused (not decoded): it would cover the shim's memory at {:#x}", t.shim),
+        format!("denied read 4 bytes at IPA {:#x}", t.shim),
+    ]);
+    shim.extend([
         "ECAM write 0x10000000 at +0x28010 ignored: vpci: config write to an absent device".into(),
         "ECAM write 0xffffffffffffffff at +0x10 ignored: vpci: config write not within one dword".into(),
         "ivshmem doorbell to peer 1 of device 0: no such other peer, ignored".into(),
-        "ivshmem write ignored: ivshmem: doorbell to a peer that does not exist".into(),
+        "ivshmem write ignored: ivshmem: doorbell to a peer that does not exist".to_string(),
     ]);
     let mut v = vec!["[attacker] attacker: up".to_string()];
     v.extend(shim.iter().map(|l| format!("[shim] cell attacker: {l}")));

@@ -12,6 +12,7 @@ mod firmware;
 mod hostile;
 mod image;
 mod initramfs;
+mod jailhouse_e2e;
 mod manifest;
 mod partition;
 mod paths;

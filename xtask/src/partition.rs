@@ -14,10 +14,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast", "two-cell-reset"];
+pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast", "two-cell-reset", "jailhouse-demo"];
 /// System files whose payloads this module builds (inmates, partition initramfs).
-pub const SYSTEMS: &[&str] = &["two-cell", "hostile", "ecam-bench"];
-const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench"];
+pub const SYSTEMS: &[&str] = &["two-cell", "hostile", "ecam-bench", "jailhouse-demo"];
+const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench", "jh-conform"];
 /// The Linux-side round-trip timer (static arm64 ELF, inmates/src/bin/ivshmem-rtt.rs).
 const LINUX_TOOL: &str = "ivshmem-rtt";
 
@@ -276,6 +276,15 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied", "is no config cycle"]));
             let expect = strings(&["ecam-bench: config reads from the mapped image agree", "ecam-bench: mapped ", "PSCI SYSTEM_OFF"]);
             (expect, fail_on)
+        }
+        "jailhouse-demo" => {
+            inmates(release)?;
+            let sys = assemble::load_system(board, "jailhouse-demo")?;
+            let bins = assemble::binaries(&sys, release)?;
+            let img = paths::board_out(board).join("e2e-jailhouse-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            c.arg("-kernel").arg(&img);
+            (crate::jailhouse_e2e::expect(board), crate::jailhouse_e2e::fail_on())
         }
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };

@@ -285,6 +285,20 @@ mod hostile {
         t.push("BAR0 := Linux RAM", Want::Absorbed, 0);
         t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.linux_ram) as i64);
         arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
+        // --- BAR0 outside the MEM window (issue 14): decoded only where it
+        // covers nothing; over memory the shim refuses and logs it ---
+        let own_word = i64::from(arch::rd32(own));
+        arch::wr32(ecam + 0x10, own as u32);
+        t.push("BAR0 := own RAM (refused)", Want::Absorbed, 0);
+        t.push("  ...then read: own RAM, not the BAR", Want::Own(own_word), i64::from(arch::rd32(own)));
+        arch::wr32(ecam + 0x10, tg.rtos_ram as u32);
+        t.push("BAR0 := rtos RAM (refused)", Want::Absorbed, 0);
+        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.rtos_ram) as i64);
+        arch::wr32(ecam + 0x10, tg.shim as u32);
+        t.push("BAR0 := shim memory (refused)", Want::Absorbed, 0);
+        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.shim) as i64);
+        arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
+        // --- end of the BAR0 placement block ---
         arch::wr32(ecam + (5 << 15) + 0x10, 0x1000_0000);
         t.push("config write to absent device 5", Want::Absorbed, 0);
         // Reads never leave the cell's own config pages: whatever the width,

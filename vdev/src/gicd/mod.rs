@@ -11,6 +11,7 @@ mod bits;
 mod bytes;
 mod control;
 mod ownership;
+mod prep;
 pub mod regs;
 mod routing;
 mod wake;
@@ -19,6 +20,7 @@ use bits::Word;
 use regs::Reg;
 
 pub use routing::{AFF_MASK, IROUTER_IRM};
+pub use prep::{ctlr_enable_bits, prepare_banked_v2, prepare_cell_spis, CELL_IRQ_PRIORITY};
 pub use wake::{restore_spi, wake_spi, WokenSpi};
 
 /// Real distributor accesses, done by the shim with device-memory MMIO.

@@ -22,6 +22,10 @@ impl VirtualPciBus {
             return Self::new(&VpciConfig::default());
         };
         let mut bus = Self::new(&cell.vpci);
+        // A list that does not fit keeps BARs inside the window.
+        if let Some(r) = super::ReservedIpas::for_cell(sys, cell_index) {
+            bus.allow_bars_outside_window(r);
+        }
         for link in sys.links() {
             let Some(peer_id) = link.peers.iter().position(|&p| p as usize == cell_index) else {
                 continue;

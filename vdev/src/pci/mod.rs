@@ -9,6 +9,7 @@
 //! asking the peer's bus [`VirtualPciBus::take_interrupt`].
 
 mod access;
+mod bar_place;
 mod config_space;
 mod from_config;
 mod image;
@@ -20,6 +21,7 @@ use cellboot_abi::VpciConfig;
 use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
 
+pub use bar_place::{ReservedIpas, MAX_RESERVED};
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
 pub use image::{CleanFn, ConfigPage, EcamImage, BUS0_PAGES, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
@@ -67,6 +69,12 @@ pub enum EcamOutcome {
     Ignored {
         reason: &'static str,
     },
+    /// Written, but the device's BAR0 (memory decode on) at `bar0` does not
+    /// decode: it lies outside the MEM window and covers `collides_with`.
+    BarNotDecoded {
+        bar0: u64,
+        collides_with: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +97,9 @@ pub struct VirtualPciBus {
     /// Kept equal to the config space of every device (see `image.rs`).
     /// With the function that cleans a changed page to memory.
     image: Option<(&'static EcamImage, CleanFn)>,
+    /// What a BAR outside the MEM window must avoid; `None`: BARs decode
+    /// only inside the window.
+    reserved: Option<ReservedIpas>,
 }
 
 impl VirtualPciBus {
@@ -98,7 +109,13 @@ impl VirtualPciBus {
             cfg: *cfg,
             slots: [None; MAX_DEVICES],
             image: None,
+            reserved: None,
         }
+    }
+
+    /// Lets BARs decode outside the MEM window wherever they avoid `r`.
+    pub fn allow_bars_outside_window(&mut self, r: ReservedIpas) {
+        self.reserved = Some(r);
     }
 
     pub fn config(&self) -> &VpciConfig {
@@ -237,8 +254,27 @@ impl VirtualPciBus {
         };
         let shift = u32::from(a.reg % 4) * 8;
         dev.cfg_write_dword(a.reg, (value as u32) << shift, dword_mask(a.reg, size));
+        let (enabled, bar0) = (dev.memory_enabled(), u64::from(dev.bar0));
         self.publish(a.device);
-        EcamOutcome::Done
+        match self.bar_refusal(bar0) {
+            Some(collides_with) if enabled && matches!(a.reg & !3, config_space::REG_COMMAND | config_space::REG_BAR0) => {
+                EcamOutcome::BarNotDecoded { bar0, collides_with }
+            }
+            _ => EcamOutcome::Done,
+        }
+    }
+
+    /// Why a BAR0 at `base` would not decode (`None`: it does).
+    fn bar_refusal(&self, base: u64) -> Option<&'static str> {
+        let end = base.checked_add(BAR0_SIZE)?;
+        let win_end = self.cfg.mmio_base.saturating_add(self.cfg.mmio_size);
+        if base >= self.cfg.mmio_base && end <= win_end {
+            return None;
+        }
+        match &self.reserved {
+            None => Some("nothing: it is outside the vPCI MEM window"),
+            Some(r) => r.collision(base, BAR0_SIZE),
+        }
     }
 
     /// A BAR0 register read; `None` when `ipa` is in no enabled BAR0.
@@ -265,16 +301,17 @@ impl VirtualPciBus {
 
     /// Slot and BAR offset of the enabled BAR0 containing `ipa`. A BAR only
     /// decodes while memory space is enabled and it lies wholly inside the
-    /// cell's vPCI MEM window: the guest picks BAR addresses, and this keeps
-    /// it from making us claim addresses the shim routes elsewhere. If the
-    /// guest overlaps two BARs, the lower slot wins (deterministic, harmless).
+    /// cell's vPCI MEM window, or (`allow_bars_outside_window`) anywhere it
+    /// collides with nothing the cell's address space already means: the
+    /// guest picks BAR addresses, and this keeps it from making us claim
+    /// addresses the shim routes elsewhere. If the guest overlaps two BARs,
+    /// the lower slot wins (deterministic, harmless).
     fn bar_hit(&self, ipa: u64) -> Option<(usize, u64)> {
-        let win_end = self.cfg.mmio_base.checked_add(self.cfg.mmio_size)?;
         self.slots.iter().enumerate().find_map(|(i, s)| {
             let d = s.as_ref()?;
             let base = u64::from(d.bar0);
             let end = base + BAR0_SIZE;
-            let decodes = d.memory_enabled() && base >= self.cfg.mmio_base && end <= win_end;
+            let decodes = d.memory_enabled() && self.bar_refusal(base).is_none();
             (decodes && (base..end).contains(&ipa)).then(|| (i, ipa - base))
         })
     }

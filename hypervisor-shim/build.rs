@@ -1,5 +1,6 @@
 //! Link the bare-metal binaries: the shim with linker/shim.ld at a build-time
-//! base (`SHIM_BASE`, default QEMU virt's 0x4020_0000), the QEMU test payload
+//! base (`SHIM_BASE`, default QEMU virt's 0x4020_0000; also the board's early
+//! UART and whether it has PSCI firmware), the QEMU test payload
 //! with its own script. Nothing to do for host builds.
 use std::env;
 
@@ -10,6 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=tests-armstub/armstub.ld");
     println!("cargo:rerun-if-env-changed=SHIM_BASE");
     println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART");
+    println!("cargo:rerun-if-env-changed=SHIM_PSCI_FIRMWARE");
 
     let base = env::var("SHIM_BASE").unwrap_or_else(|_| "0x40200000".into());
     let uart = env::var("SHIM_EARLY_UART").unwrap_or_else(|_| "0x09000000".into());
@@ -20,6 +22,13 @@ fn main() {
         }
     }
     println!("cargo:rustc-env=SHIM_EARLY_UART={uart}");
+    // Whether firmware takes PSCI SMCs (QEMU virt), or the board has none
+    // (spin-table: the Pi, where an SMC is UNDEFINED or lands in a stub).
+    let psci = env::var("SHIM_PSCI_FIRMWARE").unwrap_or_else(|_| "1".into());
+    if psci != "0" && psci != "1" {
+        panic!("SHIM_PSCI_FIRMWARE={psci} is not 0 or 1");
+    }
+    println!("cargo:rustc-env=SHIM_PSCI_FIRMWARE={psci}");
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;

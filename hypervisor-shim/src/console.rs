@@ -1,5 +1,8 @@
 //! PL011 console shared by the shim and the cells' debug hypercalls. One spin
-//! lock around it, so lines from different CPUs never interleave.
+//! lock around it, so lines from different CPUs never interleave; none
+//! while the MMU is off, when only the boot CPU runs the shim and the lock's
+//! exclusives would act on Device memory, where the architecture does not
+//! guarantee them (every data access is Device-nGnRnE with the MMU off).
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -93,8 +96,12 @@ impl Write for Uart {
     }
 }
 
-/// Runs `f` with the console locked.
+/// Runs `f` with the console locked (unlocked before the MMU is on: a
+/// refusal or an EL2 exception that early must still print, not hang).
 pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
+    if !crate::arch::data_cache_on() {
+        return f(&mut Uart);
+    }
     let _g = LOCK.lock();
     f(&mut Uart)
 }

@@ -22,6 +22,9 @@ use cellboot_abi::SystemConfig;
 
 const PAGE: u64 = 4096;
 
+/// The early error when the image header's `image_size` is too small.
+const IMAGE_SIZE_SHORT: &str = "the image header's image_size does not cover the shim's BSS";
+
 fn down(a: u64) -> u64 {
     a & !(PAGE - 1)
 }
@@ -52,6 +55,11 @@ fn map_all(ranges: &[Range]) -> Result<(), (&'static str, MapError)> {
 /// image (text, data, BSS, payloads) and the build-time early UART.
 pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapError)> {
     let (start, end) = arch::image_bounds();
+    // The arm64 boot protocol's image_size is what the boot firmware keeps
+    // free: a smaller one lets it put the DTB where boot.s zeroed BSS.
+    if image_size < end - start {
+        return Err(("image", MapError(IMAGE_SIZE_SHORT, image_size)));
+    }
     let rw = down(arch::image_data_start());
     let uart = down(early_uart);
     map_all(&[

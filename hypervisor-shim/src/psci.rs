@@ -5,7 +5,7 @@ use crate::arch::{self, GuestFrame};
 use crate::cell::{self, cpu, CPU_BOOT, CPU_STATE};
 use crate::spin_table;
 use cellboot_abi::cell_state;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 pub mod fid {
     pub const VERSION: u32 = 0x8400_0000;
@@ -28,16 +28,36 @@ pub const DENIED: i64 = -3;
 pub const ALREADY_ON: i64 = -4;
 pub const ON_PENDING: i64 = -5;
 
+/// Set on the first power-off: an error on the way (a fault, a fatal
+/// report) halts instead of powering off again, which could loop for ever.
+/// A plain load and store: no exclusives, which may not work this early.
+static POWERING_OFF: AtomicBool = AtomicBool::new(false);
+
 /// Real PSCI SYSTEM_OFF (QEMU virt exits). Does not return. Spin-table
-/// boards have no firmware to ask: the calling CPU halts.
+/// boards have no firmware to ask, and an SMC nobody takes (SCR_EL3.SMD = 1)
+/// returns NOT_SUPPORTED (`arch::return_from_undefined_smc`): the CPU halts.
 pub fn system_off() -> ! {
-    if spin_table::in_use() {
+    if POWERING_OFF.load(Ordering::Relaxed) {
+        arch::halt()
+    }
+    POWERING_OFF.store(true, Ordering::Relaxed);
+    if !psci_firmware() {
         info!("no PSCI firmware on this board: halting (power off by hand)");
         arch::halt()
     }
-    arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0);
-    info!("PSCI SYSTEM_OFF returned; halting this CPU");
+    let r = arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0) as i64;
+    info!("no firmware took PSCI SYSTEM_OFF ({r}): halting (power off by hand)");
     arch::halt()
+}
+
+/// Whether firmware takes PSCI calls: from the validated config, and
+/// before there is one from the board the shim was built for (an SMC on
+/// the Pi is UNDEFINED, or under QEMU raspi4b enters an EL3 with no vectors).
+fn psci_firmware() -> bool {
+    match cell::try_cfg() {
+        Some(_) => !spin_table::in_use(),
+        None => env!("SHIM_PSCI_FIRMWARE").as_bytes() == b"1",
+    }
 }
 
 /// Switches the calling CPU off: real PSCI CPU_OFF, or on spin-table boards

@@ -56,7 +56,12 @@ pub fn append_bootargs(bootargs: &mut [u8], extra: &str) -> Result<()> {
 }
 
 pub fn shim_link(sys: &System) -> firmware::ShimLink {
-    firmware::ShimLink { base: sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET, early_uart: sys.config.board.uart_base }
+    let b = &sys.config.board;
+    firmware::ShimLink {
+        base: sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET,
+        early_uart: b.uart_base,
+        psci_firmware: b.cpu_start != cellboot_abi::cpu_start::SPIN_TABLE,
+    }
 }
 
 pub fn binaries(sys: &System, release: bool) -> Result<Binaries> {

@@ -14,6 +14,18 @@ pub const SYSCONFIG_INVALID: &str = "system config invalid";
 /// corrupted DTB of `bad-board-dtb` needs a full structure check to be seen.
 pub const BOARD_DTB_INVALID: &str = "board DTB unusable";
 
+/// What the shim prints after it refused to start, before powering off.
+const REFUSED: &str = "refusing to start: powering off";
+/// How a power-off ends on a board no firmware powers off (the Pi: spin-table,
+/// SMC disabled by its armstub; QEMU raspi4b has no EL3 at all).
+const HALTED: &str = "halting (power off by hand)";
+/// An EL2 exception in the shim itself: a power-off that faults (an SMC
+/// nobody takes) shows it, and would loop through it.
+const SHIM_EXCEPTION: &str = "shim exception";
+/// Where an early refusal is reported: the image header's `image_size` is
+/// checked before the EL2 MMU is on (case `bad-image-size`).
+const IMAGE_SIZE_SHORT: &str = "image_size does not cover the shim's BSS";
+
 /// The Linux cell's init markers (qemu/init.sh), in order.
 pub const LINUX_MARKERS: &[&str] = &[
     "CELLBOOT: pci-node ok",
@@ -32,8 +44,16 @@ pub const BAD_OVERLAY: &str = "overlays/missing-label.dts";
 /// What the shim prints on `CELL_FAILED` (before the loader's message).
 pub const LOADER_FAILED: &str = "loader failed: ";
 
-pub const CASES: &[&str] =
-    &["linux-demo", "cli-preview", "bad-sysconfig-checksum", "bad-sysconfig-overlap", "bad-board-dtb", "bad-overlay", "cell-reset"];
+pub const CASES: &[&str] = &[
+    "linux-demo",
+    "cli-preview",
+    "bad-sysconfig-checksum",
+    "bad-sysconfig-overlap",
+    "bad-board-dtb",
+    "bad-image-size",
+    "bad-overlay",
+    "cell-reset",
+];
 
 /// What init prints before its `reboot -f` and after the restarted boot
 /// (qemu/init.sh, `cellboot.reboot=1`), and the shim between the two.
@@ -58,7 +78,18 @@ pub fn reset_markers(mut boot: Vec<String>, cpu: u32) -> Result<Vec<String>> {
 
 /// Cases on another board than `--board`, named `<board>/<case>` (the default
 /// run covers the Raspberry Pi 4 on QEMU raspi4b this way).
-pub const OTHER_BOARD_CASES: &[&str] = &["rpi4b/linux-demo", "rpi4b/el3-entry", "rpi4b/two-cell", "rpi4b/hostile", "rpi4b/cell-reset", "rpi4b/jailhouse-demo"];
+pub const OTHER_BOARD_CASES: &[&str] = &[
+    "rpi4b/linux-demo",
+    "rpi4b/el3-entry",
+    "rpi4b/two-cell",
+    "rpi4b/hostile",
+    "rpi4b/cell-reset",
+    "rpi4b/jailhouse-demo",
+    "rpi4b/bad-sysconfig-checksum",
+    "rpi4b/bad-sysconfig-overlap",
+    "rpi4b/bad-board-dtb",
+    "rpi4b/bad-image-size",
+];
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -78,7 +109,17 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
     let sys = assemble::load_system(board, "linux-demo")?;
     let bins = assemble::binaries(&sys, release)?;
     let out = paths::board_out(board);
-    let stopped = strings(&["Booting Linux", "CELLBOOT: done"]); // Linux must never start
+    // A refusal: the reason, the power-off, and on a board that does not
+    // power off the halt after it (that line comes only once the power-off
+    // SMC returned instead of faulting into a loop). Linux must never start.
+    let refusal = |why: &[&str]| {
+        let mut expect = strings(why);
+        expect.push(REFUSED.into());
+        if !q.exits_on_poweroff {
+            expect.push(HALTED.into());
+        }
+        (expect, strings(&["Booting Linux", "CELLBOOT: done", SHIM_EXCEPTION, "internal error", "PANIC"]))
+    };
     let mut c = q.boot_command(None);
     let case = match name {
         "linux-demo" => {
@@ -124,7 +165,8 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let img = out.join("e2e-bad-checksum.img");
             assemble::write(&assemble::pack(&sys, &bins, Some(bytes))?, &img)?;
             c.arg("-kernel").arg(&img);
-            Case { name: name.into(), qemu: c, expect: strings(&[SYSCONFIG_INVALID, "checksum"]), fail_on: stopped, timeout: Duration::from_secs(60) }
+            let (expect, fail_on) = refusal(&[SYSCONFIG_INVALID, "checksum"]);
+            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
         }
         "bad-sysconfig-overlap" => {
             let mut cfg = sys.config;
@@ -138,7 +180,8 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let img = out.join("e2e-bad-overlap.img");
             assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
             c.arg("-kernel").arg(&img);
-            Case { name: name.into(), qemu: c, expect: strings(&[SYSCONFIG_INVALID, "overlap"]), fail_on: stopped, timeout: Duration::from_secs(60) }
+            let (expect, fail_on) = refusal(&[SYSCONFIG_INVALID, "overlap"]);
+            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
         }
         "bad-board-dtb" => {
             let img = out.join("e2e-linux-demo.img");
@@ -147,7 +190,20 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let dtb = corrupt_dtb(&q.board_dtb().context("board has no DTB fixture")?, &uart, &out)?;
             c = q.boot_command(Some(&dtb));
             c.arg("-kernel").arg(&img);
-            Case { name: name.into(), qemu: c, expect: strings(&[BOARD_DTB_INVALID]), fail_on: stopped, timeout: Duration::from_secs(60) }
+            let (expect, fail_on) = refusal(&[BOARD_DTB_INVALID]);
+            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+        }
+        "bad-image-size" => {
+            // The header's image_size shrunk to the header's page: the shim
+            // refuses before its EL2 MMU is on, so the message goes out
+            // without the console lock (exclusives on Device memory).
+            let mut packed = assemble::pack(&sys, &bins, None)?;
+            packed.bytes[image::IMAGE_SIZE_OFFSET..image::IMAGE_SIZE_OFFSET + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+            let img = out.join("e2e-bad-image-size.img");
+            fetch::write_if_changed(&img, &packed.bytes)?;
+            c.arg("-kernel").arg(&img);
+            let (expect, fail_on) = refusal(&["hypervisor-shim", IMAGE_SIZE_SHORT]);
+            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
         }
         "bad-overlay" => {
             // The linux cell's overlays replaced by one whose fragment 1

@@ -71,7 +71,7 @@ fn armstub(sys: &System, release: bool, entry: u64, out: &Path) -> Result<Vec<u8
         c.arg("--release");
     }
     // The shim's own link settings: the same build-script output, no rebuild.
-    c.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
+    link.apply(&mut c);
     let elf = firmware::executable(c, "el3-armstub")?;
     let mut bin = firmware::to_binary(&elf, &out.join("el3-armstub.raw"))?;
     if bin.len() != STUB_LEN || bin[PARAMS..].iter().any(|&x| x != 0) {

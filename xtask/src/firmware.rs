@@ -22,6 +22,17 @@ pub struct ShimLink {
     /// Link address: hypervisor region base + text_offset (0x20_0000).
     pub base: u64,
     pub early_uart: u64,
+    /// Whether PSCI firmware powers the board off (board `cpu_start = "psci"`);
+    /// a refused config has no `cpu_start` to tell the shim.
+    pub psci_firmware: bool,
+}
+
+impl ShimLink {
+    /// Hands the link settings to the shim's build script.
+    pub fn apply(&self, c: &mut std::process::Command) {
+        c.env("SHIM_BASE", format!("{:#x}", self.base)).env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart));
+        c.env("SHIM_PSCI_FIRMWARE", if self.psci_firmware { "1" } else { "0" });
+    }
 }
 
 static BOOT_TIMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -60,7 +71,7 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
         (false, true) => shim.args(["--features", "direct-irqs"]),
         (false, false) => &mut shim,
     };
-    shim.env("SHIM_BASE", format!("{:#x}", link.base)).env("SHIM_EARLY_UART", format!("{:#x}", link.early_uart));
+    link.apply(&mut shim);
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.
     let mut loader = cargo_build_for(FIRMWARE_TARGET);

@@ -238,7 +238,7 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     rt.vpci = Some(bus);
 
     let devices = vpci_devices(&rt);
-    load(ci, devices, pl)?;
+    crate::restage::restage(c, &mut arch::Caches, || load(ci, devices, pl))?;
     rt.state = cell_state::RUNNING;
     RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
     for (cpu, owner) in CPU_CELL.iter().enumerate() {

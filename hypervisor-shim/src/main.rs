@@ -39,6 +39,9 @@ mod payload;
 mod psci;
 #[cfg(target_os = "none")]
 mod reset;
+// Also built for host tests: which memory a (re)start flushes.
+#[cfg(any(target_os = "none", test))]
+mod restage;
 #[cfg(target_os = "none")]
 mod spin_table;
 // Also built for host tests: the table builder is plain data manipulation.

@@ -42,7 +42,8 @@ pub fn restart(ci: usize) -> ! {
         cell::vpci_devices(&rt)
     };
     let Some(pl) = cell::payloads() else { crate::fatal(format_args!("restart before the payloads were kept")) };
-    if let Err(SetupError(what, at)) = cell::load(ci, devices, pl) {
+    // The previous run's cache lines go before anything is staged.
+    if let Err(SetupError(what, at)) = crate::restage::restage(c, &mut arch::Caches, || cell::load(ci, devices, pl)) {
         restart_failed(ci, what, at)
     }
     // Each other CPU is woken (see gic::kick) and parks on its next trap.

@@ -414,6 +414,19 @@ pub fn dcache_clean_inval(addr: u64, len: u64) {
     barrier::dsb(barrier::SY);
 }
 
+/// `crate::restage`'s cache operations on the hardware.
+pub struct Caches;
+
+impl crate::restage::CacheOps for Caches {
+    fn clean_inval(&mut self, pa: u64, len: u64) {
+        dcache_clean_inval(pa, len);
+    }
+    fn icache_inval_all(&mut self) {
+        // SAFETY: instruction-cache maintenance and barriers only.
+        unsafe { asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+    }
+}
+
 #[allow(non_snake_case)]
 fn CTR_EL0_dminline() -> u64 {
     let ctr: u64;

@@ -51,6 +51,8 @@ mod stage2;
 #[cfg(any(target_os = "none", test))]
 mod sysreg;
 #[cfg(target_os = "none")]
+mod sysreg_trap;
+#[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]
 mod vgic;

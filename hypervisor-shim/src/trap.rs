@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicU8, Ordering};
 mod ec {
     pub const HVC64: u64 = 0x16;
     pub const SMC64: u64 = 0x17;
+    pub const SYSREG: u64 = 0x18;
     pub const IABT_LOWER: u64 = 0x20;
     pub const DABT_LOWER: u64 = 0x24;
 }

@@ -193,6 +193,11 @@ mod inmate {
         say!("secondary reported x0={:#x}, now off", SECONDARY_SAW.load(Ordering::SeqCst));
         say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
         say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
+        // HCR_EL2.TAC: the write traps and is ignored (the shim logs it).
+        let actlr: u64;
+        // SAFETY: ACTLR_EL1 accesses trap to the shim; no memory is touched.
+        unsafe { core::arch::asm!("msr actlr_el1, {v}", "mrs {r}, actlr_el1", v = in(reg) 0x2u64, r = out(reg) actlr, options(nostack)) };
+        say!("actlr_el1 after writing 0x2: {actlr:#x}");
         say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
         say!("fp/simd registers kept across traps: {}", fp_simd_kept(gicd));
         let ispendr = gicd + 0x200 + 4 * (DOORBELL_SPI / 32);

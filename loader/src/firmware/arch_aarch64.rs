@@ -19,6 +19,13 @@ global_asm!(
     ".global _start",
     "_start:",
     "    mov   x19, x0",     // comm region IPA
+    // I-cache on: allowed with the MMU off (fetches are then Normal
+    // cacheable), else every instruction is a memory read on silicon. The
+    // shim invalidated the I-caches after staging us (IC IALLUIS).
+    "    mrs   x1, sctlr_el1",
+    "    orr   x1, x1, #(1 << 12)",
+    "    msr   sctlr_el1, x1",
+    "    isb",
     "    adr   x20, _start", // runtime base (link address 0)
     "    adr   x1, __relr_start",
     "    adr   x2, __relr_end",
@@ -182,20 +189,9 @@ pub fn counter_us() -> u64 {
     (t as u128 * 1_000_000 / f.max(1) as u128) as u64
 }
 
-/// `ic iallu; dsb nsh; isb`: no stale instructions for the new payload.
-pub fn invalidate_icache() {
-    // SAFETY: invalidating the I-cache only costs refetches.
-    unsafe {
-        asm!(
-            "ic iallu",
-            "dsb nsh",
-            "isb",
-            options(nostack, preserves_flags)
-        )
-    };
-}
-
-/// Enters the payload: x0 = DTB, x1..x3 = 0 (arm64 boot protocol).
+/// Enters the payload: x0 = DTB, x1..x3 = 0 (arm64 boot protocol), with
+/// the I-cache off again (the state the shim gave us) and invalidated, so
+/// no stale instructions for the new payload remain.
 ///
 /// # Safety
 /// `entry` must hold the payload, cleaned to PoC; never returns.
@@ -203,6 +199,8 @@ pub unsafe fn enter(entry: u64, dtb: u64) -> ! {
     // SAFETY: the caller's promise; the loader's state is abandoned.
     unsafe {
         asm!(
+            "mrs x1, sctlr_el1", "bic x1, x1, #(1 << 12)", "msr sctlr_el1, x1", "isb",
+            "ic iallu", "dsb nsh", "isb",
             // x4, not a free register: x1..x3 are zeroed first.
             "mov x1, xzr", "mov x2, xzr", "mov x3, xzr", "br x4",
             in("x4") entry, in("x0") dtb, options(noreturn, nostack),

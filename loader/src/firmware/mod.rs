@@ -224,7 +224,6 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         arch::clean_dcache_to_poc(plan.load, plan.copy_len);
     }
     arch::clean_dcache_to_poc(plan.dtb, dtb_size as u64);
-    arch::invalidate_icache();
     phase("payload in place");
     report_jump(&plan);
     // SAFETY: the payload is in place and cleaned to PoC, the DTB is complete

@@ -21,6 +21,22 @@ primary_entry:
     mrs     x20, CurrentEL
     lsr     x20, x20, #2
     msr     daifset, #0xf
+    // Invalidate BSS (DC IVAC, no clean) before zeroing it with the MMU off:
+    // a dirty line a previous loader left there would be written back over
+    // the zeros at any time (Linux's head.S invalidates before its MMU-off
+    // writes too). __bss_start is page aligned, so no neighbour shares a line.
+    mrs     x4, ctr_el0
+    ubfx    x4, x4, #16, #4         // CTR_EL0.DminLine: log2(words per line)
+    mov     x5, #4
+    lsl     x5, x5, x4
+    ldr     x2, =__bss_start
+    ldr     x3, =__bss_end
+6:  cmp     x2, x3
+    b.hs    7f
+    dc      ivac, x2
+    add     x2, x2, x5
+    b       6b
+7:  dsb     sy
     // zero BSS (16-byte aligned, bounds from the link script)
     ldr     x2, =__bss_start
     ldr     x3, =__bss_end

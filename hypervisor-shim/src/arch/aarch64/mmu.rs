@@ -199,9 +199,12 @@ pub fn enable_boot_cpu(image_start: u64, image_end: u64) {
     // SAFETY: boot CPU only, MMU off, before any other CPU reads EL2_MMU.
     unsafe { (&raw mut EL2_MMU).write_volatile([MAIR, tcr, root, sctlr]) };
     // Everything written with the MMU off (BSS zeroing, the tables,
-    // EL2_MMU) went straight to memory; a clean stale line of it left by the
-    // boot firmware would shadow that once the cache is on.
-    super::dcache_clean_inval(image_start, image_end - image_start);
+    // EL2_MMU, the stack) is in memory; a line an earlier owner left would
+    // shadow it (clean) or be written back over it (dirty), so the lines are
+    // dropped, not cleaned (DC IVAC, as Linux's head.S after its MMU-off
+    // writes). Text and data lose nothing: the arm64 boot protocol has
+    // whoever loaded the image clean it to PoC.
+    super::dcache_inval(image_start, image_end - image_start);
     // SAFETY: the map covers the running code, its stack and data with the
     // same addresses (identity), so execution continues seamlessly.
     unsafe { el2_mmu_on() };

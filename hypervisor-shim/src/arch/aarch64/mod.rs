@@ -168,6 +168,8 @@ pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
             + VTCR_EL2::SL0::Granule4KBLevel1
             + VTCR_EL2::T0SZ.val(64 - IPA_BITS as u64),
     );
+    // ACTLR_EL1 accesses trap (Jailhouse sets HCR_EL2.TAC too): `sysreg_trap`.
+    HCR_EL2.modify(HCR_EL2::TACR::SET);
     VTTBR_EL2.set(vttbr);
     // Physical timer and counter usable from EL1; no virtual offset.
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCEN::SET + CNTHCTL_EL2::EL1PCTEN::SET);
@@ -179,6 +181,10 @@ pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
     // what lower ELs observe; no memory is touched.
     unsafe {
         asm!("msr vpidr_el2, {0}", "msr vmpidr_el2, {1}", in(reg) midr, in(reg) mpidr, options(nostack));
+        // ACTLR_EL2 0: EL1 gets no write access to the core's IMPLEMENTATION
+        // DEFINED controls (Cortex-A72 TRM, ACTLR_EL2: CPUECTLR_EL1.SMPEN,
+        // L2CTLR_EL1...), whatever the firmware left (the Pi's armstub opens them).
+        asm!("msr actlr_el2, xzr", options(nostack));
         // CPTR_EL2: RES1 bits only, so no FP/SIMD (TFP) or SVE (TZ) traps.
         asm!("msr cptr_el2, {0}", in(reg) 0x32ffu64, options(nostack));
         // MDCR_EL2: no debug/PMU traps, all PMU counters to EL1 (HPMN = PMCR.N).
@@ -333,6 +339,14 @@ pub fn return_from_undefined_smc(frame: &mut GuestFrame, esr: u64) -> bool {
     true
 }
 
+/// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.
+pub fn actlr_el1() -> u64 {
+    let v: u64;
+    // SAFETY: reads a system register.
+    unsafe { asm!("mrs {0}, actlr_el1", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
 /// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).
 pub fn trap_syndrome() -> (u64, u64, u64) {
     (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
@@ -385,6 +399,8 @@ pub fn tlb_flush_guest_all() {
 /// switching VTTBR temporarily.
 pub fn tlb_flush_vm(vttbr: u64) {
     let saved = VTTBR_EL2.get();
+    // ACTLR_EL1 accesses trap (Jailhouse sets HCR_EL2.TAC too): `sysreg_trap`.
+    HCR_EL2.modify(HCR_EL2::TACR::SET);
     VTTBR_EL2.set(vttbr);
     barrier::isb(barrier::SY);
     tlb_flush_guest_all();
@@ -409,6 +425,23 @@ pub fn dcache_clean_inval(addr: u64, len: u64) {
         // SAFETY: cache maintenance by VA on a range the EL2 map covers
         // (maintenance never changes what memory holds, only where).
         unsafe { asm!("dc civac, {0}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    barrier::dsb(barrier::SY);
+}
+
+/// Invalidates, without cleaning, the data cache lines of [addr, addr+len)
+/// to PoC (`dc ivac`): for memory whose newest data is in memory (written
+/// with the MMU off) and nowhere else. Both ends must be line aligned, or a
+/// neighbour's dirty data in a shared line would be lost. Boot CPU, MMU off.
+pub fn dcache_inval(addr: u64, len: u64) {
+    let line = 4u64 << (CTR_EL0_dminline());
+    let mut a = addr;
+    barrier::dsb(barrier::SY);
+    while a < addr.saturating_add(len) {
+        // SAFETY: the caller's range holds nothing newer in any cache than
+        // in memory, so dropping its lines loses no data.
+        unsafe { asm!("dc ivac, {0}", in(reg) a, options(nostack)) };
         a += line;
     }
     barrier::dsb(barrier::SY);

@@ -8,16 +8,20 @@
 //! | shim data, BSS (stacks, stage-2 tables, comm regions, DTB copy) | Normal WB | read/write |
 //! | payloads after `_end` (up to the header's `image_size`) | Normal WB | read |
 //! | rest of the hypervisor region (spin-table words, the DTB QEMU puts there) | Normal WB | read/write |
-//! | board RAM outside the hypervisor region (cells' RAM, ivshmem) | Normal non-cacheable | read/write |
+//! | cells' RAM regions and links' shared memory (`el2_ram`), inside the DTB's `/memory` | Normal non-cacheable | read/write |
+//! | the board DTB's pages where firmware put it, if outside the hypervisor region | Normal non-cacheable | read/write |
 //! | UART, GICD, GICC (v2), GICR frames (v3) | Device-nGnRE | read/write |
 //!
 //! Nothing else is mapped: a stray shim access faults instead of reaching
-//! a device. Cell memory is non-cacheable at EL2 so the shim never holds a
+//! a device, and no speculative read reaches RAM that is not DRAM or not
+//! ours (`el2_ram`). Cell memory is non-cacheable at EL2 so the shim never holds a
 //! cache line of memory that cells use with their caches off (loader, early
 //! Linux, bare-metal inmates): no line EL2 ever allocated can go stale behind
 //! their backs or shadow what they wrote.
 
 use crate::arch::{self, MapAccess, MapError, Mem};
+use crate::el2_ram::{self, Ranges};
+use crate::dtb;
 use cellboot_abi::SystemConfig;
 
 const PAGE: u64 = 4096;
@@ -70,8 +74,8 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
     ])
 }
 
-/// Adds the rest from the validated config: the hypervisor region around
-/// the image, the other RAM, the board's MMIO the shim itself drives.
+/// Adds from the validated config: the hypervisor region around the image
+/// and the board's MMIO the shim itself drives (cell RAM: [`cell_ram`]).
 /// `image_size` as for [`early`]; the image lies inside the hypervisor region
 /// (checked by the caller).
 pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, MapError)> {
@@ -80,7 +84,6 @@ pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, M
     let hv = &cfg.hypervisor;
     let (hv_start, hv_end) = (down(hv.phys), up(hv.phys_end()));
     let img_end = image_map_end(start, end, image_size).min(hv_end);
-    let (ram_start, ram_end) = (down(b.ram_base), up(b.ram_base.saturating_add(b.ram_size)));
     let (gic_cpu, gic_cpu_size) = if b.gic_version == 2 {
         (b.gicc_base, b.gicc_size)
     } else {
@@ -94,12 +97,77 @@ pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, M
     map_all(&[
         ("hypervisor region below the image", hv_start, start, Mem::WriteBack, rw),
         ("hypervisor region above the image", img_end, hv_end, Mem::WriteBack, rw),
-        ("board RAM below the hypervisor region", ram_start, hv_start, Mem::NonCacheable, rw),
-        ("board RAM above the hypervisor region", hv_end, ram_end, Mem::NonCacheable, rw),
         ("UART", uart, uart_end, Mem::Device, rw),
         ("GIC distributor", gicd, gicd_end, Mem::Device, rw),
         ("GIC CPU interface / redistributors", gicc, gicc_end, Mem::Device, rw),
     ])?;
     arch::mmu_sync();
     Ok(())
+}
+
+/// Largest DTB the arm64 boot protocol allows.
+const DTB_PROTOCOL_MAX: u64 = 2 << 20;
+const FDT_HEADER: u64 = 40;
+
+/// Maps the pages of the board DTB where the firmware put it (RAM, by the
+/// boot protocol) when that is outside the hypervisor region: its header
+/// page, then what the header claims, at most 2 MiB. Mapped like cell RAM,
+/// which it may become. Addresses `dtb::take` refuses are left unmapped.
+pub fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, MapError)> {
+    let (b, hv) = (&cfg.board, &cfg.hypervisor);
+    let ram_end = b.ram_base.saturating_add(b.ram_size);
+    let in_hv = hv.phys <= addr && addr.saturating_add(FDT_HEADER) <= hv.phys_end();
+    if addr < b.ram_base || addr.saturating_add(FDT_HEADER) > ram_end || !addr.is_multiple_of(8) || in_hv {
+        return Ok(());
+    }
+    let map = |end: u64| {
+        map_all(&[("board DTB", down(addr), up(end.min(ram_end)), Mem::NonCacheable, MapAccess::ReadWrite)])?;
+        arch::mmu_sync();
+        Ok(())
+    };
+    map(addr + FDT_HEADER)?;
+    arch::dcache_clean_inval(addr, FDT_HEADER);
+    // SAFETY: the header's totalsize word, inside the page just mapped.
+    let total = u32::from_be(unsafe { ((addr + 4) as *const u32).read_volatile() }) as u64;
+    map(addr.saturating_add(total.clamp(FDT_HEADER, DTB_PROTOCOL_MAX)))
+}
+
+/// Maps the RAM the config gives cells and links, after refusing any of it
+/// the board DTB's `/memory` does not list.
+pub fn cell_ram(cfg: &SystemConfig) -> Result<(), (&'static str, MapError)> {
+    let ram = el2_ram::configured(cfg);
+    if let Some((s, _)) = el2_ram::outside_memory(&ram, &dtb_memory()) {
+        return Err(("cells' and links' RAM", MapError(NOT_IN_MEMORY, s)));
+    }
+    for &(s, e) in ram.as_slice() {
+        map_all(&[("cells' and links' RAM", s, e, Mem::NonCacheable, MapAccess::ReadWrite)])?;
+    }
+    arch::mmu_sync();
+    Ok(())
+}
+
+const NOT_IN_MEMORY: &str = "range not inside the board DTB's /memory";
+
+/// The `reg` ranges of the root's `device_type = "memory"` nodes in the
+/// copied board DTB.
+fn dtb_memory() -> Ranges {
+    dtb::with(|d| {
+        let mut out = Ranges::new();
+        let Ok(f) = cellfdt::Fdt::new(d) else { return out };
+        let (ac, sc) = (f.address_cells(0).unwrap_or(2) as usize, f.size_cells(0).unwrap_or(1) as usize);
+        if !(1..=2).contains(&ac) || !(1..=2).contains(&sc) {
+            return out;
+        }
+        let num = |b: &[u8]| b.chunks_exact(4).fold(0u64, |v, c| v << 32 | u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64);
+        for n in f.subnodes(0) {
+            if f.getprop(n, "device_type").ok() != Some(&b"memory\0"[..]) {
+                continue;
+            }
+            for e in f.getprop(n, "reg").unwrap_or(&[]).chunks_exact(4 * (ac + sc)) {
+                let (base, size) = (num(&e[..4 * ac]), num(&e[4 * ac..]));
+                out.add(base, base.saturating_add(size));
+            }
+        }
+        out
+    })
 }

@@ -21,6 +21,9 @@ mod console;
 mod dtb;
 #[cfg(target_os = "none")]
 mod el2_map;
+// Also built for host tests: which RAM the EL2 map holds.
+#[cfg(any(target_os = "none", test))]
+mod el2_ram;
 #[cfg(target_os = "none")]
 mod gic;
 #[cfg(target_os = "none")]
@@ -149,9 +152,15 @@ mod boot {
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---
+        if let Err((what, e)) = el2_map::dtb_window(cfg, dtb_addr) {
+            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
+        }
         match dtb::take(dtb_addr, b.ram_base, b.ram_base.saturating_add(b.ram_size)) {
             Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
             Err(e) => refuse(format_args!("board DTB unusable: {e}")),
+        }
+        if let Err((what, e)) = el2_map::cell_ram(cfg) {
+            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
         }
 
         // --- cells ---

@@ -12,6 +12,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SHIM_BASE");
     println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART");
     println!("cargo:rerun-if-env-changed=SHIM_PSCI_FIRMWARE");
+    println!("cargo:rerun-if-env-changed=SHIM_STAGE2_RAM");
 
     let base = env::var("SHIM_BASE").unwrap_or_else(|_| "0x40200000".into());
     let uart = env::var("SHIM_EARLY_UART").unwrap_or_else(|_| "0x09000000".into());
@@ -29,6 +30,13 @@ fn main() {
         panic!("SHIM_PSCI_FIRMWARE={psci} is not 0 or 1");
     }
     println!("cargo:rustc-env=SHIM_PSCI_FIRMWARE={psci}");
+    // Cell RAM's stage-2 leaves: "pages" under QEMU, "blocks" on hardware
+    // (src/stage2.rs, RAM_LEAVES).
+    let leaves = env::var("SHIM_STAGE2_RAM").unwrap_or_else(|_| "pages".into());
+    if leaves != "pages" && leaves != "blocks" {
+        panic!("SHIM_STAGE2_RAM={leaves} is not pages or blocks");
+    }
+    println!("cargo:rustc-env=SHIM_STAGE2_RAM={leaves}");
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;

@@ -193,7 +193,7 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
             return Err(SetupError("a memory region covers the GIC distributor (the shim mediates it)", r.virt));
         }
         // RAM in pages, devices in blocks where aligned: stage2.rs says why.
-        let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, Leaves::Pages) };
+        let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, stage2::RAM_LEAVES) };
         pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags), leaves)
             .map_err(|e| SetupError(map_err_text(e), r.virt))?;
     }

@@ -143,12 +143,13 @@ mod boot {
             }
         }
         info!(
-            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}, EL2 MMU on ({} tables)",
+            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}, EL2 MMU on ({} tables), cell RAM in stage-2 {}",
             str_field(&b.name),
             b.num_cpus,
             b.gic_version,
             cfg.num_cells,
-            arch::mmu_tables_used()
+            arch::mmu_tables_used(),
+            env!("SHIM_STAGE2_RAM")
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---

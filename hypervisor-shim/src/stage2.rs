@@ -68,6 +68,27 @@ pub enum Leaves {
     Blocks,
 }
 
+/// Cell RAM's leaves on the platform the shim was built for
+/// (`SHIM_STAGE2_RAM`, set by `xtask build --hardware`): 4 KiB pages under
+/// QEMU (module docs), blocks on hardware, where every guest TLB miss would
+/// otherwise walk a level deeper (Cortex-A72 TLBs cache the smaller size).
+pub const RAM_LEAVES: Leaves = if same(env!("SHIM_STAGE2_RAM"), "blocks") { Leaves::Blocks } else { Leaves::Pages };
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
     OutOfTables,
@@ -220,6 +241,13 @@ mod tests {
     use super::*;
 
     const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn builds_without_a_platform_setting_keep_ram_in_pages() {
+        // What every QEMU build gets (xtask sets "blocks" only for --hardware).
+        assert_eq!(RAM_LEAVES, Leaves::Pages);
+        assert!(same("blocks", "blocks") && !same("blocks", "pages") && !same("block", "blocks"));
+    }
     const RAM: Perm = Perm { read: true, write: true, exec: true };
     const RO: Perm = Perm { read: true, write: false, exec: false };
 

@@ -32,7 +32,18 @@ impl ShimLink {
     pub fn apply(&self, c: &mut std::process::Command) {
         c.env("SHIM_BASE", format!("{:#x}", self.base)).env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart));
         c.env("SHIM_PSCI_FIRMWARE", if self.psci_firmware { "1" } else { "0" });
+        let hardware = FOR_HARDWARE.load(std::sync::atomic::Ordering::Relaxed);
+        c.env("SHIM_STAGE2_RAM", if hardware { "blocks" } else { "pages" });
     }
+}
+
+static FOR_HARDWARE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Later builds are for a real board (`xtask build --hardware`): the shim
+/// maps cell RAM in 2 MiB stage-2 blocks where aligned. Every other build
+/// runs in QEMU, whose TLB model wants 4 KiB pages (stage2.rs says why).
+pub fn build_for_hardware() {
+    FOR_HARDWARE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 static BOOT_TIMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

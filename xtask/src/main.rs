@@ -40,12 +40,16 @@ struct ImageArgs {
     system: String,
     #[arg(long)]
     release: bool,
+    /// For a real board (`build` only): cell RAM in 2 MiB stage-2 blocks
+    /// where aligned, not the 4 KiB pages QEMU's TLB model wants (docs/boot-time.md)
+    #[arg(long)]
+    hardware: bool,
 }
 
 impl ImageArgs {
     /// The inmates and partition initramfs first for systems that need them.
     fn build(&self) -> Result<std::path::PathBuf> {
-        let ImageArgs { board, system, release } = self;
+        let ImageArgs { board, system, release, .. } = self;
         if partition::SYSTEMS.contains(&system.as_str()) {
             partition::prepare(board, *release)?;
         }
@@ -108,9 +112,15 @@ fn real_main() -> Result<()> {
         }
         Cmd::Build(image) => {
             toolchain::ensure()?;
+            if image.hardware {
+                firmware::build_for_hardware();
+            }
             image.build()?;
         }
         Cmd::Run(image) => {
+            if image.hardware {
+                anyhow::bail!("`run` boots QEMU: --hardware is for `build`");
+            }
             toolchain::ensure()?;
             fetch::fetch()?;
             initramfs::initramfs()?;

@@ -192,7 +192,7 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
         if r.virt < b.gicd_base.saturating_add(b.gicd_size) && b.gicd_base < r.virt_end() {
             return Err(SetupError("a memory region covers the GIC distributor (the shim mediates it)", r.virt));
         }
-        // RAM in pages, devices in blocks where aligned: stage2.rs says why.
+        // RAM in the platform's leaves (stage2::RAM_LEAVES), devices in blocks where aligned.
         let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, stage2::RAM_LEAVES) };
         pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags), leaves)
             .map_err(|e| SetupError(map_err_text(e), r.virt))?;

@@ -136,7 +136,7 @@ pub fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, Ma
 /// the board DTB's `/memory` does not list.
 pub fn cell_ram(cfg: &SystemConfig) -> Result<(), (&'static str, MapError)> {
     let ram = el2_ram::configured(cfg);
-    if let Some((s, _)) = el2_ram::outside_memory(&ram, &dtb_memory()) {
+    if let Some((s, _)) = el2_ram::outside_memory(cfg, &dtb_memory()) {
         return Err(("cells' and links' RAM", MapError(NOT_IN_MEMORY, s)));
     }
     for &(s, e) in ram.as_slice() {

@@ -99,10 +99,7 @@ impl Write for Uart {
 /// Runs `f` with the console locked (unlocked before the MMU is on: a
 /// refusal or an EL2 exception that early must still print, not hang).
 pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
-    if !crate::arch::data_cache_on() {
-        return f(&mut Uart);
-    }
-    let _g = LOCK.lock();
+    let _g = crate::arch::data_cache_on().then(|| LOCK.lock());
     f(&mut Uart)
 }
 

@@ -20,14 +20,14 @@
 //! their backs or shadow what they wrote.
 
 use crate::arch::{self, MapAccess, MapError, Mem};
-use crate::el2_ram::{self, Ranges};
+use crate::el2_ram;
 use crate::dtb;
 use cellboot_abi::SystemConfig;
 
 const PAGE: u64 = 4096;
 
 /// The early error when the image header's `image_size` is too small.
-const IMAGE_SIZE_SHORT: &str = "the image header's image_size does not cover the shim's BSS";
+const IMAGE_SIZE_SHORT: &str = "header image_size ends inside the shim's BSS";
 
 fn down(a: u64) -> u64 {
     a & !(PAGE - 1)
@@ -120,54 +120,90 @@ pub fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, Ma
     if addr < b.ram_base || addr.saturating_add(FDT_HEADER) > ram_end || !addr.is_multiple_of(8) || in_hv {
         return Ok(());
     }
-    let map = |end: u64| {
+    let mut end = addr + FDT_HEADER;
+    for header in [true, false] {
         map_all(&[("board DTB", down(addr), up(end.min(ram_end)), Mem::NonCacheable, MapAccess::ReadWrite)])?;
         arch::mmu_sync();
-        Ok(())
-    };
-    map(addr + FDT_HEADER)?;
-    arch::dcache_clean_inval(addr, FDT_HEADER);
-    // SAFETY: the header's totalsize word, inside the page just mapped.
-    let total = u32::from_be(unsafe { ((addr + 4) as *const u32).read_volatile() }) as u64;
-    map(addr.saturating_add(total.clamp(FDT_HEADER, DTB_PROTOCOL_MAX)))
+        if header {
+            arch::dcache_clean_inval(addr, FDT_HEADER);
+            // SAFETY: the header's totalsize word, inside the page just mapped.
+            let total = u32::from_be(unsafe { ((addr + 4) as *const u32).read_volatile() }) as u64;
+            end = addr.saturating_add(total.clamp(FDT_HEADER, DTB_PROTOCOL_MAX));
+        }
+    }
+    Ok(())
 }
 
 /// Maps the RAM the config gives cells and links, after refusing any of it
 /// the board DTB's `/memory` does not list.
 pub fn cell_ram(cfg: &SystemConfig) -> Result<(), (&'static str, MapError)> {
-    let ram = el2_ram::configured(cfg);
-    if let Some((s, _)) = el2_ram::outside_memory(cfg, &dtb_memory()) {
-        return Err(("cells' and links' RAM", MapError(NOT_IN_MEMORY, s)));
+    const WHAT: &str = "cell RAM";
+    if let Some((s, _)) = el2_ram::outside_memory(cfg, in_dtb_memory) {
+        return Err((WHAT, MapError(NOT_IN_MEMORY, s)));
     }
-    for &(s, e) in ram.as_slice() {
-        map_all(&[("cells' and links' RAM", s, e, Mem::NonCacheable, MapAccess::ReadWrite)])?;
-    }
+    let mut r = Ok(());
+    el2_ram::find_piece(cfg, &mut |s, e| {
+        r = arch::map_identity(s, e, Mem::NonCacheable, MapAccess::ReadWrite);
+        r.is_err()
+    });
     arch::mmu_sync();
-    Ok(())
+    r.map_err(|e| (WHAT, e))
 }
 
-const NOT_IN_MEMORY: &str = "range not inside the board DTB's /memory";
+const NOT_IN_MEMORY: &str = "not in the DTB's /memory";
 
-/// The `reg` ranges of the root's `device_type = "memory"` nodes in the
-/// copied board DTB.
-fn dtb_memory() -> Ranges {
+/// Whether [start, end) lies inside one `reg` entry of a root-level node
+/// with `device_type = "memory"` in the copied board DTB. A plain walk of
+/// the structure block (tokens: 1 begin node, 2 end node, 3 property,
+/// 4 nop): `dtb::take` checked the copy whole (libfdt's fdt_check_full
+/// rules), and anything unexpected answers false. Not cellfdt's API: its
+/// out-of-line lookups cost the shim 2 KiB more.
+#[inline(never)]
+fn in_dtb_memory(start: u64, end: u64) -> bool {
     dtb::with(|d| {
-        let mut out = Ranges::new();
-        let Ok(f) = cellfdt::Fdt::new(d) else { return out };
-        let (ac, sc) = (f.address_cells(0).unwrap_or(2) as usize, f.size_cells(0).unwrap_or(1) as usize);
-        if !(1..=2).contains(&ac) || !(1..=2).contains(&sc) {
-            return out;
-        }
-        let num = |b: &[u8]| b.chunks_exact(4).fold(0u64, |v, c| v << 32 | u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64);
-        for n in f.subnodes(0) {
-            if f.getprop(n, "device_type").ok() != Some(&b"memory\0"[..]) {
-                continue;
+        let be = |o: usize| d.get(o..o.wrapping_add(4)).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) as u64;
+        let cells = |o: usize, n: u64| if n == 2 { be(o) << 32 | be(o + 4) } else { be(o) };
+        let (strings, mut o) = (be(12) as usize, be(8) as usize);
+        let (mut depth, mut ac, mut sc, mut memory, mut reg) = (0, 2, 1, false, (0usize, 0usize));
+        loop {
+            let tag = be(o);
+            o += 4;
+            if tag == 1 {
+                depth += 1;
+                if depth == 2 {
+                    (memory, reg) = (false, (0, 0));
+                }
+                while d.get(o).is_some_and(|&c| c != 0) {
+                    o += 1;
+                }
+                o = (o + 4) & !3;
+            } else if tag == 3 {
+                let (len, v) = (be(o) as usize, o + 8);
+                let name = d.get(strings + be(o + 4) as usize..).unwrap_or(&[]);
+                match depth {
+                    1 if name.starts_with(b"#address-cells\0") => ac = be(v),
+                    1 if name.starts_with(b"#size-cells\0") => sc = be(v),
+                    2 if name.starts_with(b"device_type\0") => memory = d.get(v..v + len) == Some(b"memory\0"),
+                    2 if name.starts_with(b"reg\0") => reg = (v, len),
+                    _ => {}
+                }
+                o = (v + len + 3) & !3;
+            } else if tag == 2 {
+                if depth == 2 && memory && (1..=2).contains(&ac) && (1..=2).contains(&sc) {
+                    let step = 4 * (ac + sc) as usize;
+                    let mut e = reg.0;
+                    while e + step <= reg.0 + reg.1 {
+                        let base = cells(e, ac);
+                        if base <= start && end <= base.saturating_add(cells(e + 4 * ac as usize, sc)) {
+                            return true;
+                        }
+                        e += step;
+                    }
+                }
+                depth -= 1;
+            } else if tag != 4 {
+                return false;
             }
-            for e in f.getprop(n, "reg").unwrap_or(&[]).chunks_exact(4 * (ac + sc)) {
-                let (base, size) = (num(&e[..4 * ac]), num(&e[4 * ac..]));
-                out.add(base, base.saturating_add(size));
-            }
         }
-        out
     })
 }

@@ -1,23 +1,30 @@
 //! Which RAM outside its own region the shim maps at EL2: exactly what the
 //! config gives cells (their RAM regions) and links (their shared memory),
-//! page-rounded and merged, and all of it inside the board DTB's `/memory`.
+//! page-rounded, and all of it inside the board DTB's `/memory`. Pieces may
+//! overlap (a link and a cell's region of it): the EL2 table builder takes
+//! a range inside an identical live block as mapped.
 //! Normal memory may be read speculatively at any time, so board RAM nobody
 //! was given (the VideoCore's on a Pi) and address space with no DRAM behind
 //! it (the top of a 1 GiB Pi 4's board.toml range) stay unmapped: a
 //! speculative read there could raise an SError a cell would take.
 //! Built for host tests too.
 
-use cellboot_abi::{mem, SystemConfig, MAX_CELLS, MAX_LINKS, MAX_MEM_REGIONS};
+use cellboot_abi::{mem, SystemConfig};
 
 const PAGE: u64 = 4096;
-pub const MAX_RANGES: usize = MAX_CELLS * MAX_MEM_REGIONS + MAX_LINKS;
 
-/// Sorted, disjoint, non-adjacent [start, end) ranges.
+#[cfg(test)]
+const MAX_RANGES: usize = cellboot_abi::MAX_CELLS * cellboot_abi::MAX_MEM_REGIONS + cellboot_abi::MAX_LINKS;
+
+/// Sorted, disjoint, non-adjacent [start, end) ranges (tests: the union of
+/// what the shim maps).
+#[cfg(test)]
 pub struct Ranges {
     r: [(u64, u64); MAX_RANGES],
     n: usize,
 }
 
+#[cfg(test)]
 impl Ranges {
     pub const fn new() -> Self {
         Ranges { r: [(0, 0); MAX_RANGES], n: 0 }
@@ -61,11 +68,6 @@ impl Ranges {
     }
 }
 
-impl Default for Ranges {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 fn down(a: u64) -> u64 {
     a & !(PAGE - 1)
@@ -74,27 +76,26 @@ fn up(a: u64) -> u64 {
     a.saturating_add(PAGE - 1) & !(PAGE - 1)
 }
 
-/// Each piece of RAM the config gives a cell or a link, page-rounded.
-fn pieces(cfg: &SystemConfig) -> impl Iterator<Item = (u64, u64)> + '_ {
-    let cells = cfg.cells().iter().flat_map(|c| c.mem_regions().iter().filter(|r| r.flags & mem::IO == 0));
-    let links = cfg.links().iter().map(|l| (l.shmem_phys, l.shmem_phys.saturating_add(l.shmem_size())));
-    cells.map(|r| (r.phys, r.phys_end())).chain(links).map(|(s, e)| (down(s), up(e)))
-}
-
-/// The RAM the config gives cells and links, merged (validated config: at
-/// most MAX_RANGES pieces, so none is dropped).
-pub fn configured(cfg: &SystemConfig) -> Ranges {
-    let mut out = Ranges::new();
-    for (s, e) in pieces(cfg) {
-        out.add(s, e);
+/// The first piece of RAM the config gives a cell or a link (page-rounded)
+/// for which `stop` is true: every piece the shim maps goes through here.
+/// One copy for all callers (`dyn`): the shim's 64 KiB budget.
+pub fn find_piece(cfg: &SystemConfig, stop: &mut dyn FnMut(u64, u64) -> bool) -> Option<(u64, u64)> {
+    let mut hit = |s: u64, e: u64| stop(down(s), up(e)).then_some((down(s), up(e)));
+    for c in cfg.cells() {
+        for r in c.mem_regions().iter().filter(|r| r.flags & mem::IO == 0) {
+            if let Some(p) = hit(r.phys, r.phys_end()) {
+                return Some(p);
+            }
+        }
     }
-    out
+    cfg.links().iter().find_map(|l| hit(l.shmem_phys, l.shmem_phys.saturating_add(l.shmem_size())))
 }
 
-/// The first cell region or link not inside the DTB's `/memory` (`memory`:
-/// its `reg` entries), if any.
-pub fn outside_memory(cfg: &SystemConfig, memory: &Ranges) -> Option<(u64, u64)> {
-    pieces(cfg).find(|&(s, e)| !memory.covers(s, e))
+
+/// The first cell region or link not inside the DTB's `/memory`
+/// (`in_memory(start, end)`: inside one of its `reg` entries), if any.
+pub fn outside_memory(cfg: &SystemConfig, in_memory: impl Fn(u64, u64) -> bool) -> Option<(u64, u64)> {
+    find_piece(cfg, &mut |s, e| !in_memory(s, e))
 }
 
 #[cfg(test)]
@@ -127,6 +128,13 @@ mod tests {
             .collect();
         v.extend(cfg.links().iter().map(|l| (down(l.shmem_phys), up(l.shmem_phys + l.shmem_size()))));
         v
+    }
+
+    /// The union of what the shim maps (`el2_map::cell_ram` maps each piece).
+    fn configured(cfg: &SystemConfig) -> Ranges {
+        let mut out = Ranges::new();
+        find_piece(cfg, &mut |s, e| !out.add(s, e));
+        out
     }
 
     #[test]
@@ -173,12 +181,12 @@ mod tests {
         // QEMU raspi4b's /memory (960 MiB) holds all of it.
         let mut memory = Ranges::new();
         memory.add(0, 0x3c00_0000);
-        assert_eq!(outside_memory(cfg, &memory), None);
+        assert_eq!(outside_memory(cfg, |s, e| memory.covers(s, e)), None);
         // A firmware reporting less: the first region past it is named
         // whole, not merged with its neighbours; straddling counts.
-        let last = pieces(cfg).max_by_key(|&(s, _)| s).unwrap();
+        let last = named(cfg).into_iter().max_by_key(|&(s, _)| s).unwrap();
         let mut short = Ranges::new();
         short.add(0, last.0 + 0x1000);
-        assert_eq!(outside_memory(cfg, &short), Some(last));
+        assert_eq!(outside_memory(cfg, |s, e| short.covers(s, e)), Some(last));
     }
 }

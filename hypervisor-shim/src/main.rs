@@ -77,6 +77,15 @@ mod boot {
         psci::system_off()
     }
 
+    /// Refuses to start when an EL2 mapping failed (one call site for the
+    /// message: the shim's 64 KiB budget).
+    #[inline(never)]
+    fn mapped(r: Result<(), (&'static str, arch::MapError)>) {
+        if let Err((what, e)) = r {
+            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
+        }
+    }
+
     #[unsafe(no_mangle)]
     extern "C" fn shim_main(dtb_addr: u64, el: u64, entry_el: u64) -> ! {
         arch::init_el2_vectors();
@@ -93,9 +102,7 @@ mod boot {
         let from = if entry_el != el { " from EL3" } else { "" };
         info!("cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
         phase!("shim entry");
-        if let Err((what, e)) = early {
-            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
-        }
+        mapped(early);
         if let Some(msg) = arch::current_el_boot_message(el) {
             refuse(format_args!("{msg}"));
         }
@@ -125,9 +132,7 @@ mod boot {
                 cfg.hypervisor.phys, cfg.hypervisor.size
             ));
         }
-        if let Err((what, e)) = el2_map::board(cfg, image_size) {
-            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
-        }
+        mapped(el2_map::board(cfg, image_size));
         cell::set_config(cfg);
         console::set_uart(b.uart_base);
         let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
@@ -143,26 +148,22 @@ mod boot {
             }
         }
         info!(
-            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {me}, EL2 MMU on ({} tables), cell RAM in stage-2 {}",
+            concat!("board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), cell RAM in stage-2 ", env!("SHIM_STAGE2_RAM")),
             str_field(&b.name),
             b.num_cpus,
             b.gic_version,
             cfg.num_cells,
-            arch::mmu_tables_used(),
-            env!("SHIM_STAGE2_RAM")
+            me,
+            arch::mmu_tables_used()
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---
-        if let Err((what, e)) = el2_map::dtb_window(cfg, dtb_addr) {
-            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
-        }
+        mapped(el2_map::dtb_window(cfg, dtb_addr));
         match dtb::take(dtb_addr, b.ram_base, b.ram_base.saturating_add(b.ram_size)) {
             Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
             Err(e) => refuse(format_args!("board DTB unusable: {e}")),
         }
-        if let Err((what, e)) = el2_map::cell_ram(cfg) {
-            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
-        }
+        mapped(el2_map::cell_ram(cfg));
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {

@@ -34,19 +34,17 @@ pub const ON_PENDING: i64 = -5;
 static POWERING_OFF: AtomicBool = AtomicBool::new(false);
 
 /// Real PSCI SYSTEM_OFF (QEMU virt exits). Does not return. Spin-table
-/// boards have no firmware to ask, and an SMC nobody takes (SCR_EL3.SMD = 1)
-/// returns NOT_SUPPORTED (`arch::return_from_undefined_smc`): the CPU halts.
+/// boards have no firmware to ask (an SMC there is UNDEFINED with the Pi's
+/// SCR_EL3.SMD = 1, or enters QEMU raspi4b's EL3 stub): the CPU halts.
 pub fn system_off() -> ! {
     if POWERING_OFF.load(Ordering::Relaxed) {
         arch::halt()
     }
     POWERING_OFF.store(true, Ordering::Relaxed);
-    if !psci_firmware() {
-        info!("no PSCI firmware on this board: halting (power off by hand)");
-        arch::halt()
+    if psci_firmware() {
+        arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0);
     }
-    let r = arch::smc(fid::SYSTEM_OFF as u64, 0, 0, 0) as i64;
-    info!("no firmware took PSCI SYSTEM_OFF ({r}): halting (power off by hand)");
+    info!("no PSCI power-off: halting (power off by hand)");
     arch::halt()
 }
 

@@ -23,7 +23,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64) -> bool {
     if f(0, 1) == 1 {
         frame.set_reg(rt, arch::actlr_el1());
     } else {
-        info!("cell {}: ACTLR_EL1 write {:#x} ignored", cell::name(ci), frame.reg(rt));
+        info!("cell {}: ACTLR_EL1 write ignored", cell::name(ci));
     }
     frame.elr += 4;
     true

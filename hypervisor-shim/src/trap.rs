@@ -21,9 +21,6 @@ mod ec {
 extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
     let (esr, far, hpfar) = arch::trap_syndrome();
     if kind < 8 {
-        if kind == 4 && arch::return_from_undefined_smc(frame, esr) {
-            return;
-        }
         crate::fatal(format_args!(
             "shim exception (vector {kind}) ESR {esr:#x} ELR {:#x} FAR {far:#x}",
             frame.elr

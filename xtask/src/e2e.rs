@@ -24,10 +24,10 @@ const HALTED: &str = "halting (power off by hand)";
 const SHIM_EXCEPTION: &str = "shim exception";
 /// Where an early refusal is reported: the image header's `image_size` is
 /// checked before the EL2 MMU is on (case `bad-image-size`).
-const IMAGE_SIZE_SHORT: &str = "image_size does not cover the shim's BSS";
+const IMAGE_SIZE_SHORT: &str = "header image_size ends inside the shim's BSS";
 /// The shim's refusal of configured RAM the board DTB's `/memory` lacks
 /// (case `bad-memory`: the EL2 map holds only configured DRAM).
-const NOT_IN_MEMORY: &str = "range not inside the board DTB's /memory";
+const NOT_IN_MEMORY: &str = "cannot map the cell RAM at EL2: not in the DTB's /memory";
 
 /// The Linux cell's init markers (qemu/init.sh), in order.
 pub const LINUX_MARKERS: &[&str] = &[

@@ -152,6 +152,12 @@ impl Pool {
                     a += block;
                     break;
                 }
+                if !is_table && e == (a & !(block - 1)) | attrs | VALID {
+                    // Inside a live block with the same attributes (ranges
+                    // that overlap: a link and a cell's region of it).
+                    a = (a | (block - 1)) + 1;
+                    break;
+                }
                 t = if is_table {
                     self.index_of(e & ADDR_MASK).ok_or(MapError(CONFLICT, a))?
                 } else if e & VALID != 0 {

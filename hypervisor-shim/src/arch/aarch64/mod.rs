@@ -309,34 +309,8 @@ pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
 /// Whether data accesses at the current EL are cacheable Normal memory
 /// (SCTLR.M and .C): before that every access is Device-nGnRnE.
 pub fn data_cache_on() -> bool {
-    let sctlr = match current_el() {
-        2 => SCTLR_EL2.get(),
-        1 => SCTLR_EL1.get(),
-        _ => 0,
-    };
-    sctlr & 0b101 == 0b101
-}
-
-/// `smc #0`, the only SMC the shim issues (`smc` above).
-const SMC_0: u32 = 0xd400_0003;
-
-/// An SMC the shim issued that no firmware takes (no EL3, or SCR_EL3.SMD = 1
-/// as the Pi's armstub and `drop_from_el3` set) is UNDEFINED at EL2 (Arm ARM,
-/// SMC instruction; EC 0, unknown reason): it returns SMCCC NOT_SUPPORTED (-1) in x0
-/// instead. True when `frame` was such a trap and now resumes past the SMC.
-pub fn return_from_undefined_smc(frame: &mut GuestFrame, esr: u64) -> bool {
-    let text = image_bounds().0..image_data_start();
-    if esr >> 26 != 0 || !text.contains(&frame.elr) || !frame.elr.is_multiple_of(4) {
-        return false;
-    }
-    // SAFETY: ELR is an aligned address in the shim's own text (mapped
-    // readable and executable, or identity with the MMU off).
-    if unsafe { (frame.elr as *const u32).read_volatile() } != SMC_0 {
-        return false;
-    }
-    frame.x[0] = u64::MAX;
-    frame.elr += 4;
-    true
+    // At EL1 (no EL2 given: the shim only refuses) nothing needs the lock.
+    current_el() == 2 && SCTLR_EL2.get() & 0b101 == 0b101
 }
 
 /// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.

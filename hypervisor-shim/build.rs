@@ -45,6 +45,7 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=--defsym=SHIM_BASE={base}");
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=-T{dir}/../linker/shim.ld");
     println!("cargo:rustc-link-arg-bin=hypervisor-shim=-zmax-page-size=4096");
+    println!("cargo:rustc-link-arg-bin=hypervisor-shim=--icf=all");
     println!("cargo:rustc-link-arg-bin=shim-test-payload=-T{dir}/tests-payload/payload.ld");
     println!("cargo:rustc-link-arg-bin=el3-armstub=-T{dir}/tests-armstub/armstub.ld");
 }

@@ -238,7 +238,7 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     rt.vpci = Some(bus);
 
     let devices = vpci_devices(&rt);
-    crate::restage::restage(c, &mut arch::Caches, || load(ci, devices, pl))?;
+    load_flushed(ci, devices, pl)?;
     rt.state = cell_state::RUNNING;
     RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
     for (cpu, owner) in CPU_CELL.iter().enumerate() {
@@ -261,6 +261,12 @@ pub(crate) fn vpci_devices(rt: &CellRt) -> ([u8; 8], usize) {
         }
     }
     (devices, ndev)
+}
+
+/// [`load`] between the cache maintenance every (re)start needs
+/// (`crate::restage`): one call site, so one copy in the shim.
+pub(crate) fn load_flushed(ci: usize, devices: ([u8; 8], usize), pl: &Payloads) -> Result<(), SetupError> {
+    crate::restage::restage(&cfg().cells()[ci], &mut arch::Caches, || load(ci, devices, pl))
 }
 
 /// Copies the loader and stages the payloads into cell `ci`'s RAM and fills

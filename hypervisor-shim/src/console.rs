@@ -99,8 +99,13 @@ impl Write for Uart {
 /// Runs `f` with the console locked (unlocked before the MMU is on: a
 /// refusal or an EL2 exception that early must still print, not hang).
 pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
-    let _g = crate::arch::data_cache_on().then(|| LOCK.lock());
+    let _g = lock();
     f(&mut Uart)
+}
+
+#[inline(never)]
+fn lock() -> Option<spin::MutexGuard<'static, ()>> {
+    crate::arch::data_cache_on().then(|| LOCK.lock())
 }
 
 /// `[shim] <message>` on its own line.

@@ -34,7 +34,8 @@ impl core::fmt::Display for DtbError {
             DtbError::OutsideRam(a) => write!(f, "DTB at {a:#x} is not inside board RAM"),
             DtbError::BadMagic(a, m) => write!(f, "no DTB at {a:#x}: magic {m:#010x}, expected 0xd00dfeed"),
             DtbError::Trim(e) => write!(f, "{e}"),
-            DtbError::Structure(e) => write!(f, "DTB structure check failed: {e} (FDT_ERR code {})", e.code()),
+            // Signed codes printed through u64's Display: the shim's 64 KiB.
+            DtbError::Structure(e) => write!(f, "DTB structure check failed: {e} (FDT_ERR code -{})", e.code().unsigned_abs()),
         }
     }
 }

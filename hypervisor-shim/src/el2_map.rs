@@ -8,8 +8,7 @@
 //! | shim data, BSS (stacks, stage-2 tables, comm regions, DTB copy) | Normal WB | read/write |
 //! | payloads after `_end` (up to the header's `image_size`) | Normal WB | read |
 //! | rest of the hypervisor region (spin-table words, the DTB QEMU puts there) | Normal WB | read/write |
-//! | cells' RAM regions and links' shared memory (`el2_ram`), inside the DTB's `/memory` | Normal non-cacheable | read/write |
-//! | the board DTB's pages where firmware put it, if outside the hypervisor region | Normal non-cacheable | read/write |
+//! | cells' RAM regions and links' shared memory (`el2_ram`) | Normal non-cacheable | read/write |
 //! | UART, GICD, GICC (v2), GICR frames (v3) | Device-nGnRE | read/write |
 //!
 //! Nothing else is mapped: a stray shim access faults instead of reaching
@@ -21,13 +20,12 @@
 
 use crate::arch::{self, MapAccess, MapError, Mem};
 use crate::el2_ram;
-use crate::dtb;
 use cellboot_abi::SystemConfig;
 
 const PAGE: u64 = 4096;
 
 /// The early error when the image header's `image_size` is too small.
-const IMAGE_SIZE_SHORT: &str = "header image_size ends inside the shim's BSS";
+const IMAGE_SIZE_SHORT: &str = "image_size ends inside BSS";
 
 fn down(a: u64) -> u64 {
     a & !(PAGE - 1)
@@ -74,11 +72,12 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
     ])
 }
 
-/// Adds from the validated config: the hypervisor region around the image
-/// and the board's MMIO the shim itself drives (cell RAM: [`cell_ram`]).
+/// Adds from the validated config: the hypervisor region around the image,
+/// the board's MMIO the shim itself drives and the RAM the config gives
+/// cells and links (`el2_ram`); the board DTB at `dtb_addr` must lie in it.
 /// `image_size` as for [`early`]; the image lies inside the hypervisor region
 /// (checked by the caller).
-pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, MapError)> {
+pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (&'static str, MapError)> {
     let (start, end) = arch::image_bounds();
     let b = &cfg.board;
     let hv = &cfg.hypervisor;
@@ -101,109 +100,24 @@ pub fn board(cfg: &SystemConfig, image_size: u64) -> Result<(), (&'static str, M
         ("GIC distributor", gicd, gicd_end, Mem::Device, rw),
         ("GIC CPU interface / redistributors", gicc, gicc_end, Mem::Device, rw),
     ])?;
-    arch::mmu_sync();
-    Ok(())
-}
-
-/// Largest DTB the arm64 boot protocol allows.
-const DTB_PROTOCOL_MAX: u64 = 2 << 20;
-const FDT_HEADER: u64 = 40;
-
-/// Maps the pages of the board DTB where the firmware put it (RAM, by the
-/// boot protocol) when that is outside the hypervisor region: its header
-/// page, then what the header claims, at most 2 MiB. Mapped like cell RAM,
-/// which it may become. Addresses `dtb::take` refuses are left unmapped.
-pub fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, MapError)> {
-    let (b, hv) = (&cfg.board, &cfg.hypervisor);
-    let ram_end = b.ram_base.saturating_add(b.ram_size);
-    let in_hv = hv.phys <= addr && addr.saturating_add(FDT_HEADER) <= hv.phys_end();
-    if addr < b.ram_base || addr.saturating_add(FDT_HEADER) > ram_end || !addr.is_multiple_of(8) || in_hv {
-        return Ok(());
+    // The board DTB must lie in memory mapped now (the hypervisor region or
+    // a cell's RAM): the rest of board RAM stays unmapped.
+    let mut r = Err(("board DTB", MapError(DTB_UNMAPPED, dtb_addr)));
+    if (hv_start..hv_end).contains(&dtb_addr) {
+        r = Ok(());
     }
-    let mut end = addr + FDT_HEADER;
-    for header in [true, false] {
-        map_all(&[("board DTB", down(addr), up(end.min(ram_end)), Mem::NonCacheable, MapAccess::ReadWrite)])?;
-        arch::mmu_sync();
-        if header {
-            arch::dcache_clean_inval(addr, FDT_HEADER);
-            // SAFETY: the header's totalsize word, inside the page just mapped.
-            let total = u32::from_be(unsafe { ((addr + 4) as *const u32).read_volatile() }) as u64;
-            end = addr.saturating_add(total.clamp(FDT_HEADER, DTB_PROTOCOL_MAX));
+    let mut mapped = Ok(());
+    el2_ram::each_piece(cfg, |s, e| {
+        if (s..e).contains(&dtb_addr) {
+            r = Ok(());
         }
-    }
-    Ok(())
-}
-
-/// Maps the RAM the config gives cells and links, after refusing any of it
-/// the board DTB's `/memory` does not list.
-pub fn cell_ram(cfg: &SystemConfig) -> Result<(), (&'static str, MapError)> {
-    const WHAT: &str = "cell RAM";
-    if let Some((s, _)) = el2_ram::outside_memory(cfg, in_dtb_memory) {
-        return Err((WHAT, MapError(NOT_IN_MEMORY, s)));
-    }
-    let mut r = Ok(());
-    el2_ram::find_piece(cfg, &mut |s, e| {
-        r = arch::map_identity(s, e, Mem::NonCacheable, MapAccess::ReadWrite);
-        r.is_err()
+        if mapped.is_ok() {
+            mapped = map_all(&[("cell RAM", s, e, Mem::NonCacheable, rw)]);
+        }
     });
     arch::mmu_sync();
-    r.map_err(|e| (WHAT, e))
+    mapped.and(r)
 }
 
-const NOT_IN_MEMORY: &str = "not in the DTB's /memory";
-
-/// Whether [start, end) lies inside one `reg` entry of a root-level node
-/// with `device_type = "memory"` in the copied board DTB. A plain walk of
-/// the structure block (tokens: 1 begin node, 2 end node, 3 property,
-/// 4 nop): `dtb::take` checked the copy whole (libfdt's fdt_check_full
-/// rules), and anything unexpected answers false. Not cellfdt's API: its
-/// out-of-line lookups cost the shim 2 KiB more.
-#[inline(never)]
-fn in_dtb_memory(start: u64, end: u64) -> bool {
-    dtb::with(|d| {
-        let be = |o: usize| d.get(o..o.wrapping_add(4)).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) as u64;
-        let cells = |o: usize, n: u64| if n == 2 { be(o) << 32 | be(o + 4) } else { be(o) };
-        let (strings, mut o) = (be(12) as usize, be(8) as usize);
-        let (mut depth, mut ac, mut sc, mut memory, mut reg) = (0, 2, 1, false, (0usize, 0usize));
-        loop {
-            let tag = be(o);
-            o += 4;
-            if tag == 1 {
-                depth += 1;
-                if depth == 2 {
-                    (memory, reg) = (false, (0, 0));
-                }
-                while d.get(o).is_some_and(|&c| c != 0) {
-                    o += 1;
-                }
-                o = (o + 4) & !3;
-            } else if tag == 3 {
-                let (len, v) = (be(o) as usize, o + 8);
-                let name = d.get(strings + be(o + 4) as usize..).unwrap_or(&[]);
-                match depth {
-                    1 if name.starts_with(b"#address-cells\0") => ac = be(v),
-                    1 if name.starts_with(b"#size-cells\0") => sc = be(v),
-                    2 if name.starts_with(b"device_type\0") => memory = d.get(v..v + len) == Some(b"memory\0"),
-                    2 if name.starts_with(b"reg\0") => reg = (v, len),
-                    _ => {}
-                }
-                o = (v + len + 3) & !3;
-            } else if tag == 2 {
-                if depth == 2 && memory && (1..=2).contains(&ac) && (1..=2).contains(&sc) {
-                    let step = 4 * (ac + sc) as usize;
-                    let mut e = reg.0;
-                    while e + step <= reg.0 + reg.1 {
-                        let base = cells(e, ac);
-                        if base <= start && end <= base.saturating_add(cells(e + 4 * ac as usize, sc)) {
-                            return true;
-                        }
-                        e += step;
-                    }
-                }
-                depth -= 1;
-            } else if tag != 4 {
-                return false;
-            }
-        }
-    })
-}
+/// The DTB lies in neither the hypervisor region nor a cell's RAM.
+const DTB_UNMAPPED: &str = "not in mapped RAM";

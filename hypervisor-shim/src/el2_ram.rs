@@ -1,6 +1,6 @@
 //! Which RAM outside its own region the shim maps at EL2: exactly what the
 //! config gives cells (their RAM regions) and links (their shared memory),
-//! page-rounded, and all of it inside the board DTB's `/memory`. Pieces may
+//! page-rounded. Pieces may
 //! overlap (a link and a cell's region of it): the EL2 table builder takes
 //! a range inside an identical live block as mapped.
 //! Normal memory may be read speculatively at any time, so board RAM nobody
@@ -76,27 +76,19 @@ fn up(a: u64) -> u64 {
     a.saturating_add(PAGE - 1) & !(PAGE - 1)
 }
 
-/// The first piece of RAM the config gives a cell or a link (page-rounded)
-/// for which `stop` is true: every piece the shim maps goes through here.
-/// One copy for all callers (`dyn`): the shim's 64 KiB budget.
-pub fn find_piece(cfg: &SystemConfig, stop: &mut dyn FnMut(u64, u64) -> bool) -> Option<(u64, u64)> {
-    let mut hit = |s: u64, e: u64| stop(down(s), up(e)).then_some((down(s), up(e)));
+/// Calls `f` on each piece of RAM the config gives a cell or a link
+/// (page-rounded [start, end)): every piece the shim maps comes from here.
+pub fn each_piece(cfg: &SystemConfig, mut f: impl FnMut(u64, u64)) {
     for c in cfg.cells() {
         for r in c.mem_regions().iter().filter(|r| r.flags & mem::IO == 0) {
-            if let Some(p) = hit(r.phys, r.phys_end()) {
-                return Some(p);
-            }
+            f(down(r.phys), up(r.phys_end()));
         }
     }
-    cfg.links().iter().find_map(|l| hit(l.shmem_phys, l.shmem_phys.saturating_add(l.shmem_size())))
+    for l in cfg.links() {
+        f(down(l.shmem_phys), up(l.shmem_phys.saturating_add(l.shmem_size())));
+    }
 }
 
-
-/// The first cell region or link not inside the DTB's `/memory`
-/// (`in_memory(start, end)`: inside one of its `reg` entries), if any.
-pub fn outside_memory(cfg: &SystemConfig, in_memory: impl Fn(u64, u64) -> bool) -> Option<(u64, u64)> {
-    find_piece(cfg, &mut |s, e| !in_memory(s, e))
-}
 
 #[cfg(test)]
 mod tests {
@@ -133,7 +125,7 @@ mod tests {
     /// The union of what the shim maps (`el2_map::cell_ram` maps each piece).
     fn configured(cfg: &SystemConfig) -> Ranges {
         let mut out = Ranges::new();
-        find_piece(cfg, &mut |s, e| !out.add(s, e));
+        each_piece(cfg, |s, e| assert!(out.add(s, e)));
         out
     }
 
@@ -172,21 +164,5 @@ mod tests {
         }
         assert_eq!(r.as_slice(), &[(0x1000, 0x3000), (0x5000, 0x9000)]);
         assert!(r.covers(0x1000, 0x3000) && !r.covers(0x2000, 0x5001));
-    }
-
-    #[test]
-    fn a_region_outside_the_dtb_memory_is_named() {
-        let (_, sys) = shipped_systems().into_iter().find(|(f, _)| f.ends_with("rpi4b/two-cell.toml")).expect("rpi4b two-cell");
-        let cfg = &sys.config;
-        // QEMU raspi4b's /memory (960 MiB) holds all of it.
-        let mut memory = Ranges::new();
-        memory.add(0, 0x3c00_0000);
-        assert_eq!(outside_memory(cfg, |s, e| memory.covers(s, e)), None);
-        // A firmware reporting less: the first region past it is named
-        // whole, not merged with its neighbours; straddling counts.
-        let last = named(cfg).into_iter().max_by_key(|&(s, _)| s).unwrap();
-        let mut short = Ranges::new();
-        short.add(0, last.0 + 0x1000);
-        assert_eq!(outside_memory(cfg, |s, e| short.covers(s, e)), Some(last));
     }
 }

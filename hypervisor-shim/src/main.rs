@@ -54,8 +54,6 @@ mod stage2;
 #[cfg(any(target_os = "none", test))]
 mod sysreg;
 #[cfg(target_os = "none")]
-mod sysreg_trap;
-#[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]
 mod vgic;
@@ -132,7 +130,7 @@ mod boot {
                 cfg.hypervisor.phys, cfg.hypervisor.size
             ));
         }
-        mapped(el2_map::board(cfg, image_size));
+        mapped(el2_map::board(cfg, image_size, dtb_addr));
         cell::set_config(cfg);
         console::set_uart(b.uart_base);
         let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
@@ -148,7 +146,7 @@ mod boot {
             }
         }
         info!(
-            concat!("board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), cell RAM in stage-2 ", env!("SHIM_STAGE2_RAM")),
+            concat!("board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM ", env!("SHIM_STAGE2_RAM")),
             str_field(&b.name),
             b.num_cpus,
             b.gic_version,
@@ -158,12 +156,10 @@ mod boot {
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---
-        mapped(el2_map::dtb_window(cfg, dtb_addr));
         match dtb::take(dtb_addr, b.ram_base, b.ram_base.saturating_add(b.ram_size)) {
             Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
             Err(e) => refuse(format_args!("board DTB unusable: {e}")),
         }
-        mapped(el2_map::cell_ram(cfg));
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {
@@ -183,7 +179,7 @@ mod boot {
             cell::CPU_STATE[cpu].store(cell::cpu::ON_PENDING, core::sync::atomic::Ordering::SeqCst);
             let r = psci::start_cpu(cpu, b.mpidr[cpu], entry, x0);
             if r != 0 {
-                refuse(format_args!("cell {}: firmware PSCI CPU_ON for CPU {cpu} failed ({r})", cell::name(ci)));
+                refuse(format_args!("cell {}: firmware PSCI CPU_ON for CPU {cpu} failed (-{})", cell::name(ci), r.unsigned_abs()));
             }
         }
         match mine {

@@ -222,7 +222,8 @@ impl core::fmt::Display for SizeText {
         match self.0 {
             0 => f.write_str("of unknown size"),
             1 => f.write_str("1 byte"),
-            n => write!(f, "{n} bytes"),
+            // u64's Display: no second integer formatter in the shim's 64 KiB.
+            n => write!(f, "{} bytes", n as u64),
         }
     }
 }
@@ -250,7 +251,7 @@ fn effect(ci: usize, device: u8, e: MmioEffect) {
                 if peer != me && target != NO_PEER {
                     interrupt(target as usize, device);
                 } else {
-                    info!("cell {}: ivshmem doorbell to peer {peer} of device {device}: no such other peer, ignored", cell::name(ci));
+                    info!("cell {}: ivshmem doorbell to peer {peer} of device {}: no such other peer, ignored", cell::name(ci), device as u64);
                 }
             }
         }

@@ -147,7 +147,7 @@ fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
     let r = start_cpu(target, cell::cfg().board.mpidr[target], entry, ctx);
     if r != SUCCESS {
         CPU_STATE[target].store(cpu::OFF, Ordering::SeqCst);
-        info!("cell {}: firmware CPU_ON for CPU {target} failed ({r})", cell::name(ci));
+        info!("cell {}: firmware CPU_ON for CPU {target} failed (-{})", cell::name(ci), r.unsigned_abs());
     }
     r
 }

@@ -43,7 +43,7 @@ pub fn restart(ci: usize) -> ! {
     };
     let Some(pl) = cell::payloads() else { crate::fatal(format_args!("restart before the payloads were kept")) };
     // The previous run's cache lines go before anything is staged.
-    if let Err(SetupError(what, at)) = crate::restage::restage(c, &mut arch::Caches, || cell::load(ci, devices, pl)) {
+    if let Err(SetupError(what, at)) = cell::load_flushed(ci, devices, pl) {
         restart_failed(ci, what, at)
     }
     // Each other CPU is woken (see gic::kick) and parks on its next trap.

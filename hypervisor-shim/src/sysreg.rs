@@ -1,7 +1,8 @@
 //! Trapped system-register accesses and system instructions (ESR_EL2 EC
 //! 0x18): the decode and the checks, plain data so host tests cover them.
-//! What traps: GICv3 SGI generation (HCR_EL2.IMO/FMO) and data-cache
-//! maintenance by set/way (HCR_EL2.TSW); `trap` acts on the verdict.
+//! What traps: GICv3 SGI generation (HCR_EL2.IMO/FMO), data-cache
+//! maintenance by set/way (HCR_EL2.TSW) and ACTLR_EL1 (HCR_EL2.TAC);
+//! `trap` acts on the verdict.
 
 use cellboot_vdev::gicd::AFF_MASK;
 
@@ -21,6 +22,10 @@ pub enum Op {
         name: &'static str,
         value_reg: usize,
     },
+    /// ACTLR_EL1 (HCR_EL2.TAC): reads get the CPU's value, writes are
+    /// ignored, so a cell cannot change IMPLEMENTATION DEFINED behaviour of a
+    /// core others share caches with (Jailhouse does the same).
+    Actlr { rt: usize, read: bool },
     /// Anything else (a read of a write-only SGI register included).
     Other { rt: usize, read: bool },
 }
@@ -61,6 +66,8 @@ pub fn decode(esr: u64) -> Op {
         0x14_1c0c => dc("DC ISW"),
         0x14_1c14 => dc("DC CSW"),
         0x14_1c1c => dc("DC CISW"),
+        // S3_0_C1_C0_1: ACTLR_EL1, write and read.
+        0x32_0400 | 0x32_0401 => Op::Actlr { rt, read: esr & 1 != 0 },
         _ => Op::Other { rt, read: esr & 1 != 0 },
     }
 }
@@ -119,6 +126,16 @@ mod tests {
             | rt << 5
             | crm << 1
             | read as u64
+    }
+
+    #[test]
+    fn actlr_el1_decodes_both_ways_and_its_neighbours_do_not() {
+        assert_eq!(decode(esr(3, 0, 1, 0, 1, 4, false)), Op::Actlr { rt: 4, read: false });
+        assert_eq!(decode(esr(3, 0, 1, 0, 1, 7, true)), Op::Actlr { rt: 7, read: true });
+        // SCTLR_EL1 (op2 0), CPACR_EL1 (op2 2), ACTLR_EL2 (op1 4): not ACTLR_EL1.
+        for (op1, op2) in [(0, 0), (0, 2), (4, 1)] {
+            assert_eq!(decode(esr(3, op1, 1, 0, op2, 4, false)), Op::Other { rt: 4, read: false });
+        }
     }
 
     #[test]

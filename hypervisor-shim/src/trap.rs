@@ -10,7 +10,6 @@ use core::sync::atomic::{AtomicU8, Ordering};
 mod ec {
     pub const HVC64: u64 = 0x16;
     pub const SMC64: u64 = 0x17;
-    pub const SYSREG: u64 = 0x18;
     pub const IABT_LOWER: u64 = 0x20;
     pub const DABT_LOWER: u64 = 0x24;
 }
@@ -86,13 +85,13 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
     }
 }
 
-/// Log lines per cell and kind (SGI refusals, set/way operations): a flood
+/// Log lines per cell and kind (SGI refusals, set/way operations, ACTLR writes): a flood
 /// must not flood the console.
 const SYSREG_LOG_LIMIT: u8 = 6;
-static SYSREG_LOGGED: [[AtomicU8; 2]; cellboot_abi::MAX_CELLS] = [const { [const { AtomicU8::new(0) }; 2] }; cellboot_abi::MAX_CELLS];
+static SYSREG_LOGGED: [[AtomicU8; 3]; cellboot_abi::MAX_CELLS] = [const { [const { AtomicU8::new(0) }; 3] }; cellboot_abi::MAX_CELLS];
 
 /// Logs "`what` `value`: `outcome`" for cell `ci`, up to the limit per
-/// `kind` (0 SGI, 1 set/way); the last line says that it is the last.
+/// `kind` (0 SGI, 1 set/way, 2 ACTLR); the last line says that it is the last.
 #[inline(never)]
 fn log_sysreg(ci: usize, kind: usize, what: &str, value: u64, outcome: &str) {
     let n = SYSREG_LOGGED[ci][kind].fetch_add(1, Ordering::Relaxed).min(SYSREG_LOG_LIMIT);
@@ -131,6 +130,8 @@ fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
             arch::dc_cisw(v);
             log_sysreg(ci, 1, name, v, "done as DC CISW");
         }
+        sysreg::Op::Actlr { rt, read: true } => frame.set_reg(rt, arch::actlr_el1()),
+        sysreg::Op::Actlr { rt, read: false } => log_sysreg(ci, 2, "ACTLR_EL1 write", frame.reg(rt), "ignored"),
         sysreg::Op::Other { .. } => {
             frame.elr -= 4;
             unhandled(ci, frame, esr);

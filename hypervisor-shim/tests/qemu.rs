@@ -203,7 +203,7 @@ fn two_cells_services_and_containment() {
         "[shim] cell linux: unknown hypercall 0x999: E_NOSYS",
         "[linux] payload: unknown hypercall -> -38",
         "[linux] payload: cell_get_state -> 0",
-        "[shim] cell linux: ACTLR_EL1 write ignored",
+        "[shim] cell linux: ACTLR_EL1 write 0x2: ignored",
         "[linux] payload: actlr_el1 after writing 0x2: 0x0",
         "[linux] payload: fp/simd registers kept across traps: true",
         "[attacker] payload: console write from a foreign IPA -> -22",

@@ -25,18 +25,9 @@ primary_entry:
     // a dirty line a previous loader left there would be written back over
     // the zeros at any time (Linux's head.S invalidates before its MMU-off
     // writes too). __bss_start is page aligned, so no neighbour shares a line.
-    mrs     x4, ctr_el0
-    ubfx    x4, x4, #16, #4         // CTR_EL0.DminLine: log2(words per line)
-    mov     x5, #4
-    lsl     x5, x5, x4
-    ldr     x2, =__bss_start
-    ldr     x3, =__bss_end
-6:  cmp     x2, x3
-    b.hs    7f
-    dc      ivac, x2
-    add     x2, x2, x5
-    b       6b
-7:  dsb     sy
+    ldr     x0, =__bss_start
+    ldr     x1, =__bss_end
+    bl      dcache_inval_range
     // zero BSS (16-byte aligned, bounds from the link script)
     ldr     x2, =__bss_start
     ldr     x3, =__bss_end
@@ -131,3 +122,22 @@ drop_from_el3:
     isb
     eret
 1:  ret
+
+// dcache_inval_range(start x0, end x1): DC IVAC over the lines of
+// [x0, x1), then DSB SY. For memory whose newest data is in memory (written
+// with the MMU off); x0 line aligned, or a neighbour's dirty data in a
+// shared line is lost. No stack; clobbers x0, x2, x3.
+.global dcache_inval_range
+dcache_inval_range:
+    mrs     x3, ctr_el0
+    ubfx    x3, x3, #16, #4         // CTR_EL0.DminLine: log2(words per line)
+    mov     x2, #4
+    lsl     x2, x2, x3
+    dsb     sy
+1:  cmp     x0, x1
+    b.hs    2f
+    dc      ivac, x0
+    add     x0, x0, x2
+    b       1b
+2:  dsb     sy
+    ret

@@ -155,8 +155,9 @@ use crate::stage2::IPA_BITS;
 pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
     let (ps, _) = pa_range();
     let irqs = if irqs_at_el2 { HCR_EL2::IMO::SET + HCR_EL2::FMO::SET } else { HCR_EL2::IMO::CLEAR };
+    // TACR (HCR_EL2.TAC): ACTLR_EL1 traps (`sysreg`), as Jailhouse sets it.
     HCR_EL2.write(
-        HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2 + HCR_EL2::TSW::SET + irqs,
+        HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2 + HCR_EL2::TSW::SET + HCR_EL2::TACR::SET + irqs,
     );
     VTCR_EL2.write(
         VTCR_EL2::RES1::SET
@@ -168,8 +169,6 @@ pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
             + VTCR_EL2::SL0::Granule4KBLevel1
             + VTCR_EL2::T0SZ.val(64 - IPA_BITS as u64),
     );
-    // ACTLR_EL1 accesses trap (Jailhouse sets HCR_EL2.TAC too): `sysreg_trap`.
-    HCR_EL2.modify(HCR_EL2::TACR::SET);
     VTTBR_EL2.set(vttbr);
     // Physical timer and counter usable from EL1; no virtual offset.
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCEN::SET + CNTHCTL_EL2::EL1PCTEN::SET);
@@ -306,11 +305,10 @@ pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
     r
 }
 
-/// Whether data accesses at the current EL are cacheable Normal memory
-/// (SCTLR.M and .C): before that every access is Device-nGnRnE.
+/// Whether the shim's data accesses are cacheable Normal memory
+/// (SCTLR_EL2.M and .C): before that every access is Device-nGnRnE.
 pub fn data_cache_on() -> bool {
-    // At EL1 (no EL2 given: the shim only refuses) nothing needs the lock.
-    current_el() == 2 && SCTLR_EL2.get() & 0b101 == 0b101
+    SCTLR_EL2.get() & 0b101 == 0b101
 }
 
 /// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.
@@ -373,8 +371,6 @@ pub fn tlb_flush_guest_all() {
 /// switching VTTBR temporarily.
 pub fn tlb_flush_vm(vttbr: u64) {
     let saved = VTTBR_EL2.get();
-    // ACTLR_EL1 accesses trap (Jailhouse sets HCR_EL2.TAC too): `sysreg_trap`.
-    HCR_EL2.modify(HCR_EL2::TACR::SET);
     VTTBR_EL2.set(vttbr);
     barrier::isb(barrier::SY);
     tlb_flush_guest_all();
@@ -405,20 +401,17 @@ pub fn dcache_clean_inval(addr: u64, len: u64) {
 }
 
 /// Invalidates, without cleaning, the data cache lines of [addr, addr+len)
-/// to PoC (`dc ivac`): for memory whose newest data is in memory (written
-/// with the MMU off) and nowhere else. Both ends must be line aligned, or a
-/// neighbour's dirty data in a shared line would be lost. Boot CPU, MMU off.
+/// to PoC (`dcache_inval_range` in boot.s): for memory whose newest data is
+/// in memory (written with the MMU off) and nowhere else. `addr` must be
+/// line aligned, or a neighbour's dirty data in a shared line would be lost.
 pub fn dcache_inval(addr: u64, len: u64) {
-    let line = 4u64 << (CTR_EL0_dminline());
-    let mut a = addr;
-    barrier::dsb(barrier::SY);
-    while a < addr.saturating_add(len) {
-        // SAFETY: the caller's range holds nothing newer in any cache than
-        // in memory, so dropping its lines loses no data.
-        unsafe { asm!("dc ivac, {0}", in(reg) a, options(nostack)) };
-        a += line;
-    }
-    barrier::dsb(barrier::SY);
+    // SAFETY: the caller's range holds nothing newer in any cache than in
+    // memory, so dropping its lines loses no data; the routine touches no
+    // memory and clobbers x0, x2, x3 only.
+    unsafe {
+        asm!("bl dcache_inval_range", inout("x0") addr => _, in("x1") addr.saturating_add(len),
+            out("x2") _, out("x3") _, out("x30") _, options(nostack))
+    };
 }
 
 /// `crate::restage`'s cache operations on the hardware.

@@ -9,6 +9,7 @@
 //! | payloads after `_end` (up to the header's `image_size`) | Normal WB | read |
 //! | rest of the hypervisor region (spin-table words, the DTB QEMU puts there) | Normal WB | read/write |
 //! | cells' RAM regions and links' shared memory (`el2_ram`) | Normal non-cacheable | read/write |
+//! | the board DTB's pages where firmware put it, if outside the hypervisor region | Normal non-cacheable | read/write |
 //! | UART, GICD, GICC (v2), GICR frames (v3) | Device-nGnRE | read/write |
 //!
 //! Nothing else is mapped: a stray shim access faults instead of reaching
@@ -73,8 +74,8 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
 }
 
 /// Adds from the validated config: the hypervisor region around the image,
-/// the board's MMIO the shim itself drives and the RAM the config gives
-/// cells and links (`el2_ram`); the board DTB at `dtb_addr` must lie in it.
+/// the board's MMIO the shim itself drives, the RAM the config gives cells
+/// and links (`el2_ram`), and the board DTB's pages at `dtb_addr`.
 /// `image_size` as for [`early`]; the image lies inside the hypervisor region
 /// (checked by the caller).
 pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (&'static str, MapError)> {
@@ -100,24 +101,43 @@ pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (
         ("GIC distributor", gicd, gicd_end, Mem::Device, rw),
         ("GIC CPU interface / redistributors", gicc, gicc_end, Mem::Device, rw),
     ])?;
-    // The board DTB must lie in memory mapped now (the hypervisor region or
-    // a cell's RAM): the rest of board RAM stays unmapped.
-    let mut r = Err(("board DTB", MapError(DTB_UNMAPPED, dtb_addr)));
-    if (hv_start..hv_end).contains(&dtb_addr) {
-        r = Ok(());
-    }
     let mut mapped = Ok(());
     el2_ram::each_piece(cfg, |s, e| {
-        if (s..e).contains(&dtb_addr) {
-            r = Ok(());
-        }
         if mapped.is_ok() {
             mapped = map_all(&[("cell RAM", s, e, Mem::NonCacheable, rw)]);
         }
     });
+    mapped?;
     arch::mmu_sync();
-    mapped.and(r)
+    dtb_window(cfg, dtb_addr)
 }
 
-/// The DTB lies in neither the hypervisor region nor a cell's RAM.
-const DTB_UNMAPPED: &str = "not in mapped RAM";
+/// Largest DTB the arm64 boot protocol allows.
+const DTB_PROTOCOL_MAX: u64 = 2 << 20;
+const FDT_HEADER: u64 = 40;
+
+/// Maps the pages of the board DTB where the firmware put it (RAM, by the
+/// boot protocol) when that is outside the hypervisor region: its header
+/// page, then what the header claims, at most 2 MiB. Mapped like cell RAM,
+/// which it may be (an identical live block counts as mapped). Addresses
+/// `dtb::take` refuses are left unmapped.
+fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, MapError)> {
+    let (b, hv) = (&cfg.board, &cfg.hypervisor);
+    let ram_end = b.ram_base.saturating_add(b.ram_size);
+    if (hv.phys..hv.phys_end()).contains(&addr) || !(b.ram_base..ram_end.saturating_sub(FDT_HEADER)).contains(&addr) {
+        return Ok(());
+    }
+    let mut end = addr + FDT_HEADER;
+    loop {
+        map_all(&[("board DTB", down(addr), up(end.min(ram_end)), Mem::NonCacheable, MapAccess::ReadWrite)])?;
+        arch::mmu_sync();
+        arch::dcache_clean_inval(addr, FDT_HEADER);
+        // SAFETY: the header's totalsize word, inside the page just mapped.
+        let total = u32::from_be(unsafe { ((addr + 4) as *const u32).read_volatile() }) as u64;
+        let want = addr.saturating_add(total.clamp(FDT_HEADER, DTB_PROTOCOL_MAX));
+        if want <= end {
+            return Ok(());
+        }
+        end = want;
+    }
+}

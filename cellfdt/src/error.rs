@@ -73,6 +73,32 @@ impl Error {
         }
     }
 
+    /// What the error means, as a sentence for people (tools print this,
+    /// not the Rust variant name).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Error::NotFound => "a node or property it needs is missing",
+            Error::Exists => "a node or property already exists",
+            Error::NoSpace => "the tree does not fit in its buffer",
+            Error::BadOffset => "an offset into the structure or strings block is out of range",
+            Error::BadPath => "a path is malformed",
+            Error::BadPhandle => "a phandle is invalid",
+            Error::BadState => "the tree is in an unexpected state (not finished or corrupt)",
+            Error::Truncated => "the structure block ends early (a tag, name or property runs past its end)",
+            Error::BadMagic => "no device tree magic (0xd00dfeed)",
+            Error::BadVersion => "unsupported device tree version",
+            Error::BadStructure => "the structure block is malformed (bad tag nesting, missing END)",
+            Error::BadLayout => "the blocks are misplaced or overlap",
+            Error::Internal => "internal error",
+            Error::BadNCells => "a #address-cells or #size-cells value is invalid",
+            Error::BadValue => "a property has an invalid value",
+            Error::BadOverlay => "the overlay is malformed",
+            Error::NoPhandles => "no phandle is left to allocate",
+            Error::BadFlags => "invalid flags",
+            Error::Alignment => "the blob is not 8-byte aligned",
+        }
+    }
+
     /// Inverse of [`Error::code`]; `None` for non-error codes.
     pub const fn from_code(code: i32) -> Option<Error> {
         Some(match -code {

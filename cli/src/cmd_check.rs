@@ -9,7 +9,8 @@ use crate::problem::{Problem, hex};
 use crate::shim_staging::trim_board_dtb;
 use crate::stdout::put;
 use cellboot_abi::{COMM_REGION_SIZE, SystemConfig, mem};
-use cellboot_config::compile_sources_unvalidated;
+use crate::guest;
+use cellboot_config::{System, compile_sources_unvalidated};
 use std::path::Path;
 
 pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) -> Outcome {
@@ -25,7 +26,14 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
     if let Some(dtb) = dtb {
         // The cross-check needs the binary config even when validation fails.
         if let Ok(sys) = compile_sources_unvalidated(&sources.board, &sources.system) {
-            problems.extend(cross_check(&sys.config, &sources, dtb)?);
+            let found = cross_check(&sys.config, &sources, dtb)?;
+            let board_ok = found.is_empty();
+            problems.extend(found);
+            // What the loader of every cell will run, when nothing before
+            // it already failed (a broken config or DTB fails there anyway).
+            if board_ok && problems.is_empty() {
+                problems.extend(guest_builds(&sys, config, dtb)?);
+            }
         }
     }
     if json {
@@ -66,7 +74,12 @@ fn cross_check(
     };
     let list = match cellfdt::Fdt::new(&blob).and_then(|f| devices(&f, &cfg.board)) {
         Ok(l) => l,
-        Err(e) => return Ok(bad_dtb(format!("cannot read the device tree: {e:?}"))),
+        Err(e) => {
+            return Ok(bad_dtb(format!(
+                "cannot read the device tree: {} ({e})",
+                e.describe()
+            )));
+        }
     };
     let sys_file = &src.system.path;
     let written: Option<toml::Value> = toml::from_str(&src.system.text).ok();
@@ -153,6 +166,38 @@ fn cross_check(
         );
     }
     Ok(out)
+}
+
+/// Every cell's guest DTB built as `cellboot dtb` builds it (the loader's
+/// code on the shim's inputs); each failure is a problem. The initrd's size
+/// is its file's when readable (else 0: it moves addresses, not structure).
+fn guest_builds(sys: &System, config: &Path, dtb: &Path) -> Result<Vec<Problem>, Failure> {
+    let board = match guest::read_board_dtb(dtb) {
+        Ok(b) => b,
+        Err(Failure::Problem(m)) => return Ok(vec![named(&m, config, dtb)]),
+        Err(f) => return Err(f),
+    };
+    let mut out = Vec::new();
+    for ci in 0..sys.cell_names.len() {
+        let initrd = guest::staged_initrd_size(sys, ci);
+        match guest::build_cell(sys, ci, &board, config, dtb, initrd) {
+            Ok(_) => {}
+            Err(Failure::Problem(m)) => out.push(named(&m, config, dtb)),
+            Err(f) => return Err(f),
+        }
+    }
+    Ok(out)
+}
+
+/// A guest-build message `<file>: rest` as a problem of that file (the
+/// system file or the DTB).
+fn named(m: &str, config: &Path, dtb: &Path) -> Problem {
+    for file in [config, dtb] {
+        if let Some(rest) = m.strip_prefix(&format!("{}: ", file.display())) {
+            return Problem::new(file, "", "", rest);
+        }
+    }
+    Problem::new(dtb, "", "", m)
 }
 
 /// Whether the system file sets `cells[ci].vpci.<key>` (else the board's default applies).

@@ -6,9 +6,11 @@
 use crate::args::GuestArgs;
 use crate::config_input::ConfigSources;
 use crate::failure::Failure;
+use crate::input_file;
 use crate::shim_staging::{cellboot_info, trim_board_dtb};
 use cellboot_abi::staging::{self, StageSizes};
 use cellboot_abi::{NO_PAYLOAD, payload_kind};
+use cellboot_config::dtc::DtcError;
 use cellboot_config::{PayloadSource, System};
 use cellboot_loader::{CellView, Overlay, build_guest_dtb_in, scratch_len};
 use std::path::Path;
@@ -23,11 +25,32 @@ pub struct GuestDtb {
 pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     let sys = ConfigSources::read(&a.system, a.board.as_deref())?.compile_or_report()?;
     let ci = select_cell(&sys, a.cell.as_deref())?;
-    let raw = std::fs::read(&a.dtb).map_err(|e| Failure::io(&a.dtb, "read", e))?;
-    let board =
-        trim_board_dtb(&raw).map_err(|m| Failure::Problem(format!("{}: {m}", a.dtb.display())))?;
+    let board = read_board_dtb(&a.dtb)?;
     let initrd = initrd_size(&sys, ci, a)?;
-    let at = |m: String| Failure::Problem(format!("{}: cells[{ci}]: {m}", a.system.display()));
+    let guest = build_cell(&sys, ci, &board, &a.system, &a.dtb, initrd)?;
+    Ok(GuestDtb { board, guest })
+}
+
+/// The board DTB file as the shim keeps it (trimmed, structure checked);
+/// a DTB the shim would refuse is a problem naming the file.
+pub fn read_board_dtb(path: &Path) -> Result<Vec<u8>, Failure> {
+    let raw = input_file::read(path)?;
+    trim_board_dtb(&raw).map_err(|m| Failure::Problem(format!("{}: {m}", path.display())))
+}
+
+/// Cell `ci`'s guest DTB from the trimmed `board` DTB (read from
+/// `dtb_path`), with an initrd of `initrd` bytes staged. The result passed
+/// the full structure check (libfdt's fdt_check_full): a blob that fails it
+/// is never handed out.
+pub fn build_cell(
+    sys: &System,
+    ci: usize,
+    board: &[u8],
+    system_path: &Path,
+    dtb_path: &Path,
+    initrd: Option<u64>,
+) -> Result<Vec<u8>, Failure> {
+    let at = |m: String| Failure::Problem(format!("{}: cells[{ci}]: {m}", system_path.display()));
     let cell = &sys.config.cells[ci];
     if cellboot_abi::is_jailhouse(cell) {
         return Err(at("boot.kind = \"jailhouse\": the cell gets no device tree (docs/jailhouse-inmates.md)".into()));
@@ -35,11 +58,12 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     let n_ovl = staging::overlay_count(cell).map_err(|e| at(e.to_string()))?;
     let mut overlays = Vec::new();
     for k in 0..n_ovl {
-        let idx = cell.boot.overlay_first as usize + k;
-        overlays.push((sys.payloads[idx].name.clone(), payload_bytes(&sys, idx)?));
+        let idx = (cell.boot.overlay_first as usize).saturating_add(k);
+        let name = sys.payloads.get(idx).map(|p| p.name.clone()).unwrap_or_default();
+        overlays.push((name, payload_bytes(sys, idx)?));
     }
     let template = match sys.payloads.iter().position(|p| p.kind == payload_kind::VPCI_TEMPLATE) {
-        Some(i) => Some(payload_bytes(&sys, i)?),
+        Some(i) => Some(payload_bytes(sys, i)?),
         None => None,
     };
     let mut sizes = StageSizes {
@@ -49,8 +73,8 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
         // else), else below the initrd: its size then moves only overlays
         // and template, which do not show in the tree; unknown (not fetched)
         // means not staged.
-        kernel: file_size(&sys, cell.boot.kernel),
-        kernel_run: kernel_head(&sys, cell.boot.kernel)
+        kernel: file_size(sys, cell.boot.kernel),
+        kernel_run: kernel_head(sys, cell.boot.kernel)
             .and_then(|(head, n)| staging::KernelRun::of(cell.boot.kind, &head, n)),
         vpci_template: template.as_ref().map(|t| t.len() as u64),
         ..StageSizes::default()
@@ -68,15 +92,19 @@ pub fn build(a: &GuestArgs) -> Result<GuestDtb, Failure> {
     view.overlays = &ovl;
     let mut out = vec![0u8; cellboot_loader::image::DTB_MAX as usize];
     let mut scratch = vec![0u8; scratch_len(&view, out.len())];
-    let n = build_guest_dtb_in(&board, &mut out, &mut scratch, &view).map_err(|e| {
-        Failure::Problem(format!(
-            "{}: cell {:?}: {e}",
-            a.dtb.display(),
-            sys.cell_names[ci]
-        ))
+    let cell_name = &sys.cell_names[ci];
+    let n = build_guest_dtb_in(board, &mut out, &mut scratch, &view).map_err(|e| {
+        Failure::Problem(format!("{}: cell {cell_name:?}: {e}", dtb_path.display()))
     })?;
     out.truncate(n);
-    Ok(GuestDtb { board, guest: out })
+    cellfdt::Fdt::new(&out).and_then(|f| f.check_full()).map_err(|e| {
+        Failure::Problem(format!(
+            "{}: cell {cell_name:?}: the guest DTB built from it fails the full structure check: {} ({e})",
+            dtb_path.display(),
+            e.describe()
+        ))
+    })?;
+    Ok(out)
 }
 
 fn select_cell(sys: &System, name: Option<&str>) -> Result<usize, Failure> {
@@ -114,27 +142,43 @@ fn initrd_size(sys: &System, ci: usize, a: &GuestArgs) -> Result<Option<u64>, Fa
     if let Some(n) = a.initrd_size {
         return Ok(Some(n));
     }
-    let file_len = |p: &Path| std::fs::metadata(p).map(|m| Some(m.len()));
     if let Some(p) = &a.initrd {
-        return file_len(p).map_err(|e| Failure::io(p, "read", e));
+        return input_file::size(p).map(Some);
     }
     match sys.payloads.get(idx as usize).map(|p| &p.source) {
-        Some(PayloadSource::File(p)) => file_len(p).map_err(|e| {
+        Some(PayloadSource::File(p)) => input_file::size(p).map(Some).map_err(|e| {
             Failure::Usage(format!(
-                "{}: cannot read: {e}; the initrd's size decides its address in /chosen: pass --initrd FILE or --initrd-size N",
-                p.display()
+                "{e}; the initrd's size decides its address in /chosen: pass --initrd FILE or --initrd-size N"
             ))
         }),
         _ => Err(Failure::Problem(format!("cells[{ci}].boot.initrd: payload {idx} is not a file"))),
     }
 }
 
+/// The size `check` stages for cell `ci`'s initrd: its file's when
+/// readable, else 0; `None` without an initrd.
+pub fn staged_initrd_size(sys: &System, ci: usize) -> Option<u64> {
+    let idx = sys.config.cells.get(ci)?.boot.initrd;
+    if idx == NO_PAYLOAD {
+        return None;
+    }
+    match sys.payloads.get(idx as usize).map(|p| &p.source) {
+        Some(PayloadSource::File(p)) => Some(input_file::size(p).unwrap_or(0)),
+        _ => Some(0),
+    }
+}
+
 /// Payload `idx` as packed: a `.dts` compiled with dtc (`cellboot_config::dtc`).
+/// A missing file or dtc is an I/O error (exit 2), a bad source a problem.
 fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
-    let p = &sys.payloads[idx];
+    let Some(p) = sys.payloads.get(idx) else {
+        return Err(Failure::Problem(format!("payload {idx} does not exist")));
+    };
     match &p.source {
-        PayloadSource::File(f) => cellboot_config::dtc::payload_bytes(f)
-            .map_err(|e| Failure::Problem(format!("payload {}: {e}", p.name))),
+        PayloadSource::File(f) => cellboot_config::dtc::payload_bytes(f).map_err(|e| match e {
+            DtcError::Unavailable(m) => Failure::Tool(format!("payload {}: {m}", p.name)),
+            DtcError::Invalid(m) => Failure::Problem(format!("payload {}: {m}", p.name)),
+        }),
         _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
     }
 }
@@ -146,6 +190,8 @@ fn kernel_head(sys: &System, idx: u32) -> Option<(Vec<u8>, u64)> {
     let PayloadSource::File(f) = &sys.payloads.get(idx as usize)?.source else {
         return None;
     };
+    // Opening a FIFO would block: regular files only.
+    input_file::size(f).ok()?;
     let mut file = std::fs::File::open(f).ok()?;
     let mut head = Vec::with_capacity(64);
     file.by_ref().take(64).read_to_end(&mut head).ok()?;
@@ -155,7 +201,7 @@ fn kernel_head(sys: &System, idx: u32) -> Option<(Vec<u8>, u64)> {
 /// Size of payload `idx`'s file, when it is one and readable.
 fn file_size(sys: &System, idx: u32) -> Option<u64> {
     match &sys.payloads.get(idx as usize)?.source {
-        PayloadSource::File(f) => std::fs::metadata(f).ok().map(|m| m.len()),
+        PayloadSource::File(f) => input_file::size(f).ok(),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@ mod dtc;
 mod failure;
 mod guest;
 mod jailhouse_cell;
+mod input_file;
 mod link_report;
 mod problem;
 mod prop_format;

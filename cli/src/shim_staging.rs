@@ -21,6 +21,10 @@ pub fn trim_board_dtb(blob: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = vec![0u8; BOARD_DTB_MAX];
     let n = staging::trim_board_dtb(blob, &mut out).map_err(|e| e.to_string())?;
     out.truncate(n);
+    // What the shim's `dtb::take` runs on the copy every loader gets.
+    cellfdt::Fdt::new(&out).and_then(|f| f.check_full()).map_err(|e| {
+        format!("the shim refuses it (board DTB unusable): full structure check failed: {} ({e})", e.describe())
+    })?;
     Ok(out)
 }
 

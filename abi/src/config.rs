@@ -193,7 +193,7 @@ impl CellConfig {
     pub fn owns_irq(&self, intid: u32) -> bool {
         self.irq_ranges()
             .iter()
-            .any(|r| intid >= r.first && intid - r.first < r.count)
+            .any(|r| intid.checked_sub(r.first).is_some_and(|k| k < r.count))
     }
     pub fn owns_cpu(&self, cpu: usize) -> bool {
         cpu < 64 && self.cpu_mask & (1 << cpu) != 0
@@ -219,8 +219,14 @@ pub struct IvshmemLink {
 }
 
 impl IvshmemLink {
+    /// The whole shared memory's size; `u64::MAX` when the sum overflows
+    /// (validation refuses such a link: it fits no RAM).
     pub fn shmem_size(&self) -> u64 {
-        self.state_size + self.rw_size + 2 * self.out_size
+        self.checked_shmem_size().unwrap_or(u64::MAX)
+    }
+    /// `state_size + rw_size + 2 * out_size`, `None` on overflow.
+    pub fn checked_shmem_size(&self) -> Option<u64> {
+        self.state_size.checked_add(self.rw_size)?.checked_add(self.out_size.checked_mul(2)?)
     }
 }
 
@@ -268,16 +274,19 @@ impl SystemConfig {
 /// Fletcher-32 over the config bytes, with the `checksum` field read as zero.
 pub fn checksum(bytes: &[u8]) -> u32 {
     const CK_OFF: usize = core::mem::offset_of!(SystemConfig, checksum);
+    const CK_END: usize = CK_OFF.saturating_add(4);
     let (mut a, mut b) = (0xffffu32, 0xffffu32);
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        let in_ck = (CK_OFF..CK_OFF + 4).contains(&(i * 2));
-        let w = if in_ck {
+    let mut at = 0usize;
+    for pair in bytes.chunks(2) {
+        let w = if (CK_OFF..CK_END).contains(&at) {
             0
         } else {
             u32::from(pair[0]) | u32::from(*pair.get(1).unwrap_or(&0)) << 8
         };
-        a = (a + w) % 65535;
-        b = (b + a) % 65535;
+        // a, b < 65535 and w <= 0xffff: the sums stay below 2^17.
+        a = a.wrapping_add(w) % 65535;
+        b = b.wrapping_add(a) % 65535;
+        at = at.saturating_add(2);
     }
     (b << 16) | a
 }

@@ -9,6 +9,9 @@
 //! layout tests at the bottom pin sizes and offsets.
 #![no_std]
 #![forbid(unsafe_code)]
+// Config and DTB values are untrusted and firmware release builds wrap:
+// every operation on them is checked, or carries its bound in a comment.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod attack_targets;
 pub mod link_layout;
@@ -17,6 +20,7 @@ mod config;
 pub mod jailhouse;
 mod number;
 mod payload;
+mod rules;
 pub mod staging;
 mod validate;
 
@@ -25,6 +29,7 @@ pub use config::*;
 pub use jailhouse::{is_jailhouse, JailhouseBoot, MAX_IMAGES};
 pub use number::parse_u64;
 pub use payload::*;
+pub use rules::{below_ipa_limit, GICR_STRIDES, IPA_BITS, IPA_LIMIT, MPIDR_AFF_MASK};
 pub use validate::*;
 
 pub use zerocopy;

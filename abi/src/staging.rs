@@ -54,7 +54,7 @@ impl KernelRun {
         match kind {
             boot_kind::RAW => Some(KernelRun { offset: 0, footprint: file_size }),
             boot_kind::LINUX => {
-                let le64 = |o: usize| -> Option<u64> { Some(u64::from_le_bytes(head.get(o..o + 8)?.try_into().ok()?)) };
+                let le64 = |o: usize| -> Option<u64> { Some(u64::from_le_bytes(*head.get(o..)?.first_chunk::<8>()?)) };
                 let magic = head.get(0x38..0x3c)?;
                 if magic != b"ARM\x64" || le64(24)? & 1 != 0 {
                     return None;
@@ -218,7 +218,8 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
     let mut floor = ram.virt.max(cell.loader_ipa.saturating_add(sizes.loader));
     let mut top = ram.virt_end();
     let place = |what: Item, size: u64, align: u64, top: &mut u64, floor: u64| -> Result<Staged, StagingError> {
-        match top.checked_sub(size).map(|a| a & !(align - 1)) {
+        // align is one of the non-zero constants above.
+        match top.checked_sub(size).map(|a| a & !align.wrapping_sub(1)) {
             Some(ipa) if ipa >= floor => {
                 *top = ipa;
                 Ok(Staged { ipa, size })
@@ -243,7 +244,7 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
         let work_end = at
             .and_then(|a| a.checked_add(run.footprint.max(n)))
             .map(|e| e.next_multiple_of(KERNEL_ALIGN))
-            .and_then(|e| e.checked_add(LOADER_WORK + LOADER_WORK_SLACK + blob));
+            .and_then(|e| e.checked_add(LOADER_WORK.checked_add(LOADER_WORK_SLACK)?.checked_add(blob)?));
         let loader_end = cell.loader_ipa.saturating_add(KERNEL_ALIGN);
         match (at, work_end) {
             (Some(at), Some(end)) if at >= floor && at >= loader_end && end <= top => {
@@ -290,7 +291,8 @@ impl core::fmt::Display for DtbTrimError {
 }
 
 fn be32(b: &[u8], o: usize) -> u32 {
-    u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    // Callers read header words below FDT_HEADER_LEN, checked first.
+    b.get(o..).and_then(|t| t.first_chunk::<4>()).map_or(0, |w| u32::from_be_bytes(*w))
 }
 
 /// Copies the used part of the DTB in `blob` (which holds at least its
@@ -306,7 +308,7 @@ pub fn trim_board_dtb(blob: &[u8], out: &mut [u8]) -> Result<usize, DtbTrimError
     if magic != FDT_MAGIC {
         return Err(DtbTrimError::BadMagic(magic));
     }
-    let h = |i: usize| be32(blob, i * 4) as usize;
+    let h = |i: usize| be32(blob, i.saturating_mul(4)) as usize;
     let (total, off_struct, off_strings, off_rsv) = (h(1), h(2), h(3), h(4));
     let (version, last_comp, size_strings, size_struct) = (be32(blob, 20), be32(blob, 24), h(8), h(9));
     if version < 16 || last_comp > 17 {
@@ -332,11 +334,12 @@ pub fn trim_board_dtb(blob: &[u8], out: &mut [u8]) -> Result<usize, DtbTrimError
     // The memory reservation map ends with a (0, 0) entry.
     let mut rsv_end = off_rsv;
     loop {
-        if rsv_end + 16 > total {
-            return Err(DtbTrimError::BadLayout("memory reservation map not terminated"));
-        }
-        let zero = blob[rsv_end..rsv_end + 16].iter().all(|&b| b == 0);
-        rsv_end += 16;
+        let entry_end = match rsv_end.checked_add(16) {
+            Some(e) if e <= total => e,
+            _ => return Err(DtbTrimError::BadLayout("memory reservation map not terminated")),
+        };
+        let zero = blob[rsv_end..entry_end].iter().all(|&b| b == 0);
+        rsv_end = entry_end;
         if zero {
             break;
         }
@@ -504,7 +507,7 @@ mod tests {
 
     fn tiny_dtb(total: u32) -> [u8; 128] {
         let mut d = [0u8; 128];
-        let mut w = |o: usize, v: u32| d[o..o + 4].copy_from_slice(&v.to_be_bytes());
+        let mut w = |o: usize, v: u32| d[o..][..4].copy_from_slice(&v.to_be_bytes());
         w(0, FDT_MAGIC);
         w(4, total);
         w(8, 0x38); // struct

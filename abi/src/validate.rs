@@ -49,7 +49,20 @@ pub enum Problem {
     VpciIrqOwnedTwice { irq: u32, first: u32, second: u32 },
     /// A `jailhouse` boot kind field (`crate::jailhouse::check`).
     JailhouseBoot { cell: u32, field: &'static str, value: u64 },
+    /// A board field breaks `rule` (`crate::rules`).
+    BoardRule { field: &'static str, value: u64, rule: &'static str },
+    /// Two CPUs of the board have one MPIDR (a cell would lose one).
+    MpidrTwice { cpu: u32, first: u32, mpidr: u64 },
+    /// `cells[cell].<field>[index]` (no index: [`NO_INDEX`]) breaks `rule`.
+    CellField { cell: u32, field: &'static str, index: u32, value: u64, rule: &'static str },
+    /// `links[link].<field>` breaks `rule`.
+    LinkRule { link: u32, field: &'static str, value: u64, rule: &'static str },
+    /// Two links of one cell use one PCI device number.
+    LinkDeviceTwice { link: u32, first: u32, device: u32 },
 }
+
+/// [`Problem::CellField`] of a field that is not a list.
+pub const NO_INDEX: u32 = u32::MAX;
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -143,6 +156,21 @@ impl fmt::Display for Problem {
                 f,
                 "board.release_addr[{cpu}] = {addr:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({start:#x}..{end:#x})"
             ),
+            BoardRule { field, value, rule } => write!(f, "board.{field} = {value:#x}: {rule}"),
+            MpidrTwice { cpu, first, mpidr } => {
+                write!(f, "board.mpidr[{cpu}] = {mpidr:#x}: CPU {first} has the same MPIDR")
+            }
+            CellField { cell, field, index, value, rule } => {
+                write!(f, "cells[{cell}].{field}")?;
+                if index != NO_INDEX {
+                    write!(f, "[{index}]")?;
+                }
+                write!(f, " = {value:#x}: {rule}")
+            }
+            LinkRule { link, field, value, rule } => write!(f, "links[{link}].{field} = {value:#x}: {rule}"),
+            LinkDeviceTwice { link, first, device } => {
+                write!(f, "links[{link}].device = {device}: links[{first}] of the same cell uses it")
+            }
         }
     }
 }
@@ -161,14 +189,18 @@ pub fn validate_header(bytes: &[u8], report: &mut dyn FnMut(Problem)) -> usize {
     let expected = core::mem::size_of::<SystemConfig>() as u32;
     let mut n = 0;
     let mut bad = |p| {
-        n += 1;
+        n = usize::saturating_add(n, 1);
         report(p)
     };
     if bytes.len() < 24 || bytes[..8] != SYSCONFIG_MAGIC {
         bad(Problem::BadMagic);
         return n;
     }
-    let word = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    // Offsets 8..20 are below the 24 bytes checked above.
+    let word = |o: usize| match bytes.get(o..).and_then(|t| t.first_chunk::<4>()) {
+        Some(w) => u32::from_le_bytes(*w),
+        None => 0,
+    };
     let revision = word(8);
     if revision != SYSCONFIG_REVISION {
         bad(Problem::BadRevision { found: revision });
@@ -190,7 +222,7 @@ pub fn validate_header(bytes: &[u8], report: &mut dyn FnMut(Problem)) -> usize {
 pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     let mut n = 0;
     let mut bad = |p| {
-        n += 1;
+        n = usize::saturating_add(n, 1);
         report(p)
     };
     let b = &cfg.board;
@@ -226,7 +258,7 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
         // image's real end): only the shim may ever write these words.
         let (start, end) = (hv.phys, hv.phys.saturating_add(SHIM_TEXT_OFFSET.min(hv.size)));
         for (cpu, &addr) in b.release_addr.iter().enumerate().take((b.num_cpus as usize).min(MAX_CPUS)) {
-            if addr % 8 != 0 || !inside(addr, 8, start, end - start) {
+            if !addr.is_multiple_of(8) || !inside(addr, 8, start, end.saturating_sub(start)) {
                 bad(Problem::ReleaseAddr { cpu: cpu as u32, addr, start, end });
             }
         }
@@ -276,9 +308,6 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
         }
         if v.ecam_size != 0 && (v.mmio_size < 0x4000 || v.mmio_base & 0xfff != 0 || v.mmio_base.saturating_add(v.mmio_size) > 1 << 32) {
             bad(Problem::VpciWindow { cell: ci, field: "mmio", value: v.mmio_base });
-        }
-        if v.ecam_size != 0 && (v.irq_base < 32 || v.irq_base + 4 > b.num_irqs) {
-            bad(Problem::VpciWindow { cell: ci, field: "irq_base", value: v.irq_base.into() });
         }
         if c.comm_region_ipa & 0xfff != 0 {
             bad(Problem::VpciWindow { cell: ci, field: "comm_region", value: c.comm_region_ipa });
@@ -337,12 +366,12 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
             bad(Problem::LoaderOutsideRam { cell: ci, ipa: c.loader_ipa });
         }
         for (ri, r) in c.irq_ranges().iter().enumerate() {
-            let end = u64::from(r.first) + u64::from(r.count);
-            if r.first < 32 || r.count == 0 || end > u64::from(b.num_irqs) {
+            let end = r.first.checked_add(r.count);
+            let Some(end) = end.filter(|&e| r.first >= 32 && r.count != 0 && e <= b.num_irqs) else {
                 bad(Problem::IrqOutOfRange { cell: ci, range: ri as u32, first: r.first, count: r.count });
                 continue;
-            }
-            for irq in r.first..r.first + r.count {
+            };
+            for irq in r.first..end {
                 if let Some(first) = cells[..ci as usize].iter().position(|o| o.owns_irq(irq)) {
                     bad(Problem::IrqOwnedTwice { irq, first: first as u32, second: ci });
                     break;
@@ -387,5 +416,6 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
             }
         }
     }
+    crate::rules::check(cfg, &mut bad);
     n
 }

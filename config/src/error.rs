@@ -41,7 +41,7 @@ pub fn hex(v: u64) -> String {
     let digits = format!("{v:x}");
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 4 == 0 {
+        if i > 0 && digits.len().saturating_sub(i).is_multiple_of(4) {
             out.push('_');
         }
         out.push(c);
@@ -53,8 +53,9 @@ pub fn hex(v: u64) -> String {
 pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let at = e.span().map(|s| {
         let before = &text[..s.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let line = before.matches('\n').count().saturating_add(1);
+        let line_start = before.rfind('\n').map_or(0, |i| i.saturating_add(1));
+        let col = before.len().saturating_sub(line_start).saturating_add(1);
         format!("line {line} column {col}")
     });
     ConfigError::new(file, at.unwrap_or_default(), "", e.message().trim().to_string())

@@ -7,6 +7,9 @@
 //! field path and the value. The result lists the payloads to pack after the
 //! shim, in payload-table order (boot configs refer to them by index).
 
+// Config values are untrusted: every operation on them is checked.
+#![deny(clippy::arithmetic_side_effects)]
+
 mod board_file;
 mod compile;
 pub mod dtc;

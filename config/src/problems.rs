@@ -24,6 +24,8 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
         let written = file.cells.get(c as usize).and_then(|c| c.vpci.as_ref()).is_some_and(|v| match field {
             "ecam_base" => v.ecam_base.is_some(),
             "mmio_base" => v.mmio_base.is_some(),
+            "ecam_size" => v.ecam_size.is_some(),
+            "mmio_size" => v.mmio_size.is_some(),
             _ => v.irq_base.is_some(),
         });
         if written { (system, format!("cells[{c}].vpci.{field}")) } else { (board, format!("vpci.{field}")) }
@@ -99,6 +101,51 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             s(format!("cells[{cell}].boot.{field}"), shown)
         }
         ReleaseAddr { cpu, addr, .. } => b(&format!("cpus.release_addr[{cpu}]"), hex(addr)),
+        BoardRule { field, value, rule } => {
+            let toml_field = match field {
+                "ram_size" => "ram.size",
+                "uart_base" => "uart.base",
+                "uart_size" => "uart.size",
+                "mpidr" => "cpus.mpidr",
+                f => return ConfigError::new(board, format!("gic.{f}"), hex(value), rule),
+            };
+            ConfigError::new(board, toml_field, hex(value), rule)
+        }
+        MpidrTwice { cpu, mpidr, .. } => b(&format!("cpus.mpidr[{cpu}]"), hex(mpidr)),
+        CellField { cell, field, index, value, rule } => {
+            let c = file.cells.get(cell as usize);
+            let (path, f, shown) = match field {
+                "memory.phys" | "memory.virt" => {
+                    let r = region_of(cfg, cell, index);
+                    let key = if field == "memory.phys" || r.virt == r.phys { "phys" } else { "virt" };
+                    let v = if key == "phys" { r.phys } else { r.virt };
+                    (system, format!("cells[{cell}].memory[{index}].{key}"), hex(v))
+                }
+                "disable" => {
+                    let p = c.and_then(|c| c.disable.get(index as usize)).cloned().unwrap_or_default();
+                    (system, format!("cells[{cell}].disable[{index}]"), format!("{p:?}"))
+                }
+                "name" => {
+                    let n = c.map(|c| c.name.clone()).unwrap_or_default();
+                    (system, format!("cells[{cell}].name"), format!("{n:?}"))
+                }
+                "overlays" => (system, format!("cells[{cell}].overlays"), value.to_string()),
+                f => match f.strip_prefix("vpci.") {
+                    Some(key) => {
+                        let (path, f) = vpci_field(cell, key);
+                        let shown = if key == "irq_base" { value.to_string() } else { hex(value) };
+                        (path, f, shown)
+                    }
+                    None => (system, format!("cells[{cell}].{f}"), hex(value)),
+                },
+            };
+            ConfigError::new(path, f, shown, rule)
+        }
+        LinkRule { link, field, value, rule } => {
+            let shown = if matches!(field, "device" | "peers") { value.to_string() } else { hex(value) };
+            ConfigError::new(system, format!("links[{link}].{field}"), shown, rule)
+        }
+        LinkDeviceTwice { link, device, .. } => s(format!("links[{link}].device"), device.to_string()),
         #[allow(unreachable_patterns)] // problems added to the ABI later still get reported
         _ => ConfigError::new(system, "", "", msg.clone()),
     }

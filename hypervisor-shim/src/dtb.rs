@@ -1,6 +1,9 @@
 //! The board DTB handed over in x0: checked, then copied into shim memory
 //! (firmware may have placed it in what becomes cell RAM).
 
+// The DTB is untrusted input: checked arithmetic only.
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::arch;
 use cellboot_abi::staging::{trim_board_dtb, DtbTrimError};
 
@@ -41,7 +44,7 @@ impl core::fmt::Display for DtbError {
 }
 
 fn be32(b: &[u8], o: usize) -> u32 {
-    u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    b.get(o..).and_then(|t| t.first_chunk::<4>()).map_or(0, |w| u32::from_be_bytes(*w))
 }
 
 /// Checks the DTB at `addr` (inside [ram_base, ram_end)) and copies its used

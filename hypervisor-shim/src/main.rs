@@ -119,7 +119,7 @@ mod boot {
         let Some(cfg) = cfg else {
             refuse(format_args!("system config rejected ({bad} problem(s))"));
         };
-        bad += validate(cfg, &mut report);
+        bad = bad.saturating_add(validate(cfg, &mut report));
         if bad != 0 {
             refuse(format_args!("system config rejected ({bad} problem(s))"));
         }

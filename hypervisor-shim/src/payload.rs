@@ -2,6 +2,9 @@
 //! the `PayloadTable` and the payloads it lists. Every entry is bounds-checked
 //! against the image size the header carries before it is handed out.
 
+// The image header and payload table are untrusted input: checked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
+
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, str_field};
 
@@ -45,7 +48,8 @@ impl Payloads {
     pub fn locate(image_start: u64, image_end: u64, image_size: u64) -> Result<Self, PayloadError> {
         let at = image_end.next_multiple_of(PAYLOAD_ALIGN);
         let table_len = core::mem::size_of::<PayloadTable>() as u64;
-        let needed = at - image_start + table_len;
+        // The link script puts `_end` above `_start`: no underflow.
+        let needed = at.saturating_sub(image_start).saturating_add(table_len);
         if image_size < needed {
             // Without a table the magic read below could run off the image;
             // still try it, to tell "bare shim" from "bad header".
@@ -64,7 +68,8 @@ impl Payloads {
         if table.magic != PAYLOAD_MAGIC {
             return Err(PayloadError::NoTable { at });
         }
-        let span = image_size - (at - image_start);
+        // image_size >= needed >= at - image_start (checked above).
+        let span = image_size.saturating_sub(at.saturating_sub(image_start));
         for (index, e) in table.entries().iter().enumerate() {
             let end = e.offset.checked_add(e.size);
             if e.offset % PAYLOAD_ALIGN != 0 || end.is_none_or(|end| end > span) || e.offset < table_len {
@@ -85,9 +90,10 @@ impl Payloads {
     }
 
     fn bytes(&self, e: &PayloadEntry) -> &'static [u8] {
-        debug_assert!(e.offset + e.size <= self.span);
+        debug_assert!(e.offset.checked_add(e.size).is_some_and(|end| end <= self.span));
         // SAFETY: every entry was checked in `locate` to lie inside the image,
         // which stays in shim memory (no cell maps it) and is never written.
-        unsafe { core::slice::from_raw_parts((self.base + e.offset) as *const u8, e.size as usize) }
+        // (offset + size <= span, so base + offset is inside the image.)
+        unsafe { core::slice::from_raw_parts(self.base.saturating_add(e.offset) as *const u8, e.size as usize) }
     }
 }

@@ -15,7 +15,7 @@
 //! With 4 KiB stage-2 pages the guest's TLB behaves as without stage 2.
 
 /// Input address size (VTCR_EL2.T0SZ = 64 - IPA_BITS, walk from level 1).
-pub const IPA_BITS: u32 = 39;
+pub const IPA_BITS: u32 = cellboot_abi::IPA_BITS;
 const ENTRIES: usize = 512;
 /// A 384 MiB cell in 4 KiB pages takes 192 last-level tables; this covers
 /// the boards' systems (three cells, ~220 tables) with room to spare.

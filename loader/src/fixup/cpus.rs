@@ -26,7 +26,7 @@ pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fa
                 .map_err(|e| at(d, &f, node, "reg", e))?;
             let reg = be_cells(reg).ok_or_else(|| at(d, &f, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
-                kept += 1;
+                kept = usize::saturating_add(kept, 1);
             } else if victim.is_none() {
                 victim = Some(node);
             }
@@ -108,34 +108,42 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
             Err(e) => return Err(at(d, &f, node, "interrupts", e)),
         };
         let n = aff.len() / 4;
-        if n == 0
-            || n > MAX_CPUS
-            || aff.len() % 4 != 0
-            || irqs.len() % n != 0
-            || irqs.len() / n > 16
-        {
+        let entry = irqs.len().checked_div(n);
+        let Some(entry) = entry.filter(|&e| e <= 16 && e.checked_mul(n) == Some(irqs.len()))
+        else {
             continue; // not one entry per CPU: leave it to the driver
+        };
+        if n > MAX_CPUS || !aff.len().is_multiple_of(4) {
+            continue;
         }
-        let entry = irqs.len() / n;
         let mut new_aff = [0u8; 4 * MAX_CPUS];
         let mut new_irqs = [0u8; 16 * MAX_CPUS];
-        let mut k = 0;
+        // n <= MAX_CPUS and entry <= 16: no offset below comes near saturating.
+        let (mut aff_len, mut irq_len, mut k) = (0usize, 0usize, 0usize);
         for i in 0..n {
-            let ph =
-                u32::from_be_bytes([aff[4 * i], aff[4 * i + 1], aff[4 * i + 2], aff[4 * i + 3]]);
-            if f.node_offset_by_phandle(ph).is_ok() {
-                new_aff[4 * k..4 * k + 4].copy_from_slice(&aff[4 * i..4 * i + 4]);
-                new_irqs[entry * k..entry * (k + 1)]
-                    .copy_from_slice(&irqs[entry * i..entry * (i + 1)]);
-                k += 1;
+            let a = aff.get(i.saturating_mul(4)..).and_then(|t| t.first_chunk::<4>());
+            let start = i.saturating_mul(entry);
+            let (Some(a), Some(irq)) = (a, irqs.get(start..start.saturating_add(entry))) else {
+                continue;
+            };
+            if f.node_offset_by_phandle(u32::from_be_bytes(*a)).is_ok() {
+                let (aff_end, irq_end) = (aff_len.saturating_add(4), irq_len.saturating_add(entry));
+                if let (Some(da), Some(di)) = (
+                    new_aff.get_mut(aff_len..aff_end),
+                    new_irqs.get_mut(irq_len..irq_end),
+                ) {
+                    da.copy_from_slice(a);
+                    di.copy_from_slice(irq);
+                }
+                (aff_len, irq_len, k) = (aff_end, irq_end, k.saturating_add(1));
             }
         }
         if k == n {
             continue;
         }
-        fdt.setprop(node, "interrupts", &new_irqs[..entry * k])
+        fdt.setprop(node, "interrupts", &new_irqs[..irq_len])
             .map_err(|e| at(d, &fdt.as_fdt(), node, "interrupts", e))?;
-        fdt.setprop(node, "interrupt-affinity", &new_aff[..4 * k])
+        fdt.setprop(node, "interrupt-affinity", &new_aff[..aff_len])
             .map_err(|e| at(d, &fdt.as_fdt(), node, "interrupt-affinity", e))?;
     }
 }

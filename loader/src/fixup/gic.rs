@@ -37,20 +37,32 @@ pub fn trim_redistributors(
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(at(d, &f, node, "reg", e)),
     };
-    let entry = (ac + sc) * 4;
-    // Entry 0 is the distributor, entry 1 the redistributor region.
-    if sc == 0 || sc > 2 || reg.len() < 2 * entry {
+    // Entry 0 is the distributor, entry 1 the redistributor region. Cell
+    // counts are at most 4 (cellfdt's address_cells/size_cells), so these
+    // byte offsets are tiny.
+    if sc == 0 || sc > 2 || ac > 4 {
         return Ok(());
     }
-    let size_at = entry + ac * 4;
-    let size = reg[size_at..size_at + sc * 4]
+    let entry = ac.saturating_add(sc).saturating_mul(4);
+    let size_at = entry.saturating_add(ac.saturating_mul(4));
+    let size_len = sc.saturating_mul(4);
+    let Some(size_bytes) = reg.get(size_at..size_at.saturating_add(size_len)) else {
+        return Ok(());
+    };
+    let size = size_bytes
         .iter()
         .fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
-    let want = u64::from(b.num_cpus) * b.gicr_stride;
-    if size <= want {
+    // A stride times the CPU count that does not fit the cells is no trim.
+    let Some(want) = u64::from(b.num_cpus).checked_mul(b.gicr_stride) else {
+        return Ok(());
+    };
+    if size <= want || (sc == 1 && want > u64::from(u32::MAX)) {
         return Ok(());
     }
     let bytes = want.to_be_bytes();
-    fdt.setprop_inplace_namelen_partial(node, "reg", size_at, &bytes[8 - sc * 4..])
+    let Some(cells) = bytes.get(bytes.len().saturating_sub(size_len)..) else {
+        return Ok(());
+    };
+    fdt.setprop_inplace_namelen_partial(node, "reg", size_at, cells)
         .map_err(|e| at(d, &fdt.as_fdt(), node, "reg", e))
 }

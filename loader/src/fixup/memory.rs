@@ -9,10 +9,10 @@ use cellfdt::{Error, FdtMut};
 
 pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallible<()> {
     let mut regs = [(0u64, 0u64); MAX_MEM_REGIONS];
-    let mut n = 0;
-    for r in cell.ram_regions() {
-        regs[n] = (r.virt, r.size);
-        n += 1;
+    let mut n = 0usize;
+    for (slot, r) in regs.iter_mut().zip(cell.ram_regions()) {
+        *slot = (r.virt, r.size);
+        n = n.saturating_add(1);
     }
     let regs = &regs[..n];
     let Some(&(base, _)) = regs.first() else {

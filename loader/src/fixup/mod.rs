@@ -1,5 +1,9 @@
 //! The edit steps of `build_guest_dtb`, one file per step, plus what they share.
 
+// DTB and config values are untrusted and firmware release builds wrap:
+// every operation on them is checked, or carries its bound in a comment.
+#![deny(clippy::arithmetic_side_effects)]
+
 pub mod chosen;
 pub mod cpus;
 pub mod devices;

@@ -43,7 +43,7 @@ pub fn scratch_len(overlays: &[Overlay], template: Option<&[u8]>, out_len: usize
         .max();
     match copy {
         // +8: room to align the copy area.
-        Some(c) => c.next_multiple_of(8) + 8 + out_len,
+        Some(c) => c.next_multiple_of(8).saturating_add(8).saturating_add(out_len),
         None => 0,
     }
 }
@@ -116,7 +116,7 @@ fn diagnose(d: &mut FixupError, name: &str, base: &[u8], ov: &[u8], e: Error) ->
                 if bad {
                     return d.record_fragment(index, what.as_str());
                 }
-                index += 1;
+                index = index.saturating_add(1);
             }
             frag = ov.next_subnode(f);
         }

@@ -58,13 +58,14 @@ impl Node {
         &self.ranges[..self.ranges_len]
     }
     fn map(&self) -> &[u32] {
-        &self.map[..self.row_len * self.rows]
+        // row_len <= MAX_ROW, rows <= MAX_VPCI_DEVICES (plan checks both).
+        &self.map[..self.row_len.saturating_mul(self.rows)]
     }
 }
 
 /// Scratch bytes the template path needs for its copy of `template`.
 pub fn template_copy_len(template: &[u8]) -> usize {
-    template.len() + TEMPLATE_GROWTH
+    template.len().saturating_add(TEMPLATE_GROWTH)
 }
 
 /// The direct writer.
@@ -177,7 +178,7 @@ fn patch(d: &mut FixupError, template: &[u8], copy: &mut [u8], n: &Node) -> Fall
         Ok(v) => v.len(),
         Err(e) => return set(Err(e), "interrupt-map"),
     };
-    if row != n.row_len * 4 {
+    if Some(row) != n.row_len.checked_mul(4) {
         return set(Err(Error::NoSpace), "interrupt-map");
     }
     set(
@@ -192,7 +193,7 @@ fn be_bytes<'b>(cells: &[u32], buf: &'b mut [u8]) -> &'b [u8] {
     for (c, b) in cells.iter().zip(buf.chunks_exact_mut(4)) {
         b.copy_from_slice(&c.to_be_bytes());
     }
-    &buf[..cells.len() * 4]
+    &buf[..cells.len().saturating_mul(4).min(buf.len())]
 }
 
 /// The node's values, `None` when the cell has no ECAM window.
@@ -224,37 +225,40 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
-    let row_len = 3 + 1 + 1 + gic.address_cells as usize + gic.interrupt_cells as usize;
+    // find_gic bounds the GIC's cells (address <= 3, interrupt 3..=4): a
+    // row is at most MAX_ROW cells.
+    let gic_ac = gic.address_cells as usize;
+    let row_len = 5usize.saturating_add(gic_ac).saturating_add(gic.interrupt_cells as usize);
+    if row_len > MAX_ROW {
+        return Err(d.record(Cause::UnsupportedInterruptCells(gic.interrupt_cells), "", ""));
+    }
     let mut map = [0u32; MAX_ROW * MAX_VPCI_DEVICES];
-    for (i, &dev) in cell.vpci_devices.iter().enumerate() {
-        let row = &mut map[i * row_len..(i + 1) * row_len];
+    for (row, &dev) in map.chunks_exact_mut(row_len).zip(cell.vpci_devices) {
         row[0] = u32::from(dev & 0x1f) << 11;
         row[3] = INTA;
         row[4] = gic.phandle;
-        let spec = &mut row[5 + gic.address_cells as usize..];
+        // The INTx SPI (validated: irq_base + 3 below the GIC's limit).
+        let spi = v.irq_base.checked_add(u32::from(dev % 4)).and_then(|i| i.checked_sub(32));
+        let Some(spi) = spi else {
+            return Err(d.record_fdt(Error::BadValue, path.as_str(), "interrupt-map"));
+        };
+        let spec = &mut row[5usize.saturating_add(gic_ac)..];
         spec[0] = GIC_SPI;
-        spec[1] = v.irq_base.wrapping_add(u32::from(dev % 4)).wrapping_sub(32);
+        spec[1] = spi;
         spec[2] = EDGE_RISING;
     }
 
     // ranges: <phys.hi phys.mid phys.lo | parent address (root cells) | size (2 cells)>, 1:1.
     let mut ranges = [0u32; 3 + 2 + 2];
-    ranges[0] = SPACE_MEM32;
-    ranges[1] = (v.mmio_base >> 32) as u32;
-    ranges[2] = v.mmio_base as u32;
-    let parent = match root_ac {
-        1 => {
-            ranges[3] = v.mmio_base as u32;
-            4
-        }
-        _ => {
-            ranges[3] = (v.mmio_base >> 32) as u32;
-            ranges[4] = v.mmio_base as u32;
-            5
-        }
-    };
-    ranges[parent] = (v.mmio_size >> 32) as u32;
-    ranges[parent + 1] = v.mmio_size as u32;
+    let base = [(v.mmio_base >> 32) as u32, v.mmio_base as u32];
+    let size = [(v.mmio_size >> 32) as u32, v.mmio_size as u32];
+    let parent: &[u32] = if root_ac == 1 { &base[1..] } else { &base };
+    let cells = [SPACE_MEM32, base[0], base[1]].into_iter().chain(parent.iter().copied()).chain(size);
+    let mut ranges_len = 0usize;
+    for (slot, c) in ranges.iter_mut().zip(cells) {
+        *slot = c;
+        ranges_len = ranges_len.saturating_add(1);
+    }
 
     // reg in the root's cells (what setprop_reg writes, checked the same way).
     let mut reg = [0u32; 4];
@@ -270,10 +274,10 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         }
         if n == 2 {
             reg[reg_len] = (value >> 32) as u32;
-            reg_len += 1;
+            reg_len = usize::saturating_add(reg_len, 1);
         }
         reg[reg_len] = value as u32;
-        reg_len += 1;
+        reg_len = usize::saturating_add(reg_len, 1);
     }
 
     Ok(Some(Node {
@@ -283,7 +287,7 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         reg,
         reg_len,
         ranges,
-        ranges_len: parent + 2,
+        ranges_len,
         map,
         row_len,
         rows: cell.vpci_devices.len(),
@@ -312,7 +316,7 @@ fn free_pci_domain(d: &mut FixupError, f: &Fdt<'_>, wanted: u32) -> Fallible<u32
     }
     let mut d = wanted;
     while (d < 64 && used & (1 << d) != 0) || (d >= 64 && d == wanted && clash_high) {
-        d += 1;
+        d = d.saturating_add(1);
     }
     Ok(d)
 }

@@ -1,0 +1,66 @@
+//! The shim's own validation (`cellboot_abi::validate`, which it runs on the
+//! binary config before anything else) on binary configs edited past what
+//! TOML can write: sums that used to overflow (and wrap in the firmware's
+//! release build) are refused, not wrapped and not panicked on.
+
+mod common;
+
+use cellboot_abi::{validate, Problem, SystemConfig};
+use common::*;
+
+fn good() -> SystemConfig {
+    load_edited(|_| {}, |_| {}).expect("the demo config is valid").config
+}
+
+fn problems(cfg: &SystemConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = validate(cfg, &mut |p: Problem| out.push(p.to_string()));
+    assert_eq!(n, out.len());
+    out
+}
+
+fn refused(edit: impl FnOnce(&mut SystemConfig), words: &str) {
+    let mut cfg = good();
+    edit(&mut cfg);
+    let p = problems(&cfg);
+    assert!(p.iter().any(|m| m.contains(words)), "no {words:?} in {p:#?}");
+}
+
+#[test]
+fn the_demo_passes() {
+    assert_eq!(problems(&good()), Vec::<String>::new());
+}
+
+#[test]
+fn overflowing_sums_are_refused() {
+    for irq_base in [0xffff_ffff, 0xffff_fffd, 0xffff_fffc] {
+        refused(|c| c.cells[0].vpci.irq_base = irq_base, "cells[0].vpci.irq_base");
+    }
+    refused(|c| c.links[0].out_size = 1 << 63, "links[0].out_size");
+    refused(|c| c.links[0].out_size = u64::MAX & !0xfff, "links[0].out_size");
+    refused(|c| c.links[0].state_size = u64::MAX & !0xfff, "links[0].out_size");
+    for stride in [u64::MAX, 1 << 62, 0, 1, 0x1000, 0x3_0000] {
+        refused(|c| c.board.gicr_stride = stride, "board.gicr_stride");
+    }
+    refused(|c| c.cells[0].irqs[0] = cellboot_abi::IrqRange { first: 0xffff_fff0, count: 0x20 }, "not a valid SPI range");
+    refused(|c| c.cells[0].mem[0].size = u64::MAX & !0xfff, "cells[0].memory");
+    refused(|c| c.hypervisor.size = u64::MAX & !0xfff, "hypervisor region");
+}
+
+#[test]
+fn shmem_size_saturates_instead_of_wrapping() {
+    let mut l = good().links[0];
+    l.out_size = 1 << 63;
+    assert_eq!(l.checked_shmem_size(), None);
+    assert_eq!(l.shmem_size(), u64::MAX);
+}
+
+#[test]
+fn stage2_range_and_uniqueness_rules() {
+    refused(|c| c.cells[0].comm_region_ipa = 0x80_0000_0000, "39-bit");
+    refused(|c| c.cells[0].vpci.ecam_base = 0x7f_fff0_0000 + 0x10_0000, "39-bit");
+    refused(|c| c.board.mpidr[3] = c.board.mpidr[0], "same MPIDR");
+    refused(|c| c.board.mpidr[1] = 1 << 63, "affinity");
+    refused(|c| c.links[0].shmem_phys += 0x800, "4 KiB aligned");
+    refused(|c| c.board.uart_size = 0, "board.uart_size");
+}

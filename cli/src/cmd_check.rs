@@ -72,7 +72,11 @@ fn cross_check(
         Ok(b) => b,
         Err(m) => return Ok(bad_dtb(m)),
     };
-    let list = match cellfdt::Fdt::new(&blob).and_then(|f| devices(&f, &cfg.board)) {
+    let fdt = match cellfdt::Fdt::new(&blob) {
+        Ok(f) => f,
+        Err(e) => return Ok(bad_dtb(format!("cannot read the device tree: {} ({e})", e.describe()))),
+    };
+    let list = match devices(&fdt, &cfg.board) {
         Ok(l) => l,
         Err(e) => {
             return Ok(bad_dtb(format!(
@@ -83,7 +87,7 @@ fn cross_check(
     };
     let sys_file = &src.system.path;
     let written: Option<toml::Value> = toml::from_str(&src.system.text).ok();
-    let mut out = Vec::new();
+    let mut out = crate::board_vs_dtb::check(&fdt, &cfg.board, &list, &src.board.path, dtb);
     for (ci, c) in cfg.cells().iter().enumerate() {
         let disabled: Vec<&str> = c.disabled_paths().collect();
         // A jailhouse-kind cell gets no device tree: its guest-physical

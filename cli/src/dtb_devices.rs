@@ -53,6 +53,24 @@ pub fn devices(fdt: &Fdt<'_>, board: &Board) -> Result<Vec<Device>, Error> {
     Ok(out)
 }
 
+/// `node`'s `reg` translated to CPU physical addresses, as the walk finds
+/// it (untranslatable entries left out); empty when the walk does not
+/// reach `node`.
+pub fn translated_regs(fdt: &Fdt<'_>, node: usize) -> Result<Vec<(u64, u64)>, Error> {
+    let mut walk = DeviceWalk::new(GicMatch::Compatible);
+    while let Some(dev) = walk.next(fdt).map_err(|e| e.error)? {
+        if dev.node != node {
+            continue;
+        }
+        let mut out = Vec::new();
+        for r in dev.regs(fdt).map_err(|e| e.error)? {
+            out.extend(r.map_err(|e| e.error)?);
+        }
+        return Ok(out);
+    }
+    Ok(Vec::new())
+}
+
 /// Devices of `list` one of whose ranges overlaps [base, base + size).
 pub fn overlapping<'d>(
     list: &'d [Device],

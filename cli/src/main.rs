@@ -4,6 +4,7 @@
 
 mod args;
 mod board_new;
+mod board_vs_dtb;
 mod cmd_build;
 mod cmd_check;
 mod cmd_diff;

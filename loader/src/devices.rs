@@ -118,9 +118,11 @@ impl DeviceRef {
             let hit = fdt
                 .ranges(bus)
                 .map_err(|e| err(bus, e))?
-                .find(|&(child, _, len)| addr >= child && addr - child < len);
-            match hit {
-                Some((child, parent, _)) => addr = parent + (addr - child),
+                .find(|&(child, _, len)| addr.checked_sub(child).is_some_and(|off| off < len));
+            // A parent address whose sum overflows maps nothing.
+            let mapped = hit.and_then(|(child, parent, _)| parent.checked_add(addr.checked_sub(child)?));
+            match mapped {
+                Some(a) => addr = a,
                 None => return Ok(None),
             }
         }

@@ -231,7 +231,7 @@ impl FixupError {
             t.push_str(self.prop).push_str(" ");
         }
         match self.cause {
-            Cause::Fdt(e) => t.push_str(e.name()),
+            Cause::Fdt(e) => t.push_str(e.describe()).push_str(" (").push_str(e.name()).push_str(")"),
             Cause::NoInterruptParent => t.push_str("no interrupt parent (GIC) with a phandle"),
             Cause::UnsupportedInterruptCells(n) => t
                 .push_str("interrupt parent has #interrupt-cells = ")

@@ -263,11 +263,11 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
     // reg in the root's cells (what setprop_reg writes, checked the same way).
     let mut reg = [0u32; 4];
     let mut reg_len = 0;
-    for (value, n) in [(v.ecam_base, root_ac), (v.ecam_size, root_sc)] {
+    for (value, n, cells) in [(v.ecam_base, root_ac, "#address-cells"), (v.ecam_size, root_sc, "#size-cells")] {
         let fits = match n {
             1 => value <= u64::from(u32::MAX),
             2 => true,
-            _ => return Err(at(d, fdt, 0, "#address-cells", Error::BadNCells)),
+            _ => return Err(at(d, fdt, 0, cells, Error::BadNCells)),
         };
         if !fits {
             return Err(d.record_fdt(Error::BadValue, path.as_str(), "reg"));

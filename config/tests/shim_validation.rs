@@ -37,14 +37,14 @@ fn overflowing_sums_are_refused() {
         refused(|c| c.cells[0].vpci.irq_base = irq_base, "cells[0].vpci.irq_base");
     }
     refused(|c| c.links[0].out_size = 1 << 63, "links[0].out_size");
-    refused(|c| c.links[0].out_size = u64::MAX & !0xfff, "links[0].out_size");
-    refused(|c| c.links[0].state_size = u64::MAX & !0xfff, "links[0].out_size");
+    refused(|c| c.links[0].out_size = !0xfff, "links[0].out_size");
+    refused(|c| c.links[0].state_size = !0xfff, "links[0].out_size");
     for stride in [u64::MAX, 1 << 62, 0, 1, 0x1000, 0x3_0000] {
         refused(|c| c.board.gicr_stride = stride, "board.gicr_stride");
     }
     refused(|c| c.cells[0].irqs[0] = cellboot_abi::IrqRange { first: 0xffff_fff0, count: 0x20 }, "not a valid SPI range");
-    refused(|c| c.cells[0].mem[0].size = u64::MAX & !0xfff, "cells[0].memory");
-    refused(|c| c.hypervisor.size = u64::MAX & !0xfff, "hypervisor region");
+    refused(|c| c.cells[0].mem[0].size = !0xfff, "cells[0].memory");
+    refused(|c| c.hypervisor.size = !0xfff, "hypervisor region");
 }
 
 #[test]

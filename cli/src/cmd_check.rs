@@ -66,7 +66,7 @@ fn cross_check(
     src: &ConfigSources,
     dtb: &Path,
 ) -> Result<Vec<Problem>, Failure> {
-    let raw = std::fs::read(dtb).map_err(|e| Failure::io(dtb, "read", e))?;
+    let raw = crate::input_file::read(dtb)?;
     let bad_dtb = |m: String| vec![Problem::new(dtb, "", "", m)];
     let blob = match trim_board_dtb(&raw) {
         Ok(b) => b,

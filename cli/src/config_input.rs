@@ -46,7 +46,7 @@ impl ConfigSources {
 /// One line per error on stderr (`file: field = value: message`), then a count.
 pub fn report(errors: &[ConfigError]) {
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", crate::problem::Problem::from(e));
     }
     let n = errors.len();
     eprintln!("{n} problem{}", if n == 1 { "" } else { "s" });

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
                 } else {
                     "cellboot"
                 };
-                eprintln!("{kind}: {f}");
+                eprintln!("{kind}: {}", problem::escape_controls(&f.to_string(), true));
             }
             f.exit_code()
         }

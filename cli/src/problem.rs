@@ -24,12 +24,27 @@ impl Problem {
         message: impl Into<String>,
     ) -> Self {
         Self {
-            file: file.display().to_string(),
-            field: field.into(),
-            value: value.into(),
-            message: message.into(),
+            file: escape_controls(&file.display().to_string(), false),
+            field: escape_controls(&field.into(), false),
+            value: escape_controls(&value.into(), false),
+            message: escape_controls(&message.into(), false),
         }
     }
+}
+
+/// `s` with control characters (NUL, ESC, CR, ...; newlines too unless
+/// `keep_newlines`) written as Rust escapes, so input bytes cannot forge
+/// lines or drive the terminal.
+pub fn escape_controls(s: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' if keep_newlines => out.push(c),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl From<&ConfigError> for Problem {
@@ -72,5 +87,11 @@ mod tests {
         assert_eq!(super::hex(0x4800_0000), "0x4800_0000");
         assert_eq!(super::hex(0x10_0000), "0x10_0000");
         assert_eq!(super::hex(0), "0x0");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::escape_controls("a\0b\nc\u{1b}[2J", false), "a\\u{0}b\\nc\\u{1b}[2J");
+        assert_eq!(super::escape_controls("x\ny\r", true), "x\ny\\r");
     }
 }

@@ -49,16 +49,24 @@ pub fn hex(v: u64) -> String {
     format!("0x{out}")
 }
 
-/// A TOML parse error with its line and column.
+/// A TOML parse error: the field it is in (when one can be told), with
+/// its line and column in the message.
 pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
-    let at = e.span().map(|s| {
-        let before = &text[..s.start.min(text.len())];
+    let start = e.span().map(|s| s.start.min(text.len()));
+    let at = start.map(|start| {
+        let before = &text[..start];
         let line = before.matches('\n').count().saturating_add(1);
         let line_start = before.rfind('\n').map_or(0, |i| i.saturating_add(1));
         let col = before.len().saturating_sub(line_start).saturating_add(1);
         format!("line {line} column {col}")
     });
-    ConfigError::new(file, at.unwrap_or_default(), "", e.message().trim().to_string())
+    let field = start.and_then(|s| crate::toml_field::field_at(text, s)).unwrap_or_default();
+    let message = e.message().trim();
+    let message = match at {
+        Some(at) => format!("{at}: {message}"),
+        None => message.to_string(),
+    };
+    ConfigError::new(file, field, "", message)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod jailhouse_kind;
 mod problems;
 mod system;
 mod system_file;
+mod toml_field;
 
 pub use compile::VPCI_TEMPLATE_FILE;
 pub use error::ConfigError;
@@ -32,7 +33,12 @@ pub const BOARD_FILE: &str = "board.toml";
 pub fn load_system(path: &Path) -> Result<System, Vec<ConfigError>> {
     let board_path = path.parent().unwrap_or(Path::new(".")).join(BOARD_FILE);
     let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| vec![ConfigError::file(p, format!("cannot read: {e}"))])
+        let fail = |e: &dyn std::fmt::Display| vec![ConfigError::file(p, format!("cannot read: {e}"))];
+        // A FIFO or device would block or never end.
+        if !std::fs::metadata(p).map_err(|e| fail(&e))?.is_file() {
+            return Err(fail(&"not a regular file"));
+        }
+        std::fs::read_to_string(p).map_err(|e| fail(&e))
     };
     let board_src = read(&board_path)?;
     let system_src = read(path)?;

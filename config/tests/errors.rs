@@ -26,7 +26,8 @@ fn unknown_field_is_rejected_with_its_line() {
     let errs = errors_of(load_text(board, system));
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].file.ends_with(S) && errs[0].message.contains("cpu_count"), "{}", errs[0]);
-    assert!(errs[0].field.starts_with("line "), "{}", errs[0]);
+    assert!(errs[0].message.starts_with("line "), "{}", errs[0]);
+    assert_eq!(errs[0].field, "cells[0].cpu_count", "{}", errs[0]);
 }
 
 #[test]

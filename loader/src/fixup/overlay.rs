@@ -57,6 +57,13 @@ pub fn apply_user(
     o: &Overlay,
     scratch: &mut [u8],
 ) -> Fallible<()> {
+    // A full DTB compiled without /plugin/ has no fragment: libfdt applies
+    // it as a silent no-op. Refuse it instead.
+    if let Ok(f) = Fdt::new(o.blob)
+        && !f.subnodes(0).any(|frag| f.subnode_offset(frag, "__overlay__").is_ok())
+    {
+        return Err(error(d, o.name, Error::BadOverlay, "no fragment: not a /plugin/ overlay"));
+    }
     let n = o.blob.len();
     let (copy, work) =
         split_scratch(scratch, n).ok_or_else(|| error(d, o.name, Error::NoSpace, "scratch"))?;

@@ -12,7 +12,13 @@ use std::path::Path;
 /// Compatibles that are a GICv2 (the rest of the loader's GIC list is v3).
 const GICV2: [&str; 3] = ["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
 
-pub fn check(fdt: &Fdt<'_>, b: &Board, list: &[Device], board_file: &Path, dtb: &Path) -> Vec<Problem> {
+pub fn check(
+    fdt: &Fdt<'_>,
+    b: &Board,
+    list: &[Device],
+    board_file: &Path,
+    dtb: &Path,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut say = |field: &str, value: String, says: String| {
         out.push(Problem::new(
@@ -40,7 +46,9 @@ fn range(base: u64, size: u64) -> String {
 fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
     let mut banks = Vec::new();
     for node in fdt.subnodes(0) {
-        let is_memory = fdt.getprop(node, "device_type").is_ok_and(|t| t == b"memory\0");
+        let is_memory = fdt
+            .getprop(node, "device_type")
+            .is_ok_and(|t| t == b"memory\0");
         if !is_memory {
             continue;
         }
@@ -48,7 +56,11 @@ fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
             Ok(regs) => banks.extend(regs),
             Err(e) => {
                 let name = String::from_utf8_lossy(fdt.get_name_bytes(node).unwrap_or(b"?"));
-                say("ram", range(b.ram_base, b.ram_size), format!("/{name} reg cannot be read: {}", e.describe()));
+                say(
+                    "ram",
+                    range(b.ram_base, b.ram_size),
+                    format!("/{name} reg cannot be read: {}", e.describe()),
+                );
                 return;
             }
         }
@@ -63,7 +75,11 @@ fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
     });
     if !inside {
         let shown: Vec<String> = banks.iter().map(|&(a, s)| range(a, s)).collect();
-        say("ram", range(b.ram_base, b.ram_size), format!("memory is {}", shown.join(", ")));
+        say(
+            "ram",
+            range(b.ram_base, b.ram_size),
+            format!("memory is {}", shown.join(", ")),
+        );
     }
 }
 
@@ -78,17 +94,33 @@ fn uart(fdt: &Fdt<'_>, b: &Board, list: &[Device], say: &mut Say<'_>) {
         Some(d) => {
             let size = d.regs[0].1;
             if b.uart_size < size {
-                say("uart.size", hex(b.uart_size), format!("{} has {} bytes of registers", d.path, hex(size)));
+                say(
+                    "uart.size",
+                    hex(b.uart_size),
+                    format!("{} has {} bytes of registers", d.path, hex(size)),
+                );
             }
         }
         None => {
             let near: Vec<String> = list
                 .iter()
                 .filter(|d| is_uart(d))
-                .filter_map(|d| d.regs.first().map(|&(a, _)| format!("{} at {}", d.path, hex(a))))
+                .filter_map(|d| {
+                    d.regs
+                        .first()
+                        .map(|&(a, _)| format!("{} at {}", d.path, hex(a)))
+                })
                 .collect();
-            let what = if near.is_empty() { "none".to_string() } else { near.join(", ") };
-            say("uart.base", hex(b.uart_base), format!("no device's registers start there (UARTs: {what})"));
+            let what = if near.is_empty() {
+                "none".to_string()
+            } else {
+                near.join(", ")
+            };
+            say(
+                "uart.base",
+                hex(b.uart_base),
+                format!("no device's registers start there (UARTs: {what})"),
+            );
         }
     }
 }
@@ -117,46 +149,90 @@ fn gic(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
         }
     }
     let Some(node) = node else {
-        say("gic.version", b.gic_version.to_string(), "no GIC node (arm,gic-v3 or arm,gic-400 family)".into());
+        say(
+            "gic.version",
+            b.gic_version.to_string(),
+            "no GIC node (arm,gic-v3 or arm,gic-400 family)".into(),
+        );
         return;
     };
     let version = if compatible(node, "arm,gic-v3") { 3 } else { 2 };
     let name = fdt.getprop_str(node, "compatible").unwrap_or("?");
     if version != b.gic_version {
-        say("gic.version", b.gic_version.to_string(), format!("the GIC is \"{name}\": GICv{version}"));
+        say(
+            "gic.version",
+            b.gic_version.to_string(),
+            format!("the GIC is \"{name}\": GICv{version}"),
+        );
         return;
     }
     let regs = match crate::dtb_devices::translated_regs(fdt, node) {
         Ok(r) => r,
         Err(e) => {
-            say("gic.gicd_base", hex(b.gicd_base), format!("the GIC's reg cannot be read: {}", e.describe()));
+            say(
+                "gic.gicd_base",
+                hex(b.gicd_base),
+                format!("the GIC's reg cannot be read: {}", e.describe()),
+            );
             return;
         }
     };
     let entry = |i: usize| regs.get(i).copied();
-    let mut compare = |field: &str, base: u64, size: Option<u64>, i: usize, what: &str| match entry(i) {
-        Some((db, ds)) if db == base && size.is_none_or(|s| s == ds) => {}
-        Some((db, ds)) => {
-            let value = size.map_or(hex(base), |s| range(base, s));
-            say(field, value, format!("the {what} (\"{name}\" reg[{i}]) is {}", range(db, ds)));
-        }
-        None => say(field, hex(base), format!("the GIC's reg has no entry {i} ({what})")),
-    };
-    compare("gic.gicd_base", b.gicd_base, Some(b.gicd_size), 0, "distributor");
+    let mut compare =
+        |field: &str, base: u64, size: Option<u64>, i: usize, what: &str| match entry(i) {
+            Some((db, ds)) if db == base && size.is_none_or(|s| s == ds) => {}
+            Some((db, ds)) => {
+                let value = size.map_or(hex(base), |s| range(base, s));
+                say(
+                    field,
+                    value,
+                    format!("the {what} (\"{name}\" reg[{i}]) is {}", range(db, ds)),
+                );
+            }
+            None => say(
+                field,
+                hex(base),
+                format!("the GIC's reg has no entry {i} ({what})"),
+            ),
+        };
+    compare(
+        "gic.gicd_base",
+        b.gicd_base,
+        Some(b.gicd_size),
+        0,
+        "distributor",
+    );
     if version == 3 {
-        compare("gic.gicr_base", b.gicr_base, None, 1, "redistributor region");
+        compare(
+            "gic.gicr_base",
+            b.gicr_base,
+            None,
+            1,
+            "redistributor region",
+        );
         if let Some((_, ds)) = entry(1) {
             let need = u64::from(b.num_cpus).saturating_mul(b.gicr_stride);
             if need > ds {
                 say(
                     "gic.gicr_stride",
                     hex(b.gicr_stride),
-                    format!("the redistributor region holds {} bytes, {} CPUs need {}", hex(ds), b.num_cpus, hex(need)),
+                    format!(
+                        "the redistributor region holds {} bytes, {} CPUs need {}",
+                        hex(ds),
+                        b.num_cpus,
+                        hex(need)
+                    ),
                 );
             }
         }
     } else {
-        compare("gic.gicc_base", b.gicc_base, Some(b.gicc_size), 1, "CPU interface");
+        compare(
+            "gic.gicc_base",
+            b.gicc_base,
+            Some(b.gicc_size),
+            1,
+            "CPU interface",
+        );
     }
 }
 
@@ -169,9 +245,17 @@ fn cpu_nodes(fdt: &Fdt<'_>) -> Result<Vec<(u64, String, Option<u64>)>, Error> {
             continue;
         }
         let reg = fdt.getprop(node, "reg")?;
-        let mpidr = reg.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
-        let method = fdt.getprop_str(node, "enable-method").unwrap_or("").to_string();
-        let release = fdt.getprop(node, "cpu-release-addr").ok().map(|v| v.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte)));
+        let mpidr = reg
+            .iter()
+            .fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+        let method = fdt
+            .getprop_str(node, "enable-method")
+            .unwrap_or("")
+            .to_string();
+        let release = fdt
+            .getprop(node, "cpu-release-addr")
+            .ok()
+            .map(|v| v.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte)));
         out.push((mpidr, method, release));
     }
     Ok(out)
@@ -181,40 +265,75 @@ fn cpus(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
     let list = match cpu_nodes(fdt) {
         Ok(l) => l,
         Err(e) => {
-            say("cpus.mpidr", String::new(), format!("the /cpus node cannot be read: {}", e.describe()));
+            say(
+                "cpus.mpidr",
+                String::new(),
+                format!("the /cpus node cannot be read: {}", e.describe()),
+            );
             return;
         }
     };
     let mpidrs = &b.mpidr[..(b.num_cpus as usize).min(b.mpidr.len())];
     if mpidrs.len() > list.len() {
-        say("cpus.mpidr", format!("{} entries", mpidrs.len()), format!("the board has {} CPUs", list.len()));
+        say(
+            "cpus.mpidr",
+            format!("{} entries", mpidrs.len()),
+            format!("the board has {} CPUs", list.len()),
+        );
     }
-    let psci_method = fdt.path_offset("/psci").ok().and_then(|p| fdt.getprop_str(p, "method").ok());
+    let psci_method = fdt
+        .path_offset("/psci")
+        .ok()
+        .and_then(|p| fdt.getprop_str(p, "method").ok());
     for (i, &m) in mpidrs.iter().enumerate() {
         let Some((_, method, release)) = list.iter().find(|c| c.0 == m) else {
             let have: Vec<String> = list.iter().map(|c| hex(c.0)).collect();
-            say(&format!("cpus.mpidr[{i}]"), hex(m), format!("no CPU has this MPIDR (CPUs: {})", have.join(", ")));
+            say(
+                &format!("cpus.mpidr[{i}]"),
+                hex(m),
+                format!("no CPU has this MPIDR (CPUs: {})", have.join(", ")),
+            );
             continue;
         };
         match b.cpu_start {
             cpu_start::SPIN_TABLE => {
                 if method != "spin-table" {
-                    say("cpus.start", "\"spin-table\"".into(), format!("CPU {} has enable-method \"{method}\"", hex(m)));
+                    say(
+                        "cpus.start",
+                        "\"spin-table\"".into(),
+                        format!("CPU {} has enable-method \"{method}\"", hex(m)),
+                    );
                 } else if *release != Some(b.release_addr[i]) {
                     let r = release.map_or("none".to_string(), hex);
-                    say(&format!("cpus.release_addr[{i}]"), hex(b.release_addr[i]), format!("CPU {} has cpu-release-addr {r}", hex(m)));
+                    say(
+                        &format!("cpus.release_addr[{i}]"),
+                        hex(b.release_addr[i]),
+                        format!("CPU {} has cpu-release-addr {r}", hex(m)),
+                    );
                 }
             }
             start => {
-                let want = if start == cpu_start::PSCI_HVC { "hvc" } else { "smc" };
+                let want = if start == cpu_start::PSCI_HVC {
+                    "hvc"
+                } else {
+                    "smc"
+                };
                 let shown = format!("\"psci-{want}\"");
                 if i > 0 && method != "psci" {
-                    say("cpus.start", shown, format!("CPU {} has enable-method \"{method}\"", hex(m)));
+                    say(
+                        "cpus.start",
+                        shown,
+                        format!("CPU {} has enable-method \"{method}\"", hex(m)),
+                    );
                 } else if i == 0 {
                     match psci_method {
                         Some(pm) if pm == want => {}
                         Some(pm) => say("cpus.start", shown, format!("/psci method is \"{pm}\"")),
-                        None => say("cpus.start", shown, "there is no /psci node with a method".into()),
+                        None => say(
+                            "cpus.start",
+                            shown,
+                            "there is no /psci node with a method".into(),
+                        ),
                     }
                 }
             }

@@ -5,37 +5,22 @@
 use crate::config_input::ConfigSources;
 use crate::dtb_devices::{Device, devices, overlapping};
 use crate::failure::{Failure, Outcome};
+use crate::guest;
 use crate::problem::{Problem, hex};
 use crate::shim_staging::trim_board_dtb;
 use crate::stdout::put;
 use cellboot_abi::{COMM_REGION_SIZE, SystemConfig, mem};
-use crate::guest;
 use cellboot_config::{System, compile_sources_unvalidated};
 use std::path::Path;
 
 pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) -> Outcome {
     let sources = ConfigSources::read(config, board)?;
-    let (mut problems, name, links) = match sources.compile() {
-        Ok(sys) => (
-            Vec::new(),
-            format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
-            crate::link_report::describe(&sys),
-        ),
-        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new(), String::new()),
+    let raw = match dtb {
+        Some(p) => Some((p, crate::input_file::read(p)?)),
+        None => None,
     };
-    if let Some(dtb) = dtb {
-        // The cross-check needs the binary config even when validation fails.
-        if let Ok(sys) = compile_sources_unvalidated(&sources.board, &sources.system) {
-            let found = cross_check(&sys.config, &sources, dtb)?;
-            let board_ok = found.is_empty();
-            problems.extend(found);
-            // What the loader of every cell will run, when nothing before
-            // it already failed (a broken config or DTB fails there anyway).
-            if board_ok && problems.is_empty() {
-                problems.extend(guest_builds(&sys, config, dtb)?);
-            }
-        }
-    }
+    let (problems, name, links) =
+        problems(&sources, raw.as_ref().map(|(p, b)| (*p, b.as_slice())))?;
     if json {
         let text = serde_json::to_string_pretty(&problems)
             .map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
@@ -57,6 +42,44 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
     Err(Failure::Problems)
 }
 
+/// Every problem `check` reports for the config files `sources` and, when
+/// given, the board DTB (its path for messages, its bytes); then the
+/// system's name (`board (n cells)`) and its links' account
+/// (`link_report`), empty when the config is invalid. An error is an I/O
+/// failure (an overlay or dtc missing), not a problem.
+pub fn problems(
+    sources: &ConfigSources,
+    dtb: Option<(&Path, &[u8])>,
+) -> Result<(Vec<Problem>, String, String), Failure> {
+    let config = sources.system.path.as_path();
+    let (mut problems, name, links) = match sources.compile() {
+        Ok(sys) => (
+            Vec::new(),
+            format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
+            crate::link_report::describe(&sys),
+        ),
+        Err(errors) => (
+            errors.iter().map(Problem::from).collect(),
+            String::new(),
+            String::new(),
+        ),
+    };
+    if let Some((dtb, raw)) = dtb {
+        // The cross-check needs the binary config even when validation fails.
+        if let Ok(sys) = compile_sources_unvalidated(&sources.board, &sources.system) {
+            let found = cross_check(&sys.config, sources, dtb, raw)?;
+            let board_ok = found.is_empty();
+            problems.extend(found);
+            // What the loader of every cell will run, when nothing before
+            // it already failed (a broken config or DTB fails there anyway).
+            if board_ok && problems.is_empty() {
+                problems.extend(guest_builds(&sys, config, dtb, raw)?);
+            }
+        }
+    }
+    Ok((problems, name, links))
+}
+
 /// Windows of every cell that cover a board device: non-IO memory regions
 /// (physical: any device; guest-physical: devices the guest still has) and
 /// the vPCI ECAM/MMIO windows and comm region (devices the guest still has:
@@ -65,16 +88,21 @@ fn cross_check(
     cfg: &SystemConfig,
     src: &ConfigSources,
     dtb: &Path,
+    raw: &[u8],
 ) -> Result<Vec<Problem>, Failure> {
-    let raw = crate::input_file::read(dtb)?;
     let bad_dtb = |m: String| vec![Problem::new(dtb, "", "", m)];
-    let blob = match trim_board_dtb(&raw) {
+    let blob = match trim_board_dtb(raw) {
         Ok(b) => b,
         Err(m) => return Ok(bad_dtb(m)),
     };
     let fdt = match cellfdt::Fdt::new(&blob) {
         Ok(f) => f,
-        Err(e) => return Ok(bad_dtb(format!("cannot read the device tree: {} ({e})", e.describe()))),
+        Err(e) => {
+            return Ok(bad_dtb(format!(
+                "cannot read the device tree: {} ({e})",
+                e.describe()
+            )));
+        }
     };
     let list = match devices(&fdt, &cfg.board) {
         Ok(l) => l,
@@ -175,11 +203,15 @@ fn cross_check(
 /// Every cell's guest DTB built as `cellboot dtb` builds it (the loader's
 /// code on the shim's inputs); each failure is a problem. The initrd's size
 /// is its file's when readable (else 0: it moves addresses, not structure).
-fn guest_builds(sys: &System, config: &Path, dtb: &Path) -> Result<Vec<Problem>, Failure> {
-    let board = match guest::read_board_dtb(dtb) {
+fn guest_builds(
+    sys: &System,
+    config: &Path,
+    dtb: &Path,
+    raw: &[u8],
+) -> Result<Vec<Problem>, Failure> {
+    let board = match trim_board_dtb(raw) {
         Ok(b) => b,
-        Err(Failure::Problem(m)) => return Ok(vec![named(&m, config, dtb)]),
-        Err(f) => return Err(f),
+        Err(m) => return Ok(vec![Problem::new(dtb, "", "", m)]),
     };
     let mut out = Vec::new();
     for ci in 0..sys.cell_names.len() {

@@ -59,10 +59,18 @@ pub fn build_cell(
     let mut overlays = Vec::new();
     for k in 0..n_ovl {
         let idx = (cell.boot.overlay_first as usize).saturating_add(k);
-        let name = sys.payloads.get(idx).map(|p| p.name.clone()).unwrap_or_default();
+        let name = sys
+            .payloads
+            .get(idx)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         overlays.push((name, payload_bytes(sys, idx)?));
     }
-    let template = match sys.payloads.iter().position(|p| p.kind == payload_kind::VPCI_TEMPLATE) {
+    let template = match sys
+        .payloads
+        .iter()
+        .position(|p| p.kind == payload_kind::VPCI_TEMPLATE)
+    {
         Some(i) => Some(payload_bytes(sys, i)?),
         None => None,
     };
@@ -85,7 +93,10 @@ pub fn build_cell(
     let plan = staging::plan(cell, &sizes).map_err(|e| at(e.to_string()))?;
     let names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
     let info = cellboot_info(&sys.config, ci, &plan, &names);
-    let ovl: Vec<Overlay> = overlays.iter().map(|(name, blob)| Overlay { name, blob }).collect();
+    let ovl: Vec<Overlay> = overlays
+        .iter()
+        .map(|(name, blob)| Overlay { name, blob })
+        .collect();
     let mut view = CellView::from_info(&info);
     // As the loader does: the staged template and overlays (plan decides).
     view.vpci_template = template.as_deref().filter(|_| plan.vpci_template.size != 0);
@@ -179,7 +190,10 @@ fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
             DtcError::Unavailable(m) => Failure::Tool(format!("payload {}: {m}", p.name)),
             DtcError::Invalid(m) => Failure::Problem(format!("payload {}: {m}", p.name)),
         }),
-        _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
+        _ => Err(Failure::Problem(format!(
+            "payload {} is not a file",
+            p.name
+        ))),
     }
 }
 

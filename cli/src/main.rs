@@ -2,31 +2,10 @@
 //! code the firmware runs (config crate + `cellboot_abi::validate` for
 //! configs, the loader's `build_guest_dtb` for guest DTBs). See README.md.
 
-mod args;
-mod board_new;
-mod board_vs_dtb;
-mod cmd_build;
-mod cmd_check;
-mod cmd_diff;
-mod cmd_import;
-mod cmd_dtb;
-mod config_input;
-mod dtb_devices;
-mod dtc;
-mod failure;
-mod guest;
-mod jailhouse_cell;
-mod input_file;
-mod link_report;
-mod problem;
-mod prop_format;
-mod shim_staging;
-mod stdout;
-mod tree_diff;
-
-use args::{Cli, Command};
+use cellboot::args::{self, Cli, Command};
+use cellboot::failure::Failure;
+use cellboot::{board_new, cmd_build, cmd_check, cmd_diff, cmd_dtb, cmd_import, problem};
 use clap::Parser;
-use failure::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped() {
-        assert_eq!(super::escape_controls("a\0b\nc\u{1b}[2J", false), "a\\u{0}b\\nc\\u{1b}[2J");
+        assert_eq!(
+            super::escape_controls("a\0b\nc\u{1b}[2J", false),
+            "a\\u{0}b\\nc\\u{1b}[2J"
+        );
         assert_eq!(super::escape_controls("x\ny\r", true), "x\ny\\r");
     }
 }

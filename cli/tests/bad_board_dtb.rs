@@ -68,7 +68,10 @@ fn check_refuses_what_the_shim_refuses() {
         let o = cellboot(["check", VIRT_SYSTEM, "--dtb", &dtb]);
         assert_exit(&o, 1);
         let err = stderr(&o);
-        assert!(err.contains(&format!("{dtb}: ")) && err.contains("board DTB unusable"), "{what}: {err}");
+        assert!(
+            err.contains(&format!("{dtb}: ")) && err.contains("board DTB unusable"),
+            "{what}: {err}"
+        );
         assert!(!stdout(&o).contains("ok"), "{what}");
     }
 }

@@ -25,25 +25,137 @@ fn second_cell(name: &str) -> String {
 }
 
 /// (which file: "system"/"board", from, to, field, value, words of the message).
-type Case = (&'static str, &'static str, String, &'static str, &'static str, &'static str);
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
 fn cases() -> Vec<Case> {
     vec![
-        ("system", "irq_base = 140", "irq_base = 0xffff_ffff".into(), "cells[0].vpci.irq_base", "4294967295", "SPIs"),
-        ("system", "irq_base = 140", "irq_base = 0xffff_fffd".into(), "cells[0].vpci.irq_base", "4294967293", "SPIs"),
-        ("system", "out_size = 0x1_0000", "out_size = 0x7fff_ffff_ffff_f000".into(), "links[0].out_size", "0x7fff_ffff_ffff_f000", "overflows"),
-        ("system", "comm_region_ipa = 0x7fff_0000", "comm_region_ipa = 0x80_0000_0000".into(), "cells[0].comm_region_ipa", "0x80_0000_0000", "39-bit"),
-        ("system", "shmem = 0x6000_0000", "shmem = 0x6000_0800".into(), "links[0].shmem", "0x6000_0800", "4 KiB aligned"),
-        ("system", "disable = [\"/pcie@10000000\"]", "disable = [\"/\"]".into(), "cells[0].disable[0]", "\"/\"", "not \"/\""),
-        ("system", "[[links]]", second_cell("linux"), "cells[1].name", "\"linux\"", "has this name"),
-        ("system", "state_size = 0x1000", "state_size = 0x0".into(), "links[0].state_size", "0x0", "state table"),
-        ("board", "gicr_stride = 0x2_0000", "gicr_stride = 0".into(), "gic.gicr_stride", "0x0", "redistributor stride"),
-        ("board", "gicr_stride = 0x2_0000", "gicr_stride = 1".into(), "gic.gicr_stride", "0x1", "redistributor stride"),
-        ("board", "gicr_stride = 0x2_0000", "gicr_stride = 4096".into(), "gic.gicr_stride", "0x1000", "redistributor stride"),
-        ("board", "gicr_stride = 0x2_0000", "gicr_stride = 0x4000_0000_0000_0000".into(), "gic.gicr_stride", "0x4000_0000_0000_0000", "redistributor stride"),
-        ("board", "mpidr = [0x0, 0x1, 0x2, 0x3]", "mpidr = [0x0, 0x1, 0x1, 0x3]".into(), "cpus.mpidr[2]", "0x1", "same MPIDR"),
-        ("board", "size = 0x1000", "size = 0".into(), "uart.size", "0x0", "non-zero"),
-        ("board", "gicd_size = 0x1_0000", "gicd_size = 0".into(), "gic.gicd_size", "0x0", "non-zero"),
+        (
+            "system",
+            "irq_base = 140",
+            "irq_base = 0xffff_ffff".into(),
+            "cells[0].vpci.irq_base",
+            "4294967295",
+            "SPIs",
+        ),
+        (
+            "system",
+            "irq_base = 140",
+            "irq_base = 0xffff_fffd".into(),
+            "cells[0].vpci.irq_base",
+            "4294967293",
+            "SPIs",
+        ),
+        (
+            "system",
+            "out_size = 0x1_0000",
+            "out_size = 0x7fff_ffff_ffff_f000".into(),
+            "links[0].out_size",
+            "0x7fff_ffff_ffff_f000",
+            "overflows",
+        ),
+        (
+            "system",
+            "comm_region_ipa = 0x7fff_0000",
+            "comm_region_ipa = 0x80_0000_0000".into(),
+            "cells[0].comm_region_ipa",
+            "0x80_0000_0000",
+            "39-bit",
+        ),
+        (
+            "system",
+            "shmem = 0x6000_0000",
+            "shmem = 0x6000_0800".into(),
+            "links[0].shmem",
+            "0x6000_0800",
+            "4 KiB aligned",
+        ),
+        (
+            "system",
+            "disable = [\"/pcie@10000000\"]",
+            "disable = [\"/\"]".into(),
+            "cells[0].disable[0]",
+            "\"/\"",
+            "not \"/\"",
+        ),
+        (
+            "system",
+            "[[links]]",
+            second_cell("linux"),
+            "cells[1].name",
+            "\"linux\"",
+            "has this name",
+        ),
+        (
+            "system",
+            "state_size = 0x1000",
+            "state_size = 0x0".into(),
+            "links[0].state_size",
+            "0x0",
+            "state table",
+        ),
+        (
+            "board",
+            "gicr_stride = 0x2_0000",
+            "gicr_stride = 0".into(),
+            "gic.gicr_stride",
+            "0x0",
+            "redistributor stride",
+        ),
+        (
+            "board",
+            "gicr_stride = 0x2_0000",
+            "gicr_stride = 1".into(),
+            "gic.gicr_stride",
+            "0x1",
+            "redistributor stride",
+        ),
+        (
+            "board",
+            "gicr_stride = 0x2_0000",
+            "gicr_stride = 4096".into(),
+            "gic.gicr_stride",
+            "0x1000",
+            "redistributor stride",
+        ),
+        (
+            "board",
+            "gicr_stride = 0x2_0000",
+            "gicr_stride = 0x4000_0000_0000_0000".into(),
+            "gic.gicr_stride",
+            "0x4000_0000_0000_0000",
+            "redistributor stride",
+        ),
+        (
+            "board",
+            "mpidr = [0x0, 0x1, 0x2, 0x3]",
+            "mpidr = [0x0, 0x1, 0x1, 0x3]".into(),
+            "cpus.mpidr[2]",
+            "0x1",
+            "same MPIDR",
+        ),
+        (
+            "board",
+            "size = 0x1000",
+            "size = 0".into(),
+            "uart.size",
+            "0x0",
+            "non-zero",
+        ),
+        (
+            "board",
+            "gicd_size = 0x1_0000",
+            "gicd_size = 0".into(),
+            "gic.gicd_size",
+            "0x0",
+            "non-zero",
+        ),
     ]
 }
 
@@ -57,7 +169,11 @@ fn each_case_is_refused_naming_file_field_and_value() {
         }
         let cfg = ConfigCopy::new("qemu-virt", &system);
         std::fs::write(cfg.path("board.toml"), &board).unwrap();
-        let file = if which == "system" { cfg.system() } else { cfg.path("board.toml") };
+        let file = if which == "system" {
+            cfg.system()
+        } else {
+            cfg.path("board.toml")
+        };
         let o = cellboot(["check".as_ref(), cfg.system().as_os_str()]);
         assert_exit(&o, 1);
         let want = format!("error: {}: {field} = {value}: ", file.display());

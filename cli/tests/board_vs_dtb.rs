@@ -6,15 +6,64 @@ mod common;
 use common::*;
 
 /// (board, from, to, field, value, words of what the DTB says).
-type Case = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
 const CASES: [Case; 9] = [
-    ("qemu-virt", "base = 0x0900_0000", "base = 0x0901_0000", "uart.base", "0x901_0000", "/pl011@9000000 at 0x900_0000"),
-    ("qemu-virt", "gicd_base = 0x0800_0000", "gicd_base = 0x0801_0000", "gic.gicd_base", "0x801_0000+0x1_0000", "distributor"),
-    ("qemu-virt", "mpidr = [0x0, 0x1, 0x2, 0x3]", "mpidr = [0, 1, 2, 3, 4, 5, 6, 7]", "cpus.mpidr", "8 entries", "4 CPUs"),
-    ("qemu-virt", "start = \"psci-smc\"", "start = \"psci-hvc\"", "cpus.start", "\"psci-hvc\"", "method is \"smc\""),
-    ("qemu-virt", "size = 0x4000_0000\n", "size = 0x8000_0000\n", "ram", "0x4000_0000+0x8000_0000", "memory is 0x4000_0000+0x4000_0000"),
-    ("qemu-virt", "gicr_base = 0x080a_0000", "gicr_base = 0x080b_0000", "gic.gicr_base", "0x80b_0000", "redistributor region"),
+    (
+        "qemu-virt",
+        "base = 0x0900_0000",
+        "base = 0x0901_0000",
+        "uart.base",
+        "0x901_0000",
+        "/pl011@9000000 at 0x900_0000",
+    ),
+    (
+        "qemu-virt",
+        "gicd_base = 0x0800_0000",
+        "gicd_base = 0x0801_0000",
+        "gic.gicd_base",
+        "0x801_0000+0x1_0000",
+        "distributor",
+    ),
+    (
+        "qemu-virt",
+        "mpidr = [0x0, 0x1, 0x2, 0x3]",
+        "mpidr = [0, 1, 2, 3, 4, 5, 6, 7]",
+        "cpus.mpidr",
+        "8 entries",
+        "4 CPUs",
+    ),
+    (
+        "qemu-virt",
+        "start = \"psci-smc\"",
+        "start = \"psci-hvc\"",
+        "cpus.start",
+        "\"psci-hvc\"",
+        "method is \"smc\"",
+    ),
+    (
+        "qemu-virt",
+        "size = 0x4000_0000\n",
+        "size = 0x8000_0000\n",
+        "ram",
+        "0x4000_0000+0x8000_0000",
+        "memory is 0x4000_0000+0x4000_0000",
+    ),
+    (
+        "qemu-virt",
+        "gicr_base = 0x080a_0000",
+        "gicr_base = 0x080b_0000",
+        "gic.gicr_base",
+        "0x80b_0000",
+        "redistributor region",
+    ),
     (
         "rpi4b",
         "gicc_base = 0xff84_2000\ngicc_size = 0x2000",
@@ -23,8 +72,22 @@ const CASES: [Case; 9] = [
         "3",
         "GICv2",
     ),
-    ("rpi4b", "release_addr = [0xd8, 0xe0, 0xe8, 0xf0]", "release_addr = [0xd0, 0xe0, 0xe8, 0xf0]", "cpus.release_addr[0]", "0xd0", "cpu-release-addr 0xd8"),
-    ("rpi4b", "gicc_size = 0x2000", "gicc_size = 0x3000", "gic.gicc_base", "0xff84_2000+0x3000", "CPU interface"),
+    (
+        "rpi4b",
+        "release_addr = [0xd8, 0xe0, 0xe8, 0xf0]",
+        "release_addr = [0xd0, 0xe0, 0xe8, 0xf0]",
+        "cpus.release_addr[0]",
+        "0xd0",
+        "cpu-release-addr 0xd8",
+    ),
+    (
+        "rpi4b",
+        "gicc_size = 0x2000",
+        "gicc_size = 0x3000",
+        "gic.gicc_base",
+        "0xff84_2000+0x3000",
+        "CPU interface",
+    ),
 ];
 
 #[test]
@@ -41,9 +104,17 @@ fn each_mismatch_is_named() {
         }
         std::fs::write(cfg.path("board.toml"), text).unwrap();
         let dtb = repo_file(dtb);
-        let o = cellboot(["check".as_ref(), cfg.system().as_os_str(), "--dtb".as_ref(), dtb.as_os_str()]);
+        let o = cellboot([
+            "check".as_ref(),
+            cfg.system().as_os_str(),
+            "--dtb".as_ref(),
+            dtb.as_os_str(),
+        ]);
         assert_exit(&o, 1);
-        let want = format!("error: {}: {field} = {value}: DTB says ", cfg.path("board.toml").display());
+        let want = format!(
+            "error: {}: {field} = {value}: DTB says ",
+            cfg.path("board.toml").display()
+        );
         let err = stderr(&o);
         let line = err
             .lines()

@@ -174,7 +174,10 @@ fn toml_and_board_errors_name_their_file() {
     assert_eq!(problems[0]["file"], cfg.system().display().to_string());
     assert_eq!(problems[0]["field"], "cells[0].loader_ipa", "{problems:#?}");
     assert!(
-        problems[0]["message"].as_str().unwrap().starts_with("line 7"),
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 7"),
         "{problems:#?}"
     );
 

@@ -35,7 +35,12 @@ fn dtb_args(cfg: &ConfigCopy) -> Vec<String> {
 fn missing_overlay_exits_2_in_check_and_dtb() {
     let cfg = with_overlay("missing.dts");
     let dtb = repo_file(VIRT_DTB);
-    let o = cellboot(["check".as_ref(), cfg.system().as_os_str(), "--dtb".as_ref(), dtb.as_os_str()]);
+    let o = cellboot([
+        "check".as_ref(),
+        cfg.system().as_os_str(),
+        "--dtb".as_ref(),
+        dtb.as_os_str(),
+    ]);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("missing.dts"), "{}", stderr(&o));
     let o = cellboot(dtb_args(&cfg));
@@ -58,10 +63,18 @@ fn missing_dtc_exits_2() {
 #[test]
 fn a_full_dtb_is_not_an_overlay() {
     let cfg = with_overlay("full.dts");
-    std::fs::write(cfg.path("overlays/full.dts"), "/dts-v1/;\n/ { model = \"x\"; };\n").unwrap();
+    std::fs::write(
+        cfg.path("overlays/full.dts"),
+        "/dts-v1/;\n/ { model = \"x\"; };\n",
+    )
+    .unwrap();
     let o = cellboot(dtb_args(&cfg));
     assert_exit(&o, 1);
-    assert!(stderr(&o).contains("full.dtbo") && stderr(&o).contains("not a /plugin/ overlay"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("full.dtbo") && stderr(&o).contains("not a /plugin/ overlay"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!cfg.path("guest.dtb").exists());
 }
 
@@ -69,10 +82,21 @@ fn a_full_dtb_is_not_an_overlay() {
 fn a_fifo_is_refused_without_blocking() {
     let cfg = with_overlay("fifo.dts");
     let fifo = cfg.path("overlays/fifo.dts");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     for args in [
         dtb_args(&cfg),
-        vec!["check".into(), cfg.system().display().to_string(), "--dtb".into(), fifo.display().to_string()],
+        vec![
+            "check".into(),
+            cfg.system().display().to_string(),
+            "--dtb".into(),
+            fifo.display().to_string(),
+        ],
         vec!["check".into(), fifo.display().to_string()],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cellboot"))
@@ -99,22 +123,37 @@ fn a_fifo_is_refused_without_blocking() {
 
 #[test]
 fn control_characters_are_escaped() {
-    let text = replace_once(&read(&repo_file(VIRT_SYSTEM)), "name = \"linux\"", "name = \"li\\u0000n\\nux\\u001b[2J\"");
+    let text = replace_once(
+        &read(&repo_file(VIRT_SYSTEM)),
+        "name = \"linux\"",
+        "name = \"li\\u0000n\\nux\\u001b[2J\"",
+    );
     let cfg = ConfigCopy::new("qemu-virt", &text);
     let o = cellboot(["check".as_ref(), cfg.system().as_os_str()]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(!err.contains('\0') && !err.contains('\u{1b}'), "{err:?}");
-    assert!(err.lines().all(|l| l.starts_with("error: ") || l.ends_with("problems") || l.ends_with("problem")), "{err}");
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("error: ") || l.ends_with("problems") || l.ends_with("problem")),
+        "{err}"
+    );
 }
 
 #[test]
 fn toml_errors_name_the_field() {
-    let text = replace_once(&read(&repo_file(VIRT_SYSTEM)), "irq_base = 140", "irq_base = \"140\"");
+    let text = replace_once(
+        &read(&repo_file(VIRT_SYSTEM)),
+        "irq_base = 140",
+        "irq_base = \"140\"",
+    );
     let cfg = ConfigCopy::new("qemu-virt", &text);
     let o = cellboot(["check".as_ref(), cfg.system().as_os_str()]);
     assert_exit(&o, 1);
-    let want = format!("error: {}: cells[0].vpci.irq_base: line ", cfg.system().display());
+    let want = format!(
+        "error: {}: cells[0].vpci.irq_base: line ",
+        cfg.system().display()
+    );
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
 }
 
@@ -144,5 +183,8 @@ fn root_size_cells_zero_is_named_as_such() {
     let o = cellboot(&a);
     assert_exit(&o, 1);
     let err = stderr(&o);
-    assert!(err.contains("vpci: / #size-cells ") && !err.contains("BadNCells"), "{err}");
+    assert!(
+        err.contains("vpci: / #size-cells ") && !err.contains("BadNCells"),
+        "{err}"
+    );
 }

@@ -54,7 +54,12 @@ fn run(args: &[String]) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code(), err);
         }
         if start.elapsed() > HANG {
@@ -80,7 +85,8 @@ impl Tally {
         };
         *self.runs.entry(key).or_default() += 1;
         if !matches!(code, Some(0..=2)) {
-            self.violations.push(format!("{case}: {what} exit {code:?}: {err}"));
+            self.violations
+                .push(format!("{case}: {what} exit {code:?}: {err}"));
         }
         code
     }
@@ -89,9 +95,26 @@ impl Tally {
 /// Integer leaves worth setting, and what values to try.
 fn interesting(rng: &mut Rng, old: i64) -> i64 {
     const V: [i64; 20] = [
-        0, 1, 2, 3, 4, 31, 32, 0xfff, 0x1000, 0x1_0000, 0x2_0000, 0x4_0000, 0x10_0000,
-        0xffff_fffd, 0xffff_ffff, 0x1_0000_0000, 0x80_0000_0000, 0x7fff_ffff_ffff_f000,
-        i64::MAX, -1,
+        0,
+        1,
+        2,
+        3,
+        4,
+        31,
+        32,
+        0xfff,
+        0x1000,
+        0x1_0000,
+        0x2_0000,
+        0x4_0000,
+        0x10_0000,
+        0xffff_fffd,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x80_0000_0000,
+        0x7fff_ffff_ffff_f000,
+        i64::MAX,
+        -1,
     ];
     match rng.below(6) {
         0 => old.wrapping_add(1),
@@ -204,7 +227,13 @@ fn mutate_dtb(rng: &mut Rng, good: &[u8]) -> Vec<u8> {
             8 => {
                 let f = 4 * (1 + rng.below(9));
                 let v = be(&b, f);
-                let nv = [v.wrapping_add(1), v.wrapping_sub(1), v.wrapping_add(8), 0, 0xffff_ffff][rng.below(5)];
+                let nv = [
+                    v.wrapping_add(1),
+                    v.wrapping_sub(1),
+                    v.wrapping_add(8),
+                    0,
+                    0xffff_ffff,
+                ][rng.below(5)];
                 b[f..f + 4].copy_from_slice(&nv.to_be_bytes());
                 continue;
             }
@@ -236,10 +265,18 @@ impl Workspace {
         std::fs::write(&initrd, vec![0u8; 1 << 20]).unwrap();
         let guest = repo().join("build/guest");
         let system = read(&repo_file(system))
-            .replace("../../build/guest/initramfs.cpio.gz", &initrd.display().to_string())
+            .replace(
+                "../../build/guest/initramfs.cpio.gz",
+                &initrd.display().to_string(),
+            )
             .replace("../../build/guest", &guest.display().to_string());
         let board_text = read(&repo_file(&format!("boards/{board}/board.toml")));
-        Self { dir, board, system, board_text }
+        Self {
+            dir,
+            board,
+            system,
+            board_text,
+        }
     }
     fn path(&self, n: &str) -> PathBuf {
         self.dir.path().join(n)
@@ -268,12 +305,19 @@ fn shim_accepts_config(bin: &[u8]) -> bool {
 
 fn shim_accepts_dtb(raw: &[u8]) -> bool {
     let mut out = vec![0u8; BOARD_DTB_MAX];
-    let Ok(n) = trim_board_dtb(raw, &mut out) else { return false };
-    cellfdt::Fdt::new(&out[..n]).and_then(|f| f.check_full()).is_ok()
+    let Ok(n) = trim_board_dtb(raw, &mut out) else {
+        return false;
+    };
+    cellfdt::Fdt::new(&out[..n])
+        .and_then(|f| f.check_full())
+        .is_ok()
 }
 
 fn libfdt_ok(blob: &[u8]) -> bool {
-    matches!(fdt_conformance::libfdt::check_full_or_skip(blob), Some(Ok(())))
+    matches!(
+        fdt_conformance::libfdt::check_full_or_skip(blob),
+        Some(Ok(()))
+    )
 }
 
 /// One input through check, then (when check accepts) dtb for every cell
@@ -284,8 +328,14 @@ fn one(t: &mut Tally, w: &Workspace, case: &str) {
     let check = t.code("check", code, &err, case);
     // The config crate's verdict vs the shim's on the same binary config.
     let srcs = (
-        cellboot_config::Source { path: w.path("board.toml"), text: std::fs::read_to_string(w.path("board.toml")).unwrap() },
-        cellboot_config::Source { path: w.path("system.toml"), text: std::fs::read_to_string(w.path("system.toml")).unwrap() },
+        cellboot_config::Source {
+            path: w.path("board.toml"),
+            text: std::fs::read_to_string(w.path("board.toml")).unwrap(),
+        },
+        cellboot_config::Source {
+            path: w.path("system.toml"),
+            text: std::fs::read_to_string(w.path("system.toml")).unwrap(),
+        },
     );
     let mut cells = vec!["linux".to_string()];
     if let Ok(raw) = cellboot_config::compile_sources_unvalidated(&srcs.0, &srcs.1) {
@@ -294,43 +344,64 @@ fn one(t: &mut Tally, w: &Workspace, case: &str) {
         let shim = shim_accepts_config(raw.config.as_bytes());
         let config = cellboot_config::compile_sources(&srcs.0, &srcs.1).is_ok();
         if shim != config {
-            t.violations.push(format!("{case}: config crate says {config}, the shim's validate {shim}"));
+            t.violations.push(format!(
+                "{case}: config crate says {config}, the shim's validate {shim}"
+            ));
         }
     }
     let raw = std::fs::read(w.path("board.dtb")).unwrap();
     for cell in &cells {
         let out = w.path("guest.dtb");
         let _ = std::fs::remove_file(&out);
-        let args = ["dtb", "--system", &sys, "--dtb", &dtb, "--cell", cell, "-o", &s(&out)];
+        let args = [
+            "dtb",
+            "--system",
+            &sys,
+            "--dtb",
+            &dtb,
+            "--cell",
+            cell,
+            "-o",
+            &s(&out),
+        ];
         let (code, err) = run(&args.map(String::from));
         let code = t.code("dtb", code, &err, case);
         if code == Some(0) {
             let blob = std::fs::read(&out).unwrap();
             if !libfdt_ok(&blob) {
-                t.violations.push(format!("{case}: dtb --cell {cell} exit 0, libfdt fdt_check_full rejects the output"));
+                t.violations.push(format!(
+                    "{case}: dtb --cell {cell} exit 0, libfdt fdt_check_full rejects the output"
+                ));
             }
         } else if out.exists() {
-            t.violations.push(format!("{case}: dtb exit {code:?} left {}", out.display()));
+            t.violations
+                .push(format!("{case}: dtb exit {code:?} left {}", out.display()));
         }
         // A payload path the mutant moved away from every file is an I/O
         // error of `dtb` (exit 2), not a config problem `check` missed.
         let io = code == Some(2) && err.contains("cannot read");
         if check == Some(0) && code != Some(0) && !io {
-            t.violations.push(format!("{case}: check ok, dtb --cell {cell} exit {code:?}: {err}"));
+            t.violations.push(format!(
+                "{case}: check ok, dtb --cell {cell} exit {code:?}: {err}"
+            ));
         }
     }
     if check != Some(0) {
         return;
     }
     if !shim_accepts_dtb(&raw) {
-        t.violations.push(format!("{case}: check ok, the shim refuses the board DTB"));
+        t.violations
+            .push(format!("{case}: check ok, the shim refuses the board DTB"));
     }
     let bin = w.path("system.bin");
     let (code, err) = run(&["build".into(), sys, "-o".into(), s(&bin)]);
     if t.code("build", code, &err, case) != Some(0) {
-        t.violations.push(format!("{case}: check ok, build exit {code:?}: {err}"));
+        t.violations
+            .push(format!("{case}: check ok, build exit {code:?}: {err}"));
     } else if !shim_accepts_config(&std::fs::read(&bin).unwrap()) {
-        t.violations.push(format!("{case}: check ok, the shim's validate refuses the built config"));
+        t.violations.push(format!(
+            "{case}: check ok, the shim's validate refuses the built config"
+        ));
     }
 }
 
@@ -346,8 +417,14 @@ fn mutants_keep_the_invariants() {
     let mut rng = Rng(0x15_c0ff_ee15);
     let mut t = Tally::default();
     let boards = [
-        (Workspace::new("qemu-virt", VIRT_SYSTEM), std::fs::read(repo_file(VIRT_DTB)).unwrap()),
-        (Workspace::new("rpi4b", PI_SYSTEM), std::fs::read(repo_file(PI_DTB)).unwrap()),
+        (
+            Workspace::new("qemu-virt", VIRT_SYSTEM),
+            std::fs::read(repo_file(VIRT_DTB)).unwrap(),
+        ),
+        (
+            Workspace::new("rpi4b", PI_SYSTEM),
+            std::fs::read(repo_file(PI_DTB)).unwrap(),
+        ),
     ];
     for i in 0..n_config {
         let (w, dtb) = &boards[i % 2];

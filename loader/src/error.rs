@@ -231,7 +231,7 @@ impl FixupError {
             t.push_str(self.prop).push_str(" ");
         }
         match self.cause {
-            Cause::Fdt(e) => t.push_str(e.describe()).push_str(" (").push_str(e.name()).push_str(")"),
+            Cause::Fdt(e) => t.push_str(e.name()),
             Cause::NoInterruptParent => t.push_str("no interrupt parent (GIC) with a phandle"),
             Cause::UnsupportedInterruptCells(n) => t
                 .push_str("interrupt parent has #interrupt-cells = ")
@@ -259,7 +259,12 @@ impl core::fmt::Display for FixupError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut t = Text::<256>::new();
         self.write_to(&mut t);
-        f.write_str(t.as_str())
+        f.write_str(t.as_str())?;
+        // The sentence only on the host: the firmware's strings stay small.
+        match self.cause {
+            Cause::Fdt(e) => write!(f, " ({})", e.describe()),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -371,7 +371,7 @@ fn corrupt_board_dtb() {
     };
     let e = build_guest_dtb(&board, &mut vec![0u8; 2 << 20], &view).unwrap_err();
     assert_eq!((e.step, e.fdt_error()), (Step::Open, Some(Error::BadMagic)));
-    assert_eq!(e.to_string(), "guest dtb: open: no device tree magic (0xd00dfeed) (FDT_ERR_BADMAGIC)");
+    assert_eq!(e.to_string(), "guest dtb: open: FDT_ERR_BADMAGIC (no device tree magic (0xd00dfeed))");
 }
 
 #[test]

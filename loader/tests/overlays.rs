@@ -339,7 +339,7 @@ fn bad_target_path_names_overlay_and_fragment() {
     assert_eq!(e.path(), "target-path /soc/no-such-node");
     assert_eq!(
         e.to_string(),
-        "guest dtb: overlays: overlay bad-path.dtbo fragment 1 target-path /soc/no-such-node a node or property it needs is missing (FDT_ERR_NOTFOUND)"
+        "guest dtb: overlays: overlay bad-path.dtbo fragment 1 target-path /soc/no-such-node FDT_ERR_NOTFOUND (a node or property it needs is missing)"
     );
 }
 

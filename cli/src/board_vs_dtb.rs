@@ -29,7 +29,7 @@ pub fn check(
         ));
     };
     ram(fdt, b, &mut say);
-    uart(fdt, b, list, &mut say);
+    uart(b, list, &mut say);
     gic(fdt, b, &mut say);
     cpus(fdt, b, &mut say);
     out
@@ -85,8 +85,7 @@ fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
 
 /// The UART's registers must be a device's first `reg` entry (at least as
 /// large as the DTB's).
-fn uart(fdt: &Fdt<'_>, b: &Board, list: &[Device], say: &mut Say<'_>) {
-    let _ = fdt;
+fn uart(b: &Board, list: &[Device], say: &mut Say<'_>) {
     let hit = list
         .iter()
         .find(|d| is_uart(d) && d.regs.first().is_some_and(|&(base, _)| base == b.uart_base));

@@ -23,6 +23,9 @@ pub const MPIDR_AFF_MASK: u64 = 0xff_00ff_ffff;
 /// The four INTx lines of a vPCI host: INTA at `irq_base`, INTD at +3.
 const VPCI_INTX: u32 = 4;
 const PAGE: u64 = 0x1000;
+/// ECAM: 4 KiB per function, 256 functions per bus, 256 buses.
+const ECAM_BUS: u64 = 1 << 20;
+const ECAM_MAX: u64 = 256 * ECAM_BUS;
 
 /// `base + size`, or `None` when it overflows.
 pub fn end_of(base: u64, size: u64) -> Option<u64> {
@@ -120,6 +123,9 @@ fn cell(ci: u32, c: &CellConfig, b: &Board, cells: &[CellConfig], bad: &mut dyn 
     }
     let v = &c.vpci;
     if v.ecam_size != 0 {
+        if v.ecam_size > ECAM_MAX || !v.ecam_size.is_multiple_of(ECAM_BUS) {
+            field("vpci.ecam_size", NO_INDEX, v.ecam_size, "ECAM is 1 MiB per bus, at most 256 buses (0x1000_0000)");
+        }
         if !below_ipa_limit(v.ecam_base, v.ecam_size) {
             field("vpci.ecam_base", NO_INDEX, v.ecam_base, BEYOND);
         }

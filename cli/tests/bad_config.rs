@@ -101,6 +101,14 @@ fn cases() -> Vec<Case> {
             "state table",
         ),
         (
+            "system",
+            "ecam_size = 0x10_0000",
+            "ecam_size = 0x1_0000_0000".into(),
+            "cells[0].vpci.ecam_size",
+            "0x1_0000_0000",
+            "256 buses",
+        ),
+        (
             "board",
             "gicr_stride = 0x2_0000",
             "gicr_stride = 0".into(),
@@ -217,4 +225,26 @@ fn two_links_of_one_cell_on_one_device_are_refused() {
     assert_exit(&o, 1);
     let want = format!("error: {}: links[1].device = 0: ", cfg.system().display());
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+}
+
+#[test]
+fn check_with_the_dtb_refuses_what_dtb_refuses() {
+    // Fine for the config alone; the loader cannot disable a node the
+    // board DTB does not have.
+    let text = replace_once(
+        &virt_text(),
+        "disable = [\"/pcie@10000000\"]",
+        "disable = [\"/no-such-node\"]",
+    );
+    let cfg = ConfigCopy::new("qemu-virt", &text);
+    assert_exit(&cellboot(["check".as_ref(), cfg.system().as_os_str()]), 0);
+    let dtb = repo_file(VIRT_DTB);
+    let o = cellboot([
+        "check".as_ref(),
+        cfg.system().as_os_str(),
+        "--dtb".as_ref(),
+        dtb.as_os_str(),
+    ]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("/no-such-node"), "{}", stderr(&o));
 }

@@ -492,3 +492,45 @@ fn dump_for_inspection() {
     )
     .unwrap();
 }
+
+#[test]
+fn overflowing_config_values_neither_panic_nor_wrap() {
+    // The shim's validation refuses these; the loader's arithmetic must not
+    // wrap on them either (firmware release builds do not trap overflow).
+    let board = fixture("qemu-virt.dtb");
+    for stride in [u64::MAX, 1 << 62, 1 << 40] {
+        let (mut b, c) = qemu();
+        b.gicr_stride = stride;
+        let view = CellView {
+            board: &b,
+            cell: &c,
+            initrd: None,
+            vpci_devices: &[0],
+            vpci_template: None,
+            overlays: &[],
+        };
+        let out = build(&board, &view);
+        let f = Fdt::new(&out).unwrap();
+        // No multiple of the stride fits below the declared size: untouched.
+        assert_eq!(
+            prop(&f, "/intc@8000000", "reg"),
+            [0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000],
+            "stride {stride:#x}"
+        );
+    }
+    for irq_base in [0xffff_ffff, 0xffff_fffd, 0x10] {
+        let (b, mut c) = qemu();
+        c.vpci.irq_base = irq_base;
+        let view = CellView {
+            board: &b,
+            cell: &c,
+            initrd: None,
+            vpci_devices: &[0],
+            vpci_template: None,
+            overlays: &[],
+        };
+        let mut out = vec![0u8; 2 << 20];
+        let e = build_guest_dtb(&board, &mut out, &view).unwrap_err();
+        assert!(e.to_string().contains("interrupt-map"), "{irq_base:#x}: {e}");
+    }
+}

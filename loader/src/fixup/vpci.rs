@@ -238,7 +238,9 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         row[3] = INTA;
         row[4] = gic.phandle;
         // The INTx SPI (validated: irq_base + 3 below the GIC's limit).
+        // SPIs are INTIDs 32..=1019 (GIC architecture): SPI numbers 0..988.
         let spi = v.irq_base.checked_add(u32::from(dev % 4)).and_then(|i| i.checked_sub(32));
+        let spi = spi.filter(|&s| s < 988);
         let Some(spi) = spi else {
             return Err(d.record_fdt(Error::BadValue, path.as_str(), "interrupt-map"));
         };

@@ -79,9 +79,10 @@ struct Tally {
 
 impl Tally {
     fn code(&mut self, what: &str, code: Option<i32>, err: &str, case: &str) -> Option<i32> {
+        let kind = if case.starts_with("config") { "config mutants" } else { "DTB mutants" };
         let key = match code {
-            Some(c) => format!("{what} exit {c}"),
-            None => format!("{what} hang"),
+            Some(c) => format!("{kind}: {what} exit {c}"),
+            None => format!("{kind}: {what} hang"),
         };
         *self.runs.entry(key).or_default() += 1;
         if !matches!(code, Some(0..=2)) {

@@ -93,7 +93,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(n == 0, compiled.is_ok(), "config crate and shim disagree");
     }
     let dtb_path = Path::new("fuzz.dtb");
-    let Ok((problems, _)) = cmd_check::problems(&sources, Some((dtb_path, &dtb))) else {
+    let Ok((problems, _, _)) = cmd_check::problems(&sources, Some((dtb_path, &dtb))) else {
         return; // an I/O failure (overlay file or dtc), exit 2
     };
     let Ok(sys) = compiled else {

@@ -91,7 +91,7 @@ pub fn check(c: &CellConfig, mut bad: impl FnMut(&'static str, u64)) {
         bad("reset_address", j.reset_address);
     }
     let cmdline_len = c.boot.bootargs.iter().position(|&b| b == 0).unwrap_or(c.boot.bootargs.len());
-    if cmdline_len != 0 && !in_loadable_memory(c, j.cmdline_ipa, cmdline_len as u64 + 1) {
+    if cmdline_len != 0 && !in_loadable_memory(c, j.cmdline_ipa, (cmdline_len as u64).saturating_add(1)) {
         bad("cmdline_ipa", j.cmdline_ipa);
     }
 }
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(offset_of!(JhConsole, divider), 16);
         assert_eq!(offset_of!(JhConsole, gate_nr), 20);
         assert_eq!(offset_of!(JhConsole, clock_reg), 24);
-        assert_eq!(offset_of!(JhCommHeader, vpci_irq_base) + 4, 100);
+        assert_eq!(offset_of!(JhCommHeader, vpci_irq_base), 96);
         assert_eq!(size_of::<JhCommHeader>(), 104);
     }
 

@@ -215,6 +215,10 @@ fn guest_builds(
     };
     let mut out = Vec::new();
     for ci in 0..sys.cell_names.len() {
+        // A jailhouse-kind cell gets no device tree: nothing to build.
+        if sys.config.cells.get(ci).is_some_and(cellboot_abi::is_jailhouse) {
+            continue;
+        }
         let initrd = guest::staged_initrd_size(sys, ci);
         match guest::build_cell(sys, ci, &board, config, dtb, initrd) {
             Ok(_) => {}

@@ -30,6 +30,9 @@ pub struct Outcome {
     pub cpu: Option<Duration>,
     pub detail: String,
     pub log: std::path::PathBuf,
+    /// Failed only for want of a marker (timeout, or QEMU exited first);
+    /// never after a failure marker showed.
+    pub missed_marker: bool,
 }
 
 enum Event {
@@ -80,6 +83,7 @@ pub fn run(mut case: Case) -> Result<Outcome> {
     let mut closed = 0;
     let mut elapsed = Duration::ZERO;
     let mut cpu = None;
+    let mut missed_marker = false;
     let result: Result<(), String> = loop {
         if next == case.expect.len() {
             break Ok(());
@@ -110,10 +114,14 @@ pub fn run(mut case: Case) -> Result<Outcome> {
             Ok(Event::Closed) => {
                 closed += 1;
                 if closed == 2 {
+                    missed_marker = true;
                     break Err(format!("QEMU exited before {:?}", case.expect[next]));
                 }
             }
-            Err(_) => break Err(format!("timed out after {:?} waiting for {:?}", case.timeout, case.expect[next])),
+            Err(_) => {
+                missed_marker = true;
+                break Err(format!("timed out after {:?} waiting for {:?}", case.timeout, case.expect[next]));
+            }
         }
     };
     // Give a guest that powers off a moment to do so, then stop QEMU either way.
@@ -138,7 +146,7 @@ pub fn run(mut case: Case) -> Result<Outcome> {
         Ok(()) => (true, format!("all {} markers in {:.2}s", case.expect.len(), elapsed.as_secs_f64())),
         Err(why) => (false, why),
     };
-    Ok(Outcome { name: case.name, passed, elapsed, cpu, detail, log: log_path })
+    Ok(Outcome { name: case.name, passed, elapsed, cpu, detail, log: log_path, missed_marker })
 }
 
 /// Sum of the on-CPU time of every thread of process `pid`
@@ -187,6 +195,15 @@ mod tests {
         let o = sh("disorder", "echo b; echo a", &["a", "b"], &[], 5000);
         assert!(!o.passed);
         assert!(o.detail.contains("exited before \"b\""), "{}", o.detail);
+    }
+
+    #[test]
+    fn only_a_missing_marker_is_marked_missed() {
+        assert!(sh("missed-exit", "echo one", &["one", "two"], &[], 5000).missed_marker);
+        assert!(sh("missed-timeout", "echo one; sleep 5", &["one", "two"], &[], 300).missed_marker);
+        let bad = sh("missed-not", "echo FAIL; sleep 5", &["one"], &["FAIL"], 5000);
+        assert!(!bad.passed && !bad.missed_marker);
+        assert!(!sh("missed-pass", "echo one", &["one"], &[], 5000).missed_marker);
     }
 
     #[test]

@@ -92,3 +92,20 @@ pub fn with<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     let buf = DTB.lock();
     f(&buf.0[..len])
 }
+
+/// Whether [start, end) lies inside one `reg` entry of a root-level node
+/// with `device_type = "memory"` in the copied DTB (which `take` checked
+/// whole). Anything unreadable answers false.
+pub fn in_memory(start: u64, end: u64) -> bool {
+    with(|d| {
+        let Ok(fdt) = cellfdt::Fdt::new(d) else {
+            return false;
+        };
+        fdt.subnodes(0).any(|n| {
+            fdt.getprop(n, "device_type").is_ok_and(|t| t == b"memory\0")
+                && fdt.reg(n).is_ok_and(|mut reg| {
+                    reg.any(|(base, size)| base <= start && base.checked_add(size).is_some_and(|top| end <= top))
+                })
+        })
+    })
+}

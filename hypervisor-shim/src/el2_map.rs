@@ -8,7 +8,7 @@
 //! | shim data, BSS (stacks, stage-2 tables, comm regions, DTB copy) | Normal WB | read/write |
 //! | payloads after `_end` (up to the header's `image_size`) | Normal WB | read |
 //! | rest of the hypervisor region (spin-table words, the DTB QEMU puts there) | Normal WB | read/write |
-//! | cells' RAM regions and links' shared memory (`el2_ram`) | Normal non-cacheable | read/write |
+//! | cells' RAM regions and links' shared memory (`el2_ram`), inside the DTB's `/memory` | Normal non-cacheable | read/write |
 //! | the board DTB's pages where firmware put it, if outside the hypervisor region | Normal non-cacheable | read/write |
 //! | UART, GICD, GICC (v2), GICR frames (v3) | Device-nGnRE | read/write |
 //!
@@ -20,6 +20,7 @@
 //! their backs or shadow what they wrote.
 
 use crate::arch::{self, MapAccess, MapError, Mem};
+use crate::dtb;
 use crate::el2_ram;
 use cellboot_abi::SystemConfig;
 
@@ -74,8 +75,8 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
 }
 
 /// Adds from the validated config: the hypervisor region around the image,
-/// the board's MMIO the shim itself drives, the RAM the config gives cells
-/// and links (`el2_ram`), and the board DTB's pages at `dtb_addr`.
+/// the board's MMIO the shim itself drives and the board DTB's pages at
+/// `dtb_addr` (cell RAM: [`cell_ram`], once the DTB is copied).
 /// `image_size` as for [`early`]; the image lies inside the hypervisor region
 /// (checked by the caller).
 pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (&'static str, MapError)> {
@@ -101,15 +102,29 @@ pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (
         ("GIC distributor", gicd, gicd_end, Mem::Device, rw),
         ("GIC CPU interface / redistributors", gicc, gicc_end, Mem::Device, rw),
     ])?;
+    arch::mmu_sync();
+    dtb_window(cfg, dtb_addr)
+}
+
+/// The refusal of configured RAM the board DTB's `/memory` lacks.
+const NOT_IN_MEMORY: &str = "not in the DTB's /memory";
+
+/// Maps the RAM the config gives cells and links (`el2_ram`) after refusing
+/// any piece of it the copied board DTB's `/memory` does not hold: no
+/// speculative read may reach address space without DRAM behind it.
+pub fn cell_ram(cfg: &SystemConfig) -> Result<(), (&'static str, MapError)> {
+    const WHAT: &str = "cell RAM";
+    if let Some((s, _)) = el2_ram::outside_memory(cfg, dtb::in_memory) {
+        return Err((WHAT, MapError(NOT_IN_MEMORY, s)));
+    }
     let mut mapped = Ok(());
     el2_ram::each_piece(cfg, |s, e| {
         if mapped.is_ok() {
-            mapped = map_all(&[("cell RAM", s, e, Mem::NonCacheable, rw)]);
+            mapped = map_all(&[(WHAT, s, e, Mem::NonCacheable, MapAccess::ReadWrite)]);
         }
     });
-    mapped?;
     arch::mmu_sync();
-    dtb_window(cfg, dtb_addr)
+    mapped
 }
 
 /// Largest DTB the arm64 boot protocol allows.
@@ -119,7 +134,7 @@ const FDT_HEADER: u64 = 40;
 /// Maps the pages of the board DTB where the firmware put it (RAM, by the
 /// boot protocol) when that is outside the hypervisor region: its header
 /// page, then what the header claims, at most 2 MiB. Mapped like cell RAM,
-/// which it may be (an identical live block counts as mapped). Addresses
+/// which it may be (cell RAM mapped later descends into these pages). Addresses
 /// `dtb::take` refuses are left unmapped.
 fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, MapError)> {
     let (b, hv) = (&cfg.board, &cfg.hypervisor);

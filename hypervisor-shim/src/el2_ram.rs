@@ -1,6 +1,6 @@
 //! Which RAM outside its own region the shim maps at EL2: exactly what the
 //! config gives cells (their RAM regions) and links (their shared memory),
-//! page-rounded. Pieces may
+//! page-rounded, and all of it inside the board DTB's `/memory`. Pieces may
 //! overlap (a link and a cell's region of it): the EL2 table builder takes
 //! a range inside an identical live block as mapped.
 //! Normal memory may be read speculatively at any time, so board RAM nobody
@@ -89,6 +89,19 @@ pub fn each_piece(cfg: &SystemConfig, mut f: impl FnMut(u64, u64)) {
     }
 }
 
+/// The first piece of configured RAM (a cell region or a link's shared
+/// memory, page-rounded, not merged with its neighbours) for which
+/// `in_memory(start, end)` is false: RAM the board's `/memory` lacks.
+pub fn outside_memory(cfg: &SystemConfig, in_memory: impl Fn(u64, u64) -> bool) -> Option<(u64, u64)> {
+    let mut out = None;
+    each_piece(cfg, |s, e| {
+        if out.is_none() && !in_memory(s, e) {
+            out = Some((s, e));
+        }
+    });
+    out
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -164,5 +177,21 @@ mod tests {
         }
         assert_eq!(r.as_slice(), &[(0x1000, 0x3000), (0x5000, 0x9000)]);
         assert!(r.covers(0x1000, 0x3000) && !r.covers(0x2000, 0x5001));
+    }
+
+    #[test]
+    fn a_region_outside_the_dtb_memory_is_named() {
+        let (_, sys) = shipped_systems().into_iter().find(|(f, _)| f.ends_with("rpi4b/two-cell.toml")).expect("rpi4b two-cell");
+        let cfg = &sys.config;
+        // QEMU raspi4b's /memory (960 MiB) holds all of it.
+        let mut memory = Ranges::new();
+        memory.add(0, 0x3c00_0000);
+        assert_eq!(outside_memory(cfg, |s, e| memory.covers(s, e)), None);
+        // A firmware reporting less: the highest region, which reaches past
+        // it, is named whole, not merged with its neighbours.
+        let last = named(cfg).into_iter().max_by_key(|&(s, _)| s).unwrap();
+        let mut short = Ranges::new();
+        short.add(0, last.0 + 0x1000);
+        assert_eq!(outside_memory(cfg, |s, e| short.covers(s, e)), Some(last));
     }
 }

@@ -160,6 +160,7 @@ mod boot {
             Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
             Err(e) => refuse(format_args!("board DTB unusable: {e}")),
         }
+        mapped(el2_map::cell_ram(cfg));
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {

@@ -25,6 +25,9 @@ const SHIM_EXCEPTION: &str = "shim exception";
 /// Where an early refusal is reported: the image header's `image_size` is
 /// checked before the EL2 MMU is on (case `bad-image-size`).
 const IMAGE_SIZE_SHORT: &str = "cannot map the image at EL2: image_size ends inside BSS";
+/// The shim's refusal of configured RAM the board DTB's `/memory` lacks
+/// (case `bad-memory`: the EL2 map holds only configured DRAM).
+const NOT_IN_MEMORY: &str = "cannot map the cell RAM at EL2: not in the DTB's /memory";
 
 /// The Linux cell's init markers (qemu/init.sh), in order.
 pub const LINUX_MARKERS: &[&str] = &[
@@ -54,6 +57,9 @@ pub const CASES: &[&str] = &[
     "bad-overlay",
     "cell-reset",
 ];
+
+/// Cases only QEMU virt can run (`bad-memory` needs another RAM size).
+pub const VIRT_CASES: &[&str] = &["bad-memory"];
 
 /// What init prints before its `reboot -f` and after the restarted boot
 /// (qemu/init.sh, `cellboot.reboot=1`), and the shim between the two.
@@ -203,6 +209,19 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             fetch::write_if_changed(&img, &packed.bytes)?;
             c.arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&["hypervisor-shim", IMAGE_SIZE_SHORT]);
+            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+        }
+        "bad-memory" => {
+            // QEMU virt with 512 MiB: /memory ends where linux-demo's shared
+            // region (0x6000_0000) begins, as on a Pi with less RAM than
+            // the config assumes.
+            if !q.machine.starts_with("virt") {
+                bail!("bad-memory runs on qemu-virt (raspi4b's RAM size is fixed)");
+            }
+            let img = out.join("e2e-linux-demo.img");
+            assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
+            c.args(["-m", "512M"]).arg("-kernel").arg(&img);
+            let (expect, fail_on) = refusal(&[NOT_IN_MEMORY, "(0x60000000)"]);
             Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
         }
         "bad-overlay" => {

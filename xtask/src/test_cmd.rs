@@ -34,6 +34,7 @@ pub fn test(o: &TestOpts) -> Result<()> {
     cmd::step("test 4/4: end-to-end boots in QEMU");
     let mut all = e2e::CASES.to_vec();
     if o.board == "qemu-virt" {
+        all.extend(e2e::VIRT_CASES);
         all.extend(partition::CASES); // boards/qemu-virt/two-cell.toml, hostile.toml
         all.extend(e2e::OTHER_BOARD_CASES);
         all.extend(crate::board_new_case::CASES);

@@ -239,12 +239,7 @@ fn check_with_the_dtb_refuses_what_dtb_refuses() {
     let cfg = ConfigCopy::new("qemu-virt", &text);
     assert_exit(&cellboot(["check".as_ref(), cfg.system().as_os_str()]), 0);
     let dtb = repo_file(VIRT_DTB);
-    let o = cellboot([
-        "check".as_ref(),
-        cfg.system().as_os_str(),
-        "--dtb".as_ref(),
-        dtb.as_os_str(),
-    ]);
+    let o = check_with_dtb(&cfg.system(), &dtb);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("/no-such-node"), "{}", stderr(&o));
 }

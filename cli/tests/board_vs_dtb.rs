@@ -104,12 +104,7 @@ fn each_mismatch_is_named() {
         }
         std::fs::write(cfg.path("board.toml"), text).unwrap();
         let dtb = repo_file(dtb);
-        let o = cellboot([
-            "check".as_ref(),
-            cfg.system().as_os_str(),
-            "--dtb".as_ref(),
-            dtb.as_os_str(),
-        ]);
+        let o = check_with_dtb(&cfg.system(), &dtb);
         assert_exit(&o, 1);
         let want = format!(
             "error: {}: {field} = {value}: DTB says ",

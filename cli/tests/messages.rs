@@ -35,12 +35,7 @@ fn dtb_args(cfg: &ConfigCopy) -> Vec<String> {
 fn missing_overlay_exits_2_in_check_and_dtb() {
     let cfg = with_overlay("missing.dts");
     let dtb = repo_file(VIRT_DTB);
-    let o = cellboot([
-        "check".as_ref(),
-        cfg.system().as_os_str(),
-        "--dtb".as_ref(),
-        dtb.as_os_str(),
-    ]);
+    let o = check_with_dtb(&cfg.system(), &dtb);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("missing.dts"), "{}", stderr(&o));
     let o = cellboot(dtb_args(&cfg));

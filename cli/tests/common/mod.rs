@@ -32,6 +32,16 @@ where
         .expect("run cellboot")
 }
 
+/// `cellboot check SYSTEM --dtb DTB`.
+pub fn check_with_dtb(system: &Path, dtb: &Path) -> Output {
+    cellboot([
+        "check".as_ref(),
+        system.as_os_str(),
+        "--dtb".as_ref(),
+        dtb.as_os_str(),
+    ])
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

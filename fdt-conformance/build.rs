@@ -1,7 +1,12 @@
 //! Link the system libfdt (from Debian's libfdt-dev) as the conformance oracle.
 use std::path::Path;
 
-const LIB_DIRS: &[&str] = &["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"];
+const LIB_DIRS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -11,9 +16,9 @@ fn main() {
         dirs.push(d);
     }
     dirs.extend(LIB_DIRS.iter().map(|s| s.to_string()));
-    let found = dirs.iter().find(|d| {
-        Path::new(d).join("libfdt.a").exists() || Path::new(d).join("libfdt.so").exists()
-    });
+    let found = dirs
+        .iter()
+        .find(|d| Path::new(d).join("libfdt.a").exists() || Path::new(d).join("libfdt.so").exists());
     match found {
         Some(dir) => {
             println!("cargo:rustc-link-search=native={dir}");

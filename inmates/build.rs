@@ -4,7 +4,11 @@
 //! startup code refuses to run anywhere else. Host builds are untouched.
 
 /// (binary, link address).
-const BINS: &[(&str, &str)] = &[("rtos-demo", "0x61200000"), ("attacker", "0x62200000"), ("ecam-bench", "0x63200000")];
+const BINS: &[(&str, &str)] = &[
+    ("rtos-demo", "0x61200000"),
+    ("attacker", "0x62200000"),
+    ("ecam-bench", "0x63200000"),
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

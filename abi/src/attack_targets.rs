@@ -68,7 +68,10 @@ impl fmt::Display for TargetsError<'_> {
         match *self {
             TargetsError::Missing(k) => write!(f, "bootargs lack {k}=<address or number>"),
             TargetsError::BadValue { key, value } => {
-                write!(f, "{key}={value:?} is not a decimal or 0x-hex number of the key's width")
+                write!(
+                    f,
+                    "{key}={value:?} is not a decimal or 0x-hex number of the key's width"
+                )
             }
             TargetsError::Repeated(k) => write!(f, "{k}= is given more than once"),
             TargetsError::UnknownKey(k) => {
@@ -114,7 +117,10 @@ impl Targets {
         let get = |i: usize| vals[i].map(|(n, _)| n).ok_or(TargetsError::Missing(REQUIRED[i]));
         let irq = |i: usize| {
             let (n, value) = vals[i].ok_or(TargetsError::Missing(REQUIRED[i]))?;
-            u32::try_from(n).map_err(|_| TargetsError::BadValue { key: REQUIRED[i], value })
+            u32::try_from(n).map_err(|_| TargetsError::BadValue {
+                key: REQUIRED[i],
+                value,
+            })
         };
         Ok(Targets {
             linux_ram: get(0)?,
@@ -134,9 +140,9 @@ impl Targets {
 mod tests {
     extern crate std;
     use super::*;
+    use std::format;
     use std::string::{String, ToString};
     use std::vec::Vec;
-    use std::format;
 
     const VIRT: &str = "attack.linux_ram=0x48000000 attack.rtos_ram=0x61000000 attack.shim=0x40200000 \
         attack.shmem=0x60001000 attack.linux_irq=33 attack.rtos_irq=144 attack.linux_cpu=0 attack.rtos_cpu=2";
@@ -197,14 +203,26 @@ mod tests {
     fn a_key_without_value_is_bad() {
         let args = format!("{VIRT} attack.release");
         let e = Targets::parse(&args).unwrap_err();
-        assert_eq!(e, TargetsError::BadValue { key: "attack.release", value: "" });
+        assert_eq!(
+            e,
+            TargetsError::BadValue {
+                key: "attack.release",
+                value: ""
+            }
+        );
     }
 
     #[test]
     fn irq_wider_than_32_bits_is_bad() {
         let args = VIRT.replace("attack.linux_irq=33", "attack.linux_irq=0x100000000");
         let e = Targets::parse(&args).unwrap_err();
-        assert_eq!(e, TargetsError::BadValue { key: "attack.linux_irq", value: "0x100000000" });
+        assert_eq!(
+            e,
+            TargetsError::BadValue {
+                key: "attack.linux_irq",
+                value: "0x100000000"
+            }
+        );
         let args = VIRT.replace("attack.rtos_irq=144", "attack.rtos_irq=4294967295");
         assert_eq!(Targets::parse(&args).unwrap().rtos_irq, u32::MAX);
     }
@@ -217,7 +235,10 @@ mod tests {
         let args = format!("{VIRT} attack.relase=0xd8");
         let e = Targets::parse(&args).unwrap_err();
         assert_eq!(e, TargetsError::UnknownKey("attack.relase"));
-        assert!(e.to_string().contains("attack.relase") && e.to_string().contains("attack.release"), "{e}");
+        assert!(
+            e.to_string().contains("attack.relase") && e.to_string().contains("attack.release"),
+            "{e}"
+        );
         // A longer key is another key, not this one with a suffix.
         let args = format!("{VIRT} attack.shimx=1");
         let e = Targets::parse(&args).unwrap_err();

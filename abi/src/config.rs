@@ -226,7 +226,9 @@ impl IvshmemLink {
     }
     /// `state_size + rw_size + 2 * out_size`, `None` on overflow.
     pub fn checked_shmem_size(&self) -> Option<u64> {
-        self.state_size.checked_add(self.rw_size)?.checked_add(self.out_size.checked_mul(2)?)
+        self.state_size
+            .checked_add(self.rw_size)?
+            .checked_add(self.out_size.checked_mul(2)?)
     }
 }
 

@@ -3,7 +3,7 @@
 //! unmodified Jailhouse inmate, and the comm-region facts Jailhouse's
 //! hypervisor fills for it (`hypervisor/control.c`, `arm-common/control.c`).
 
-use crate::config::{boot_kind, mem, CellConfig};
+use crate::config::{CellConfig, boot_kind, mem};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Images one jailhouse cell can load (`jailhouse cell load` takes any
@@ -51,7 +51,10 @@ pub struct JailhouseBoot {
 impl JailhouseBoot {
     pub fn images(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
         let n = (self.image_count as usize).min(MAX_IMAGES);
-        self.image_ipa[..n].iter().enumerate().map(move |(k, &ipa)| (self.image_first.saturating_add(k as u32), ipa))
+        self.image_ipa[..n]
+            .iter()
+            .enumerate()
+            .map(move |(k, &ipa)| (self.image_first.saturating_add(k as u32), ipa))
     }
 }
 
@@ -63,14 +66,18 @@ pub fn is_jailhouse(c: &CellConfig) -> bool {
 /// is not device memory (RAM or shared memory: what `cell load` may write).
 pub fn in_loadable_memory(c: &CellConfig, ipa: u64, len: u64) -> bool {
     let Some(end) = ipa.checked_add(len) else { return false };
-    c.mem_regions().iter().any(|r| r.flags & mem::IO == 0 && ipa >= r.virt && end <= r.virt_end())
+    c.mem_regions()
+        .iter()
+        .any(|r| r.flags & mem::IO == 0 && ipa >= r.virt && end <= r.virt_end())
 }
 
 /// Whether the cell's memory map covers the board UART (then its comm
 /// region names it as the console, as a Jailhouse cell config with the
 /// UART mapped and `.console` set does).
 pub fn owns_uart(c: &CellConfig, uart_base: u64) -> bool {
-    c.mem_regions().iter().any(|r| r.flags & mem::IO != 0 && uart_base >= r.phys && uart_base < r.phys_end() && r.virt == r.phys)
+    c.mem_regions()
+        .iter()
+        .any(|r| r.flags & mem::IO != 0 && uart_base >= r.phys && uart_base < r.phys_end() && r.virt == r.phys)
 }
 
 /// Jailhouse kind problems: (field under `cells[i].boot`, value).
@@ -85,12 +92,20 @@ pub fn check(c: &CellConfig, mut bad: impl FnMut(&'static str, u64)) {
         }
     }
     let exec = c.mem_regions().iter().any(|r| {
-        r.flags & mem::IO == 0 && r.flags & mem::EXECUTE != 0 && j.reset_address >= r.virt && j.reset_address < r.virt_end()
+        r.flags & mem::IO == 0
+            && r.flags & mem::EXECUTE != 0
+            && j.reset_address >= r.virt
+            && j.reset_address < r.virt_end()
     });
     if !exec || j.reset_address & 3 != 0 {
         bad("reset_address", j.reset_address);
     }
-    let cmdline_len = c.boot.bootargs.iter().position(|&b| b == 0).unwrap_or(c.boot.bootargs.len());
+    let cmdline_len = c
+        .boot
+        .bootargs
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(c.boot.bootargs.len());
     if cmdline_len != 0 && !in_loadable_memory(c, j.cmdline_ipa, (cmdline_len as u64).saturating_add(1)) {
         bad("cmdline_ipa", j.cmdline_ipa);
     }
@@ -127,10 +142,18 @@ mod tests {
 
     #[test]
     fn images_are_consecutive_payloads() {
-        let j = JailhouseBoot { image_first: 7, image_count: 3, image_ipa: [0, 0x8000, 0x10000, 0], ..Default::default() };
+        let j = JailhouseBoot {
+            image_first: 7,
+            image_count: 3,
+            image_ipa: [0, 0x8000, 0x10000, 0],
+            ..Default::default()
+        };
         let v: [(u32, u64); 3] = core::array::from_fn(|k| j.images().nth(k).unwrap());
         assert_eq!(v, [(7, 0), (8, 0x8000), (9, 0x10000)]);
-        let over = JailhouseBoot { image_count: 99, ..Default::default() };
+        let over = JailhouseBoot {
+            image_count: 99,
+            ..Default::default()
+        };
         assert_eq!(over.images().count(), MAX_IMAGES);
     }
 }

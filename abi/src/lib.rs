@@ -14,10 +14,10 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 pub mod attack_targets;
-pub mod link_layout;
 mod comm;
 mod config;
 pub mod jailhouse;
+pub mod link_layout;
 mod number;
 mod payload;
 mod rules;
@@ -26,10 +26,10 @@ mod validate;
 
 pub use comm::*;
 pub use config::*;
-pub use jailhouse::{is_jailhouse, JailhouseBoot, MAX_IMAGES};
+pub use jailhouse::{JailhouseBoot, MAX_IMAGES, is_jailhouse};
 pub use number::parse_u64;
 pub use payload::*;
-pub use rules::{below_ipa_limit, GICR_STRIDES, IPA_BITS, IPA_LIMIT, MPIDR_AFF_MASK};
+pub use rules::{GICR_STRIDES, IPA_BITS, IPA_LIMIT, MPIDR_AFF_MASK, below_ipa_limit};
 pub use validate::*;
 
 pub use zerocopy;

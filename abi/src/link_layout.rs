@@ -24,10 +24,30 @@ pub fn sections(link: &IvshmemLink, peer: usize) -> [Section; 4] {
     let out0 = rw.saturating_add(link.rw_size);
     let out1 = out0.saturating_add(link.out_size);
     [
-        Section { name: "state table", offset: 0, size: link.state_size, writable: false },
-        Section { name: "R/W section", offset: rw, size: link.rw_size, writable: true },
-        Section { name: "output of peer 0", offset: out0, size: link.out_size, writable: peer == 0 },
-        Section { name: "output of peer 1", offset: out1, size: link.out_size, writable: peer == 1 },
+        Section {
+            name: "state table",
+            offset: 0,
+            size: link.state_size,
+            writable: false,
+        },
+        Section {
+            name: "R/W section",
+            offset: rw,
+            size: link.rw_size,
+            writable: true,
+        },
+        Section {
+            name: "output of peer 0",
+            offset: out0,
+            size: link.out_size,
+            writable: peer == 0,
+        },
+        Section {
+            name: "output of peer 1",
+            offset: out1,
+            size: link.out_size,
+            writable: peer == 1,
+        },
     ]
 }
 
@@ -36,7 +56,13 @@ mod tests {
     use super::*;
 
     fn link() -> IvshmemLink {
-        IvshmemLink { shmem_phys: 0x6000_0000, state_size: 0x1000, rw_size: 0x1_0000, out_size: 0x1_0000, ..Default::default() }
+        IvshmemLink {
+            shmem_phys: 0x6000_0000,
+            state_size: 0x1000,
+            rw_size: 0x1_0000,
+            out_size: 0x1_0000,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -29,8 +29,26 @@ mod tests {
         assert_eq!(parse_u64("007"), Some(7), "leading zeros are decimal, not octal");
         assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_u64("0xffffffffffffffff"), Some(u64::MAX));
-        assert_eq!(parse_u64("0x0000000000000000ff"), Some(0xff), "leading zeros do not overflow");
-        for bad in ["", "0x", "0X", "x10", "0x10000000000000000", "18446744073709551616", "12a", "0xg", "+5", "-5", "0x+5", " 5", "1 "] {
+        assert_eq!(
+            parse_u64("0x0000000000000000ff"),
+            Some(0xff),
+            "leading zeros do not overflow"
+        );
+        for bad in [
+            "",
+            "0x",
+            "0X",
+            "x10",
+            "0x10000000000000000",
+            "18446744073709551616",
+            "12a",
+            "0xg",
+            "+5",
+            "-5",
+            "0x+5",
+            " 5",
+            "1 ",
+        ] {
             assert_eq!(parse_u64(bad), None, "{bad:?}");
         }
     }

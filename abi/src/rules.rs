@@ -3,9 +3,9 @@
 //! what the GIC can be, which values must be unique or non-zero. Every sum
 //! of two config values here is checked: firmware release builds wrap.
 
-use crate::config::*;
-use crate::validate::{Problem, NO_INDEX};
 use crate::COMM_REGION_SIZE;
+use crate::config::*;
+use crate::validate::{NO_INDEX, Problem};
 
 /// Guest-physical addresses the shim's stage 2 maps: 4 KiB granule, walk
 /// from level 1 (VTCR_EL2.T0SZ = 64 - 39).
@@ -55,9 +55,16 @@ fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
         rule("uart_size", 0, "the UART needs a non-zero size");
     }
     if b.gicd_size == 0 || !b.gicd_base.is_multiple_of(PAGE) || !b.gicd_size.is_multiple_of(PAGE) {
-        rule("gicd_size", b.gicd_size, "the distributor needs a non-zero size, base and size 4 KiB aligned");
+        rule(
+            "gicd_size",
+            b.gicd_size,
+            "the distributor needs a non-zero size, base and size 4 KiB aligned",
+        );
     }
-    for (field, base, size) in [("uart_base", b.uart_base, b.uart_size), ("gicd_base", b.gicd_base, b.gicd_size)] {
+    for (field, base, size) in [
+        ("uart_base", b.uart_base, b.uart_size),
+        ("gicd_base", b.gicd_base, b.gicd_size),
+    ] {
         if !below_ipa_limit(base, size) {
             rule(field, base, "beyond the shim's 39-bit stage-2 address space");
         }
@@ -73,19 +80,39 @@ fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
             }
             let span = b.gicr_stride.checked_mul(u64::from(b.num_cpus));
             if b.gicr_base == 0 || !b.gicr_base.is_multiple_of(0x1_0000) {
-                rule("gicr_base", b.gicr_base, "the redistributors need a non-zero, 64 KiB aligned base");
+                rule(
+                    "gicr_base",
+                    b.gicr_base,
+                    "the redistributors need a non-zero, 64 KiB aligned base",
+                );
             } else if !span.is_some_and(|s| below_ipa_limit(b.gicr_base, s)) {
-                rule("gicr_base", b.gicr_base, "the redistributor frames end beyond the shim's 39-bit stage-2 address space");
+                rule(
+                    "gicr_base",
+                    b.gicr_base,
+                    "the redistributor frames end beyond the shim's 39-bit stage-2 address space",
+                );
             }
         }
         2 => {
             if b.gicc_base == 0 || !b.gicc_base.is_multiple_of(PAGE) {
-                rule("gicc_base", b.gicc_base, "the GICv2 CPU interface needs a non-zero, 4 KiB aligned base");
+                rule(
+                    "gicc_base",
+                    b.gicc_base,
+                    "the GICv2 CPU interface needs a non-zero, 4 KiB aligned base",
+                );
             } else if !below_ipa_limit(b.gicc_base, b.gicc_size) {
-                rule("gicc_base", b.gicc_base, "beyond the shim's 39-bit stage-2 address space");
+                rule(
+                    "gicc_base",
+                    b.gicc_base,
+                    "beyond the shim's 39-bit stage-2 address space",
+                );
             }
             if b.gicc_size < GICC_MIN_SIZE || !b.gicc_size.is_multiple_of(PAGE) {
-                rule("gicc_size", b.gicc_size, "the GICv2 CPU interface is at least 0x2000 bytes, a multiple of 4 KiB");
+                rule(
+                    "gicc_size",
+                    b.gicc_size,
+                    "the GICv2 CPU interface is at least 0x2000 bytes, a multiple of 4 KiB",
+                );
             }
         }
         _ => {} // validate reports the version
@@ -93,22 +120,46 @@ fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
     let mpidrs = &b.mpidr[..(b.num_cpus as usize).min(MAX_CPUS)];
     for (cpu, &m) in mpidrs.iter().enumerate() {
         if m & !MPIDR_AFF_MASK != 0 {
-            bad(Problem::BoardRule { field: "mpidr", value: m, rule: "only the affinity fields Aff3..Aff0 (mask 0xff_00ff_ffff) may be set" });
+            bad(Problem::BoardRule {
+                field: "mpidr",
+                value: m,
+                rule: "only the affinity fields Aff3..Aff0 (mask 0xff_00ff_ffff) may be set",
+            });
         }
         if let Some(first) = mpidrs[..cpu].iter().position(|&o| o == m) {
-            bad(Problem::MpidrTwice { cpu: cpu as u32, first: first as u32, mpidr: m });
+            bad(Problem::MpidrTwice {
+                cpu: cpu as u32,
+                first: first as u32,
+                mpidr: m,
+            });
         }
     }
 }
 
 fn cell(ci: u32, c: &CellConfig, b: &Board, cells: &[CellConfig], bad: &mut dyn FnMut(Problem)) {
-    let mut field = |field, index, value, rule| bad(Problem::CellField { cell: ci, field, index, value, rule });
+    let mut field = |field, index, value, rule| {
+        bad(Problem::CellField {
+            cell: ci,
+            field,
+            index,
+            value,
+            rule,
+        })
+    };
     const BEYOND: &str = "beyond the shim's 39-bit stage-2 address space";
     let name = crate::str_field(&c.name);
     if name.is_empty() {
         field("name", NO_INDEX, 0, "a cell needs a name");
-    } else if let Some(first) = cells[..ci as usize].iter().position(|o| crate::str_field(&o.name) == name) {
-        field("name", NO_INDEX, first as u64, "another cell (index given) has this name");
+    } else if let Some(first) = cells[..ci as usize]
+        .iter()
+        .position(|o| crate::str_field(&o.name) == name)
+    {
+        field(
+            "name",
+            NO_INDEX,
+            first as u64,
+            "another cell (index given) has this name",
+        );
     }
     for (ri, r) in c.mem_regions().iter().enumerate() {
         if end_of(r.phys, r.size).is_none() {
@@ -124,25 +175,50 @@ fn cell(ci: u32, c: &CellConfig, b: &Board, cells: &[CellConfig], bad: &mut dyn 
     let v = &c.vpci;
     if v.ecam_size != 0 {
         if v.ecam_size > ECAM_MAX || !v.ecam_size.is_multiple_of(ECAM_BUS) {
-            field("vpci.ecam_size", NO_INDEX, v.ecam_size, "ECAM is 1 MiB per bus, at most 256 buses (0x1000_0000)");
+            field(
+                "vpci.ecam_size",
+                NO_INDEX,
+                v.ecam_size,
+                "ECAM is 1 MiB per bus, at most 256 buses (0x1000_0000)",
+            );
         }
         if !below_ipa_limit(v.ecam_base, v.ecam_size) {
             field("vpci.ecam_base", NO_INDEX, v.ecam_base, BEYOND);
         }
         let last = v.irq_base.checked_add(VPCI_INTX);
         if v.irq_base < 32 || last.is_none_or(|l| l > b.num_irqs) {
-            field("vpci.irq_base", NO_INDEX, v.irq_base.into(), "INTA..INTD (irq_base..irq_base+3) must be SPIs the distributor implements");
+            field(
+                "vpci.irq_base",
+                NO_INDEX,
+                v.irq_base.into(),
+                "INTA..INTD (irq_base..irq_base+3) must be SPIs the distributor implements",
+            );
         }
         if v.mmio_size == 0 {
-            field("vpci.mmio_size", NO_INDEX, 0, "the vPCI MMIO window needs a non-zero size");
+            field(
+                "vpci.mmio_size",
+                NO_INDEX,
+                0,
+                "the vPCI MMIO window needs a non-zero size",
+            );
         }
     }
     if c.boot.overlay_count as usize > crate::staging::MAX_OVERLAYS {
-        field("overlays", NO_INDEX, c.boot.overlay_count.into(), "at most 4 overlays per cell");
+        field(
+            "overlays",
+            NO_INDEX,
+            c.boot.overlay_count.into(),
+            "at most 4 overlays per cell",
+        );
     }
     for (i, p) in c.disabled_paths().enumerate() {
         if !p.starts_with('/') || p == "/" || p.ends_with('/') {
-            field("disable", i as u32, 0, "a device-tree node path such as \"/pcie@10000000\" (not \"/\", not relative)");
+            field(
+                "disable",
+                i as u32,
+                0,
+                "a device-tree node path such as \"/pcie@10000000\" (not \"/\", not relative)",
+            );
         }
     }
 }
@@ -151,11 +227,26 @@ fn links(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
     let links = cfg.links();
     for (li, l) in links.iter().enumerate() {
         let li = li as u32;
-        let mut rule = |field, value, rule| bad(Problem::LinkRule { link: li, field, value, rule });
+        let mut rule = |field, value, rule| {
+            bad(Problem::LinkRule {
+                link: li,
+                field,
+                value,
+                rule,
+            })
+        };
         if !l.shmem_phys.is_multiple_of(PAGE) {
-            rule("shmem", l.shmem_phys, "the shared memory must be 4 KiB aligned (each section is mapped on its own)");
+            rule(
+                "shmem",
+                l.shmem_phys,
+                "the shared memory must be 4 KiB aligned (each section is mapped on its own)",
+            );
         }
-        for (f, v) in [("state_size", l.state_size), ("rw_size", l.rw_size), ("out_size", l.out_size)] {
+        for (f, v) in [
+            ("state_size", l.state_size),
+            ("rw_size", l.rw_size),
+            ("out_size", l.out_size),
+        ] {
             if !v.is_multiple_of(PAGE) {
                 rule(f, v, "section sizes must be multiples of 4 KiB");
             }
@@ -164,7 +255,11 @@ fn links(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
             rule("state_size", 0, "the state table needs at least one 4 KiB page");
         }
         if l.checked_shmem_size().and_then(|n| end_of(l.shmem_phys, n)).is_none() {
-            rule("out_size", l.out_size, "state_size + rw_size + 2 * out_size overflows 64 bits");
+            rule(
+                "out_size",
+                l.out_size,
+                "state_size + rw_size + 2 * out_size overflows 64 bits",
+            );
         }
         if l.device > 31 {
             rule("device", l.device.into(), "PCI device numbers are 0..=31");
@@ -176,8 +271,15 @@ fn links(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
             rule("peers", l.peers[0].into(), "a cell cannot link to itself");
         }
         let shares_cell = |o: &IvshmemLink| o.peers.iter().any(|p| *p != NO_PEER && l.peers.contains(p));
-        if let Some(first) = links[..li as usize].iter().position(|o| o.device == l.device && shares_cell(o)) {
-            bad(Problem::LinkDeviceTwice { link: li, first: first as u32, device: l.device });
+        if let Some(first) = links[..li as usize]
+            .iter()
+            .position(|o| o.device == l.device && shares_cell(o))
+        {
+            bad(Problem::LinkDeviceTwice {
+                link: li,
+                first: first as u32,
+                device: l.device,
+            });
         }
     }
 }

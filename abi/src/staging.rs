@@ -16,7 +16,7 @@
 //! and the loader moves it.
 
 use crate::comm::Staged;
-use crate::config::{mem, CellConfig};
+use crate::config::{CellConfig, mem};
 
 /// Largest board DTB (used part) the shim keeps.
 pub const BOARD_DTB_MAX: usize = 128 * 1024;
@@ -52,7 +52,10 @@ impl KernelRun {
     pub fn of(kind: u32, head: &[u8], file_size: u64) -> Option<KernelRun> {
         use crate::config::boot_kind;
         match kind {
-            boot_kind::RAW => Some(KernelRun { offset: 0, footprint: file_size }),
+            boot_kind::RAW => Some(KernelRun {
+                offset: 0,
+                footprint: file_size,
+            }),
             boot_kind::LINUX => {
                 let le64 = |o: usize| -> Option<u64> { Some(u64::from_le_bytes(*head.get(o..)?.first_chunk::<8>()?)) };
                 let magic = head.get(0x38..0x3c)?;
@@ -61,8 +64,14 @@ impl KernelRun {
                 }
                 // Before Linux 3.17 image_size was 0 and text_offset meant 0x80000.
                 Some(match le64(16)? {
-                    0 => KernelRun { offset: 0x80000, footprint: file_size },
-                    n => KernelRun { offset: le64(8)?, footprint: n.max(file_size) },
+                    0 => KernelRun {
+                        offset: 0x80000,
+                        footprint: file_size,
+                    },
+                    n => KernelRun {
+                        offset: le64(8)?,
+                        footprint: n.max(file_size),
+                    },
                 })
             }
             _ => None,
@@ -141,17 +150,13 @@ impl StagingError {
     pub fn message(&self) -> &'static str {
         match self {
             StagingError::NoRam => "the cell has no RAM region",
-            StagingError::TooManyOverlays(_) => {
-                "boot.overlay_count is above 4 (CellbootInfo.overlays has 4 slots)"
-            }
+            StagingError::TooManyOverlays(_) => "boot.overlay_count is above 4 (CellbootInfo.overlays has 4 slots)",
             StagingError::DoesNotFit { what, .. } => match what {
                 Item::BoardDtb => "the board DTB does not fit above the loader in the first RAM region",
                 Item::Initrd => "the initrd does not fit above the loader in the first RAM region",
                 Item::Kernel => "the kernel does not fit above the loader in the first RAM region",
                 Item::Overlay(_) => "an overlay does not fit above the loader in the first RAM region",
-                Item::VpciTemplate => {
-                    "the vPCI template does not fit above the loader in the first RAM region"
-                }
+                Item::VpciTemplate => "the vPCI template does not fit above the loader in the first RAM region",
             },
         }
     }
@@ -169,13 +174,19 @@ impl core::fmt::Display for StagingError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             StagingError::NoRam => f.write_str(self.message()),
-            StagingError::TooManyOverlays(n) => write!(f, "boot.overlay_count = {n}: at most {MAX_OVERLAYS} overlays per cell (CellbootInfo.overlays has {MAX_OVERLAYS} slots)"),
+            StagingError::TooManyOverlays(n) => write!(
+                f,
+                "boot.overlay_count = {n}: at most {MAX_OVERLAYS} overlays per cell (CellbootInfo.overlays has {MAX_OVERLAYS} slots)"
+            ),
             StagingError::DoesNotFit { what, size, floor } => {
                 write!(f, "{}", what.name())?;
                 if let Item::Overlay(k) = what {
                     write!(f, " {k}")?;
                 }
-                write!(f, " ({size:#x} bytes) does not fit above {floor:#x} (loader end / RAM base) in the first RAM region")
+                write!(
+                    f,
+                    " ({size:#x} bytes) does not fit above {floor:#x} (loader end / RAM base) in the first RAM region"
+                )
             }
         }
     }
@@ -194,7 +205,9 @@ pub fn overlay_count(cell: &CellConfig) -> Result<usize, StagingError> {
 /// one): it has a vPCI window and did not opt out (`boot_flags::DIRECT_VPCI`).
 pub fn wants_vpci_template(cell: &CellConfig) -> bool {
     // A jailhouse cell has no loader and no device tree.
-    !crate::is_jailhouse(cell) && cell.vpci.ecam_size != 0 && cell.boot.flags & crate::config::boot_flags::DIRECT_VPCI == 0
+    !crate::is_jailhouse(cell)
+        && cell.vpci.ecam_size != 0
+        && cell.boot.flags & crate::config::boot_flags::DIRECT_VPCI == 0
 }
 
 /// The staging plan for `cell`: what the shim copies where.
@@ -236,9 +249,18 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
     }
     if let (Some(n), Some(run), true) = (sizes.kernel, sizes.kernel_run, in_place) {
         // The loader's rule (loader/src/image.rs, plan_linux / plan_raw).
-        let base = ram.virt.checked_add(KERNEL_ALIGN).map(|b| b.next_multiple_of(KERNEL_ALIGN));
+        let base = ram
+            .virt
+            .checked_add(KERNEL_ALIGN)
+            .map(|b| b.next_multiple_of(KERNEL_ALIGN));
         let at = base.and_then(|b| b.checked_add(run.offset));
-        let blob = sizes.overlays.iter().chain(&sizes.vpci_template).copied().max().unwrap_or(0);
+        let blob = sizes
+            .overlays
+            .iter()
+            .chain(&sizes.vpci_template)
+            .copied()
+            .max()
+            .unwrap_or(0);
         // What the loader needs above the kernel (DTB, scratch) and keeps
         // off the loader's own 2 MiB: nothing staged may go there.
         let work_end = at
@@ -251,7 +273,13 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
                 p.kernel = Staged { ipa: at, size: n };
                 floor = end;
             }
-            _ => return Err(StagingError::DoesNotFit { what: Item::Kernel, size: n, floor }),
+            _ => {
+                return Err(StagingError::DoesNotFit {
+                    what: Item::Kernel,
+                    size: n,
+                    floor,
+                });
+            }
         }
     } else if let Some(n) = sizes.kernel {
         p.kernel = place(Item::Kernel, n, KERNEL_ALIGN, &mut top, floor)?;
@@ -270,12 +298,18 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DtbTrimError {
     /// Fewer bytes than a header, or than the header's `totalsize`.
-    Short { len: usize, need: usize },
+    Short {
+        len: usize,
+        need: usize,
+    },
     BadMagic(u32),
     BadVersion(u32),
     BadLayout(&'static str),
     /// The used part is larger than the output buffer.
-    TooLarge { used: usize, max: usize },
+    TooLarge {
+        used: usize,
+        max: usize,
+    },
 }
 
 impl core::fmt::Display for DtbTrimError {
@@ -292,7 +326,9 @@ impl core::fmt::Display for DtbTrimError {
 
 fn be32(b: &[u8], o: usize) -> u32 {
     // Callers read header words below FDT_HEADER_LEN, checked first.
-    b.get(o..).and_then(|t| t.first_chunk::<4>()).map_or(0, |w| u32::from_be_bytes(*w))
+    b.get(o..)
+        .and_then(|t| t.first_chunk::<4>())
+        .map_or(0, |w| u32::from_be_bytes(*w))
 }
 
 /// Copies the used part of the DTB in `blob` (which holds at least its
@@ -302,7 +338,10 @@ fn be32(b: &[u8], o: usize) -> u32 {
 /// Only the header and the reservation map are checked here.
 pub fn trim_board_dtb(blob: &[u8], out: &mut [u8]) -> Result<usize, DtbTrimError> {
     if blob.len() < FDT_HEADER_LEN {
-        return Err(DtbTrimError::Short { len: blob.len(), need: FDT_HEADER_LEN });
+        return Err(DtbTrimError::Short {
+            len: blob.len(),
+            need: FDT_HEADER_LEN,
+        });
     }
     let magic = be32(blob, 0);
     if magic != FDT_MAGIC {
@@ -315,7 +354,10 @@ pub fn trim_board_dtb(blob: &[u8], out: &mut [u8]) -> Result<usize, DtbTrimError
         return Err(DtbTrimError::BadVersion(version));
     }
     if total > blob.len() {
-        return Err(DtbTrimError::Short { len: blob.len(), need: total });
+        return Err(DtbTrimError::Short {
+            len: blob.len(),
+            need: total,
+        });
     }
     if off_rsv < FDT_HEADER_LEN || off_struct < FDT_HEADER_LEN || off_strings < FDT_HEADER_LEN {
         return Err(DtbTrimError::BadLayout("a block starts inside the header"));
@@ -358,15 +400,25 @@ pub fn trim_board_dtb(blob: &[u8], out: &mut [u8]) -> Result<usize, DtbTrimError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{boot_flags, MemRegion, SystemConfig, NO_PAYLOAD};
+    use crate::config::{MemRegion, NO_PAYLOAD, SystemConfig, boot_flags};
 
     const MIB: u64 = 1 << 20;
 
     fn cell() -> CellConfig {
         let mut c = SystemConfig::empty().cells[0];
         c.num_mem = 2;
-        c.mem[0] = MemRegion { phys: 0x900_0000, virt: 0x900_0000, size: 0x1000, flags: mem::IO };
-        c.mem[1] = MemRegion { phys: 0x4800_0000, virt: 0x4800_0000, size: 0x1800_0000, flags: mem::RAM };
+        c.mem[0] = MemRegion {
+            phys: 0x900_0000,
+            virt: 0x900_0000,
+            size: 0x1000,
+            flags: mem::IO,
+        };
+        c.mem[1] = MemRegion {
+            phys: 0x4800_0000,
+            virt: 0x4800_0000,
+            size: 0x1800_0000,
+            flags: mem::RAM,
+        };
         c.loader_ipa = 0x4800_0000;
         c.vpci.ecam_size = MIB;
         c.boot.overlay_first = NO_PAYLOAD;
@@ -409,7 +461,11 @@ mod tests {
     #[test]
     fn absent_inputs_take_no_room() {
         let mut c = cell();
-        let s = StageSizes { board_dtb: 0x2008, vpci_template: Some(0x400), ..Default::default() };
+        let s = StageSizes {
+            board_dtb: 0x2008,
+            vpci_template: Some(0x400),
+            ..Default::default()
+        };
         let p = plan(&c, &s).unwrap();
         assert_eq!((pair(p.initrd), pair(p.kernel), p.num_overlays), ((0, 0), (0, 0), 0));
         assert_eq!(pair(p.vpci_template), (0x5fff_d000 - 0x400, 0x400));
@@ -424,9 +480,21 @@ mod tests {
     #[test]
     fn refusals_name_what_does_not_fit() {
         let mut c = cell();
-        let s = StageSizes { loader: 0x1000, board_dtb: 0x2008, initrd: Some(0x1800_0000), ..Default::default() };
+        let s = StageSizes {
+            loader: 0x1000,
+            board_dtb: 0x2008,
+            initrd: Some(0x1800_0000),
+            ..Default::default()
+        };
         let e = plan(&c, &s).unwrap_err();
-        assert_eq!(e, StagingError::DoesNotFit { what: Item::Initrd, size: 0x1800_0000, floor: 0x4800_1000 });
+        assert_eq!(
+            e,
+            StagingError::DoesNotFit {
+                what: Item::Initrd,
+                size: 0x1800_0000,
+                floor: 0x4800_1000
+            }
+        );
         assert!(e.message().contains("initrd"));
         c.boot.overlay_count = 5;
         let e = plan(&c, &StageSizes::default()).unwrap_err();
@@ -439,8 +507,17 @@ mod tests {
         let mut c = cell();
         c.mem[1].virt = 0;
         c.loader_ipa = 0;
-        let s = StageSizes { board_dtb: u64::MAX, ..Default::default() };
-        assert!(matches!(plan(&c, &s), Err(StagingError::DoesNotFit { what: Item::BoardDtb, .. })));
+        let s = StageSizes {
+            board_dtb: u64::MAX,
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan(&c, &s),
+            Err(StagingError::DoesNotFit {
+                what: Item::BoardDtb,
+                ..
+            })
+        ));
     }
 
     fn linux_head(text_offset: u64, image_size: u64, flags: u64) -> [u8; 64] {
@@ -456,15 +533,33 @@ mod tests {
     fn kernel_run_follows_the_image_header() {
         use crate::config::boot_kind::{LINUX, RAW};
         let run = |h: &[u8], n| KernelRun::of(LINUX, h, n);
-        assert_eq!(run(&linux_head(0, 0x200_0000, 0xa), 0x1a0_0000), Some(KernelRun { offset: 0, footprint: 0x200_0000 }));
+        assert_eq!(
+            run(&linux_head(0, 0x200_0000, 0xa), 0x1a0_0000),
+            Some(KernelRun {
+                offset: 0,
+                footprint: 0x200_0000
+            })
+        );
         // pre-3.17: image_size 0 means text_offset 0x80000
-        assert_eq!(run(&linux_head(0, 0, 0), 0x50_0000), Some(KernelRun { offset: 0x80000, footprint: 0x50_0000 }));
+        assert_eq!(
+            run(&linux_head(0, 0, 0), 0x50_0000),
+            Some(KernelRun {
+                offset: 0x80000,
+                footprint: 0x50_0000
+            })
+        );
         assert_eq!(run(&linux_head(0, 0x200_0000, 1), 0x1a0_0000), None, "big-endian");
         let mut bad = linux_head(0, 0x200_0000, 0);
         bad[0x38] = b'B';
         assert_eq!(run(&bad, 0x1a0_0000), None, "bad magic");
         assert_eq!(run(&bad[..40], 0x1a0_0000), None, "short header");
-        assert_eq!(KernelRun::of(RAW, &[], 0x1234), Some(KernelRun { offset: 0, footprint: 0x1234 }));
+        assert_eq!(
+            KernelRun::of(RAW, &[], 0x1234),
+            Some(KernelRun {
+                offset: 0,
+                footprint: 0x1234
+            })
+        );
         assert_eq!(KernelRun::of(77, &linux_head(0, 1, 0), 1), None);
     }
 
@@ -478,7 +573,10 @@ mod tests {
             board_dtb: 0x2008,
             initrd: Some(0x12_3456),
             kernel: Some(0x1a0_9fc0),
-            kernel_run: Some(KernelRun { offset: 0, footprint: 0x1f9_0000 }),
+            kernel_run: Some(KernelRun {
+                offset: 0,
+                footprint: 0x1f9_0000,
+            }),
             overlays: [0x301, 0, 0, 0],
             vpci_template: Some(0x400),
         };
@@ -491,18 +589,33 @@ mod tests {
         assert_eq!(pair(p.overlays[0]), (p.initrd.ipa - 0x308, 0x301));
         assert_eq!(pair(p.vpci_template), (p.overlays[0].ipa - 0x400, 0x400));
         // text_offset is honoured
-        let s2 = StageSizes { kernel_run: Some(KernelRun { offset: 0x80000, footprint: 0x1f9_0000 }), ..s };
+        let s2 = StageSizes {
+            kernel_run: Some(KernelRun {
+                offset: 0x80000,
+                footprint: 0x1f9_0000,
+            }),
+            ..s
+        };
         assert_eq!(plan(&c, &s2).unwrap().kernel.ipa, 0x4828_0000);
         // no room for the loader's DTB and scratch above the footprint:
         // staged top-down as without a run placement (the loader copies)
-        let s3 = StageSizes { kernel_run: Some(KernelRun { offset: 0, footprint: 0x1790_0000 }), ..s };
+        let s3 = StageSizes {
+            kernel_run: Some(KernelRun {
+                offset: 0,
+                footprint: 0x1790_0000,
+            }),
+            ..s
+        };
         let top_down = plan(&c, &StageSizes { kernel_run: None, ..s }).unwrap();
         assert_eq!(plan(&c, &s3).unwrap(), top_down);
         assert_eq!(top_down.kernel.ipa % (2 << 20), 0);
         assert!(top_down.kernel.ipa > 0x5000_0000);
         // a loader elsewhere in RAM, where the kernel would run: top-down too
         c.loader_ipa = 0x4830_0000;
-        assert_eq!(plan(&c, &s).unwrap().kernel, plan(&c, &StageSizes { kernel_run: None, ..s }).unwrap().kernel);
+        assert_eq!(
+            plan(&c, &s).unwrap().kernel,
+            plan(&c, &StageSizes { kernel_run: None, ..s }).unwrap().kernel
+        );
     }
 
     fn tiny_dtb(total: u32) -> [u8; 128] {
@@ -530,7 +643,10 @@ mod tests {
         assert_eq!(out[8..0x4b], blob[8..0x4b]);
         assert!(out[0x4b..0x50].iter().all(|&b| b == 0));
         let mut small = [0u8; 0x40];
-        assert_eq!(trim_board_dtb(&blob, &mut small), Err(DtbTrimError::TooLarge { used: 0x50, max: 0x40 }));
+        assert_eq!(
+            trim_board_dtb(&blob, &mut small),
+            Err(DtbTrimError::TooLarge { used: 0x50, max: 0x40 })
+        );
     }
 
     #[test]
@@ -545,9 +661,15 @@ mod tests {
         assert!(matches!(trim_board_dtb(&bad, &mut out), Err(DtbTrimError::BadMagic(_))));
         let mut bad = blob;
         bad[8..12].copy_from_slice(&0xffff_fff0u32.to_be_bytes());
-        assert!(matches!(trim_board_dtb(&bad, &mut out), Err(DtbTrimError::BadLayout(_))));
+        assert!(matches!(
+            trim_board_dtb(&bad, &mut out),
+            Err(DtbTrimError::BadLayout(_))
+        ));
         let mut bad = blob;
         bad[0x28..].fill(1); // reservation map never terminated
-        assert!(matches!(trim_board_dtb(&bad, &mut out), Err(DtbTrimError::BadLayout(_))));
+        assert!(matches!(
+            trim_board_dtb(&bad, &mut out),
+            Err(DtbTrimError::BadLayout(_))
+        ));
     }
 }

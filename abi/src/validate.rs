@@ -9,56 +9,177 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Problem {
     BadMagic,
-    BadRevision { found: u32 },
-    BadLength { found: u32, expected: u32 },
-    BadChecksum { found: u32, computed: u32 },
-    TooMany { what: &'static str, count: u32, max: u32 },
-    BadGicVersion { found: u32 },
+    BadRevision {
+        found: u32,
+    },
+    BadLength {
+        found: u32,
+        expected: u32,
+    },
+    BadChecksum {
+        found: u32,
+        computed: u32,
+    },
+    TooMany {
+        what: &'static str,
+        count: u32,
+        max: u32,
+    },
+    BadGicVersion {
+        found: u32,
+    },
     /// A field of the board section is zero or out of range.
-    BoardField { field: &'static str, value: u64 },
-    HypervisorOutsideRam { base: u64, size: u64 },
-    NoCpus { cell: u32 },
-    CpuOutOfRange { cell: u32, cpu: u32 },
-    CpuOwnedTwice { cpu: u32, first: u32, second: u32 },
-    RegionEmpty { cell: u32, region: u32 },
-    RegionUnaligned { cell: u32, region: u32, value: u64 },
+    BoardField {
+        field: &'static str,
+        value: u64,
+    },
+    HypervisorOutsideRam {
+        base: u64,
+        size: u64,
+    },
+    NoCpus {
+        cell: u32,
+    },
+    CpuOutOfRange {
+        cell: u32,
+        cpu: u32,
+    },
+    CpuOwnedTwice {
+        cpu: u32,
+        first: u32,
+        second: u32,
+    },
+    RegionEmpty {
+        cell: u32,
+        region: u32,
+    },
+    RegionUnaligned {
+        cell: u32,
+        region: u32,
+        value: u64,
+    },
     /// A RAM region's physical range is not inside board RAM.
-    RegionOutsideRam { cell: u32, region: u32, phys: u64, size: u64 },
-    RegionOverlapsHypervisor { cell: u32, region: u32, phys: u64 },
+    RegionOutsideRam {
+        cell: u32,
+        region: u32,
+        phys: u64,
+        size: u64,
+    },
+    RegionOverlapsHypervisor {
+        cell: u32,
+        region: u32,
+        phys: u64,
+    },
     /// Two cells' RAM (non-shared) regions overlap.
-    RegionOverlapsCell { cell: u32, region: u32, other_cell: u32, other_region: u32 },
+    RegionOverlapsCell {
+        cell: u32,
+        region: u32,
+        other_cell: u32,
+        other_region: u32,
+    },
     /// Two regions of one cell overlap in guest-physical space.
-    IpaOverlap { cell: u32, region: u32, other_region: u32 },
+    IpaOverlap {
+        cell: u32,
+        region: u32,
+        other_region: u32,
+    },
     /// A region's IPA range overlaps the virtual PCI ECAM/BAR window or the comm region.
-    IpaOverlapsWindow { cell: u32, region: u32, window: &'static str },
-    IrqOutOfRange { cell: u32, range: u32, first: u32, count: u32 },
-    IrqOwnedTwice { irq: u32, first: u32, second: u32 },
-    VpciWindow { cell: u32, field: &'static str, value: u64 },
+    IpaOverlapsWindow {
+        cell: u32,
+        region: u32,
+        window: &'static str,
+    },
+    IrqOutOfRange {
+        cell: u32,
+        range: u32,
+        first: u32,
+        count: u32,
+    },
+    IrqOwnedTwice {
+        irq: u32,
+        first: u32,
+        second: u32,
+    },
+    VpciWindow {
+        cell: u32,
+        field: &'static str,
+        value: u64,
+    },
     /// The loader IPA is not inside one of the cell's RAM regions.
-    LoaderOutsideRam { cell: u32, ipa: u64 },
-    LinkPeer { link: u32, peer: u32 },
-    LinkShmemNotMapped { link: u32, cell: u32 },
-    LinkShmemOutsideRam { link: u32 },
-    BadBootKind { cell: u32, kind: u32 },
+    LoaderOutsideRam {
+        cell: u32,
+        ipa: u64,
+    },
+    LinkPeer {
+        link: u32,
+        peer: u32,
+    },
+    LinkShmemNotMapped {
+        link: u32,
+        cell: u32,
+    },
+    LinkShmemOutsideRam {
+        link: u32,
+    },
+    BadBootKind {
+        cell: u32,
+        kind: u32,
+    },
     /// A spin-table release word is unaligned or outside the hypervisor
     /// region below the shim image (`[start, end)`): a cell that could
     /// write it could send a waiting CPU anywhere at EL2.
-    ReleaseAddr { cpu: u32, addr: u64, start: u64, end: u64 },
+    ReleaseAddr {
+        cpu: u32,
+        addr: u64,
+        start: u64,
+        end: u64,
+    },
     /// A cell's vPCI INTx SPIs (`vpci.irq_base` .. +4) are another cell's
     /// SPIs too (its config ranges or its own vPCI INTx lines).
-    VpciIrqOwnedTwice { irq: u32, first: u32, second: u32 },
+    VpciIrqOwnedTwice {
+        irq: u32,
+        first: u32,
+        second: u32,
+    },
     /// A `jailhouse` boot kind field (`crate::jailhouse::check`).
-    JailhouseBoot { cell: u32, field: &'static str, value: u64 },
+    JailhouseBoot {
+        cell: u32,
+        field: &'static str,
+        value: u64,
+    },
     /// A board field breaks `rule` (`crate::rules`).
-    BoardRule { field: &'static str, value: u64, rule: &'static str },
+    BoardRule {
+        field: &'static str,
+        value: u64,
+        rule: &'static str,
+    },
     /// Two CPUs of the board have one MPIDR (a cell would lose one).
-    MpidrTwice { cpu: u32, first: u32, mpidr: u64 },
+    MpidrTwice {
+        cpu: u32,
+        first: u32,
+        mpidr: u64,
+    },
     /// `cells[cell].<field>[index]` (no index: [`NO_INDEX`]) breaks `rule`.
-    CellField { cell: u32, field: &'static str, index: u32, value: u64, rule: &'static str },
+    CellField {
+        cell: u32,
+        field: &'static str,
+        index: u32,
+        value: u64,
+        rule: &'static str,
+    },
     /// `links[link].<field>` breaks `rule`.
-    LinkRule { link: u32, field: &'static str, value: u64, rule: &'static str },
+    LinkRule {
+        link: u32,
+        field: &'static str,
+        value: u64,
+        rule: &'static str,
+    },
     /// Two links of one cell use one PCI device number.
-    LinkDeviceTwice { link: u32, first: u32, device: u32 },
+    LinkDeviceTwice {
+        link: u32,
+        first: u32,
+        device: u32,
+    },
 }
 
 /// [`Problem::CellField`] of a field that is not a list.
@@ -90,11 +211,15 @@ impl fmt::Display for Problem {
                 write!(f, "CPU {cpu} is owned by cells[{first}] and cells[{second}]")
             }
             RegionEmpty { cell, region } => write!(f, "cells[{cell}].memory[{region}] has size 0"),
-            RegionUnaligned { cell, region, value } => write!(
-                f,
-                "cells[{cell}].memory[{region}]: {value:#x} is not 4 KiB aligned"
-            ),
-            RegionOutsideRam { cell, region, phys, size } => write!(
+            RegionUnaligned { cell, region, value } => {
+                write!(f, "cells[{cell}].memory[{region}]: {value:#x} is not 4 KiB aligned")
+            }
+            RegionOutsideRam {
+                cell,
+                region,
+                phys,
+                size,
+            } => write!(
                 f,
                 "cells[{cell}].memory[{region}]: RAM {phys:#x}+{size:#x} is outside board RAM"
             ),
@@ -102,19 +227,32 @@ impl fmt::Display for Problem {
                 f,
                 "cells[{cell}].memory[{region}] at {phys:#x} overlaps the hypervisor's memory"
             ),
-            RegionOverlapsCell { cell, region, other_cell, other_region } => write!(
+            RegionOverlapsCell {
+                cell,
+                region,
+                other_cell,
+                other_region,
+            } => write!(
                 f,
                 "cells[{cell}].memory[{region}] overlaps cells[{other_cell}].memory[{other_region}]"
             ),
-            IpaOverlap { cell, region, other_region } => write!(
+            IpaOverlap {
+                cell,
+                region,
+                other_region,
+            } => write!(
                 f,
                 "cells[{cell}].memory[{region}] and memory[{other_region}] overlap in guest-physical space"
             ),
-            IpaOverlapsWindow { cell, region, window } => write!(
-                f,
-                "cells[{cell}].memory[{region}] overlaps the cell's {window}"
-            ),
-            IrqOutOfRange { cell, range, first, count } => write!(
+            IpaOverlapsWindow { cell, region, window } => {
+                write!(f, "cells[{cell}].memory[{region}] overlaps the cell's {window}")
+            }
+            IrqOutOfRange {
+                cell,
+                range,
+                first,
+                count,
+            } => write!(
                 f,
                 "cells[{cell}].irqs[{range}] = {first}+{count} is not a valid SPI range"
             ),
@@ -129,10 +267,9 @@ impl fmt::Display for Problem {
                 "cells[{cell}].loader_ipa {ipa:#x} is not inside one of the cell's RAM regions"
             ),
             LinkPeer { link, peer } => write!(f, "links[{link}]: peer cell {peer} does not exist"),
-            LinkShmemNotMapped { link, cell } => write!(
-                f,
-                "links[{link}]: shared memory is not mapped in cells[{cell}]"
-            ),
+            LinkShmemNotMapped { link, cell } => {
+                write!(f, "links[{link}]: shared memory is not mapped in cells[{cell}]")
+            }
             LinkShmemOutsideRam { link } => {
                 write!(f, "links[{link}]: shared memory is outside board RAM")
             }
@@ -141,10 +278,22 @@ impl fmt::Display for Problem {
                 f,
                 "IRQ {irq} (a vPCI INTx line of cells[{second}]) is also owned by cells[{first}]: give each cell its own vpci.irq_base"
             ),
-            JailhouseBoot { cell, field: "images", value } => {
-                write!(f, "cells[{cell}].boot.images: {value} images, 1 to {} allowed", crate::MAX_IMAGES)
+            JailhouseBoot {
+                cell,
+                field: "images",
+                value,
+            } => {
+                write!(
+                    f,
+                    "cells[{cell}].boot.images: {value} images, 1 to {} allowed",
+                    crate::MAX_IMAGES
+                )
             }
-            JailhouseBoot { cell, field: "reset_address", value } => write!(
+            JailhouseBoot {
+                cell,
+                field: "reset_address",
+                value,
+            } => write!(
                 f,
                 "cells[{cell}].boot.reset_address {value:#x} is not a 4-byte aligned address in one of the cell's executable RAM regions"
             ),
@@ -160,16 +309,30 @@ impl fmt::Display for Problem {
             MpidrTwice { cpu, first, mpidr } => {
                 write!(f, "board.mpidr[{cpu}] = {mpidr:#x}: CPU {first} has the same MPIDR")
             }
-            CellField { cell, field, index, value, rule } => {
+            CellField {
+                cell,
+                field,
+                index,
+                value,
+                rule,
+            } => {
                 write!(f, "cells[{cell}].{field}")?;
                 if index != NO_INDEX {
                     write!(f, "[{index}]")?;
                 }
                 write!(f, " = {value:#x}: {rule}")
             }
-            LinkRule { link, field, value, rule } => write!(f, "links[{link}].{field} = {value:#x}: {rule}"),
+            LinkRule {
+                link,
+                field,
+                value,
+                rule,
+            } => write!(f, "links[{link}].{field} = {value:#x}: {rule}"),
             LinkDeviceTwice { link, first, device } => {
-                write!(f, "links[{link}].device = {device}: links[{first}] of the same cell uses it")
+                write!(
+                    f,
+                    "links[{link}].device = {device}: links[{first}] of the same cell uses it"
+                )
             }
         }
     }
@@ -207,7 +370,10 @@ pub fn validate_header(bytes: &[u8], report: &mut dyn FnMut(Problem)) -> usize {
     }
     let length = word(12);
     if length != expected || (bytes.len() as u64) < u64::from(expected) {
-        bad(Problem::BadLength { found: length.min(bytes.len() as u32), expected });
+        bad(Problem::BadLength {
+            found: length.min(bytes.len() as u32),
+            expected,
+        });
         return n;
     }
     let found = word(16);
@@ -227,22 +393,39 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     };
     let b = &cfg.board;
     if cfg.num_cells as usize > MAX_CELLS {
-        bad(Problem::TooMany { what: "cells", count: cfg.num_cells, max: MAX_CELLS as u32 });
+        bad(Problem::TooMany {
+            what: "cells",
+            count: cfg.num_cells,
+            max: MAX_CELLS as u32,
+        });
     }
     if cfg.num_links as usize > MAX_LINKS {
-        bad(Problem::TooMany { what: "links", count: cfg.num_links, max: MAX_LINKS as u32 });
+        bad(Problem::TooMany {
+            what: "links",
+            count: cfg.num_links,
+            max: MAX_LINKS as u32,
+        });
     }
     if b.gic_version != 2 && b.gic_version != 3 {
         bad(Problem::BadGicVersion { found: b.gic_version });
     }
     if b.num_cpus == 0 || b.num_cpus as usize > MAX_CPUS {
-        bad(Problem::BoardField { field: "num_cpus", value: b.num_cpus.into() });
+        bad(Problem::BoardField {
+            field: "num_cpus",
+            value: b.num_cpus.into(),
+        });
     }
     if b.num_irqs < 64 || b.num_irqs > 1020 {
-        bad(Problem::BoardField { field: "num_irqs", value: b.num_irqs.into() });
+        bad(Problem::BoardField {
+            field: "num_irqs",
+            value: b.num_irqs.into(),
+        });
     }
     if b.ram_size == 0 {
-        bad(Problem::BoardField { field: "ram_size", value: 0 });
+        bad(Problem::BoardField {
+            field: "ram_size",
+            value: 0,
+        });
     }
     for (field, v) in [("uart_base", b.uart_base), ("gicd_base", b.gicd_base)] {
         if v == 0 {
@@ -251,15 +434,28 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     }
     let hv = &cfg.hypervisor;
     if hv.size == 0 || !inside(hv.phys, hv.size, b.ram_base, b.ram_size) {
-        bad(Problem::HypervisorOutsideRam { base: hv.phys, size: hv.size });
+        bad(Problem::HypervisorOutsideRam {
+            base: hv.phys,
+            size: hv.size,
+        });
     }
     if b.cpu_start == cpu_start::SPIN_TABLE {
         // Same rule as the shim's own check at boot (which also knows the
         // image's real end): only the shim may ever write these words.
         let (start, end) = (hv.phys, hv.phys.saturating_add(SHIM_TEXT_OFFSET.min(hv.size)));
-        for (cpu, &addr) in b.release_addr.iter().enumerate().take((b.num_cpus as usize).min(MAX_CPUS)) {
+        for (cpu, &addr) in b
+            .release_addr
+            .iter()
+            .enumerate()
+            .take((b.num_cpus as usize).min(MAX_CPUS))
+        {
             if !addr.is_multiple_of(8) || !inside(addr, 8, start, end.saturating_sub(start)) {
-                bad(Problem::ReleaseAddr { cpu: cpu as u32, addr, start, end });
+                bad(Problem::ReleaseAddr {
+                    cpu: cpu as u32,
+                    addr,
+                    start,
+                    end,
+                });
             }
         }
     }
@@ -268,13 +464,25 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     for (ci, c) in cells.iter().enumerate() {
         let ci = ci as u32;
         if c.num_mem as usize > MAX_MEM_REGIONS {
-            bad(Problem::TooMany { what: "memory regions", count: c.num_mem, max: MAX_MEM_REGIONS as u32 });
+            bad(Problem::TooMany {
+                what: "memory regions",
+                count: c.num_mem,
+                max: MAX_MEM_REGIONS as u32,
+            });
         }
         if c.num_irq_ranges as usize > MAX_IRQ_RANGES {
-            bad(Problem::TooMany { what: "IRQ ranges", count: c.num_irq_ranges, max: MAX_IRQ_RANGES as u32 });
+            bad(Problem::TooMany {
+                what: "IRQ ranges",
+                count: c.num_irq_ranges,
+                max: MAX_IRQ_RANGES as u32,
+            });
         }
         if c.num_disable as usize > MAX_DISABLE {
-            bad(Problem::TooMany { what: "disabled paths", count: c.num_disable, max: MAX_DISABLE as u32 });
+            bad(Problem::TooMany {
+                what: "disabled paths",
+                count: c.num_disable,
+                max: MAX_DISABLE as u32,
+            });
         }
         if c.cpu_mask == 0 {
             bad(Problem::NoCpus { cell: ci });
@@ -287,11 +495,18 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 bad(Problem::CpuOutOfRange { cell: ci, cpu });
             }
             if let Some(first) = cells[..ci as usize].iter().position(|o| o.cpu_mask & (1 << cpu) != 0) {
-                bad(Problem::CpuOwnedTwice { cpu, first: first as u32, second: ci });
+                bad(Problem::CpuOwnedTwice {
+                    cpu,
+                    first: first as u32,
+                    second: ci,
+                });
             }
         }
         if ![boot_kind::LINUX, boot_kind::RAW, boot_kind::JAILHOUSE].contains(&c.boot.kind) {
-            bad(Problem::BadBootKind { cell: ci, kind: c.boot.kind });
+            bad(Problem::BadBootKind {
+                cell: ci,
+                kind: c.boot.kind,
+            });
         }
         let jailhouse = crate::is_jailhouse(c);
         if jailhouse {
@@ -304,13 +519,27 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
             ("comm region", c.comm_region_ipa, crate::COMM_REGION_SIZE as u64),
         ];
         if v.ecam_size != 0 && (v.ecam_size < 1 << 20 || v.ecam_base & 0xf_ffff != 0) {
-            bad(Problem::VpciWindow { cell: ci, field: "ecam", value: v.ecam_base });
+            bad(Problem::VpciWindow {
+                cell: ci,
+                field: "ecam",
+                value: v.ecam_base,
+            });
         }
-        if v.ecam_size != 0 && (v.mmio_size < 0x4000 || v.mmio_base & 0xfff != 0 || v.mmio_base.saturating_add(v.mmio_size) > 1 << 32) {
-            bad(Problem::VpciWindow { cell: ci, field: "mmio", value: v.mmio_base });
+        if v.ecam_size != 0
+            && (v.mmio_size < 0x4000 || v.mmio_base & 0xfff != 0 || v.mmio_base.saturating_add(v.mmio_size) > 1 << 32)
+        {
+            bad(Problem::VpciWindow {
+                cell: ci,
+                field: "mmio",
+                value: v.mmio_base,
+            });
         }
         if c.comm_region_ipa & 0xfff != 0 {
-            bad(Problem::VpciWindow { cell: ci, field: "comm_region", value: c.comm_region_ipa });
+            bad(Problem::VpciWindow {
+                cell: ci,
+                field: "comm_region",
+                value: c.comm_region_ipa,
+            });
         }
         let mut loader_ok = false;
         for (ri, r) in c.mem_regions().iter().enumerate() {
@@ -321,25 +550,46 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
             }
             for value in [r.phys, r.virt, r.size] {
                 if value & 0xfff != 0 {
-                    bad(Problem::RegionUnaligned { cell: ci, region: ri, value });
+                    bad(Problem::RegionUnaligned {
+                        cell: ci,
+                        region: ri,
+                        value,
+                    });
                     break;
                 }
             }
             let is_ram = r.flags & mem::IO == 0;
             if is_ram && !inside(r.phys, r.size, b.ram_base, b.ram_size) {
-                bad(Problem::RegionOutsideRam { cell: ci, region: ri, phys: r.phys, size: r.size });
+                bad(Problem::RegionOutsideRam {
+                    cell: ci,
+                    region: ri,
+                    phys: r.phys,
+                    size: r.size,
+                });
             }
             if overlaps(r.phys, r.size, hv.phys, hv.size) {
-                bad(Problem::RegionOverlapsHypervisor { cell: ci, region: ri, phys: r.phys });
+                bad(Problem::RegionOverlapsHypervisor {
+                    cell: ci,
+                    region: ri,
+                    phys: r.phys,
+                });
             }
             for (oi, o) in c.mem_regions()[..ri as usize].iter().enumerate() {
                 if overlaps(r.virt, r.size, o.virt, o.size) {
-                    bad(Problem::IpaOverlap { cell: ci, region: ri, other_region: oi as u32 });
+                    bad(Problem::IpaOverlap {
+                        cell: ci,
+                        region: ri,
+                        other_region: oi as u32,
+                    });
                 }
             }
             for (window, base, size) in windows {
                 if size != 0 && overlaps(r.virt, r.size, base, size) {
-                    bad(Problem::IpaOverlapsWindow { cell: ci, region: ri, window });
+                    bad(Problem::IpaOverlapsWindow {
+                        cell: ci,
+                        region: ri,
+                        window,
+                    });
                 }
             }
             if r.flags & mem::RAM != 0 && inside(c.loader_ipa, 0x1000, r.virt, r.size) {
@@ -363,17 +613,29 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
         }
         // A jailhouse cell has no loader (the shim enters the inmate itself).
         if !loader_ok && !jailhouse {
-            bad(Problem::LoaderOutsideRam { cell: ci, ipa: c.loader_ipa });
+            bad(Problem::LoaderOutsideRam {
+                cell: ci,
+                ipa: c.loader_ipa,
+            });
         }
         for (ri, r) in c.irq_ranges().iter().enumerate() {
             let end = r.first.checked_add(r.count);
             let Some(end) = end.filter(|&e| r.first >= 32 && r.count != 0 && e <= b.num_irqs) else {
-                bad(Problem::IrqOutOfRange { cell: ci, range: ri as u32, first: r.first, count: r.count });
+                bad(Problem::IrqOutOfRange {
+                    cell: ci,
+                    range: ri as u32,
+                    first: r.first,
+                    count: r.count,
+                });
                 continue;
             };
             for irq in r.first..end {
                 if let Some(first) = cells[..ci as usize].iter().position(|o| o.owns_irq(irq)) {
-                    bad(Problem::IrqOwnedTwice { irq, first: first as u32, second: ci });
+                    bad(Problem::IrqOwnedTwice {
+                        irq,
+                        first: first as u32,
+                        second: ci,
+                    });
                     break;
                 }
             }
@@ -388,9 +650,16 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
     };
     for (ci, c) in cells.iter().enumerate() {
         for irq in vpci_spis(c) {
-            let other = cells.iter().enumerate().find(|&(oi, o)| oi != ci && (o.owns_irq(irq) || (oi < ci && vpci_spis(o).contains(&irq))));
+            let other = cells
+                .iter()
+                .enumerate()
+                .find(|&(oi, o)| oi != ci && (o.owns_irq(irq) || (oi < ci && vpci_spis(o).contains(&irq))));
             if let Some((oi, _)) = other {
-                bad(Problem::VpciIrqOwnedTwice { irq, first: oi as u32, second: ci as u32 });
+                bad(Problem::VpciIrqOwnedTwice {
+                    irq,
+                    first: oi as u32,
+                    second: ci as u32,
+                });
                 break;
             }
         }
@@ -408,9 +677,10 @@ pub fn validate(cfg: &SystemConfig, report: &mut dyn FnMut(Problem)) -> usize {
                 bad(Problem::LinkPeer { link: li, peer });
                 continue;
             };
-            let mapped = c.mem_regions().iter().any(|r| {
-                r.flags & mem::SHARED != 0 && inside(l.shmem_phys, l.shmem_size(), r.phys, r.size)
-            });
+            let mapped = c
+                .mem_regions()
+                .iter()
+                .any(|r| r.flags & mem::SHARED != 0 && inside(l.shmem_phys, l.shmem_size(), r.phys, r.size));
             if !mapped {
                 bad(Problem::LinkShmemNotMapped { link: li, cell: peer });
             }

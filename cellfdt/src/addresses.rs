@@ -8,9 +8,9 @@ pub const MAX_NCELLS: u32 = 4;
 
 /// Reads `cells` big-endian cells (at most 2) as one number.
 fn read_cells(b: &[u8], cells: u32) -> u64 {
-    b.chunks_exact(4)
-        .take(cells as usize)
-        .fold(0u64, |acc, c| (acc << 32) | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+    b.chunks_exact(4).take(cells as usize).fold(0u64, |acc, c| {
+        (acc << 32) | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+    })
 }
 
 /// Iterator over the (address, size) pairs of a `reg` property.
@@ -30,7 +30,11 @@ impl<'a> RegIter<'a> {
         if entry == 0 || !data.len().is_multiple_of(entry) {
             return Err(Error::BadValue);
         }
-        Ok(RegIter { data, addr_cells, size_cells })
+        Ok(RegIter {
+            data,
+            addr_cells,
+            size_cells,
+        })
     }
 }
 
@@ -41,7 +45,10 @@ impl Iterator for RegIter<'_> {
         let s = (self.size_cells * 4) as usize;
         let entry = self.data.get(..a + s)?;
         self.data = &self.data[a + s..];
-        Some((read_cells(&entry[..a], self.addr_cells), read_cells(&entry[a..], self.size_cells)))
+        Some((
+            read_cells(&entry[..a], self.addr_cells),
+            read_cells(&entry[a..], self.size_cells),
+        ))
     }
 }
 
@@ -134,6 +141,11 @@ impl<'a> Fdt<'a> {
         if !data.len().is_multiple_of(entry) {
             return Err(Error::BadValue);
         }
-        Ok(RangesIter { data, child_cells: cc, parent_cells: pc, size_cells: sc })
+        Ok(RangesIter {
+            data,
+            child_cells: cc,
+            parent_cells: pc,
+            size_cells: sc,
+        })
     }
 }

@@ -188,9 +188,7 @@ pub(crate) fn ro_probe(b: &[u8]) -> Result<usize> {
     }
     match be32(b, H_MAGIC) {
         FDT_MAGIC => {
-            if be32(b, H_VERSION) < FIRST_SUPPORTED_VERSION
-                || be32(b, H_LAST_COMP_VERSION) > LAST_SUPPORTED_VERSION
-            {
+            if be32(b, H_VERSION) < FIRST_SUPPORTED_VERSION || be32(b, H_LAST_COMP_VERSION) > LAST_SUPPORTED_VERSION {
                 return Err(Error::BadVersion);
             }
         }
@@ -202,7 +200,11 @@ pub(crate) fn ro_probe(b: &[u8]) -> Result<usize> {
         _ => return Err(Error::BadMagic),
     }
     let total = hdr(b, H_TOTALSIZE);
-    if total < INT_MAX { Ok(total) } else { Err(Error::Truncated) }
+    if total < INT_MAX {
+        Ok(total)
+    } else {
+        Err(Error::Truncated)
+    }
 }
 
 /// Index of the first NUL in `b` at or after `from` (`None` if there is
@@ -265,7 +267,10 @@ mod tests {
                             buf[b] = 0;
                         }
                         for from in 0..=len + 1 {
-                            let want = buf.get(from..).and_then(|r| r.iter().position(|&c| c == 0)).map(|i| from + i);
+                            let want = buf
+                                .get(from..)
+                                .and_then(|r| r.iter().position(|&c| c == 0))
+                                .map(|i| from + i);
                             assert_eq!(find_nul(buf, from), want, "{buf:?} from {from}");
                         }
                     }

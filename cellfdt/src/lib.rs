@@ -15,20 +15,20 @@ mod error;
 pub use error::{Error, Result};
 
 // One file per access mode, as in libfdt:
+mod addresses; // #address-cells/#size-cells, reg/ranges
+mod check; // check_full
 mod header; // header layout, constants, fdt_check_header
-mod ro; // Fdt: tag walking, nodes
-mod props; // properties
+mod memrsv; // memory reservation map (read)
 mod path; // paths and aliases
 mod phandle; // phandle lookups
-mod strings; // string lists, compatible
-mod addresses; // #address-cells/#size-cells, reg/ranges
-mod memrsv; // memory reservation map (read)
-mod check; // check_full
+mod props; // properties
+mod ro; // Fdt: tag walking, nodes
 mod rw; // FdtMut: open_into, pack, splice, memory reservations
-mod rw_props; // setprop / appendprop / delprop
 mod rw_nodes; // add_subnode / del_node / set_name
-mod wip; // write-in-place: setprop_inplace, nop_property, nop_node
-mod sw; // Writer: sequential writer
+mod rw_props; // setprop / appendprop / delprop
+mod strings; // string lists, compatible
+mod sw;
+mod wip; // write-in-place: setprop_inplace, nop_property, nop_node // Writer: sequential writer
 
 pub use addresses::{MAX_NCELLS, RangesIter, RegIter};
 pub use props::Property;

@@ -19,7 +19,11 @@ pub struct Property<'a> {
 impl<'a> Fdt<'a> {
     /// `fdt_get_string`: the NUL-terminated string at `stroff` in the strings block.
     pub(crate) fn string_bytes(&self, stroff: usize) -> Result<&'a [u8]> {
-        let rest = self.strs.get(stroff..).filter(|r| !r.is_empty()).ok_or(Error::BadOffset)?;
+        let rest = self
+            .strs
+            .get(stroff..)
+            .filter(|r| !r.is_empty())
+            .ok_or(Error::BadOffset)?;
         match rest.iter().position(|&b| b == 0) {
             Some(n) => Ok(&rest[..n]),
             None => Err(Error::Truncated),
@@ -160,7 +164,11 @@ impl<'a> Fdt<'a> {
     pub fn property_at(&self, prop: usize) -> Result<Property<'a>> {
         let (name, value) = self.property_at_bytes(prop)?;
         let name = core::str::from_utf8(name).map_err(|_| Error::BadValue)?;
-        Ok(Property { offset: prop, name, value })
+        Ok(Property {
+            offset: prop,
+            name,
+            value,
+        })
     }
 
     /// The properties of `node` in blob order; stops at the first error.

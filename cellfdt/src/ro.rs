@@ -285,7 +285,10 @@ impl<'a> Fdt<'a> {
         // check_node_offset found the NUL before `name_end`, which is aligned
         // up and may lie past the block's end (a size_dt_struct that ends
         // inside the padding): clamp it.
-        let raw = self.st.get(node + TAGSIZE..name_end.min(self.st.len())).ok_or(Error::Internal)?;
+        let raw = self
+            .st
+            .get(node + TAGSIZE..name_end.min(self.st.len()))
+            .ok_or(Error::Internal)?;
         let nul = raw.iter().position(|&b| b == 0).ok_or(Error::Internal)?;
         let name = &raw[..nul];
         if self.version < 0x10 {

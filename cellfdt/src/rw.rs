@@ -99,7 +99,9 @@ fn pack_blocks(old: &[u8], new: &mut [u8], rsv_size: usize, struct_size: usize, 
     let strings_dst = struct_dst + struct_size;
     let src_rsv = old.get(rsv_src..rsv_src + rsv_size).ok_or(Error::Truncated)?;
     let src_struct = old.get(struct_src..struct_src + struct_size).ok_or(Error::Truncated)?;
-    let src_strings = old.get(strings_src..strings_src + strings_size).ok_or(Error::Truncated)?;
+    let src_strings = old
+        .get(strings_src..strings_src + strings_size)
+        .ok_or(Error::Truncated)?;
     if new.len() < strings_dst + strings_size {
         return Err(Error::NoSpace);
     }
@@ -254,7 +256,11 @@ impl<'a> FdtMut<'a> {
     /// in order with nothing after the strings.
     #[inline]
     pub(crate) fn rw_probe(&self) -> Result<()> {
-        let total = if self.checked { self.total() } else { ro_probe(self.buf)? };
+        let total = if self.checked {
+            self.total()
+        } else {
+            ro_probe(self.buf)?
+        };
         if be32(self.buf, H_VERSION) < 17 {
             return Err(Error::BadVersion);
         }
@@ -356,7 +362,11 @@ impl<'a> FdtMut<'a> {
         let moves = [
             (hdr(self.buf, H_OFF_MEM_RSVMAP), HDR_ALIGNED, rsv_size),
             (hdr(self.buf, H_OFF_DT_STRUCT), HDR_ALIGNED + rsv_size, struct_size),
-            (hdr(self.buf, H_OFF_DT_STRINGS), HDR_ALIGNED + rsv_size + struct_size, strings_size),
+            (
+                hdr(self.buf, H_OFF_DT_STRINGS),
+                HDR_ALIGNED + rsv_size + struct_size,
+                strings_size,
+            ),
         ];
         if moves.iter().any(|&(src, dst, n)| src + n > total || dst + n > total) {
             return Err(Error::BadLayout);

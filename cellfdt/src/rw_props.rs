@@ -287,9 +287,24 @@ mod tests {
     #[test]
     fn find_string_matches_libfdts_scan() {
         let tab = b"compatible\0reg\0#address-cells\0#size-cells\0cells\0s\0\0aa\0aaa\0status\0ab";
-        let names: [&[u8]; 16] =
-            [b"", b"s", b"reg", b"cells", b"size-cells", b"#size-cells", b"compatible", b"patible", b"a", b"aa", b"aaa",
-             b"aaaa", b"status", b"ab", b"b", b"x"];
+        let names: [&[u8]; 16] = [
+            b"",
+            b"s",
+            b"reg",
+            b"cells",
+            b"size-cells",
+            b"#size-cells",
+            b"compatible",
+            b"patible",
+            b"a",
+            b"aa",
+            b"aaa",
+            b"aaaa",
+            b"status",
+            b"ab",
+            b"b",
+            b"x",
+        ];
         for cut in 0..=tab.len() {
             for from in 0..=cut {
                 for n in names {

@@ -66,7 +66,9 @@ impl<'a> Fdt<'a> {
         let mut pos = start;
         let mut left = len;
         while left >= s.len() {
-            let Some(cand) = st.get(pos..pos + s.len()) else { return false };
+            let Some(cand) = st.get(pos..pos + s.len()) else {
+                return false;
+            };
             if cand == s && st.get(pos + s.len()) == Some(&0) {
                 return true;
             }

@@ -101,7 +101,10 @@ fn failed_edits_leave_the_buffer_unchanged() {
     assert_eq!(fm.set_name(0, "much-longer-root-name"), Err(Error::NoSpace));
     assert_eq!(fm.del_node(8), Err(Error::BadOffset));
     assert_eq!(fm.setprop_inplace(0, "a", b"12345"), Err(Error::NoSpace));
-    assert_eq!(fm.setprop_inplace_namelen_partial(0, "a", 2, b"123"), Err(Error::NoSpace));
+    assert_eq!(
+        fm.setprop_inplace_namelen_partial(0, "a", 2, b"123"),
+        Err(Error::NoSpace)
+    );
     assert_eq!(fm.as_bytes(), &before[..]);
     // Fill the free space, then one more entry does not fit.
     fm.add_mem_rsv(1, 2).unwrap();
@@ -139,7 +142,10 @@ fn open_into_reorders_a_misordered_blob() {
     let mis_f = Fdt::new(&mis).unwrap();
     mis_f.check_full().unwrap();
     let mut probe = mis.clone();
-    assert_eq!(FdtMut::new(&mut probe).unwrap().setprop_u32(0, "a", 1), Err(Error::BadLayout));
+    assert_eq!(
+        FdtMut::new(&mut probe).unwrap().setprop_u32(0, "a", 1),
+        Err(Error::BadLayout)
+    );
 
     let mut buf = vec![0u8; 2048];
     let fm = FdtMut::open_into(&mis, &mut buf).unwrap();
@@ -199,14 +205,26 @@ fn appendprop_and_addresses() {
     let soc = fm.as_fdt().path_offset("/soc").unwrap();
     let x = fm.as_fdt().subnode_offset(soc, "x").unwrap();
     fm.appendprop_addrrange(soc, x, "reg", 0x100, 0x20).unwrap();
-    assert_eq!(fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(), [(0, 0x10), (0x100, 0x20)]);
+    assert_eq!(
+        fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(),
+        [(0, 0x10), (0x100, 0x20)]
+    );
     // One address cell: the range must end at or below 2^32 (libfdt
     // >= 1.7.1; 1.6.1 refused address 0 and accepted wrapping ranges).
     fm.appendprop_addrrange(soc, x, "reg", 0, 0x10).unwrap();
     fm.appendprop_addrrange(soc, x, "reg", 0xffff_fff0, 0x10).unwrap();
-    assert_eq!(fm.appendprop_addrrange(soc, x, "reg", 0xffff_fff0, 0x11), Err(Error::BadValue));
-    assert_eq!(fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(), [(0, 0x10), (0x100, 0x20), (0, 0x10), (0xffff_fff0, 0x10)]);
-    assert_eq!(fm.appendprop_addrrange(soc, x, "reg", 1 << 32, 0x10), Err(Error::BadValue));
+    assert_eq!(
+        fm.appendprop_addrrange(soc, x, "reg", 0xffff_fff0, 0x11),
+        Err(Error::BadValue)
+    );
+    assert_eq!(
+        fm.as_fdt().reg(x).unwrap().collect::<Vec<_>>(),
+        [(0, 0x10), (0x100, 0x20), (0, 0x10), (0xffff_fff0, 0x10)]
+    );
+    assert_eq!(
+        fm.appendprop_addrrange(soc, x, "reg", 1 << 32, 0x10),
+        Err(Error::BadValue)
+    );
     fm.setprop_reg(x, &[(0x2000, 0x30)]).unwrap();
     assert_eq!(fm.as_fdt().getprop(x, "reg").unwrap(), &[0, 0, 0x20, 0, 0, 0, 0, 0x30]);
     assert_eq!(fm.setprop_reg(x, &[(1 << 33, 1)]), Err(Error::BadValue));

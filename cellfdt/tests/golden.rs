@@ -82,7 +82,13 @@ fn check_seq(board: &str) {
     let src = read(&format!("{board}.dtb"));
     let mut mem = vec![0xa5u8; 65536];
     let codes = seq(&src, &mut mem);
-    assert_eq!(codes, read(&format!("seq-{board}.codes")).iter().map(|&b| b as char).collect::<String>());
+    assert_eq!(
+        codes,
+        read(&format!("seq-{board}.codes"))
+            .iter()
+            .map(|&b| b as char)
+            .collect::<String>()
+    );
     let want = read(&format!("seq-{board}.dtb"));
     assert_eq!(&mem[..want.len()], &want[..], "blob differs from libfdt's");
     // The stale bytes past the packed blob are libfdt's too.

@@ -49,14 +49,27 @@ fn read_all(f: &Fdt<'_>) {
     let _ = f.find_max_phandle();
     let _ = f.generate_phandle();
     let _ = f.node_offset_by_phandle(5);
-    for p in ["/", "/soc/uart", "/soc/uart@1000", "serial0", "serial0/x", "nope", "", "//", "/chosen/"] {
+    for p in [
+        "/",
+        "/soc/uart",
+        "/soc/uart@1000",
+        "serial0",
+        "serial0/x",
+        "nope",
+        "",
+        "//",
+        "/chosen/",
+    ] {
         let _ = f.path_offset(p);
     }
     let _ = f.get_alias("serial0");
     let _ = f.node_offset_by_compatible(None, "arm,primecell");
     let _ = f.node_offset_by_prop_value(None, "phandle", &[0, 0, 0, 5]);
     let span = f.totalsize().min(4096) + 8;
-    for off in (0..span).step_by(4).chain([1, 2, 3, usize::MAX, usize::MAX - 3, 1 << 31]) {
+    for off in (0..span)
+        .step_by(4)
+        .chain([1, 2, 3, usize::MAX, usize::MAX - 3, 1 << 31])
+    {
         let _ = f.get_name(off);
         let _ = f.get_path(off, &mut path);
         let _ = f.get_path(off, &mut path[..3]);

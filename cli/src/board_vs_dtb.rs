@@ -12,13 +12,7 @@ use std::path::Path;
 /// Compatibles that are a GICv2 (the rest of the loader's GIC list is v3).
 const GICV2: [&str; 3] = ["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
 
-pub fn check(
-    fdt: &Fdt<'_>,
-    b: &Board,
-    list: &[Device],
-    board_file: &Path,
-    dtb: &Path,
-) -> Vec<Problem> {
+pub fn check(fdt: &Fdt<'_>, b: &Board, list: &[Device], board_file: &Path, dtb: &Path) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut say = |field: &str, value: String, says: String| {
         out.push(Problem::new(
@@ -46,9 +40,7 @@ fn range(base: u64, size: u64) -> String {
 fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
     let mut banks = Vec::new();
     for node in fdt.subnodes(0) {
-        let is_memory = fdt
-            .getprop(node, "device_type")
-            .is_ok_and(|t| t == b"memory\0");
+        let is_memory = fdt.getprop(node, "device_type").is_ok_and(|t| t == b"memory\0");
         if !is_memory {
             continue;
         }
@@ -104,11 +96,7 @@ fn uart(b: &Board, list: &[Device], say: &mut Say<'_>) {
             let near: Vec<String> = list
                 .iter()
                 .filter(|d| is_uart(d))
-                .filter_map(|d| {
-                    d.regs
-                        .first()
-                        .map(|&(a, _)| format!("{} at {}", d.path, hex(a)))
-                })
+                .filter_map(|d| d.regs.first().map(|&(a, _)| format!("{} at {}", d.path, hex(a))))
                 .collect();
             let what = if near.is_empty() {
                 "none".to_string()
@@ -177,38 +165,21 @@ fn gic(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
         }
     };
     let entry = |i: usize| regs.get(i).copied();
-    let mut compare =
-        |field: &str, base: u64, size: Option<u64>, i: usize, what: &str| match entry(i) {
-            Some((db, ds)) if db == base && size.is_none_or(|s| s == ds) => {}
-            Some((db, ds)) => {
-                let value = size.map_or(hex(base), |s| range(base, s));
-                say(
-                    field,
-                    value,
-                    format!("the {what} (\"{name}\" reg[{i}]) is {}", range(db, ds)),
-                );
-            }
-            None => say(
+    let mut compare = |field: &str, base: u64, size: Option<u64>, i: usize, what: &str| match entry(i) {
+        Some((db, ds)) if db == base && size.is_none_or(|s| s == ds) => {}
+        Some((db, ds)) => {
+            let value = size.map_or(hex(base), |s| range(base, s));
+            say(
                 field,
-                hex(base),
-                format!("the GIC's reg has no entry {i} ({what})"),
-            ),
-        };
-    compare(
-        "gic.gicd_base",
-        b.gicd_base,
-        Some(b.gicd_size),
-        0,
-        "distributor",
-    );
+                value,
+                format!("the {what} (\"{name}\" reg[{i}]) is {}", range(db, ds)),
+            );
+        }
+        None => say(field, hex(base), format!("the GIC's reg has no entry {i} ({what})")),
+    };
+    compare("gic.gicd_base", b.gicd_base, Some(b.gicd_size), 0, "distributor");
     if version == 3 {
-        compare(
-            "gic.gicr_base",
-            b.gicr_base,
-            None,
-            1,
-            "redistributor region",
-        );
+        compare("gic.gicr_base", b.gicr_base, None, 1, "redistributor region");
         if let Some((_, ds)) = entry(1) {
             let need = u64::from(b.num_cpus).saturating_mul(b.gicr_stride);
             if need > ds {
@@ -225,13 +196,7 @@ fn gic(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
             }
         }
     } else {
-        compare(
-            "gic.gicc_base",
-            b.gicc_base,
-            Some(b.gicc_size),
-            1,
-            "CPU interface",
-        );
+        compare("gic.gicc_base", b.gicc_base, Some(b.gicc_size), 1, "CPU interface");
     }
 }
 
@@ -244,13 +209,8 @@ fn cpu_nodes(fdt: &Fdt<'_>) -> Result<Vec<(u64, String, Option<u64>)>, Error> {
             continue;
         }
         let reg = fdt.getprop(node, "reg")?;
-        let mpidr = reg
-            .iter()
-            .fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
-        let method = fdt
-            .getprop_str(node, "enable-method")
-            .unwrap_or("")
-            .to_string();
+        let mpidr = reg.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+        let method = fdt.getprop_str(node, "enable-method").unwrap_or("").to_string();
         let release = fdt
             .getprop(node, "cpu-release-addr")
             .ok()
@@ -312,11 +272,7 @@ fn cpus(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
                 }
             }
             start => {
-                let want = if start == cpu_start::PSCI_HVC {
-                    "hvc"
-                } else {
-                    "smc"
-                };
+                let want = if start == cpu_start::PSCI_HVC { "hvc" } else { "smc" };
                 let shown = format!("\"psci-{want}\"");
                 if i > 0 && method != "psci" {
                     say(
@@ -328,11 +284,7 @@ fn cpus(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
                     match psci_method {
                         Some(pm) if pm == want => {}
                         Some(pm) => say("cpus.start", shown, format!("/psci method is \"{pm}\"")),
-                        None => say(
-                            "cpus.start",
-                            shown,
-                            "there is no /psci node with a method".into(),
-                        ),
+                        None => say("cpus.start", shown, "there is no /psci node with a method".into()),
                     }
                 }
             }

@@ -19,11 +19,9 @@ pub fn run(config: &Path, board: Option<&Path>, dtb: Option<&Path>, json: bool) 
         Some(p) => Some((p, crate::input_file::read(p)?)),
         None => None,
     };
-    let (problems, name, links) =
-        problems(&sources, raw.as_ref().map(|(p, b)| (*p, b.as_slice())))?;
+    let (problems, name, links) = problems(&sources, raw.as_ref().map(|(p, b)| (*p, b.as_slice())))?;
     if json {
-        let text = serde_json::to_string_pretty(&problems)
-            .map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
+        let text = serde_json::to_string_pretty(&problems).map_err(|e| Failure::Tool(format!("JSON: {e}")))?;
         put(&format!("{text}\n"))?;
     }
     if problems.is_empty() {
@@ -58,11 +56,7 @@ pub fn problems(
             format!("{} ({} cells)", sys.board_name, sys.cell_names.len()),
             crate::link_report::describe(&sys),
         ),
-        Err(errors) => (
-            errors.iter().map(Problem::from).collect(),
-            String::new(),
-            String::new(),
-        ),
+        Err(errors) => (errors.iter().map(Problem::from).collect(), String::new(), String::new()),
     };
     if let Some((dtb, raw)) = dtb {
         // The cross-check needs the binary config even when validation fails.
@@ -84,12 +78,7 @@ pub fn problems(
 /// (physical: any device; guest-physical: devices the guest still has) and
 /// the vPCI ECAM/MMIO windows and comm region (devices the guest still has:
 /// enabled in the board DTB and not on the cell's `disable` list).
-fn cross_check(
-    cfg: &SystemConfig,
-    src: &ConfigSources,
-    dtb: &Path,
-    raw: &[u8],
-) -> Result<Vec<Problem>, Failure> {
+fn cross_check(cfg: &SystemConfig, src: &ConfigSources, dtb: &Path, raw: &[u8]) -> Result<Vec<Problem>, Failure> {
     let bad_dtb = |m: String| vec![Problem::new(dtb, "", "", m)];
     let blob = match trim_board_dtb(raw) {
         Ok(b) => b,
@@ -98,19 +87,13 @@ fn cross_check(
     let fdt = match cellfdt::Fdt::new(&blob) {
         Ok(f) => f,
         Err(e) => {
-            return Ok(bad_dtb(format!(
-                "cannot read the device tree: {} ({e})",
-                e.describe()
-            )));
+            return Ok(bad_dtb(format!("cannot read the device tree: {} ({e})", e.describe())));
         }
     };
     let list = match devices(&fdt, &cfg.board) {
         Ok(l) => l,
         Err(e) => {
-            return Ok(bad_dtb(format!(
-                "cannot read the device tree: {} ({e})",
-                e.describe()
-            )));
+            return Ok(bad_dtb(format!("cannot read the device tree: {} ({e})", e.describe())));
         }
     };
     let sys_file = &src.system.path;
@@ -130,25 +113,22 @@ fn cross_check(
                     .iter()
                     .any(|p| d.path == *p || d.path.starts_with(&format!("{p}/")))
         };
-        let mut report =
-            |file: &Path, field: String, base: u64, size: u64, what: &str, only_visible: bool| {
-                for (d, (b, s)) in
-                    overlapping(&list, base, size).filter(|(d, _)| !only_visible || visible(d))
-                {
-                    out.push(Problem::new(
-                        file,
-                        field.clone(),
-                        format!("{}+{}", hex(base), hex(size)),
-                        format!(
-                            "{what} overlaps device {} (reg {}+{}) in {}",
-                            d.path,
-                            hex(b),
-                            hex(s),
-                            dtb.display()
-                        ),
-                    ));
-                }
-            };
+        let mut report = |file: &Path, field: String, base: u64, size: u64, what: &str, only_visible: bool| {
+            for (d, (b, s)) in overlapping(&list, base, size).filter(|(d, _)| !only_visible || visible(d)) {
+                out.push(Problem::new(
+                    file,
+                    field.clone(),
+                    format!("{}+{}", hex(base), hex(size)),
+                    format!(
+                        "{what} overlaps device {} (reg {}+{}) in {}",
+                        d.path,
+                        hex(b),
+                        hex(s),
+                        dtb.display()
+                    ),
+                ));
+            }
+        };
         for (ri, r) in c.mem_regions().iter().enumerate() {
             if r.flags & mem::IO != 0 || r.size == 0 {
                 continue;
@@ -203,12 +183,7 @@ fn cross_check(
 /// Every cell's guest DTB built as `cellboot dtb` builds it (the loader's
 /// code on the shim's inputs); each failure is a problem. The initrd's size
 /// is its file's when readable (else 0: it moves addresses, not structure).
-fn guest_builds(
-    sys: &System,
-    config: &Path,
-    dtb: &Path,
-    raw: &[u8],
-) -> Result<Vec<Problem>, Failure> {
+fn guest_builds(sys: &System, config: &Path, dtb: &Path, raw: &[u8]) -> Result<Vec<Problem>, Failure> {
     let board = match trim_board_dtb(raw) {
         Ok(b) => b,
         Err(m) => return Ok(vec![Problem::new(dtb, "", "", m)]),

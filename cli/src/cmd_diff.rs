@@ -32,8 +32,7 @@ fn unified(old: &str, new: &str) -> Result<String, Failure> {
     std::fs::write(&b, new).map_err(|e| Failure::io(&b, "write", e))?;
     let out = Command::new("diff").arg("-u").arg(&a).arg(&b).output();
     let _ = std::fs::remove_dir_all(&dir);
-    let out =
-        out.map_err(|e| Failure::Tool(format!("diff: cannot run: {e} (install diffutils)")))?;
+    let out = out.map_err(|e| Failure::Tool(format!("diff: cannot run: {e} (install diffutils)")))?;
     // diff exits 1 when the files differ, 2 on trouble.
     if out.status.code() == Some(2) {
         return Err(Failure::Tool(format!(

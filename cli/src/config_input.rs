@@ -20,8 +20,7 @@ impl ConfigSources {
             Some(b) => b.to_path_buf(),
             None => system.parent().unwrap_or(Path::new(".")).join(BOARD_FILE),
         };
-        let read =
-            |p: PathBuf| crate::input_file::read_text(&p).map(|text| Source { path: p, text });
+        let read = |p: PathBuf| crate::input_file::read_text(&p).map(|text| Source { path: p, text });
         Ok(Self {
             board: read(board_path)?,
             system: read(system.to_path_buf())?,

@@ -44,11 +44,7 @@ pub fn devices(fdt: &Fdt<'_>, board: &Board) -> Result<Vec<Device>, Error> {
         let enabled = fdt
             .getprop(dev.node, "status")
             .map_or(true, |s| s.starts_with(b"okay") || s.starts_with(b"ok\0"));
-        out.push(Device {
-            path,
-            regs,
-            enabled,
-        });
+        out.push(Device { path, regs, enabled });
     }
     Ok(out)
 }
@@ -92,23 +88,14 @@ mod tests {
     use cellboot_abi::zerocopy::FromZeros;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../build/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
+        std::fs::read(format!("{}/../build/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
 
     #[test]
     fn qemu_devices() {
         let blob = fixture("qemu-virt.dtb");
         let mut board = Board::new_zeroed();
-        (
-            board.gic_version,
-            board.num_cpus,
-            board.gicr_base,
-            board.gicr_stride,
-        ) = (3, 4, 0x080a_0000, 0x2_0000);
+        (board.gic_version, board.num_cpus, board.gicr_base, board.gicr_stride) = (3, 4, 0x080a_0000, 0x2_0000);
         let list = devices(&Fdt::new(&blob).unwrap(), &board).unwrap();
         let find = |p: &str| {
             list.iter()
@@ -120,10 +107,7 @@ mod tests {
             find("/intc@8000000").regs,
             vec![(0x0800_0000, 0x1_0000), (0x080a_0000, 0x8_0000)]
         );
-        assert_eq!(
-            find("/intc@8000000/its@8080000").regs,
-            vec![(0x0808_0000, 0x2_0000)]
-        );
+        assert_eq!(find("/intc@8000000/its@8080000").regs, vec![(0x0808_0000, 0x2_0000)]);
         assert!(
             !list
                 .iter()
@@ -142,10 +126,7 @@ mod tests {
         let blob = fixture("bcm2711-rpi-4-b.dtb");
         let board = Board::new_zeroed();
         let list = devices(&Fdt::new(&blob).unwrap(), &board).unwrap();
-        let uart = list
-            .iter()
-            .find(|d| d.path == "/soc/serial@7e201000")
-            .unwrap();
+        let uart = list.iter().find(|d| d.path == "/soc/serial@7e201000").unwrap();
         assert_eq!(uart.regs, vec![(0xfe20_1000, 0x200)]);
     }
 }

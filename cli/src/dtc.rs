@@ -23,10 +23,7 @@ pub fn to_dts(blob: &[u8]) -> Result<String, Failure> {
         .wait_with_output()
         .map_err(|e| Failure::Tool(format!("dtc: {e}")))?;
     if !out.status.success() {
-        return Err(Failure::Tool(format!(
-            "dtc -I dtb -O dts failed ({})",
-            out.status
-        )));
+        return Err(Failure::Tool(format!("dtc -I dtb -O dts failed ({})", out.status)));
     }
     String::from_utf8(out.stdout).map_err(|_| Failure::Tool("dtc printed non-UTF-8 source".into()))
 }

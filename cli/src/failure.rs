@@ -39,9 +39,7 @@ impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Problems | Failure::Problem(_) => ExitCode::from(EXIT_PROBLEMS),
-            Failure::Io { .. } | Failure::Usage(_) | Failure::Tool(_) => {
-                ExitCode::from(EXIT_USAGE_OR_IO)
-            }
+            Failure::Io { .. } | Failure::Usage(_) | Failure::Tool(_) => ExitCode::from(EXIT_USAGE_OR_IO),
         }
     }
 }

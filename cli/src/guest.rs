@@ -53,24 +53,18 @@ pub fn build_cell(
     let at = |m: String| Failure::Problem(format!("{}: cells[{ci}]: {m}", system_path.display()));
     let cell = &sys.config.cells[ci];
     if cellboot_abi::is_jailhouse(cell) {
-        return Err(at("boot.kind = \"jailhouse\": the cell gets no device tree (docs/jailhouse-inmates.md)".into()));
+        return Err(at(
+            "boot.kind = \"jailhouse\": the cell gets no device tree (docs/jailhouse-inmates.md)".into(),
+        ));
     }
     let n_ovl = staging::overlay_count(cell).map_err(|e| at(e.to_string()))?;
     let mut overlays = Vec::new();
     for k in 0..n_ovl {
         let idx = (cell.boot.overlay_first as usize).saturating_add(k);
-        let name = sys
-            .payloads
-            .get(idx)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
+        let name = sys.payloads.get(idx).map(|p| p.name.clone()).unwrap_or_default();
         overlays.push((name, payload_bytes(sys, idx)?));
     }
-    let template = match sys
-        .payloads
-        .iter()
-        .position(|p| p.kind == payload_kind::VPCI_TEMPLATE)
-    {
+    let template = match sys.payloads.iter().position(|p| p.kind == payload_kind::VPCI_TEMPLATE) {
         Some(i) => Some(payload_bytes(sys, i)?),
         None => None,
     };
@@ -93,10 +87,7 @@ pub fn build_cell(
     let plan = staging::plan(cell, &sizes).map_err(|e| at(e.to_string()))?;
     let names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
     let info = cellboot_info(&sys.config, ci, &plan, &names);
-    let ovl: Vec<Overlay> = overlays
-        .iter()
-        .map(|(name, blob)| Overlay { name, blob })
-        .collect();
+    let ovl: Vec<Overlay> = overlays.iter().map(|(name, blob)| Overlay { name, blob }).collect();
     let mut view = CellView::from_info(&info);
     // As the loader does: the staged template and overlays (plan decides).
     view.vpci_template = template.as_deref().filter(|_| plan.vpci_template.size != 0);
@@ -104,9 +95,8 @@ pub fn build_cell(
     let mut out = vec![0u8; cellboot_loader::image::DTB_MAX as usize];
     let mut scratch = vec![0u8; scratch_len(&view, out.len())];
     let cell_name = &sys.cell_names[ci];
-    let n = build_guest_dtb_in(board, &mut out, &mut scratch, &view).map_err(|e| {
-        Failure::Problem(format!("{}: cell {cell_name:?}: {e}", dtb_path.display()))
-    })?;
+    let n = build_guest_dtb_in(board, &mut out, &mut scratch, &view)
+        .map_err(|e| Failure::Problem(format!("{}: cell {cell_name:?}: {e}", dtb_path.display())))?;
     out.truncate(n);
     cellfdt::Fdt::new(&out).and_then(|f| f.check_full()).map_err(|e| {
         Failure::Problem(format!(
@@ -127,9 +117,11 @@ fn select_cell(sys: &System, name: Option<&str>) -> Result<usize, Failure> {
             .join(", ")
     };
     match name {
-        Some(n) => sys.cell_names.iter().position(|c| c == n).ok_or_else(|| {
-            Failure::Usage(format!("--cell {n:?}: no such cell (cells: {})", names()))
-        }),
+        Some(n) => sys
+            .cell_names
+            .iter()
+            .position(|c| c == n)
+            .ok_or_else(|| Failure::Usage(format!("--cell {n:?}: no such cell (cells: {})", names()))),
         None if sys.cell_names.len() == 1 => Ok(0),
         None => Err(Failure::Usage(format!(
             "--cell is needed: the system has cells {}",
@@ -162,7 +154,9 @@ fn initrd_size(sys: &System, ci: usize, a: &GuestArgs) -> Result<Option<u64>, Fa
                 "{e}; the initrd's size decides its address in /chosen: pass --initrd FILE or --initrd-size N"
             ))
         }),
-        _ => Err(Failure::Problem(format!("cells[{ci}].boot.initrd: payload {idx} is not a file"))),
+        _ => Err(Failure::Problem(format!(
+            "cells[{ci}].boot.initrd: payload {idx} is not a file"
+        ))),
     }
 }
 
@@ -190,10 +184,7 @@ fn payload_bytes(sys: &System, idx: usize) -> Result<Vec<u8>, Failure> {
             DtcError::Unavailable(m) => Failure::Tool(format!("payload {}: {m}", p.name)),
             DtcError::Invalid(m) => Failure::Problem(format!("payload {}: {m}", p.name)),
         }),
-        _ => Err(Failure::Problem(format!(
-            "payload {} is not a file",
-            p.name
-        ))),
+        _ => Err(Failure::Problem(format!("payload {} is not a file", p.name))),
     }
 }
 

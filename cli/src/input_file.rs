@@ -24,11 +24,7 @@ pub fn size(path: &Path) -> Result<u64, Failure> {
 fn regular(path: &Path) -> Result<std::fs::Metadata, Failure> {
     let m = std::fs::metadata(path).map_err(|e| Failure::io(path, "read", e))?;
     if !m.is_file() {
-        return Err(Failure::io(
-            path,
-            "read",
-            std::io::Error::other("not a regular file"),
-        ));
+        return Err(Failure::io(path, "read", std::io::Error::other("not a regular file")));
     }
     Ok(m)
 }

@@ -78,26 +78,50 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
     let err = |field: &str, value: String, msg: &str| format!("{file}: {field} = {value}: {msg}");
     if b.len() < DESC_SIZE {
-        return Err(err("size", format!("{} bytes", b.len()), &format!("shorter than a cell descriptor ({DESC_SIZE} bytes)")));
+        return Err(err(
+            "size",
+            format!("{} bytes", b.len()),
+            &format!("shorter than a cell descriptor ({DESC_SIZE} bytes)"),
+        ));
     }
     if &b[..5] == SYSTEM_SIGNATURE {
-        return Err(err("signature", "\"JHSYS\"".into(), "a root-cell (system) config: cellboot has no root cell, import the non-root cells' configs"));
+        return Err(err(
+            "signature",
+            "\"JHSYS\"".into(),
+            "a root-cell (system) config: cellboot has no root cell, import the non-root cells' configs",
+        ));
     }
     if &b[..5] != SIGNATURE {
-        return Err(err("signature", format!("{:?}", String::from_utf8_lossy(&b[..5])), "not a Jailhouse cell config (\"JHCLL\")"));
+        return Err(err(
+            "signature",
+            format!("{:?}", String::from_utf8_lossy(&b[..5])),
+            "not a Jailhouse cell config (\"JHCLL\")",
+        ));
     }
     if b[5] != ARCH_ARM64 {
         return Err(err("architecture", b[5].to_string(), "not arm64 (2)"));
     }
     let rev = u16_at(b, 6);
     if rev != REVISION {
-        return Err(err("revision", rev.to_string(), &format!("this tool reads revision {REVISION} (include/jailhouse/cell-config.h)")));
+        return Err(err(
+            "revision",
+            rev.to_string(),
+            &format!("this tool reads revision {REVISION} (include/jailhouse/cell-config.h)"),
+        ));
     }
     let name_raw = &b[8..40];
     let name = String::from_utf8_lossy(&name_raw[..name_raw.iter().position(|&c| c == 0).unwrap_or(32)]).into_owned();
     let count = |o: usize| u32_at(b, o) as usize;
-    let (cpu_set_size, n_mem, n_cache, n_irqchip, n_pio, n_pci, n_caps, n_sid) =
-        (count(48), count(52), count(56), count(60), count(64), count(68), count(72), count(76));
+    let (cpu_set_size, n_mem, n_cache, n_irqchip, n_pio, n_pci, n_caps, n_sid) = (
+        count(48),
+        count(52),
+        count(56),
+        count(60),
+        count(64),
+        count(68),
+        count(72),
+        count(76),
+    );
     let vpci_irq_base = u32_at(b, 80);
     let reset_address = u64_at(b, 84);
     let (con_addr, con_type) = (u64_at(b, 100), u16_at(b, 100 + 12));
@@ -105,10 +129,19 @@ pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
     // Section offsets, checked against the file length.
     let mut off = DESC_SIZE;
     let mut section = |field: &str, n: usize, each: usize| -> Result<usize, String> {
-        let len = n.checked_mul(each).ok_or_else(|| err(field, n.to_string(), "too large"))?;
+        let len = n
+            .checked_mul(each)
+            .ok_or_else(|| err(field, n.to_string(), "too large"))?;
         let start = off;
         off = off.checked_add(len).filter(|&e| e <= b.len()).ok_or_else(|| {
-            err(field, n.to_string(), &format!("the file ({} bytes) ends before these {len} bytes at offset {start}", b.len()))
+            err(
+                field,
+                n.to_string(),
+                &format!(
+                    "the file ({} bytes) ends before these {len} bytes at offset {start}",
+                    b.len()
+                ),
+            )
         })?;
         Ok(start)
     };
@@ -121,14 +154,22 @@ pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
     section("num_pci_caps", n_caps, 8)?;
     section("num_stream_ids", n_sid, 4)?;
 
-    let cpus: Vec<u32> = (0..cpu_set_size * 8).filter(|&i| b[cpu_at + i / 8] & (1 << (i % 8)) != 0).map(|i| i as u32).collect();
+    let cpus: Vec<u32> = (0..cpu_set_size * 8)
+        .filter(|&i| b[cpu_at + i / 8] & (1 << (i % 8)) != 0)
+        .map(|i| i as u32)
+        .collect();
     if cpus.is_empty() {
         return Err(err("cpu_set", "{}".into(), "the cell has no CPU"));
     }
     let regions: Vec<Region> = (0..n_mem)
         .map(|i| {
             let o = mem_at + i * MEMORY_SIZE;
-            Region { phys: u64_at(b, o), virt: u64_at(b, o + 8), size: u64_at(b, o + 16), flags: u64_at(b, o + 24) }
+            Region {
+                phys: u64_at(b, o),
+                virt: u64_at(b, o + 8),
+                size: u64_at(b, o + 16),
+                flags: u64_at(b, o + 24),
+            }
         })
         .collect();
     let mut irqs = Vec::new();
@@ -138,7 +179,9 @@ pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
         for w in 0..4u32 {
             let bits = u32_at(b, o + 16 + 4 * w as usize);
             for bit in (0..32).filter(|bit| bits & (1 << bit) != 0) {
-                let intid = pin_base.checked_add(32 * w + bit).ok_or_else(|| err(&format!("irqchips[{i}].pin_base"), pin_base.to_string(), "too large"))?;
+                let intid = pin_base
+                    .checked_add(32 * w + bit)
+                    .ok_or_else(|| err(&format!("irqchips[{i}].pin_base"), pin_base.to_string(), "too large"))?;
                 irqs.push(intid);
             }
         }
@@ -149,7 +192,11 @@ pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
     for i in 0..n_pci {
         let o = pci_at + i * PCI_DEVICE_SIZE;
         if b[o] != PCI_TYPE_IVSHMEM {
-            return Err(err(&format!("pci_devices[{i}].type"), b[o].to_string(), "only ivshmem devices (3) have a cellboot counterpart"));
+            return Err(err(
+                &format!("pci_devices[{i}].type"),
+                b[o].to_string(),
+                "only ivshmem devices (3) have a cellboot counterpart",
+            ));
         }
         let bdf = u16_at(b, o + 4);
         let d = Ivshmem {
@@ -177,7 +224,16 @@ pub fn parse(file: &str, b: &[u8]) -> Result<JhCell, String> {
         ivshmem.push(d);
     }
     let console_pl011 = (con_type == CON_TYPE_PL011 && con_addr != 0).then_some(con_addr);
-    Ok(JhCell { name, cpus, regions, irqs, ivshmem, vpci_irq_base, reset_address, console_pl011 })
+    Ok(JhCell {
+        name,
+        cpus,
+        regions,
+        irqs,
+        ivshmem,
+        vpci_irq_base,
+        reset_address,
+        console_pl011,
+    })
 }
 
 /// One cellboot link: shared memory at `shmem` with these section sizes.
@@ -196,8 +252,15 @@ struct Link {
 pub fn to_toml(files: &[String], cells: &[JhCell]) -> Result<String, String> {
     let mut links: Vec<Link> = Vec::new();
     let mut t = String::new();
-    let _ = writeln!(t, "# Imported by `cellboot import-jailhouse` from {}.", files.join(", "));
-    let _ = writeln!(t, "# Check it with `cellboot check <this file> --dtb <board DTB>`; set each cell's `images`.");
+    let _ = writeln!(
+        t,
+        "# Imported by `cellboot import-jailhouse` from {}.",
+        files.join(", ")
+    );
+    let _ = writeln!(
+        t,
+        "# Check it with `cellboot check <this file> --dtb <board DTB>`; set each cell's `images`."
+    );
     for (file, c) in files.iter().zip(cells) {
         let err = |field: &str, value: String, msg: &str| format!("{file}: {field} = {value}: {msg}");
         // Regions of ivshmem devices become one shared region per link.
@@ -213,11 +276,19 @@ pub fn to_toml(files: &[String], cells: &[JhCell]) -> Result<String, String> {
             let outs = &r[2..];
             for w in r.windows(2) {
                 if w[0].phys + w[0].size != w[1].phys || w[0].virt + w[0].size != w[1].virt {
-                    return Err(err(&format!("pci_devices[{di}] memory regions"), format!("{:#x}", w[1].phys), "not contiguous after the previous section: cellboot's link is one block"));
+                    return Err(err(
+                        &format!("pci_devices[{di}] memory regions"),
+                        format!("{:#x}", w[1].phys),
+                        "not contiguous after the previous section: cellboot's link is one block",
+                    ));
                 }
             }
             if outs.iter().any(|o| o.size != outs[0].size) {
-                return Err(err(&format!("pci_devices[{di}] output sections"), format!("{:#x}", outs[0].size), "output sections of different sizes"));
+                return Err(err(
+                    &format!("pci_devices[{di}] output sections"),
+                    format!("{:#x}", outs[0].size),
+                    "output sections of different sizes",
+                ));
             }
             let size: u64 = r.iter().map(|x| x.size).sum();
             in_link[rs..rs + all].iter_mut().for_each(|x| *x = true);
@@ -227,17 +298,41 @@ pub fn to_toml(files: &[String], cells: &[JhCell]) -> Result<String, String> {
             shared.push((r[0].phys, r[0].virt, size));
             let (state, rw, out) = (r[0].size, r[1].size, outs[0].size);
             match links.iter_mut().find(|l| l.shmem == r[0].phys) {
-                Some(l) if l.peers.len() < 2 && (l.state, l.rw, l.out, l.device) == (state, rw, out, d.device) => l.peers.push(c.name.clone()),
-                Some(_) => return Err(err(&format!("pci_devices[{di}]"), format!("{:#x}", r[0].phys), "another imported cell's ivshmem device uses this memory differently")),
-                None => links.push(Link { shmem: r[0].phys, state, rw, out, device: d.device, protocol: d.protocol, peers: vec![c.name.clone()] }),
+                Some(l) if l.peers.len() < 2 && (l.state, l.rw, l.out, l.device) == (state, rw, out, d.device) => {
+                    l.peers.push(c.name.clone())
+                }
+                Some(_) => {
+                    return Err(err(
+                        &format!("pci_devices[{di}]"),
+                        format!("{:#x}", r[0].phys),
+                        "another imported cell's ivshmem device uses this memory differently",
+                    ));
+                }
+                None => links.push(Link {
+                    shmem: r[0].phys,
+                    state,
+                    rw,
+                    out,
+                    device: d.device,
+                    protocol: d.protocol,
+                    peers: vec![c.name.clone()],
+                }),
             }
         }
         let _ = writeln!(t, "\n[[cells]]\nname = {:?}\ncpus = {:?}", c.name, c.cpus);
         for (di, peers) in dropped {
-            let _ = writeln!(t, "# pci_devices[{di}]: {peers} ivshmem peers in Jailhouse; a cellboot link has 2, peers 0 and 1 are kept");
+            let _ = writeln!(
+                t,
+                "# pci_devices[{di}]: {peers} ivshmem peers in Jailhouse; a cellboot link has 2, peers 0 and 1 are kept"
+            );
         }
         let mut comm = None;
-        let spis: Vec<u32> = c.irqs.iter().copied().filter(|&i| i >= 32 && !(c.vpci_irq_base + 32..c.vpci_irq_base + 36).contains(&i)).collect();
+        let spis: Vec<u32> = c
+            .irqs
+            .iter()
+            .copied()
+            .filter(|&i| i >= 32 && !(c.vpci_irq_base + 32..c.vpci_irq_base + 36).contains(&i))
+            .collect();
         if !spis.is_empty() {
             let _ = writeln!(t, "irqs = [");
             let mut i = 0;
@@ -260,7 +355,13 @@ pub fn to_toml(files: &[String], cells: &[JhCell]) -> Result<String, String> {
                 continue;
             }
             let mut flags = Vec::new();
-            for (bit, name) in [(jh_mem::READ, "read"), (jh_mem::WRITE, "write"), (jh_mem::EXECUTE, "execute"), (jh_mem::DMA, "dma"), (jh_mem::IO, "io")] {
+            for (bit, name) in [
+                (jh_mem::READ, "read"),
+                (jh_mem::WRITE, "write"),
+                (jh_mem::EXECUTE, "execute"),
+                (jh_mem::DMA, "dma"),
+                (jh_mem::IO, "io"),
+            ] {
                 if r.flags & bit != 0 {
                     flags.push(name);
                 }
@@ -269,31 +370,57 @@ pub fn to_toml(files: &[String], cells: &[JhCell]) -> Result<String, String> {
                 flags.push("ram");
             }
             if r.phys & 0xfff != 0 || r.size & 0xfff != 0 {
-                return Err(err(&format!("memory_regions[{ri}]"), format!("{:#x}+{:#x}", r.phys, r.size), "not 4 KiB aligned (sub-page regions have no cellboot counterpart)"));
+                return Err(err(
+                    &format!("memory_regions[{ri}]"),
+                    format!("{:#x}+{:#x}", r.phys, r.size),
+                    "not 4 KiB aligned (sub-page regions have no cellboot counterpart)",
+                ));
             }
-            let _ = writeln!(t, "\n[[cells.memory]]                 # memory_regions[{ri}]\nphys = {:#x}", r.phys);
+            let _ = writeln!(
+                t,
+                "\n[[cells.memory]]                 # memory_regions[{ri}]\nphys = {:#x}",
+                r.phys
+            );
             if r.virt != r.phys {
                 let _ = writeln!(t, "virt = {:#x}", r.virt);
             }
             let _ = writeln!(t, "size = {:#x}\nflags = {:?}", r.size, flags);
         }
         for (phys, virt, size) in shared {
-            let _ = writeln!(t, "\n[[cells.memory]]                 # ivshmem: state table | R/W | output sections\nphys = {phys:#x}");
+            let _ = writeln!(
+                t,
+                "\n[[cells.memory]]                 # ivshmem: state table | R/W | output sections\nphys = {phys:#x}"
+            );
             if virt != phys {
                 let _ = writeln!(t, "virt = {virt:#x}");
             }
             let _ = writeln!(t, "size = {size:#x}\nflags = [\"read\", \"write\", \"shared\"]");
         }
         if let Some(uart) = c.console_pl011 {
-            let mapped = c.regions.iter().any(|r| r.flags & jh_mem::IO != 0 && uart >= r.phys && uart - r.phys < r.size);
+            let mapped = c
+                .regions
+                .iter()
+                .any(|r| r.flags & jh_mem::IO != 0 && uart >= r.phys && uart - r.phys < r.size);
             if !mapped {
-                let _ = writeln!(t, "# console: PL011 at {uart:#x}, not mapped: the cell prints through the debug-console hypercall");
+                let _ = writeln!(
+                    t,
+                    "# console: PL011 at {uart:#x}, not mapped: the cell prints through the debug-console hypercall"
+                );
             }
         }
         if !c.ivshmem.is_empty() {
-            let _ = writeln!(t, "\n[cells.vpci]\nirq_base = {}                   # INTID of vpci_irq_base = {} (an SPI number)", c.vpci_irq_base + 32, c.vpci_irq_base);
+            let _ = writeln!(
+                t,
+                "\n[cells.vpci]\nirq_base = {}                   # INTID of vpci_irq_base = {} (an SPI number)",
+                c.vpci_irq_base + 32,
+                c.vpci_irq_base
+            );
         }
-        let _ = writeln!(t, "\n[cells.boot]\nkind = \"jailhouse\"\nimages = [{{ file = \"{}.bin\" }}]   # your inmate, loaded at IPA 0", c.name);
+        let _ = writeln!(
+            t,
+            "\n[cells.boot]\nkind = \"jailhouse\"\nimages = [{{ file = \"{}.bin\" }}]   # your inmate, loaded at IPA 0",
+            c.name
+        );
         if c.reset_address != 0 {
             let _ = writeln!(t, "reset_address = {:#x}", c.reset_address);
         }
@@ -333,14 +460,44 @@ mod tests {
         let mut cpus = [0u8; 8];
         cpus[0] = 1 << cpu;
         b.extend(cpus);
-        let mem = |phys: u64, virt: u64, size: u64, flags: u64| [phys, virt, size, flags].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+        let mem = |phys: u64, virt: u64, size: u64, flags: u64| {
+            [phys, virt, size, flags]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>()
+        };
         b.extend(mem(0x6000_0000, 0x6000_0000, 0x1000, jh_mem::READ));
         b.extend(mem(0x6000_1000, 0x6000_1000, 0x9000, jh_mem::READ | jh_mem::WRITE));
-        b.extend(mem(0x6000_a000, 0x6000_a000, 0x2000, jh_mem::READ | if dev_id == 0 { jh_mem::WRITE } else { 0 }));
-        b.extend(mem(0x6000_c000, 0x6000_c000, 0x2000, jh_mem::READ | if dev_id == 1 { jh_mem::WRITE } else { 0 }));
-        b.extend(mem(0x0900_0000, 0x0900_0000, 0x1000, jh_mem::READ | jh_mem::WRITE | jh_mem::IO));
-        b.extend(mem(ram_phys, 0, 0x10000, jh_mem::READ | jh_mem::WRITE | jh_mem::EXECUTE));
-        b.extend(mem(0, 0x8000_0000, 0x1000, jh_mem::READ | jh_mem::WRITE | jh_mem::COMM_REGION));
+        b.extend(mem(
+            0x6000_a000,
+            0x6000_a000,
+            0x2000,
+            jh_mem::READ | if dev_id == 0 { jh_mem::WRITE } else { 0 },
+        ));
+        b.extend(mem(
+            0x6000_c000,
+            0x6000_c000,
+            0x2000,
+            jh_mem::READ | if dev_id == 1 { jh_mem::WRITE } else { 0 },
+        ));
+        b.extend(mem(
+            0x0900_0000,
+            0x0900_0000,
+            0x1000,
+            jh_mem::READ | jh_mem::WRITE | jh_mem::IO,
+        ));
+        b.extend(mem(
+            ram_phys,
+            0,
+            0x10000,
+            jh_mem::READ | jh_mem::WRITE | jh_mem::EXECUTE,
+        ));
+        b.extend(mem(
+            0,
+            0x8000_0000,
+            0x1000,
+            jh_mem::READ | jh_mem::WRITE | jh_mem::COMM_REGION,
+        ));
         let mut chip = vec![0u8; IRQCHIP_SIZE];
         chip[..8].copy_from_slice(&0x0800_0000u64.to_le_bytes());
         chip[12..16].copy_from_slice(&32u32.to_le_bytes());
@@ -371,19 +528,46 @@ mod tests {
         let cells = v["cells"].as_array().unwrap();
         assert_eq!(cells[0]["boot"]["kind"].as_str(), Some("jailhouse"));
         assert_eq!(cells[0]["vpci"]["irq_base"].as_integer(), Some(140));
-        assert_eq!(cells[0]["irqs"][0]["first"].as_integer(), Some(33), "the vPCI SPIs are the vpci block's");
+        assert_eq!(
+            cells[0]["irqs"][0]["first"].as_integer(),
+            Some(33),
+            "the vPCI SPIs are the vpci block's"
+        );
         assert_eq!(cells[0]["irqs"].as_array().unwrap().len(), 1);
         let mem = cells[0]["memory"].as_array().unwrap();
-        assert!(mem.iter().any(|m| m.get("virt").and_then(|v| v.as_integer()) == Some(0) && m["phys"].as_integer() == Some(0x6100_0000)));
-        assert!(mem.iter().any(|m| m["size"].as_integer() == Some(0xe000) && m["flags"].as_array().unwrap().iter().any(|f| f.as_str() == Some("shared"))));
+        assert!(
+            mem.iter().any(|m| m.get("virt").and_then(|v| v.as_integer()) == Some(0)
+                && m["phys"].as_integer() == Some(0x6100_0000))
+        );
+        assert!(mem.iter().any(|m| {
+            m["size"].as_integer() == Some(0xe000)
+                && m["flags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f.as_str() == Some("shared"))
+        }));
         let link = &v["links"][0];
         assert_eq!(link["peers"].as_array().unwrap().len(), 2);
-        assert_eq!((link["state_size"].as_integer(), link["rw_size"].as_integer(), link["out_size"].as_integer()), (Some(0x1000), Some(0x9000), Some(0x2000)));
+        assert_eq!(
+            (
+                link["state_size"].as_integer(),
+                link["rw_size"].as_integer(),
+                link["out_size"].as_integer()
+            ),
+            (Some(0x1000), Some(0x9000), Some(0x2000))
+        );
         assert_eq!(link["device"].as_integer(), Some(1));
         // What it wrote is a valid system on QEMU virt.
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/qemu-virt");
-        let board = cellboot_config::Source { path: dir.join("board.toml"), text: std::fs::read_to_string(dir.join("board.toml")).unwrap() };
-        let system = cellboot_config::Source { path: dir.join("imported.toml"), text: toml_text.clone() };
+        let board = cellboot_config::Source {
+            path: dir.join("board.toml"),
+            text: std::fs::read_to_string(dir.join("board.toml")).unwrap(),
+        };
+        let system = cellboot_config::Source {
+            path: dir.join("imported.toml"),
+            text: toml_text.clone(),
+        };
         let sys = cellboot_config::compile_sources(&board, &system).unwrap_or_else(|e| panic!("{e:?}\n{toml_text}"));
         assert_eq!(sys.config.cells[1].vpci.irq_base, 144);
         assert_eq!(sys.config.links[0].peers, [0, 1]);
@@ -394,18 +578,43 @@ mod tests {
         let good = cell("x", 1, 0x6100_0000, 0, 108);
         let mut bad = good.clone();
         bad[6] = 13;
-        assert_eq!(parse("x.cell", &bad).unwrap_err(), "x.cell: revision = 13: this tool reads revision 14 (include/jailhouse/cell-config.h)");
+        assert_eq!(
+            parse("x.cell", &bad).unwrap_err(),
+            "x.cell: revision = 13: this tool reads revision 14 (include/jailhouse/cell-config.h)"
+        );
         let mut bad = good.clone();
         bad[..5].copy_from_slice(b"JHSYS");
-        assert!(parse("root.cell", &bad).unwrap_err().starts_with("root.cell: signature = \"JHSYS\": a root-cell"));
+        assert!(
+            parse("root.cell", &bad)
+                .unwrap_err()
+                .starts_with("root.cell: signature = \"JHSYS\": a root-cell")
+        );
         let mut bad = good.clone();
         bad[5] = 1;
-        assert!(parse("x.cell", &bad).unwrap_err().starts_with("x.cell: architecture = 1"));
+        assert!(
+            parse("x.cell", &bad)
+                .unwrap_err()
+                .starts_with("x.cell: architecture = 1")
+        );
         let short = &good[..good.len() - 10];
-        assert!(parse("x.cell", short).unwrap_err().starts_with("x.cell: num_pci_devices = 1: the file"), "{}", parse("x.cell", short).unwrap_err());
+        assert!(
+            parse("x.cell", short)
+                .unwrap_err()
+                .starts_with("x.cell: num_pci_devices = 1: the file"),
+            "{}",
+            parse("x.cell", short).unwrap_err()
+        );
         let mut bad = good.clone();
         bad[52..56].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(parse("x.cell", &bad).unwrap_err().starts_with("x.cell: num_memory_regions = 4294967295"));
-        assert!(parse("x.cell", &good[..20]).unwrap_err().starts_with("x.cell: size = 20 bytes"));
+        assert!(
+            parse("x.cell", &bad)
+                .unwrap_err()
+                .starts_with("x.cell: num_memory_regions = 4294967295")
+        );
+        assert!(
+            parse("x.cell", &good[..20])
+                .unwrap_err()
+                .starts_with("x.cell: size = 20 bytes")
+        );
     }
 }

@@ -19,11 +19,7 @@ fn main() -> ExitCode {
             dtb,
             json,
         } => cmd_check::run(config, board.as_deref(), dtb.as_deref(), *json),
-        Command::Build {
-            config,
-            board,
-            output,
-        } => cmd_build::run(config, board.as_deref(), output),
+        Command::Build { config, board, output } => cmd_build::run(config, board.as_deref(), output),
         Command::Board(args::BoardCommand::New(a)) => board_new::run(a),
         Command::ImportJailhouse { cells, output } => cmd_import::run(cells, output.as_deref()),
     };

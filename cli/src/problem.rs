@@ -17,12 +17,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(
-        file: &Path,
-        field: impl Into<String>,
-        value: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(file: &Path, field: impl Into<String>, value: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: escape_controls(&file.display().to_string(), false),
             field: escape_controls(&field.into(), false),

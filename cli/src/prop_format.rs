@@ -10,11 +10,7 @@ pub fn format_value(v: &[u8]) -> String {
         return String::new();
     }
     if let Some(strings) = as_strings(v) {
-        return strings
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        return strings.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
     }
     let (body, shown, total) = if v.len().is_multiple_of(4) {
         let cells: Vec<String> = v
@@ -24,11 +20,7 @@ pub fn format_value(v: &[u8]) -> String {
             .collect();
         (format!("<{}", cells.join(" ")), cells.len(), v.len() / 4)
     } else {
-        let bytes: Vec<String> = v
-            .iter()
-            .take(MAX_SHOWN)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let bytes: Vec<String> = v.iter().take(MAX_SHOWN).map(|b| format!("{b:02x}")).collect();
         (format!("[{}", bytes.join(" ")), bytes.len(), v.len())
     };
     let close = if v.len().is_multiple_of(4) { ">" } else { "]" };
@@ -47,10 +39,7 @@ fn as_strings(v: &[u8]) -> Option<Vec<&str>> {
     if !parts.iter().all(printable) {
         return None;
     }
-    parts
-        .into_iter()
-        .map(|p| std::str::from_utf8(p).ok())
-        .collect()
+    parts.into_iter().map(|p| std::str::from_utf8(p).ok()).collect()
 }
 
 #[cfg(test)]

@@ -22,25 +22,18 @@ pub fn trim_board_dtb(blob: &[u8]) -> Result<Vec<u8>, String> {
     let n = staging::trim_board_dtb(blob, &mut out).map_err(|e| e.to_string())?;
     out.truncate(n);
     // What the shim's `dtb::take` runs on the copy every loader gets.
-    cellfdt::Fdt::new(&out)
-        .and_then(|f| f.check_full())
-        .map_err(|e| {
-            format!(
-                "the shim refuses it (board DTB unusable): full structure check failed: {} ({e})",
-                e.describe()
-            )
-        })?;
+    cellfdt::Fdt::new(&out).and_then(|f| f.check_full()).map_err(|e| {
+        format!(
+            "the shim refuses it (board DTB unusable): full structure check failed: {} ({e})",
+            e.describe()
+        )
+    })?;
     Ok(out)
 }
 
 /// The `CellbootInfo` the shim writes into cell `ci`'s comm region for the
 /// staging `plan`; `overlay_names` are the overlays' payload names.
-pub fn cellboot_info(
-    cfg: &SystemConfig,
-    ci: usize,
-    plan: &StagePlan,
-    overlay_names: &[&str],
-) -> CellbootInfo {
+pub fn cellboot_info(cfg: &SystemConfig, ci: usize, plan: &StagePlan, overlay_names: &[&str]) -> CellbootInfo {
     let mut info = CellbootInfo::new_zeroed();
     info.magic = CELLBOOT_MAGIC;
     info.cell_index = ci as u32;
@@ -76,8 +69,7 @@ mod tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/fixtures/");
-        std::fs::read(format!("{p}{name}"))
-            .unwrap_or_else(|e| panic!("{p}{name}: {e} (run the provisioning script)"))
+        std::fs::read(format!("{p}{name}")).unwrap_or_else(|e| panic!("{p}{name}: {e} (run the provisioning script)"))
     }
 
     fn be32(b: &[u8], o: usize) -> u32 {
@@ -89,11 +81,7 @@ mod tests {
         let board = fixture("qemu-virt.dtb");
         assert_eq!(be32(&board, 4), 0x10_0000, "QEMU's header claims 1 MiB");
         let t = trim_board_dtb(&board).unwrap();
-        assert!(
-            t.len() < 16 * 1024 && t.len().is_multiple_of(8),
-            "{}",
-            t.len()
-        );
+        assert!(t.len() < 16 * 1024 && t.len().is_multiple_of(8), "{}", t.len());
         assert_eq!(be32(&t, 4) as usize, t.len());
         assert_eq!(&t[8..], &board[8..t.len()]);
         cellfdt::Fdt::new(&t).unwrap().check_full().unwrap();

@@ -14,10 +14,7 @@ pub struct Node {
 
 impl Node {
     fn prop(&self, name: &str) -> Option<&[u8]> {
-        self.props
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.props.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -75,7 +72,10 @@ pub enum Change {
         props: Vec<(String, Vec<u8>)>,
     },
     /// A node only in the old tree; `subnodes` removed with it are not listed.
-    NodeRemoved { path: String, subnodes: usize },
+    NodeRemoved {
+        path: String,
+        subnodes: usize,
+    },
     PropAdded {
         path: String,
         name: String,
@@ -122,8 +122,7 @@ pub fn diff(old: &[Node], new: &[Node]) -> Vec<Change> {
     let mut removed_root: Option<usize> = None; // index in `changes` of the enclosing removal
     for o in old {
         let Some(n) = new_by_path.get(o.path.as_str()) else {
-            if let Some(Change::NodeRemoved { path, subnodes }) =
-                removed_root.and_then(|i| changes.get_mut(i))
+            if let Some(Change::NodeRemoved { path, subnodes }) = removed_root.and_then(|i| changes.get_mut(i))
                 && o.path.starts_with(&format!("{path}/"))
             {
                 *subnodes += 1;
@@ -161,11 +160,7 @@ pub fn diff(old: &[Node], new: &[Node]) -> Vec<Change> {
                 Some(_) => {}
             }
         }
-        for (name, value) in n
-            .props
-            .iter()
-            .filter(|(k, _)| k != "status" && o.prop(k).is_none())
-        {
+        for (name, value) in n.props.iter().filter(|(k, _)| k != "status" && o.prop(k).is_none()) {
             changes.push(Change::PropAdded {
                 path: path(),
                 name: name.clone(),
@@ -173,10 +168,7 @@ pub fn diff(old: &[Node], new: &[Node]) -> Vec<Change> {
             });
         }
     }
-    for n in new
-        .iter()
-        .filter(|n| !old_by_path.contains_key(n.path.as_str()))
-    {
+    for n in new.iter().filter(|n| !old_by_path.contains_key(n.path.as_str())) {
         changes.push(Change::NodeAdded {
             path: n.path.clone(),
             props: n.props.clone(),
@@ -244,12 +236,7 @@ pub fn render(changes: &[Change]) -> String {
                 header(&mut out, &mut current, '~', path);
                 out.push_str(&format!("    - {}\n", shown(name, value)));
             }
-            Change::PropChanged {
-                path,
-                name,
-                old,
-                new,
-            } => {
+            Change::PropChanged { path, name, old, new } => {
                 props[2] += 1;
                 header(&mut out, &mut current, '~', path);
                 out.push_str(&format!(
@@ -276,10 +263,7 @@ mod tests {
     fn node(path: &str, props: &[(&str, &[u8])]) -> Node {
         Node {
             path: path.into(),
-            props: props
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_vec()))
-                .collect(),
+            props: props.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect(),
         }
     }
 
@@ -290,10 +274,7 @@ mod tests {
             node("/cpus", &[]),
             node("/cpus/cpu@2", &[]),
             node("/cpus/cpu@2/l2", &[]),
-            node(
-                "/uart@1",
-                &[("reg", &[0, 0, 0, 1]), ("clocks", &[0, 0, 0, 2])],
-            ),
+            node("/uart@1", &[("reg", &[0, 0, 0, 1]), ("clocks", &[0, 0, 0, 2])]),
             node("/gpio@2", &[("status", b"okay\0")]),
         ];
         let new = vec![
@@ -301,11 +282,7 @@ mod tests {
             node("/cpus", &[]),
             node(
                 "/uart@1",
-                &[
-                    ("reg", &[0, 0, 0, 1]),
-                    ("status", b"disabled\0"),
-                    ("new", b""),
-                ],
+                &[("reg", &[0, 0, 0, 1]), ("status", b"disabled\0"), ("new", b"")],
             ),
             node("/gpio@2", &[]),
             node("/pci@8", &[("compatible", b"pci-host-ecam-generic\0")]),
@@ -352,7 +329,10 @@ mod tests {
         );
         let text = render(&d);
         assert!(text.contains("- /cpus/cpu@2 (and 1 subnodes)\n"), "{text}");
-        assert!(text.contains("~ /uart@1\n    status: (absent: okay) -> \"disabled\"\n    - clocks = <0x2>\n    + new\n"), "{text}");
+        assert!(
+            text.contains("~ /uart@1\n    status: (absent: okay) -> \"disabled\"\n    - clocks = <0x2>\n    + new\n"),
+            "{text}"
+        );
         assert!(
             text.contains("+ /pci@8\n    compatible = \"pci-host-ecam-generic\"\n"),
             "{text}"

@@ -185,10 +185,7 @@ fn rpi4b_regenerates() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("board.toml: ram.size: /memory@0 reg has size 0"),
-        "{err}"
-    );
+    assert!(err.contains("board.toml: ram.size: /memory@0 reg has size 0"), "{err}");
     assert!(err.contains("1 fact to fill in"), "{err}");
 
     // QEMU raspi4b's 2 GiB, as the hand-written board.
@@ -234,22 +231,12 @@ fn rpi4b_regenerates() {
     );
     assert_eq!(
         g,
-        vec![
-            (0xfe10_1000, 0x2000),
-            (0xfe20_0000, 0x1000),
-            (0xfe20_1000, 0x1000)
-        ],
+        vec![(0xfe10_1000, 0x2000), (0xfe20_0000, 0x1000), (0xfe20_1000, 0x1000)],
         "console, cprman, GPIO"
     );
     let mailbox = (0xfe00_b000, 0x1000);
-    assert_eq!(
-        w.iter().filter(|r| !g.contains(r)).collect::<Vec<_>>(),
-        vec![&mailbox]
-    );
-    let (gi, wi) = (
-        irqs(&out.join("linux-demo.toml")),
-        irqs(&hand.join("linux-demo.toml")),
-    );
+    assert_eq!(w.iter().filter(|r| !g.contains(r)).collect::<Vec<_>>(), vec![&mailbox]);
+    let (gi, wi) = (irqs(&out.join("linux-demo.toml")), irqs(&hand.join("linux-demo.toml")));
     assert!(
         gi.contains(&(153, 1)) && wi.contains(&(153, 1)),
         "the PL011's SPI in both"
@@ -267,19 +254,8 @@ fn io_regions(p: &Path) -> Vec<(i64, i64)> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| {
-            r["flags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f.as_str() == Some("io"))
-        })
-        .map(|r| {
-            (
-                r["phys"].as_integer().unwrap(),
-                r["size"].as_integer().unwrap(),
-            )
-        })
+        .filter(|r| r["flags"].as_array().unwrap().iter().any(|f| f.as_str() == Some("io")))
+        .map(|r| (r["phys"].as_integer().unwrap(), r["size"].as_integer().unwrap()))
         .collect();
     out.sort();
     out
@@ -291,12 +267,7 @@ fn irqs(p: &Path) -> Vec<(i64, i64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["first"].as_integer().unwrap(),
-                r["count"].as_integer().unwrap(),
-            )
-        })
+        .map(|r| (r["first"].as_integer().unwrap(), r["count"].as_integer().unwrap()))
         .collect()
 }
 
@@ -309,21 +280,10 @@ fn existing_files_are_kept_without_force() {
     let dir = out.to_str().unwrap();
     let o = board_new(&["--dtb", "build/fixtures/qemu-virt.dtb", "-o", dir]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("board.toml: exists (--force overwrites it)")
-    );
-    assert_eq!(
-        std::fs::read_to_string(out.join("board.toml")).unwrap(),
-        "mine\n"
-    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("board.toml: exists (--force overwrites it)"));
+    assert_eq!(std::fs::read_to_string(out.join("board.toml")).unwrap(), "mine\n");
     assert!(!out.join("linux-demo.toml").exists());
-    let o = board_new(&[
-        "--dtb",
-        "build/fixtures/qemu-virt.dtb",
-        "-o",
-        dir,
-        "--force",
-    ]);
+    let o = board_new(&["--dtb", "build/fixtures/qemu-virt.dtb", "-o", dir, "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(parse(&out.join("board.toml")).get("gic").is_some());
 }
@@ -425,10 +385,7 @@ fn supported_small_board_passes_check() {
     assert!(!(irq..irq + 4).contains(&53) && irq + 4 <= 64, "{irq}");
     // The ECAM avoids the UART page at 0xff00_0000.
     let ecam = f["vpci.ecam_base"].as_integer().unwrap();
-    assert!(
-        ecam + 0x10_0000 <= 0xff00_0000 || ecam >= 0xff00_1000,
-        "{ecam:#x}"
-    );
+    assert!(ecam + 0x10_0000 <= 0xff00_0000 || ecam >= 0xff00_1000, "{ecam:#x}");
 }
 
 /// The third board's DTB, from the generic kernel package `cargo xtask
@@ -484,10 +441,7 @@ fn zcu102_dtb_derives_all_but_the_cadence_console() {
     let int = |k: &str| f[k].as_integer().unwrap_or_else(|| panic!("{k}"));
     assert_eq!((int("ram.base"), int("ram.size")), (0, 0x8000_0000));
     assert_eq!(int("gic.version"), 2);
-    assert_eq!(
-        (int("gic.gicd_base"), int("gic.gicc_base")),
-        (0xf901_0000, 0xf902_0000)
-    );
+    assert_eq!((int("gic.gicd_base"), int("gic.gicc_base")), (0xf901_0000, 0xf902_0000));
     assert_eq!(f["cpus.start"].as_str(), Some("psci-smc"));
     assert_eq!(f["cpus.mpidr"].as_array().unwrap().len(), 4);
     assert!(f.contains_key("hypervisor.phys") && f.contains_key("vpci.irq_base"));

@@ -45,11 +45,7 @@ fn cpu_owned_twice(t: &str) -> String {
     with_cell(t, "[1, 2]")
 }
 fn irq_out_of_range(t: &str) -> String {
-    replace_once(
-        t,
-        "{ first = 33, count = 1 },",
-        "{ first = 300, count = 1 },",
-    )
+    replace_once(t, "{ first = 33, count = 1 },", "{ first = 300, count = 1 },")
 }
 fn window_outside_ram(t: &str) -> String {
     with_region(t, "0x9000_0000", "0x10_0000")
@@ -93,10 +89,7 @@ fn good_configs_pass() {
         "{}",
         stdout(&o)
     );
-    assert_exit(
-        &cellboot(["check", PI_SYSTEM, "--board", PI_BOARD, "--dtb", PI_DTB]),
-        0,
-    );
+    assert_exit(&cellboot(["check", PI_SYSTEM, "--board", PI_BOARD, "--dtb", PI_DTB]), 0);
     let o = cellboot(["check", VIRT_SYSTEM, "--json"]);
     assert_exit(&o, 0);
     assert_eq!(
@@ -118,10 +111,7 @@ fn each_broken_config_names_file_field_and_value() {
             .find(|l| l.starts_with(&want))
             .unwrap_or_else(|| panic!("no {want:?} in\n{err}"));
         assert!(line.contains(words), "{line}");
-        assert!(
-            err.ends_with(" problem\n") || err.ends_with(" problems\n"),
-            "{err}"
-        );
+        assert!(err.ends_with(" problem\n") || err.ends_with(" problems\n"), "{err}");
         assert!(stdout(&o).is_empty(), "problems go to stderr");
     }
 }
@@ -134,14 +124,9 @@ fn all_problems_are_reported_at_once_and_as_json() {
     assert_exit(&o, 1);
     assert!(stderr(&o).ends_with("4 problems\n"), "{}", stderr(&o));
 
-    let o = cellboot([
-        "check".as_ref(),
-        cfg.system().as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let o = cellboot(["check".as_ref(), cfg.system().as_os_str(), "--json".as_ref()]);
     assert_exit(&o, 1);
-    let problems: Vec<Value> =
-        serde_json::from_str(&stdout(&o)).expect("--json prints a JSON array");
+    let problems: Vec<Value> = serde_json::from_str(&stdout(&o)).expect("--json prints a JSON array");
     assert_eq!(problems.len(), CASES.len(), "{problems:#?}");
     for (_, field, value, words) in CASES {
         let p = problems
@@ -158,34 +143,19 @@ fn all_problems_are_reported_at_once_and_as_json() {
 fn toml_and_board_errors_name_their_file() {
     let cfg = ConfigCopy::new(
         "qemu-virt",
-        &replace_once(
-            &virt_text(),
-            "loader_ipa = 0x4800_0000",
-            "loader_ipa = \"x\"",
-        ),
+        &replace_once(&virt_text(), "loader_ipa = 0x4800_0000", "loader_ipa = \"x\""),
     );
-    let o = cellboot([
-        "check".as_ref(),
-        cfg.system().as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let o = cellboot(["check".as_ref(), cfg.system().as_os_str(), "--json".as_ref()]);
     assert_exit(&o, 1);
     let problems: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(problems[0]["file"], cfg.system().display().to_string());
     assert_eq!(problems[0]["field"], "cells[0].loader_ipa", "{problems:#?}");
     assert!(
-        problems[0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("line 7"),
+        problems[0]["message"].as_str().unwrap().starts_with("line 7"),
         "{problems:#?}"
     );
 
-    let board = replace_once(
-        &read(&cfg.path("board.toml")),
-        "num_irqs = 288",
-        "num_irqs = 9999",
-    );
+    let board = replace_once(&read(&cfg.path("board.toml")), "num_irqs = 288", "num_irqs = 9999");
     std::fs::write(cfg.path("board.toml"), board).unwrap();
     std::fs::write(cfg.system(), virt_text()).unwrap();
     let o = cellboot(["check".as_ref(), cfg.system().as_os_str()]);
@@ -197,11 +167,7 @@ fn toml_and_board_errors_name_their_file() {
 #[test]
 fn dtb_cross_check_finds_a_window_over_a_device() {
     // vPCI MMIO over QEMU's virtio-mmio transports: fine for the config alone.
-    let text = replace_once(
-        &virt_text(),
-        "mmio_base = 0x1000_0000",
-        "mmio_base = 0x0a00_0000",
-    );
+    let text = replace_once(&virt_text(), "mmio_base = 0x1000_0000", "mmio_base = 0x0a00_0000");
     let cfg = ConfigCopy::new("qemu-virt", &text);
     assert_exit(&cellboot(["check".as_ref(), cfg.system().as_os_str()]), 0);
     let o = cellboot([

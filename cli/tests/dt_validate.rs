@@ -27,7 +27,10 @@ fn dt_validate(dtbs: &[&Path]) -> String {
         // pip may have put the script off PATH; the module is what counts.
         Err(_) => {
             let mut py = Command::new("python3");
-            py.args(["-c", "import sys; from dtschema.dtb_validate import main; sys.argv[0] = 'dt-validate'; sys.exit(main())"]);
+            py.args([
+                "-c",
+                "import sys; from dtschema.dtb_validate import main; sys.argv[0] = 'dt-validate'; sys.exit(main())",
+            ]);
             args(&mut py);
             py.output()
                 .expect("dt-validate (dtschema) is not installed: run .ci/provision.sh")
@@ -77,10 +80,7 @@ fn without(blob: &[u8], pci: &str, prop: &str, dir: &Path, name: &str) -> PathBu
     let size = f.as_fdt().totalsize();
     let path = dir.join(name);
     std::fs::write(&path, &buf[..size]).unwrap();
-    Fdt::new(&std::fs::read(&path).unwrap())
-        .unwrap()
-        .check_full()
-        .unwrap();
+    Fdt::new(&std::fs::read(&path).unwrap()).unwrap().check_full().unwrap();
     path
 }
 
@@ -96,13 +96,7 @@ fn vpci_node_passes_the_kernels_host_generic_pci_binding() {
     // Control: a node without `ranges` must be caught by host-generic-pci.yaml,
     // or this test could not fail.
     let (_, virt_blob, virt_pci) = &guests[0];
-    let control = without(
-        virt_blob,
-        virt_pci,
-        "ranges",
-        tmp.path(),
-        "control-no-ranges.dtb",
-    );
+    let control = without(virt_blob, virt_pci, "ranges", tmp.path(), "control-no-ranges.dtb");
 
     let mut all: Vec<&Path> = guests.iter().map(|(p, ..)| p.as_path()).collect();
     all.push(&control);
@@ -112,8 +106,7 @@ fn vpci_node_passes_the_kernels_host_generic_pci_binding() {
     assert!(
         caught
             .iter()
-            .any(|m| m.contains("'ranges' is a required property")
-                && m.contains("host-generic-pci.yaml")),
+            .any(|m| m.contains("'ranges' is a required property") && m.contains("host-generic-pci.yaml")),
         "the binding was not applied to the node:\n{output}"
     );
     for (path, _, pci) in &guests {

@@ -14,10 +14,7 @@ use std::process::Command;
 /// dtc's warnings (file name stripped) for dtb -> dts -> dtb; panics when
 /// dtc cannot compile the source back.
 fn dtc_round_trip_warnings(dtb: &Path, dir: &Path) -> BTreeSet<String> {
-    let dts = dir.join(format!(
-        "{}.dts",
-        dtb.file_name().unwrap().to_string_lossy()
-    ));
+    let dts = dir.join(format!("{}.dts", dtb.file_name().unwrap().to_string_lossy()));
     let back = dir.join("back.dtb");
     let mut warnings = BTreeSet::new();
     for (args, input) in [
@@ -33,11 +30,7 @@ fn dtc_round_trip_warnings(dtb: &Path, dir: &Path) -> BTreeSet<String> {
             .output()
             .expect("run dtc");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            o.status.success(),
-            "dtc {args:?} {}: {err}",
-            input.display()
-        );
+        assert!(o.status.success(), "dtc {args:?} {}: {err}", input.display());
         for line in err.lines().filter(|l| !l.trim().is_empty()) {
             // "<file>: Warning (check): /path: text" -> "Warning (check): /path: text"
             let l = line
@@ -55,8 +48,7 @@ fn dtb_for_both_boards_compiles_back_without_new_dtc_warnings() {
     for (board, fixture) in [("qemu-virt", VIRT_DTB), ("rpi4b", PI_DTB)] {
         let (path, blob) = build_guest(board, tmp.path());
         let f = Fdt::new(&blob).unwrap();
-        f.check_full()
-            .unwrap_or_else(|e| panic!("{board}: check_full: {e:?}"));
+        f.check_full().unwrap_or_else(|e| panic!("{board}: check_full: {e:?}"));
         assert_eq!(f.totalsize(), blob.len(), "{board}: packed");
         let before = dtc_round_trip_warnings(&repo_file(fixture), tmp.path());
         let after = dtc_round_trip_warnings(&path, tmp.path());
@@ -66,8 +58,7 @@ fn dtb_for_both_boards_compiles_back_without_new_dtc_warnings() {
 }
 
 fn node<'a>(f: &Fdt<'a>, path: &str) -> usize {
-    f.path_offset(path)
-        .unwrap_or_else(|e| panic!("{path}: {e:?}"))
+    f.path_offset(path).unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
 fn prop<'a>(f: &Fdt<'a>, path: &str, name: &str) -> &'a [u8] {
@@ -86,10 +77,7 @@ fn virt_guest_has_the_cells_view_of_the_board() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, blob) = build_guest("qemu-virt", tmp.path());
     let f = Fdt::new(&blob).unwrap();
-    assert_eq!(
-        prop(&f, "/pci@8e00000", "compatible"),
-        b"pci-host-ecam-generic\0"
-    );
+    assert_eq!(prop(&f, "/pci@8e00000", "compatible"), b"pci-host-ecam-generic\0");
     assert_eq!(
         cells(prop(&f, "/memory@48000000", "reg")),
         [0, 0x4800_0000, 0, 0x1800_0000]
@@ -105,10 +93,7 @@ fn virt_guest_has_the_cells_view_of_the_board() {
     // docs/boot-flow.md staging: the board DTB's used part at the top of
     // RAM, 4 KiB aligned down, the initrd below it.
     let (_, _, initrd) = virt_staging();
-    assert_eq!(
-        cells(prop(&f, "/chosen", "linux,initrd-start")),
-        [0, initrd as u32]
-    );
+    assert_eq!(cells(prop(&f, "/chosen", "linux,initrd-start")), [0, initrd as u32]);
     assert_eq!(
         cells(prop(&f, "/chosen", "linux,initrd-end")),
         [0, initrd as u32 + 0x20_0000]
@@ -121,15 +106,9 @@ fn pi_guest_uses_psci_and_keeps_its_uart() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, blob) = build_guest("rpi4b", tmp.path());
     let f = Fdt::new(&blob).unwrap();
-    assert_eq!(
-        prop(&f, "/pci@ff900000", "compatible"),
-        b"pci-host-ecam-generic\0"
-    );
+    assert_eq!(prop(&f, "/pci@ff900000", "compatible"), b"pci-host-ecam-generic\0");
     assert_eq!(prop(&f, "/cpus/cpu@0", "enable-method"), b"psci\0");
-    assert!(
-        f.getprop(node(&f, "/cpus/cpu@0"), "cpu-release-addr")
-            .is_err()
-    );
+    assert!(f.getprop(node(&f, "/cpus/cpu@0"), "cpu-release-addr").is_err());
     assert!(f.path_offset("/cpus/cpu@2").is_err());
     assert_eq!(prop(&f, "/psci", "method"), b"hvc\0");
     assert!(
@@ -166,18 +145,21 @@ fn virt_guest_equals_the_loader_library_on_the_shims_comm_region() {
     let dtc = |rel: &str| cellboot_config::dtc::compile_dts(&repo_file(rel)).unwrap();
     let template = dtc("boards/qemu-virt/vpci-template.dts");
     let overlay = dtc("boards/qemu-virt/overlays/cellboot-demo.dts");
-    let overlays = [Overlay { name: "cellboot-demo.dtbo", blob: &overlay }];
+    let overlays = [Overlay {
+        name: "cellboot-demo.dtbo",
+        blob: &overlay,
+    }];
     let mut view = CellView::from_info(&info);
     view.vpci_template = Some(&template);
     view.overlays = &overlays;
     let mut out = vec![0u8; 2 << 20];
     let mut scratch = vec![0u8; scratch_len(&view, out.len())];
     let n = build_guest_dtb_in(&trimmed, &mut out, &mut scratch, &view).unwrap();
-    assert!(Fdt::new(&out[..n]).unwrap().path_offset("/cellboot-demo").is_ok(), "overlay not applied");
     assert!(
-        out[..n] == cli[..],
-        "CLI output differs from the loader library's"
+        Fdt::new(&out[..n]).unwrap().path_offset("/cellboot-demo").is_ok(),
+        "overlay not applied"
     );
+    assert!(out[..n] == cli[..], "CLI output differs from the loader library's");
 }
 
 #[test]
@@ -218,10 +200,7 @@ fn diff_shows_nodes_properties_and_status_flips() {
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
-    assert!(
-        !out.contains("/pl011@9000000"),
-        "the cell's UART is unchanged:\n{out}"
-    );
+    assert!(!out.contains("/pl011@9000000"), "the cell's UART is unchanged:\n{out}");
     assert!(
         out.lines()
             .last()
@@ -233,11 +212,7 @@ fn diff_shows_nodes_properties_and_status_flips() {
     args.push("--dts".into());
     let o = cellboot(&args);
     assert_exit(&o, 0);
-    assert!(
-        stdout(&o).contains("\n+\tpci@8e00000 {\n"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("\n+\tpci@8e00000 {\n"), "{}", stdout(&o));
 }
 
 #[test]
@@ -261,11 +236,7 @@ fn bad_inputs_exit_with_a_message_not_a_panic() {
     );
     // Not a DTB / a truncated one: problem with the input, 1.
     let junk = tmp.path().join("junk.dtb");
-    std::fs::write(
-        &junk,
-        b"not a device tree at all, but long enough for a header....",
-    )
-    .unwrap();
+    std::fs::write(&junk, b"not a device tree at all, but long enough for a header....").unwrap();
     let o = with_dtb(&junk.display().to_string());
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("junk.dtb: magic"), "{}", stderr(&o));
@@ -360,13 +331,20 @@ fn virt_system_with(dir: &Path, edit: &dyn Fn(String) -> String) -> Vec<String> 
     copy_board_sources("qemu-virt", dir);
     let mut args = guest_args("qemu-virt");
     args[1] = sys.display().to_string();
-    args.extend(["--board".into(), repo_file("boards/qemu-virt/board.toml").display().to_string()]);
+    args.extend([
+        "--board".into(),
+        repo_file("boards/qemu-virt/board.toml").display().to_string(),
+    ]);
     args
 }
 
 fn overlay_line(path: &str) -> impl Fn(String) -> String + '_ {
     move |t: String| {
-        let t = t.lines().filter(|l| !l.starts_with("overlays =")).collect::<Vec<_>>().join("\n");
+        let t = t
+            .lines()
+            .filter(|l| !l.starts_with("overlays ="))
+            .collect::<Vec<_>>()
+            .join("\n");
         replace_once(&t, "disable = [", &format!("overlays = [{path:?}]\ndisable = ["))
     }
 }
@@ -392,7 +370,10 @@ fn dtb_names_the_overlay_and_fragment_that_fail() {
     let o = cellboot(["dtb".to_string(), "--dts".into()].into_iter().chain(args));
     assert_ne!(o.status.code(), Some(0));
     let err = stderr(&o);
-    assert!(err.contains("missing-label.dtbo") && err.contains("fragment 1"), "{err}");
+    assert!(
+        err.contains("missing-label.dtbo") && err.contains("fragment 1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -403,11 +384,18 @@ fn template_and_direct_writer_preview_the_same_bytes() {
         std::fs::create_dir_all(&d).unwrap();
         let out = d.join("g.dtb");
         let args = virt_system_with(&d, edit);
-        let o = cellboot(["dtb".to_string(), "-o".into(), out.display().to_string()].into_iter().chain(args));
+        let o = cellboot(
+            ["dtb".to_string(), "-o".into(), out.display().to_string()]
+                .into_iter()
+                .chain(args),
+        );
         assert_exit(&o, 0);
         std::fs::read(out).unwrap()
     };
     let with_template = build(&|t| t, "t");
-    let direct = build(&|t| replace_once(&t, "disable = [", "vpci_template = false\ndisable = ["), "d");
+    let direct = build(
+        &|t| replace_once(&t, "disable = [", "vpci_template = false\ndisable = ["),
+        "d",
+    );
     assert!(with_template == direct, "template and direct writer differ");
 }

@@ -19,18 +19,40 @@ fn check_accepts_ram_at_ipa_0_on_virt() {
 fn check_still_reports_ipa_0_for_a_cell_that_gets_the_dtb() {
     // The same region in a loader-booted cell overlaps /flash@0 of its DTB.
     let text = read(&repo_file(VIRT_SYSTEM));
-    let text = replace_once(&text, "flags = [\"read\", \"write\", \"execute\", \"dma\", \"ram\"]", "flags = [\"read\", \"write\", \"execute\", \"dma\", \"ram\"]\n\n[[cells.memory]]\nphys = 0x5f00_0000\nvirt = 0\nsize = 0x10_0000\nflags = [\"read\", \"write\", \"ram\"]");
+    let text = replace_once(
+        &text,
+        "flags = [\"read\", \"write\", \"execute\", \"dma\", \"ram\"]",
+        "flags = [\"read\", \"write\", \"execute\", \"dma\", \"ram\"]\n\n[[cells.memory]]\nphys = 0x5f00_0000\nvirt = 0\nsize = 0x10_0000\nflags = [\"read\", \"write\", \"ram\"]",
+    );
     let cfg = ConfigCopy::new("qemu-virt", &text);
-    let o = cellboot(["check".as_ref(), cfg.system().as_os_str(), "--dtb".as_ref(), repo_file(VIRT_DTB).as_os_str()]);
+    let o = cellboot([
+        "check".as_ref(),
+        cfg.system().as_os_str(),
+        "--dtb".as_ref(),
+        repo_file(VIRT_DTB).as_os_str(),
+    ]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("overlaps device /flash@0"), "{}", stderr(&o));
 }
 
 #[test]
 fn dtb_refuses_a_jailhouse_cell() {
-    let o = cellboot(["dtb", "--system", JH_VIRT, "--cell", "jh-a", "--dtb", repo_file(VIRT_DTB).to_str().unwrap(), "--dts"]);
+    let o = cellboot([
+        "dtb",
+        "--system",
+        JH_VIRT,
+        "--cell",
+        "jh-a",
+        "--dtb",
+        repo_file(VIRT_DTB).to_str().unwrap(),
+        "--dts",
+    ]);
     assert_exit(&o, 1);
-    assert!(stderr(&o).contains("cells[0]: boot.kind = \"jailhouse\": the cell gets no device tree"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cells[0]: boot.kind = \"jailhouse\": the cell gets no device tree"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -58,11 +58,7 @@ fn missing_dtc_exits_2() {
 #[test]
 fn a_full_dtb_is_not_an_overlay() {
     let cfg = with_overlay("full.dts");
-    std::fs::write(
-        cfg.path("overlays/full.dts"),
-        "/dts-v1/;\n/ { model = \"x\"; };\n",
-    )
-    .unwrap();
+    std::fs::write(cfg.path("overlays/full.dts"), "/dts-v1/;\n/ { model = \"x\"; };\n").unwrap();
     let o = cellboot(dtb_args(&cfg));
     assert_exit(&o, 1);
     assert!(
@@ -77,13 +73,7 @@ fn a_full_dtb_is_not_an_overlay() {
 fn a_fifo_is_refused_without_blocking() {
     let cfg = with_overlay("fifo.dts");
     let fifo = cfg.path("overlays/fifo.dts");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     for args in [
         dtb_args(&cfg),
         vec![
@@ -137,18 +127,11 @@ fn control_characters_are_escaped() {
 
 #[test]
 fn toml_errors_name_the_field() {
-    let text = replace_once(
-        &read(&repo_file(VIRT_SYSTEM)),
-        "irq_base = 140",
-        "irq_base = \"140\"",
-    );
+    let text = replace_once(&read(&repo_file(VIRT_SYSTEM)), "irq_base = 140", "irq_base = \"140\"");
     let cfg = ConfigCopy::new("qemu-virt", &text);
     let o = cellboot(["check".as_ref(), cfg.system().as_os_str()]);
     assert_exit(&o, 1);
-    let want = format!(
-        "error: {}: cells[0].vpci.irq_base: line ",
-        cfg.system().display()
-    );
+    let want = format!("error: {}: cells[0].vpci.irq_base: line ", cfg.system().display());
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
 }
 

@@ -54,12 +54,7 @@ fn run(args: &[String]) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
             return (status.code(), err);
         }
         if start.elapsed() > HANG {
@@ -79,15 +74,18 @@ struct Tally {
 
 impl Tally {
     fn code(&mut self, what: &str, code: Option<i32>, err: &str, case: &str) -> Option<i32> {
-        let kind = if case.starts_with("config") { "config mutants" } else { "DTB mutants" };
+        let kind = if case.starts_with("config") {
+            "config mutants"
+        } else {
+            "DTB mutants"
+        };
         let key = match code {
             Some(c) => format!("{kind}: {what} exit {c}"),
             None => format!("{kind}: {what} hang"),
         };
         *self.runs.entry(key).or_default() += 1;
         if !matches!(code, Some(0..=2)) {
-            self.violations
-                .push(format!("{case}: {what} exit {code:?}: {err}"));
+            self.violations.push(format!("{case}: {what} exit {code:?}: {err}"));
         }
         code
     }
@@ -228,13 +226,7 @@ fn mutate_dtb(rng: &mut Rng, good: &[u8]) -> Vec<u8> {
             8 => {
                 let f = 4 * (1 + rng.below(9));
                 let v = be(&b, f);
-                let nv = [
-                    v.wrapping_add(1),
-                    v.wrapping_sub(1),
-                    v.wrapping_add(8),
-                    0,
-                    0xffff_ffff,
-                ][rng.below(5)];
+                let nv = [v.wrapping_add(1), v.wrapping_sub(1), v.wrapping_add(8), 0, 0xffff_ffff][rng.below(5)];
                 b[f..f + 4].copy_from_slice(&nv.to_be_bytes());
                 continue;
             }
@@ -266,10 +258,7 @@ impl Workspace {
         std::fs::write(&initrd, vec![0u8; 1 << 20]).unwrap();
         let guest = repo().join("build/guest");
         let system = read(&repo_file(system))
-            .replace(
-                "../../build/guest/initramfs.cpio.gz",
-                &initrd.display().to_string(),
-            )
+            .replace("../../build/guest/initramfs.cpio.gz", &initrd.display().to_string())
             .replace("../../build/guest", &guest.display().to_string());
         let board_text = read(&repo_file(&format!("boards/{board}/board.toml")));
         Self {
@@ -309,16 +298,11 @@ fn shim_accepts_dtb(raw: &[u8]) -> bool {
     let Ok(n) = trim_board_dtb(raw, &mut out) else {
         return false;
     };
-    cellfdt::Fdt::new(&out[..n])
-        .and_then(|f| f.check_full())
-        .is_ok()
+    cellfdt::Fdt::new(&out[..n]).and_then(|f| f.check_full()).is_ok()
 }
 
 fn libfdt_ok(blob: &[u8]) -> bool {
-    matches!(
-        fdt_conformance::libfdt::check_full_or_skip(blob),
-        Some(Ok(()))
-    )
+    matches!(fdt_conformance::libfdt::check_full_or_skip(blob), Some(Ok(())))
 }
 
 /// One input through check, then (when check accepts) dtb for every cell
@@ -361,17 +345,7 @@ fn one(t: &mut Tally, w: &Workspace, case: &str) {
     for cell in &cells {
         let out = w.path("guest.dtb");
         let _ = std::fs::remove_file(&out);
-        let args = [
-            "dtb",
-            "--system",
-            &sys,
-            "--dtb",
-            &dtb,
-            "--cell",
-            cell,
-            "-o",
-            &s(&out),
-        ];
+        let args = ["dtb", "--system", &sys, "--dtb", &dtb, "--cell", cell, "-o", &s(&out)];
         let (code, err) = run(&args.map(String::from));
         let code = t.code("dtb", code, &err, case);
         if code == Some(0) {
@@ -389,9 +363,8 @@ fn one(t: &mut Tally, w: &Workspace, case: &str) {
         // error of `dtb` (exit 2), not a config problem `check` missed.
         let io = code == Some(2) && err.contains("cannot read");
         if check == Some(0) && code != Some(0) && !io {
-            t.violations.push(format!(
-                "{case}: check ok, dtb --cell {cell} exit {code:?}: {err}"
-            ));
+            t.violations
+                .push(format!("{case}: check ok, dtb --cell {cell} exit {code:?}: {err}"));
         }
     }
     if check != Some(0) {

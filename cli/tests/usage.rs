@@ -24,14 +24,8 @@ fn help_shows_examples_for_every_command() {
             "cellboot dtb --system boards/qemu-virt/linux-demo.toml --cell linux",
         ),
         ("diff", "cellboot diff --system"),
-        (
-            "check",
-            "cellboot check boards/qemu-virt/linux-demo.toml --dtb",
-        ),
-        (
-            "build",
-            "cellboot build boards/qemu-virt/linux-demo.toml -o system.bin",
-        ),
+        ("check", "cellboot check boards/qemu-virt/linux-demo.toml --dtb"),
+        ("build", "cellboot build boards/qemu-virt/linux-demo.toml -o system.bin"),
     ] {
         let o = cellboot([sub, "--help"]);
         assert_exit(&o, 0);

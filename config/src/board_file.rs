@@ -1,7 +1,7 @@
 //! `boards/<board>/board.toml`: the board's fixed facts.
 
-use crate::error::{from_toml, ConfigError};
 use crate::Source;
+use crate::error::{ConfigError, from_toml};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

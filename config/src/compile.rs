@@ -2,13 +2,13 @@
 //! Reports what the binary format cannot hold (counts, string lengths, names)
 //! and what `validate` cannot see (flag sets, CPU start methods, peer names).
 
+use crate::Source;
 use crate::board_file::{BoardFile, CpuStart};
-use crate::error::{hex, ConfigError};
+use crate::error::{ConfigError, hex};
 use crate::system::{Payload, PayloadSource, System};
 use crate::system_file::{BootKind, Cell, SystemFile};
-use crate::Source;
-use cellboot_abi::*;
 use cellboot_abi::staging;
+use cellboot_abi::*;
 
 /// The board's vPCI template overlay, beside `board.toml`.
 pub const VPCI_TEMPLATE_FILE: &str = "vpci-template.dts";
@@ -27,7 +27,11 @@ fn overlays(
         out.boot.flags |= boot_flags::DIRECT_VPCI;
     }
     if c.overlays.len() > staging::MAX_OVERLAYS {
-        err(format!("{at}.overlays"), format!("{} files", c.overlays.len()), format!("at most {} overlays per cell", staging::MAX_OVERLAYS));
+        err(
+            format!("{at}.overlays"),
+            format!("{} files", c.overlays.len()),
+            format!("at most {} overlays per cell", staging::MAX_OVERLAYS),
+        );
         return;
     }
     if c.overlays.is_empty() {
@@ -42,15 +46,27 @@ fn overlays(
         let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("");
         if ext != "dts" && ext != "dtbo" {
-            err(field.clone(), format!("{f:?}"), "an overlay is a .dts source (compiled with dtc -@) or a compiled .dtbo".into());
+            err(
+                field.clone(),
+                format!("{f:?}"),
+                "an overlay is a .dts source (compiled with dtc -@) or a compiled .dtbo".into(),
+            );
         }
         let name = format!("{stem}.dtbo");
         if name.len() >= 24 {
-            err(field.clone(), format!("{f:?}"), format!("payload name {name:?} is longer than 23 bytes: use a file stem of at most 18 bytes"));
+            err(
+                field.clone(),
+                format!("{f:?}"),
+                format!("payload name {name:?} is longer than 23 bytes: use a file stem of at most 18 bytes"),
+            );
         }
         // Existence is the packer's concern (like kernels): `cellboot check`
         // validates a system file copied anywhere.
-        payloads.push(Payload { kind: payload_kind::OVERLAY, name, source: PayloadSource::File(path) });
+        payloads.push(Payload {
+            kind: payload_kind::OVERLAY,
+            name,
+            source: PayloadSource::File(path),
+        });
     }
 }
 
@@ -58,19 +74,36 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
     let mut errors = Vec::new();
     let mut cfg = SystemConfig::empty();
     board(b, &bsrc.path, &mut cfg, &mut errors);
-    cfg.hypervisor = MemRegion { phys: b.hypervisor.phys, virt: b.hypervisor.phys, size: b.hypervisor.size, flags: 0 };
+    cfg.hypervisor = MemRegion {
+        phys: b.hypervisor.phys,
+        virt: b.hypervisor.phys,
+        size: b.hypervisor.size,
+        flags: 0,
+    };
 
     let spath = &ssrc.path;
     let mut err = |field: String, value: String, msg: String| errors.push(ConfigError::new(spath, field, value, msg));
     let mut payloads = vec![
-        Payload { kind: payload_kind::SYSCONFIG, name: "sysconfig".into(), source: PayloadSource::SystemConfig },
-        Payload { kind: payload_kind::LOADER, name: "loader".into(), source: PayloadSource::Loader },
+        Payload {
+            kind: payload_kind::SYSCONFIG,
+            name: "sysconfig".into(),
+            source: PayloadSource::SystemConfig,
+        },
+        Payload {
+            kind: payload_kind::LOADER,
+            name: "loader".into(),
+            source: PayloadSource::Loader,
+        },
     ];
     if s.cells.is_empty() {
         err("cells".into(), "[]".into(), "a system needs at least one cell".into());
     }
     if s.cells.len() > MAX_CELLS {
-        err("cells".into(), s.cells.len().to_string(), format!("at most {MAX_CELLS} cells"));
+        err(
+            "cells".into(),
+            s.cells.len().to_string(),
+            format!("at most {MAX_CELLS} cells"),
+        );
     }
     let base = ssrc.path.parent().unwrap_or(std::path::Path::new("."));
     for (ci, c) in s.cells.iter().enumerate().take(MAX_CELLS) {
@@ -80,20 +113,42 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
         let mut add = |kind, what: &str, file: &str, err: &mut dyn FnMut(String, String, String)| -> u32 {
             let name = format!("{}.{what}", c.name);
             if name.len() >= 24 {
-                err(format!("{at}.name"), format!("{:?}", c.name), format!("payload name {name:?} is longer than 23 bytes: use a shorter cell name"));
+                err(
+                    format!("{at}.name"),
+                    format!("{:?}", c.name),
+                    format!("payload name {name:?} is longer than 23 bytes: use a shorter cell name"),
+                );
             }
-            payloads.push(Payload { kind, name, source: PayloadSource::File(base.join(file)) });
+            payloads.push(Payload {
+                kind,
+                name,
+                source: PayloadSource::File(base.join(file)),
+            });
             payloads.len().saturating_sub(1) as u32
         };
         if c.boot.kind == BootKind::Jailhouse {
-            crate::jailhouse_kind::images(c, &at, out, &mut |k, file, err| add(payload_kind::INMATE, &format!("image{k}"), file, err), &mut err);
+            crate::jailhouse_kind::images(
+                c,
+                &at,
+                out,
+                &mut |k, file, err| add(payload_kind::INMATE, &format!("image{k}"), file, err),
+                &mut err,
+            );
             continue;
         }
-        let kernel_kind = if c.boot.kind == BootKind::Linux { payload_kind::KERNEL } else { payload_kind::INMATE };
+        let kernel_kind = if c.boot.kind == BootKind::Linux {
+            payload_kind::KERNEL
+        } else {
+            payload_kind::INMATE
+        };
         let kernel = match &c.boot.kernel {
             Some(k) => k.as_str(),
             None => {
-                err(format!("{at}.boot.kernel"), String::new(), "missing: a linux or raw cell boots a kernel file".into());
+                err(
+                    format!("{at}.boot.kernel"),
+                    String::new(),
+                    "missing: a linux or raw cell boots a kernel file".into(),
+                );
                 ""
             }
         };
@@ -106,16 +161,36 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
     }
     cfg.num_cells = s.cells.len().min(MAX_CELLS) as u32;
     // The board's vPCI template, once, when a cell builds its vPCI node from it.
-    let template = bsrc.path.parent().unwrap_or(std::path::Path::new(".")).join(VPCI_TEMPLATE_FILE);
-    if cfg.cells[..cfg.num_cells as usize].iter().any(staging::wants_vpci_template) && template.is_file() {
-        payloads.push(Payload { kind: payload_kind::VPCI_TEMPLATE, name: "vpci-template".into(), source: PayloadSource::File(template) });
+    let template = bsrc
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(VPCI_TEMPLATE_FILE);
+    if cfg.cells[..cfg.num_cells as usize]
+        .iter()
+        .any(staging::wants_vpci_template)
+        && template.is_file()
+    {
+        payloads.push(Payload {
+            kind: payload_kind::VPCI_TEMPLATE,
+            name: "vpci-template".into(),
+            source: PayloadSource::File(template),
+        });
     }
     if payloads.len() > MAX_PAYLOADS {
-        err("cells".into(), String::new(), format!("{} payloads, the payload table holds {MAX_PAYLOADS}", payloads.len()));
+        err(
+            "cells".into(),
+            String::new(),
+            format!("{} payloads, the payload table holds {MAX_PAYLOADS}", payloads.len()),
+        );
     }
 
     if s.links.len() > MAX_LINKS {
-        err("links".into(), s.links.len().to_string(), format!("at most {MAX_LINKS} links"));
+        err(
+            "links".into(),
+            s.links.len().to_string(),
+            format!("at most {MAX_LINKS} links"),
+        );
     }
     for (li, l) in s.links.iter().enumerate().take(MAX_LINKS) {
         let at = format!("links[{li}]");
@@ -130,12 +205,20 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
             protocol: l.protocol,
         };
         if l.peers.is_empty() || l.peers.len() > 2 {
-            err(format!("{at}.peers"), format!("{:?}", l.peers), "a link has one or two peers (cell names)".into());
+            err(
+                format!("{at}.peers"),
+                format!("{:?}", l.peers),
+                "a link has one or two peers (cell names)".into(),
+            );
         }
         for (pi, name) in l.peers.iter().enumerate().take(2) {
             match s.cells.iter().position(|c| &c.name == name) {
                 Some(i) => out.peers[pi] = i as u32,
-                None => err(format!("{at}.peers[{pi}]"), format!("{name:?}"), "no cell has this name".into()),
+                None => err(
+                    format!("{at}.peers[{pi}]"),
+                    format!("{name:?}"),
+                    "no cell has this name".into(),
+                ),
             }
         }
     }
@@ -169,13 +252,21 @@ fn board(b: &BoardFile, path: &std::path::Path, cfg: &mut SystemConfig, errors: 
     o.gicd_size = b.gic.gicd_size;
     let need = |v: Option<u64>, field: &str, err: &mut dyn FnMut(&str, String, &str)| {
         v.unwrap_or_else(|| {
-            err(&format!("gic.{field}"), String::new(), &format!("missing: GICv{} needs it", b.gic.version));
+            err(
+                &format!("gic.{field}"),
+                String::new(),
+                &format!("missing: GICv{} needs it", b.gic.version),
+            );
             0
         })
     };
     let unwanted = |v: Option<u64>, field: &str, err: &mut dyn FnMut(&str, String, &str)| {
         if let Some(v) = v {
-            err(&format!("gic.{field}"), hex(v), &format!("GICv{} has no such block", b.gic.version));
+            err(
+                &format!("gic.{field}"),
+                hex(v),
+                &format!("GICv{} has no such block", b.gic.version),
+            );
         }
     };
     match b.gic.version {
@@ -200,7 +291,11 @@ fn board(b: &BoardFile, path: &std::path::Path, cfg: &mut SystemConfig, errors: 
     };
     let n = b.cpus.mpidr.len();
     if n > MAX_CPUS {
-        err("cpus.mpidr", format!("{n} entries"), &format!("at most {MAX_CPUS} CPUs"));
+        err(
+            "cpus.mpidr",
+            format!("{n} entries"),
+            &format!("at most {MAX_CPUS} CPUs"),
+        );
     }
     o.num_cpus = n.min(MAX_CPUS) as u32;
     for (i, &m) in b.cpus.mpidr.iter().enumerate().take(MAX_CPUS) {
@@ -212,9 +307,11 @@ fn board(b: &BoardFile, path: &std::path::Path, cfg: &mut SystemConfig, errors: 
             format!("{} entries", b.cpus.release_addr.len()),
             &format!("spin-table needs one release address per CPU ({n})"),
         ),
-        CpuStart::PsciSmc | CpuStart::PsciHvc if !b.cpus.release_addr.is_empty() => {
-            err("cpus.release_addr", format!("{:?}", b.cpus.release_addr), "only spin-table boards have release addresses")
-        }
+        CpuStart::PsciSmc | CpuStart::PsciHvc if !b.cpus.release_addr.is_empty() => err(
+            "cpus.release_addr",
+            format!("{:?}", b.cpus.release_addr),
+            "only spin-table boards have release addresses",
+        ),
         _ => {}
     }
     for (i, &a) in b.cpus.release_addr.iter().enumerate().take(MAX_CPUS) {
@@ -224,14 +321,22 @@ fn board(b: &BoardFile, path: &std::path::Path, cfg: &mut SystemConfig, errors: 
 
 fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn FnMut(String, String, String)) {
     if !set_str_field(&mut out.name, &c.name) {
-        err(format!("{at}.name"), format!("{:?}", c.name), "longer than 31 bytes".into());
+        err(
+            format!("{at}.name"),
+            format!("{:?}", c.name),
+            "longer than 31 bytes".into(),
+        );
     }
     if c.name.is_empty() {
         err(format!("{at}.name"), "\"\"".into(), "a cell needs a name".into());
     }
     for (i, &cpu) in c.cpus.iter().enumerate() {
         if cpu >= 64 {
-            err(format!("{at}.cpus[{i}]"), cpu.to_string(), "CPU numbers are below 64".into());
+            err(
+                format!("{at}.cpus[{i}]"),
+                cpu.to_string(),
+                "CPU numbers are below 64".into(),
+            );
         } else if out.cpu_mask & (1 << cpu) != 0 {
             err(format!("{at}.cpus[{i}]"), cpu.to_string(), "listed twice".into());
         } else {
@@ -239,29 +344,53 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
         }
     }
     if c.memory.len() > MAX_MEM_REGIONS {
-        err(format!("{at}.memory"), format!("{} regions", c.memory.len()), format!("at most {MAX_MEM_REGIONS}"));
+        err(
+            format!("{at}.memory"),
+            format!("{} regions", c.memory.len()),
+            format!("at most {MAX_MEM_REGIONS}"),
+        );
     }
     for (ri, r) in c.memory.iter().enumerate().take(MAX_MEM_REGIONS) {
         let flags = r.flags.iter().fold(0, |acc, f| acc | f.bits());
         let rat = format!("{at}.memory[{ri}].flags");
         let shown = format!("{:?}", r.flags.iter().map(|f| f.name()).collect::<Vec<_>>());
         if flags & (mem::IO | mem::RAM) == mem::IO | mem::RAM {
-            err(rat.clone(), shown.clone(), "a region is either \"io\" or \"ram\"".into());
+            err(
+                rat.clone(),
+                shown.clone(),
+                "a region is either \"io\" or \"ram\"".into(),
+            );
         }
         if flags & mem::SHARED != 0 && flags & mem::RAM != 0 {
-            err(rat.clone(), shown.clone(), "\"shared\" memory is never listed as the cell's \"ram\"".into());
+            err(
+                rat.clone(),
+                shown.clone(),
+                "\"shared\" memory is never listed as the cell's \"ram\"".into(),
+            );
         }
         if flags & (mem::READ | mem::WRITE | mem::EXECUTE) == 0 {
             err(rat, shown, "no access: add \"read\", \"write\" or \"execute\"".into());
         }
-        out.mem[ri] = MemRegion { phys: r.phys, virt: r.virt.unwrap_or(r.phys), size: r.size, flags };
+        out.mem[ri] = MemRegion {
+            phys: r.phys,
+            virt: r.virt.unwrap_or(r.phys),
+            size: r.size,
+            flags,
+        };
     }
     out.num_mem = c.memory.len().min(MAX_MEM_REGIONS) as u32;
     if c.irqs.len() > MAX_IRQ_RANGES {
-        err(format!("{at}.irqs"), format!("{} ranges", c.irqs.len()), format!("at most {MAX_IRQ_RANGES}"));
+        err(
+            format!("{at}.irqs"),
+            format!("{} ranges", c.irqs.len()),
+            format!("at most {MAX_IRQ_RANGES}"),
+        );
     }
     for (i, r) in c.irqs.iter().enumerate().take(MAX_IRQ_RANGES) {
-        out.irqs[i] = IrqRange { first: r.first, count: r.count };
+        out.irqs[i] = IrqRange {
+            first: r.first,
+            count: r.count,
+        };
     }
     out.num_irq_ranges = c.irqs.len().min(MAX_IRQ_RANGES) as u32;
     if c.boot.kind == BootKind::Jailhouse {
@@ -269,7 +398,11 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
     } else {
         for (key, v) in [("comm_region_ipa", c.comm_region_ipa), ("loader_ipa", c.loader_ipa)] {
             if v.is_none() {
-                err(format!("{at}.{key}"), String::new(), "missing: a linux or raw cell needs it".into());
+                err(
+                    format!("{at}.{key}"),
+                    String::new(),
+                    "missing: a linux or raw cell needs it".into(),
+                );
             }
         }
         out.comm_region_ipa = c.comm_region_ipa.unwrap_or(0);
@@ -295,20 +428,40 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
     boot.overlay_count = 0;
     // A jailhouse cell's string is its `cmdline` (jailhouse_kind::cell).
     if c.boot.kind != BootKind::Jailhouse && !set_str_field(&mut boot.bootargs, &c.boot.bootargs) {
-        err(format!("{at}.boot.bootargs"), format!("{} bytes", c.boot.bootargs.len()), format!("longer than {} bytes", BOOTARGS_LEN - 1));
+        err(
+            format!("{at}.boot.bootargs"),
+            format!("{} bytes", c.boot.bootargs.len()),
+            format!("longer than {} bytes", BOOTARGS_LEN - 1),
+        );
     }
     if !set_str_field(&mut boot.stdout_path, &c.boot.stdout_path) {
-        err(format!("{at}.boot.stdout_path"), format!("{:?}", c.boot.stdout_path), format!("longer than {} bytes", PATH_LEN - 1));
+        err(
+            format!("{at}.boot.stdout_path"),
+            format!("{:?}", c.boot.stdout_path),
+            format!("longer than {} bytes", PATH_LEN - 1),
+        );
     }
     if c.disable.len() > MAX_DISABLE {
-        err(format!("{at}.disable"), format!("{} paths", c.disable.len()), format!("at most {MAX_DISABLE}"));
+        err(
+            format!("{at}.disable"),
+            format!("{} paths", c.disable.len()),
+            format!("at most {MAX_DISABLE}"),
+        );
     }
     for (i, p) in c.disable.iter().enumerate().take(MAX_DISABLE) {
         if !p.starts_with('/') {
-            err(format!("{at}.disable[{i}]"), format!("{p:?}"), "not an absolute device-tree path".into());
+            err(
+                format!("{at}.disable[{i}]"),
+                format!("{p:?}"),
+                "not an absolute device-tree path".into(),
+            );
         }
         if !set_str_field(&mut out.disable[i], p) {
-            err(format!("{at}.disable[{i}]"), format!("{p:?}"), format!("longer than {} bytes", PATH_LEN - 1));
+            err(
+                format!("{at}.disable[{i}]"),
+                format!("{p:?}"),
+                format!("longer than {} bytes", PATH_LEN - 1),
+            );
         }
     }
     out.num_disable = c.disable.len().min(MAX_DISABLE) as u32;

@@ -9,7 +9,17 @@ use std::process::Command;
 /// `__fixups__`/`__local_fixups__`. An overlay node with `reg` makes dtc warn
 /// `reg_format`/`avoid_default_addr_size` (it cannot see the target's cells):
 /// those two are silenced, any other warning is an error.
-pub const DTC_ARGS: &[&str] = &["-@", "-I", "dts", "-O", "dtb", "-W", "no-reg_format", "-W", "no-avoid_default_addr_size"];
+pub const DTC_ARGS: &[&str] = &[
+    "-@",
+    "-I",
+    "dts",
+    "-O",
+    "dtb",
+    "-W",
+    "no-reg_format",
+    "-W",
+    "no-avoid_default_addr_size",
+];
 
 /// Why an overlay's bytes could not be had.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +41,8 @@ impl std::fmt::Display for DtcError {
 /// The payload bytes of `path`: a `.dts` compiled with dtc, anything else as
 /// is. Only regular files are read (a FIFO would block dtc forever).
 pub fn payload_bytes(path: &Path) -> Result<Vec<u8>, DtcError> {
-    let unavailable = |e: &dyn std::fmt::Display| DtcError::Unavailable(format!("{}: cannot read: {e}", path.display()));
+    let unavailable =
+        |e: &dyn std::fmt::Display| DtcError::Unavailable(format!("{}: cannot read: {e}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| unavailable(&e))?;
     if !meta.is_file() {
         return Err(unavailable(&"not a regular file"));
@@ -51,13 +62,27 @@ pub fn compile_dts(path: &Path) -> Result<Vec<u8>, DtcError> {
         .arg("-")
         .arg(path)
         .output()
-        .map_err(|e| DtcError::Unavailable(format!("{}: cannot run dtc: {e} (install the device-tree-compiler package)", path.display())))?;
+        .map_err(|e| {
+            DtcError::Unavailable(format!(
+                "{}: cannot run dtc: {e} (install the device-tree-compiler package)",
+                path.display()
+            ))
+        })?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        return Err(DtcError::Invalid(format!("{}: dtc failed ({}):\n{}", path.display(), out.status, stderr.trim_end())));
+        return Err(DtcError::Invalid(format!(
+            "{}: dtc failed ({}):\n{}",
+            path.display(),
+            out.status,
+            stderr.trim_end()
+        )));
     }
     if !stderr.trim().is_empty() {
-        return Err(DtcError::Invalid(format!("{}: dtc warnings (fix the source; only reg_format/avoid_default_addr_size are ignored):\n{}", path.display(), stderr.trim_end())));
+        return Err(DtcError::Invalid(format!(
+            "{}: dtc warnings (fix the source; only reg_format/avoid_default_addr_size are ignored):\n{}",
+            path.display(),
+            stderr.trim_end()
+        )));
     }
     Ok(out.stdout)
 }

@@ -15,7 +15,12 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: &Path, field: impl Into<String>, value: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { file: file.to_path_buf(), field: field.into(), value: value.into(), message: message.into() }
+        Self {
+            file: file.to_path_buf(),
+            field: field.into(),
+            value: value.into(),
+            message: message.into(),
+        }
     }
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
         Self::new(file, "", "", message)
@@ -60,7 +65,9 @@ pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         let col = before.len().saturating_sub(line_start).saturating_add(1);
         format!("line {line} column {col}")
     });
-    let field = start.and_then(|s| crate::toml_field::field_at(text, s)).unwrap_or_default();
+    let field = start
+        .and_then(|s| crate::toml_field::field_at(text, s))
+        .unwrap_or_default();
     let message = e.message().trim();
     let message = match at {
         Some(at) => format!("{at}: {message}"),

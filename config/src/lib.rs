@@ -43,8 +43,14 @@ pub fn load_system(path: &Path) -> Result<System, Vec<ConfigError>> {
     let board_src = read(&board_path)?;
     let system_src = read(path)?;
     compile_sources(
-        &Source { path: board_path, text: board_src },
-        &Source { path: path.to_path_buf(), text: system_src },
+        &Source {
+            path: board_path,
+            text: board_src,
+        },
+        &Source {
+            path: path.to_path_buf(),
+            text: system_src,
+        },
     )
 }
 

@@ -1,15 +1,17 @@
 //! `cellboot_abi::validate` problems mapped back to file + TOML field + value.
 
-use crate::error::{hex, ConfigError};
+use crate::error::{ConfigError, hex};
 use crate::system::System;
 use crate::system_file::SystemFile;
-use cellboot_abi::{validate, Problem, SystemConfig};
+use cellboot_abi::{Problem, SystemConfig, validate};
 use std::path::Path;
 
 /// Runs the shim's own validation on the compiled config; one error per problem.
 pub fn check(sys: &System, board: &Path, system: &Path, file: &SystemFile) -> Vec<ConfigError> {
     let mut errors = Vec::new();
-    validate(&sys.config, &mut |p| errors.push(map(p, &sys.config, board, system, file)));
+    validate(&sys.config, &mut |p| {
+        errors.push(map(p, &sys.config, board, system, file))
+    });
     errors
 }
 
@@ -21,14 +23,22 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
     let at = |c: u32, r: u32| format!("cells[{c}].memory[{r}]");
     // A vPCI field the cell did not write came from the board file.
     let vpci_field = |c: u32, field: &str| {
-        let written = file.cells.get(c as usize).and_then(|c| c.vpci.as_ref()).is_some_and(|v| match field {
-            "ecam_base" => v.ecam_base.is_some(),
-            "mmio_base" => v.mmio_base.is_some(),
-            "ecam_size" => v.ecam_size.is_some(),
-            "mmio_size" => v.mmio_size.is_some(),
-            _ => v.irq_base.is_some(),
-        });
-        if written { (system, format!("cells[{c}].vpci.{field}")) } else { (board, format!("vpci.{field}")) }
+        let written = file
+            .cells
+            .get(c as usize)
+            .and_then(|c| c.vpci.as_ref())
+            .is_some_and(|v| match field {
+                "ecam_base" => v.ecam_base.is_some(),
+                "mmio_base" => v.mmio_base.is_some(),
+                "ecam_size" => v.ecam_size.is_some(),
+                "mmio_size" => v.mmio_size.is_some(),
+                _ => v.irq_base.is_some(),
+            });
+        if written {
+            (system, format!("cells[{c}].vpci.{field}"))
+        } else {
+            (board, format!("vpci.{field}"))
+        }
     };
     match p {
         BadMagic | BadRevision { .. } | BadLength { .. } | BadChecksum { .. } => {
@@ -54,23 +64,39 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
         RegionEmpty { cell, region } => s(format!("{}.size", at(cell, region)), "0x0".into()),
         RegionUnaligned { cell, region, value } => {
             let r = region_of(cfg, cell, region);
-            let field = if value == r.phys { "phys" } else if value == r.virt { "virt" } else { "size" };
+            let field = if value == r.phys {
+                "phys"
+            } else if value == r.virt {
+                "virt"
+            } else {
+                "size"
+            };
             s(format!("{}.{field}", at(cell, region)), hex(value))
         }
         RegionOutsideRam { cell, region, phys, .. } | RegionOverlapsHypervisor { cell, region, phys } => {
             s(format!("{}.phys", at(cell, region)), hex(phys))
         }
-        RegionOverlapsCell { cell, region, .. } => {
-            s(format!("{}.phys", at(cell, region)), hex(region_of(cfg, cell, region).phys))
-        }
+        RegionOverlapsCell { cell, region, .. } => s(
+            format!("{}.phys", at(cell, region)),
+            hex(region_of(cfg, cell, region).phys),
+        ),
         IpaOverlap { cell, region, .. } | IpaOverlapsWindow { cell, region, .. } => {
             let r = region_of(cfg, cell, region);
             let field = if r.virt == r.phys { "phys" } else { "virt" };
-            s(format!("{}.{field}", at(cell, region)), format!("{}+{}", hex(r.virt), hex(r.size)))
+            s(
+                format!("{}.{field}", at(cell, region)),
+                format!("{}+{}", hex(r.virt), hex(r.size)),
+            )
         }
-        IrqOutOfRange { cell, range, first, count } => {
-            s(format!("cells[{cell}].irqs[{range}]"), format!("{{ first = {first}, count = {count} }}"))
-        }
+        IrqOutOfRange {
+            cell,
+            range,
+            first,
+            count,
+        } => s(
+            format!("cells[{cell}].irqs[{range}]"),
+            format!("{{ first = {first}, count = {count} }}"),
+        ),
         IrqOwnedTwice { irq, second, .. } => s(format!("cells[{second}].irqs"), irq.to_string()),
         VpciWindow { cell, field, value } => {
             if field == "comm_region" {
@@ -82,14 +108,21 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
                 other => other,
             };
             let (path, f) = vpci_field(cell, key);
-            let shown = if key == "irq_base" { value.to_string() } else { hex(value) };
+            let shown = if key == "irq_base" {
+                value.to_string()
+            } else {
+                hex(value)
+            };
             ConfigError::new(path, f, shown, msg.clone())
         }
         LoaderOutsideRam { cell, ipa } => s(format!("cells[{cell}].loader_ipa"), hex(ipa)),
         LinkPeer { link, peer } => s(format!("links[{link}].peers"), peer.to_string()),
         LinkShmemNotMapped { link, .. } | LinkShmemOutsideRam { link } => {
             let l = cfg.links[link as usize];
-            s(format!("links[{link}].shmem"), format!("{}+{}", hex(l.shmem_phys), hex(l.shmem_size())))
+            s(
+                format!("links[{link}].shmem"),
+                format!("{}+{}", hex(l.shmem_phys), hex(l.shmem_size())),
+            )
         }
         BadBootKind { cell, kind } => s(format!("cells[{cell}].boot.kind"), kind.to_string()),
         VpciIrqOwnedTwice { irq, second, .. } => {
@@ -97,7 +130,11 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             ConfigError::new(path, f, irq.to_string(), msg.clone())
         }
         JailhouseBoot { cell, field, value } => {
-            let shown = if field == "images" { value.to_string() } else { hex(value) };
+            let shown = if field == "images" {
+                value.to_string()
+            } else {
+                hex(value)
+            };
             s(format!("cells[{cell}].boot.{field}"), shown)
         }
         ReleaseAddr { cpu, addr, .. } => b(&format!("cpus.release_addr[{cpu}]"), hex(addr)),
@@ -112,17 +149,30 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             ConfigError::new(board, toml_field, hex(value), rule)
         }
         MpidrTwice { cpu, mpidr, .. } => b(&format!("cpus.mpidr[{cpu}]"), hex(mpidr)),
-        CellField { cell, field, index, value, rule } => {
+        CellField {
+            cell,
+            field,
+            index,
+            value,
+            rule,
+        } => {
             let c = file.cells.get(cell as usize);
             let (path, f, shown) = match field {
                 "memory.phys" | "memory.virt" => {
                     let r = region_of(cfg, cell, index);
-                    let key = if field == "memory.phys" || r.virt == r.phys { "phys" } else { "virt" };
+                    let key = if field == "memory.phys" || r.virt == r.phys {
+                        "phys"
+                    } else {
+                        "virt"
+                    };
                     let v = if key == "phys" { r.phys } else { r.virt };
                     (system, format!("cells[{cell}].memory[{index}].{key}"), hex(v))
                 }
                 "disable" => {
-                    let p = c.and_then(|c| c.disable.get(index as usize)).cloned().unwrap_or_default();
+                    let p = c
+                        .and_then(|c| c.disable.get(index as usize))
+                        .cloned()
+                        .unwrap_or_default();
                     (system, format!("cells[{cell}].disable[{index}]"), format!("{p:?}"))
                 }
                 "name" => {
@@ -133,7 +183,11 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
                 f => match f.strip_prefix("vpci.") {
                     Some(key) => {
                         let (path, f) = vpci_field(cell, key);
-                        let shown = if key == "irq_base" { value.to_string() } else { hex(value) };
+                        let shown = if key == "irq_base" {
+                            value.to_string()
+                        } else {
+                            hex(value)
+                        };
                         (path, f, shown)
                     }
                     None => (system, format!("cells[{cell}].{f}"), hex(value)),
@@ -141,8 +195,17 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
             };
             ConfigError::new(path, f, shown, rule)
         }
-        LinkRule { link, field, value, rule } => {
-            let shown = if matches!(field, "device" | "peers") { value.to_string() } else { hex(value) };
+        LinkRule {
+            link,
+            field,
+            value,
+            rule,
+        } => {
+            let shown = if matches!(field, "device" | "peers") {
+                value.to_string()
+            } else {
+                hex(value)
+            };
             ConfigError::new(system, format!("links[{link}].{field}"), shown, rule)
         }
         LinkDeviceTwice { link, device, .. } => s(format!("links[{link}].device"), device.to_string()),
@@ -152,5 +215,9 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
 }
 
 fn region_of(cfg: &SystemConfig, cell: u32, region: u32) -> cellboot_abi::MemRegion {
-    cfg.cells.get(cell as usize).and_then(|c| c.mem.get(region as usize)).copied().unwrap_or_default()
+    cfg.cells
+        .get(cell as usize)
+        .and_then(|c| c.mem.get(region as usize))
+        .copied()
+        .unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! The compiled system: the sealed binary config plus the payloads to pack.
 
-use cellboot_abi::zerocopy::IntoBytes;
 use cellboot_abi::SystemConfig;
+use cellboot_abi::zerocopy::IntoBytes;
 use std::path::PathBuf;
 
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! `boards/<board>/<system>.toml`: cells, their memory/IRQs/boot payloads, ivshmem links.
 
-use crate::error::{from_toml, ConfigError};
 use crate::Source;
+use crate::error::{ConfigError, from_toml};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

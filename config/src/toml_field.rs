@@ -37,11 +37,19 @@ pub fn field_at(text: &str, offset: usize) -> Option<String> {
         }
     }
     let key = key?;
-    Some(if table.is_empty() { key } else { format!("{table}.{key}") })
+    Some(if table.is_empty() {
+        key
+    } else {
+        format!("{table}.{key}")
+    })
 }
 
 fn clean(s: &str) -> String {
-    s.trim().split('.').map(|p| p.trim().trim_matches('"')).collect::<Vec<_>>().join(".")
+    s.trim()
+        .split('.')
+        .map(|p| p.trim().trim_matches('"'))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `a.b.c` with each array-of-tables prefix given its current index.

@@ -22,10 +22,16 @@ fn strs(v: &[&str]) -> Value {
 #[test]
 fn unknown_field_is_rejected_with_its_line() {
     let board = std::fs::read_to_string(common::board_dir().join(B)).unwrap();
-    let system = std::fs::read_to_string(common::board_dir().join(S)).unwrap().replace("cpus = [0, 1]", "cpus = [0, 1]\ncpu_count = 2");
+    let system = std::fs::read_to_string(common::board_dir().join(S))
+        .unwrap()
+        .replace("cpus = [0, 1]", "cpus = [0, 1]\ncpu_count = 2");
     let errs = errors_of(load_text(board, system));
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].file.ends_with(S) && errs[0].message.contains("cpu_count"), "{}", errs[0]);
+    assert!(
+        errs[0].file.ends_with(S) && errs[0].message.contains("cpu_count"),
+        "{}",
+        errs[0]
+    );
     assert!(errs[0].message.starts_with("line "), "{}", errs[0]);
     assert_eq!(errs[0].field, "cells[0].cpu_count", "{}", errs[0]);
 }
@@ -39,7 +45,11 @@ fn unknown_flag_is_rejected() {
 #[test]
 fn unknown_cpu_start_method_is_rejected() {
     let errs = board_edit(|b| set(b, "cpus.start", Value::String("psci".into())));
-    assert!(errs[0].file.ends_with(B) && errs[0].message.contains("psci"), "{}", errs[0]);
+    assert!(
+        errs[0].file.ends_with(B) && errs[0].message.contains("psci"),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]
@@ -75,7 +85,11 @@ fn spin_table_board(addrs: [u64; 4]) -> Result<cellboot_config::System, Vec<cell
     load_edited(
         |b| {
             set(b, "cpus.start", Value::String("spin-table".into()));
-            set(b, "cpus.release_addr", Value::Array(addrs.iter().map(|&a| int(a)).collect()));
+            set(
+                b,
+                "cpus.release_addr",
+                Value::Array(addrs.iter().map(|&a| int(a)).collect()),
+            );
         },
         |_| {},
     )
@@ -92,7 +106,13 @@ fn spin_table_release_word_outside_the_hypervisor_region() {
     // In cell RAM: the cell could send CPU 2 anywhere at EL2.
     let errs = errors_of(spin_table_board([0x4000_00d8, 0x4000_00e0, 0x4800_0000, 0x4000_00f0]));
     expect(&errs, B, "cpus.release_addr[2]", "0x4800_0000");
-    assert!(errs[0].message.contains("hypervisor region below the shim image (0x40000000..0x40200000)"), "{}", errs[0]);
+    assert!(
+        errs[0]
+            .message
+            .contains("hypervisor region below the shim image (0x40000000..0x40200000)"),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]
@@ -132,7 +152,12 @@ fn bad_gic_version() {
 
 #[test]
 fn board_num_irqs_out_of_range() {
-    expect(&board_edit(|b| set(b, "gic.num_irqs", int(32))), B, "gic.num_irqs", "32");
+    expect(
+        &board_edit(|b| set(b, "gic.num_irqs", int(32))),
+        B,
+        "gic.num_irqs",
+        "32",
+    );
 }
 
 #[test]
@@ -148,22 +173,42 @@ fn board_uart_base_zero() {
 
 #[test]
 fn board_without_cpus() {
-    expect(&board_edit(|b| set(b, "cpus.mpidr", Value::Array(vec![]))), B, "cpus.mpidr", "0 entries");
+    expect(
+        &board_edit(|b| set(b, "cpus.mpidr", Value::Array(vec![]))),
+        B,
+        "cpus.mpidr",
+        "0 entries",
+    );
 }
 
 #[test]
 fn hypervisor_outside_ram() {
-    expect(&board_edit(|b| set(b, "hypervisor.phys", int(0x3000_0000))), B, "hypervisor", "0x3000_0000+0x800_0000");
+    expect(
+        &board_edit(|b| set(b, "hypervisor.phys", int(0x3000_0000))),
+        B,
+        "hypervisor",
+        "0x3000_0000+0x800_0000",
+    );
 }
 
 #[test]
 fn cell_without_cpus() {
-    expect(&sys_edit(|s| set(s, "cells.0.cpus", Value::Array(vec![]))), S, "cells[0].cpus", "[]");
+    expect(
+        &sys_edit(|s| set(s, "cells.0.cpus", Value::Array(vec![]))),
+        S,
+        "cells[0].cpus",
+        "[]",
+    );
 }
 
 #[test]
 fn cpu_beyond_the_board() {
-    expect(&sys_edit(|s| set(s, "cells.0.cpus", Value::Array(vec![int(0), int(5)]))), S, "cells[0].cpus", "5");
+    expect(
+        &sys_edit(|s| set(s, "cells.0.cpus", Value::Array(vec![int(0), int(5)]))),
+        S,
+        "cells[0].cpus",
+        "5",
+    );
 }
 
 fn second_cell(s: &mut toml::Table, cpus: Vec<Value>, phys: u64, irq: u64) {
@@ -204,7 +249,12 @@ fn irq_owned_by_two_cells() {
 
 #[test]
 fn empty_region() {
-    expect(&sys_edit(|s| set(s, "cells.0.memory.1.size", int(0))), S, "cells[0].memory[1].size", "0x0");
+    expect(
+        &sys_edit(|s| set(s, "cells.0.memory.1.size", int(0))),
+        S,
+        "cells[0].memory[1].size",
+        "0x0",
+    );
 }
 
 #[test]
@@ -266,7 +316,12 @@ fn misaligned_ecam_default_named_in_the_board_file() {
 
 #[test]
 fn vpci_irq_base_beyond_the_gic() {
-    expect(&sys_edit(|s| set(s, "cells.0.vpci.irq_base", int(286))), S, "cells[0].vpci.irq_base", "286");
+    expect(
+        &sys_edit(|s| set(s, "cells.0.vpci.irq_base", int(286))),
+        S,
+        "cells[0].vpci.irq_base",
+        "286",
+    );
 }
 
 #[test]
@@ -277,7 +332,12 @@ fn unaligned_comm_region() {
 
 #[test]
 fn loader_outside_ram() {
-    expect(&sys_edit(|s| set(s, "cells.0.loader_ipa", int(0x0900_0000))), S, "cells[0].loader_ipa", "0x900_0000");
+    expect(
+        &sys_edit(|s| set(s, "cells.0.loader_ipa", int(0x0900_0000))),
+        S,
+        "cells[0].loader_ipa",
+        "0x900_0000",
+    );
 }
 
 #[test]
@@ -306,12 +366,20 @@ fn all_problems_are_reported_not_the_first() {
 fn display_names_file_field_and_value() {
     let errs = sys_edit(|s| set(s, "cells.0.loader_ipa", int(0x0900_0000)));
     let text = errs[0].to_string();
-    assert!(text.contains("linux-demo.toml: cells[0].loader_ipa = 0x900_0000: "), "{text}");
+    assert!(
+        text.contains("linux-demo.toml: cells[0].loader_ipa = 0x900_0000: "),
+        "{text}"
+    );
 }
 
 #[test]
 fn link_section_size_not_page_multiple() {
-    expect(&sys_edit(|s| set(s, "links.0.rw_size", int(0x1_0800))), S, "links[0].rw_size", "0x1_0800");
+    expect(
+        &sys_edit(|s| set(s, "links.0.rw_size", int(0x1_0800))),
+        S,
+        "links[0].rw_size",
+        "0x1_0800",
+    );
 }
 
 // --- overlays ---------------------------------------------------------------

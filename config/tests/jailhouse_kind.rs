@@ -3,8 +3,8 @@
 //! fields only a loader-booted cell has are refused by name.
 
 mod common;
-use cellboot_abi::{boot_kind, payload_kind, str_field, validate, NO_PAYLOAD};
-use cellboot_config::{compile_sources, ConfigError, Source, System};
+use cellboot_abi::{NO_PAYLOAD, boot_kind, payload_kind, str_field, validate};
+use cellboot_config::{ConfigError, Source, System, compile_sources};
 use common::{board_dir, expect};
 
 const S: &str = "jailhouse-demo.toml";
@@ -12,8 +12,14 @@ const S: &str = "jailhouse-demo.toml";
 fn load(edit: impl FnOnce(String) -> String) -> Result<System, Vec<ConfigError>> {
     let text = std::fs::read_to_string(board_dir().join(S)).unwrap();
     compile_sources(
-        &Source { path: board_dir().join("board.toml"), text: std::fs::read_to_string(board_dir().join("board.toml")).unwrap() },
-        &Source { path: board_dir().join(S), text: edit(text) },
+        &Source {
+            path: board_dir().join("board.toml"),
+            text: std::fs::read_to_string(board_dir().join("board.toml")).unwrap(),
+        },
+        &Source {
+            path: board_dir().join(S),
+            text: edit(text),
+        },
     )
 }
 
@@ -25,32 +31,60 @@ fn demo_compiles_with_jailhouse_defaults() {
     for (ci, cmdline) in [(0, "peer=a"), (1, "peer=b reset-once")] {
         let c = &sys.config.cells[ci];
         assert_eq!(c.boot.kind, boot_kind::JAILHOUSE);
-        assert_eq!(c.comm_region_ipa, 0x8000_0000, "Jailhouse's COMM_REGION_BASE by default");
+        assert_eq!(
+            c.comm_region_ipa, 0x8000_0000,
+            "Jailhouse's COMM_REGION_BASE by default"
+        );
         assert_eq!((c.boot.kernel, c.boot.initrd), (NO_PAYLOAD, NO_PAYLOAD));
         let j = &c.boot.jailhouse;
-        assert_eq!((j.reset_address, j.cmdline_ipa, j.image_count, j.image_ipa[0]), (0, 0x1000, 1, 0));
+        assert_eq!(
+            (j.reset_address, j.cmdline_ipa, j.image_count, j.image_ipa[0]),
+            (0, 0x1000, 1, 0)
+        );
         assert_eq!(str_field(&c.boot.bootargs), cmdline);
         let p = &sys.payloads[j.image_first as usize];
         assert_eq!(p.kind, payload_kind::INMATE);
         assert!(p.name.ends_with(".image0"), "{}", p.name);
     }
-    assert!(!sys.payloads.iter().any(|p| p.kind == payload_kind::VPCI_TEMPLATE), "no DTB, no vPCI template");
+    assert!(
+        !sys.payloads.iter().any(|p| p.kind == payload_kind::VPCI_TEMPLATE),
+        "no DTB, no vPCI template"
+    );
 }
 
 #[test]
 fn second_image_needs_an_ipa_and_lands_there() {
-    let errs = load(|t| t.replacen("images = [{ file = \"../../build/inmates/jh-conform.bin\" }]", "images = [{ file = \"a.bin\" }, { file = \"b.bin\" }]", 1))
-        .expect_err("second image without ipa");
+    let errs = load(|t| {
+        t.replacen(
+            "images = [{ file = \"../../build/inmates/jh-conform.bin\" }]",
+            "images = [{ file = \"a.bin\" }, { file = \"b.bin\" }]",
+            1,
+        )
+    })
+    .expect_err("second image without ipa");
     expect(&errs, S, "cells[0].boot.images[1].ipa", "");
-    let sys = load(|t| t.replacen("images = [{ file = \"../../build/inmates/jh-conform.bin\" }]", "images = [{ file = \"a.bin\" }, { file = \"b.bin\", ipa = 0x8000 }]", 1))
-        .expect("two images");
+    let sys = load(|t| {
+        t.replacen(
+            "images = [{ file = \"../../build/inmates/jh-conform.bin\" }]",
+            "images = [{ file = \"a.bin\" }, { file = \"b.bin\", ipa = 0x8000 }]",
+            1,
+        )
+    })
+    .expect("two images");
     let j = &sys.config.cells[0].boot.jailhouse;
     assert_eq!((j.image_count, j.image_ipa[1]), (2, 0x8000));
 }
 
 #[test]
 fn loader_fields_are_refused_by_name() {
-    let errs = load(|t| t.replacen("kind = \"jailhouse\"", "kind = \"jailhouse\"\nbootargs = \"console=ttyAMA0\"\nkernel = \"x\"", 1)).unwrap_err();
+    let errs = load(|t| {
+        t.replacen(
+            "kind = \"jailhouse\"",
+            "kind = \"jailhouse\"\nbootargs = \"console=ttyAMA0\"\nkernel = \"x\"",
+            1,
+        )
+    })
+    .unwrap_err();
     expect(&errs, S, "cells[0].boot.bootargs", "set");
     expect(&errs, S, "cells[0].boot.kernel", "set");
     let errs = load(|t| t.replacen("cpus = [2]", "cpus = [2]\nloader_ipa = 0x0", 1)).unwrap_err();

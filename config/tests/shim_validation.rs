@@ -5,7 +5,7 @@
 
 mod common;
 
-use cellboot_abi::{validate, Problem, SystemConfig};
+use cellboot_abi::{Problem, SystemConfig, validate};
 use common::*;
 
 fn good() -> SystemConfig {
@@ -42,7 +42,15 @@ fn overflowing_sums_are_refused() {
     for stride in [u64::MAX, 1 << 62, 0, 1, 0x1000, 0x3_0000] {
         refused(|c| c.board.gicr_stride = stride, "board.gicr_stride");
     }
-    refused(|c| c.cells[0].irqs[0] = cellboot_abi::IrqRange { first: 0xffff_fff0, count: 0x20 }, "not a valid SPI range");
+    refused(
+        |c| {
+            c.cells[0].irqs[0] = cellboot_abi::IrqRange {
+                first: 0xffff_fff0,
+                count: 0x20,
+            }
+        },
+        "not a valid SPI range",
+    );
     refused(|c| c.cells[0].mem[0].size = !0xfff, "cells[0].memory");
     refused(|c| c.hypervisor.size = !0xfff, "hypervisor region");
 }

@@ -1,7 +1,7 @@
 //! Apply a concrete [`Edit`] with cellfdt.
 
-use crate::script::Edit;
 use crate::AlignedBuf;
+use crate::script::Edit;
 use cellfdt::{FdtMut, Result};
 
 /// What cellfdt's fresh `OpenInto` buffers hold before the open.

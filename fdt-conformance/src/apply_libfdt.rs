@@ -1,8 +1,8 @@
 //! Apply a concrete [`Edit`] with libfdt.
 
+use crate::AlignedBuf;
 use crate::libfdt::{self, Result};
 use crate::script::Edit;
-use crate::AlignedBuf;
 
 /// Apply `e` to `buf` (which `OpenInto` replaces on success). Returns the new
 /// node's offset for `AddSubnode`, `None` for the rest.

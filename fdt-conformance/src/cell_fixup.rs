@@ -23,7 +23,11 @@ pub const BOARDS: [Board; 3] = [
         load: || crate::fixtures::load(crate::fixtures::RPI4),
         disable: ["/soc/hdmi@7ef00700", "/soc/i2c@7ef04500", "/soc/avs-monitor@7d5d2000"],
     },
-    Board { name: "gen-1m", load: generated_1m, disable: GEN_DISABLE },
+    Board {
+        name: "gen-1m",
+        load: generated_1m,
+        disable: GEN_DISABLE,
+    },
 ];
 
 /// Devices under /soc of the generated tree (about 100 bytes of structure
@@ -110,7 +114,8 @@ impl Plan {
         let root_ip = libfdt_ro::getprop(blob, 0, "interrupt-parent").expect("root interrupt-parent");
         let gic_ph = u32::from_be_bytes(root_ip.try_into().expect("4-byte phandle"));
         let gic = libfdt_ro::node_offset_by_phandle(blob, gic_ph).expect("GIC node");
-        let gic_ac = libfdt_ro::getprop(blob, gic, "#address-cells").map_or(0, |v| u32::from_be_bytes(v.try_into().unwrap()));
+        let gic_ac =
+            libfdt_ro::getprop(blob, gic, "#address-cells").map_or(0, |v| u32::from_be_bytes(v.try_into().unwrap()));
         let mut imap = Vec::new();
         for pin in 1..=4u32 {
             imap.extend_from_slice(&[0, 0, 0, pin, gic_ph]);
@@ -125,7 +130,10 @@ impl Plan {
             ("#interrupt-cells", cells(&[1])),
             ("bus-range", cells(&[0, 0])),
             ("reg", cells(&[0, 0x08e0_0000, 0, 0x0010_0000])),
-            ("ranges", cells(&[0x0200_0000, 0, 0x1000_0000, 0, 0x1000_0000, 0, 0x0001_0000])),
+            (
+                "ranges",
+                cells(&[0x0200_0000, 0, 0x1000_0000, 0, 0x1000_0000, 0, 0x0001_0000]),
+            ),
             ("interrupt-map-mask", cells(&[0, 0, 0, 7])),
             ("interrupt-map", cells(&imap)),
             ("linux,pci-domain", cells(&[1])),

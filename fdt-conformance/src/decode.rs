@@ -31,7 +31,16 @@ impl Bytes<'_> {
     }
 }
 
-const PROP_NAMES: &[&str] = &["compatible", "status", "reg", "bootargs", "phandle", "#address-cells", "x", "linux,initrd-start"];
+const PROP_NAMES: &[&str] = &[
+    "compatible",
+    "status",
+    "reg",
+    "bootargs",
+    "phandle",
+    "#address-cells",
+    "x",
+    "linux,initrd-start",
+];
 const NODE_CHARS: &[u8] = b"abcxyz019@,-_.+";
 
 fn name(b: &mut Bytes<'_>, chars: &[u8]) -> Option<String> {
@@ -42,7 +51,11 @@ fn name(b: &mut Bytes<'_>, chars: &[u8]) -> Option<String> {
 
 fn node(b: &mut Bytes<'_>) -> Option<NodeRef> {
     let k = b.u8()?;
-    Some(if k < 240 { NodeRef::Existing(k as u16 | (b.u8()? as u16) << 8) } else { NodeRef::Raw(b.u16()? as u32) })
+    Some(if k < 240 {
+        NodeRef::Existing(k as u16 | (b.u8()? as u16) << 8)
+    } else {
+        NodeRef::Raw(b.u16()? as u32)
+    })
 }
 
 fn prop(b: &mut Bytes<'_>) -> Option<PropRef> {
@@ -62,7 +75,11 @@ fn value(b: &mut Bytes<'_>) -> Option<Vec<u8>> {
 }
 
 fn node_name(b: &mut Bytes<'_>) -> Option<NodeName> {
-    Some(if b.u8()? % 4 == 0 { NodeName::Sibling(b.u8()? as u16) } else { NodeName::New(name(b, NODE_CHARS)?) })
+    Some(if b.u8()? % 4 == 0 {
+        NodeName::Sibling(b.u8()? as u16)
+    } else {
+        NodeName::New(name(b, NODE_CHARS)?)
+    })
 }
 
 fn op(b: &mut Bytes<'_>) -> Option<Op> {
@@ -75,7 +92,11 @@ fn op(b: &mut Bytes<'_>) -> Option<Op> {
         5 => Op::SetName(node(b)?, node_name(b)?),
         6 => Op::AddMemRsv(b.u64()?, b.u64()?),
         7 => Op::DelMemRsv(b.u8()? % 8),
-        8 => Op::SetPropInplace(node(b)?, prop(b)?, if b.u8()? % 2 == 0 { None } else { Some(value(b)?) }),
+        8 => Op::SetPropInplace(
+            node(b)?,
+            prop(b)?,
+            if b.u8()? % 2 == 0 { None } else { Some(value(b)?) },
+        ),
         9 => Op::NopProperty(node(b)?, prop(b)?),
         10 => Op::NopNode(node(b)?),
         11 => Op::Pack,

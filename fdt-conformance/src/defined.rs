@@ -42,10 +42,7 @@ fn mask_padding(b: &mut [u8], start: usize, limit: usize) {
         match tag {
             1 => {
                 let name = off + 4;
-                let Some(nul) = b
-                    .get(name..limit)
-                    .and_then(|r| r.iter().position(|&c| c == 0))
-                else {
+                let Some(nul) = b.get(name..limit).and_then(|r| r.iter().position(|&c| c == 0)) else {
                     return;
                 };
                 let next = align4(name + nul + 1);

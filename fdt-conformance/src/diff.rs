@@ -31,8 +31,17 @@ impl fmt::Display for Mismatch {
         writeln!(f, "  edit:  {:?}", self.edit)?;
         writeln!(f, "  libfdt  -> {:?}", self.libfdt)?;
         writeln!(f, "  cellfdt -> {:?}", self.cellfdt)?;
-        writeln!(f, "  totalsize libfdt {} / cellfdt {}", self.totalsize.0, self.totalsize.1)?;
-        write!(f, "  first differing byte: {:?}; input blob {} bytes", self.first_diff, self.before.len())
+        writeln!(
+            f,
+            "  totalsize libfdt {} / cellfdt {}",
+            self.totalsize.0, self.totalsize.1
+        )?;
+        write!(
+            f,
+            "  first differing byte: {:?}; input blob {} bytes",
+            self.first_diff,
+            self.before.len()
+        )
     }
 }
 
@@ -58,7 +67,12 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
     if a == b {
         return None;
     }
-    Some(a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len())))
+    Some(
+        a.iter()
+            .zip(b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len())),
+    )
 }
 
 /// A libfdt and a cellfdt copy of the same blob.
@@ -71,7 +85,11 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(blob: &[u8]) -> Pair {
-        Pair { libfdt: AlignedBuf::from_slice(blob), cellfdt: AlignedBuf::from_slice(blob), resyncs: 0 }
+        Pair {
+            libfdt: AlignedBuf::from_slice(blob),
+            cellfdt: AlignedBuf::from_slice(blob),
+            resyncs: 0,
+        }
     }
 
     /// The libfdt blob, up to its totalsize.
@@ -117,7 +135,10 @@ impl Pair {
             return Ok(lo);
         }
         if lt != ct {
-            return Err(mismatch("different totalsize".into(), first_diff(&self.libfdt, &self.cellfdt)));
+            return Err(mismatch(
+                "different totalsize".into(),
+                first_diff(&self.libfdt, &self.cellfdt),
+            ));
         }
         // What libfdt defines, not its free space (crate::defined).
         if let Some(d) = crate::defined::first_defined_diff(&self.libfdt, &self.cellfdt) {
@@ -189,7 +210,10 @@ pub fn run_script(blob: &[u8], ops: &[Op]) -> Result<Report, Box<Mismatch>> {
         })
     };
     if !rep.root_edited && !rep.stray_offset && libfdt::check_full(&fin).is_ok() != libfdt::check_full(blob).is_ok() {
-        return Err(fail(format!("final blob fails fdt_check_full: {:?}", libfdt::check_full(&fin))));
+        return Err(fail(format!(
+            "final blob fails fdt_check_full: {:?}",
+            libfdt::check_full(&fin)
+        )));
     }
     if let Err(what) = crate::ro_compare::compare_views(&fin) {
         return Err(fail(what));

@@ -9,7 +9,10 @@ pub const RPI4: &str = "bcm2711-rpi-4-b.dtb";
 
 /// `<workspace>/build/fixtures`.
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("build").join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("build")
+        .join("fixtures")
 }
 
 /// The bytes of fixture `name`; panics with the command that makes it if missing.

@@ -32,7 +32,8 @@ fn rc0(code: c_int) -> Result<()> {
 
 /// Big-endian u32 at `off` (0 when out of range).
 pub fn be32(buf: &[u8], off: usize) -> u32 {
-    buf.get(off..off + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    buf.get(off..off + 4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Header field `totalsize` (libfdt's inline `fdt_totalsize`).
@@ -176,7 +177,13 @@ pub fn pack(buf: &mut [u8]) -> Result<()> {
 pub fn setprop(buf: &mut [u8], node: usize, name: &str, val: &[u8]) -> Result<()> {
     let n = cstr(name);
     let len = c_len(val.len());
-    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop(p, c_off(node), n.as_ptr(), val.as_ptr().cast(), len)))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop(
+        p,
+        c_off(node),
+        n.as_ptr(),
+        val.as_ptr().cast(),
+        len
+    )))
 }
 
 /// `fdt_setprop_u32` (static inline in libfdt.h).
@@ -203,7 +210,13 @@ pub fn setprop_placeholder(buf: &mut [u8], node: usize, name: &str, len: usize) 
     let base = buf.as_ptr() as usize;
     let mut data: *mut c_void = core::ptr::null_mut();
     let dp = &mut data as *mut *mut c_void;
-    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_placeholder(p, c_off(node), n.as_ptr(), clen, dp)))?;
+    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_placeholder(
+        p,
+        c_off(node),
+        n.as_ptr(),
+        clen,
+        dp
+    )))?;
     let off = (data as usize).checked_sub(base).expect("placeholder outside buffer");
     assert!(off + len <= buf.len(), "placeholder outside buffer");
     Ok(off)
@@ -213,13 +226,33 @@ pub fn setprop_placeholder(buf: &mut [u8], node: usize, name: &str, len: usize) 
 pub fn appendprop(buf: &mut [u8], node: usize, name: &str, val: &[u8]) -> Result<()> {
     let n = cstr(name);
     let len = c_len(val.len());
-    rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop(p, c_off(node), n.as_ptr(), val.as_ptr().cast(), len)))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop(
+        p,
+        c_off(node),
+        n.as_ptr(),
+        val.as_ptr().cast(),
+        len
+    )))
 }
 
 /// `fdt_appendprop_addrrange`.
-pub fn appendprop_addrrange(buf: &mut [u8], parent: usize, node: usize, name: &str, addr: u64, size: u64) -> Result<()> {
+pub fn appendprop_addrrange(
+    buf: &mut [u8],
+    parent: usize,
+    node: usize,
+    name: &str,
+    addr: u64,
+    size: u64,
+) -> Result<()> {
     let n = cstr(name);
-    rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop_addrrange(p, c_off(parent), c_off(node), n.as_ptr(), addr, size)))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_appendprop_addrrange(
+        p,
+        c_off(parent),
+        c_off(node),
+        n.as_ptr(),
+        addr,
+        size
+    )))
 }
 
 /// `fdt_delprop`.
@@ -232,7 +265,13 @@ pub fn delprop(buf: &mut [u8], node: usize, name: &str) -> Result<()> {
 pub fn add_subnode(buf: &mut [u8], parent: usize, name: &str) -> Result<usize> {
     let len = c_len(name.len());
     let np = name.as_ptr().cast::<c_char>();
-    rc(blob_mut_call!(buf, |p| sys::fdt_add_subnode_namelen(p, c_off(parent), np, len))).map(|o| o as usize)
+    rc(blob_mut_call!(buf, |p| sys::fdt_add_subnode_namelen(
+        p,
+        c_off(parent),
+        np,
+        len
+    )))
+    .map(|o| o as usize)
 }
 
 /// `fdt_del_node`.
@@ -260,7 +299,13 @@ pub fn del_mem_rsv(buf: &mut [u8], n: usize) -> Result<()> {
 pub fn setprop_inplace(buf: &mut [u8], node: usize, name: &str, val: &[u8]) -> Result<()> {
     let n = cstr(name);
     let len = c_len(val.len());
-    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_inplace(p, c_off(node), n.as_ptr(), val.as_ptr().cast(), len)))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_inplace(
+        p,
+        c_off(node),
+        n.as_ptr(),
+        val.as_ptr().cast(),
+        len
+    )))
 }
 
 /// `fdt_setprop_inplace_namelen_partial`.
@@ -268,13 +313,25 @@ pub fn setprop_inplace_partial(buf: &mut [u8], node: usize, name: &str, idx: u32
     let len = c_len(val.len());
     let nl = c_len(name.len());
     let np = name.as_ptr().cast::<c_char>();
-    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_inplace_namelen_partial(p, c_off(node), np, nl, idx, val.as_ptr().cast(), len)))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_setprop_inplace_namelen_partial(
+        p,
+        c_off(node),
+        np,
+        nl,
+        idx,
+        val.as_ptr().cast(),
+        len
+    )))
 }
 
 /// `fdt_nop_property`.
 pub fn nop_property(buf: &mut [u8], node: usize, name: &str) -> Result<()> {
     let n = cstr(name);
-    rc0(blob_mut_call!(buf, |p| sys::fdt_nop_property(p, c_off(node), n.as_ptr())))
+    rc0(blob_mut_call!(buf, |p| sys::fdt_nop_property(
+        p,
+        c_off(node),
+        n.as_ptr()
+    )))
 }
 
 /// `fdt_nop_node`.

@@ -70,8 +70,7 @@ fn script() -> PathBuf {
 /// afterwards. Panics when python3 or pylibfdt 1.7.2 is missing.
 pub fn run(buf: &[u8], calls: &[Call]) -> (Vec<Ret>, Vec<u8>) {
     let dir = crate::overlay_ffi::work_dir("libfdt-current");
-    let n = std::process::id() as u64 * 1_000_000
-        + COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = std::process::id() as u64 * 1_000_000 + COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let blob = dir.join(format!("buf-{n}.dtb"));
     std::fs::write(&blob, buf).expect("write blob");
     let mut lines = String::new();
@@ -91,10 +90,7 @@ pub fn run(buf: &[u8], calls: &[Call]) -> (Vec<Ret>, Vec<u8>) {
                 addr,
                 size,
             } => {
-                format!(
-                    "appendprop_addrrange {parent} {node} {} {addr} {size}",
-                    hex(name)
-                )
+                format!("appendprop_addrrange {parent} {node} {} {addr} {size}", hex(name))
             }
             Call::OverlayApply(ov) => {
                 let f = dir.join(format!("ov-{n}-{i}.dtbo"));

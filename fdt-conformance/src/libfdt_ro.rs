@@ -20,8 +20,13 @@ macro_rules! blob_call {
 
 /// Offset of `p` inside `buf`, asserting `len` bytes from there are in bounds.
 fn offset_in(buf: &[u8], p: *const c_void, len: usize) -> usize {
-    let off = (p as usize).checked_sub(buf.as_ptr() as usize).expect("libfdt pointer before the buffer");
-    assert!(off.checked_add(len).is_some_and(|e| e <= buf.len()), "libfdt pointer past the buffer");
+    let off = (p as usize)
+        .checked_sub(buf.as_ptr() as usize)
+        .expect("libfdt pointer before the buffer");
+    assert!(
+        off.checked_add(len).is_some_and(|e| e <= buf.len()),
+        "libfdt pointer past the buffer"
+    );
     off
 }
 
@@ -29,7 +34,10 @@ fn offset_in(buf: &[u8], p: *const c_void, len: usize) -> usize {
 fn cstr_at(buf: &[u8], p: *const c_char) -> &[u8] {
     let off = offset_in(buf, p.cast(), 0);
     let rest = &buf[off..];
-    let end = rest.iter().position(|&b| b == 0).expect("libfdt string not terminated in buffer");
+    let end = rest
+        .iter()
+        .position(|&b| b == 0)
+        .expect("libfdt string not terminated in buffer");
     &rest[..end]
 }
 
@@ -46,7 +54,13 @@ pub fn path_offset(buf: &[u8], path: &str) -> Result<usize> {
 /// `fdt_subnode_offset_namelen`.
 pub fn subnode_offset(buf: &[u8], parent: usize, name: &str) -> Result<usize> {
     let (np, nl) = (name.as_ptr().cast::<c_char>(), c_len(name.len()));
-    rc(blob_call!(buf, |p| sys::fdt_subnode_offset_namelen(p, c_off(parent), np, nl))).map(|o| o as usize)
+    rc(blob_call!(buf, |p| sys::fdt_subnode_offset_namelen(
+        p,
+        c_off(parent),
+        np,
+        nl
+    )))
+    .map(|o| o as usize)
 }
 
 /// `fdt_next_node`; `node = None` means offset -1 (start at the root).
@@ -181,13 +195,22 @@ pub fn size_cells(buf: &[u8], node: usize) -> Result<u32> {
 pub fn node_offset_by_compatible(buf: &[u8], start: Option<usize>, compat: &str) -> Result<usize> {
     let c = cstr(compat);
     let s = start.map_or(-1, c_off);
-    rc(blob_call!(buf, |p| sys::fdt_node_offset_by_compatible(p, s, c.as_ptr()))).map(|o| o as usize)
+    rc(blob_call!(buf, |p| sys::fdt_node_offset_by_compatible(
+        p,
+        s,
+        c.as_ptr()
+    )))
+    .map(|o| o as usize)
 }
 
 /// `fdt_node_check_compatible`: Ok(true) = compatible, Ok(false) = not.
 pub fn node_check_compatible(buf: &[u8], node: usize, compat: &str) -> Result<bool> {
     let c = cstr(compat);
-    match rc(blob_call!(buf, |p| sys::fdt_node_check_compatible(p, c_off(node), c.as_ptr())))? {
+    match rc(blob_call!(buf, |p| sys::fdt_node_check_compatible(
+        p,
+        c_off(node),
+        c.as_ptr()
+    )))? {
         0 => Ok(true),
         _ => Ok(false),
     }
@@ -203,5 +226,10 @@ pub fn get_alias<'a>(buf: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
 /// `fdt_stringlist_count`.
 pub fn stringlist_count(buf: &[u8], node: usize, prop: &str) -> Result<usize> {
     let c = cstr(prop);
-    rc(blob_call!(buf, |p| sys::fdt_stringlist_count(p, c_off(node), c.as_ptr()))).map(|n| n as usize)
+    rc(blob_call!(buf, |p| sys::fdt_stringlist_count(
+        p,
+        c_off(node),
+        c.as_ptr()
+    )))
+    .map(|n| n as usize)
 }

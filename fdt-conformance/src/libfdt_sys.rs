@@ -17,9 +17,22 @@ unsafe extern "C" {
     pub fn fdt_open_into(fdt: *const c_void, buf: *mut c_void, bufsize: c_int) -> c_int;
     pub fn fdt_pack(fdt: *mut c_void) -> c_int;
     pub fn fdt_setprop(fdt: *mut c_void, node: c_int, name: *const c_char, val: *const c_void, len: c_int) -> c_int;
-    pub fn fdt_setprop_placeholder(fdt: *mut c_void, node: c_int, name: *const c_char, len: c_int, data: *mut *mut c_void) -> c_int;
+    pub fn fdt_setprop_placeholder(
+        fdt: *mut c_void,
+        node: c_int,
+        name: *const c_char,
+        len: c_int,
+        data: *mut *mut c_void,
+    ) -> c_int;
     pub fn fdt_appendprop(fdt: *mut c_void, node: c_int, name: *const c_char, val: *const c_void, len: c_int) -> c_int;
-    pub fn fdt_appendprop_addrrange(fdt: *mut c_void, parent: c_int, node: c_int, name: *const c_char, addr: u64, size: u64) -> c_int;
+    pub fn fdt_appendprop_addrrange(
+        fdt: *mut c_void,
+        parent: c_int,
+        node: c_int,
+        name: *const c_char,
+        addr: u64,
+        size: u64,
+    ) -> c_int;
     pub fn fdt_delprop(fdt: *mut c_void, node: c_int, name: *const c_char) -> c_int;
     pub fn fdt_add_subnode_namelen(fdt: *mut c_void, parent: c_int, name: *const c_char, namelen: c_int) -> c_int;
     pub fn fdt_del_node(fdt: *mut c_void, node: c_int) -> c_int;
@@ -28,8 +41,22 @@ unsafe extern "C" {
     pub fn fdt_del_mem_rsv(fdt: *mut c_void, n: c_int) -> c_int;
 
     // write in place (fdt_wip.c)
-    pub fn fdt_setprop_inplace(fdt: *mut c_void, node: c_int, name: *const c_char, val: *const c_void, len: c_int) -> c_int;
-    pub fn fdt_setprop_inplace_namelen_partial(fdt: *mut c_void, node: c_int, name: *const c_char, namelen: c_int, idx: u32, val: *const c_void, len: c_int) -> c_int;
+    pub fn fdt_setprop_inplace(
+        fdt: *mut c_void,
+        node: c_int,
+        name: *const c_char,
+        val: *const c_void,
+        len: c_int,
+    ) -> c_int;
+    pub fn fdt_setprop_inplace_namelen_partial(
+        fdt: *mut c_void,
+        node: c_int,
+        name: *const c_char,
+        namelen: c_int,
+        idx: u32,
+        val: *const c_void,
+        len: c_int,
+    ) -> c_int;
     pub fn fdt_nop_property(fdt: *mut c_void, node: c_int, name: *const c_char) -> c_int;
     pub fn fdt_nop_node(fdt: *mut c_void, node: c_int) -> c_int;
 
@@ -42,8 +69,19 @@ unsafe extern "C" {
     pub fn fdt_next_subnode(fdt: *const c_void, offset: c_int) -> c_int;
     pub fn fdt_first_property_offset(fdt: *const c_void, node: c_int) -> c_int;
     pub fn fdt_next_property_offset(fdt: *const c_void, offset: c_int) -> c_int;
-    pub fn fdt_getprop_by_offset(fdt: *const c_void, offset: c_int, namep: *mut *const c_char, lenp: *mut c_int) -> *const c_void;
-    pub fn fdt_getprop_namelen(fdt: *const c_void, node: c_int, name: *const c_char, namelen: c_int, lenp: *mut c_int) -> *const c_void;
+    pub fn fdt_getprop_by_offset(
+        fdt: *const c_void,
+        offset: c_int,
+        namep: *mut *const c_char,
+        lenp: *mut c_int,
+    ) -> *const c_void;
+    pub fn fdt_getprop_namelen(
+        fdt: *const c_void,
+        node: c_int,
+        name: *const c_char,
+        namelen: c_int,
+        lenp: *mut c_int,
+    ) -> *const c_void;
     pub fn fdt_get_name(fdt: *const c_void, node: c_int, lenp: *mut c_int) -> *const c_char;
     pub fn fdt_get_path(fdt: *const c_void, node: c_int, buf: *mut c_char, buflen: c_int) -> c_int;
     pub fn fdt_parent_offset(fdt: *const c_void, node: c_int) -> c_int;

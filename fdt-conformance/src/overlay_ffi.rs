@@ -6,8 +6,8 @@
 //! `fdt_open_into` into `totalsize + room`, so any output difference is the
 //! apply's alone.
 
-use crate::libfdt::{self, Result};
 use crate::AlignedBuf;
+use crate::libfdt::{self, Result};
 use cellfdt::Error;
 use core::ffi::{c_int, c_void};
 use std::path::{Path, PathBuf};
@@ -103,7 +103,12 @@ pub fn compile_dts(src: &Path, out: &Path, force: bool) -> Vec<u8> {
         .arg(src)
         .output()
         .expect("run dtc (apt-get install device-tree-compiler)");
-    assert!(o.status.success(), "dtc {}: {}", src.display(), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "dtc {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::read(out).expect("read dtc output")
 }
 
@@ -127,7 +132,11 @@ pub fn fdtoverlay(base: &Path, overlays: &[PathBuf], out: &Path) -> std::result:
 /// `dtc -I dtb -O dts` of a blob (for comparing trees, not bytes).
 pub fn to_dts(blob: &[u8], tmp: &Path) -> String {
     std::fs::write(tmp, blob).expect("write dtb");
-    let o = Command::new("dtc").args(["-q", "-I", "dtb", "-O", "dts"]).arg(tmp).output().expect("run dtc");
+    let o = Command::new("dtc")
+        .args(["-q", "-I", "dtb", "-O", "dts"])
+        .arg(tmp)
+        .output()
+        .expect("run dtc");
     assert!(o.status.success(), "dtc -I dtb: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -136,7 +145,10 @@ pub fn to_dts(blob: &[u8], tmp: &Path) -> String {
 /// in sequence to `base` opened with `room`; stops at the first error.
 pub fn apply_with_current(base: &[u8], room: usize, overlays: &[&[u8]]) -> Applied {
     let buf = open_base(base, room);
-    let calls: Vec<_> = overlays.iter().map(|o| crate::libfdt_current::Call::OverlayApply(o)).collect();
+    let calls: Vec<_> = overlays
+        .iter()
+        .map(|o| crate::libfdt_current::Call::OverlayApply(o))
+        .collect();
     let (rets, after) = crate::libfdt_current::run(&buf, &calls);
     let first_err = rets.iter().find_map(|r| match r {
         crate::libfdt_current::Ret::Code(c) if *c != 0 => Some(*c),
@@ -146,5 +158,8 @@ pub fn apply_with_current(base: &[u8], room: usize, overlays: &[&[u8]]) -> Appli
         None => Ok(()),
         Some(c) => Err(Error::from_code(c).unwrap_or(Error::Internal)),
     };
-    Applied { result, base: AlignedBuf::from_slice(&after) }
+    Applied {
+        result,
+        base: AlignedBuf::from_slice(&after),
+    }
 }

@@ -4,7 +4,11 @@ use crate::{libfdt, libfdt_ro};
 use cellfdt::{Error, Fdt};
 
 fn same<T: PartialEq + std::fmt::Debug>(what: &str, l: Result<T, Error>, c: Result<T, Error>) -> Result<(), String> {
-    if l == c { Ok(()) } else { Err(format!("{what}: libfdt {l:?} vs cellfdt {c:?}")) }
+    if l == c {
+        Ok(())
+    } else {
+        Err(format!("{what}: libfdt {l:?} vs cellfdt {c:?}"))
+    }
 }
 
 /// Like `same` for names: cellfdt's API hands out `&str`, so a name that is
@@ -40,9 +44,17 @@ pub fn compare_views(blob: &[u8]) -> Result<(), String> {
     };
     same("num_mem_rsv", libfdt_ro::num_mem_rsv(blob), fdt.num_mem_rsv())?;
     for n in 0..=fdt.num_mem_rsv().unwrap_or(0).min(4096) {
-        same(&format!("get_mem_rsv({n})"), libfdt_ro::get_mem_rsv(blob, n), fdt.get_mem_rsv(n))?;
+        same(
+            &format!("get_mem_rsv({n})"),
+            libfdt_ro::get_mem_rsv(blob, n),
+            fdt.get_mem_rsv(n),
+        )?;
     }
-    same("find_max_phandle", libfdt_ro::find_max_phandle(blob), fdt.find_max_phandle())?;
+    same(
+        "find_max_phandle",
+        libfdt_ro::find_max_phandle(blob),
+        fdt.find_max_phandle(),
+    )?;
     // Depth-first walk.
     let (mut lnode, mut ldepth, mut cnode, mut cdepth) = (None, 0i32, None, 0i32);
     // Lookups that walk the whole tree (path, phandle, compatible) run on
@@ -68,9 +80,21 @@ fn compare_node(blob: &[u8], fdt: &Fdt<'_>, node: usize, deep: bool) -> Result<(
     let at = |w: &str| format!("{w}(node {node})");
     let name = libfdt_ro::get_name(blob, node);
     same_name(&at("get_name"), name, fdt.get_name(node).map(str::as_bytes))?;
-    same(&at("get_phandle"), libfdt_ro::get_phandle(blob, node), Ok(fdt.get_phandle(node).unwrap_or(0)))?;
-    same(&at("address_cells"), libfdt_ro::address_cells(blob, node), fdt.address_cells(node))?;
-    same(&at("size_cells"), libfdt_ro::size_cells(blob, node), fdt.size_cells(node))?;
+    same(
+        &at("get_phandle"),
+        libfdt_ro::get_phandle(blob, node),
+        Ok(fdt.get_phandle(node).unwrap_or(0)),
+    )?;
+    same(
+        &at("address_cells"),
+        libfdt_ro::address_cells(blob, node),
+        fdt.address_cells(node),
+    )?;
+    same(
+        &at("size_cells"),
+        libfdt_ro::size_cells(blob, node),
+        fdt.size_cells(node),
+    )?;
     if !deep {
         return compare_props(blob, fdt, node);
     }
@@ -79,10 +103,25 @@ fn compare_node(blob: &[u8], fdt: &Fdt<'_>, node: usize, deep: bool) -> Result<(
     if !(lpath.as_ref().is_ok_and(|p| p.contains('\u{fffd}')) && cpath == Err(Error::BadValue)) {
         same(&at("get_path"), lpath, cpath)?;
     }
-    same(&at("parent_offset"), libfdt_ro::parent_offset(blob, node), fdt.parent_offset(node))?;
-    same(&at("node_depth"), libfdt_ro::node_depth(blob, node), fdt.node_depth(node))?;
-    if let Ok(path) = libfdt_ro::get_path(blob, node, 1024).map_err(drop).and_then(|p| if p.contains('\u{fffd}') { Err(()) } else { Ok(p) }) {
-        same(&format!("path_offset({path})"), libfdt_ro::path_offset(blob, &path), fdt.path_offset(&path))?;
+    same(
+        &at("parent_offset"),
+        libfdt_ro::parent_offset(blob, node),
+        fdt.parent_offset(node),
+    )?;
+    same(
+        &at("node_depth"),
+        libfdt_ro::node_depth(blob, node),
+        fdt.node_depth(node),
+    )?;
+    if let Ok(path) = libfdt_ro::get_path(blob, node, 1024)
+        .map_err(drop)
+        .and_then(|p| if p.contains('\u{fffd}') { Err(()) } else { Ok(p) })
+    {
+        same(
+            &format!("path_offset({path})"),
+            libfdt_ro::path_offset(blob, &path),
+            fdt.path_offset(&path),
+        )?;
     }
     compare_props(blob, fdt, node)?;
     // Subnodes, and lookup by name.
@@ -90,21 +129,37 @@ fn compare_node(blob: &[u8], fdt: &Fdt<'_>, node: usize, deep: bool) -> Result<(
     loop {
         same(&at("subnode chain"), l, c)?;
         let Ok(s) = l else { break };
-        if let Some(n) = libfdt_ro::get_name(blob, s).ok().and_then(|n| std::str::from_utf8(n).ok()) {
-            same(&format!("subnode_offset({node}, {n})"), libfdt_ro::subnode_offset(blob, node, n), fdt.subnode_offset(node, n))?;
+        if let Some(n) = libfdt_ro::get_name(blob, s)
+            .ok()
+            .and_then(|n| std::str::from_utf8(n).ok())
+        {
+            same(
+                &format!("subnode_offset({node}, {n})"),
+                libfdt_ro::subnode_offset(blob, node, n),
+                fdt.subnode_offset(node, n),
+            )?;
         }
         (l, c) = (libfdt_ro::next_subnode(blob, s), fdt.next_subnode(s));
     }
     if let Some(ph) = fdt.get_phandle(node) {
-        same(&format!("node_offset_by_phandle({ph})"), libfdt_ro::node_offset_by_phandle(blob, ph), fdt.node_offset_by_phandle(ph))?;
+        same(
+            &format!("node_offset_by_phandle({ph})"),
+            libfdt_ro::node_offset_by_phandle(blob, ph),
+            fdt.node_offset_by_phandle(ph),
+        )?;
     }
     if let Ok(compat) = libfdt_ro::getprop(blob, node, "compatible")
-        && let Some(first) = compat.split(|&b| b == 0).next().and_then(|s| std::str::from_utf8(s).ok())
+        && let Some(first) = compat
+            .split(|&b| b == 0)
+            .next()
+            .and_then(|s| std::str::from_utf8(s).ok())
         && !first.is_empty()
     {
-        same(&format!("node_offset_by_compatible({first})"),
+        same(
+            &format!("node_offset_by_compatible({first})"),
             libfdt_ro::node_offset_by_compatible(blob, None, first),
-            fdt.node_offset_by_compatible(None, first))?;
+            fdt.node_offset_by_compatible(None, first),
+        )?;
     }
     Ok(())
 }
@@ -119,7 +174,11 @@ fn compare_props(blob: &[u8], fdt: &Fdt<'_>, node: usize) -> Result<(), String> 
         let cp = fdt.property_at(p).map(|pr| (pr.name.as_bytes(), pr.value));
         same_prop(&format!("property_at({p})"), lp, cp)?;
         if let Some(n) = lp.ok().and_then(|(n, _)| std::str::from_utf8(n).ok()) {
-            same(&format!("getprop({node}, {n:?})"), libfdt_ro::getprop(blob, node, n), fdt.getprop(node, n))?;
+            same(
+                &format!("getprop({node}, {n:?})"),
+                libfdt_ro::getprop(blob, node, n),
+                fdt.getprop(node, n),
+            )?;
         }
         (l, c) = (libfdt_ro::next_property(blob, p), fdt.next_property(p));
     }

@@ -8,7 +8,13 @@ use cellfdt::Fdt;
 pub fn walk_everything(blob: &[u8]) -> usize {
     let Ok(fdt) = Fdt::new(blob) else { return 0 };
     let _ = fdt.check_full();
-    let _ = (fdt.totalsize(), fdt.version(), fdt.boot_cpuid_phys(), fdt.size_dt_struct(), fdt.size_dt_strings());
+    let _ = (
+        fdt.totalsize(),
+        fdt.version(),
+        fdt.boot_cpuid_phys(),
+        fdt.size_dt_struct(),
+        fdt.size_dt_strings(),
+    );
     for n in 0..fdt.num_mem_rsv().unwrap_or(0).min(64) + 1 {
         let _ = fdt.get_mem_rsv(n);
     }

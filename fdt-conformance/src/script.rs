@@ -132,7 +132,11 @@ fn resolve_prop(blob: &[u8], node: usize, r: &PropRef) -> String {
         PropRef::Named(s) => s.clone(),
         PropRef::Existing(i) => {
             let names = prop_names(blob, node);
-            if names.is_empty() { "no-such-prop".to_string() } else { names[*i as usize % names.len()].clone() }
+            if names.is_empty() {
+                "no-such-prop".to_string()
+            } else {
+                names[*i as usize % names.len()].clone()
+            }
         }
     }
 }
@@ -142,7 +146,11 @@ fn resolve_name(blob: &[u8], parent: usize, self_node: Option<usize>, r: &NodeNa
         NodeName::New(s) => s.clone(),
         NodeName::Sibling(i) => {
             let kids = children(blob, parent);
-            let pick = if kids.is_empty() { self_node } else { Some(kids[*i as usize % kids.len()]) };
+            let pick = if kids.is_empty() {
+                self_node
+            } else {
+                Some(kids[*i as usize % kids.len()])
+            };
             pick.and_then(|o| libfdt_ro::get_name(blob, o).ok())
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .unwrap_or_else(|| "dup".to_string())
@@ -157,25 +165,42 @@ pub fn resolve(blob: &[u8], op: &Op) -> Edit {
     match op {
         Op::SetProp(r, p, v) => {
             let node = n(r);
-            Edit::SetProp { node, name: resolve_prop(blob, node, p), val: v.clone() }
+            Edit::SetProp {
+                node,
+                name: resolve_prop(blob, node, p),
+                val: v.clone(),
+            }
         }
         Op::AppendProp(r, p, v) => {
             let node = n(r);
-            Edit::AppendProp { node, name: resolve_prop(blob, node, p), val: v.clone() }
+            Edit::AppendProp {
+                node,
+                name: resolve_prop(blob, node, p),
+                val: v.clone(),
+            }
         }
         Op::DelProp(r, p) => {
             let node = n(r);
-            Edit::DelProp { node, name: resolve_prop(blob, node, p) }
+            Edit::DelProp {
+                node,
+                name: resolve_prop(blob, node, p),
+            }
         }
         Op::AddSubnode(r, name) => {
             let parent = n(r);
-            Edit::AddSubnode { parent, name: resolve_name(blob, parent, None, name) }
+            Edit::AddSubnode {
+                parent,
+                name: resolve_name(blob, parent, None, name),
+            }
         }
         Op::DelNode(r) => Edit::DelNode { node: n(r) },
         Op::SetName(r, name) => {
             let node = n(r);
             let parent = libfdt_ro::parent_offset(blob, node).unwrap_or(0);
-            Edit::SetName { node, name: resolve_name(blob, parent, Some(node), name) }
+            Edit::SetName {
+                node,
+                name: resolve_name(blob, parent, Some(node), name),
+            }
         }
         Op::AddMemRsv(a, s) => Edit::AddMemRsv { addr: *a, size: *s },
         Op::DelMemRsv(i) => Edit::DelMemRsv { n: *i as usize },
@@ -184,17 +209,24 @@ pub fn resolve(blob: &[u8], op: &Op) -> Edit {
             let name = resolve_prop(blob, node, p);
             let val = match v {
                 Some(v) => v.clone(),
-                None => libfdt_ro::getprop(blob, node, &name).map(|c| c.iter().map(|b| !b).collect()).unwrap_or_default(),
+                None => libfdt_ro::getprop(blob, node, &name)
+                    .map(|c| c.iter().map(|b| !b).collect())
+                    .unwrap_or_default(),
             };
             Edit::SetPropInplace { node, name, val }
         }
         Op::NopProperty(r, p) => {
             let node = n(r);
-            Edit::NopProperty { node, name: resolve_prop(blob, node, p) }
+            Edit::NopProperty {
+                node,
+                name: resolve_prop(blob, node, p),
+            }
         }
         Op::NopNode(r) => Edit::NopNode { node: n(r) },
         Op::Pack => Edit::Pack,
-        Op::OpenInto(slack) => Edit::OpenInto { size: used_size(blob) + *slack as usize },
+        Op::OpenInto(slack) => Edit::OpenInto {
+            size: used_size(blob) + *slack as usize,
+        },
         Op::OpenIntoDelta(d) => {
             let size = (crate::libfdt::totalsize(blob) as i64 + *d as i64).clamp(0, 8 << 20) as usize;
             Edit::OpenInto { size }

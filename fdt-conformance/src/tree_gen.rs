@@ -141,7 +141,12 @@ pub fn build_both(calls: &[SwCall], size: usize, flags: u32) -> Result<Option<Ve
     let l = build_libfdt(calls, size, flags);
     let c = build_cellfdt(calls, size, flags);
     if l.results != c.results {
-        let i = l.results.iter().zip(&c.results).position(|(a, b)| a != b).unwrap_or(l.results.len().min(c.results.len()));
+        let i = l
+            .results
+            .iter()
+            .zip(&c.results)
+            .position(|(a, b)| a != b)
+            .unwrap_or(l.results.len().min(c.results.len()));
         return Err(format!(
             "sw call {i} ({:?}) in a {size}-byte buffer, flags {flags}: libfdt {:?} vs cellfdt {:?}",
             i.checked_sub(1).and_then(|j| calls.get(j)),
@@ -154,7 +159,9 @@ pub fn build_both(calls: &[SwCall], size: usize, flags: u32) -> Result<Option<Ve
     }
     let t = libfdt::totalsize(&l.buf);
     if let Some(d) = l.buf[..t].iter().zip(&c.buf[..t]).position(|(a, b)| a != b) {
-        return Err(format!("sw result differs at byte {d} (totalsize {t}, buffer {size}, flags {flags})"));
+        return Err(format!(
+            "sw result differs at byte {d} (totalsize {t}, buffer {size}, flags {flags})"
+        ));
     }
     Ok(Some(l.buf[..t].to_vec()))
 }

@@ -23,7 +23,9 @@ fn edit_corpus_replays_clean() {
     assert!(!fs.is_empty(), "no edit corpus");
     for f in fs {
         let data = std::fs::read(&f).unwrap();
-        let Some((&pick, rest)) = data.split_first() else { continue };
+        let Some((&pick, rest)) = data.split_first() else {
+            continue;
+        };
         if let Err(m) = diff::run_script(fuzz_seeds::blob(pick), &decode::script(rest, 40)) {
             panic!("{}: {m}", f.display());
         }

@@ -21,8 +21,12 @@ fn starts(name: &'static str) -> &'static (Vec<u8>, Vec<u8>) {
         let raw = fixtures::load(name);
         let mut pair = Pair::new(&raw);
         let size = libfdt::totalsize(&raw);
-        pair.step(0, None, &Edit::OpenInto { size }).unwrap_or_else(|m| panic!("{name}: {m}")).unwrap();
-        pair.step(1, None, &Edit::Pack).unwrap_or_else(|m| panic!("{name}: {m}")).unwrap();
+        pair.step(0, None, &Edit::OpenInto { size })
+            .unwrap_or_else(|m| panic!("{name}: {m}"))
+            .unwrap();
+        pair.step(1, None, &Edit::Pack)
+            .unwrap_or_else(|m| panic!("{name}: {m}"))
+            .unwrap();
         (raw, pair.blob().to_vec())
     })
 }

@@ -5,8 +5,8 @@
 //! reads.
 
 use cellfdt::Fdt;
-use fdt_conformance::cell_fixup::{BOARDS, Plan, with_cellfdt};
 use fdt_conformance::AlignedBuf;
+use fdt_conformance::cell_fixup::{BOARDS, Plan, with_cellfdt};
 use std::path::PathBuf;
 
 type Node = (String, Vec<(String, Vec<u8>)>, Option<Vec<(u64, u64)>>);
@@ -21,9 +21,16 @@ fn cellfdt_view(blob: &[u8]) -> Option<Vec<Node>> {
         node = Some(n);
         let name = f.get_name(n).ok()?;
         let name = if n == 0 { "/".to_string() } else { name.to_string() };
-        let props = f.properties(n).map(|p| (p.name.to_string(), p.value.to_vec())).collect();
+        let props = f
+            .properties(n)
+            .map(|p| (p.name.to_string(), p.value.to_vec()))
+            .collect();
         // `fdt` decodes a root's reg with default cells; compare children.
-        let reg = if n == 0 { None } else { f.reg(n).ok().map(|r| r.collect()) };
+        let reg = if n == 0 {
+            None
+        } else {
+            f.reg(n).ok().map(|r| r.collect())
+        };
         out.push((name, props, reg));
     }
     Some(out)
@@ -38,7 +45,10 @@ fn fdt_view(blob: &[u8]) -> Option<Vec<Node>> {
         let reg = if i == 0 {
             None
         } else {
-            n.reg().map(|r| r.map(|m| (m.starting_address as u64, m.size.unwrap_or(0) as u64)).collect())
+            n.reg().map(|r| {
+                r.map(|m| (m.starting_address as u64, m.size.unwrap_or(0) as u64))
+                    .collect()
+            })
         };
         out.push((n.name.to_string(), props, reg));
     }
@@ -75,7 +85,11 @@ fn fdt_crate_reads_what_cellfdt_reads() {
         let mut buf = AlignedBuf::zeroed(plan.bufsize);
         let n = with_cellfdt(&src, &mut buf, &plan).expect("fixup");
         nodes += compare(&format!("{} after the fixup", b.name), &buf[..n]);
-        regs += cellfdt_view(&src).unwrap().iter().filter(|n| n.2.as_ref().is_some_and(|r| !r.is_empty())).count();
+        regs += cellfdt_view(&src)
+            .unwrap()
+            .iter()
+            .filter(|n| n.2.as_ref().is_some_and(|r| !r.is_empty()))
+            .count();
     }
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus").join("read");
     for e in std::fs::read_dir(&corpus).expect("read corpus") {
@@ -83,5 +97,8 @@ fn fdt_crate_reads_what_cellfdt_reads() {
         nodes += compare(&p.display().to_string(), &std::fs::read(&p).expect("corpus file"));
     }
     println!("fdt crate oracle: {nodes} nodes compared, {regs} with reg on the inputs");
-    assert!(nodes > 10_000 && regs > 100, "{nodes} nodes, {regs} regs: too little compared");
+    assert!(
+        nodes > 10_000 && regs > 100,
+        "{nodes} nodes, {regs} regs: too little compared"
+    );
 }

@@ -18,9 +18,7 @@ use overlay_common::*;
 fn wip_names_are_cut_at_nul() {
     let blob = fixtures::load(fixtures::QEMU_VIRT);
     let node = libfdt_ro::path_offset(&blob, "/pl031@9010000").expect("pl031");
-    let reg = libfdt_ro::getprop(&blob, node, "reg")
-        .expect("reg")
-        .to_vec();
+    let reg = libfdt_ro::getprop(&blob, node, "reg").expect("reg").to_vec();
     let val: Vec<u8> = reg.iter().map(|b| b ^ 0x5a).collect();
 
     let mut c1 = AlignedBuf::from_slice(&blob);
@@ -29,23 +27,14 @@ fn wip_names_are_cut_at_nul() {
     let mut c2 = c1.clone();
     let r2 = FdtMut::new(&mut c2).and_then(|mut f| f.nop_property(node, "reg\0x"));
     assert_eq!(r2, Ok(()));
-    assert_eq!(
-        Fdt::new(&c2).unwrap().getprop(node, "reg"),
-        Err(Error::NotFound)
-    );
+    assert_eq!(Fdt::new(&c2).unwrap().getprop(node, "reg"), Err(Error::NotFound));
 
     let (rets, after1) = run(&blob, &[Call::SetpropInplace(node, b"reg\0x", &val)]);
     assert_eq!(rets, [Ret::Code(code(&r1))]);
-    assert!(
-        after1[..] == c1[..],
-        "setprop_inplace bytes differ from libfdt 1.7.2"
-    );
+    assert!(after1[..] == c1[..], "setprop_inplace bytes differ from libfdt 1.7.2");
     let (rets, after2) = run(&c1, &[Call::NopProperty(node, b"reg\0x")]);
     assert_eq!(rets, [Ret::Code(code(&r2))]);
-    assert!(
-        after2[..] == c2[..],
-        "nop_property bytes differ from libfdt 1.7.2"
-    );
+    assert!(after2[..] == c2[..], "nop_property bytes differ from libfdt 1.7.2");
 }
 
 /// A root with /aliases holding good and malformed values, and /chosen/sub.
@@ -93,14 +82,7 @@ fn aliases_are_validated_as_current_libfdt() {
     assert_eq!(libfdt_ro::path_offset(&blob, "unterminated"), Ok(chosen));
     assert_eq!(libfdt_ro::path_offset(&blob, "chain"), Ok(chosen));
 
-    let names: [&[u8]; 6] = [
-        b"good",
-        b"unterminated",
-        b"chain",
-        b"empty",
-        b"nul",
-        b"missing",
-    ];
+    let names: [&[u8]; 6] = [b"good", b"unterminated", b"chain", b"empty", b"nul", b"missing"];
     let paths: [&[u8]; 5] = [b"good/sub", b"unterminated", b"chain/sub", b"", b"missing"];
     let mut calls: Vec<Call> = names.iter().map(|n| Call::GetAlias(n)).collect();
     calls.extend(paths.iter().map(|p| Call::PathOffset(p)));
@@ -110,22 +92,12 @@ fn aliases_are_validated_as_current_libfdt() {
             .get_alias(std::str::from_utf8(n).unwrap())
             .ok()
             .map(|s| s.as_bytes().to_vec());
-        assert_eq!(
-            r,
-            &Ret::Alias(ours),
-            "get_alias {:?}",
-            String::from_utf8_lossy(n)
-        );
+        assert_eq!(r, &Ret::Alias(ours), "get_alias {:?}", String::from_utf8_lossy(n));
     }
     for (p, r) in paths.iter().zip(&rets[names.len()..]) {
         let ours = f.path_offset(std::str::from_utf8(p).unwrap());
         let ours = ours.map_or_else(|e| e.code(), |o| o as i32);
-        assert_eq!(
-            r,
-            &Ret::Code(ours),
-            "path_offset {:?}",
-            String::from_utf8_lossy(p)
-        );
+        assert_eq!(r, &Ret::Code(ours), "path_offset {:?}", String::from_utf8_lossy(p));
     }
 }
 
@@ -201,10 +173,7 @@ fn overlay_keeps_base_phandles() {
     let old = apply_with_libfdt(&base.bytes, 4096, &[&ov.bytes]);
     assert_eq!(ours.result, Ok(()));
     assert_eq!(cur.result, Ok(()));
-    assert!(
-        ours.base[..] == cur.base[..],
-        "bytes differ from libfdt 1.7.2"
-    );
+    assert!(ours.base[..] == cur.base[..], "bytes differ from libfdt 1.7.2");
     assert!(
         ours.base[..] != old.base[..],
         "1.6.1 was expected to overwrite the base's phandles"
@@ -229,10 +198,7 @@ fn overlay_keeps_base_phandles() {
         ph(&b, "/intc@1000").to_be_bytes()
     );
     let clocks = val(&f, "/consumer", "clocks");
-    assert_eq!(
-        clocks[..4],
-        ph(&f, "/clock/clock-frequency-holder").to_be_bytes()
-    );
+    assert_eq!(clocks[..4], ph(&f, "/clock/clock-frequency-holder").to_be_bytes());
     assert_eq!(clocks[4..], ph(&f, "/bus/dev@2000").to_be_bytes());
     libfdt::check_full(&ours.base[..libfdt::totalsize(&ours.base)]).unwrap();
 }

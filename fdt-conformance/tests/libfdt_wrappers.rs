@@ -8,7 +8,11 @@ fn fixtures_pass_check_full() {
     for name in [fixtures::QEMU_VIRT, fixtures::RPI4] {
         let blob = fixtures::load(name);
         libfdt::check_full(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(libfdt::check_full(&blob[..blob.len() / 2]), Err(Error::Truncated), "{name}");
+        assert_eq!(
+            libfdt::check_full(&blob[..blob.len() / 2]),
+            Err(Error::Truncated),
+            "{name}"
+        );
     }
 }
 
@@ -20,7 +24,10 @@ fn open_setprop_getprop_roundtrip() {
     assert_eq!(libfdt::totalsize(&buf), buf.len());
     let chosen = libfdt_ro::path_offset(&buf, "/chosen").unwrap();
     libfdt::setprop_str(&mut buf, chosen, "bootargs", "console=ttyAMA0").unwrap();
-    assert_eq!(libfdt_ro::getprop(&buf, chosen, "bootargs").unwrap(), b"console=ttyAMA0\0");
+    assert_eq!(
+        libfdt_ro::getprop(&buf, chosen, "bootargs").unwrap(),
+        b"console=ttyAMA0\0"
+    );
     assert_eq!(libfdt::add_subnode(&mut buf, chosen, "x@1").map(|_| ()), Ok(()));
     assert_eq!(libfdt::add_subnode(&mut buf, chosen, "x@1"), Err(Error::Exists));
     assert_eq!(libfdt::setprop(&mut buf, 3, "a", b""), Err(Error::BadOffset));
@@ -70,7 +77,10 @@ fn sequential_writer_builds_a_valid_tree() {
     let size = w.finish().unwrap();
     libfdt::check_full(&buf[..size]).unwrap();
     assert_eq!(libfdt_ro::get_mem_rsv(&buf, 0).unwrap(), (0x1000, 0x2000));
-    assert_eq!(libfdt_ro::path_offset(&buf, "/a"), libfdt_ro::subnode_offset(&buf, 0, "a@1"));
+    assert_eq!(
+        libfdt_ro::path_offset(&buf, "/a"),
+        libfdt_ro::subnode_offset(&buf, 0, "a@1")
+    );
     let mut tiny = AlignedBuf::zeroed(8);
     assert_eq!(libfdt_sw::SwWriter::create(&mut tiny).err(), Some(Error::NoSpace));
 }

@@ -5,16 +5,25 @@
 
 mod common;
 
+use cellfdt::{Error, Fdt};
 use common::config;
 use fdt_conformance::malform::{self, Mutation};
 use fdt_conformance::{fixtures, libfdt, ro_compare, ro_walk};
-use cellfdt::{Error, Fdt};
 use proptest::prelude::*;
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (0usize..30_000).prop_map(Mutation::Truncate),
-        (0u8..10, prop_oneof![any::<u32>(), 0u32..64, Just(u32::MAX), Just(0x7fff_ffff), Just(0xd00dfeed)])
+        (
+            0u8..10,
+            prop_oneof![
+                any::<u32>(),
+                0u32..64,
+                Just(u32::MAX),
+                Just(0x7fff_ffff),
+                Just(0xd00dfeed)
+            ]
+        )
             .prop_map(|(f, v)| Mutation::HeaderField(f, v)),
         (0u8..10, -64i32..64).prop_map(|(f, d)| Mutation::HeaderDelta(f, d)),
         (any::<u32>(), any::<u32>()).prop_map(|(i, v)| Mutation::StructWord(i, v)),
@@ -33,7 +42,9 @@ fn check_malformed(blob: &[u8]) -> Result<(), TestCaseError> {
     match lh {
         // libfdt's fdt_check_header cannot see the buffer length; a header
         // claiming more than the buffer must be TRUNCATED for cellfdt.
-        Ok(()) if blob.len() < libfdt::totalsize(blob) => prop_assert_eq!(ch, Err(Error::Truncated), "check_header, short buffer"),
+        Ok(()) if blob.len() < libfdt::totalsize(blob) => {
+            prop_assert_eq!(ch, Err(Error::Truncated), "check_header, short buffer")
+        }
         _ if blob.len() < libfdt::HEADER_SIZE => prop_assert!(ch.is_err(), "accepted a {}-byte blob", blob.len()),
         _ => prop_assert_eq!(ch, lh, "check_header"),
     }

@@ -11,7 +11,9 @@
 mod overlay_common;
 
 use fdt_conformance::libfdt;
-use fdt_conformance::overlay_ffi::{apply_with_cellfdt, apply_with_current, apply_with_libfdt, fdtoverlay, open_base, packed, to_dts, work_dir};
+use fdt_conformance::overlay_ffi::{
+    apply_with_cellfdt, apply_with_current, apply_with_libfdt, fdtoverlay, open_base, packed, to_dts, work_dir,
+};
 use overlay_common::*;
 
 /// (case name, base, overlays applied in order)
@@ -41,7 +43,11 @@ fn cases() -> Vec<(String, Dtb, Vec<Dtb>)> {
     for chain in chains {
         v.push((chain.join("+"), board(), chain.iter().map(|s| dts(s)).collect()));
     }
-    v.push(("rpi4+ov-rpi-cell".into(), fixture(fdt_conformance::fixtures::RPI4, &[]), vec![dts("ov-rpi-cell")]));
+    v.push((
+        "rpi4+ov-rpi-cell".into(),
+        fixture(fdt_conformance::fixtures::RPI4, &[]),
+        vec![dts("ov-rpi-cell")],
+    ));
     let qemu = || fixture(fdt_conformance::fixtures::QEMU_VIRT, &[("gic", "/intc@8000000")]);
     v.push(("qemu-virt+ov-qemu-vpci".into(), qemu(), vec![dts("ov-qemu-vpci")]));
     v
@@ -75,15 +81,25 @@ fn overlays_match_libfdt_and_fdtoverlay() {
         assert_eq!(lib.result, Ok(()), "{name}: libfdt failed");
         assert_eq!(ours.result, Ok(()), "{name}: cellfdt failed");
         assert_eq!(cur.result, Ok(()), "{name}: libfdt 1.7.2 failed");
-        assert!(ours.base[..] == cur.base[..], "{name}: buffers differ from libfdt 1.7.2's");
+        assert!(
+            ours.base[..] == cur.base[..],
+            "{name}: buffers differ from libfdt 1.7.2's"
+        );
         let rule = PHANDLE_RULE_CASES.contains(&name.as_str());
         if rule {
-            assert!(ours.base[..] != lib.base[..], "{name}: expected libfdt 1.6.1 to overwrite a base phandle");
+            assert!(
+                ours.base[..] != lib.base[..],
+                "{name}: expected libfdt 1.6.1 to overwrite a base phandle"
+            );
             t.phandle_rule += 1;
         } else {
-            assert!(ours.base[..] == lib.base[..], "{name}: buffers differ from libfdt 1.6.1's");
+            assert!(
+                ours.base[..] == lib.base[..],
+                "{name}: buffers differ from libfdt 1.6.1's"
+            );
         }
-        libfdt::check_full(&ours.base[..libfdt::totalsize(&ours.base)]).unwrap_or_else(|e| panic!("{name}: check_full {e}"));
+        libfdt::check_full(&ours.base[..libfdt::totalsize(&ours.base)])
+            .unwrap_or_else(|e| panic!("{name}: check_full {e}"));
         t.cases += 1;
         t.overlays += ovs.len();
         t.identical_buffers += 1;
@@ -96,19 +112,26 @@ fn overlays_match_libfdt_and_fdtoverlay() {
             continue;
         }
         let paths: Vec<_> = ovs.iter().map(|o| o.path.clone()).collect();
-        let tool = fdtoverlay(&base.path, &paths, &tmp.join("fdtoverlay.dtb")).unwrap_or_else(|e| panic!("{name}: fdtoverlay: {e}"));
+        let tool = fdtoverlay(&base.path, &paths, &tmp.join("fdtoverlay.dtb"))
+            .unwrap_or_else(|e| panic!("{name}: fdtoverlay: {e}"));
         let mine = packed(&ours.base);
         if mine == tool {
             t.fdtoverlay_bytes += 1;
         } else {
             // Only property padding may differ (fdtoverlay's buffer is
             // realloc'd, not zeroed); the trees must not.
-            assert_eq!(to_dts(&mine, &tmp.join("a.dtb")), to_dts(&tool, &tmp.join("b.dtb")), "{name}: tree differs from fdtoverlay");
+            assert_eq!(
+                to_dts(&mine, &tmp.join("a.dtb")),
+                to_dts(&tool, &tmp.join("b.dtb")),
+                "{name}: tree differs from fdtoverlay"
+            );
             t.fdtoverlay_dts_only += 1;
         }
         // A change was made at all (the test can fail).
-        assert!(mine != packed(&open_base(&base.bytes, 0)), "{name}: overlay changed nothing");
-
+        assert!(
+            mine != packed(&open_base(&base.bytes, 0)),
+            "{name}: overlay changed nothing"
+        );
     }
     println!("overlay diff: {t:?}");
     assert!(t.cases >= 19);
@@ -128,7 +151,10 @@ fn nospace_sweep(name: &str, base: &[u8], ovs: &[&[u8]], rule: bool) -> usize {
         match ours.result {
             Ok(()) if rule => {
                 let cur = apply_with_current(base, room, ovs);
-                assert!(ours.base[..] == cur.base[..], "{name}: room {room}: bytes differ from libfdt 1.7.2's");
+                assert!(
+                    ours.base[..] == cur.base[..],
+                    "{name}: room {room}: bytes differ from libfdt 1.7.2's"
+                );
             }
             Ok(()) => assert!(ours.base[..] == lib.base[..], "{name}: room {room}: bytes differ"),
             Err(e) => {
@@ -151,7 +177,10 @@ fn assert_atomic(name: &str, room: usize, base: &[u8], ovs: &[&[u8]]) {
         let before = buf.to_vec();
         let mut ov = fdt_conformance::AlignedBuf::from_slice(ov);
         if cellfdt::overlay::overlay_apply(&mut buf, &mut ov, &mut scratch).is_err() {
-            assert!(buf[..] == before[..], "{name}: room {room}: failed apply changed the base");
+            assert!(
+                buf[..] == before[..],
+                "{name}: room {room}: failed apply changed the base"
+            );
             return;
         }
     }

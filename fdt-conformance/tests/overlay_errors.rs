@@ -3,10 +3,10 @@
 
 mod overlay_common;
 
-use cellfdt::overlay::overlay_apply;
 use cellfdt::Error::{self, *};
-use fdt_conformance::overlay_ffi::{apply_with_cellfdt, apply_with_libfdt, open_base};
+use cellfdt::overlay::overlay_apply;
 use fdt_conformance::AlignedBuf;
+use fdt_conformance::overlay_ffi::{apply_with_cellfdt, apply_with_libfdt, open_base};
 use overlay_common::*;
 
 /// (overlay under overlays/bad/, expected error, whether the merge had
@@ -69,11 +69,17 @@ fn malformed_overlays_fail_like_libfdt_and_leave_base_intact() {
             // poisoned magic, i.e. atomicity is something we add.
             let lib = apply_with_libfdt(&base.bytes, ROOM, &[&ov.bytes]);
             let fresh = open_base(&base.bytes, ROOM);
-            assert!(lib.base[4..] != fresh[4..], "{name}: expected libfdt to have edited the base");
+            assert!(
+                lib.base[4..] != fresh[4..],
+                "{name}: expected libfdt to have edited the base"
+            );
             after_merge += 1;
         }
     }
-    println!("overlay errors: {} malformed overlays, {after_merge} failing after the merge began", BAD.len());
+    println!(
+        "overlay errors: {} malformed overlays, {after_merge} failing after the merge began",
+        BAD.len()
+    );
 }
 
 #[test]
@@ -87,7 +93,11 @@ fn base_without_symbols_gives_notfound() {
 fn base_symbols_that_lead_nowhere() {
     let qemu = fixture(
         fdt_conformance::fixtures::QEMU_VIRT,
-        &[("gic", "/intc@8000000"), ("chosen", "/chosen"), ("ghost", "/no/such/node")],
+        &[
+            ("gic", "/intc@8000000"),
+            ("chosen", "/chosen"),
+            ("ghost", "/no/such/node"),
+        ],
     );
     for name in ["fixup-label-no-phandle", "fixup-symbol-dangling"] {
         let ov = dts(&format!("bad/{name}"));
@@ -148,7 +158,11 @@ fn bad_headers() {
     let cases: [Case; 3] = [
         ("magic", |o| o[0] ^= 1, BadMagic),
         ("version", |o| o[23] = 16, BadVersion),
-        ("truncated", |o| o[4..8].copy_from_slice(&u32::MAX.to_be_bytes()), Truncated),
+        (
+            "truncated",
+            |o| o[4..8].copy_from_slice(&u32::MAX.to_be_bytes()),
+            Truncated,
+        ),
     ];
     for (what, corrupt, want) in cases {
         let mut b = fresh.clone();

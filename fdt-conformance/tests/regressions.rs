@@ -27,7 +27,11 @@ fn f2_pre_v16_root_without_leaf_name() {
         let blob = malform::apply(&rpi, &Mutation::HeaderField(5, v));
         let blob = malform::apply(&blob, &Mutation::HeaderField(6, 2));
         assert_eq!(libfdt::check_header(&blob), Ok(()), "v{v}");
-        assert_eq!(libfdt::check_full_or_skip(&blob), None, "v{v}: libfdt 1.6.1 would crash");
+        assert_eq!(
+            libfdt::check_full_or_skip(&blob),
+            None,
+            "v{v}: libfdt 1.6.1 would crash"
+        );
         let fdt = cellfdt::Fdt::new(&blob).unwrap();
         assert_eq!(fdt.check_full(), Err(cellfdt::Error::BadStructure), "v{v}");
         assert_eq!(fdt.get_name(0), Err(cellfdt::Error::BadStructure), "v{v}");

@@ -59,8 +59,18 @@ fn bench_fdt_edit(src: &[u8], plan: &Plan, paths: &Paths) -> Vec<u8> {
     };
     set(&mut f, &paths.memory, "reg", plan.memory_reg.clone());
     set(&mut f, &paths.chosen, "bootargs", cstr(plan.bootargs));
-    set(&mut f, &paths.chosen, "linux,initrd-start", plan.initrd.0.to_be_bytes().to_vec());
-    set(&mut f, &paths.chosen, "linux,initrd-end", plan.initrd.1.to_be_bytes().to_vec());
+    set(
+        &mut f,
+        &paths.chosen,
+        "linux,initrd-start",
+        plan.initrd.0.to_be_bytes().to_vec(),
+    );
+    set(
+        &mut f,
+        &paths.chosen,
+        "linux,initrd-end",
+        plan.initrd.1.to_be_bytes().to_vec(),
+    );
     set(&mut f, &paths.chosen, "stdout-path", cstr(plan.stdout_path));
     for p in &paths.delete {
         f.remove_by_path(p).expect("node to delete");
@@ -82,16 +92,31 @@ fn bench_dtoolkit(src: &[u8], plan: &Plan, paths: &Paths) -> Vec<u8> {
     }
     t.root.add_child(pci);
     let set = |t: &mut DeviceTree, path: &str, name: &str, val: Vec<u8>| {
-        t.find_node_mut(path).expect("node").add_property(DeviceTreeProperty::new_unchecked(name, val));
+        t.find_node_mut(path)
+            .expect("node")
+            .add_property(DeviceTreeProperty::new_unchecked(name, val));
     };
     set(&mut t, &paths.memory, "reg", plan.memory_reg.clone());
     set(&mut t, &paths.chosen, "bootargs", cstr(plan.bootargs));
-    set(&mut t, &paths.chosen, "linux,initrd-start", plan.initrd.0.to_be_bytes().to_vec());
-    set(&mut t, &paths.chosen, "linux,initrd-end", plan.initrd.1.to_be_bytes().to_vec());
+    set(
+        &mut t,
+        &paths.chosen,
+        "linux,initrd-start",
+        plan.initrd.0.to_be_bytes().to_vec(),
+    );
+    set(
+        &mut t,
+        &paths.chosen,
+        "linux,initrd-end",
+        plan.initrd.1.to_be_bytes().to_vec(),
+    );
     set(&mut t, &paths.chosen, "stdout-path", cstr(plan.stdout_path));
     for p in &paths.delete {
         let (parent, name) = split(p);
-        t.find_node_mut(parent).expect("parent").remove_child(name).expect("node to delete");
+        t.find_node_mut(parent)
+            .expect("parent")
+            .remove_child(name)
+            .expect("node to delete");
     }
     for p in &paths.disable {
         set(&mut t, p, "status", cstr("disabled"));
@@ -120,7 +145,10 @@ fn contents(blob: &[u8]) -> Vec<NodeContents> {
     while let Ok(n) = f.next_node(node, None) {
         node = Some(n);
         let p = f.get_path(n, &mut path).expect("path").to_string();
-        let mut props: Vec<_> = f.properties(n).map(|p| (p.name.to_string(), p.value.to_vec())).collect();
+        let mut props: Vec<_> = f
+            .properties(n)
+            .map(|p| (p.name.to_string(), p.value.to_vec()))
+            .collect();
         props.sort();
         out.push((p, props));
     }
@@ -129,7 +157,10 @@ fn contents(blob: &[u8]) -> Vec<NodeContents> {
 }
 
 fn board(name: &str) -> &'static Board {
-    BOARDS.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("unknown input {name}"))
+    BOARDS
+        .iter()
+        .find(|b| b.name == name)
+        .unwrap_or_else(|| panic!("unknown input {name}"))
 }
 
 fn main() {
@@ -147,8 +178,16 @@ fn main() {
                 let got = AlignedBuf::from_slice(&peer(&src, &plan, &paths));
                 let got = contents(&got);
                 if got != want {
-                    let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
-                    eprintln!("{input}: {name}'s tree differs from libfdt's at node {at}: {:?} vs {:?}", got.get(at).map(|x| &x.0), want.get(at).map(|x| &x.0));
+                    let at = got
+                        .iter()
+                        .zip(&want)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(got.len().min(want.len()));
+                    eprintln!(
+                        "{input}: {name}'s tree differs from libfdt's at node {at}: {:?} vs {:?}",
+                        got.get(at).map(|x| &x.0),
+                        want.get(at).map(|x| &x.0)
+                    );
                     std::process::exit(1);
                 }
             }
@@ -158,7 +197,11 @@ fn main() {
             let src = (b.load)();
             let plan = Plan::new(&src, b.disable);
             let paths = Paths::new(&src, &plan);
-            let peer = PEERS.iter().find(|p| p.0 == variant).unwrap_or_else(|| panic!("unknown peer {variant}")).1;
+            let peer = PEERS
+                .iter()
+                .find(|p| p.0 == variant)
+                .unwrap_or_else(|| panic!("unknown peer {variant}"))
+                .1;
             for _ in 0..iters.parse::<u32>().expect("iterations") {
                 black_box(peer(black_box(&src), &plan, &paths));
             }

@@ -18,9 +18,9 @@ use cellboot::cmd_check;
 use cellboot::config_input::ConfigSources;
 use cellboot::failure::Failure;
 use cellboot::guest;
-use cellboot_abi::staging::{trim_board_dtb, BOARD_DTB_MAX};
+use cellboot_abi::staging::{BOARD_DTB_MAX, trim_board_dtb};
 use cellboot_abi::zerocopy::IntoBytes;
-use cellboot_config::{compile_sources, compile_sources_unvalidated, Source};
+use cellboot_config::{Source, compile_sources, compile_sources_unvalidated};
 use libfuzzer_sys::fuzz_target;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -53,7 +53,9 @@ fn boards() -> &'static [Board; 2] {
 
 fn shim_accepts_dtb(raw: &[u8]) -> bool {
     let mut out = vec![0u8; BOARD_DTB_MAX];
-    let Ok(n) = trim_board_dtb(raw, &mut out) else { return false };
+    let Ok(n) = trim_board_dtb(raw, &mut out) else {
+        return false;
+    };
     cellfdt::Fdt::new(&out[..n]).and_then(|f| f.check_full()).is_ok()
 }
 
@@ -74,17 +76,29 @@ fn mutated_dtb(good: &[u8], script: &[u8]) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let board = &boards()[usize::from(pick & 1)];
     let (text, script) = match rest.iter().position(|&b| b == 0xff) {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &[][..]),
     };
-    let system = if text.is_empty() { board.system.clone() } else { String::from_utf8_lossy(text).into_owned() };
+    let system = if text.is_empty() {
+        board.system.clone()
+    } else {
+        String::from_utf8_lossy(text).into_owned()
+    };
     let dtb = mutated_dtb(&board.dtb, script);
     let sources = ConfigSources {
-        board: Source { path: board.dir.join("board.toml"), text: board.board.clone() },
-        system: Source { path: board.dir.join("fuzz.toml"), text: system },
+        board: Source {
+            path: board.dir.join("board.toml"),
+            text: board.board.clone(),
+        },
+        system: Source {
+            path: board.dir.join("fuzz.toml"),
+            text: system,
+        },
     };
     let compiled = compile_sources(&sources.board, &sources.system);
     if let Ok(raw) = compile_sources_unvalidated(&sources.board, &sources.system) {

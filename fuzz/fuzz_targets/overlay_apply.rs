@@ -7,7 +7,7 @@
 //! overlays, which would crash the fuzzer on libfdt's bugs, not ours.)
 #![no_main]
 
-use fdt_conformance::{libfdt, AlignedBuf};
+use fdt_conformance::{AlignedBuf, libfdt};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(()) => {
             if valid_before {
                 let after = libfdt::check_full_or_skip(&buf);
-                assert!(matches!(after, Some(Ok(()))), "valid base + applied overlay fails fdt_check_full: {after:?}");
+                assert!(
+                    matches!(after, Some(Ok(()))),
+                    "valid base + applied overlay fails fdt_check_full: {after:?}"
+                );
             }
         }
     }

@@ -3,18 +3,17 @@
 
 use crate::arch::{self, MAX_CPUS};
 use crate::payload::Payloads;
-use crate::stage2::{self, Kind, Leaves, Perm, POOL};
+use crate::stage2::{self, Kind, Leaves, POOL, Perm};
 use crate::{dtb, info};
 use cellboot_abi::link_layout;
 use cellboot_abi::staging::{self, StageSizes};
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
-    payload_kind, PayloadEntry,
-    cell_state, mem, str_field, CellConfig, CommRegion, Staged, SystemConfig, CELLBOOT_MAGIC, COMM_REGION_SIZE,
-    MAX_CELLS, NO_PAYLOAD,
+    CELLBOOT_MAGIC, COMM_REGION_SIZE, CellConfig, CommRegion, MAX_CELLS, NO_PAYLOAD, PayloadEntry, Staged,
+    SystemConfig, cell_state, mem, payload_kind, str_field,
 };
-use cellboot_vdev::pci::{EcamImage, VirtualPciBus, BUS0_PAGES, PAGE_BYTES};
-use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use cellboot_vdev::pci::{BUS0_PAGES, EcamImage, PAGE_BYTES, VirtualPciBus};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 static CONFIG: spin::Once<&'static SystemConfig> = spin::Once::new();
 
@@ -58,8 +57,16 @@ pub struct CellRt {
 }
 
 impl CellRt {
-    const EMPTY: CellRt =
-        CellRt { state: cell_state::SHUT_DOWN, vttbr: 0, root: 0, stash: 0, line: [0; 160], line_len: 0, vpci: None, gicd_denials: 0 };
+    const EMPTY: CellRt = CellRt {
+        state: cell_state::SHUT_DOWN,
+        vttbr: 0,
+        root: 0,
+        stash: 0,
+        line: [0; 160],
+        line_len: 0,
+        vpci: None,
+        gicd_denials: 0,
+    };
 }
 
 // Made on first use so the array is BSS, not 2 KiB of the shim's 64 KiB
@@ -93,7 +100,9 @@ fn comm_bytes(ci: usize) -> &'static mut [u8; COMM_REGION_SIZE] {
     // (`&raw mut` and not clippy's `&mut COMM`: edition 2024 rejects
     // references to a static mut.)
     #[allow(clippy::deref_addrof)]
-    unsafe { &mut *(&raw mut COMM.0[ci]) }
+    unsafe {
+        &mut *(&raw mut COMM.0[ci])
+    }
 }
 
 /// Makes what cell `ci`'s loader wrote into its comm region with its caches
@@ -127,11 +136,17 @@ pub static RUNNING_CELLS: AtomicU32 = AtomicU32::new(0);
 pub fn cpu_of_mpidr(mpidr: u64) -> Option<usize> {
     let b = &cfg().board;
     let n = (b.num_cpus as usize).min(MAX_CPUS);
-    b.mpidr[..n].iter().position(|&m| m & 0xff_00ff_ffff == mpidr & 0xff_00ff_ffff)
+    b.mpidr[..n]
+        .iter()
+        .position(|&m| m & 0xff_00ff_ffff == mpidr & 0xff_00ff_ffff)
 }
 
 fn perm_of(flags: u64) -> Perm {
-    Perm { read: flags & mem::READ != 0, write: flags & mem::WRITE != 0, exec: flags & mem::EXECUTE != 0 }
+    Perm {
+        read: flags & mem::READ != 0,
+        write: flags & mem::WRITE != 0,
+        exec: flags & mem::EXECUTE != 0,
+    }
 }
 
 /// Physical address of [ipa, ipa+len) when it lies in one RAM (non-IO)
@@ -190,29 +205,65 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     let root = pool.new_root().map_err(|_| SetupError("out of stage-2 tables", 0))?;
     for r in c.mem_regions() {
         if r.virt < b.gicd_base.saturating_add(b.gicd_size) && b.gicd_base < r.virt_end() {
-            return Err(SetupError("a memory region covers the GIC distributor (the shim mediates it)", r.virt));
+            return Err(SetupError(
+                "a memory region covers the GIC distributor (the shim mediates it)",
+                r.virt,
+            ));
         }
         // RAM in the platform's leaves (stage2::RAM_LEAVES), devices in blocks where aligned.
-        let (kind, leaves) = if r.flags & mem::IO != 0 { (Kind::Device, Leaves::Blocks) } else { (Kind::Normal, stage2::RAM_LEAVES) };
+        let (kind, leaves) = if r.flags & mem::IO != 0 {
+            (Kind::Device, Leaves::Blocks)
+        } else {
+            (Kind::Normal, stage2::RAM_LEAVES)
+        };
         pool.map(root, r.virt, r.phys, r.size, kind, perm_of(r.flags), leaves)
             .map_err(|e| SetupError(map_err_text(e), r.virt))?;
     }
     // ivshmem links: what this peer may not write (the state table, the
     // other peer's output section) mapped again over its region, read-only.
     for l in sys.links() {
-        let Some(peer) = l.peers.iter().position(|&p| p as usize == ci) else { continue };
+        let Some(peer) = l.peers.iter().position(|&p| p as usize == ci) else {
+            continue;
+        };
         for s in link_layout::sections(l, peer).iter().filter(|s| !s.writable) {
             let pa = l.shmem_phys + s.offset;
-            if let Some(r) = c.mem_regions().iter().find(|r| r.phys <= pa && pa + s.size <= r.phys + r.size) {
-                let ro = Perm { write: false, ..perm_of(r.flags) };
-                pool.map(root, r.virt + (pa - r.phys), pa, s.size, Kind::Normal, ro, Leaves::Pages)
-                    .map_err(|e| SetupError(map_err_text(e), pa))?;
+            if let Some(r) = c
+                .mem_regions()
+                .iter()
+                .find(|r| r.phys <= pa && pa + s.size <= r.phys + r.size)
+            {
+                let ro = Perm {
+                    write: false,
+                    ..perm_of(r.flags)
+                };
+                pool.map(
+                    root,
+                    r.virt + (pa - r.phys),
+                    pa,
+                    s.size,
+                    Kind::Normal,
+                    ro,
+                    Leaves::Pages,
+                )
+                .map_err(|e| SetupError(map_err_text(e), pa))?;
             }
         }
     }
-    let rw = Perm { read: true, write: true, exec: false };
-    pool.map(root, c.comm_region_ipa, comm_pa(ci), COMM_REGION_SIZE as u64, Kind::Normal, rw, Leaves::Pages)
-        .map_err(|e| SetupError(map_err_text(e), c.comm_region_ipa))?;
+    let rw = Perm {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    pool.map(
+        root,
+        c.comm_region_ipa,
+        comm_pa(ci),
+        COMM_REGION_SIZE as u64,
+        Kind::Normal,
+        rw,
+        Leaves::Pages,
+    )
+    .map_err(|e| SetupError(map_err_text(e), c.comm_region_ipa))?;
     if b.gic_version == 3 {
         for cpu in 0..MAX_CPUS {
             if c.owns_cpu(cpu) {
@@ -222,8 +273,16 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
             }
         }
     } else if b.gicc_base != 0 {
-        pool.map(root, b.gicc_base, b.gicc_base, b.gicc_size.next_multiple_of(4096), Kind::Device, rw, Leaves::Blocks)
-            .map_err(|e| SetupError(map_err_text(e), b.gicc_base))?;
+        pool.map(
+            root,
+            b.gicc_base,
+            b.gicc_base,
+            b.gicc_size.next_multiple_of(4096),
+            Kind::Device,
+            rw,
+            Leaves::Blocks,
+        )
+        .map_err(|e| SetupError(map_err_text(e), b.gicc_base))?;
     }
     rt.root = root;
     rt.stash = pool.new_root().map_err(|_| SetupError("out of stage-2 tables", 0))?;
@@ -285,7 +344,8 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
     let (_, loader) = pl
         .find(cellboot_abi::payload_kind::LOADER)
         .ok_or(SetupError("the image has no LOADER payload", 0))?;
-    copy_in(c, c.loader_ipa, loader).map_err(|_| SetupError("the loader does not fit in RAM at loader_ipa", c.loader_ipa))?;
+    copy_in(c, c.loader_ipa, loader)
+        .map_err(|_| SetupError("the loader does not fit in RAM at loader_ipa", c.loader_ipa))?;
 
     // --- staging at the top of the first RAM region, downwards ---
     // Placement: `cellboot_abi::staging::plan` (shared with `cellboot dtb`).
@@ -297,7 +357,10 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         }
         match pl.get(idx) {
             Some((e, d)) if want == ANY_KIND || e.kind == want => Ok(Some((e, d))),
-            Some(_) => Err(SetupError("boot payload index names a payload of another kind", idx as u64)),
+            Some(_) => Err(SetupError(
+                "boot payload index names a payload of another kind",
+                idx as u64,
+            )),
             None => Err(SetupError("boot payload index is not in the payload table", idx as u64)),
         }
     };
@@ -308,7 +371,10 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
     let mut ovl_in: [Option<(&PayloadEntry, &[u8])>; staging::MAX_OVERLAYS] = [None; staging::MAX_OVERLAYS];
     for (k, o) in ovl_in.iter_mut().enumerate().take(n_ovl) {
         let idx = boot.overlay_first.checked_add(k as u32).unwrap_or(NO_PAYLOAD);
-        *o = Some(input(idx, payload_kind::OVERLAY)?.ok_or(SetupError("boot.overlay_first + k is not a payload", idx as u64))?);
+        *o = Some(
+            input(idx, payload_kind::OVERLAY)?
+                .ok_or(SetupError("boot.overlay_first + k is not a payload", idx as u64))?,
+        );
     }
     let template_in = pl.find(payload_kind::VPCI_TEMPLATE);
     let len = |d: Option<(&PayloadEntry, &[u8])>| d.map(|(_, d)| d.len() as u64);
@@ -326,7 +392,9 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         *s = len(*o).unwrap_or(0);
     }
     let plan = staging::plan(c, &sizes).map_err(staging_err)?;
-    let put = |at: Staged, data: &[u8]| copy_in(c, at.ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", at.ipa));
+    let put = |at: Staged, data: &[u8]| {
+        copy_in(c, at.ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", at.ipa))
+    };
     dtb::with(|d| put(plan.board_dtb, d))?;
     for (at, d) in [(plan.initrd, initrd_in), (plan.kernel, kernel_in)] {
         if let Some((_, d)) = d {
@@ -344,7 +412,13 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         put(plan.vpci_template, d)?;
     }
     let (board_dtb, kernel, initrd) = (plan.board_dtb, plan.kernel, plan.initrd);
-    fill_comm(ci, (devices, ndev), [board_dtb, kernel, initrd, plan.vpci_template], plan.num_overlays, overlay_names);
+    fill_comm(
+        ci,
+        (devices, ndev),
+        [board_dtb, kernel, initrd, plan.vpci_template],
+        plan.num_overlays,
+        overlay_names,
+    );
     comm_region(ci).info.overlays = plan.overlays;
     arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
 
@@ -367,7 +441,13 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
 /// Fills cell `ci`'s comm region: Jailhouse's header (`comm_header`), then
 /// cellboot's own part for its loader ([board DTB, kernel, initrd, vPCI
 /// template] staged, overlays counted and named; `overlays` set by the caller).
-fn fill_comm(ci: usize, (devices, ndev): ([u8; 8], usize), staged: [Staged; 4], num_overlays: u32, overlay_names: [[u8; 24]; 4]) {
+fn fill_comm(
+    ci: usize,
+    (devices, ndev): ([u8; 8], usize),
+    staged: [Staged; 4],
+    num_overlays: u32,
+    overlay_names: [[u8; 24]; 4],
+) {
     let sys = cfg();
     let (c, b) = (&sys.cells()[ci], &sys.board);
     comm_bytes(ci).fill(0);
@@ -403,14 +483,21 @@ pub fn entry(c: &CellConfig) -> (u64, u64) {
 /// fault to the full path (mmio.rs). Further buses stay a hole (all-ones
 /// through the full path).
 fn map_ecam_image(bus: &VirtualPciBus, root: usize, base: u64, size: u64) -> Result<(), SetupError> {
-    let ro = Perm { read: true, write: false, exec: false };
+    let ro = Perm {
+        read: true,
+        write: false,
+        exec: false,
+    };
     let mut pool = POOL.lock();
     for n in 0..BUS0_PAGES {
-        let (ipa, Some(page)) = (base + ((n as u64) << 12), bus.image_page(n)) else { break };
+        let (ipa, Some(page)) = (base + ((n as u64) << 12), bus.image_page(n)) else {
+            break;
+        };
         if ipa - base >= size {
             break;
         }
-        pool.map(root, ipa, page, PAGE_BYTES as u64, Kind::Normal, ro, Leaves::Pages).map_err(|e| SetupError(map_err_text(e), ipa))?;
+        pool.map(root, ipa, page, PAGE_BYTES as u64, Kind::Normal, ro, Leaves::Pages)
+            .map_err(|e| SetupError(map_err_text(e), ipa))?;
     }
     Ok(())
 }

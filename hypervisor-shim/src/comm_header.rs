@@ -5,7 +5,7 @@
 //! an SPI number.
 
 use cellboot_abi::jailhouse::{comm_flags, console, owns_uart};
-use cellboot_abi::{cell_state, Board, CellConfig, JhCommHeader, COMM_REVISION, COMM_SIGNATURE};
+use cellboot_abi::{Board, COMM_REVISION, COMM_SIGNATURE, CellConfig, JhCommHeader, cell_state};
 
 /// The console a cell may drive itself (the board UART when the cell maps
 /// it, as a Jailhouse config with `.console` set and the UART region

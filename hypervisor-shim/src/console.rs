@@ -29,7 +29,11 @@ register_structs! {
 
 const fn parse_hex(s: &str) -> usize {
     let b = s.as_bytes();
-    let mut i = if b.len() > 2 && b[0] == b'0' && b[1] == b'x' { 2 } else { 0 };
+    let mut i = if b.len() > 2 && b[0] == b'0' && b[1] == b'x' {
+        2
+    } else {
+        0
+    };
     let mut v = 0usize;
     while i < b.len() {
         let d = match b[i] {

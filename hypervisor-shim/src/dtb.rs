@@ -5,7 +5,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 use crate::arch;
-use cellboot_abi::staging::{trim_board_dtb, DtbTrimError};
+use cellboot_abi::staging::{DtbTrimError, trim_board_dtb};
 
 /// Largest board DTB the shim keeps (used part; QEMU's header claims 1 MiB
 /// but uses ~8 KiB, the Pi 4's is ~55 KiB).
@@ -38,13 +38,19 @@ impl core::fmt::Display for DtbError {
             DtbError::BadMagic(a, m) => write!(f, "no DTB at {a:#x}: magic {m:#010x}, expected 0xd00dfeed"),
             DtbError::Trim(e) => write!(f, "{e}"),
             // Signed codes printed through u64's Display: the shim's 64 KiB.
-            DtbError::Structure(e) => write!(f, "DTB structure check failed: {e} (FDT_ERR code -{})", e.code().unsigned_abs()),
+            DtbError::Structure(e) => write!(
+                f,
+                "DTB structure check failed: {e} (FDT_ERR code -{})",
+                e.code().unsigned_abs()
+            ),
         }
     }
 }
 
 fn be32(b: &[u8], o: usize) -> u32 {
-    b.get(o..).and_then(|t| t.first_chunk::<4>()).map_or(0, |w| u32::from_be_bytes(*w))
+    b.get(o..)
+        .and_then(|t| t.first_chunk::<4>())
+        .map_or(0, |w| u32::from_be_bytes(*w))
 }
 
 /// Checks the DTB at `addr` (inside [ram_base, ram_end)) and copies its used
@@ -80,7 +86,9 @@ pub fn take(addr: u64, ram_base: u64, ram_end: u64) -> Result<usize, DtbError> {
     let mut buf = DTB.lock();
     let used = trim_board_dtb(blob, &mut buf.0).map_err(DtbError::Trim)?;
     // The copy is what every cell's loader gets: check it whole.
-    cellfdt::Fdt::new(&buf.0[..used]).and_then(|f| f.check_full()).map_err(DtbError::Structure)?;
+    cellfdt::Fdt::new(&buf.0[..used])
+        .and_then(|f| f.check_full())
+        .map_err(DtbError::Structure)?;
     DTB_LEN.call_once(|| used);
     arch::dsb();
     Ok(used)

@@ -69,7 +69,13 @@ pub fn early(image_size: u64, early_uart: u64) -> Result<(), (&'static str, MapE
     map_all(&[
         ("shim text", start, rw, Mem::WriteBack, MapAccess::Text),
         ("shim data", rw, end, Mem::WriteBack, MapAccess::ReadWrite),
-        ("payloads", end, image_map_end(start, end, image_size), Mem::WriteBack, MapAccess::ReadOnly),
+        (
+            "payloads",
+            end,
+            image_map_end(start, end, image_size),
+            Mem::WriteBack,
+            MapAccess::ReadOnly,
+        ),
         ("early UART", uart, uart + PAGE, Mem::Device, MapAccess::ReadWrite),
     ])
 }
@@ -144,7 +150,13 @@ fn dtb_window(cfg: &SystemConfig, addr: u64) -> Result<(), (&'static str, MapErr
     }
     let mut end = addr + FDT_HEADER;
     loop {
-        map_all(&[("board DTB", down(addr), up(end.min(ram_end)), Mem::NonCacheable, MapAccess::ReadWrite)])?;
+        map_all(&[(
+            "board DTB",
+            down(addr),
+            up(end.min(ram_end)),
+            Mem::NonCacheable,
+            MapAccess::ReadWrite,
+        )])?;
         arch::mmu_sync();
         arch::dcache_clean_inval(addr, FDT_HEADER);
         // SAFETY: the header's totalsize word, inside the page just mapped.

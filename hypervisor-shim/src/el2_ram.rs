@@ -9,7 +9,7 @@
 //! speculative read there could raise an SError a cell would take.
 //! Built for host tests too.
 
-use cellboot_abi::{mem, SystemConfig};
+use cellboot_abi::{SystemConfig, mem};
 
 const PAGE: u64 = 4096;
 
@@ -27,7 +27,10 @@ pub struct Ranges {
 #[cfg(test)]
 impl Ranges {
     pub const fn new() -> Self {
-        Ranges { r: [(0, 0); MAX_RANGES], n: 0 }
+        Ranges {
+            r: [(0, 0); MAX_RANGES],
+            n: 0,
+        }
     }
 
     pub fn as_slice(&self) -> &[(u64, u64)] {
@@ -68,7 +71,6 @@ impl Ranges {
     }
 }
 
-
 fn down(a: u64) -> u64 {
     a & !(PAGE - 1)
 }
@@ -102,7 +104,6 @@ pub fn outside_memory(cfg: &SystemConfig, in_memory: impl Fn(u64, u64) -> bool) 
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,9 +130,18 @@ mod tests {
         let mut v: Vec<_> = cfg
             .cells()
             .iter()
-            .flat_map(|c| c.mem_regions().iter().filter(|r| r.flags & mem::IO == 0).map(|r| (down(r.phys), up(r.phys_end()))))
+            .flat_map(|c| {
+                c.mem_regions()
+                    .iter()
+                    .filter(|r| r.flags & mem::IO == 0)
+                    .map(|r| (down(r.phys), up(r.phys_end())))
+            })
             .collect();
-        v.extend(cfg.links().iter().map(|l| (down(l.shmem_phys), up(l.shmem_phys + l.shmem_size()))));
+        v.extend(
+            cfg.links()
+                .iter()
+                .map(|l| (down(l.shmem_phys), up(l.shmem_phys + l.shmem_size()))),
+        );
         v
     }
 
@@ -150,7 +160,11 @@ mod tests {
             let pieces = named(cfg);
             // All of it: every configured region lies inside one mapped range.
             for &(s, e) in &pieces {
-                assert!(map.covers(s, e), "{what}: {s:#x}..{e:#x} not mapped: {:x?}", map.as_slice());
+                assert!(
+                    map.covers(s, e),
+                    "{what}: {s:#x}..{e:#x} not mapped: {:x?}",
+                    map.as_slice()
+                );
             }
             // Only it: walking each mapped range, every address belongs to a
             // configured region (no gap between merged pieces, no board RAM
@@ -158,21 +172,35 @@ mod tests {
             for &(s, e) in map.as_slice() {
                 let mut p = s;
                 while p < e {
-                    let next = pieces.iter().filter(|&&(ps, pe)| ps <= p && p < pe).map(|&(_, pe)| pe).max();
+                    let next = pieces
+                        .iter()
+                        .filter(|&&(ps, pe)| ps <= p && p < pe)
+                        .map(|&(_, pe)| pe)
+                        .max();
                     p = next.unwrap_or_else(|| panic!("{what}: {p:#x} is mapped but no cell or link has it"));
                 }
             }
             let b = &cfg.board;
             let board_ram = b.ram_size;
             let mapped: u64 = map.as_slice().iter().map(|&(s, e)| e - s).sum();
-            assert!(mapped < board_ram, "{what}: {mapped:#x} mapped of {board_ram:#x} board RAM");
+            assert!(
+                mapped < board_ram,
+                "{what}: {mapped:#x} mapped of {board_ram:#x} board RAM"
+            );
         }
     }
 
     #[test]
     fn merging_keeps_ranges_sorted_and_disjoint() {
         let mut r = Ranges::new();
-        for (s, e) in [(0x5000, 0x6000), (0x1000, 0x2000), (0x2000, 0x3000), (0x8000, 0x9000), (0x5800, 0x8000), (0x100, 0x100)] {
+        for (s, e) in [
+            (0x5000, 0x6000),
+            (0x1000, 0x2000),
+            (0x2000, 0x3000),
+            (0x8000, 0x9000),
+            (0x5800, 0x8000),
+            (0x100, 0x100),
+        ] {
             assert!(r.add(s, e));
         }
         assert_eq!(r.as_slice(), &[(0x1000, 0x3000), (0x5000, 0x9000)]);
@@ -181,7 +209,10 @@ mod tests {
 
     #[test]
     fn a_region_outside_the_dtb_memory_is_named() {
-        let (_, sys) = shipped_systems().into_iter().find(|(f, _)| f.ends_with("rpi4b/two-cell.toml")).expect("rpi4b two-cell");
+        let (_, sys) = shipped_systems()
+            .into_iter()
+            .find(|(f, _)| f.ends_with("rpi4b/two-cell.toml"))
+            .expect("rpi4b two-cell");
         let cfg = &sys.config;
         // QEMU raspi4b's /memory (960 MiB) holds all of it.
         let mut memory = Ranges::new();

@@ -79,7 +79,9 @@ impl GicdHw for Mmio {
 }
 
 fn hw() -> Mmio {
-    Mmio { base: crate::cell::cfg().board.gicd_base }
+    Mmio {
+        base: crate::cell::cfg().board.gicd_base,
+    }
 }
 
 /// What cell `ci` owns, in vdev's terms: its SPIs (config ranges plus its
@@ -101,7 +103,11 @@ fn with_cell_irqs<R>(ci: usize, f: impl FnOnce(&CellIrqs) -> R) -> R {
             if_mask |= cpu_interface_mask(cpu);
         }
     }
-    f(&CellIrqs { owns: &owns, cpu_affinities: &aff[..n], cpu_if_mask: if_mask })
+    f(&CellIrqs {
+        owns: &owns,
+        cpu_affinities: &aff[..n],
+        cpu_if_mask: if_mask,
+    })
 }
 
 pub fn read(ci: usize, off: u64, size: u8) -> u64 {
@@ -130,7 +136,11 @@ pub fn set_spi_pending(intid: u32) {
 /// when `intid` is no SPI. [`unkick`] puts the SPI back.
 pub fn kick(cpu: usize, intid: u32) -> Option<WokenSpi> {
     let b = &crate::cell::cfg().board;
-    let target = if b.gic_version == 3 { b.mpidr[cpu] & gicd::AFF_MASK } else { u64::from(cpu_interface_mask(cpu)) };
+    let target = if b.gic_version == 3 {
+        b.mpidr[cpu] & gicd::AFF_MASK
+    } else {
+        u64::from(cpu_interface_mask(cpu))
+    };
     let _g = LOCK.lock();
     gicd::wake_spi(&mut hw(), b.gic_version, intid, target)
 }
@@ -157,7 +167,11 @@ pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
     // board's redistributor frames (validated config), Device memory in the
     // EL2 map; no side effects.
     unsafe {
-        if size == 8 { (pa as *const u64).read_volatile() } else { u64::from((pa as *const u32).read_volatile()) }
+        if size == 8 {
+            (pa as *const u64).read_volatile()
+        } else {
+            u64::from((pa as *const u32).read_volatile())
+        }
     }
 }
 

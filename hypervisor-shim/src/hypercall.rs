@@ -4,8 +4,8 @@
 use crate::arch::GuestFrame;
 use crate::cell;
 use crate::console;
-use cellboot_abi::hypercall as hc;
 use cellboot_abi::cell_state;
+use cellboot_abi::hypercall as hc;
 
 /// Longest DEBUG_CONSOLE_WRITE accepted in one call.
 pub const MAX_WRITE: u64 = 4096;
@@ -22,7 +22,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             if frame.x[1] as usize == ci {
                 cell::rt(ci).lock().state as i64
             } else {
-                info!("cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM", cell::name(ci), frame.x[1]);
+                info!(
+                    "cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM",
+                    cell::name(ci),
+                    frame.x[1]
+                );
                 hc::E_PERM
             }
         }
@@ -62,11 +66,17 @@ fn putc(ci: usize, b: u8) {
 fn write(ci: usize, ipa: u64, len: u64) -> i64 {
     let c = &cell::cfg().cells()[ci];
     if len > MAX_WRITE {
-        info!("cell {}: DEBUG_CONSOLE_WRITE of {len} bytes (max {MAX_WRITE}): E_INVAL", cell::name(ci));
+        info!(
+            "cell {}: DEBUG_CONSOLE_WRITE of {len} bytes (max {MAX_WRITE}): E_INVAL",
+            cell::name(ci)
+        );
         return hc::E_INVAL;
     }
     let Some(pa) = cell::ipa_to_pa(c, ipa, len, false) else {
-        info!("cell {}: DEBUG_CONSOLE_WRITE from IPA {ipa:#x}+{len:#x}, not the cell's RAM: E_INVAL", cell::name(ci));
+        info!(
+            "cell {}: DEBUG_CONSOLE_WRITE from IPA {ipa:#x}+{len:#x}, not the cell's RAM: E_INVAL",
+            cell::name(ci)
+        );
         return hc::E_INVAL;
     };
     // The text may sit dirty in a cache (cell caches on) or only in memory

@@ -5,16 +5,20 @@
 //! at the reset address (x0 = 0, as Jailhouse resets a CPU) — so IPA 0 and
 //! everything above it belong to the inmate as it was linked.
 
-use crate::cell::{copy_in, name, SetupError};
+use crate::cell::{SetupError, copy_in, name};
 use crate::payload::Payloads;
-use cellboot_abi::{str_field, CellConfig};
+use cellboot_abi::{CellConfig, str_field};
 
 /// Copies cell `c`'s images and command line into its memory.
 pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> {
     let j = &c.boot.jailhouse;
     for (idx, ipa) in j.images() {
-        let (_, data) = pl.get(idx).ok_or(SetupError("jailhouse image index is not in the payload table", idx.into()))?;
-        copy_in(c, ipa, data).map_err(|_| SetupError("a jailhouse image does not fit in the cell's memory at its IPA", ipa))?;
+        let (_, data) = pl.get(idx).ok_or(SetupError(
+            "jailhouse image index is not in the payload table",
+            idx.into(),
+        ))?;
+        copy_in(c, ipa, data)
+            .map_err(|_| SetupError("a jailhouse image does not fit in the cell's memory at its IPA", ipa))?;
         info!("cell {}: image {:#x}+{:#x}", name(ci), ipa, data.len());
     }
     let cmdline = str_field(&c.boot.bootargs);
@@ -23,7 +27,8 @@ pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> 
         let n = cmdline.len();
         let mut buf = [0u8; cellboot_abi::BOOTARGS_LEN];
         buf[..n].copy_from_slice(cmdline.as_bytes());
-        copy_in(c, j.cmdline_ipa, &buf[..=n]).map_err(|_| SetupError("the command line does not fit at cmdline_ipa", j.cmdline_ipa))?;
+        copy_in(c, j.cmdline_ipa, &buf[..=n])
+            .map_err(|_| SetupError("the command line does not fit at cmdline_ipa", j.cmdline_ipa))?;
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ mod dtb;
 #[cfg(target_os = "none")]
 mod el2_map;
 // Also built for host tests: which RAM the EL2 map holds.
+#[cfg(target_os = "none")]
+mod comm_header;
 #[cfg(any(target_os = "none", test))]
 mod el2_ram;
 #[cfg(target_os = "none")]
@@ -32,8 +34,6 @@ mod hypercall;
 mod irq_prep;
 #[cfg(target_os = "none")]
 mod jailhouse_load;
-#[cfg(target_os = "none")]
-mod comm_header;
 #[cfg(target_os = "none")]
 mod mmio;
 #[cfg(target_os = "none")]
@@ -66,7 +66,7 @@ mod boot {
     use crate::payload::Payloads;
     use crate::{arch, cell, console, dtb, el2_map, psci, spin_table};
     use cellboot_abi::zerocopy::FromBytes;
-    use cellboot_abi::{payload_kind, str_field, validate, validate_header, SystemConfig};
+    use cellboot_abi::{SystemConfig, payload_kind, str_field, validate, validate_header};
 
     /// Prints the reason and powers the machine off (QEMU exits).
     pub fn refuse(args: core::fmt::Arguments) -> ! {
@@ -93,12 +93,19 @@ mod boot {
         let image_size = unsafe { ((start + 0x10) as *const u64).read_volatile() };
         // Caches on before the first lock: exclusives on the Device memory
         // the MMU-off state gives are not guaranteed to work (Cortex-A72).
-        let early = if el == 2 { el2_map::early(image_size, console::EARLY_UART as u64) } else { Ok(()) };
+        let early = if el == 2 {
+            el2_map::early(image_size, console::EARLY_UART as u64)
+        } else {
+            Ok(())
+        };
         if el == 2 && early.is_ok() {
             arch::mmu_enable_boot_cpu(start, end);
         }
         let from = if entry_el != el { " from EL3" } else { "" };
-        info!("cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})", env!("CARGO_PKG_VERSION"));
+        info!(
+            "cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})",
+            env!("CARGO_PKG_VERSION")
+        );
         phase!("shim entry");
         mapped(early);
         if let Some(msg) = arch::current_el_boot_message(el) {
@@ -115,7 +122,11 @@ mod boot {
         };
         let mut report = |p: cellboot_abi::Problem| info!("system config invalid: {p}");
         let mut bad = validate_header(raw, &mut report);
-        let cfg = if bad == 0 { SystemConfig::ref_from_prefix(raw).ok().map(|(c, _)| c) } else { None };
+        let cfg = if bad == 0 {
+            SystemConfig::ref_from_prefix(raw).ok().map(|(c, _)| c)
+        } else {
+            None
+        };
         let Some(cfg) = cfg else {
             refuse(format_args!("system config rejected ({bad} problem(s))"));
         };
@@ -134,7 +145,10 @@ mod boot {
         cell::set_config(cfg);
         console::set_uart(b.uart_base);
         let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
-            refuse(format_args!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr()));
+            refuse(format_args!(
+                "boot CPU MPIDR {:#x} is not in board.mpidr",
+                arch::mpidr()
+            ));
         };
         arch::set_cpu_index(me);
         if spin_table::in_use() {
@@ -146,7 +160,10 @@ mod boot {
             }
         }
         info!(
-            concat!("board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM ", env!("SHIM_STAGE2_RAM")),
+            concat!(
+                "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM ",
+                env!("SHIM_STAGE2_RAM")
+            ),
             str_field(&b.name),
             b.num_cpus,
             b.gic_version,
@@ -180,7 +197,11 @@ mod boot {
             cell::CPU_STATE[cpu].store(cell::cpu::ON_PENDING, core::sync::atomic::Ordering::SeqCst);
             let r = psci::start_cpu(cpu, b.mpidr[cpu], entry, x0);
             if r != 0 {
-                refuse(format_args!("cell {}: firmware PSCI CPU_ON for CPU {cpu} failed (-{})", cell::name(ci), r.unsigned_abs()));
+                refuse(format_args!(
+                    "cell {}: firmware PSCI CPU_ON for CPU {cpu} failed (-{})",
+                    cell::name(ci),
+                    r.unsigned_abs()
+                ));
             }
         }
         match mine {
@@ -205,7 +226,10 @@ mod boot {
         // boot.s drops a core the firmware left at EL3; anything else here
         // would run its cell without stage 2.
         if arch::current_el() != 2 {
-            crate::fatal(format_args!("CPU {cpu} runs the shim at EL{}, not EL2", arch::current_el()));
+            crate::fatal(format_args!(
+                "CPU {cpu} runs the shim at EL{}, not EL2",
+                arch::current_el()
+            ));
         }
         // spin_entry derives the index from MPIDR.Aff0: hold it to the board.
         if cell::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {

@@ -5,7 +5,7 @@
 use crate::arch::GuestFrame;
 use crate::cell;
 use crate::gic;
-use cellboot_abi::{cell_state, mem, NO_PEER};
+use cellboot_abi::{NO_PEER, cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
 
@@ -51,11 +51,23 @@ fn inside(a: u64, base: u64, size: u64) -> bool {
 pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64) {
     // A translation fault (a hole) or a permission fault (a write to the
     // read-only ECAM image pages) alike: only the IPA's source differs.
-    let a = Access { ipa: crate::arch::fault_ipa(esr, far, hpfar), ..decode(esr, far, hpfar) };
+    let a = Access {
+        ipa: crate::arch::fault_ipa(esr, far, hpfar),
+        ..decode(esr, far, hpfar)
+    };
     // Stage-1 table walks that hit an unmapped IPA are never emulated.
     let s1ptw = esr & (1 << 7) != 0;
     if !a.valid || s1ptw {
-        return deny(frame, ci, &a, if s1ptw { " (stage-1 table walk)" } else { " (no syndrome: ISV=0)" });
+        return deny(
+            frame,
+            ci,
+            &a,
+            if s1ptw {
+                " (stage-1 table walk)"
+            } else {
+                " (no syndrome: ISV=0)"
+            },
+        );
     }
     let sys = cell::cfg();
     let c = &sys.cells()[ci];
@@ -64,17 +76,27 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     let result: Option<u64> = if inside(a.ipa, c.vpci.ecam_base, c.vpci.ecam_size) {
         let off = a.ipa - c.vpci.ecam_base;
         let mut rt = cell::rt(ci).lock();
-        let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
+        let Some(bus) = rt.vpci.as_mut() else {
+            drop(rt);
+            return deny(frame, ci, &a, "");
+        };
         if a.write {
             match bus.ecam_write(off, a.size, value) {
                 EcamOutcome::Done => {}
                 EcamOutcome::Ignored { reason } => {
                     drop(rt);
-                    info!("cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}", cell::name(ci), value);
+                    info!(
+                        "cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}",
+                        cell::name(ci),
+                        value
+                    );
                 }
                 EcamOutcome::BarNotDecoded { bar0, collides_with } => {
                     drop(rt);
-                    info!("cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}", cell::name(ci));
+                    info!(
+                        "cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}",
+                        cell::name(ci)
+                    );
                 }
             }
             Some(0)
@@ -83,13 +105,20 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             let v = bus.ecam_read(off, a.size);
             drop(rt);
             if !cycle {
-                info!("cell {}: ECAM read of {} at +{off:#x} is no config cycle: all-ones", cell::name(ci), SizeText(a.size));
+                info!(
+                    "cell {}: ECAM read of {} at +{off:#x} is no config cycle: all-ones",
+                    cell::name(ci),
+                    SizeText(a.size)
+                );
             }
             Some(v)
         }
     } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) || bar_outside_window(ci, a.ipa) {
         let mut rt = cell::rt(ci).lock();
-        let Some(bus) = rt.vpci.as_mut() else { drop(rt); return deny(frame, ci, &a, "") };
+        let Some(bus) = rt.vpci.as_mut() else {
+            drop(rt);
+            return deny(frame, ci, &a, "");
+        };
         if a.write {
             let dev = bus.device_at(a.ipa);
             let eff = bus.mmio_write(a.ipa, a.size, value);
@@ -120,7 +149,10 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                     }
                 }
                 if n == GICD_LOG_LIMIT {
-                    info!("cell {}: further GICD refusals are not logged (a guest GIC driver touches every SPI)", cell::name(ci));
+                    info!(
+                        "cell {}: further GICD refusals are not logged (a guest GIC driver touches every SPI)",
+                        cell::name(ci)
+                    );
                 }
             }
             Some(0)
@@ -130,7 +162,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     } else if b.gic_version == 3 && inside(a.ipa, b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into())) {
         // Only other cells' frames trap (the cell's own are mapped).
         if a.write {
-            info!("cell {}: write to another CPU's redistributor at IPA {:#x} ignored", cell::name(ci), a.ipa);
+            info!(
+                "cell {}: write to another CPU's redistributor at IPA {:#x} ignored",
+                cell::name(ci),
+                a.ipa
+            );
             Some(0)
         } else {
             Some(gic::gicr_foreign_read(a.ipa - b.gicr_base, a.size))
@@ -138,7 +174,9 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     } else {
         None
     };
-    let Some(v) = result else { return deny(frame, ci, &a, "") };
+    let Some(v) = result else {
+        return deny(frame, ci, &a, "");
+    };
     if !a.write {
         let bits = u32::from(a.size) * 8;
         let mut v = if bits < 64 { v & ((1u64 << bits) - 1) } else { v };
@@ -157,7 +195,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
 /// Whether `ipa` is in a BAR0 the cell placed outside its MEM window that
 /// its bus decodes (`cellboot_vdev::pci::ReservedIpas` says where it may).
 fn bar_outside_window(ci: usize, ipa: u64) -> bool {
-    cell::rt(ci).lock().vpci.as_ref().is_some_and(|bus| bus.device_at(ipa).is_some())
+    cell::rt(ci)
+        .lock()
+        .vpci
+        .as_ref()
+        .is_some_and(|bus| bus.device_at(ipa).is_some())
 }
 
 /// A denied access is reflected into the cell as a synchronous external
@@ -207,7 +249,10 @@ fn vectors_usable(ci: usize, pc: u64) -> Result<(), &'static str> {
     if !mmu_on {
         let c = &cell::cfg().cells()[ci];
         let ok = c.mem_regions().iter().any(|r| {
-            r.flags & mem::EXECUTE != 0 && r.flags & mem::IO == 0 && vbar >= r.virt && vbar.saturating_add(0x800) <= r.virt_end()
+            r.flags & mem::EXECUTE != 0
+                && r.flags & mem::IO == 0
+                && vbar >= r.virt
+                && vbar.saturating_add(0x800) <= r.virt_end()
         });
         if !ok {
             return Err("EL1 vector table outside its executable RAM");
@@ -239,7 +284,11 @@ pub fn link_reset(ci: usize) {
 /// Carries out an ivshmem BAR0 write's effect on the link's other peer.
 fn effect(ci: usize, device: u8, e: MmioEffect) {
     let sys = cell::cfg();
-    let Some(link) = sys.links().iter().find(|l| l.device == u32::from(device) && l.peers.contains(&(ci as u32))) else {
+    let Some(link) = sys
+        .links()
+        .iter()
+        .find(|l| l.device == u32::from(device) && l.peers.contains(&(ci as u32)))
+    else {
         return;
     };
     let me: u32 = if link.peers[0] == ci as u32 { 0 } else { 1 };
@@ -251,7 +300,11 @@ fn effect(ci: usize, device: u8, e: MmioEffect) {
                 if peer != me && target != NO_PEER {
                     interrupt(target as usize, device);
                 } else {
-                    info!("cell {}: ivshmem doorbell to peer {peer} of device {}: no such other peer, ignored", cell::name(ci), device as u64);
+                    info!(
+                        "cell {}: ivshmem doorbell to peer {peer} of device {}: no such other peer, ignored",
+                        cell::name(ci),
+                        device as u64
+                    );
                 }
             }
         }

@@ -17,9 +17,20 @@ pub struct Payloads {
 
 /// Why the payloads cannot be used; each names what is wrong.
 pub enum PayloadError {
-    NoTable { at: u64 },
-    ImageTooSmall { image_size: u64, needed: u64 },
-    BadEntry { index: usize, name: [u8; 24], offset: u64, size: u64, span: u64 },
+    NoTable {
+        at: u64,
+    },
+    ImageTooSmall {
+        image_size: u64,
+        needed: u64,
+    },
+    BadEntry {
+        index: usize,
+        name: [u8; 24],
+        offset: u64,
+        size: u64,
+        span: u64,
+    },
 }
 
 impl core::fmt::Display for PayloadError {
@@ -33,7 +44,13 @@ impl core::fmt::Display for PayloadError {
                 f,
                 "image header says image_size {image_size:#x}, the payload table alone needs {needed:#x}"
             ),
-            PayloadError::BadEntry { index, name, offset, size, span } => write!(
+            PayloadError::BadEntry {
+                index,
+                name,
+                offset,
+                size,
+                span,
+            } => write!(
                 f,
                 "payload {index} \"{}\" at +{offset:#x} size {size:#x} is unaligned or beyond the image (table covers {span:#x})",
                 str_field(name)
@@ -73,7 +90,13 @@ impl Payloads {
         for (index, e) in table.entries().iter().enumerate() {
             let end = e.offset.checked_add(e.size);
             if e.offset % PAYLOAD_ALIGN != 0 || end.is_none_or(|end| end > span) || e.offset < table_len {
-                return Err(PayloadError::BadEntry { index, name: e.name, offset: e.offset, size: e.size, span });
+                return Err(PayloadError::BadEntry {
+                    index,
+                    name: e.name,
+                    offset: e.offset,
+                    size: e.size,
+                    span,
+                });
             }
         }
         Ok(Payloads { table, span, base: at })

@@ -2,7 +2,7 @@
 //! service it offers cells (trapped SMC, or HVC #0).
 
 use crate::arch::{self, GuestFrame};
-use crate::cell::{self, cpu, CPU_BOOT, CPU_STATE};
+use crate::cell::{self, CPU_BOOT, CPU_STATE, cpu};
 use crate::spin_table;
 use cellboot_abi::cell_state;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -75,7 +75,12 @@ pub fn start_cpu(cpu: usize, mpidr: u64, entry: u64, x0: u64) -> i64 {
     if spin_table::in_use() {
         return spin_table::start(cpu);
     }
-    arch::smc((fid::CPU_ON | fid::SMC64) as u64, mpidr, arch::secondary_entry_pa(), cpu as u64) as i64
+    arch::smc(
+        (fid::CPU_ON | fid::SMC64) as u64,
+        mpidr,
+        arch::secondary_entry_pa(),
+        cpu as u64,
+    ) as i64
 }
 
 /// Handles a PSCI / SMCCC call from cell `ci`; the result goes into x0.
@@ -105,7 +110,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             cell::park_this_cpu()
         }
         fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {
-            info!("cell {}: PSCI SYSTEM_RESET on CPU {}: restarting the cell", cell::name(ci), arch::cpu_index());
+            info!(
+                "cell {}: PSCI SYSTEM_RESET on CPU {}: restarting the cell",
+                cell::name(ci),
+                arch::cpu_index()
+            );
             crate::reset::restart(ci)
         }
         _ => {
@@ -136,7 +145,10 @@ fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
     };
     let c = &cell::cfg().cells()[ci];
     if !c.owns_cpu(target) {
-        info!("cell {}: PSCI CPU_ON for CPU {target} (MPIDR {mpidr:#x}), which it does not own: denied", cell::name(ci));
+        info!(
+            "cell {}: PSCI CPU_ON for CPU {target} (MPIDR {mpidr:#x}), which it does not own: denied",
+            cell::name(ci)
+        );
         return DENIED;
     }
     match CPU_STATE[target].compare_exchange(cpu::OFF, cpu::ON_PENDING, Ordering::SeqCst, Ordering::SeqCst) {
@@ -147,7 +159,11 @@ fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
     let r = start_cpu(target, cell::cfg().board.mpidr[target], entry, ctx);
     if r != SUCCESS {
         CPU_STATE[target].store(cpu::OFF, Ordering::SeqCst);
-        info!("cell {}: firmware CPU_ON for CPU {target} failed (-{})", cell::name(ci), r.unsigned_abs());
+        info!(
+            "cell {}: firmware CPU_ON for CPU {target} failed (-{})",
+            cell::name(ci),
+            r.unsigned_abs()
+        );
     }
     r
 }
@@ -156,9 +172,14 @@ fn affinity_info(ci: usize, mpidr: u64, level: u64) -> i64 {
     if level != 0 {
         return INVALID_PARAMETERS;
     }
-    let Some(target) = cell::cpu_of_mpidr(mpidr) else { return INVALID_PARAMETERS };
+    let Some(target) = cell::cpu_of_mpidr(mpidr) else {
+        return INVALID_PARAMETERS;
+    };
     if !cell::cfg().cells()[ci].owns_cpu(target) {
-        info!("cell {}: PSCI AFFINITY_INFO for CPU {target}, which it does not own: denied", cell::name(ci));
+        info!(
+            "cell {}: PSCI AFFINITY_INFO for CPU {target}, which it does not own: denied",
+            cell::name(ci)
+        );
         return INVALID_PARAMETERS;
     }
     if spin_table::in_use() {

@@ -2,9 +2,9 @@
 //! run on (docs/cell-reset.md says how and why).
 
 use crate::arch::{self, MAX_CPUS};
-use crate::cell::{self, boot_cpu, comm_pa, comm_region, cpu, name, park_this_cpu, rt, SetupError, CPU_STATE};
+use crate::cell::{self, CPU_STATE, SetupError, boot_cpu, comm_pa, comm_region, cpu, name, park_this_cpu, rt};
 use crate::stage2::POOL;
-use cellboot_abi::{cell_state, COMM_REGION_SIZE};
+use cellboot_abi::{COMM_REGION_SIZE, cell_state};
 use core::sync::atomic::Ordering;
 
 /// How long a restart waits for the cell's other CPUs to come back, then
@@ -41,7 +41,9 @@ pub fn restart(ci: usize) -> ! {
         }
         cell::vpci_devices(&rt)
     };
-    let Some(pl) = cell::payloads() else { crate::fatal(format_args!("restart before the payloads were kept")) };
+    let Some(pl) = cell::payloads() else {
+        crate::fatal(format_args!("restart before the payloads were kept"))
+    };
     // The previous run's cache lines go before anything is staged.
     if let Err(SetupError(what, at)) = cell::load_flushed(ci, devices, pl) {
         restart_failed(ci, what, at)
@@ -49,10 +51,17 @@ pub fn restart(ci: usize) -> ! {
     // Each other CPU is woken (see gic::kick) and parks on its next trap.
     // An SPI of its own: its vPCI INTA, else the first it was given.
     let vpci = (c.vpci.ecam_size != 0).then_some(c.vpci.irq_base);
-    let kick_irq = vpci.or_else(|| c.irq_ranges().iter().find(|r| r.count != 0 && r.first >= 32).map(|r| r.first));
+    let kick_irq = vpci.or_else(|| {
+        c.irq_ranges()
+            .iter()
+            .find(|r| r.count != 0 && r.first >= 32)
+            .map(|r| r.first)
+    });
     for n in (0..MAX_CPUS).filter(|&n| n != me && c.owns_cpu(n)) {
         let deadline = arch::deadline_ms(GATHER_MS);
-        let kick = kick_irq.filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF).and_then(|i| crate::gic::kick(n, i));
+        let kick = kick_irq
+            .filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF)
+            .and_then(|i| crate::gic::kick(n, i));
         while CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF && !arch::passed(deadline) {
             core::hint::spin_loop();
         }
@@ -107,4 +116,3 @@ fn restart_failed(ci: usize, what: &str, n: u64) -> ! {
     cell::retire();
     park_this_cpu()
 }
-

@@ -13,7 +13,7 @@
 //! (arm-common `arm_cell_dcaches_flush`), and invalidates the instruction
 //! caches once the new code is in memory.
 
-use cellboot_abi::{mem, CellConfig};
+use cellboot_abi::{CellConfig, mem};
 
 /// What staging needs from the caches (arch code on the target).
 pub trait CacheOps {
@@ -80,7 +80,12 @@ mod tests {
                 }
             }
         }
-        assert!(cells.len() >= 8, "found only {} cells under {}", cells.len(), boards.display());
+        assert!(
+            cells.len() >= 8,
+            "found only {} cells under {}",
+            cells.len(),
+            boards.display()
+        );
         cells
     }
 
@@ -95,19 +100,32 @@ mod tests {
             assert_eq!(r, Ok(()));
             let ops = rec.0.into_inner();
             let stage_at = ops.iter().position(|o| *o == Op::Stage).expect("staged");
-            assert_eq!(ops.last(), Some(&Op::IcacheInval), "{what}: the I-cache is invalidated last");
+            assert_eq!(
+                ops.last(),
+                Some(&Op::IcacheInval),
+                "{what}: the I-cache is invalidated last"
+            );
             assert_eq!(ops.iter().filter(|o| **o == Op::IcacheInval).count(), 1, "{what}");
             let ram: Vec<_> = c.mem_regions().iter().filter(|r| r.flags & mem::IO == 0).collect();
             assert!(!ram.is_empty(), "{what}: a cell without RAM");
             for r in &ram {
                 // Covered by flushes issued before the staging.
-                let covered = ops[..stage_at].iter().any(|o| matches!(*o, Op::Flush(pa, len) if pa <= r.phys && r.phys_end() <= pa + len));
-                assert!(covered, "{what}: RAM {:#x}+{:#x} not flushed before staging: {ops:?}", r.phys, r.size);
+                let covered = ops[..stage_at]
+                    .iter()
+                    .any(|o| matches!(*o, Op::Flush(pa, len) if pa <= r.phys && r.phys_end() <= pa + len));
+                assert!(
+                    covered,
+                    "{what}: RAM {:#x}+{:#x} not flushed before staging: {ops:?}",
+                    r.phys, r.size
+                );
             }
             // Nothing else: device memory is never touched by cache maintenance.
             for o in &ops {
                 if let Op::Flush(pa, len) = *o {
-                    assert!(ram.iter().any(|r| r.phys == pa && r.size == len), "{what}: flush of {pa:#x}+{len:#x} is no RAM region");
+                    assert!(
+                        ram.iter().any(|r| r.phys == pa && r.size == len),
+                        "{what}: flush of {pa:#x}+{len:#x} is no RAM region"
+                    );
                 }
             }
         }

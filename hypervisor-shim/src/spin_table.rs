@@ -10,7 +10,7 @@
 //! board off: SYSTEM_OFF halts the calling CPU.
 
 use crate::arch::{self, MAX_CPUS};
-use crate::cell::{self, cpu, CPU_STATE};
+use crate::cell::{self, CPU_STATE, cpu};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// CPU `i` has left the firmware's spin loop (it runs or waits in the shim).

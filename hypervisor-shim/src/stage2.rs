@@ -30,8 +30,10 @@ pub struct Pool {
     used: usize,
 }
 
-pub static POOL: spin::Mutex<Pool> =
-    spin::Mutex::new(Pool { tables: [Table([0; ENTRIES]); POOL_TABLES], used: 0 });
+pub static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
+    tables: [Table([0; ENTRIES]); POOL_TABLES],
+    used: 0,
+});
 
 const VALID: u64 = 1 << 0;
 const TABLE: u64 = 1 << 1; // table at L1/L2, page at L3
@@ -72,7 +74,11 @@ pub enum Leaves {
 /// (`SHIM_STAGE2_RAM`, set by `xtask build --hardware`): 4 KiB pages under
 /// QEMU (module docs), blocks on hardware, where every guest TLB miss would
 /// otherwise walk a level deeper (Cortex-A72 TLBs cache the smaller size).
-pub const RAM_LEAVES: Leaves = if same(env!("SHIM_STAGE2_RAM"), "blocks") { Leaves::Blocks } else { Leaves::Pages };
+pub const RAM_LEAVES: Leaves = if same(env!("SHIM_STAGE2_RAM"), "blocks") {
+    Leaves::Blocks
+} else {
+    Leaves::Pages
+};
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -185,8 +191,8 @@ impl Pool {
                 let shift = 39 - 9 * level;
                 let block = 1u64 << shift;
                 let idx = ((ipa >> shift) & 0x1ff) as usize;
-                let can_block = level == 3
-                    || leaves == Leaves::Blocks && ipa % block == 0 && pa % block == 0 && left >= block;
+                let can_block =
+                    level == 3 || leaves == Leaves::Blocks && ipa % block == 0 && pa % block == 0 && left >= block;
                 if can_block {
                     let desc = (pa & ADDR_MASK) | attrs | VALID | if level == 3 { TABLE } else { 0 };
                     self.tables[t].0[idx] = desc;
@@ -248,8 +254,16 @@ mod tests {
         assert_eq!(RAM_LEAVES, Leaves::Pages);
         assert!(same("blocks", "blocks") && !same("blocks", "pages") && !same("block", "blocks"));
     }
-    const RAM: Perm = Perm { read: true, write: true, exec: true };
-    const RO: Perm = Perm { read: true, write: false, exec: false };
+    const RAM: Perm = Perm {
+        read: true,
+        write: true,
+        exec: true,
+    };
+    const RO: Perm = Perm {
+        read: true,
+        write: false,
+        exec: false,
+    };
 
     /// What the MMU would find for `ipa`: (output address, descriptor, level).
     fn walk(p: &Pool, root: usize, ipa: u64) -> Option<(u64, u64, u32)> {
@@ -296,8 +310,24 @@ mod tests {
     fn ram_in_pages_maps_every_page_and_nothing_else() {
         let mut p = fresh();
         let root = p.new_root().unwrap();
-        p.map(root, 0x4800_0000, 0x4800_0000, 384 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
-        let levels = check_exact(&p, root, 0x4800_0000, 0x4800_0000, 384 * MIB, leaf_attrs(Kind::Normal, RAM));
+        p.map(
+            root,
+            0x4800_0000,
+            0x4800_0000,
+            384 * MIB,
+            Kind::Normal,
+            RAM,
+            Leaves::Pages,
+        )
+        .unwrap();
+        let levels = check_exact(
+            &p,
+            root,
+            0x4800_0000,
+            0x4800_0000,
+            384 * MIB,
+            leaf_attrs(Kind::Normal, RAM),
+        );
         assert_eq!(levels, [0, 0, 0, (384 * MIB / 4096) as usize]);
         // root + one level-2 table + one level-3 table per 2 MiB
         assert_eq!(p.tables_used(), 1 + 1 + 192);
@@ -308,15 +338,35 @@ mod tests {
         let mut p = fresh();
         let root = p.new_root().unwrap();
         // 1 GiB aligned: one level-1 block
-        p.map(root, 0x4000_0000, 0x4000_0000, 1 << 30, Kind::Normal, RAM, Leaves::Blocks).unwrap();
-        let l = check_exact(&p, root, 0x4000_0000, 0x4000_0000, 1 << 30, leaf_attrs(Kind::Normal, RAM));
+        p.map(
+            root,
+            0x4000_0000,
+            0x4000_0000,
+            1 << 30,
+            Kind::Normal,
+            RAM,
+            Leaves::Blocks,
+        )
+        .unwrap();
+        let l = check_exact(
+            &p,
+            root,
+            0x4000_0000,
+            0x4000_0000,
+            1 << 30,
+            leaf_attrs(Kind::Normal, RAM),
+        );
         assert_eq!(l, [0, (1 << 30) / 4096, 0, 0]);
         // unaligned ends: pages up to the first 2 MiB boundary, blocks, pages again;
         // IPA and PA differ, and only their common alignment allows a block
         let (ipa, pa, size) = (0x1_0010_0000, 0x8_0004_0000, 7 * MIB);
         p.map(root, ipa, pa, size, Kind::Device, RO, Leaves::Blocks).unwrap();
         let l = check_exact(&p, root, ipa, pa, size, leaf_attrs(Kind::Device, RO));
-        assert_eq!(l, [0, 0, 0, (size / 4096) as usize], "IPA and PA 2 MiB phases differ: pages only");
+        assert_eq!(
+            l,
+            [0, 0, 0, (size / 4096) as usize],
+            "IPA and PA 2 MiB phases differ: pages only"
+        );
         // same phase: 1 MiB of pages up to the boundary, then 3 x 2 MiB blocks
         let root = p.new_root().unwrap();
         let pa = 0x8_0010_0000;
@@ -329,8 +379,18 @@ mod tests {
     fn remapping_part_of_a_block_splits_it() {
         let mut p = fresh();
         let root = p.new_root().unwrap();
-        p.map(root, 0x4820_0000, 0x4820_0000, 4 * MIB, Kind::Normal, RAM, Leaves::Blocks).unwrap();
-        p.map(root, 0x4830_0000, 0x7000_0000, 4096, Kind::Normal, RO, Leaves::Pages).unwrap();
+        p.map(
+            root,
+            0x4820_0000,
+            0x4820_0000,
+            4 * MIB,
+            Kind::Normal,
+            RAM,
+            Leaves::Blocks,
+        )
+        .unwrap();
+        p.map(root, 0x4830_0000, 0x7000_0000, 4096, Kind::Normal, RO, Leaves::Pages)
+            .unwrap();
         let ram = leaf_attrs(Kind::Normal, RAM);
         let (out, a, level) = walk(&p, root, 0x4830_0000).unwrap();
         assert_eq!((out, a, level), (0x7000_0000, leaf_attrs(Kind::Normal, RO), 3));
@@ -338,12 +398,23 @@ mod tests {
             let (out, a, level) = walk(&p, root, ipa).unwrap();
             assert_eq!((out, a, level), (ipa, ram, 3), "{ipa:#x} kept by the split");
         }
-        assert_eq!(walk(&p, root, 0x4840_0000).map(|w| w.2), Some(2), "the other block is untouched");
+        assert_eq!(
+            walk(&p, root, 0x4840_0000).map(|w| w.2),
+            Some(2),
+            "the other block is untouched"
+        );
     }
 
     #[test]
     fn attributes_follow_kind_and_permissions() {
-        let dev = leaf_attrs(Kind::Device, Perm { read: true, write: true, exec: true });
+        let dev = leaf_attrs(
+            Kind::Device,
+            Perm {
+                read: true,
+                write: true,
+                exec: true,
+            },
+        );
         assert_eq!(dev & XN, XN, "device memory is never executable");
         assert_eq!(dev & (0xf << 2), ATTR_DEVICE_NGNRE);
         let ram = leaf_attrs(Kind::Normal, RAM);
@@ -356,23 +427,44 @@ mod tests {
     fn refusals() {
         let mut p = fresh();
         let root = p.new_root().unwrap();
-        assert_eq!(p.map(root, 0x4800_0800, 0x4800_0000, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::Unaligned));
-        assert_eq!(p.map(root, 0x4800_0000, 0x4800_0000, 100, Kind::Normal, RAM, Leaves::Pages), Err(MapError::Unaligned));
+        assert_eq!(
+            p.map(root, 0x4800_0800, 0x4800_0000, 4096, Kind::Normal, RAM, Leaves::Pages),
+            Err(MapError::Unaligned)
+        );
+        assert_eq!(
+            p.map(root, 0x4800_0000, 0x4800_0000, 100, Kind::Normal, RAM, Leaves::Pages),
+            Err(MapError::Unaligned)
+        );
         assert_eq!(
             p.map(root, (1 << IPA_BITS) - 4096, 0, 8192, Kind::Normal, RAM, Leaves::Pages),
             Err(MapError::IpaTooLarge)
         );
-        assert_eq!(p.map(root, !0xfffu64, 0, 4096, Kind::Normal, RAM, Leaves::Pages), Err(MapError::IpaTooLarge));
+        assert_eq!(
+            p.map(root, !0xfffu64, 0, 4096, Kind::Normal, RAM, Leaves::Pages),
+            Err(MapError::IpaTooLarge)
+        );
         // more pages than the pool has tables for
         let too_big = (POOL_TABLES as u64) * 2 * MIB;
-        assert_eq!(p.map(root, 0, 0, too_big, Kind::Normal, RAM, Leaves::Pages), Err(MapError::OutOfTables));
+        assert_eq!(
+            p.map(root, 0, 0, too_big, Kind::Normal, RAM, Leaves::Pages),
+            Err(MapError::OutOfTables)
+        );
     }
 
     #[test]
     fn unmap_all_leaves_nothing_mapped() {
         let mut p = fresh();
         let root = p.new_root().unwrap();
-        p.map(root, 0x6100_0000, 0x6100_0000, 16 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
+        p.map(
+            root,
+            0x6100_0000,
+            0x6100_0000,
+            16 * MIB,
+            Kind::Normal,
+            RAM,
+            Leaves::Pages,
+        )
+        .unwrap();
         p.unmap_all(root);
         for ipa in (0x6100_0000..0x6200_0000).step_by(4096) {
             assert_eq!(walk(&p, root, ipa), None);
@@ -384,9 +476,30 @@ mod tests {
         let mut p = fresh();
         let root = p.new_root().unwrap();
         let keep = p.new_root().unwrap();
-        p.map(root, 0x4800_0000, 0x6100_0000, 4 * MIB, Kind::Normal, RAM, Leaves::Pages).unwrap();
-        p.map(root, 0x0900_0000, 0x0900_0000, 2 * MIB, Kind::Device, RAM, Leaves::Blocks).unwrap();
-        let ipas: Vec<u64> = (0x4800_0000..0x4840_0000).step_by(4096).chain([0x0900_0000, 0x091f_f000]).collect();
+        p.map(
+            root,
+            0x4800_0000,
+            0x6100_0000,
+            4 * MIB,
+            Kind::Normal,
+            RAM,
+            Leaves::Pages,
+        )
+        .unwrap();
+        p.map(
+            root,
+            0x0900_0000,
+            0x0900_0000,
+            2 * MIB,
+            Kind::Device,
+            RAM,
+            Leaves::Blocks,
+        )
+        .unwrap();
+        let ipas: Vec<u64> = (0x4800_0000..0x4840_0000)
+            .step_by(4096)
+            .chain([0x0900_0000, 0x091f_f000])
+            .collect();
         let before: Vec<_> = ipas.iter().map(|&i| walk(&p, root, i)).collect();
         assert!(before.iter().all(Option::is_some));
         let used = p.tables_used();

@@ -18,10 +18,7 @@ pub enum Op {
     /// A write to an SGI generation register, with the value and Rt.
     Sgi { reg: SgiReg, value_reg: usize },
     /// DC ISW / CSW / CISW (operand: set, way and cache level in Rt).
-    DcSetWay {
-        name: &'static str,
-        value_reg: usize,
-    },
+    DcSetWay { name: &'static str, value_reg: usize },
     /// ACTLR_EL1 (HCR_EL2.TAC): reads get the CPU's value, writes are
     /// ignored, so a cell cannot change IMPLEMENTATION DEFINED behaviour of a
     /// core others share caches with (Jailhouse does the same).
@@ -88,16 +85,11 @@ pub enum SgiRefusal {
 /// target list (Aff3.Aff2.Aff1, RS * 16 + bit n for Aff0) may name only
 /// CPUs `owns` accepts; `mpidrs[i]` is board CPU i's affinity. A target no
 /// CPU of the board has is dropped by the GIC too, so it is no refusal.
-pub fn check_sgi_targets(
-    value: u64,
-    mpidrs: &[u64],
-    owns: impl Fn(usize) -> bool,
-) -> Result<(), SgiRefusal> {
+pub fn check_sgi_targets(value: u64, mpidrs: &[u64], owns: impl Fn(usize) -> bool) -> Result<(), SgiRefusal> {
     if value & SGI_IRM != 0 {
         return Err(SgiRefusal::Broadcast);
     }
-    let upper =
-        ((value >> 48) & 0xff) << 32 | ((value >> 32) & 0xff) << 16 | ((value >> 16) & 0xff) << 8;
+    let upper = ((value >> 48) & 0xff) << 32 | ((value >> 32) & 0xff) << 16 | ((value >> 16) & 0xff) << 8;
     let rs = (value >> 44) & 0xf;
     for bit in (0..16u64).filter(|b| value & (1 << b) != 0) {
         let aff = upper | (rs * 16 + bit);
@@ -110,22 +102,13 @@ pub fn check_sgi_targets(
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// ESR_EL2 for an MSR (write) / SYS with the given encoding and Rt.
     fn esr(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64, rt: u64, read: bool) -> u64 {
-        EC_SYSREG << 26
-            | 1 << 25
-            | op0 << 20
-            | op2 << 17
-            | op1 << 14
-            | crn << 10
-            | rt << 5
-            | crm << 1
-            | read as u64
+        EC_SYSREG << 26 | 1 << 25 | op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | read as u64
     }
 
     #[test]
@@ -134,7 +117,10 @@ mod tests {
         assert_eq!(decode(esr(3, 0, 1, 0, 1, 7, true)), Op::Actlr { rt: 7, read: true });
         // SCTLR_EL1 (op2 0), CPACR_EL1 (op2 2), ACTLR_EL2 (op1 4): not ACTLR_EL1.
         for (op1, op2) in [(0, 0), (0, 2), (4, 1)] {
-            assert_eq!(decode(esr(3, op1, 1, 0, op2, 4, false)), Op::Other { rt: 4, read: false });
+            assert_eq!(
+                decode(esr(3, op1, 1, 0, op2, 4, false)),
+                Op::Other { rt: 4, read: false }
+            );
         }
     }
 
@@ -184,18 +170,9 @@ mod tests {
             }
         );
         // A read of ICC_SGI1R_EL1 (write-only), DC CIVAC (op1 3), ICC_PMR_EL1.
-        assert_eq!(
-            decode(esr(3, 0, 12, 11, 5, 4, true)),
-            Op::Other { rt: 4, read: true }
-        );
-        assert_eq!(
-            decode(esr(1, 3, 7, 14, 1, 0, false)),
-            Op::Other { rt: 0, read: false }
-        );
-        assert_eq!(
-            decode(esr(3, 0, 4, 6, 0, 7, false)),
-            Op::Other { rt: 7, read: false }
-        );
+        assert_eq!(decode(esr(3, 0, 12, 11, 5, 4, true)), Op::Other { rt: 4, read: true });
+        assert_eq!(decode(esr(1, 3, 7, 14, 1, 0, false)), Op::Other { rt: 0, read: false });
+        assert_eq!(decode(esr(3, 0, 4, 6, 0, 7, false)), Op::Other { rt: 7, read: false });
         // `msr icc_sgi1r_el1, x1`, the syndrome assembled by hand from the
         // Arm ARM's field layout (not through `esr`).
         assert_eq!(
@@ -219,10 +196,7 @@ mod tests {
             check_sgi_targets(2 << 24 | 0b11, &QEMU_VIRT, attacker),
             Err(SgiRefusal::Foreign(0))
         );
-        assert_eq!(
-            check_sgi_targets(2 << 24 | 0b1000, &QEMU_VIRT, attacker),
-            Ok(())
-        );
+        assert_eq!(check_sgi_targets(2 << 24 | 0b1000, &QEMU_VIRT, attacker), Ok(()));
         assert_eq!(
             check_sgi_targets(0b1100, &QEMU_VIRT, attacker),
             Err(SgiRefusal::Foreign(2))
@@ -232,19 +206,12 @@ mod tests {
             Err(SgiRefusal::Broadcast)
         );
         // Targets no CPU has (another Aff1, RS 1) reach nobody.
-        assert_eq!(
-            check_sgi_targets(1 << 16 | 0xffff, &QEMU_VIRT, attacker),
-            Ok(())
-        );
-        assert_eq!(
-            check_sgi_targets(1 << 44 | 0b1, &QEMU_VIRT, attacker),
-            Ok(())
-        );
+        assert_eq!(check_sgi_targets(1 << 16 | 0xffff, &QEMU_VIRT, attacker), Ok(()));
+        assert_eq!(check_sgi_targets(1 << 44 | 0b1, &QEMU_VIRT, attacker), Ok(()));
         // Aff2-Aff3 and RS select the CPU.
         let big = [0x1_0002_0300, 0x1_0002_0311];
         assert_eq!(
-            check_sgi_targets(1 << 48 | 2 << 32 | 3 << 16 | 1 << 44 | 0b10, &big, |c| c
-                == 0),
+            check_sgi_targets(1 << 48 | 2 << 32 | 3 << 16 | 1 << 44 | 0b10, &big, |c| c == 0),
             Err(SgiRefusal::Foreign(1))
         );
         assert_eq!(

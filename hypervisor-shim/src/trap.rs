@@ -2,9 +2,9 @@
 
 use crate::arch::{self, GuestFrame};
 use crate::cell::{self, CPU_CELL};
+use crate::sysreg;
 use crate::{hypercall, mmio, psci};
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
-use crate::sysreg;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 mod ec {
@@ -88,15 +88,22 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
 /// Log lines per cell and kind (SGI refusals, set/way operations, ACTLR writes): a flood
 /// must not flood the console.
 const SYSREG_LOG_LIMIT: u8 = 6;
-static SYSREG_LOGGED: [[AtomicU8; 3]; cellboot_abi::MAX_CELLS] = [const { [const { AtomicU8::new(0) }; 3] }; cellboot_abi::MAX_CELLS];
+static SYSREG_LOGGED: [[AtomicU8; 3]; cellboot_abi::MAX_CELLS] =
+    [const { [const { AtomicU8::new(0) }; 3] }; cellboot_abi::MAX_CELLS];
 
 /// Logs "`what` `value`: `outcome`" for cell `ci`, up to the limit per
 /// `kind` (0 SGI, 1 set/way, 2 ACTLR); the last line says that it is the last.
 #[inline(never)]
 fn log_sysreg(ci: usize, kind: usize, what: &str, value: u64, outcome: &str) {
-    let n = SYSREG_LOGGED[ci][kind].fetch_add(1, Ordering::Relaxed).min(SYSREG_LOG_LIMIT);
+    let n = SYSREG_LOGGED[ci][kind]
+        .fetch_add(1, Ordering::Relaxed)
+        .min(SYSREG_LOG_LIMIT);
     if n < SYSREG_LOG_LIMIT {
-        let last = if n + 1 == SYSREG_LOG_LIMIT { " (no more logged)" } else { "" };
+        let last = if n + 1 == SYSREG_LOG_LIMIT {
+            " (no more logged)"
+        } else {
+            ""
+        };
         info!("cell {}: {what} {value:#x}: {outcome}{last}", cell::name(ci));
     }
 }

@@ -45,7 +45,11 @@ pub fn place(lrs: &mut impl ListRegs, intid: u32) -> bool {
         }
     }
     let Some(n) = free else { return false };
-    let hw_bits = if sgi { 0 } else { lr::HW | u64::from(intid) << lr::PINTID_SHIFT };
+    let hw_bits = if sgi {
+        0
+    } else {
+        lr::HW | u64::from(intid) << lr::PINTID_SHIFT
+    };
     lrs.set(n, lr::PENDING | lr::GROUP1 | lr::PRIORITY | hw_bits | u64::from(intid));
     true
 }
@@ -123,7 +127,10 @@ mod tests {
     fn hardware_interrupts_are_linked_to_their_physical_intid() {
         let mut l = Fake([0; 4]);
         assert!(place(&mut l, 27));
-        assert_eq!(l.0[0], 0x70a0_001b_0000_001b, "pending, HW, group 1, prio 0xa0, pINTID 27, vINTID 27");
+        assert_eq!(
+            l.0[0], 0x70a0_001b_0000_001b,
+            "pending, HW, group 1, prio 0xa0, pINTID 27, vINTID 27"
+        );
         assert!(place(&mut l, 144) && place(&mut l, 33) && place(&mut l, 30));
         assert!(!place(&mut l, 145), "four registers, four interrupts");
         assert_eq!(l.0[3] & lr::VINTID, 30);

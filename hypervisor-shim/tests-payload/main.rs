@@ -91,10 +91,12 @@ mod inmate {
         let ecam = rd64(comm + offset_of!(JhCommHeader, pci_mmconfig_base) as u64);
         let gicd = rd64(comm + offset_of!(JhCommHeader, gicd_base) as u64);
         let sig = rd32(comm);
-        say!("hello from cell {ci}, comm region at {comm:#x} (signature ok: {})", sig == u32::from_le_bytes(*b"JHCO"));
+        say!(
+            "hello from cell {ci}, comm region at {comm:#x} (signature ok: {})",
+            sig == u32::from_le_bytes(*b"JHCO")
+        );
         if ci == 0 { services(ecam, gicd) } else { attacker(ecam) }
     }
-
 
     /// The guest's FP/SIMD registers across traps whose handlers run shim
     /// Rust (a console write, an unknown hypercall, a mediated GICD_CTLR
@@ -170,7 +172,9 @@ mod inmate {
             options(nostack),
             );
         }
-        out.iter().enumerate().all(|(i, v)| *v == u128::from_ne_bytes([i as u8 + 1; 16]))
+        out.iter()
+            .enumerate()
+            .all(|(i, v)| *v == u128::from_ne_bytes([i as u8 + 1; 16]))
     }
 
     fn services(ecam: u64, gicd: u64) -> ! {
@@ -180,7 +184,10 @@ mod inmate {
         wr32(READY_FLAG, READY);
         say!("vpci 00:05.0 id {:#010x}", rd32(ecam + (5 << 15)));
         say!("psci version {:#x}", smc(PSCI_VERSION, 0, 0, 0));
-        say!("cpu_on foreign cpu 2 -> {}", smc(CPU_ON, 2, secondary_start as *const () as u64, 0));
+        say!(
+            "cpu_on foreign cpu 2 -> {}",
+            smc(CPU_ON, 2, secondary_start as *const () as u64, 0)
+        );
         let r = smc(CPU_ON, 1, secondary_start as *const () as u64, 0x1234);
         say!("cpu_on own cpu 1 -> {r}");
         let mut spins = 0u64;
@@ -190,13 +197,18 @@ mod inmate {
         while smc(AFFINITY_INFO, 1, 0, 0) != 1 && spins < 100_000_000 {
             spins += 1;
         }
-        say!("secondary reported x0={:#x}, now off", SECONDARY_SAW.load(Ordering::SeqCst));
+        say!(
+            "secondary reported x0={:#x}, now off",
+            SECONDARY_SAW.load(Ordering::SeqCst)
+        );
         say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
         say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
         // HCR_EL2.TAC: the write traps and is ignored (the shim logs it).
         let actlr: u64;
         // SAFETY: ACTLR_EL1 accesses trap to the shim; no memory is touched.
-        unsafe { core::arch::asm!("msr actlr_el1, {v}", "mrs {r}, actlr_el1", v = in(reg) 0x2u64, r = out(reg) actlr, options(nostack)) };
+        unsafe {
+            core::arch::asm!("msr actlr_el1, {v}", "mrs {r}, actlr_el1", v = in(reg) 0x2u64, r = out(reg) actlr, options(nostack))
+        };
         say!("actlr_el1 after writing 0x2: {actlr:#x}");
         say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
         say!("fp/simd registers kept across traps: {}", fp_simd_kept(gicd));
@@ -215,7 +227,9 @@ mod inmate {
         say!("done, SYSTEM_OFF");
         smc(SYSTEM_OFF, 0, 0, 0);
         say!("BUG: SYSTEM_OFF returned");
-        loop { core::hint::spin_loop() }
+        loop {
+            core::hint::spin_loop()
+        }
     }
 
     #[unsafe(no_mangle)]
@@ -224,7 +238,9 @@ mod inmate {
         SECONDARY_SAW.store(ctx, Ordering::SeqCst);
         smc(CPU_OFF, 0, 0, 0);
         say!("BUG: CPU_OFF returned");
-        loop { core::hint::spin_loop() }
+        loop {
+            core::hint::spin_loop()
+        }
     }
 
     fn attacker(ecam: u64) -> ! {
@@ -234,18 +250,28 @@ mod inmate {
         }
         ivshmem_enable(ecam);
         wr32(BAR0 + 0x0c, 0); // DOORBELL: peer 0, vector 0
-        say!("rang the doorbell of peer 0 (ready flag seen: {})", rd32(READY_FLAG) == READY);
-        say!("console write from a foreign IPA -> {}", hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16));
+        say!(
+            "rang the doorbell of peer 0 (ready flag seen: {})",
+            rd32(READY_FLAG) == READY
+        );
+        say!(
+            "console write from a foreign IPA -> {}",
+            hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16)
+        );
         say!("cpu_on foreign cpu 0 -> {}", smc(CPU_ON, 0, 0x4800_0000, 0));
         say!("reading the hypervisor at 0x40200000");
         let v = rd64(0x4020_0000);
         say!("BUG: read hypervisor memory: {v:#x}");
-        loop { core::hint::spin_loop() }
+        loop {
+            core::hint::spin_loop()
+        }
     }
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {
         hypercall(hc::CELL_FAILED, 0, 0);
-        loop { core::hint::spin_loop() }
+        loop {
+            core::hint::spin_loop()
+        }
     }
 }

@@ -19,7 +19,11 @@ const SHIM_TARGET: &str = "aarch64-unknown-none-softfloat";
 const PAYLOAD_TARGET: &str = "aarch64-unknown-none";
 
 fn have_qemu() -> bool {
-    Command::new("qemu-system-aarch64").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("qemu-system-aarch64")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn build_dir() -> PathBuf {
@@ -34,26 +38,50 @@ fn build_dir() -> PathBuf {
 fn build_bins() -> (Vec<u8>, Vec<u8>) {
     let dir = build_dir();
     // The shim as xtask builds it for release (the `shim` profile).
-    for (target, profile, bin) in [(SHIM_TARGET, "shim", "hypervisor-shim"), (PAYLOAD_TARGET, "release", "shim-test-payload")] {
+    for (target, profile, bin) in [
+        (SHIM_TARGET, "shim", "hypervisor-shim"),
+        (PAYLOAD_TARGET, "release", "shim-test-payload"),
+    ] {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--profile", profile, "--target", target, "-p", "hypervisor-shim", "--bin", bin])
+            .args([
+                "build",
+                "--profile",
+                profile,
+                "--target",
+                target,
+                "-p",
+                "hypervisor-shim",
+                "--bin",
+                bin,
+            ])
             .env("CARGO_TARGET_DIR", &dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("run cargo");
         assert!(status.success(), "cross build of {bin} for {target} failed");
     }
-    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc --print sysroot");
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc --print sysroot");
     let sysroot = String::from_utf8(sysroot.stdout).unwrap();
     let objcopy = Path::new(sysroot.trim()).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy");
     let bin = |target: &str, profile: &str, name: &str| {
         let elf = dir.join(target).join(profile).join(name);
         let out = dir.join(format!("{name}.bin"));
-        let st = Command::new(&objcopy).args(["-O", "binary"]).arg(&elf).arg(&out).status().expect("llvm-objcopy");
+        let st = Command::new(&objcopy)
+            .args(["-O", "binary"])
+            .arg(&elf)
+            .arg(&out)
+            .status()
+            .expect("llvm-objcopy");
         assert!(st.success());
         std::fs::read(out).unwrap()
     };
-    (bin(SHIM_TARGET, "shim", "hypervisor-shim"), bin(PAYLOAD_TARGET, "release", "shim-test-payload"))
+    (
+        bin(SHIM_TARGET, "shim", "hypervisor-shim"),
+        bin(PAYLOAD_TARGET, "release", "shim-test-payload"),
+    )
 }
 
 fn name<const N: usize>(s: &str) -> [u8; N] {
@@ -82,7 +110,12 @@ fn config() -> SystemConfig {
     b.cpu_start = cpu_start::PSCI_SMC;
     b.num_cpus = 4;
     b.mpidr[..4].copy_from_slice(&[0, 1, 2, 3]);
-    c.hypervisor = MemRegion { phys: 0x4000_0000, virt: 0x4000_0000, size: 0x0800_0000, flags: 0 };
+    c.hypervisor = MemRegion {
+        phys: 0x4000_0000,
+        virt: 0x4000_0000,
+        size: 0x0800_0000,
+        flags: 0,
+    };
     let ram = mem::READ | mem::WRITE | mem::EXECUTE | mem::RAM;
     let shared = mem::READ | mem::WRITE | mem::SHARED;
     let cells = [
@@ -94,8 +127,18 @@ fn config() -> SystemConfig {
         let cell = &mut c.cells[i];
         cell.name = name(n);
         cell.cpu_mask = cpus;
-        cell.mem[0] = MemRegion { phys, virt: 0x4800_0000, size, flags: ram };
-        cell.mem[1] = MemRegion { phys: 0x6000_0000, virt: 0x6000_0000, size: 0x10_0000, flags: shared };
+        cell.mem[0] = MemRegion {
+            phys,
+            virt: 0x4800_0000,
+            size,
+            flags: ram,
+        };
+        cell.mem[1] = MemRegion {
+            phys: 0x6000_0000,
+            virt: 0x6000_0000,
+            size: 0x10_0000,
+            flags: shared,
+        };
         cell.num_mem = 2;
         cell.comm_region_ipa = 0x7fff_0000;
         cell.loader_ipa = 0x4800_0000;
@@ -111,7 +154,12 @@ fn config() -> SystemConfig {
         cell.boot.kernel = NO_PAYLOAD;
         cell.boot.initrd = NO_PAYLOAD;
     }
-    c.cells[0].mem[2] = MemRegion { phys: 0x0900_0000, virt: 0x0900_0000, size: 0x1000, flags: mem::READ | mem::WRITE | mem::IO };
+    c.cells[0].mem[2] = MemRegion {
+        phys: 0x0900_0000,
+        virt: 0x0900_0000,
+        size: 0x1000,
+        flags: mem::READ | mem::WRITE | mem::IO,
+    };
     c.cells[0].num_mem = 3;
     c.cells[0].irqs[0] = IrqRange { first: 33, count: 1 };
     c.cells[0].num_irq_ranges = 1;
@@ -136,17 +184,34 @@ fn assemble(shim: &[u8], payloads: &[(u32, &str, &[u8])]) -> Vec<u8> {
     let mut img = shim.to_vec();
     img.resize(image_size.next_multiple_of(PAYLOAD_ALIGN) as usize, 0);
     let table_at = img.len();
-    let mut table = PayloadTable { magic: PAYLOAD_MAGIC, count: payloads.len() as u32, _pad: 0, entries: [PayloadEntry::default(); MAX_PAYLOADS] };
+    let mut table = PayloadTable {
+        magic: PAYLOAD_MAGIC,
+        count: payloads.len() as u32,
+        _pad: 0,
+        entries: [PayloadEntry::default(); MAX_PAYLOADS],
+    };
     let mut off = (std::mem::size_of::<PayloadTable>() as u64).next_multiple_of(PAYLOAD_ALIGN);
     let mut data = Vec::new();
     for (i, (kind, n, bytes)) in payloads.iter().enumerate() {
-        table.entries[i] = PayloadEntry { kind: *kind, _pad: 0, offset: off, size: bytes.len() as u64, name: name(n) };
-        data.resize((off - (std::mem::size_of::<PayloadTable>() as u64).next_multiple_of(PAYLOAD_ALIGN)) as usize, 0);
+        table.entries[i] = PayloadEntry {
+            kind: *kind,
+            _pad: 0,
+            offset: off,
+            size: bytes.len() as u64,
+            name: name(n),
+        };
+        data.resize(
+            (off - (std::mem::size_of::<PayloadTable>() as u64).next_multiple_of(PAYLOAD_ALIGN)) as usize,
+            0,
+        );
         data.extend_from_slice(bytes);
         off = (off + bytes.len() as u64).next_multiple_of(PAYLOAD_ALIGN);
     }
     img.extend_from_slice(table.as_bytes());
-    img.resize(table_at + (std::mem::size_of::<PayloadTable>()).next_multiple_of(PAYLOAD_ALIGN as usize), 0);
+    img.resize(
+        table_at + (std::mem::size_of::<PayloadTable>()).next_multiple_of(PAYLOAD_ALIGN as usize),
+        0,
+    );
     img.extend_from_slice(&data);
     img.resize(img.len().next_multiple_of(PAYLOAD_ALIGN as usize), 0);
     let total = img.len() as u64;
@@ -159,8 +224,17 @@ fn run_qemu(img: &[u8], tag: &str) -> (bool, String) {
     let path = build_dir().join(format!("{tag}.img"));
     std::fs::write(&path, img).unwrap();
     let out = Command::new("timeout")
-        .args(["60", "qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a72"])
-        .args(["-smp", "4", "-m", "1G", "-display", "none", "-monitor", "none", "-serial", "stdio", "-kernel"])
+        .args([
+            "60",
+            "qemu-system-aarch64",
+            "-M",
+            "virt,virtualization=on,gic-version=3",
+            "-cpu",
+            "cortex-a72",
+        ])
+        .args([
+            "-smp", "4", "-m", "1G", "-display", "none", "-monitor", "none", "-serial", "stdio", "-kernel",
+        ])
         .arg(&path)
         .stdin(Stdio::null())
         .output()
@@ -182,7 +256,13 @@ fn two_cells_services_and_containment() {
     }
     let (shim, payload) = build_bins();
     let cfg = config();
-    let img = assemble(&shim, &[(payload_kind::SYSCONFIG, "sysconfig", cfg.as_bytes()), (payload_kind::LOADER, "test-payload", &payload)]);
+    let img = assemble(
+        &shim,
+        &[
+            (payload_kind::SYSCONFIG, "sysconfig", cfg.as_bytes()),
+            (payload_kind::LOADER, "test-payload", &payload),
+        ],
+    );
     let (exited, log) = run_qemu(&img, "two-cells");
     assert!(exited, "QEMU did not power off (timeout)");
     for line in [
@@ -228,13 +308,28 @@ fn corrupt_config_is_refused() {
     cfg.cells[1].cpu_mask = 0b110; // CPU 1 owned twice
     cfg.seal();
     let mut bytes = cfg.as_bytes().to_vec();
-    let img = assemble(&shim, &[(payload_kind::SYSCONFIG, "sysconfig", &bytes), (payload_kind::LOADER, "test-payload", &payload)]);
+    let img = assemble(
+        &shim,
+        &[
+            (payload_kind::SYSCONFIG, "sysconfig", &bytes),
+            (payload_kind::LOADER, "test-payload", &payload),
+        ],
+    );
     let (exited, log) = run_qemu(&img, "bad-config");
     assert!(exited, "QEMU did not power off (timeout)");
-    expect(&log, "[shim] system config invalid: CPU 1 is owned by cells[0] and cells[1]");
+    expect(
+        &log,
+        "[shim] system config invalid: CPU 1 is owned by cells[0] and cells[1]",
+    );
     expect(&log, "[shim] refusing to start: powering off");
     bytes[40] ^= 0xff; // checksum no longer matches
-    let img = assemble(&shim, &[(payload_kind::SYSCONFIG, "sysconfig", &bytes), (payload_kind::LOADER, "test-payload", &payload)]);
+    let img = assemble(
+        &shim,
+        &[
+            (payload_kind::SYSCONFIG, "sysconfig", &bytes),
+            (payload_kind::LOADER, "test-payload", &payload),
+        ],
+    );
     let (exited, log) = run_qemu(&img, "bad-checksum");
     assert!(exited, "QEMU did not power off (timeout)");
     expect(&log, "[shim] system config invalid: checksum");

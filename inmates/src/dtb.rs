@@ -50,7 +50,8 @@ fn cells(b: &[u8], at: usize, n: usize) -> Option<u64> {
 }
 
 fn enabled(fdt: &Fdt<'_>, node: usize) -> bool {
-    fdt.getprop(node, "status").map_or(true, |s| s.starts_with(b"okay") || s.starts_with(b"ok\0"))
+    fdt.getprop(node, "status")
+        .map_or(true, |s| s.starts_with(b"okay") || s.starts_with(b"ok\0"))
 }
 
 fn first_enabled(fdt: &Fdt<'_>, compat: &str) -> Option<usize> {
@@ -97,9 +98,18 @@ pub fn intx_intid(fdt: &Fdt<'_>, host: usize, device: u8, pin: u8) -> Option<u32
     let masked: [u32; 4] = core::array::from_fn(|i| key[i] & be32(mask, i).unwrap_or(u32::MAX));
     let mut at = 0;
     while at * 4 < map.len() {
-        let row: [u32; 4] = [be32(map, at)?, be32(map, at + 1)?, be32(map, at + 2)?, be32(map, at + 3)?];
+        let row: [u32; 4] = [
+            be32(map, at)?,
+            be32(map, at + 1)?,
+            be32(map, at + 2)?,
+            be32(map, at + 3)?,
+        ];
         let parent = fdt.node_offset_by_phandle(be32(map, at + 4)?).ok()?;
-        let p_ac = fdt.getprop(parent, "#address-cells").ok().and_then(|v| be32(v, 0)).unwrap_or(0) as usize;
+        let p_ac = fdt
+            .getprop(parent, "#address-cells")
+            .ok()
+            .and_then(|v| be32(v, 0))
+            .unwrap_or(0) as usize;
         let p_ic = fdt.getprop_u32(parent, "#interrupt-cells").ok()? as usize;
         let spec = at + 5 + p_ac;
         if row == masked {
@@ -120,7 +130,10 @@ fn translate(fdt: &Fdt<'_>, node: usize, mut addr: u64) -> Option<u64> {
     while bus != 0 {
         let ranges = fdt.getprop(bus, "ranges").ok()?;
         if !ranges.is_empty() {
-            let (child, parent, _) = fdt.ranges(bus).ok()?.find(|&(child, _, len)| addr >= child && addr - child < len)?;
+            let (child, parent, _) = fdt
+                .ranges(bus)
+                .ok()?
+                .find(|&(child, _, len)| addr >= child && addr - child < len)?;
             addr = parent + (addr - child);
         }
         bus = fdt.parent_offset(bus).ok()?;
@@ -144,7 +157,11 @@ pub fn gic(fdt: &Fdt<'_>) -> Option<Gic> {
     let node = GIC_V2.iter().find_map(|c| first_enabled(fdt, c))?;
     let (gicd, _) = reg_at(fdt, node, 0)?;
     let (gicc, _) = reg_at(fdt, node, 1)?;
-    Some(Gic::V2 { gicd, gicc, gich: reg_at(fdt, node, 2).map(|r| r.0) })
+    Some(Gic::V2 {
+        gicd,
+        gicc,
+        gich: reg_at(fdt, node, 2).map(|r| r.0),
+    })
 }
 
 /// `/chosen/bootargs` (empty when absent or not UTF-8).

@@ -12,7 +12,7 @@
 //! SPIs the cell owns, aimed only at its CPUs; SGI/PPI registers (banked on
 //! v2) reach the trapping CPU's bank.
 
-use crate::arch::{self, rd32, rd64, rd8, wr32, wr8};
+use crate::arch::{self, rd8, rd32, rd64, wr8, wr32};
 use crate::dtb::Gic;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -122,7 +122,10 @@ pub fn init_cpu(gic: Gic) -> Result<CpuGic, &'static str> {
             // on a GIC without security extensions); no FIQ, no bypass.
             wr32(gicc + GICC_CTLR, 1);
             GICC.store(gicc, Ordering::SeqCst);
-            Ok(CpuGic { gic, local: u64::from(me) })
+            Ok(CpuGic {
+                gic,
+                local: u64::from(me),
+            })
         }
     }
 }
@@ -157,7 +160,10 @@ pub fn enable_spi(g: &CpuGic, intid: u32) {
             wr32(gicd + GICD_CTLR, 1 << 4 | 1 << 1);
             wr32(gicd + GICD_IGROUPR + word, rd32(gicd + GICD_IGROUPR + word) | bit);
             let aff = affinity(arch::mpidr());
-            arch::wr64(gicd + GICD_IROUTER + 8 * u64::from(intid), aff & 0xff_ffff | (aff >> 24) << 32);
+            arch::wr64(
+                gicd + GICD_IROUTER + 8 * u64::from(intid),
+                aff & 0xff_ffff | (aff >> 24) << 32,
+            );
         }
         Gic::V2 { .. } => {
             // Group left as the firmware set it (as Linux's GICv2 driver does).

@@ -52,7 +52,13 @@ fn cfg(device: u8, reg: u64) -> u64 {
 
 /// The first ivshmem device at or after `from` on bus 0, enabled with BAR0 at
 /// `window_pci + slot` (the CPU sees it at `window_cpu + slot`).
-pub fn find_ivshmem(e: &mut impl Ecam, from: u8, window_pci: u64, window_cpu: u64, window_size: u64) -> Result<Ivshmem, PciError> {
+pub fn find_ivshmem(
+    e: &mut impl Ecam,
+    from: u8,
+    window_pci: u64,
+    window_cpu: u64,
+    window_size: u64,
+) -> Result<Ivshmem, PciError> {
     let device = (from..32)
         .find(|&d| e.read32(cfg(d, 0)) == u32::from(DEVICE) << 16 | u32::from(VENDOR))
         .ok_or(PciError::NotFound)?;
@@ -112,9 +118,24 @@ mod tests {
     }
 
     fn bus(device: u8) -> Bus {
-        let cfg = VpciConfig { ecam_base: 0x08e0_0000, ecam_size: 1 << 20, mmio_base: 0x1000_0000, mmio_size: 0x1_0000, irq_base: 144, domain: 1 };
+        let cfg = VpciConfig {
+            ecam_base: 0x08e0_0000,
+            ecam_size: 1 << 20,
+            mmio_base: 0x1000_0000,
+            mmio_size: 0x1_0000,
+            irq_base: 144,
+            domain: 1,
+        };
         let mut b = VirtualPciBus::new(&cfg);
-        let p = IvshmemParams { peer_id: 1, max_peers: 2, shmem_ipa: 0x6000_0000, state_size: 0x1000, rw_size: 0x1_0000, out_size: 0x1_0000, protocol: 0 };
+        let p = IvshmemParams {
+            peer_id: 1,
+            max_peers: 2,
+            shmem_ipa: 0x6000_0000,
+            state_size: 0x1000,
+            rw_size: 0x1_0000,
+            out_size: 0x1_0000,
+            protocol: 0,
+        };
         b.add_ivshmem(device, p).unwrap();
         Bus(b)
     }
@@ -123,17 +144,41 @@ mod tests {
     fn finds_sizes_places_and_enables_the_vdev_model() {
         let mut b = bus(3);
         let d = find_ivshmem(&mut b, 0, 0x1000_0000, 0x1000_0000, 0x1_0000).unwrap();
-        assert_eq!(d, Ivshmem { device: 3, bar0: 0x1000_0000, shmem: 0x6000_0000, state_size: 0x1000, rw_size: 0x1_0000, out_size: 0x1_0000, protocol: 0 });
+        assert_eq!(
+            d,
+            Ivshmem {
+                device: 3,
+                bar0: 0x1000_0000,
+                shmem: 0x6000_0000,
+                state_size: 0x1000,
+                rw_size: 0x1_0000,
+                out_size: 0x1_0000,
+                protocol: 0
+            }
+        );
         // BAR0 now decodes: the ID register answers with our peer id.
         assert_eq!(b.0.mmio_read(0x1000_0000, 4), Some(1));
     }
 
     #[test]
     fn an_empty_bus_or_a_tiny_window_is_an_error() {
-        let cfg = VpciConfig { ecam_base: 0, ecam_size: 1 << 20, mmio_base: 0, mmio_size: 0, irq_base: 0, domain: 0 };
+        let cfg = VpciConfig {
+            ecam_base: 0,
+            ecam_size: 1 << 20,
+            mmio_base: 0,
+            mmio_size: 0,
+            irq_base: 0,
+            domain: 0,
+        };
         let mut empty = Bus(VirtualPciBus::new(&cfg));
-        assert_eq!(find_ivshmem(&mut empty, 0, 0x1000_0000, 0x1000_0000, 0x1_0000), Err(PciError::NotFound));
+        assert_eq!(
+            find_ivshmem(&mut empty, 0, 0x1000_0000, 0x1000_0000, 0x1_0000),
+            Err(PciError::NotFound)
+        );
         let mut b = bus(0);
-        assert_eq!(find_ivshmem(&mut b, 0, 0x1000_0800, 0x1000_0800, 0x1000), Err(PciError::WindowTooSmall));
+        assert_eq!(
+            find_ivshmem(&mut b, 0, 0x1000_0800, 0x1000_0800, 0x1000),
+            Err(PciError::WindowTooSmall)
+        );
     }
 }

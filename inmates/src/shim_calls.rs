@@ -76,5 +76,9 @@ pub fn console_write(prefix: &str, args: core::fmt::Arguments) {
     let mut l = Line { buf: [0; 240], len: 0 };
     let _ = l.write_str(prefix);
     let _ = l.write_fmt(args);
-    hypercall(cellboot_abi::hypercall::DEBUG_CONSOLE_WRITE, l.buf.as_ptr() as u64, l.len as u64);
+    hypercall(
+        cellboot_abi::hypercall::DEBUG_CONSOLE_WRITE,
+        l.buf.as_ptr() as u64,
+        l.len as u64,
+    );
 }

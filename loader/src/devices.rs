@@ -30,12 +30,7 @@ const STRUCTURAL: [&str; 8] = [
 ];
 
 /// Known GIC compatibles (GICv3 and the GICv2 family).
-pub const GIC_COMPATIBLES: [&str; 4] = [
-    "arm,gic-v3",
-    "arm,gic-400",
-    "arm,cortex-a15-gic",
-    "arm,cortex-a9-gic",
-];
+pub const GIC_COMPATIBLES: [&str; 4] = ["arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
 
 /// How the walk recognises the GIC, whose children (GICv3 ITS, GICv2m) are
 /// devices.

@@ -125,12 +125,7 @@ impl FixupError {
     }
 
     /// [`record`](Self::record) of a cellfdt error.
-    pub(crate) fn record_fdt(
-        &mut self,
-        e: cellfdt::Error,
-        path: &str,
-        prop: &'static str,
-    ) -> Failed {
+    pub(crate) fn record_fdt(&mut self, e: cellfdt::Error, path: &str, prop: &'static str) -> Failed {
         self.record(Cause::Fdt(e), path, prop)
     }
 
@@ -151,8 +146,7 @@ impl FixupError {
             Ok(p) => self.path_len = p.len() as u8,
             Err(_) => {
                 let mut t = Text::<ERROR_PATH_LEN>::new();
-                t.push_str(".../")
-                    .push_str(fdt.get_name(node).unwrap_or("?"));
+                t.push_str(".../").push_str(fdt.get_name(node).unwrap_or("?"));
                 self.set_path(t.as_str());
             }
         }
@@ -213,13 +207,9 @@ impl FixupError {
 
     /// One line: `guest dtb: <step>: <path> <prop>: <cause>`; no `core::fmt`.
     pub fn write_to<const N: usize>(&self, t: &mut Text<N>) {
-        t.push_str("guest dtb: ")
-            .push_str(self.step.name())
-            .push_str(": ");
+        t.push_str("guest dtb: ").push_str(self.step.name()).push_str(": ");
         if self.overlay_len > 0 {
-            t.push_str("overlay ")
-                .push_str(self.overlay())
-                .push_str(" ");
+            t.push_str("overlay ").push_str(self.overlay()).push_str(" ");
         }
         if let Some(f) = self.fragment() {
             t.push_str("fragment ").push_dec(f as u64).push_str(" ");
@@ -241,9 +231,9 @@ impl FixupError {
             Cause::TooManyDevices(n) => t.push_str("too many vPCI devices: ").push_dec(n.into()),
             Cause::NodeExists => t.push_str("node already exists in the board DTB"),
             Cause::PathNotFound => t.push_str("path from the cell's disable list not found"),
-            Cause::TemplateSize => t.push_str(
-                "placeholder size does not fit this board's DTB (template for another board?)",
-            ),
+            Cause::TemplateSize => {
+                t.push_str("placeholder size does not fit this board's DTB (template for another board?)")
+            }
         };
     }
 }

@@ -151,13 +151,7 @@ pub fn plan_raw(i: &Inputs) -> Result<Plan, LayoutError> {
     finish(i, load, i.staged_payload.size, i.staged_payload.size, load)
 }
 
-fn finish(
-    i: &Inputs,
-    load: u64,
-    copy_len: u64,
-    footprint: u64,
-    entry: u64,
-) -> Result<Plan, LayoutError> {
+fn finish(i: &Inputs, load: u64, copy_len: u64, footprint: u64, entry: u64) -> Result<Plan, LayoutError> {
     // Staged in place (cellboot_abi::staging::KernelRun): nothing to move.
     let copy_len = if i.staged_payload.base == load { 0 } else { copy_len };
     let payload = Range::new(load, footprint);
@@ -282,7 +276,11 @@ mod tests {
         let p = plan_linux(&i, &hdr).unwrap();
         assert_eq!((p.load, p.copy_len, p.dtb), (0x4820_0000, 0, 0x4820_0000 + 40 * MIB));
         i.staged_payload.base = 0x4840_0000;
-        assert_eq!(plan_linux(&i, &hdr).unwrap().copy_len, 30 * MIB, "staged elsewhere: moved");
+        assert_eq!(
+            plan_linux(&i, &hdr).unwrap().copy_len,
+            30 * MIB,
+            "staged elsewhere: moved"
+        );
         let mut i = inputs(100 * 1024);
         i.staged_payload.base = 0x4820_0000;
         assert_eq!(plan_raw(&i).unwrap().copy_len, 0);
@@ -292,12 +290,17 @@ mod tests {
     /// agree on where the kernel runs, for the real kernel and the demo cell.
     #[test]
     fn shim_staging_matches_the_loader_plan() {
-        use cellboot_abi::{MemRegion, SystemConfig, boot_kind, mem};
         use cellboot_abi::staging::{KernelRun, StageSizes, plan};
+        use cellboot_abi::{MemRegion, SystemConfig, boot_kind, mem};
         let img = fetched_cloud_kernel("image");
         let mut c = SystemConfig::empty().cells[0];
         c.num_mem = 1;
-        c.mem[0] = MemRegion { phys: 0x4800_0000, virt: 0x4800_0000, size: 0x1800_0000, flags: mem::RAM };
+        c.mem[0] = MemRegion {
+            phys: 0x4800_0000,
+            virt: 0x4800_0000,
+            size: 0x1800_0000,
+            flags: mem::RAM,
+        };
         c.loader_ipa = 0x4800_0000;
         c.boot.kind = boot_kind::LINUX;
         c.boot.overlay_first = cellboot_abi::NO_PAYLOAD;
@@ -329,10 +332,7 @@ mod tests {
     fn header_errors() {
         assert_eq!(parse_image_header(&[0; 63]), Err(LayoutError::BadMagic));
         assert_eq!(parse_image_header(&[0; 64]), Err(LayoutError::BadMagic));
-        assert_eq!(
-            parse_image_header(&header(0, MIB, 1)),
-            Err(LayoutError::BigEndian)
-        );
+        assert_eq!(parse_image_header(&header(0, MIB, 1)), Err(LayoutError::BigEndian));
         let old = parse_image_header(&header(0, 0, 0)).unwrap();
         assert_eq!((old.text_offset, old.image_size), (0x80000, 64));
     }
@@ -342,15 +342,10 @@ mod tests {
         let hdr = parse_image_header(&header(0, 360 * MIB, 0)).unwrap();
         assert_eq!(
             plan_linux(&inputs(30 * MIB), &hdr),
-            Err(LayoutError::Overlap(
-                "payload destination overlaps the initrd"
-            ))
+            Err(LayoutError::Overlap("payload destination overlaps the initrd"))
         );
         let hdr = parse_image_header(&header(0, 400 * MIB, 0)).unwrap();
-        assert_eq!(
-            plan_linux(&inputs(30 * MIB), &hdr),
-            Err(LayoutError::PayloadDoesNotFit)
-        );
+        assert_eq!(plan_linux(&inputs(30 * MIB), &hdr), Err(LayoutError::PayloadDoesNotFit));
         let mut i = inputs(MIB);
         i.loader = Range::new(0x4800_0000, 3 * MIB);
         assert!(matches!(plan_raw(&i), Err(LayoutError::Overlap(_))));
@@ -374,17 +369,13 @@ mod tests {
         i.staged_overlays = Range::new(p.scratch + MIB, 4096);
         assert_eq!(
             plan_linux(&i, &hdr),
-            Err(LayoutError::Overlap(
-                "overlay scratch overlaps the staged overlays"
-            ))
+            Err(LayoutError::Overlap("overlay scratch overlaps the staged overlays"))
         );
         // ... or where the DTB goes
         i.staged_overlays = Range::new(p.dtb + 4096, 4096);
         assert_eq!(
             plan_linux(&i, &hdr),
-            Err(LayoutError::Overlap(
-                "DTB destination overlaps the staged overlays"
-            ))
+            Err(LayoutError::Overlap("DTB destination overlaps the staged overlays"))
         );
         // scratch past the end of RAM
         i.staged_overlays = Range::default();
@@ -395,10 +386,7 @@ mod tests {
     #[test]
     fn raw_placement() {
         let p = plan_raw(&inputs(100 * 1024)).unwrap();
-        assert_eq!(
-            (p.load, p.entry, p.dtb),
-            (0x4820_0000, 0x4820_0000, 0x4840_0000)
-        );
+        assert_eq!((p.load, p.entry, p.dtb), (0x4820_0000, 0x4820_0000, 0x4840_0000));
     }
 
     /// A file of the cloud kernel package `cargo xtask fetch` resolved
@@ -406,8 +394,8 @@ mod tests {
     fn fetched_cloud_kernel(role: &str) -> std::vec::Vec<u8> {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let manifest = std::format!("{root}/build/guest/manifest.json");
-        let text = std::fs::read_to_string(&manifest)
-            .unwrap_or_else(|e| panic!("{manifest}: {e}: run `cargo xtask fetch`"));
+        let text =
+            std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{manifest}: {e}: run `cargo xtask fetch`"));
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();
         let rel = m["cloud"]["files"][role]
             .as_str()
@@ -422,11 +410,7 @@ mod tests {
         let hdr = parse_image_header(&img).unwrap();
         assert_eq!(hdr.text_offset, 0);
         assert!(hdr.image_size > img.len() as u64, "image_size covers BSS");
-        assert_eq!(
-            hdr.flags & 0b1000,
-            0b1000,
-            "modern kernels may sit anywhere"
-        );
+        assert_eq!(hdr.flags & 0b1000, 0b1000, "modern kernels may sit anywhere");
         let p = plan_linux(&inputs(img.len() as u64), &hdr).unwrap();
         assert_eq!(p.load % SZ_2M, 0);
         assert!(p.dtb >= p.load + hdr.image_size);

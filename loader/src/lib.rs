@@ -67,11 +67,7 @@ use error::Fallible;
 /// `totalsize`. `out` must be at least the board DTB's `totalsize` plus room
 /// for the edits (a few KiB). Without scratch: a cell with a vPCI template
 /// or user overlays fails with NOSPACE naming it (use [`build_guest_dtb_in`]).
-pub fn build_guest_dtb(
-    board_dtb: &[u8],
-    out: &mut [u8],
-    cell: &CellView,
-) -> Result<usize, FixupError> {
+pub fn build_guest_dtb(board_dtb: &[u8], out: &mut [u8], cell: &CellView) -> Result<usize, FixupError> {
     build(board_dtb, out, &mut [], cell, &mut |_| Ok(()))
 }
 
@@ -98,11 +94,7 @@ pub fn scratch_len(cell: &CellView, out_len: usize) -> usize {
 /// `scratch` (the largest blob + 8 + `out.len()` bytes suffice). Atomic: on
 /// error `out` is unchanged and the error names the overlay and, when one can
 /// be singled out, the fragment (index and target). What step 7 runs per overlay.
-pub fn apply_overlay(
-    out: &mut [u8],
-    overlay: &Overlay,
-    scratch: &mut [u8],
-) -> Result<(), FixupError> {
+pub fn apply_overlay(out: &mut [u8], overlay: &Overlay, scratch: &mut [u8]) -> Result<(), FixupError> {
     let mut d = FixupError::new(Step::Overlays, Cause::Fdt(cellfdt::Error::Internal));
     fixup::overlay::apply_user(&mut d, out, overlay, scratch).map_err(|_| d)
 }

@@ -61,23 +61,16 @@ impl<'a> CellView<'a> {
     /// MPIDR affinity (Aff3..Aff0, as in a cpu node's `reg`) of the cell's CPUs.
     pub fn owns_mpidr(&self, reg: u64) -> bool {
         let n = (self.board.num_cpus as usize).min(self.board.mpidr.len());
-        (0..n).any(|i| {
-            self.cell.owns_cpu(i) && self.board.mpidr[i] & MPIDR_AFF_MASK == reg & MPIDR_AFF_MASK
-        })
+        (0..n).any(|i| self.cell.owns_cpu(i) && self.board.mpidr[i] & MPIDR_AFF_MASK == reg & MPIDR_AFF_MASK)
     }
 
     /// Whether the guest-physical range lies inside one of the cell's memory
     /// regions (RAM, IO or shared) or its vPCI windows.
     pub fn owns_range(&self, base: u64, size: u64) -> bool {
         let size = size.max(1);
-        let inside = |b: u64, s: u64| {
-            s != 0 && base >= b && base.saturating_add(size) <= b.saturating_add(s)
-        };
+        let inside = |b: u64, s: u64| s != 0 && base >= b && base.saturating_add(size) <= b.saturating_add(s);
         let v = &self.cell.vpci;
-        self.cell
-            .mem_regions()
-            .iter()
-            .any(|r| inside(r.virt, r.size))
+        self.cell.mem_regions().iter().any(|r| inside(r.virt, r.size))
             || inside(v.ecam_base, v.ecam_size)
             || (v.ecam_size != 0 && inside(v.mmio_base, v.mmio_size))
     }

@@ -16,10 +16,7 @@ fn build(board_dtb: &[u8], view: &CellView) -> Vec<u8> {
     let n = build_guest_dtb(board_dtb, &mut out, view).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(board_dtb, &before[..], "the board DTB must not change");
     out.truncate(n);
-    Fdt::new(&out)
-        .unwrap()
-        .check_full()
-        .expect("cellfdt check_full");
+    Fdt::new(&out).unwrap().check_full().expect("cellfdt check_full");
     fdt_conformance::libfdt::check_full(&out).expect("libfdt fdt_check_full");
     assert_eq!(Fdt::new(&out).unwrap().totalsize(), n);
     out
@@ -27,8 +24,7 @@ fn build(board_dtb: &[u8], view: &CellView) -> Vec<u8> {
 
 /// dtc's warnings for a blob, without the file-name prefix.
 fn dtc_warnings(blob: &[u8], tag: &str) -> Vec<String> {
-    let path =
-        std::env::temp_dir().join(format!("cellboot-loader-{}-{tag}.dtb", std::process::id()));
+    let path = std::env::temp_dir().join(format!("cellboot-loader-{}-{tag}.dtb", std::process::id()));
     std::fs::write(&path, blob).unwrap();
     let out = Command::new("dtc")
         .args(["-I", "dtb", "-O", "dts", "-o", "/dev/null"])
@@ -57,14 +53,11 @@ fn assert_no_new_dtc_warnings(board: &[u8], guest: &[u8], tag: &str) {
 }
 
 fn node(f: &Fdt, path: &str) -> usize {
-    f.path_offset(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
+    f.path_offset(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn cells(v: &[u8]) -> Vec<u32> {
-    v.chunks(4)
-        .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
-        .collect()
+    v.chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
 }
 
 fn prop(f: &Fdt, path: &str, name: &str) -> Vec<u32> {
@@ -75,9 +68,7 @@ fn prop(f: &Fdt, path: &str, name: &str) -> Vec<u32> {
 }
 
 fn status(f: &Fdt, path: &str) -> Option<String> {
-    f.getprop_str(node(f, path), "status")
-        .ok()
-        .map(str::to_string)
+    f.getprop_str(node(f, path), "status").ok().map(str::to_string)
 }
 
 fn disabled(f: &Fdt, path: &str) -> bool {
@@ -124,25 +115,16 @@ fn qemu_virt_linux_cell() {
     );
     assert_eq!(prop(&f, pci, "interrupt-map-mask"), [0xf800, 0, 0, 7]);
     // 3 + 1 + 1 + GIC #address-cells (2) + #interrupt-cells (3) = 10 cells
-    assert_eq!(
-        prop(&f, pci, "interrupt-map"),
-        [0, 0, 0, 1, gic, 0, 0, 0, 140 - 32, 1]
-    );
+    assert_eq!(prop(&f, pci, "interrupt-map"), [0, 0, 0, 1, gic, 0, 0, 0, 140 - 32, 1]);
     // No interrupt-parent: the binding forbids it next to interrupt-map (the
     // rows carry the GIC phandle), and dt-validate says so.
-    assert_eq!(
-        f.getprop(node(&f, pci), "interrupt-parent"),
-        Err(Error::NotFound)
-    );
+    assert_eq!(f.getprop(node(&f, pci), "interrupt-parent"), Err(Error::NotFound));
     assert_eq!(prop(&f, pci, "linux,pci-domain"), [1]);
     assert!(f.getprop(node(&f, pci), "dma-coherent").unwrap().is_empty());
     assert!(!disabled(&f, pci));
 
     // memory: one node, the cell's RAM only (not the shared or IO regions)
-    assert_eq!(
-        prop(&f, "/memory@48000000", "reg"),
-        [0, 0x4800_0000, 0, 0x1800_0000]
-    );
+    assert_eq!(prop(&f, "/memory@48000000", "reg"), [0, 0x4800_0000, 0, 0x1800_0000]);
     assert_eq!(f.path_offset("/memory@40000000"), Err(Error::NotFound));
 
     // chosen
@@ -151,18 +133,9 @@ fn qemu_virt_linux_cell() {
         f.getprop_str(chosen, "bootargs").unwrap(),
         "console=ttyAMA0 earlycon rdinit=/init"
     );
-    assert_eq!(
-        f.getprop_str(chosen, "stdout-path").unwrap(),
-        "/pl011@9000000"
-    );
-    assert_eq!(
-        f.getprop_u64(chosen, "linux,initrd-start").unwrap(),
-        0x5c00_0000
-    );
-    assert_eq!(
-        f.getprop_u64(chosen, "linux,initrd-end").unwrap(),
-        0x5c12_3456
-    );
+    assert_eq!(f.getprop_str(chosen, "stdout-path").unwrap(), "/pl011@9000000");
+    assert_eq!(f.getprop_u64(chosen, "linux,initrd-start").unwrap(), 0x5c00_0000);
+    assert_eq!(f.getprop_u64(chosen, "linux,initrd-end").unwrap(), 0x5c12_3456);
 
     // cpus and cpu-map
     assert!(f.path_offset("/cpus/cpu@0").is_ok() && f.path_offset("/cpus/cpu@1").is_ok());
@@ -202,11 +175,7 @@ fn qemu_virt_linux_cell() {
 
     // psci over HVC
     assert_eq!(f.getprop_str(node(&f, "/psci"), "method").unwrap(), "hvc");
-    assert_eq!(
-        f.getprop_str(node(&f, "/cpus/cpu@0"), "enable-method")
-            .unwrap(),
-        "psci"
-    );
+    assert_eq!(f.getprop_str(node(&f, "/cpus/cpu@0"), "enable-method").unwrap(), "psci");
 }
 
 #[test]
@@ -245,36 +214,21 @@ fn raspberry_pi4_cell() {
 
     assert_eq!(prop(&f, "/memory@0", "reg"), [0, 0, 0x0800_0000]);
     let chosen = node(&f, "/chosen");
-    assert_eq!(
-        f.getprop_str(chosen, "stdout-path").unwrap(),
-        "serial0:115200n8"
-    );
+    assert_eq!(f.getprop_str(chosen, "stdout-path").unwrap(), "serial0:115200n8");
     assert_eq!(
         f.getprop_str(chosen, "bootargs").unwrap(),
         "console=ttyAMA0 clk_ignore_unused"
     );
-    assert_eq!(
-        f.getprop(chosen, "linux,initrd-start"),
-        Err(Error::NotFound)
-    );
+    assert_eq!(f.getprop(chosen, "linux,initrd-start"), Err(Error::NotFound));
 
     // spin-table -> PSCI over HVC
     for cpu in ["/cpus/cpu@0", "/cpus/cpu@1"] {
-        assert_eq!(
-            f.getprop_str(node(&f, cpu), "enable-method").unwrap(),
-            "psci"
-        );
-        assert_eq!(
-            f.getprop(node(&f, cpu), "cpu-release-addr"),
-            Err(Error::NotFound)
-        );
+        assert_eq!(f.getprop_str(node(&f, cpu), "enable-method").unwrap(), "psci");
+        assert_eq!(f.getprop(node(&f, cpu), "cpu-release-addr"), Err(Error::NotFound));
     }
     assert_eq!(f.path_offset("/cpus/cpu@2"), Err(Error::NotFound));
     let psci = node(&f, "/psci");
-    assert_eq!(
-        f.getprop(psci, "compatible").unwrap(),
-        b"arm,psci-1.0\0arm,psci-0.2\0"
-    );
+    assert_eq!(f.getprop(psci, "compatible").unwrap(), b"arm,psci-1.0\0arm,psci-0.2\0");
     assert_eq!(f.getprop_str(psci, "method").unwrap(), "hvc");
 
     // the PMU's per-CPU SPIs follow the CPUs that remain
@@ -348,12 +302,8 @@ fn overlay_hook_runs_last_and_its_errors_are_named() {
     .unwrap();
     let f = Fdt::new(&out[..n]).unwrap();
     assert_eq!(status(&f, "/pci@8e00000").as_deref(), Some("okay"));
-    let e =
-        build_guest_dtb_with(&board, &mut out, &view, &mut |_| Err(Error::BadOverlay)).unwrap_err();
-    assert_eq!(
-        (e.step, e.fdt_error()),
-        (Step::Overlays, Some(Error::BadOverlay))
-    );
+    let e = build_guest_dtb_with(&board, &mut out, &view, &mut |_| Err(Error::BadOverlay)).unwrap_err();
+    assert_eq!((e.step, e.fdt_error()), (Step::Overlays, Some(Error::BadOverlay)));
 }
 
 #[test]
@@ -371,7 +321,10 @@ fn corrupt_board_dtb() {
     };
     let e = build_guest_dtb(&board, &mut vec![0u8; 2 << 20], &view).unwrap_err();
     assert_eq!((e.step, e.fdt_error()), (Step::Open, Some(Error::BadMagic)));
-    assert_eq!(e.to_string(), "guest dtb: open: FDT_ERR_BADMAGIC (no device tree magic (0xd00dfeed))");
+    assert_eq!(
+        e.to_string(),
+        "guest dtb: open: FDT_ERR_BADMAGIC (no device tree magic (0xd00dfeed))"
+    );
 }
 
 #[test]
@@ -391,14 +344,8 @@ fn out_buffer_too_small() {
     assert_eq!((e.step, e.fdt_error()), (Step::Open, Some(Error::NoSpace)));
     // Room for the board DTB but not for the new node: the first growing step names itself.
     let e = build_guest_dtb(&board, &mut vec![0u8; board.len() + 16], &view).unwrap_err();
-    assert_eq!(
-        (e.step, e.fdt_error()),
-        (Step::VirtualPci, Some(Error::NoSpace))
-    );
-    assert!(
-        e.to_string().starts_with("guest dtb: vpci: /pci@ff900000"),
-        "{e}"
-    );
+    assert_eq!((e.step, e.fdt_error()), (Step::VirtualPci, Some(Error::NoSpace)));
+    assert!(e.to_string().starts_with("guest dtb: vpci: /pci@ff900000"), "{e}");
 }
 
 #[test]

@@ -6,8 +6,8 @@
 mod common;
 
 use cellboot_loader::{
-    Cause, CellView, FixupError, Overlay, Step, TEMPLATE_NAME, apply_overlay, build_guest_dtb,
-    build_guest_dtb_in, scratch_len,
+    Cause, CellView, FixupError, Overlay, Step, TEMPLATE_NAME, apply_overlay, build_guest_dtb, build_guest_dtb_in,
+    scratch_len,
 };
 use cellfdt::{Error, Fdt, FdtMut};
 use common::*;
@@ -19,10 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 fn temp(what: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!(
-        "cellboot-loader-ov-{}-{n}-{what}",
-        std::process::id()
-    ))
+    std::env::temp_dir().join(format!("cellboot-loader-ov-{}-{n}-{what}", std::process::id()))
 }
 
 fn repo(rel: &str) -> PathBuf {
@@ -76,10 +73,7 @@ fn build_in(board: &[u8], view: &CellView) -> Result<Vec<u8>, FixupError> {
     let mut scratch = vec![0u8; scratch_len(view, out.len())];
     let n = build_guest_dtb_in(board, &mut out, &mut scratch, view)?;
     out.truncate(n);
-    Fdt::new(&out)
-        .unwrap()
-        .check_full()
-        .expect("cellfdt check_full");
+    Fdt::new(&out).unwrap().check_full().expect("cellfdt check_full");
     fdt_conformance::libfdt::check_full(&out).expect("libfdt fdt_check_full");
     Ok(out)
 }
@@ -119,22 +113,13 @@ fn template_and_direct_writer_give_the_same_guest_tree() {
             tv.vpci_template = Some(&template);
             let a = build_in(&board, &direct).unwrap();
             let t = build_in(&board, &tv).unwrap_or_else(|e| panic!("{board_name}: {e}"));
-            assert_eq!(
-                dts(&a),
-                dts(&t),
-                "{board_name} devices {devices:?}: dtc text differs"
-            );
+            assert_eq!(dts(&a), dts(&t), "{board_name} devices {devices:?}: dtc text differs");
             assert!(a == t, "{board_name} devices {devices:?}: bytes differ");
             // and the template path did make the node (not a vacuous pass)
             let f = Fdt::new(&t).unwrap();
-            let pci = f
-                .path_offset(&format!("/pci@{:x}", c.vpci.ecam_base))
-                .unwrap();
+            let pci = f.path_offset(&format!("/pci@{:x}", c.vpci.ecam_base)).unwrap();
             assert_eq!(f.getprop(pci, "interrupt-map").unwrap().len() % 4, 0);
-            assert_eq!(
-                f.getprop_str(pci, "compatible").unwrap(),
-                "pci-host-ecam-generic"
-            );
+            assert_eq!(f.getprop_str(pci, "compatible").unwrap(), "pci-host-ecam-generic");
         }
         // The template is only read: the staged copy stays reusable.
         let pristine = compile_file(&format!("boards/{board_name}/vpci-template.dts"));
@@ -164,10 +149,7 @@ fn template_without_scratch_names_it() {
     v.vpci_template = Some(&template);
     let mut out = vec![0u8; 1 << 20];
     let e = build_guest_dtb(&fixture("qemu-virt.dtb"), &mut out, &v).unwrap_err();
-    assert_eq!(
-        (e.step, e.fdt_error()),
-        (Step::VirtualPci, Some(Error::NoSpace))
-    );
+    assert_eq!((e.step, e.fdt_error()), (Step::VirtualPci, Some(Error::NoSpace)));
     assert_eq!(e.overlay(), TEMPLATE_NAME);
 }
 
@@ -221,10 +203,7 @@ fn user_overlays_apply_in_order_after_the_loaders_edits() {
     // the loader's own vPCI node is still there
     assert!(f.path_offset("/pci@8e00000").is_ok());
     // staged blobs are not consumed: the loader applied copies
-    assert_eq!(
-        demo,
-        compile_file("boards/qemu-virt/overlays/demo-device.dts")
-    );
+    assert_eq!(demo, compile_file("boards/qemu-virt/overlays/demo-device.dts"));
 
     // Same result as libfdt's fdtoverlay on the direct-path guest tree
     // (without the overlays), up to packing: compare dtc text.
@@ -257,8 +236,7 @@ fn pi_example_overlay_applies_with_the_template() {
     );
     assert!(f.path_offset("/pci@ff900000").is_ok());
     assert_eq!(
-        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs")
-            .unwrap(),
+        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs").unwrap(),
         "console=ttyAMA0,115200 clk_ignore_unused loglevel=7"
     );
 }
@@ -299,16 +277,10 @@ fn broken(src: &str, tag: &str) -> FixupError {
     let mut out = guest_with_room();
     let before = out.clone();
     let blob = compile(src, tag);
-    let o = Overlay {
-        name: tag,
-        blob: &blob,
-    };
+    let o = Overlay { name: tag, blob: &blob };
     let mut scratch = vec![0u8; blob.len() + 8 + out.len()];
     let e = apply_overlay(&mut out, &o, &mut scratch).unwrap_err();
-    assert!(
-        out == before,
-        "{tag}: the failed overlay changed the guest tree"
-    );
+    assert!(out == before, "{tag}: the failed overlay changed the guest tree");
     assert_eq!(e.step, Step::Overlays);
     assert_eq!(e.overlay(), tag);
     let good = compile(GOOD, "good");
@@ -319,8 +291,7 @@ fn broken(src: &str, tag: &str) -> FixupError {
     apply_overlay(&mut out, &g, &mut scratch).unwrap();
     let f = Fdt::new(&out).unwrap();
     assert_eq!(
-        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs")
-            .unwrap(),
+        f.getprop_str(f.path_offset("/chosen").unwrap(), "bootargs").unwrap(),
         "x"
     );
     e
@@ -385,10 +356,7 @@ fn bad_target_phandle_and_malformed_fragment() {
         "no-target.dtbo",
     );
     assert_eq!(e.fdt_error(), Some(Error::BadOverlay));
-    assert_eq!(
-        (e.fragment(), e.path()),
-        (Some(0), "no target or target-path")
-    );
+    assert_eq!((e.fragment(), e.path()), (Some(0), "no target or target-path"));
 }
 
 #[test]

@@ -46,10 +46,7 @@ fn linux_v2_dist_init_touches_only_owned_spis() {
     let c = cell();
     // gic_dist_init: disable, then for every SPI word: ICENABLER/ICACTIVER all
     // ones, ICFGR level, priority 0xa0, targets = this CPU; then enable.
-    assert!(
-        denied(mediate_write(&mut g, 2, 0x000, 4, 0, &c)),
-        "disable is refused"
-    );
+    assert!(denied(mediate_write(&mut g, 2, 0x000, 4, 0, &c)), "disable is refused");
     assert_eq!(g.ctlr, 1, "distributor stays enabled for the other cells");
     for w in 1..8u64 {
         mediate_write(&mut g, 2, 0x180 + 4 * w, 4, 0xffff_ffff, &c);
@@ -94,10 +91,7 @@ fn set_clear_reports_the_first_foreign_irq() {
     );
     assert!(FakeGicd::bit(&g.enable, 41));
     assert!(!FakeGicd::bit(&g.enable, 35));
-    assert_eq!(
-        mediate_write(&mut g, 3, 0x104, 4, 1 << 8, &cell()),
-        GicdOutcome::Done
-    );
+    assert_eq!(mediate_write(&mut g, 3, 0x104, 4, 1 << 8, &cell()), GicdOutcome::Done);
 }
 
 fn o_reason(o: GicdOutcome) -> &'static str {
@@ -121,10 +115,7 @@ fn group_rmw_keeps_foreign_bits() {
     mediate_write(&mut g, 3, 0x084, 4, seen & !0x100, &cell());
     assert_eq!(g.group[1], 0xffff_0e00);
     // IGRPMODR is GICv3 only.
-    assert_eq!(
-        mediate_write(&mut g, 3, 0xd04, 4, 0x100, &cell()),
-        GicdOutcome::Done
-    );
+    assert_eq!(mediate_write(&mut g, 3, 0xd04, 4, 0x100, &cell()), GicdOutcome::Done);
     assert_eq!(g.grpmod[1], 0x100);
     assert!(denied(mediate_write(&mut g, 2, 0xd04, 4, 0x100, &cell())));
 }
@@ -140,14 +131,7 @@ fn icfgr_two_bits_per_irq() {
         GicdOutcome::Done
     );
     assert_eq!(g.cfg[2], 0xaaaa_5555);
-    assert!(denied(mediate_write(
-        &mut g,
-        2,
-        0xc08,
-        4,
-        0xffff_ffff,
-        &cell()
-    )));
+    assert!(denied(mediate_write(&mut g, 2, 0xc08, 4, 0xffff_ffff, &cell())));
     assert_eq!(g.cfg[2], 0xffff_5555);
 }
 
@@ -158,20 +142,9 @@ fn priority_byte_and_word_access() {
     g.prio[40] = 0x22;
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 40, 1, &cell()), 0x22);
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 39, 1, &cell()), 0);
-    assert_eq!(
-        mediate_read(&mut g, 3, 0x400 + 36, 4, &cell()),
-        0,
-        "36..39 foreign"
-    );
+    assert_eq!(mediate_read(&mut g, 3, 0x400 + 36, 4, &cell()), 0, "36..39 foreign");
     assert_eq!(mediate_read(&mut g, 3, 0x400 + 40, 4, &cell()), 0x22);
-    assert!(denied(mediate_write(
-        &mut g,
-        3,
-        0x400 + 39,
-        1,
-        0x80,
-        &cell()
-    )));
+    assert!(denied(mediate_write(&mut g, 3, 0x400 + 39, 1, 0x80, &cell())));
     assert_eq!(g.prio[39], 0x11);
     assert_eq!(
         mediate_write(&mut g, 3, 0x400 + 44, 4, 0x8070_6050, &cell()),
@@ -182,10 +155,7 @@ fn priority_byte_and_word_access() {
         denied(mediate_write(&mut g, 3, 0x401, 2, 0, &cell())),
         "half-word access"
     );
-    assert!(
-        denied(mediate_write(&mut g, 3, 0x429, 4, 0, &cell())),
-        "unaligned word"
-    );
+    assert!(denied(mediate_write(&mut g, 3, 0x429, 4, 0, &cell())), "unaligned word");
 }
 
 #[test]
@@ -251,10 +221,7 @@ fn ctlr_may_only_enable() {
     let mut g = FakeGicd::new(3);
     g.ctlr = 0x12; // Grp1A | ARE_NS
     assert_eq!(mediate_read(&mut g, 3, 0, 4, &cell()), 0x12);
-    assert_eq!(
-        mediate_write(&mut g, 3, 0, 4, 0x13, &cell()),
-        GicdOutcome::Done
-    );
+    assert_eq!(mediate_write(&mut g, 3, 0, 4, 0x13, &cell()), GicdOutcome::Done);
     assert_eq!(g.ctlr, 0x13);
     assert!(denied(mediate_write(&mut g, 3, 0, 4, 0, &cell())));
     assert_eq!(g.ctlr, 0x13);
@@ -284,10 +251,7 @@ fn read_only_id_registers() {
 fn irouter_only_the_cells_cpus() {
     let mut g = FakeGicd::new(3);
     let r = |n: u64| 0x6000 + 8 * n;
-    assert_eq!(
-        mediate_write(&mut g, 3, r(40), 8, 2, &cell()),
-        GicdOutcome::Done
-    );
+    assert_eq!(mediate_write(&mut g, 3, r(40), 8, 2, &cell()), GicdOutcome::Done);
     assert_eq!(g.router[40], 2);
     assert_eq!(mediate_read(&mut g, 3, r(40), 8, &cell()), 2);
     assert_eq!(
@@ -309,21 +273,12 @@ fn irouter_only_the_cells_cpus() {
     );
     assert_eq!(g.router[40], 2);
     g.router[50] = 0xff;
-    assert!(
-        denied(mediate_write(&mut g, 3, r(50), 8, 1, &cell())),
-        "foreign SPI"
-    );
+    assert!(denied(mediate_write(&mut g, 3, r(50), 8, 1, &cell())), "foreign SPI");
     assert_eq!(mediate_read(&mut g, 3, r(50), 8, &cell()), 0);
     assert_eq!(g.router[50], 0xff);
     // 32-bit halves (lo_hi_writeq).
-    assert_eq!(
-        mediate_write(&mut g, 3, r(41), 4, 1, &cell()),
-        GicdOutcome::Done
-    );
-    assert_eq!(
-        mediate_write(&mut g, 3, r(41) + 4, 4, 0, &cell()),
-        GicdOutcome::Done
-    );
+    assert_eq!(mediate_write(&mut g, 3, r(41), 4, 1, &cell()), GicdOutcome::Done);
+    assert_eq!(mediate_write(&mut g, 3, r(41) + 4, 4, 0, &cell()), GicdOutcome::Done);
     assert_eq!(g.router[41], 1);
     assert_eq!(mediate_read(&mut g, 3, r(41), 4, &cell()), 1);
     assert!(denied(mediate_write(&mut g, 3, r(41) + 4, 4, 1, &cell())));
@@ -393,18 +348,8 @@ fn bad_sizes_and_unknown_registers() {
     assert!(denied(mediate_write(&mut g, 2, 0x105, 1, 0xff, &cell())));
     assert!(denied(mediate_write(&mut g, 2, 0x104, 8, 0, &cell())));
     assert!(denied(mediate_write(&mut g, 2, 0x104, 3, 0, &cell())));
-    assert!(
-        denied(mediate_write(&mut g, 2, 0xe00, 4, 0, &cell())),
-        "NSACR"
-    );
-    assert!(denied(mediate_write(
-        &mut g,
-        2,
-        u64::MAX - 3,
-        4,
-        0,
-        &cell()
-    )));
+    assert!(denied(mediate_write(&mut g, 2, 0xe00, 4, 0, &cell())), "NSACR");
+    assert!(denied(mediate_write(&mut g, 2, u64::MAX - 3, 4, 0, &cell())));
     assert_eq!(mediate_read(&mut g, 2, u64::MAX, 8, &cell()), 0);
     assert!(
         denied(mediate_write(&mut g, 5, 0x104, 4, 0, &cell())),
@@ -469,23 +414,12 @@ fn linux_v3_dist_init_configures_owned_spis_only() {
     }
     for i in 32..lines as usize {
         if owns_v3(i as u32) {
-            assert!(
-                FakeGicd::bit(&g.group, i)
-                    && !FakeGicd::bit(&g.enable, i)
-                    && !FakeGicd::bit(&g.active, i)
-            );
-            assert_eq!(
-                (g.cfg_of(i), g.prio[i], g.router[i]),
-                (0, 0xa0, 1),
-                "owned {i}"
-            );
+            assert!(FakeGicd::bit(&g.group, i) && !FakeGicd::bit(&g.enable, i) && !FakeGicd::bit(&g.active, i));
+            assert_eq!((g.cfg_of(i), g.prio[i], g.router[i]), (0, 0xa0, 1), "owned {i}");
         } else {
             assert_eq!(g.router[i], before.router[i]);
             assert_eq!(g.prio[i], before.prio[i]);
-            assert_eq!(
-                FakeGicd::bit(&g.enable, i),
-                FakeGicd::bit(&before.enable, i)
-            );
+            assert_eq!(FakeGicd::bit(&g.enable, i), FakeGicd::bit(&before.enable, i));
         }
     }
     assert_eq!(g.ctlr, 0x13);

@@ -5,7 +5,7 @@
 
 mod support;
 
-use cellboot_vdev::gicd::{prepare_banked_v2, prepare_cell_spis, CellIrqs, CELL_IRQ_PRIORITY};
+use cellboot_vdev::gicd::{CELL_IRQ_PRIORITY, CellIrqs, prepare_banked_v2, prepare_cell_spis};
 use support::fake_gicd::FakeGicd;
 
 fn owned(intid: u32) -> bool {
@@ -19,7 +19,11 @@ fn check(version: u32) {
         g.ctlr = 0;
         let before = g.clone();
         let affs = [0x01_0000_0102u64, 0x3];
-        let cell = CellIrqs { owns: &owned, cpu_affinities: &affs, cpu_if_mask: 0b0110 };
+        let cell = CellIrqs {
+            owns: &owned,
+            cpu_affinities: &affs,
+            cpu_if_mask: 0b0110,
+        };
         let n = prepare_cell_spis(&mut g, version, &cell);
         assert_eq!(n, 5, "seed {seed}: prepared count");
         let mut want = before.clone();
@@ -33,7 +37,10 @@ fn check(version: u32) {
             }
         }
         want.ctlr = if version == 3 { 0x12 } else { 0b11 };
-        assert_eq!(g, want, "seed {seed}: GICv{version}: only the owned SPIs and CTLR change");
+        assert_eq!(
+            g, want,
+            "seed {seed}: GICv{version}: only the owned SPIs and CTLR change"
+        );
     }
 }
 
@@ -52,7 +59,11 @@ fn a_cell_without_cpus_prepares_nothing() {
     let mut g = FakeGicd::new(3);
     g.scramble(7);
     let before = g.clone();
-    let cell = CellIrqs { owns: &owned, cpu_affinities: &[], cpu_if_mask: 0 };
+    let cell = CellIrqs {
+        owns: &owned,
+        cpu_affinities: &[],
+        cpu_if_mask: 0,
+    };
     assert_eq!(prepare_cell_spis(&mut g, 3, &cell), 0);
     assert_eq!(g, before);
 }

@@ -23,10 +23,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => 0xffc0u64..0x10040,
         1 => any::<u64>(),
     ];
-    let size =
-        prop_oneof![4 => Just(4u8), 2 => Just(1u8), 2 => Just(8u8), 1 => Just(2u8), 1 => 0u8..=16];
-    let value =
-        prop_oneof![3 => any::<u64>(), 1 => Just(u64::MAX), 1 => 0u64..8, 1 => Just(1u64 << 31)];
+    let size = prop_oneof![4 => Just(4u8), 2 => Just(1u8), 2 => Just(8u8), 1 => Just(2u8), 1 => 0u8..=16];
+    let value = prop_oneof![3 => any::<u64>(), 1 => Just(u64::MAX), 1 => 0u64..8, 1 => Just(1u64 << 31)];
     (any::<bool>(), off, size, any::<bool>(), value).prop_map(|(write, off, size, align, value)| {
         let off = if align && size.is_power_of_two() {
             off & !(u64::from(size) - 1)
@@ -61,25 +59,13 @@ fn check_foreign_unchanged(version: u32, owned: &dyn Fn(u32) -> bool, a: &FakeGi
         }
         assert_eq!(a.cfg_of(i), b.cfg_of(i), "foreign INTID {i}: ICFGR changed");
         assert_eq!(a.prio[i], b.prio[i], "foreign INTID {i}: priority changed");
-        assert_eq!(
-            a.targets[i], b.targets[i],
-            "foreign INTID {i}: targets changed"
-        );
-        assert_eq!(
-            a.router[i], b.router[i],
-            "foreign INTID {i}: IROUTER changed"
-        );
+        assert_eq!(a.targets[i], b.targets[i], "foreign INTID {i}: targets changed");
+        assert_eq!(a.router[i], b.router[i], "foreign INTID {i}: IROUTER changed");
     }
     if version == 3 {
         assert_eq!(a.sgi_pend, b.sgi_pend);
     }
-    assert_eq!(
-        a.ctlr & !b.ctlr,
-        0,
-        "CTLR bits cleared: {:#x} -> {:#x}",
-        a.ctlr,
-        b.ctlr
-    );
+    assert_eq!(a.ctlr & !b.ctlr, 0, "CTLR bits cleared: {:#x} -> {:#x}", a.ctlr, b.ctlr);
 }
 
 proptest! {

@@ -17,7 +17,10 @@ fn woken_and_restored(version: u32, target: u64) {
         let w = wake_spi(&mut g, version, SPI, target).expect("an SPI");
         let i = SPI as usize;
         assert_eq!(g.prio[i], 0, "top priority");
-        assert!(FakeGicd::bit(&g.enable, i) && FakeGicd::bit(&g.pend, i), "enabled and pending");
+        assert!(
+            FakeGicd::bit(&g.enable, i) && FakeGicd::bit(&g.pend, i),
+            "enabled and pending"
+        );
         if version == 3 {
             assert_eq!(g.router[i], target);
         } else {

@@ -54,10 +54,7 @@ fn each_peer_gets_its_endpoint() {
     let p = b0.params(0).unwrap();
     assert_eq!((p.peer_id, p.max_peers, p.protocol), (0, 2, 2));
     assert_eq!(p.shmem_ipa, 0x9000_1000);
-    assert_eq!(
-        (p.state_size, p.rw_size, p.out_size),
-        (0x1000, 0x3000, 0x2000)
-    );
+    assert_eq!((p.state_size, p.rw_size, p.out_size), (0x1000, 0x3000, 0x2000));
     assert_eq!(b0.irq_for_device(0), 108);
 
     let b1 = VirtualPciBus::build_from_config(1, &s);

@@ -4,8 +4,8 @@
 
 use cellboot_abi::VpciConfig;
 use cellboot_vdev::pci::{
-    EcamOutcome, IvshmemParams, MmioEffect, REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS,
-    REG_STATE, VirtualPciBus, VpciError,
+    EcamOutcome, IvshmemParams, MmioEffect, REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE,
+    VirtualPciBus, VpciError,
 };
 
 const MMIO_BASE: u64 = 0x1000_0000;
@@ -46,10 +46,7 @@ fn bus_with(dev: u8, peer_id: u32) -> VirtualPciBus {
 /// Linux's sizing + assignment of BAR0, then memory-space enable.
 fn assign_bar0(b: &mut VirtualPciBus, dev: u64, addr: u32) {
     let cmd = b.ecam_read(ecam(dev, 0, 4), 2);
-    assert_eq!(
-        b.ecam_write(ecam(dev, 0, 4), 2, cmd & !2),
-        EcamOutcome::Done
-    );
+    assert_eq!(b.ecam_write(ecam(dev, 0, 4), 2, cmd & !2), EcamOutcome::Done);
     b.ecam_write(ecam(dev, 0, 0x10), 4, 0xffff_ffff);
     let mask = b.ecam_read(ecam(dev, 0, 0x10), 4) as u32;
     assert_eq!(mask, 0xffff_f000, "4 KiB, 32-bit, non-prefetchable memory");
@@ -74,11 +71,7 @@ fn enumeration_finds_exactly_the_configured_device() {
             }
         }
     }
-    assert_eq!(
-        b.ecam_read(ecam(2, 0, 0xe), 1),
-        0,
-        "header type 0, single function"
-    );
+    assert_eq!(b.ecam_read(ecam(2, 0, 0xe), 1), 0, "header type 0, single function");
     assert_eq!(b.ecam_read(1 << 20, 4), 0xffff_ffff, "bus 1 does not exist");
     assert_eq!(b.devices().collect::<Vec<_>>(), [2]);
 }
@@ -96,11 +89,7 @@ fn header_fields() {
     assert_eq!(b.ecam_read(ecam(0, 0, 0xb), 1), 0xff);
     assert_eq!(b.ecam_read(ecam(0, 0, 0xa), 1), 0x4a);
     assert_eq!(b.ecam_read(ecam(0, 0, 9), 1), 0x48);
-    assert_eq!(
-        b.ecam_read(ecam(0, 0, 6), 2),
-        0x0010,
-        "status: capability list"
-    );
+    assert_eq!(b.ecam_read(ecam(0, 0, 6), 2), 0x0010, "status: capability list");
     assert_eq!(b.ecam_read(ecam(0, 0, 0x2c), 4), 0x4106_110a, "subsystem");
     assert_eq!(b.ecam_read(ecam(0, 0, 0x3d), 1), 1, "INTA");
     for bar in 1..6 {
@@ -110,11 +99,7 @@ fn header_fields() {
     }
     b.ecam_write(ecam(0, 0, 0x30), 4, 0xffff_f800);
     assert_eq!(b.ecam_read(ecam(0, 0, 0x30), 4), 0, "no expansion ROM");
-    assert_eq!(
-        b.ecam_read(ecam(0, 0, 0x100), 4),
-        0,
-        "no extended capabilities"
-    );
+    assert_eq!(b.ecam_read(ecam(0, 0, 0x100), 4), 0, "no extended capabilities");
 }
 
 #[test]
@@ -132,10 +117,7 @@ fn writes_to_read_only_fields_are_ignored() {
         (6, 2),
     ] {
         let before = b.ecam_read(ecam(0, 0, reg), size);
-        assert_eq!(
-            b.ecam_write(ecam(0, 0, reg), size, 0x1234_5678),
-            EcamOutcome::Done
-        );
+        assert_eq!(b.ecam_write(ecam(0, 0, reg), size, 0x1234_5678), EcamOutcome::Done);
         assert_eq!(b.ecam_read(ecam(0, 0, reg), size), before, "reg {reg:#x}");
     }
     // Command: only memory, bus master and INTx-disable stick.
@@ -183,11 +165,7 @@ fn bad_config_accesses_read_all_ones_and_write_nothing() {
     assert_eq!(b.ecam_read(ecam(0, 0, 0), 8), u64::MAX);
     assert_eq!(b.ecam_read(ecam(0, 0, 2), 4), 0xffff_ffff, "dword-crossing");
     assert_eq!(b.ecam_read(ecam(0, 0, 3), 2), 0xffff);
-    assert_eq!(
-        b.ecam_read(ecam(0, 0, 1), 2),
-        0x0611,
-        "byte enables 1..2 are fine"
-    );
+    assert_eq!(b.ecam_read(ecam(0, 0, 1), 2), 0x0611, "byte enables 1..2 are fine");
     assert!(matches!(
         b.ecam_write(ecam(0, 0, 0x10), 8, u64::MAX),
         EcamOutcome::Ignored { .. }
@@ -196,18 +174,9 @@ fn bad_config_accesses_read_all_ones_and_write_nothing() {
         b.ecam_write(ecam(0, 0, 0x0e), 4, u64::MAX),
         EcamOutcome::Ignored { .. }
     ));
-    assert!(matches!(
-        b.ecam_write(ecam(1, 0, 4), 2, 2),
-        EcamOutcome::Ignored { .. }
-    ));
-    assert!(matches!(
-        b.ecam_write(ecam(0, 1, 4), 2, 2),
-        EcamOutcome::Ignored { .. }
-    ));
-    assert!(matches!(
-        b.ecam_write(u64::MAX, 4, 0),
-        EcamOutcome::Ignored { .. }
-    ));
+    assert!(matches!(b.ecam_write(ecam(1, 0, 4), 2, 2), EcamOutcome::Ignored { .. }));
+    assert!(matches!(b.ecam_write(ecam(0, 1, 4), 2, 2), EcamOutcome::Ignored { .. }));
+    assert!(matches!(b.ecam_write(u64::MAX, 4, 0), EcamOutcome::Ignored { .. }));
     assert_eq!(b.ecam_read(ecam(0, 0, 0x10), 4), 0, "BAR untouched");
 }
 
@@ -215,11 +184,7 @@ fn bad_config_accesses_read_all_ones_and_write_nothing() {
 fn bar0_registers_after_assignment() {
     let mut b = bus_with(0, 1);
     let bar = MMIO_BASE as u32 + 0x2000;
-    assert_eq!(
-        b.mmio_read(u64::from(bar), 4),
-        None,
-        "not decoded before assignment"
-    );
+    assert_eq!(b.mmio_read(u64::from(bar), 4), None, "not decoded before assignment");
     assign_bar0(&mut b, 0, bar);
     let at = |r: u64| u64::from(bar) + r;
     assert_eq!(b.device_at(at(0)), Some(0));
@@ -227,11 +192,7 @@ fn bar0_registers_after_assignment() {
     assert_eq!(b.mmio_read(at(REG_MAX_PEERS), 4), Some(2));
     assert_eq!(b.mmio_read(at(REG_INT_CONTROL), 4), Some(0));
     assert_eq!(b.mmio_read(at(REG_DOORBELL), 4), Some(0));
-    assert_eq!(
-        b.mmio_read(at(0x800), 4),
-        Some(0),
-        "unbacked offsets read 0"
-    );
+    assert_eq!(b.mmio_read(at(0x800), 4), Some(0), "unbacked offsets read 0");
     assert_eq!(b.mmio_read(at(REG_ID), 2), Some(0), "only 32-bit accesses");
     assert_eq!(b.mmio_read(at(0x1000), 4), None, "past the page");
     assert_eq!(b.mmio_read(at(0) - 4, 4), None);
@@ -254,10 +215,7 @@ fn bar0_registers_after_assignment() {
         "no peer 2"
     );
     assert!(
-        matches!(
-            b.mmio_write(at(REG_DOORBELL), 4, 1),
-            Some(MmioEffect::Ignored { .. })
-        ),
+        matches!(b.mmio_write(at(REG_DOORBELL), 4, 1), Some(MmioEffect::Ignored { .. })),
         "INTx: vector 0 only"
     );
     assert!(matches!(
@@ -289,11 +247,7 @@ fn bar_outside_the_window_is_not_decoded() {
     assign_bar0(&mut b, 0, 0x0800_0000); // the GICD, say
     assert_eq!(b.mmio_read(0x0800_0000, 4), None);
     assign_bar0(&mut b, 0, (MMIO_BASE + 0x1_0000 - 0x1000) as u32);
-    assert_eq!(
-        b.mmio_read(MMIO_BASE + 0xf000, 4),
-        Some(0),
-        "last page of the window"
-    );
+    assert_eq!(b.mmio_read(MMIO_BASE + 0xf000, 4), Some(0), "last page of the window");
 }
 
 #[test]
@@ -311,20 +265,12 @@ fn receiver_interrupt_gating_and_one_shot() {
     );
     assert!(b.interrupts_enabled(1));
     assert!(b.take_interrupt(1));
-    assert_eq!(
-        b.ecam_read(ecam(1, 0, 6), 2) & 0x8,
-        0x8,
-        "Interrupt Status latched"
-    );
+    assert_eq!(b.ecam_read(ecam(1, 0, 6), 2) & 0x8, 0x8, "Interrupt Status latched");
     assert!(b.take_interrupt(1), "stays enabled without one-shot");
     // INTx masked in the command register (what uio_pci_generic does in its handler).
     let cmd = b.ecam_read(ecam(1, 0, 4), 2);
     b.ecam_write(ecam(1, 0, 4), 2, cmd | 1 << 10);
-    assert_eq!(
-        b.ecam_read(ecam(1, 0, 6), 2) & 0x8,
-        0,
-        "masking clears the latch"
-    );
+    assert_eq!(b.ecam_read(ecam(1, 0, 6), 2) & 0x8, 0, "masking clears the latch");
     assert!(!b.interrupts_enabled(1));
     b.ecam_write(ecam(1, 0, 4), 2, cmd);
     // One-shot: delivery clears INT_CONTROL.
@@ -333,10 +279,7 @@ fn receiver_interrupt_gating_and_one_shot() {
     assert!(!b.interrupts_enabled(1));
     assert_eq!(b.mmio_read(u64::from(bar) + REG_INT_CONTROL, 4), Some(0));
     assert!(!b.take_interrupt(1));
-    assert!(
-        !b.interrupts_enabled(7) && !b.take_interrupt(7),
-        "absent device"
-    );
+    assert!(!b.interrupts_enabled(7) && !b.take_interrupt(7), "absent device");
 }
 
 #[test]
@@ -345,10 +288,7 @@ fn irq_rotation_and_reset() {
     for d in [0, 1, 5, 31] {
         b.add_ivshmem(d, params(0)).unwrap();
     }
-    assert_eq!(
-        [0, 1, 5, 31].map(|d| b.irq_for_device(d)),
-        [108, 109, 109, 111]
-    );
+    assert_eq!([0, 1, 5, 31].map(|d| b.irq_for_device(d)), [108, 109, 109, 111]);
     assign_bar0(&mut b, 5, MMIO_BASE as u32);
     b.mmio_write(MMIO_BASE + REG_STATE, 4, 9);
     b.reset();
@@ -360,10 +300,7 @@ fn irq_rotation_and_reset() {
 #[test]
 fn add_ivshmem_rejects_bad_input() {
     let mut b = VirtualPciBus::new(&cfg());
-    assert_eq!(
-        b.add_ivshmem(32, params(0)),
-        Err(VpciError::DeviceOutOfRange(32))
-    );
+    assert_eq!(b.add_ivshmem(32, params(0)), Err(VpciError::DeviceOutOfRange(32)));
     assert!(matches!(
         b.add_ivshmem(
             0,

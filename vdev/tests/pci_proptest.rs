@@ -5,7 +5,7 @@
 //! the model does, and every page that changed was cleaned.
 
 use cellboot_abi::VpciConfig;
-use cellboot_vdev::pci::{EcamImage, EcamOutcome, IvshmemParams, MmioEffect, VirtualPciBus, BUS0_PAGES, PAGE_BYTES};
+use cellboot_vdev::pci::{BUS0_PAGES, EcamImage, EcamOutcome, IvshmemParams, MmioEffect, PAGE_BYTES, VirtualPciBus};
 use proptest::prelude::*;
 
 const MMIO_BASE: u64 = 0x1000_0000;
@@ -65,12 +65,24 @@ fn identity(b: &mut VirtualPciBus, d: u8) -> [u64; 9] {
 }
 
 fn bus_with_devices(ecam_size: u64) -> VirtualPciBus {
-    let cfg = VpciConfig { ecam_base: 0x08e0_0000, ecam_size, mmio_base: MMIO_BASE, mmio_size: 0x4000, irq_base: 108, ..VpciConfig::default() };
+    let cfg = VpciConfig {
+        ecam_base: 0x08e0_0000,
+        ecam_size,
+        mmio_base: MMIO_BASE,
+        mmio_size: 0x4000,
+        irq_base: 108,
+        ..VpciConfig::default()
+    };
     let mut b = VirtualPciBus::new(&cfg);
     for (i, &d) in DEVICES.iter().enumerate() {
         let p = IvshmemParams {
-            peer_id: i as u32 % 2, max_peers: 2, shmem_ipa: 0x8000_0000, state_size: 0x1000,
-            rw_size: 0x2000, out_size: 0x1000, protocol: 3,
+            peer_id: i as u32 % 2,
+            max_peers: 2,
+            shmem_ipa: 0x8000_0000,
+            state_size: 0x1000,
+            rw_size: 0x2000,
+            out_size: 0x1000,
+            protocol: 3,
         };
         b.add_ivshmem(d, p).unwrap();
     }
@@ -126,7 +138,11 @@ fn record_clean(addr: u64, len: u64) {
 
 /// The first 0x100 bytes of each present device's page, as the cell reads them.
 fn snapshot(b: &VirtualPciBus) -> Vec<u64> {
-    DEVICES.iter().flat_map(|&d| (0..0x100u64).step_by(8).map(move |r| (d, r))).map(|(d, r)| b.image_load(u64::from(d) << 15 | r, 8).unwrap()).collect()
+    DEVICES
+        .iter()
+        .flat_map(|&d| (0..0x100u64).step_by(8).map(move |r| (d, r)))
+        .map(|(d, r)| b.image_load(u64::from(d) << 15 | r, 8).unwrap())
+        .collect()
 }
 
 #[test]

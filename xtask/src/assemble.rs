@@ -1,7 +1,7 @@
 //! `xtask build`: system config + shim + loader + payload files → build/<board>/cellboot.img.
 
 use crate::{cmd, firmware, image, paths};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use cellboot_config::{PayloadSource, System};
 use std::path::PathBuf;
 
@@ -19,7 +19,11 @@ pub fn system_path(board: &str, system: &str) -> PathBuf {
 pub fn load_system(board: &str, system: &str) -> Result<System> {
     let path = system_path(board, system);
     if !path.exists() {
-        bail!("{} does not exist (boards: {})", paths::show(&path), list(&paths::root().join("boards")));
+        bail!(
+            "{} does not exist (boards: {})",
+            paths::show(&path),
+            list(&paths::root().join("boards"))
+        );
     }
     cellboot_config::load_system(&path).map_err(|errs| {
         for e in &errs {
@@ -31,7 +35,11 @@ pub fn load_system(board: &str, system: &str) -> Result<System> {
 
 fn list(dir: &std::path::Path) -> String {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v.join(", ")
@@ -49,7 +57,10 @@ pub struct Binaries {
 pub fn append_bootargs(bootargs: &mut [u8], extra: &str) -> Result<()> {
     let len = bootargs.iter().position(|&b| b == 0).unwrap_or(bootargs.len());
     let Some(room) = bootargs.get_mut(len..len + extra.len() + 1) else {
-        bail!("the bootargs ({len} bytes) leave no room for \"{extra}\" in {} bytes", bootargs.len());
+        bail!(
+            "the bootargs ({len} bytes) leave no room for \"{extra}\" in {} bytes",
+            bootargs.len()
+        );
     };
     room[..extra.len()].copy_from_slice(extra.as_bytes());
     Ok(())
@@ -87,22 +98,35 @@ pub fn pack(sys: &System, bins: &Binaries, sysconfig: Option<Vec<u8>>) -> Result
                 cellboot_config::dtc::compile_dts(f).map_err(|e| anyhow::anyhow!("payload {}: {e}", p.name))?
             }
             PayloadSource::File(f) => std::fs::read(f).with_context(|| {
-                format!("payload {} ({}) cannot be read: run `cargo xtask fetch` and `cargo xtask initramfs`", p.name, paths::show(f))
+                format!(
+                    "payload {} ({}) cannot be read: run `cargo xtask fetch` and `cargo xtask initramfs`",
+                    p.name,
+                    paths::show(f)
+                )
             })?,
         };
-        parts.push(image::Part { kind: p.kind, name: p.name.clone(), data });
+        parts.push(image::Part {
+            kind: p.kind,
+            name: p.name.clone(),
+            data,
+        });
     }
     image::pack(&bins.shim, &parts)
 }
 
 pub fn write(packed: &image::Packed, out: &std::path::Path) -> Result<()> {
     let (at, table) = image::read_table(&packed.bytes)?;
-    anyhow::ensure!(table.count as usize == packed.layout.len() - 2, "packed table at {at:#x} reads back wrong");
+    anyhow::ensure!(
+        table.count as usize == packed.layout.len() - 2,
+        "packed table at {at:#x} reads back wrong"
+    );
     std::fs::create_dir_all(out.parent().unwrap())?;
     std::fs::write(out, &packed.bytes).with_context(|| format!("cannot write {}", out.display()))?;
     image::print_layout(packed);
     if !packed.shim_has_header {
-        eprintln!("warning: the shim binary has no arm64 Image header (magic \"ARM\\x64\" at 0x38): the image is packed but will not boot");
+        eprintln!(
+            "warning: the shim binary has no arm64 Image header (magic \"ARM\\x64\" at 0x38): the image is packed but will not boot"
+        );
     }
     eprintln!("    wrote {} ({} bytes)", paths::show(out), packed.bytes.len());
     Ok(())
@@ -138,21 +162,37 @@ mod tests {
         let mut sys = load_system("qemu-virt", "linux-demo").unwrap();
         let board = paths::board_dir("qemu-virt");
         // the config's list drives packing: keep the files that exist in the repo
-        sys.payloads.retain(|p| !matches!(p.kind, payload_kind::KERNEL | payload_kind::INITRD));
+        sys.payloads
+            .retain(|p| !matches!(p.kind, payload_kind::KERNEL | payload_kind::INITRD));
         sys.payloads.push(Payload {
             kind: payload_kind::OVERLAY,
             name: "demo-device.dtbo".into(),
             source: PayloadSource::File(board.join("overlays/demo-device.dts")),
         });
-        let bins = Binaries { shim: vec![], loader: vec![0xaa; 8] };
+        let bins = Binaries {
+            shim: vec![],
+            loader: vec![0xaa; 8],
+        };
         let packed = pack(&sys, &bins, None).unwrap();
         let (at, table) = image::read_table(&packed.bytes).unwrap();
         // linux-demo carries overlays of its own: look at the one added here.
-        let ours = |e: &&cellboot_abi::PayloadEntry| e.kind != payload_kind::OVERLAY || cellboot_abi::str_field(&e.name) == "demo-device.dtbo";
+        let ours = |e: &&cellboot_abi::PayloadEntry| {
+            e.kind != payload_kind::OVERLAY || cellboot_abi::str_field(&e.name) == "demo-device.dtbo"
+        };
         for kind in [payload_kind::VPCI_TEMPLATE, payload_kind::OVERLAY] {
-            let e = table.entries().iter().filter(ours).find(|e| e.kind == kind).unwrap_or_else(|| panic!("no payload of kind {kind}"));
+            let e = table
+                .entries()
+                .iter()
+                .filter(ours)
+                .find(|e| e.kind == kind)
+                .unwrap_or_else(|| panic!("no payload of kind {kind}"));
             let blob = &packed.bytes[at + e.offset as usize..][..e.size as usize];
-            assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed], "{} is not a DTB", cellboot_abi::str_field(&e.name));
+            assert_eq!(
+                &blob[..4],
+                &[0xd0, 0x0d, 0xfe, 0xed],
+                "{} is not a DTB",
+                cellboot_abi::str_field(&e.name)
+            );
             if kind == payload_kind::OVERLAY {
                 assert!(blob.windows(11).any(|w| w == b"__symbols__"), "compiled without -@");
             }
@@ -162,6 +202,9 @@ mod tests {
         std::fs::write(&bad, "/dts-v1/;\n/plugin/;\n&x {\n").unwrap();
         sys.payloads.last_mut().unwrap().source = PayloadSource::File(bad.clone());
         let e = pack(&sys, &bins, None).err().expect("broken .dts packed").to_string();
-        assert!(e.contains("demo-device.dtbo") && e.contains(&bad.display().to_string()), "{e}");
+        assert!(
+            e.contains("demo-device.dtbo") && e.contains(&bad.display().to_string()),
+            "{e}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! release binary sizes, each as a ratio to its target.
 
 use crate::{assemble, cmd, fetch, firmware, initramfs, paths, qemu_runner, qemu_settings};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::time::Duration;
 
 const RUNS: usize = 5;
@@ -90,12 +90,17 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
 /// to the cell (the `direct-irqs` shim), one two-cell boot each under
 /// `-icount`: rtos-demo timer latency and ivshmem round trip side by side.
 fn irq_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
-    cmd::step(&format!("bench: interrupt delivery, list registers vs direct (boards/{board}/two-cell.toml, -icount)"));
+    cmd::step(&format!(
+        "bench: interrupt delivery, list registers vs direct (boards/{board}/two-cell.toml, -icount)"
+    ));
     let vgic = crate::partition::bench_irq(board, false, IRQ_RTT_ROUND_TRIPS)?;
     let direct = crate::partition::bench_irq(board, true, IRQ_RTT_ROUND_TRIPS)?;
     let (tv, td) = (vgic.timer, direct.timer);
     rows.push(Row {
-        what: format!("rtos-demo timer latency, CVAL -> handler (-icount, n={}/{}): vGIC / direct, min", tv.0, td.0),
+        what: format!(
+            "rtos-demo timer latency, CVAL -> handler (-icount, n={}/{}): vGIC / direct, min",
+            tv.0, td.0
+        ),
         value: format!("{:.0}ns / {:.0}ns", tv.1, td.1),
         target: "-".into(),
         ratio: Some(tv.1 / td.1.max(1.0)),
@@ -110,7 +115,10 @@ fn irq_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
     });
     let (rv, rd) = (vgic.rtt, direct.rtt);
     rows.push(Row {
-        what: format!("ivshmem round trip, ivshmem-rtt (-icount, n={}): vGIC / direct, median (max)", rv.0),
+        what: format!(
+            "ivshmem round trip, ivshmem-rtt (-icount, n={}): vGIC / direct, median (max)",
+            rv.0
+        ),
         value: format!("{}us ({}) / {}us ({})", rv.1, rv.2, rd.1, rd.2),
         target: "-".into(),
         ratio: Some(rv.1 as f64 / rd.1.max(1) as f64),
@@ -128,7 +136,10 @@ fn size_rows(board: &str, sys: &cellboot_config::System, rows: &mut Vec<Row>) ->
     let out = paths::board_out(board);
     std::fs::create_dir_all(&out)?;
     let fw = firmware::build(true, &assemble::shim_link(sys))?;
-    for (name, elf, target) in [("loader", &fw.loader_elf, LOADER_TARGET), ("shim", &fw.shim_elf, SHIM_TARGET)] {
+    for (name, elf, target) in [
+        ("loader", &fw.loader_elf, LOADER_TARGET),
+        ("shim", &fw.shim_elf, SHIM_TARGET),
+    ] {
         let size = firmware::stripped_binary_size(elf, &out.join(format!("bench-{name}.bin")))?;
         rows.push(Row {
             what: format!("{name} release binary, stripped (bytes)"),
@@ -144,9 +155,14 @@ fn size_rows(board: &str, sys: &cellboot_config::System, rows: &mut Vec<Row>) ->
 /// ivshmem round trips Linux -> rtos-demo -> Linux on the board's two-cell
 /// system (QEMU virt: GICv3, cloud kernel; raspi4b: GIC-400, generic kernel).
 fn rtt_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
-    cmd::step(&format!("bench: ivshmem round trips Linux -> rtos-demo -> Linux (boards/{board}/two-cell.toml)"));
+    cmd::step(&format!(
+        "bench: ivshmem round trips Linux -> rtos-demo -> Linux (boards/{board}/two-cell.toml)"
+    ));
     let rtt = crate::partition::bench_rtt(board, RTT_ROUND_TRIPS, RTT_NATIVE_ROUND_TRIPS)?;
-    for (what, (n, median, max)) in [("ivshmem-rtt program, CNTVCT", rtt.native), ("busybox sh + devmem", rtt.shell)] {
+    for (what, (n, median, max)) in [
+        ("ivshmem-rtt program, CNTVCT", rtt.native),
+        ("busybox sh + devmem", rtt.shell),
+    ] {
         rows.push(Row {
             what: format!("ivshmem round trip on {board} (TCG), {what}, n={n}: median / max"),
             value: format!("{:.3}ms / {:.3}ms", median as f64 / 1e3, max as f64 / 1e3),
@@ -177,7 +193,10 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     let q = qemu_settings::load(board)?;
     let cell = &sys.config.cells[0];
     let bootargs = cellboot_abi::str_field(&cell.boot.bootargs);
-    let direct = q.direct.as_ref().with_context(|| format!("qemu/{board}.toml has no [direct] section"))?;
+    let direct = q
+        .direct
+        .as_ref()
+        .with_context(|| format!("qemu/{board}.toml has no [direct] section"))?;
     // The direct run gets the same QEMU machine (vCPU count included: QEMU
     // wakes every vCPU thread for a broadcast TLBI, online or not) and a
     // kernel limited to the cell's CPUs, so the ratio is the shim + loader.
@@ -188,7 +207,10 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     let mut stamps: Vec<Vec<(String, f64)>> = Vec::new();
     let (mut through_cpu, mut straight_cpu) = (Vec::new(), Vec::new());
     for i in 0..RUNS {
-        cmd::step(&format!("bench: boot {}/{RUNS} through shim + loader, then direct", i + 1));
+        cmd::step(&format!(
+            "bench: boot {}/{RUNS} through shim + loader, then direct",
+            i + 1
+        ));
         let mut c = q.boot_command(None);
         c.arg("-kernel").arg(&img);
         let name = format!("bench-cellboot-{i}");
@@ -199,7 +221,10 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
             stamps.push(boot_phases(&paths::logs().join(format!("{name}.log")))?);
         }
         let mut c = q.command_sized(Some(direct.smp), &direct.memory);
-        c.arg("-kernel").arg(crate::manifest::load()?.cloud.file("image")?).arg("-initrd").arg(paths::initramfs());
+        c.arg("-kernel")
+            .arg(crate::manifest::load()?.cloud.file("image")?)
+            .arg("-initrd")
+            .arg(paths::initramfs());
         c.arg("-append").arg(&direct_args);
         let (wall, cpu) = boot_time(&format!("bench-direct-{i}"), c, BOOT_MARKERS)?;
         straight.push(wall);
@@ -218,7 +243,10 @@ fn boot_row(board: &str, rows: &mut Vec<Row>, phases: bool) -> Result<cellboot_c
     });
     // The same boots in QEMU CPU time: on a shared host the wall clock
     // mostly measures the other load; informational (the target is wall time).
-    if let (Some(mut tc), Some(mut dc)) = (through_cpu.into_iter().collect::<Option<Vec<f64>>>(), straight_cpu.into_iter().collect::<Option<Vec<f64>>>()) {
+    if let (Some(mut tc), Some(mut dc)) = (
+        through_cpu.into_iter().collect::<Option<Vec<f64>>>(),
+        straight_cpu.into_iter().collect::<Option<Vec<f64>>>(),
+    ) {
         let (tc, dc) = (median(&mut tc), median(&mut dc));
         rows.push(Row {
             what: "same boots, QEMU CPU time (all threads): shim+loader / direct".into(),
@@ -244,7 +272,10 @@ fn boot_phases(log: &std::path::Path) -> Result<Vec<(String, f64)>> {
         })
         .collect();
     if v.is_empty() {
-        bail!("{}: no boot-phase lines (firmware built without boot-timing?)", log.display());
+        bail!(
+            "{}: no boot-phase lines (firmware built without boot-timing?)",
+            log.display()
+        );
     }
     Ok(v)
 }
@@ -252,7 +283,10 @@ fn boot_phases(log: &std::path::Path) -> Result<Vec<(String, f64)>> {
 /// Median counter time of each phase over the runs and the step from the
 /// one before; the rest is Linux up to `CELLBOOT: done` (host clock).
 fn print_phases(runs: &[Vec<(String, f64)>], through: f64, direct: f64) {
-    eprintln!("\n{:<36} {:>12} {:>10}", "boot phase (counter, median)", "at ms", "step ms");
+    eprintln!(
+        "\n{:<36} {:>12} {:>10}",
+        "boot phase (counter, median)", "at ms", "step ms"
+    );
     let mut prev = 0.0;
     for (k, (what, _)) in runs[0].iter().enumerate() {
         let mut at: Vec<f64> = runs.iter().filter_map(|r| r.get(k).map(|p| p.1)).collect();
@@ -260,7 +294,12 @@ fn print_phases(runs: &[Vec<(String, f64)>], through: f64, direct: f64) {
         eprintln!("{what:<36} {at:>12.1} {:>10.1}", at - prev);
         prev = at;
     }
-    eprintln!("{:<36} {:>12.1} {:>10.1}", "CELLBOOT: done (host clock)", through * 1e3, through * 1e3 - prev);
+    eprintln!(
+        "{:<36} {:>12.1} {:>10.1}",
+        "CELLBOOT: done (host clock)",
+        through * 1e3,
+        through * 1e3 - prev
+    );
     eprintln!("{:<36} {:>12.1}", "direct: CELLBOOT: done (host clock)", direct * 1e3);
 }
 
@@ -311,7 +350,11 @@ fn print(rows: &[Row]) {
     eprintln!("\n{:<62} {:>18} {:>10} {:>7}", "bench", "value", "target", "ratio");
     for r in rows {
         let ratio = r.ratio.map_or("-".into(), |x| format!("{x:.3}"));
-        let mark = if r.ratio.is_some_and(|x| x > r.limit) { "  over target" } else { "" };
+        let mark = if r.ratio.is_some_and(|x| x > r.limit) {
+            "  over target"
+        } else {
+            ""
+        };
         eprintln!("{:<62} {:>18} {:>10} {:>7}{mark}", r.what, r.value, r.target, ratio);
     }
 }
@@ -343,16 +386,35 @@ fn boot_time(name: &str, qemu: std::process::Command, markers: &[&str]) -> Resul
 fn fdt_bench() -> Result<()> {
     cmd::step("bench: building fdt-bench with the loader's profile and features, and fdt-peers");
     let mut c = cmd::cargo();
-    c.args(["build", "--message-format=json-render-diagnostics", "-p", "fdt-conformance", "--bin", "fdt-bench"]);
-    c.args(["--profile", firmware::LOADER_PROFILE, "--features", firmware::LOADER_FEATURES]);
+    c.args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        "fdt-conformance",
+        "--bin",
+        "fdt-bench",
+    ]);
+    c.args([
+        "--profile",
+        firmware::LOADER_PROFILE,
+        "--features",
+        firmware::LOADER_FEATURES,
+    ]);
     let loader = firmware::executable(c, "fdt-bench")?;
     let mut c = cmd::cargo();
-    c.args(["build", "--message-format=json-render-diagnostics", "--release", "-p", "fdt-peers"]);
+    c.args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "--release",
+        "-p",
+        "fdt-peers",
+    ]);
     let peers = firmware::executable(c, "fdt-peers")?;
     cmd::step("bench: cargo run --release -p fdt-conformance --bin fdt-bench");
     let mut c = cmd::cargo();
     c.args(["run", "--release", "-p", "fdt-conformance", "--bin", "fdt-bench"]);
-    c.env("FDT_BENCH_LOADER_EXE", &loader).env("FDT_BENCH_PEERS_EXE", &peers);
+    c.env("FDT_BENCH_LOADER_EXE", &loader)
+        .env("FDT_BENCH_PEERS_EXE", &peers);
     cmd::run(&mut c)?;
     cmd::step("bench: cargo run --release -p fdt-conformance --bin overlay-bench");
     cmd::run(cmd::cargo().args(["run", "--release", "-p", "fdt-conformance", "--bin", "overlay-bench"]))?;

@@ -1,13 +1,17 @@
 //! Running programs loudly: print the command line, fail with its status.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::process::{Command, Output};
 
 pub fn describe(c: &Command) -> String {
     let mut s = c.get_program().to_string_lossy().into_owned();
     for a in c.get_args() {
         let a = a.to_string_lossy();
-        if a.contains(' ') { s += &format!(" '{a}'") } else { s += &format!(" {a}") }
+        if a.contains(' ') {
+            s += &format!(" '{a}'")
+        } else {
+            s += &format!(" {a}")
+        }
     }
     s
 }
@@ -40,7 +44,10 @@ pub fn cargo() -> Command {
 }
 
 pub fn have(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 pub fn step(what: &str) {

@@ -18,7 +18,10 @@ impl Default for Cpio {
 
 impl Cpio {
     pub fn new() -> Self {
-        Self { out: Vec::new(), ino: 1 }
+        Self {
+            out: Vec::new(),
+            ino: 1,
+        }
     }
 
     fn entry(&mut self, name: &str, mode: u32, nlink: u32, rdev: (u32, u32), data: &[u8]) {
@@ -119,7 +122,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("a.cpio");
         std::fs::write(&f, &a).unwrap();
-        let out = std::process::Command::new("sh").arg("-c").arg(format!("cpio -itv < {}", f.display())).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("cpio -itv < {}", f.display()))
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -3,7 +3,7 @@
 
 use crate::qemu_runner::Case;
 use crate::{assemble, cmd, fetch, image, paths, qemu_settings};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use cellboot_abi::zerocopy::IntoBytes;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -124,7 +124,16 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         if !q.exits_on_poweroff {
             expect.push(HALTED.into());
         }
-        (expect, strings(&["Booting Linux", "CELLBOOT: done", SHIM_EXCEPTION, "internal error", "PANIC"]))
+        (
+            expect,
+            strings(&[
+                "Booting Linux",
+                "CELLBOOT: done",
+                SHIM_EXCEPTION,
+                "internal error",
+                "PANIC",
+            ]),
+        )
     };
     let mut c = q.boot_command(None);
     let case = match name {
@@ -172,7 +181,13 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             assemble::write(&assemble::pack(&sys, &bins, Some(bytes))?, &img)?;
             c.arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&[SYSCONFIG_INVALID, "checksum"]);
-            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on,
+                timeout: Duration::from_secs(60),
+            }
         }
         "bad-sysconfig-overlap" => {
             let mut cfg = sys.config;
@@ -180,36 +195,62 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             let cell = &mut cfg.cells[0];
             let ram_virt = cell.mem[0].virt;
             let n = cell.num_mem as usize;
-            let shared = cell.mem[..n].iter().position(|r| r.flags & cellboot_abi::mem::SHARED != 0).context("linux-demo has no shared region")?;
+            let shared = cell.mem[..n]
+                .iter()
+                .position(|r| r.flags & cellboot_abi::mem::SHARED != 0)
+                .context("linux-demo has no shared region")?;
             cell.mem[shared].virt = ram_virt + 0x10_0000;
             cfg.seal();
             let img = out.join("e2e-bad-overlap.img");
             assemble::write(&assemble::pack(&sys, &bins, Some(cfg.as_bytes().to_vec()))?, &img)?;
             c.arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&[SYSCONFIG_INVALID, "overlap"]);
-            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on,
+                timeout: Duration::from_secs(60),
+            }
         }
         "bad-board-dtb" => {
             let img = out.join("e2e-linux-demo.img");
             assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
-            let uart = cellboot_abi::str_field(&sys.config.cells[0].boot.stdout_path).rsplit('/').next().unwrap_or("").to_string();
+            let uart = cellboot_abi::str_field(&sys.config.cells[0].boot.stdout_path)
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let dtb = corrupt_dtb(&q.board_dtb().context("board has no DTB fixture")?, &uart, &out)?;
             c = q.boot_command(Some(&dtb));
             c.arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&[BOARD_DTB_INVALID]);
-            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on,
+                timeout: Duration::from_secs(60),
+            }
         }
         "bad-image-size" => {
             // The header's image_size shrunk to the header's page: the shim
             // refuses before its EL2 MMU is on, so the message goes out
             // without the console lock (exclusives on Device memory).
             let mut packed = assemble::pack(&sys, &bins, None)?;
-            packed.bytes[image::IMAGE_SIZE_OFFSET..image::IMAGE_SIZE_OFFSET + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+            packed.bytes[image::IMAGE_SIZE_OFFSET..image::IMAGE_SIZE_OFFSET + 8]
+                .copy_from_slice(&0x1000u64.to_le_bytes());
             let img = out.join("e2e-bad-image-size.img");
             fetch::write_if_changed(&img, &packed.bytes)?;
             c.arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&["hypervisor-shim", IMAGE_SIZE_SHORT]);
-            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on,
+                timeout: Duration::from_secs(60),
+            }
         }
         "bad-memory" => {
             // QEMU virt with 512 MiB: /memory ends where linux-demo's shared
@@ -222,7 +263,13 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
             c.args(["-m", "512M"]).arg("-kernel").arg(&img);
             let (expect, fail_on) = refusal(&[NOT_IN_MEMORY, "(0x60000000)"]);
-            Case { name: name.into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(60) }
+            Case {
+                name: name.into(),
+                qemu: c,
+                expect,
+                fail_on,
+                timeout: Duration::from_secs(60),
+            }
         }
         "bad-overlay" => {
             // The linux cell's overlays replaced by one whose fragment 1
@@ -247,7 +294,11 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             Case {
                 name: name.into(),
                 qemu: c,
-                expect: vec![format!("cellboot loader: FAILED: {why}"), format!("{LOADER_FAILED}{why}"), "no cell is running any more: powering off".into()],
+                expect: vec![
+                    format!("cellboot loader: FAILED: {why}"),
+                    format!("{LOADER_FAILED}{why}"),
+                    "no cell is running any more: powering off".into(),
+                ],
                 fail_on: strings(&["Booting Linux", "CELLBOOT: done", "must not appear"]),
                 timeout: Duration::from_secs(60),
             }
@@ -301,11 +352,14 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
 /// preview's SHA-256.
 fn cli_preview_hash(boot: &std::process::Command, board: &str, board_dtb: &Path, preview: &Path) -> Result<String> {
     let mut dump = std::process::Command::new(boot.get_program());
-    dump.args(boot.get_args()).arg("-machine").arg(format!("dumpdtb={}", board_dtb.display()));
+    dump.args(boot.get_args())
+        .arg("-machine")
+        .arg(format!("dumpdtb={}", board_dtb.display()));
     cmd::output(&mut dump).context("QEMU -machine dumpdtb")?;
     let system = paths::board_dir(board).join("linux-demo.toml");
     let mut cli = cmd::cargo();
-    cli.args(["run", "-q", "-p", "cellboot", "--", "dtb", "--system"]).arg(&system);
+    cli.args(["run", "-q", "-p", "cellboot", "--", "dtb", "--system"])
+        .arg(&system);
     cli.arg("--dtb").arg(board_dtb).arg("-o").arg(preview);
     cmd::run(&mut cli).context("cellboot dtb")?;
     let sum = cmd::output(std::process::Command::new("sha256sum").arg(preview))?;
@@ -318,15 +372,22 @@ fn cli_preview_hash(boot: &std::process::Command, board: &str, board_dtb: &Path,
 /// overlays (qemu/init.sh checks them before the PCI checks).
 fn linux_markers(sys: &cellboot_config::System) -> Vec<String> {
     let overlays = sys.config.cells[0].boot.overlay_count > 0;
-    overlays.then_some(OVERLAY_MARKER).into_iter().chain(LINUX_MARKERS.iter().copied()).map(String::from).collect()
+    overlays
+        .then_some(OVERLAY_MARKER)
+        .into_iter()
+        .chain(LINUX_MARKERS.iter().copied())
+        .map(String::from)
+        .collect()
 }
 
 /// The board DTB with the console UART's `compatible` name offset pointing
 /// past the strings block: QEMU loads and edits it (it only touches /chosen
 /// and /memory), a full structure check (libfdt's fdt_check_full) rejects it.
 fn corrupt_dtb(fixture: &Path, uart: &str, out: &Path) -> Result<PathBuf> {
-    let mut dtb = std::fs::read(fixture).with_context(|| format!("{}: run `cargo xtask fetch`", paths::show(fixture)))?;
-    let at = compatible_nameoff(&dtb, uart).with_context(|| format!("no compatible property in node {uart} of {}", paths::show(fixture)))?;
+    let mut dtb =
+        std::fs::read(fixture).with_context(|| format!("{}: run `cargo xtask fetch`", paths::show(fixture)))?;
+    let at = compatible_nameoff(&dtb, uart)
+        .with_context(|| format!("no compatible property in node {uart} of {}", paths::show(fixture)))?;
     dtb[at..at + 4].copy_from_slice(&0x00ff_fff0u32.to_be_bytes());
     let path = out.join("e2e-bad-board.dtb");
     fetch::write_if_changed(&path, &dtb)?;

@@ -9,7 +9,7 @@
 //! spin-table, so Linux's second CPU also enters the shim at EL3.
 
 use crate::{cmd, firmware, paths, qemu_settings::QemuSettings};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use cellboot_config::System;
 use std::path::Path;
 use std::process::Command;
@@ -36,11 +36,17 @@ pub fn command(q: &QemuSettings, sys: &System, img: &Path, out: &Path, release: 
     }
     for (cpu, &a) in b.release_addr.iter().enumerate().take(b.num_cpus as usize) {
         if a != SPIN_TABLE + 8 * cpu as u64 {
-            bail!("el3-entry: board release_addr[{cpu}] = {a:#x}, the test armstub's spin-table word is {:#x}", SPIN_TABLE + 8 * cpu as u64);
+            bail!(
+                "el3-entry: board release_addr[{cpu}] = {a:#x}, the test armstub's spin-table word is {:#x}",
+                SPIN_TABLE + 8 * cpu as u64
+            );
         }
     }
     if b.gic_version != 2 {
-        bail!("el3-entry: the test armstub sets up a GICv2 (the Raspberry Pi 4's GIC-400), the board has GICv{}", b.gic_version);
+        bail!(
+            "el3-entry: the test armstub sets up a GICv2 (the Raspberry Pi 4's GIC-400), the board has GICv{}",
+            b.gic_version
+        );
     }
     let entry = sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET;
     let img_len = std::fs::metadata(img).with_context(|| paths::show(img))?.len();
@@ -51,12 +57,16 @@ pub fn command(q: &QemuSettings, sys: &System, img: &Path, out: &Path, release: 
     std::fs::write(&stub, armstub(sys, release, entry, out)?).with_context(|| paths::show(&stub))?;
     let dtb = out.join("el3-entry-board.dtb");
     let mut dump = q.boot_command(None);
-    dump.arg("-kernel").arg(img).arg("-machine").arg(format!("dumpdtb={}", dtb.display()));
+    dump.arg("-kernel")
+        .arg(img)
+        .arg("-machine")
+        .arg(format!("dumpdtb={}", dtb.display()));
     cmd::output(&mut dump).context("QEMU -machine dumpdtb (the DTB a Linux-style boot gets)")?;
 
     let mut c = q.command();
     for (file, addr) in [(&stub, 0), (&img.to_path_buf(), entry), (&dtb, DTB_ADDR)] {
-        c.arg("-device").arg(format!("loader,file={},addr={addr:#x},force-raw=on", file.display()));
+        c.arg("-device")
+            .arg(format!("loader,file={},addr={addr:#x},force-raw=on", file.display()));
     }
     Ok(c)
 }
@@ -75,7 +85,11 @@ fn armstub(sys: &System, release: bool, entry: u64, out: &Path) -> Result<Vec<u8
     let elf = firmware::executable(c, "el3-armstub")?;
     let mut bin = firmware::to_binary(&elf, &out.join("el3-armstub.raw"))?;
     if bin.len() != STUB_LEN || bin[PARAMS..].iter().any(|&x| x != 0) {
-        bail!("{}: {} bytes, expected {STUB_LEN} ending in zeroed parameter words", elf.display(), bin.len());
+        bail!(
+            "{}: {} bytes, expected {STUB_LEN} ending in zeroed parameter words",
+            elf.display(),
+            bin.len()
+        );
     }
     let b = &sys.config.board;
     let dtb32 = u32::try_from(DTB_ADDR).context("DTB above 4 GiB")?;

@@ -4,7 +4,7 @@
 //! QEMU virt DTB fixtures.
 
 use crate::{cmd, manifest, paths, qemu_settings};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,14 +36,20 @@ pub fn fetch() -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             // The local package lists name versions the archive no longer serves.
-            cmd::step(&format!("fetch: {e:#}\n    the apt lists may be stale: apt-get update, then resolving again"));
+            cmd::step(&format!(
+                "fetch: {e:#}\n    the apt lists may be stale: apt-get update, then resolving again"
+            ));
             cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
             let r = resolve()?;
             download_all(&r)?;
             r
         }
     };
-    let Resolved { cloud, generic, busybox } = resolved;
+    let Resolved {
+        cloud,
+        generic,
+        busybox,
+    } = resolved;
     let old = manifest::previous();
     for (role, p, was) in [
         ("cloud", &cloud, old.as_ref().map(|m| &m.cloud)),
@@ -89,13 +95,20 @@ pub fn fetch() -> Result<()> {
             &cloud,
             Some(CLOUD_META),
             Some(&ck),
-            &[("vmlinuz", &cloud_dir.join(&cloud_vmlinuz)), ("image", &paths::cloud_image())],
+            &[
+                ("vmlinuz", &cloud_dir.join(&cloud_vmlinuz)),
+                ("image", &paths::cloud_image()),
+            ],
         ),
         generic: entry(
             &generic,
             Some(GENERIC_META),
             Some(&gk),
-            &[("vmlinuz", &generic_dir.join(&generic_vmlinuz)), ("image", &paths::generic_image()), ("dtb", &rpi4_dtb)],
+            &[
+                ("vmlinuz", &generic_dir.join(&generic_vmlinuz)),
+                ("image", &paths::generic_image()),
+                ("dtb", &rpi4_dtb),
+            ],
         ),
         busybox: entry(&busybox, None, None, &[("busybox", &bb_dir.join("bin/busybox"))]),
     };
@@ -117,7 +130,11 @@ fn resolve() -> Result<Resolved> {
     let kernels = kernel_packages(&[CLOUD_META, GENERIC_META])?;
     let mut pkgs = packages(&[kernels[0].clone(), kernels[1].clone(), BUSYBOX.into()])?.into_iter();
     match (pkgs.next(), pkgs.next(), pkgs.next()) {
-        (Some(cloud), Some(generic), Some(busybox)) => Ok(Resolved { cloud, generic, busybox }),
+        (Some(cloud), Some(generic), Some(busybox)) => Ok(Resolved {
+            cloud,
+            generic,
+            busybox,
+        }),
         _ => bail!("apt-cache show did not describe all three packages"),
     }
 }
@@ -169,8 +186,12 @@ fn provision_if_needed() -> Result<()> {
 fn kernel_packages(metas: &[&str]) -> Result<Vec<String>> {
     let args: Vec<String> = metas.iter().map(|m| format!("{m}:arm64")).collect();
     let out = cmd::output(Command::new("apt-cache").arg("depends").args(&args))?;
-    let names = parse_depends(&out, metas)
-        .with_context(|| format!("`apt-cache depends {}` does not name a linux-image-* package for each:\n{out}", args.join(" ")))?;
+    let names = parse_depends(&out, metas).with_context(|| {
+        format!(
+            "`apt-cache depends {}` does not name a linux-image-* package for each:\n{out}",
+            args.join(" ")
+        )
+    })?;
     for (m, n) in metas.iter().zip(&names) {
         cmd::step(&format!("fetch: {m} depends on {n}"));
     }
@@ -200,19 +221,33 @@ fn parse_depends(out: &str, metas: &[&str]) -> Option<Vec<String>> {
 /// Version and SHA256 of the candidate `<name>:arm64` of each package.
 fn packages(names: &[String]) -> Result<Vec<Package>> {
     let args: Vec<String> = names.iter().map(|n| format!("{n}:arm64")).collect();
-    let out = cmd::output(Command::new("apt-cache").args(["show", "--no-all-versions"]).args(&args))?;
+    let out = cmd::output(
+        Command::new("apt-cache")
+            .args(["show", "--no-all-versions"])
+            .args(&args),
+    )?;
     names.iter().map(|name| parse_show(&out, name)).collect()
 }
 
 /// One package's Version and SHA256 out of `apt-cache show` stanzas.
 fn parse_show(out: &str, name: &str) -> Result<Package> {
-    let field = |stanza: &str, f: &str| stanza.lines().find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_string()));
+    let field = |stanza: &str, f: &str| {
+        stanza
+            .lines()
+            .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_string()))
+    };
     let stanza = out
         .split("\n\n")
         .find(|s| field(s, "Package:").as_deref() == Some(name))
-        .with_context(|| format!("`apt-cache show {name}:arm64` found nothing: is the arm64 architecture added (.ci/provision.sh)?"))?;
+        .with_context(|| {
+            format!("`apt-cache show {name}:arm64` found nothing: is the arm64 architecture added (.ci/provision.sh)?")
+        })?;
     let get = |f: &str| field(stanza, f).with_context(|| format!("`apt-cache show {name}:arm64` has no {f} field"));
-    Ok(Package { name: name.to_string(), version: get("Version:")?, sha256: get("SHA256:")? })
+    Ok(Package {
+        name: name.to_string(),
+        version: get("Version:")?,
+        sha256: get("SHA256:")?,
+    })
 }
 
 fn sha256(file: &Path) -> Result<String> {
@@ -230,7 +265,12 @@ fn download(p: &Package) -> Result<()> {
     let _ = std::fs::remove_file(&deb);
     cmd::run(
         Command::new("apt-get")
-            .args(["download", "-o", "APT::Sandbox::User=root", &format!("{}:arm64={}", p.name, p.version)])
+            .args([
+                "download",
+                "-o",
+                "APT::Sandbox::User=root",
+                &format!("{}:arm64={}", p.name, p.version),
+            ])
             .current_dir(paths::downloads()),
     )?;
     let got = sha256(&deb).with_context(|| format!("apt-get download wrote no {}", paths::show(&deb)))?;
@@ -246,11 +286,19 @@ fn download(p: &Package) -> Result<()> {
 fn extract(p: &Package, dir: &str, members: &[&str]) -> Result<PathBuf> {
     let out = paths::guest().join(dir);
     let stamp = out.join(".extracted");
-    let want = format!("{}\n{}\n", p.deb().file_name().unwrap().to_string_lossy(), members.join("\n"));
+    let want = format!(
+        "{}\n{}\n",
+        p.deb().file_name().unwrap().to_string_lossy(),
+        members.join("\n")
+    );
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) && members.iter().all(|m| out.join(m).exists()) {
         return Ok(out);
     }
-    cmd::step(&format!("fetch: extracting {} from {}", members.join(" "), paths::show(&p.deb())));
+    cmd::step(&format!(
+        "fetch: extracting {} from {}",
+        members.join(" "),
+        paths::show(&p.deb())
+    ));
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
@@ -264,7 +312,13 @@ fn extract(p: &Package, dir: &str, members: &[&str]) -> Result<PathBuf> {
 pub fn untar(deb: &Path, out: &Path, members: &[impl AsRef<str>]) -> Result<()> {
     let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" \"${@:3}\"";
     let in_tar = members.iter().map(|m| format!("./{}", m.as_ref()));
-    cmd::run(Command::new("bash").args(["-o", "pipefail", "-c", script, "extract"]).arg(deb).arg(out).args(in_tar))
+    cmd::run(
+        Command::new("bash")
+            .args(["-o", "pipefail", "-c", script, "extract"])
+            .arg(deb)
+            .arg(out)
+            .args(in_tar),
+    )
 }
 
 /// Copies a vmlinuz to a raw `Image` (gunzipping if needed) and checks the arm64 magic.
@@ -278,7 +332,10 @@ fn kernel_image(vmlinuz: &Path, image: &Path) -> Result<()> {
         raw
     };
     if !crate::image::has_image_header(&raw) {
-        bail!("{} is not an arm64 Image (no \"ARM\\x64\" magic at 0x38)", vmlinuz.display());
+        bail!(
+            "{} is not an arm64 Image (no \"ARM\\x64\" magic at 0x38)",
+            vmlinuz.display()
+        );
     }
     write_if_changed(image, &raw)
 }
@@ -339,7 +396,11 @@ mod tests {
     }
 
     fn package(name: &str) -> Package {
-        Package { name: name.into(), version: "1".into(), sha256: String::new() }
+        Package {
+            name: name.into(),
+            version: "1".into(),
+            sha256: String::new(),
+        }
     }
 
     #[test]
@@ -348,7 +409,10 @@ mod tests {
         // update does) gives the bumped names, in the order asked.
         let today = resolve_fixture("depends-today.txt");
         assert!(today.iter().all(|n| kernel_release(&package(n)).is_ok()), "{today:?}");
-        assert!(today[0].ends_with("-cloud-arm64") && !today[1].ends_with("-cloud-arm64"), "{today:?}");
+        assert!(
+            today[0].ends_with("-cloud-arm64") && !today[1].ends_with("-cloud-arm64"),
+            "{today:?}"
+        );
         for case in ["depends-new-abi", "depends-three-digit-abi"] {
             let got = resolve_fixture(&format!("{case}.txt"));
             let want = fixture(&format!("{case}.expected"));
@@ -365,7 +429,11 @@ mod tests {
     fn stale_debs_are_removed_and_others_kept() {
         let dir = std::env::temp_dir().join(format!("xtask-stale-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (old, new, note) = (dir.join("k_1_arm64.deb"), dir.join("k_2_arm64.deb"), dir.join("notes.txt"));
+        let (old, new, note) = (
+            dir.join("k_1_arm64.deb"),
+            dir.join("k_2_arm64.deb"),
+            dir.join("notes.txt"),
+        );
         for f in [&old, &new, &note] {
             std::fs::write(f, b"x").unwrap();
         }
@@ -379,7 +447,11 @@ mod tests {
     fn a_meta_without_a_kernel_is_an_error() {
         let out = "linux-image-arm64:arm64\n  Depends: something-else\n";
         assert_eq!(parse_depends(out, &["linux-image-arm64"]), None);
-        let meta = Package { name: "linux-image-arm64".into(), version: "1".into(), sha256: String::new() };
+        let meta = Package {
+            name: "linux-image-arm64".into(),
+            version: "1".into(),
+            sha256: String::new(),
+        };
         assert!(kernel_release(&meta).is_err(), "a meta-package has no release");
     }
 
@@ -387,7 +459,10 @@ mod tests {
     fn show_picks_the_named_stanza_and_encodes_the_epoch() {
         let out = "Package: busybox-static\nVersion: 1:1.35.0-4+deb12u1+b1\nSHA256: ab12\n\nPackage: other\nVersion: 2\nSHA256: cd34\n";
         let p = parse_show(out, "busybox-static").unwrap();
-        assert_eq!((p.version.as_str(), p.sha256.as_str()), ("1:1.35.0-4+deb12u1+b1", "ab12"));
+        assert_eq!(
+            (p.version.as_str(), p.sha256.as_str()),
+            ("1:1.35.0-4+deb12u1+b1", "ab12")
+        );
         assert!(p.deb().ends_with("busybox-static_1%3a1.35.0-4+deb12u1+b1_arm64.deb"));
         assert!(parse_show(out, "missing").is_err());
     }

@@ -2,7 +2,7 @@
 //! their ELFs into raw binaries with the toolchain's llvm-objcopy.
 
 use crate::cmd;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 pub const TARGET: &str = "aarch64-unknown-none";
@@ -30,7 +30,8 @@ pub struct ShimLink {
 impl ShimLink {
     /// Hands the link settings to the shim's build script.
     pub fn apply(&self, c: &mut std::process::Command) {
-        c.env("SHIM_BASE", format!("{:#x}", self.base)).env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart));
+        c.env("SHIM_BASE", format!("{:#x}", self.base))
+            .env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart));
         c.env("SHIM_PSCI_FIRMWARE", if self.psci_firmware { "1" } else { "0" });
         let hardware = FOR_HARDWARE.load(std::sync::atomic::Ordering::Relaxed);
         c.env("SHIM_STAGE2_RAM", if hardware { "blocks" } else { "pages" });
@@ -86,7 +87,11 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     // The loader on its own: its release profile and cellfdt's `size` feature
     // (see the root Cargo.toml) must not reach the shim's build.
     let mut loader = cargo_build_for(FIRMWARE_TARGET);
-    let features = if timing { format!("{LOADER_FEATURES},boot-timing") } else { LOADER_FEATURES.to_string() };
+    let features = if timing {
+        format!("{LOADER_FEATURES},boot-timing")
+    } else {
+        LOADER_FEATURES.to_string()
+    };
     loader.args(["-p", "cellboot-loader", "--bin", "loader", "--features", &features]);
     // The loader, its BSS and stack span well under the tiny code model's
     // 1 MiB: every address is then one `adr`, not an `adrp` + `add` pair that
@@ -95,7 +100,10 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     // for the shim, whose image and tables reach past 1 MiB. The flag is part
     // of cargo's artifact hash: the shim's builds keep their own copies.
     // Cargo's encoded flags override RUSTFLAGS: the user's go in first.
-    loader.env("CARGO_ENCODED_RUSTFLAGS", loader_rustflags(std::env::var("RUSTFLAGS").ok().as_deref()));
+    loader.env(
+        "CARGO_ENCODED_RUSTFLAGS",
+        loader_rustflags(std::env::var("RUSTFLAGS").ok().as_deref()),
+    );
     if release {
         loader.args(["--profile", LOADER_PROFILE]);
     }
@@ -122,9 +130,12 @@ pub const LOADER_RUSTFLAGS: &str = "-Ccode-model=tiny";
 /// `CARGO_ENCODED_RUSTFLAGS` (0x1f-separated) for the loader: the caller's
 /// RUSTFLAGS (whitespace-separated, as cargo reads them), then ours.
 fn loader_rustflags(user: Option<&str>) -> String {
-    user.unwrap_or("").split_whitespace().chain([LOADER_RUSTFLAGS]).collect::<Vec<_>>().join("\x1f")
+    user.unwrap_or("")
+        .split_whitespace()
+        .chain([LOADER_RUSTFLAGS])
+        .collect::<Vec<_>>()
+        .join("\x1f")
 }
-
 
 pub(crate) fn cargo_build() -> std::process::Command {
     cargo_build_for(TARGET)
@@ -148,26 +159,39 @@ pub(crate) fn executable(mut c: std::process::Command, name: &str) -> Result<Pat
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find_map(|msg| match (msg["executable"].as_str(), msg["target"]["name"].as_str()) {
-            (Some(exe), Some(n)) if n == name => Some(PathBuf::from(exe)),
-            _ => None,
-        })
+        .find_map(
+            |msg| match (msg["executable"].as_str(), msg["target"]["name"].as_str()) {
+                (Some(exe), Some(n)) if n == name => Some(PathBuf::from(exe)),
+                _ => None,
+            },
+        )
         .with_context(|| format!("cargo reported no {name} executable"))
 }
 
 pub fn objcopy() -> Result<PathBuf> {
     let sysroot = cmd::output(std::process::Command::new("rustc").args(["--print", "sysroot"]))?;
     let host = crate::toolchain::host_triple()?;
-    let p = PathBuf::from(sysroot.trim()).join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    let p = PathBuf::from(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/llvm-objcopy");
     if !p.exists() {
-        bail!("{} is missing: `rustup component add llvm-tools` (rust-toolchain.toml lists it)", p.display());
+        bail!(
+            "{} is missing: `rustup component add llvm-tools` (rust-toolchain.toml lists it)",
+            p.display()
+        );
     }
     Ok(p)
 }
 
 /// `llvm-objcopy -O binary elf out`, returning the bytes.
 pub fn to_binary(elf: &Path, out: &Path) -> Result<Vec<u8>> {
-    cmd::run(std::process::Command::new(objcopy()?).args(["-O", "binary"]).arg(elf).arg(out))?;
+    cmd::run(
+        std::process::Command::new(objcopy()?)
+            .args(["-O", "binary"])
+            .arg(elf)
+            .arg(out),
+    )?;
     std::fs::read(out).with_context(|| format!("cannot read {}", out.display()))
 }
 
@@ -175,7 +199,12 @@ pub fn to_binary(elf: &Path, out: &Path) -> Result<Vec<u8>> {
 /// raw binary size, which is what the image carries.
 pub fn stripped_binary_size(elf: &Path, scratch: &Path) -> Result<u64> {
     let stripped = scratch.with_extension("stripped");
-    cmd::run(std::process::Command::new(objcopy()?).arg("--strip-all").arg(elf).arg(&stripped))?;
+    cmd::run(
+        std::process::Command::new(objcopy()?)
+            .arg("--strip-all")
+            .arg(elf)
+            .arg(&stripped),
+    )?;
     Ok(to_binary(&stripped, scratch)?.len() as u64)
 }
 
@@ -184,6 +213,9 @@ mod tests {
     #[test]
     fn loader_rustflags_keep_the_callers() {
         assert_eq!(super::loader_rustflags(None), "-Ccode-model=tiny");
-        assert_eq!(super::loader_rustflags(Some(" -D  warnings ")), "-D\x1fwarnings\x1f-Ccode-model=tiny");
+        assert_eq!(
+            super::loader_rustflags(Some(" -D  warnings ")),
+            "-D\x1fwarnings\x1f-Ccode-model=tiny"
+        );
     }
 }

@@ -21,7 +21,11 @@ pub const FAIL_ON: &[&str] = &["attacker: BREACH", "attacker: BUG", "| BREACH |"
 
 /// Ordered console markers of the hostile case for `sys` (a hostile.toml).
 pub fn expect(sys: &System) -> Result<Vec<String>> {
-    let ai = sys.cell_names.iter().position(|n| n == "attacker").context("the system has no cell named attacker")?;
+    let ai = sys
+        .cell_names
+        .iter()
+        .position(|n| n == "attacker")
+        .context("the system has no cell named attacker")?;
     let cell = &sys.config.cells[ai];
     let t = Targets::parse(cellboot_abi::str_field(&cell.boot.bootargs))
         .map_err(|e| anyhow::anyhow!("the attacker cell's bootargs: {e}"))?;
@@ -52,7 +56,10 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
     }
     shim.push("GICD write 0x0 at +0x0: gicd: CTLR may only enable".into());
     if b.gic_version == 3 {
-        shim.push(format!("write to another CPU's redistributor at IPA {:#x} ignored", b.gicr_base + 0x1_0000 + 0x180));
+        shim.push(format!(
+            "write to another CPU's redistributor at IPA {:#x} ignored",
+            b.gicr_base + 0x1_0000 + 0x180
+        ));
     } else {
         // GIC-400 frames: GICD, GICC (8 KiB), then GICH right after the GICC.
         let gich = b.gicc_base + 0x2000;
@@ -72,32 +79,56 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
             sgi("ICC_SGI1R_EL1", flood, "another cell's CPU (no more logged)"),
         ]);
     }
-    shim.extend(["DC ISW 0x0: done as DC CISW".into(), "DC CISW 0x0: done as DC CISW".into()]);
+    shim.extend([
+        "DC ISW 0x0: done as DC CISW".into(),
+        "DC CISW 0x0: done as DC CISW".into(),
+    ]);
     // Its own link: the state table and the other peer's output section
     // are read-only to it (cellboot_abi::link_layout).
     let (state, out1) = attacker_link_ipas(sys, ai)?;
     shim.push(format!("denied write 4 bytes at IPA {state:#x}"));
     shim.push(format!("denied write 4 bytes at IPA {out1:#x}"));
     shim.extend([
-        format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.linux_cpu),
-        format!("PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied", t.rtos_cpu),
-        format!("PSCI AFFINITY_INFO for CPU {}, which it does not own: denied", t.linux_cpu),
+        format!(
+            "PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied",
+            t.linux_cpu
+        ),
+        format!(
+            "PSCI CPU_ON for CPU {0} (MPIDR {0:#x}), which it does not own: denied",
+            t.rtos_cpu
+        ),
+        format!(
+            "PSCI AFFINITY_INFO for CPU {}, which it does not own: denied",
+            t.linux_cpu
+        ),
         "unknown hypercall 0x999: E_NOSYS".into(),
-        format!("DEBUG_CONSOLE_WRITE from IPA {:#x}+0x10, not the cell's RAM: E_INVAL", t.shim),
+        format!(
+            "DEBUG_CONSOLE_WRITE from IPA {:#x}+0x10, not the cell's RAM: E_INVAL",
+            t.shim
+        ),
         "DEBUG_CONSOLE_WRITE of 1073741824 bytes (max 4096): E_INVAL".into(),
         "DEBUG_CONSOLE_WRITE from IPA 0xfffffffffffffff8+0x10, not the cell's RAM: E_INVAL".into(),
         "CELL_GET_STATE of cell 0x0, not itself: E_PERM".into(),
         "HVC #0x1 is not a service: NOT_SUPPORTED".into(),
         "SMCCC/PSCI function 0xc2000000 not supported".into(),
-        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.linux_ram),
+        format!(
+            "ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}",
+            t.linux_ram
+        ),
         format!("denied read 4 bytes at IPA {:#x}", t.linux_ram),
     ]);
     // BAR0 outside the MEM window over memory (issue 14; attacker.rs block).
     shim.extend([
         "ivshmem BAR0 refused (not decoded): it would cover the cell's own memory at 0x".to_string(),
-        format!("ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}", t.rtos_ram),
+        format!(
+            "ivshmem BAR0 refused (not decoded): it would cover another cell's memory at {:#x}",
+            t.rtos_ram
+        ),
         format!("denied read 4 bytes at IPA {:#x}", t.rtos_ram),
-        format!("ivshmem BAR0 refused (not decoded): it would cover the shim's memory at {:#x}", t.shim),
+        format!(
+            "ivshmem BAR0 refused (not decoded): it would cover the shim's memory at {:#x}",
+            t.shim
+        ),
         format!("denied read 4 bytes at IPA {:#x}", t.shim),
     ]);
     shim.extend([
@@ -115,8 +146,14 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
         format!("[shim] cell attacker: {}", crate::e2e::restarting(attacker_cpu)),
         "[attacker] attacker: up".into(),
         "[attacker] attacker: restarted by its own SYSTEM_RESET".into(),
-        format!("[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", t.linux_ram),
-        format!("[shim] cell attacker: denied instruction fetch at IPA {:#x}", t.linux_ram),
+        format!(
+            "[attacker] attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}",
+            t.linux_ram
+        ),
+        format!(
+            "[shim] cell attacker: denied instruction fetch at IPA {:#x}",
+            t.linux_ram
+        ),
         "CELLBOOT: ivshmem round trip ok".into(),
         "CELLBOOT: rtt n=".into(),
         "[rtos] rtos-demo: served ".into(),
@@ -129,10 +166,19 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
 /// IPAs, in the attacker cell, of its link's state table and of peer 1's
 /// output section (it is peer 0).
 fn attacker_link_ipas(sys: &System, ai: usize) -> Result<(u64, u64)> {
-    let l = sys.config.links().iter().find(|l| l.peers[0] as usize == ai).context("no ivshmem link has the attacker as peer 0")?;
+    let l = sys
+        .config
+        .links()
+        .iter()
+        .find(|l| l.peers[0] as usize == ai)
+        .context("no ivshmem link has the attacker as peer 0")?;
     let ipa = |pa: u64| {
-        let r = sys.config.cells[ai].mem_regions().iter().find(|r| r.phys <= pa && pa < r.phys + r.size);
-        r.map(|r| r.virt + (pa - r.phys)).context("the attacker's link lies in none of its memory regions")
+        let r = sys.config.cells[ai]
+            .mem_regions()
+            .iter()
+            .find(|r| r.phys <= pa && pa < r.phys + r.size);
+        r.map(|r| r.virt + (pa - r.phys))
+            .context("the attacker's link lies in none of its memory regions")
     };
     let out1 = cellboot_abi::link_layout::sections(l, 0)[3].offset;
     Ok((ipa(l.shmem_phys)?, ipa(l.shmem_phys + out1)?))
@@ -142,7 +188,8 @@ fn attacker_link_ipas(sys: &System, ai: usize) -> Result<(u64, u64)> {
 mod tests {
     fn markers(board: &str) -> Vec<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let sys = cellboot_config::load_system(&root.join(format!("boards/{board}/hostile.toml"))).expect("hostile.toml compiles");
+        let sys = cellboot_config::load_system(&root.join(format!("boards/{board}/hostile.toml")))
+            .expect("hostile.toml compiles");
         super::expect(&sys).expect("the attacker's bootargs name every target")
     }
 
@@ -152,37 +199,69 @@ mod tests {
         assert!(v.len() > 30);
         assert!(v.contains(&"[shim] cell attacker: denied read 8 bytes at IPA 0x48000000".to_string()));
         assert!(v.contains(&"[shim] cell attacker: GICD write at +0x64a0 (IRQ 148)".to_string()));
-        assert!(v.contains(&"[shim] cell attacker: write to another CPU's redistributor at IPA 0x80b0180 ignored".to_string()));
+        assert!(v.contains(
+            &"[shim] cell attacker: write to another CPU's redistributor at IPA 0x80b0180 ignored".to_string()
+        ));
         assert!(!v.iter().any(|m| m.contains("GICH") || m.contains("+0xf00")));
-        assert!(v.contains(&"[shim] cell attacker: ICC_SGI1R_EL1 write 0x2000001: refused, another cell's CPU".to_string()));
-        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60100000".to_string()), "state table");
-        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()), "peer 1's output");
+        assert!(
+            v.contains(&"[shim] cell attacker: ICC_SGI1R_EL1 write 0x2000001: refused, another cell's CPU".to_string())
+        );
+        assert!(
+            v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60100000".to_string()),
+            "state table"
+        );
+        assert!(
+            v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()),
+            "peer 1's output"
+        );
     }
 
     #[test]
     fn pi_markers_cover_gicv2_and_the_spin_table() {
         let v = markers("rpi4b");
-        assert!(v.contains(&"[shim] cell attacker: denied write 8 bytes at IPA 0xd8".to_string()), "spin-table word");
-        assert!(v.contains(&"[shim] cell attacker: GICD write at +0xf00 (IRQ 1)".to_string()), "SGIR");
-        assert!(v.contains(&"[shim] cell attacker: denied read 4 bytes at IPA 0xff844000".to_string()), "GICH");
+        assert!(
+            v.contains(&"[shim] cell attacker: denied write 8 bytes at IPA 0xd8".to_string()),
+            "spin-table word"
+        );
+        assert!(
+            v.contains(&"[shim] cell attacker: GICD write at +0xf00 (IRQ 1)".to_string()),
+            "SGIR"
+        );
+        assert!(
+            v.contains(&"[shim] cell attacker: denied read 4 bytes at IPA 0xff844000".to_string()),
+            "GICH"
+        );
         assert!(v.contains(&"[shim] cell attacker: denied instruction fetch at IPA 0x8000000".to_string()));
         assert!(!v.iter().any(|m| m.contains("redistributor") || m.contains("ICC_")));
         assert!(v.contains(&"[shim] cell attacker: DC ISW 0x0: done as DC CISW".to_string()));
-        assert!(v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()), "peer 1's output, IPA not phys");
+        assert!(
+            v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()),
+            "peer 1's output, IPA not phys"
+        );
     }
 
     #[test]
     fn bad_targets_are_named() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut sys = cellboot_config::load_system(&root.join("boards/qemu-virt/hostile.toml")).expect("hostile.toml compiles");
+        let mut sys =
+            cellboot_config::load_system(&root.join("boards/qemu-virt/hostile.toml")).expect("hostile.toml compiles");
         let ai = sys.cell_names.iter().position(|n| n == "attacker").unwrap();
         let args = &mut sys.config.cells[ai].boot.bootargs;
         let good = cellboot_abi::str_field(args).to_string();
-        assert!(cellboot_abi::set_str_field(args, &good.replace("attack.rtos_irq=144", "attack.rtos_irq=0x")));
+        assert!(cellboot_abi::set_str_field(
+            args,
+            &good.replace("attack.rtos_irq=144", "attack.rtos_irq=0x")
+        ));
         let e = super::expect(&sys).unwrap_err().to_string();
-        assert!(e.contains("attacker cell's bootargs") && e.contains("attack.rtos_irq=\"0x\""), "{e}");
+        assert!(
+            e.contains("attacker cell's bootargs") && e.contains("attack.rtos_irq=\"0x\""),
+            "{e}"
+        );
         let args = &mut sys.config.cells[ai].boot.bootargs;
-        assert!(cellboot_abi::set_str_field(args, &good.replace("attack.shim=0x40200000", "")));
+        assert!(cellboot_abi::set_str_field(
+            args,
+            &good.replace("attack.shim=0x40200000", "")
+        ));
         let e = super::expect(&sys).unwrap_err().to_string();
         assert!(e.contains("lack attack.shim="), "{e}");
     }

@@ -2,9 +2,9 @@
 //! then a `PayloadTable` and the payloads it lists, each 4 KiB aligned; the
 //! header's `image_size` is patched to the whole file (docs/boot-flow.md).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use cellboot_abi::zerocopy::{FromZeros, IntoBytes};
-use cellboot_abi::{payload_kind, PayloadEntry, PayloadTable, MAX_PAYLOADS, PAYLOAD_ALIGN, PAYLOAD_MAGIC};
+use cellboot_abi::{MAX_PAYLOADS, PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, payload_kind};
 
 /// Offset of the magic "ARM\x64" in the arm64 Image header.
 pub const IMAGE_MAGIC_OFFSET: usize = 0x38;
@@ -48,7 +48,10 @@ pub fn pack(shim: &[u8], parts: &[Part]) -> Result<Packed> {
     let shim_end = if shim_has_header {
         let image_size = u64::from_le_bytes(shim[IMAGE_SIZE_OFFSET..IMAGE_SIZE_OFFSET + 8].try_into().unwrap());
         if image_size < shim.len() as u64 {
-            bail!("shim header image_size {image_size:#x} is smaller than its binary ({:#x} bytes): check _end in linker/shim.ld", shim.len());
+            bail!(
+                "shim header image_size {image_size:#x} is smaller than its binary ({:#x} bytes): check _end in linker/shim.ld",
+                shim.len()
+            );
         }
         image_size
     } else {
@@ -59,8 +62,16 @@ pub fn pack(shim: &[u8], parts: &[Part]) -> Result<Packed> {
     table.magic = PAYLOAD_MAGIC;
     table.count = parts.len() as u32;
     let mut layout = vec![
-        Placed { what: "shim (binary + bss/stacks/tables up to _end)".into(), file_offset: 0, size: shim_end },
-        Placed { what: "payload table".into(), file_offset: table_off, size: size_of::<PayloadTable>() as u64 },
+        Placed {
+            what: "shim (binary + bss/stacks/tables up to _end)".into(),
+            file_offset: 0,
+            size: shim_end,
+        },
+        Placed {
+            what: "payload table".into(),
+            file_offset: table_off,
+            size: size_of::<PayloadTable>() as u64,
+        },
     ];
     let mut rel = align(size_of::<PayloadTable>() as u64, PAYLOAD_ALIGN);
     for (i, p) in parts.iter().enumerate() {
@@ -68,7 +79,13 @@ pub fn pack(shim: &[u8], parts: &[Part]) -> Result<Packed> {
         if !cellboot_abi::set_str_field(&mut name, &p.name) {
             bail!("payload name {:?} is longer than 23 bytes", p.name);
         }
-        table.entries[i] = PayloadEntry { kind: p.kind, _pad: 0, offset: rel, size: p.data.len() as u64, name };
+        table.entries[i] = PayloadEntry {
+            kind: p.kind,
+            _pad: 0,
+            offset: rel,
+            size: p.data.len() as u64,
+            name,
+        };
         layout.push(Placed {
             what: format!("payload {i}: {} ({})", p.name, kind_name(p.kind)),
             file_offset: table_off + rel,
@@ -86,7 +103,11 @@ pub fn pack(shim: &[u8], parts: &[Part]) -> Result<Packed> {
     if shim_has_header {
         bytes[IMAGE_SIZE_OFFSET..IMAGE_SIZE_OFFSET + 8].copy_from_slice(&total.to_le_bytes());
     }
-    Ok(Packed { bytes, layout, shim_has_header })
+    Ok(Packed {
+        bytes,
+        layout,
+        shim_has_header,
+    })
 }
 
 pub fn kind_name(kind: u32) -> &'static str {
@@ -106,7 +127,11 @@ pub fn print_layout(p: &Packed) {
     for l in &p.layout {
         eprintln!("    {:#010x} {:>10} bytes  {}", l.file_offset, l.size, l.what);
     }
-    eprintln!("    {:#010x}            end (header image_size = {:#x})", p.bytes.len(), p.bytes.len());
+    eprintln!(
+        "    {:#010x}            end (header image_size = {:#x})",
+        p.bytes.len(),
+        p.bytes.len()
+    );
 }
 
 /// Reads the table back from a packed image (used by tests and `describe`).
@@ -115,7 +140,9 @@ pub fn read_table(img: &[u8]) -> Result<(usize, PayloadTable)> {
     let mut off = 0;
     while off + size_of::<PayloadTable>() <= img.len() {
         if img[off..off + 8] == PAYLOAD_MAGIC {
-            let (t, _) = PayloadTable::read_from_prefix(&img[off..]).ok().context("short table")?;
+            let (t, _) = PayloadTable::read_from_prefix(&img[off..])
+                .ok()
+                .context("short table")?;
             return Ok((off, t));
         }
         off += PAYLOAD_ALIGN as usize;
@@ -138,8 +165,16 @@ mod tests {
     fn table_follows_image_size_and_payloads_are_aligned() {
         let shim = shim_with_header(5000, 0x2_3456);
         let parts = [
-            Part { kind: payload_kind::SYSCONFIG, name: "sysconfig".into(), data: vec![1; 100] },
-            Part { kind: payload_kind::KERNEL, name: "linux.kernel".into(), data: vec![2; 9000] },
+            Part {
+                kind: payload_kind::SYSCONFIG,
+                name: "sysconfig".into(),
+                data: vec![1; 100],
+            },
+            Part {
+                kind: payload_kind::KERNEL,
+                name: "linux.kernel".into(),
+                data: vec![2; 9000],
+            },
         ];
         let p = pack(&shim, &parts).unwrap();
         let (off, t) = read_table(&p.bytes).unwrap();
@@ -153,7 +188,10 @@ mod tests {
         let patched = u64::from_le_bytes(p.bytes[16..24].try_into().unwrap());
         assert_eq!(patched, p.bytes.len() as u64);
         assert_eq!(p.bytes.len() as u64 % PAYLOAD_ALIGN, 0);
-        assert!(p.bytes[5000..0x2_4000].iter().all(|&b| b == 0), "padding must be zero (BSS)");
+        assert!(
+            p.bytes[5000..0x2_4000].iter().all(|&b| b == 0),
+            "padding must be zero (BSS)"
+        );
     }
 
     #[test]
@@ -163,7 +201,15 @@ mod tests {
 
     #[test]
     fn headerless_skeleton_is_packed_unpatched() {
-        let p = pack(&[], &[Part { kind: 2, name: "loader".into(), data: vec![7; 3] }]).unwrap();
+        let p = pack(
+            &[],
+            &[Part {
+                kind: 2,
+                name: "loader".into(),
+                data: vec![7; 3],
+            }],
+        )
+        .unwrap();
         assert!(!p.shim_has_header);
         assert_eq!(read_table(&p.bytes).unwrap().0, 0x1000);
     }

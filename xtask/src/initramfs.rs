@@ -26,7 +26,9 @@ pub fn initramfs() -> Result<std::path::PathBuf> {
 /// initramfs appends its files after it.
 pub fn busybox_base(busybox: &[u8], init: &[u8], extra_dirs: &[&str]) -> Cpio {
     let mut c = Cpio::new();
-    let dirs = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root"];
+    let dirs = [
+        "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "root",
+    ];
     for d in dirs.iter().chain(extra_dirs) {
         c.dir(d);
     }

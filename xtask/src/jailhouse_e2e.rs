@@ -20,7 +20,9 @@ pub fn expect(board: &str) -> Vec<String> {
     vec![
         "[shim] cell jh-a: image 0x0+".into(),
         "[shim] cell jh-b: image 0x0+".into(),
-        format!("[jh-b] jh-conform: done: console hypercall, cmdline \"peer=b reset-once\", GICv{gic}, timer ok: 20 ticks at 10 Hz in "),
+        format!(
+            "[jh-b] jh-conform: done: console hypercall, cmdline \"peer=b reset-once\", GICv{gic}, timer ok: 20 ticks at 10 Hz in "
+        ),
         format!(" ms, ivshmem ID 1 SPI {spi_b}, 5 doorbells each way"),
         format!("jh-conform: done: console PL011, cmdline \"peer=a\", GICv{gic}, timer ok: 20 ticks at 10 Hz in "),
         format!(" ms, ivshmem ID 0 SPI {spi_a}, 5 doorbells each way"),

@@ -49,11 +49,17 @@ struct ImageArgs {
 impl ImageArgs {
     /// The inmates and partition initramfs first for systems that need them.
     fn build(&self) -> Result<std::path::PathBuf> {
-        let ImageArgs { board, system, release, .. } = self;
+        let ImageArgs {
+            board, system, release, ..
+        } = self;
         if partition::SYSTEMS.contains(&system.as_str()) {
             partition::prepare(board, *release)?;
         }
-        assemble::build(&assemble::BuildOpts { board, system, release: *release })
+        assemble::build(&assemble::BuildOpts {
+            board,
+            system,
+            release: *release,
+        })
     }
 }
 
@@ -130,13 +136,28 @@ fn real_main() -> Result<()> {
             c.arg("-kernel").arg(&img);
             cmd::step("booting (QEMU monitor: Ctrl-A c, quit: Ctrl-A x)");
             if !q.exits_on_poweroff {
-                eprintln!("    note: QEMU {} does not exit on poweroff: quit with Ctrl-A x", q.machine);
+                eprintln!(
+                    "    note: QEMU {} does not exit on poweroff: quit with Ctrl-A x",
+                    q.machine
+                );
             }
             cmd::run(&mut c)?;
         }
-        Cmd::Test { board, cases, no_unit, no_e2e, release } => {
+        Cmd::Test {
+            board,
+            cases,
+            no_unit,
+            no_e2e,
+            release,
+        } => {
             toolchain::ensure()?;
-            test_cmd::test(&test_cmd::TestOpts { board, cases, no_unit, no_e2e, release })?;
+            test_cmd::test(&test_cmd::TestOpts {
+                board,
+                cases,
+                no_unit,
+                no_e2e,
+                release,
+            })?;
         }
         Cmd::Bench { board, only, phases } => {
             toolchain::ensure()?;

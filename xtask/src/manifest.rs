@@ -41,7 +41,11 @@ impl Entry {
     /// The file with this role, as an absolute path.
     pub fn file(&self, role: &str) -> Result<PathBuf> {
         let rel = self.files.get(role).with_context(|| {
-            format!("{}: {} has no `{role}` file: run `cargo xtask fetch`", paths::show(&path()), self.package)
+            format!(
+                "{}: {} has no `{role}` file: run `cargo xtask fetch`",
+                paths::show(&path()),
+                self.package
+            )
         })?;
         Ok(paths::root().join(rel))
     }
@@ -57,8 +61,10 @@ pub fn path() -> PathBuf {
 
 pub fn load() -> Result<Manifest> {
     let p = path();
-    let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a fetch manifest: run `cargo xtask fetch`", paths::show(&p)))
+    let text = std::fs::read_to_string(&p)
+        .with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a fetch manifest: run `cargo xtask fetch`", paths::show(&p)))
 }
 
 /// The previous manifest, if there is a readable one.
@@ -87,12 +93,21 @@ mod tests {
             kernel_release: None,
             files: [("busybox".to_string(), "build/guest/bb/bin/busybox".to_string())].into(),
         };
-        let m = Manifest { cloud: e.clone(), generic: e.clone(), busybox: e };
+        let m = Manifest {
+            cloud: e.clone(),
+            generic: e.clone(),
+            busybox: e,
+        };
         let json = String::from_utf8(to_json(&m).unwrap()).unwrap();
         assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
         let bad = json.replacen("\"sha256\"", "\"sha\"", 1);
         assert!(serde_json::from_str::<Manifest>(&bad).is_err());
-        assert!(m.busybox.file("busybox").unwrap().ends_with("build/guest/bb/bin/busybox"));
+        assert!(
+            m.busybox
+                .file("busybox")
+                .unwrap()
+                .ends_with("build/guest/bb/bin/busybox")
+        );
         assert!(m.busybox.file("image").is_err());
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::qemu_runner::{self, Case};
 use crate::{assemble, cmd, e2e, fetch, firmware, manifest, paths, qemu_settings};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use cellboot_abi::zerocopy::IntoBytes;
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,9 +23,21 @@ const LINUX_TOOL: &str = "ivshmem-rtt";
 
 /// build/inmates/<name>.bin for every inmate (the system files point there).
 pub fn inmates(release: bool) -> Result<()> {
-    cmd::step(&format!("building the inmates for {} ({})", firmware::TARGET, if release { "release" } else { "debug" }));
+    cmd::step(&format!(
+        "building the inmates for {} ({})",
+        firmware::TARGET,
+        if release { "release" } else { "debug" }
+    ));
     let mut c = cmd::cargo();
-    c.args(["build", "--target", firmware::TARGET, "--message-format=json-render-diagnostics", "-p", "cellboot-inmates", "--bins"]);
+    c.args([
+        "build",
+        "--target",
+        firmware::TARGET,
+        "--message-format=json-render-diagnostics",
+        "-p",
+        "cellboot-inmates",
+        "--bins",
+    ]);
     if release {
         c.arg("--release");
     }
@@ -38,8 +50,12 @@ pub fn inmates(release: bool) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let mut found = 0;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else {
+            continue;
+        };
         if name == LINUX_TOOL {
             // A static Linux ELF: it goes into the initramfs as it is.
             fetch::write_if_changed(&dir.join(name), &std::fs::read(exe)?)?;
@@ -77,7 +93,10 @@ impl Kernel {
         match path.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str()) {
             Some("cloud") => Ok(Kernel::Cloud),
             Some("generic") => Ok(Kernel::Generic),
-            _ => bail!("{}: not build/guest/cloud/Image or build/guest/generic/Image", path.display()),
+            _ => bail!(
+                "{}: not build/guest/cloud/Image or build/guest/generic/Image",
+                path.display()
+            ),
         }
     }
 
@@ -112,14 +131,20 @@ fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
     let pkg = kernel.package()?;
     let deb = pkg.deb_path();
     let name = pkg.package.clone();
-    let kver = pkg.kernel_release.clone().with_context(|| format!("{}: {name} has no kernel_release", paths::show(&manifest::path())))?;
+    let kver = pkg
+        .kernel_release
+        .clone()
+        .with_context(|| format!("{}: {name} has no kernel_release", paths::show(&manifest::path())))?;
     let out = paths::guest().join("uio").join(kernel.name());
-    let members: Vec<String> =
-        ["uio", "uio_pci_generic"].iter().map(|m| format!("lib/modules/{kver}/kernel/drivers/uio/{m}.ko")).collect();
+    let members: Vec<String> = ["uio", "uio_pci_generic"]
+        .iter()
+        .map(|m| format!("lib/modules/{kver}/kernel/drivers/uio/{m}.ko"))
+        .collect();
     std::fs::create_dir_all(&out)?;
     let stamp = out.join(".extracted");
     let stamp_text = format!("{}\n{}\n", pkg.deb, pkg.sha256);
-    let have = std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) && members.iter().all(|m| out.join(m).exists());
+    let have =
+        std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) && members.iter().all(|m| out.join(m).exists());
     if !have {
         // A new kernel's modules replace the old ones entirely.
         std::fs::remove_dir_all(&out)?;
@@ -139,14 +164,23 @@ fn uio_modules(kernel: Kernel) -> Result<Vec<(String, Vec<u8>)>> {
 /// The partition initramfs for `kernel`: the e2e initramfs plus the
 /// Linux-side peer program and that kernel's uio modules.
 pub fn initramfs(kernel: Kernel) -> Result<PathBuf> {
-    cmd::step(&format!("initramfs (partition, {} kernel): busybox + init.sh + ivshmem-peer.sh + uio modules", kernel.name()));
-    let read = |p: PathBuf| std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)));
+    cmd::step(&format!(
+        "initramfs (partition, {} kernel): busybox + init.sh + ivshmem-peer.sh + uio modules",
+        kernel.name()
+    ));
+    let read = |p: PathBuf| {
+        std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)))
+    };
     let busybox = read(manifest::load()?.busybox.file("busybox")?)?;
     let init = read(paths::root().join("qemu/init.sh"))?;
     let peer = read(paths::root().join("qemu/ivshmem-peer.sh"))?;
     let mut c = crate::initramfs::busybox_base(&busybox, &init, &["lib", "lib/modules"]);
     c.file("ivshmem-peer.sh", 0o755, &peer);
-    c.file("bin/ivshmem-rtt", 0o755, &read(paths::build().join("inmates").join(LINUX_TOOL))?);
+    c.file(
+        "bin/ivshmem-rtt",
+        0o755,
+        &read(paths::build().join("inmates").join(LINUX_TOOL))?,
+    );
     for (name, data) in uio_modules(kernel)? {
         c.file(&format!("lib/modules/{name}"), 0o644, &data);
     }
@@ -171,13 +205,22 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// What the rtos cell of `sys` prints while it comes up, in order: on its
 /// CPU, its BAR0 at the start of its vPCI MEM window, the timer PPI.
 fn rtos_up(sys: &cellboot_config::System) -> Result<Vec<String>> {
-    let ri = sys.cell_names.iter().position(|n| n == "rtos").context("the system has no cell named rtos")?;
+    let ri = sys
+        .cell_names
+        .iter()
+        .position(|n| n == "rtos")
+        .context("the system has no cell named rtos")?;
     let cell = &sys.config.cells[ri];
-    let cpu = (0..64).find(|&c| cell.cpu_mask & 1 << c != 0).context("the rtos cell has no CPU")?;
+    let cpu = (0..64)
+        .find(|&c| cell.cpu_mask & 1 << c != 0)
+        .context("the rtos cell has no CPU")?;
     let mpidr = sys.config.board.mpidr[cpu] & 0xff_ffff;
     Ok(vec![
         format!("[rtos] rtos-demo: up on MPIDR {mpidr:#x}"),
-        format!("[rtos] rtos-demo: ivshmem 00:00.0 BAR0 {:#x} id 1/2", cell.vpci.mmio_base),
+        format!(
+            "[rtos] rtos-demo: ivshmem 00:00.0 BAR0 {:#x} id 1/2",
+            cell.vpci.mmio_base
+        ),
         "[rtos] rtos-demo: timer INTID 27 at 100 Hz".into(),
     ])
 }
@@ -217,7 +260,13 @@ const FAIL_ON: &[&str] = &[
 /// Image for `system` with the Linux cell's round-trip counts (shell loop,
 /// ivshmem-rtt program).
 fn image(board: &str, system: &str, release: bool, rtt: u32, rtt_native: u32) -> Result<PathBuf> {
-    image_with(board, system, release, &format!(" cellboot.rtt={rtt} cellboot.rtt_native={rtt_native}"), system)
+    image_with(
+        board,
+        system,
+        release,
+        &format!(" cellboot.rtt={rtt} cellboot.rtt_native={rtt_native}"),
+        system,
+    )
 }
 
 /// [`image`] with `extra` appended to the Linux cell's bootargs, written as
@@ -252,7 +301,8 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             // reboot=s1: Linux resets from CPU 1, so the shim restarts the
             // boot CPU through CPU_ON (cell-reset covers the boot CPU's own call).
             let extra = " cellboot.rtt=5 cellboot.rtt_native=20 cellboot.reboot=1 reboot=s1";
-            c.arg("-kernel").arg(image_with(board, "two-cell", release, extra, name)?);
+            c.arg("-kernel")
+                .arg(image_with(board, "two-cell", release, extra, name)?);
             let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
             e.extend(e2e::reset_markers(strings(LINUX_PEER), 1)?);
             let mut fail_on = strings(FAIL_ON);
@@ -263,7 +313,10 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             c.arg("-kernel").arg(image(board, "hostile", release, 20, 200)?);
             let mut fail_on = strings(FAIL_ON);
             fail_on.extend(strings(crate::hostile::FAIL_ON));
-            (crate::hostile::expect(&assemble::load_system(board, "hostile")?)?, fail_on)
+            (
+                crate::hostile::expect(&assemble::load_system(board, "hostile")?)?,
+                fail_on,
+            )
         }
         "ecam-fast" => {
             inmates(release)?;
@@ -273,8 +326,16 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
             c.arg("-kernel").arg(&img);
             let mut fail_on = strings(FAIL_ON);
-            fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied", "is no config cycle"]));
-            let expect = strings(&["ecam-bench: config reads from the mapped image agree", "ecam-bench: mapped ", "PSCI SYSTEM_OFF"]);
+            fail_on.extend(strings(&[
+                "ecam-bench: FAIL",
+                "cell ecam-bench: denied",
+                "is no config cycle",
+            ]));
+            let expect = strings(&[
+                "ecam-bench: config reads from the mapped image agree",
+                "ecam-bench: mapped ",
+                "PSCI SYSTEM_OFF",
+            ]);
             (expect, fail_on)
         }
         "jailhouse-demo" => {
@@ -289,8 +350,18 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };
     // Logs: build/logs/<case>.log on QEMU virt (as before), <board>-<case>.log elsewhere.
-    let log_name = if board == "qemu-virt" { name.to_string() } else { format!("{board}-{name}") };
-    Ok(Case { name: log_name, qemu: c, expect, fail_on, timeout: Duration::from_secs(300) })
+    let log_name = if board == "qemu-virt" {
+        name.to_string()
+    } else {
+        format!("{board}-{name}")
+    };
+    Ok(Case {
+        name: log_name,
+        qemu: c,
+        expect,
+        fail_on,
+        timeout: Duration::from_secs(300),
+    })
 }
 
 /// `xtask bench` row: ivshmem round trips Linux → rtos-demo → Linux, as the
@@ -301,12 +372,23 @@ pub fn bench_rtt(board: &str, n: u32, n_native: u32) -> Result<Rtt> {
     c.arg("-kernel").arg(image(board, "two-cell", true, n, n_native)?);
     let mut e = rtos_up(&assemble::load_system(board, "two-cell")?)?;
     e.extend(strings(LINUX_PEER));
-    let o = qemu_runner::run(Case { name: format!("bench-{board}-two-cell-rtt"), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(600) })?;
+    let o = qemu_runner::run(Case {
+        name: format!("bench-{board}-two-cell-rtt"),
+        qemu: c,
+        expect: e,
+        fail_on: strings(FAIL_ON),
+        timeout: Duration::from_secs(600),
+    })?;
     if !o.passed {
-        bail!("bench-{board}-two-cell-rtt: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
+        bail!(
+            "bench-{board}-two-cell-rtt: {}\n{}",
+            o.detail,
+            qemu_runner::tail(&o.log, 30)
+        );
     }
     let log = std::fs::read_to_string(&o.log)?;
-    let shell = parse_rtt(&log, "CELLBOOT: rtt ").context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")?;
+    let shell =
+        parse_rtt(&log, "CELLBOOT: rtt ").context("no `CELLBOOT: rtt n=.. median_us=.. max_us=..` line in the log")?;
     let native = parse_rtt(&log, "CELLBOOT: rtt-native ").context("no `CELLBOOT: rtt-native n=..` line in the log")?;
     Ok(Rtt { shell, native })
 }
@@ -331,13 +413,20 @@ pub fn bench_irq(board: &str, direct: bool, n_native: u32) -> Result<IrqBench> {
         }
     }
     let name = format!("bench-{board}-irq-{}", if direct { "direct" } else { "vgic" });
-    let o = qemu_runner::run(Case { name: name.clone(), qemu: c, expect: e, fail_on: strings(FAIL_ON), timeout: Duration::from_secs(900) })?;
+    let o = qemu_runner::run(Case {
+        name: name.clone(),
+        qemu: c,
+        expect: e,
+        fail_on: strings(FAIL_ON),
+        timeout: Duration::from_secs(900),
+    })?;
     if !o.passed {
         bail!("{name}: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
     }
     let log = std::fs::read_to_string(&o.log)?;
     let rtt = parse_rtt(&log, "CELLBOOT: rtt-native ").context("no `CELLBOOT: rtt-native n=..` line in the log")?;
-    let timer = parse_timer_latency(&log).context("no `rtos-demo: timer latency ... n= avg_ticks= max_ticks= cntfrq=` line in the log")?;
+    let timer = parse_timer_latency(&log)
+        .context("no `rtos-demo: timer latency ... n= avg_ticks= max_ticks= cntfrq=` line in the log")?;
     Ok(IrqBench { timer, rtt })
 }
 
@@ -351,10 +440,19 @@ pub struct IrqBench {
 
 fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64, f64)> {
     let line = log.lines().find_map(|l| l.split("rtos-demo: timer latency ").nth(1))?;
-    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     let hz = field("cntfrq=")?.max(1) as f64;
     let ns = |ticks: u64| ticks as f64 * 1e9 / hz;
-    Some((field("n=")?, ns(field("min_ticks=")?), ns(field("avg_ticks=")?), ns(field("max_ticks=")?)))
+    Some((
+        field("n=")?,
+        ns(field("min_ticks=")?),
+        ns(field("avg_ticks=")?),
+        ns(field("max_ticks=")?),
+    ))
 }
 
 /// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
@@ -371,8 +469,19 @@ pub fn bench_ecam(board: &str) -> Result<EcamReads> {
     c.arg("-kernel").arg(&img);
     let mut fail_on = strings(FAIL_ON);
     fail_on.extend(strings(&["ecam-bench: FAIL", "cell ecam-bench: denied"]));
-    let expect = strings(&["ecam-bench: virtual ", "ecam-bench: floor ", "ecam-bench: el1 ", "ecam-bench: mapped "]);
-    let o = qemu_runner::run(Case { name: "bench-ecam".into(), qemu: c, expect, fail_on, timeout: Duration::from_secs(120) })?;
+    let expect = strings(&[
+        "ecam-bench: virtual ",
+        "ecam-bench: floor ",
+        "ecam-bench: el1 ",
+        "ecam-bench: mapped ",
+    ]);
+    let o = qemu_runner::run(Case {
+        name: "bench-ecam".into(),
+        qemu: c,
+        expect,
+        fail_on,
+        timeout: Duration::from_secs(120),
+    })?;
     if !o.passed {
         bail!("bench-ecam: {}\n{}", o.detail, qemu_runner::tail(&o.log, 30));
     }
@@ -410,8 +519,16 @@ fn parse_ecam(log: &str) -> Option<EcamReads> {
         let line = log.lines().find_map(|l| l.split(marker).nth(1))?;
         Some(line.split_whitespace().map(str::to_owned).collect())
     };
-    let (main, floor, el1) = (words("ecam-bench: mapped ")?, words("ecam-bench: floor ")?, words("ecam-bench: el1 ")?);
-    let after = |w: &[String], k: &str| w.iter().position(|x| x == k).and_then(|i| w.get(i + 1)?.parse::<u64>().ok());
+    let (main, floor, el1) = (
+        words("ecam-bench: mapped ")?,
+        words("ecam-bench: floor ")?,
+        words("ecam-bench: el1 ")?,
+    );
+    let after = |w: &[String], k: &str| {
+        w.iter()
+            .position(|x| x == k)
+            .and_then(|i| w.get(i + 1)?.parse::<u64>().ok())
+    };
     let r = EcamReads {
         mapped: main.first()?.parse().ok()?,
         direct: after(&main, "direct")?,
@@ -434,7 +551,11 @@ pub struct Rtt {
 /// (n, median µs, max µs) from the peer script's rtt marker.
 fn parse_rtt(log: &str, marker: &str) -> Option<(u32, u64, u64)> {
     let line = log.lines().find_map(|l| l.split(marker).nth(1))?;
-    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     Some((field("n=")? as u32, field("median_us=")?, field("max_us=")?))
 }
 
@@ -452,7 +573,10 @@ mod tests {
         let log = "[rtos] rtos-demo: timer latency (CNTV_CVAL -> handler) n=812 min_ticks=3 avg_ticks=25 max_ticks=400 cntfrq=62500000\r\n";
         assert!(log.starts_with(super::TIMER_LATENCY));
         assert_eq!(super::parse_timer_latency(log), Some((812, 48.0, 400.0, 6400.0)));
-        assert_eq!(super::parse_timer_latency("rtos-demo: timer latency n=1 avg_ticks=x"), None);
+        assert_eq!(
+            super::parse_timer_latency("rtos-demo: timer latency n=1 avg_ticks=x"),
+            None
+        );
     }
 
     #[test]
@@ -460,20 +584,50 @@ mod tests {
         let log = "x\r\nCELLBOOT: rtt n=50 median_us=8123 max_us=20111 (busybox devmem, TCG)\r\nCELLBOOT: rtt-native n=200 min_us=90 median_us=120 max_us=900 (x)\r\n";
         assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt "), Some((50, 8123, 20111)));
         assert_eq!(super::parse_rtt(log, "CELLBOOT: rtt-native "), Some((200, 120, 900)));
-        assert_eq!(super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1", "CELLBOOT: rtt "), None);
+        assert_eq!(
+            super::parse_rtt("CELLBOOT: rtt n=5 median_us= max_us=1", "CELLBOOT: rtt "),
+            None
+        );
     }
 
     #[test]
     fn parses_the_ecam_bench_line() {
         let log = "x\r\n[ecam-bench] ecam-bench: floor hvc 1500 trap 1800 reads 2000\r\n[ecam-bench] ecam-bench: el1 svc 900 reads 2000\r\n[ecam-bench] ecam-bench: mapped 5000 direct 2500 reads 2000 cntfrq 62500000\r\n";
         let r = super::parse_ecam(log).unwrap();
-        assert_eq!(r, super::EcamReads { mapped: 5000, direct: 2500, hvc: 1500, trap: 1800, svc: 900, reads: 2000, cntfrq: 62_500_000 });
+        assert_eq!(
+            r,
+            super::EcamReads {
+                mapped: 5000,
+                direct: 2500,
+                hvc: 1500,
+                trap: 1800,
+                svc: 900,
+                reads: 2000,
+                cntfrq: 62_500_000
+            }
+        );
         assert_eq!(r.ns(r.mapped), 40.0);
         let el1 = "ecam-bench: el1 svc 1 reads 2000\n";
-        assert_eq!(super::parse_ecam(&format!("ecam-bench: floor hvc 1 trap 1 reads 0\n{el1}ecam-bench: mapped 5 direct 2 reads 0 cntfrq 1")), None);
-        assert_eq!(super::parse_ecam(&format!("{el1}ecam-bench: mapped 5 direct 2 reads 2000 cntfrq 1")), None, "floor line missing");
-        assert_eq!(super::parse_ecam("ecam-bench: floor hvc 1 trap 1 reads 2000\necam-bench: mapped 5 direct 2 reads 2000 cntfrq 1"), None, "el1 line missing");
-        let mismatched = format!("ecam-bench: floor hvc 1 trap 1 reads 10\n{el1}ecam-bench: mapped 5 direct 2 reads 2000 cntfrq 1");
+        assert_eq!(
+            super::parse_ecam(&format!(
+                "ecam-bench: floor hvc 1 trap 1 reads 0\n{el1}ecam-bench: mapped 5 direct 2 reads 0 cntfrq 1"
+            )),
+            None
+        );
+        assert_eq!(
+            super::parse_ecam(&format!("{el1}ecam-bench: mapped 5 direct 2 reads 2000 cntfrq 1")),
+            None,
+            "floor line missing"
+        );
+        assert_eq!(
+            super::parse_ecam(
+                "ecam-bench: floor hvc 1 trap 1 reads 2000\necam-bench: mapped 5 direct 2 reads 2000 cntfrq 1"
+            ),
+            None,
+            "el1 line missing"
+        );
+        let mismatched =
+            format!("ecam-bench: floor hvc 1 trap 1 reads 10\n{el1}ecam-bench: mapped 5 direct 2 reads 2000 cntfrq 1");
         assert_eq!(super::parse_ecam(&mismatched), None, "floor timed over another count");
     }
 }

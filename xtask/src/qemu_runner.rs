@@ -106,7 +106,11 @@ pub fn run(mut case: Case) -> Result<Outcome> {
                 }
                 // Once every marker is in, what follows the last one (a
                 // cell's normal shutdown line, say) is not the case's business.
-                let judged = if next == case.expect.len() { &text[..pos] } else { &text[..] };
+                let judged = if next == case.expect.len() {
+                    &text[..pos]
+                } else {
+                    &text[..]
+                };
                 if let Some(bad) = case.fail_on.iter().find(|f| judged.contains(f.as_str())) {
                     break Err(format!("console shows {bad:?}"));
                 }
@@ -120,7 +124,10 @@ pub fn run(mut case: Case) -> Result<Outcome> {
             }
             Err(_) => {
                 missed_marker = true;
-                break Err(format!("timed out after {:?} waiting for {:?}", case.timeout, case.expect[next]));
+                break Err(format!(
+                    "timed out after {:?} waiting for {:?}",
+                    case.timeout, case.expect[next]
+                ));
             }
         }
     };
@@ -143,10 +150,21 @@ pub fn run(mut case: Case) -> Result<Outcome> {
     drop(readers);
     writeln!(log, "\n[xtask: QEMU {status}]")?;
     let (passed, detail) = match result {
-        Ok(()) => (true, format!("all {} markers in {:.2}s", case.expect.len(), elapsed.as_secs_f64())),
+        Ok(()) => (
+            true,
+            format!("all {} markers in {:.2}s", case.expect.len(), elapsed.as_secs_f64()),
+        ),
         Err(why) => (false, why),
     };
-    Ok(Outcome { name: case.name, passed, elapsed, cpu, detail, log: log_path, missed_marker })
+    Ok(Outcome {
+        name: case.name,
+        passed,
+        elapsed,
+        cpu,
+        detail,
+        log: log_path,
+        missed_marker,
+    })
 }
 
 /// Sum of the on-CPU time of every thread of process `pid`
@@ -208,16 +226,34 @@ mod tests {
 
     #[test]
     fn failure_marker_fails_at_once() {
-        let o = sh("failmark", "echo CELLBOOT: FAIL x; sleep 30", &["done"], &["CELLBOOT: FAIL"], 20_000);
+        let o = sh(
+            "failmark",
+            "echo CELLBOOT: FAIL x; sleep 30",
+            &["done"],
+            &["CELLBOOT: FAIL"],
+            20_000,
+        );
         assert!(!o.passed && o.detail.contains("FAIL"), "{}", o.detail);
     }
 
     #[test]
     fn failure_markers_count_up_to_the_last_marker_only() {
         // One write, so both lines arrive in the same chunk.
-        let o = sh("after", "printf 'done\\ncell shut down\\n'", &["done"], &["shut down"], 5000);
+        let o = sh(
+            "after",
+            "printf 'done\\ncell shut down\\n'",
+            &["done"],
+            &["shut down"],
+            5000,
+        );
         assert!(o.passed, "{}", o.detail);
-        let o = sh("before", "printf 'cell shut down\\ndone\\n'", &["done"], &["shut down"], 5000);
+        let o = sh(
+            "before",
+            "printf 'cell shut down\\ndone\\n'",
+            &["done"],
+            &["shut down"],
+            5000,
+        );
         assert!(!o.passed && o.detail.contains("shut down"), "{}", o.detail);
     }
 
@@ -232,7 +268,11 @@ mod tests {
     #[test]
     fn timeout_names_the_missing_marker() {
         let o = sh("timeout", "echo one; exec sleep 60", &["one", "two"], &[], 500);
-        assert!(!o.passed && o.detail.contains("timed out") && o.detail.contains("\"two\""), "{}", o.detail);
+        assert!(
+            !o.passed && o.detail.contains("timed out") && o.detail.contains("\"two\""),
+            "{}",
+            o.detail
+        );
         assert!(std::fs::read_to_string(&o.log).unwrap().contains("one"));
     }
 }

@@ -67,7 +67,10 @@ impl QemuSettings {
 
     /// The DTB the board boots with: QEMU's dump or the board's file.
     pub fn board_dtb(&self) -> Option<std::path::PathBuf> {
-        self.boot_dtb.as_ref().or(self.fixture_dtb.as_ref()).map(|f| paths::fixtures().join(f))
+        self.boot_dtb
+            .as_ref()
+            .or(self.fixture_dtb.as_ref())
+            .map(|f| paths::fixtures().join(f))
     }
 }
 

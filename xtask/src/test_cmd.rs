@@ -1,7 +1,7 @@
 //! `xtask test`: host tests, firmware builds, then end-to-end QEMU boots.
 
 use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, partition, paths, qemu_runner};
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 pub struct TestOpts {
     pub board: String,
@@ -21,7 +21,15 @@ pub fn test(o: &TestOpts) -> Result<()> {
         cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
         // The loader firmware's cellfdt (firmware.rs): same results required.
         cmd::step("test 2/4: cellfdt and the loader with cellfdt's `size` feature");
-        cmd::run(cmd::cargo().args(["test", "-p", "cellfdt", "-p", "cellboot-loader", "--features", "cellfdt/size"]))?;
+        cmd::run(cmd::cargo().args([
+            "test",
+            "-p",
+            "cellfdt",
+            "-p",
+            "cellboot-loader",
+            "--features",
+            "cellfdt/size",
+        ]))?;
     }
     cmd::step("test 3/4: firmware builds (debug and release)");
     let sys = assemble::load_system(&o.board, "linux-demo")?;
@@ -39,12 +47,22 @@ pub fn test(o: &TestOpts) -> Result<()> {
         all.extend(e2e::OTHER_BOARD_CASES);
         all.extend(crate::board_new_case::CASES);
     }
-    let names: Vec<&str> = if o.cases.is_empty() { all } else { o.cases.iter().map(String::as_str).collect() };
+    let names: Vec<&str> = if o.cases.is_empty() {
+        all
+    } else {
+        o.cases.iter().map(String::as_str).collect()
+    };
     let mut outcomes = Vec::new();
     for name in names {
         cmd::step(&format!("e2e {name}"));
         let (board, inner) = name.split_once('/').unwrap_or((&o.board, name));
-        let make = || if partition::CASES.contains(&inner) { partition::case(inner, board, o.release) } else { e2e::case(name, &o.board, o.release) };
+        let make = || {
+            if partition::CASES.contains(&inner) {
+                partition::case(inner, board, o.release)
+            } else {
+                e2e::case(name, &o.board, o.release)
+            }
+        };
         let mut outcome = qemu_runner::run(make()?)?;
         if !outcome.passed && outcome.missed_marker && partition::CASES.contains(&inner) {
             // Cells share the board's one UART: a Linux line written while
@@ -53,7 +71,11 @@ pub fn test(o: &TestOpts) -> Result<()> {
             // a failure marker is never retried.
             let first = outcome.log.with_extension("first-try.log");
             std::fs::rename(&outcome.log, &first)?;
-            eprintln!("    {name}: {} (log {}); trying once more", outcome.detail, paths::show(&first));
+            eprintln!(
+                "    {name}: {} (log {}); trying once more",
+                outcome.detail,
+                paths::show(&first)
+            );
             let why = outcome.detail;
             outcome = qemu_runner::run(make()?)?;
             outcome.detail = format!("{} (second try; first: {why})", outcome.detail);
@@ -61,7 +83,11 @@ pub fn test(o: &TestOpts) -> Result<()> {
         if outcome.passed {
             eprintln!("    PASS {name}: {}", outcome.detail);
         } else {
-            eprintln!("    FAIL {name}: {}\n    --- last lines of {} ---", outcome.detail, outcome.log.display());
+            eprintln!(
+                "    FAIL {name}: {}\n    --- last lines of {} ---",
+                outcome.detail,
+                outcome.log.display()
+            );
             eprintln!("{}", qemu_runner::tail(&outcome.log, 40));
             eprintln!("    ---");
         }
@@ -69,11 +95,21 @@ pub fn test(o: &TestOpts) -> Result<()> {
     }
     eprintln!("\ne2e summary:");
     for o in &outcomes {
-        eprintln!("    {:<4} {:<24} {}", if o.passed { "PASS" } else { "FAIL" }, o.name, o.detail);
+        eprintln!(
+            "    {:<4} {:<24} {}",
+            if o.passed { "PASS" } else { "FAIL" },
+            o.name,
+            o.detail
+        );
     }
     let failed: Vec<&str> = outcomes.iter().filter(|o| !o.passed).map(|o| o.name.as_str()).collect();
     if !failed.is_empty() {
-        bail!("{} of {} e2e case(s) failed: {} (logs in build/logs/)", failed.len(), outcomes.len(), failed.join(", "));
+        bail!(
+            "{} of {} e2e case(s) failed: {} (logs in build/logs/)",
+            failed.len(),
+            outcomes.len(),
+            failed.join(", ")
+        );
     }
     Ok(())
 }

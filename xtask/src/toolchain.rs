@@ -5,7 +5,7 @@
 //! with "can't find crate for `core`".
 
 use crate::{cmd, paths};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 /// What `rust-toolchain.toml` pins.
@@ -37,8 +37,17 @@ struct Section {
 
 pub fn parse(text: &str) -> Result<Pinned> {
     let f: File = toml::from_str(text).context("rust-toolchain.toml")?;
-    let Section { channel, targets, components, .. } = f.toolchain;
-    Ok(Pinned { channel, targets, components })
+    let Section {
+        channel,
+        targets,
+        components,
+        ..
+    } = f.toolchain;
+    Ok(Pinned {
+        channel,
+        targets,
+        components,
+    })
 }
 
 fn pinned() -> Result<Pinned> {
@@ -53,7 +62,12 @@ pub fn missing<'a>(wanted: &'a [String], installed: &str, host: &str) -> Vec<&'a
     wanted
         .iter()
         .map(String::as_str)
-        .filter(|w| !installed.lines().map(str::trim).any(|l| l == *w || l == format!("{w}-{host}")))
+        .filter(|w| {
+            !installed
+                .lines()
+                .map(str::trim)
+                .any(|l| l == *w || l == format!("{w}-{host}"))
+        })
         .collect()
 }
 
@@ -63,9 +77,8 @@ pub fn ensure() -> Result<()> {
     if !cmd::have("rustup") {
         return check_without_rustup(&p);
     }
-    let list = |what: &str| {
-        cmd::output(Command::new("rustup").args([what, "list", "--installed", "--toolchain", &p.channel]))
-    };
+    let list =
+        |what: &str| cmd::output(Command::new("rustup").args([what, "list", "--installed", "--toolchain", &p.channel]));
     let host = host_triple()?;
     let targets_have = list("target")?;
     let components_have = list("component")?;
@@ -81,12 +94,24 @@ pub fn ensure() -> Result<()> {
     if !components.is_empty() {
         what.push(format!("components {}", components.join(", ")));
     }
-    cmd::step(&format!("toolchain {} (rust-toolchain.toml): installing {}", p.channel, what.join("; ")));
+    cmd::step(&format!(
+        "toolchain {} (rust-toolchain.toml): installing {}",
+        p.channel,
+        what.join("; ")
+    ));
     if !targets.is_empty() {
-        cmd::run(Command::new("rustup").args(["target", "add", "--toolchain", &p.channel]).args(&targets))?;
+        cmd::run(
+            Command::new("rustup")
+                .args(["target", "add", "--toolchain", &p.channel])
+                .args(&targets),
+        )?;
     }
     if !components.is_empty() {
-        cmd::run(Command::new("rustup").args(["component", "add", "--toolchain", &p.channel]).args(&components))?;
+        cmd::run(
+            Command::new("rustup")
+                .args(["component", "add", "--toolchain", &p.channel])
+                .args(&components),
+        )?;
     }
     Ok(())
 }
@@ -95,7 +120,12 @@ pub fn ensure() -> Result<()> {
 fn check_without_rustup(p: &Pinned) -> Result<()> {
     let sysroot = cmd::output(Command::new("rustc").args(["--print", "sysroot"]))?;
     let lib = std::path::Path::new(sysroot.trim()).join("lib/rustlib");
-    let absent: Vec<&str> = p.targets.iter().map(String::as_str).filter(|t| !lib.join(t).is_dir()).collect();
+    let absent: Vec<&str> = p
+        .targets
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !lib.join(t).is_dir())
+        .collect();
     if !absent.is_empty() {
         bail!(
             "no rustup to install the firmware targets {} into {}: install rustup, or add them to this toolchain",
@@ -122,25 +152,40 @@ mod tests {
         let p = pinned().unwrap();
         assert!(p.targets.iter().any(|t| t == crate::firmware::FIRMWARE_TARGET));
         assert!(p.targets.iter().any(|t| t == crate::firmware::TARGET));
-        assert!(p.components.iter().any(|c| c == "llvm-tools"), "objcopy comes from llvm-tools");
+        assert!(
+            p.components.iter().any(|c| c == "llvm-tools"),
+            "objcopy comes from llvm-tools"
+        );
     }
 
     #[test]
     fn missing_matches_bare_and_host_suffixed_names() {
-        let want: Vec<String> = ["aarch64-unknown-none", "rust-src", "llvm-tools", "clippy"].map(String::from).to_vec();
+        let want: Vec<String> = ["aarch64-unknown-none", "rust-src", "llvm-tools", "clippy"]
+            .map(String::from)
+            .to_vec();
         let host = "x86_64-unknown-linux-gnu";
         let have = "x86_64-unknown-linux-gnu\nrust-src\nllvm-tools-x86_64-unknown-linux-gnu\n";
         assert_eq!(missing(&want, have, host), ["aarch64-unknown-none", "clippy"]);
         assert!(missing(&want, "aarch64-unknown-none\nrust-src\nllvm-tools-x86_64-unknown-linux-gnu\nclippy-x86_64-unknown-linux-gnu\n", host).is_empty());
         // A prefix is not a match: the softfloat target does not stand for the plain one.
         let t: Vec<String> = vec!["aarch64-unknown-none".into()];
-        assert_eq!(missing(&t, "aarch64-unknown-none-softfloat\n", host), ["aarch64-unknown-none"]);
+        assert_eq!(
+            missing(&t, "aarch64-unknown-none-softfloat\n", host),
+            ["aarch64-unknown-none"]
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         assert!(parse("[toolchain]\nchannel = \"1.0\"\ntargetz = []\n").is_err());
         let p = parse("[toolchain]\nchannel = \"1.2.3\"\n").unwrap();
-        assert_eq!(p, Pinned { channel: "1.2.3".into(), targets: vec![], components: vec![] });
+        assert_eq!(
+            p,
+            Pinned {
+                channel: "1.2.3".into(),
+                targets: vec![],
+                components: vec![]
+            }
+        );
     }
 }

@@ -57,9 +57,7 @@ fn walk(base: &Fdt, b: usize, ov: &mut [u8], o: usize) -> Result<()> {
                 }
             }
             let t = view(ov);
-            let Some((pb, po)) =
-                up.pop(|| Ok::<_, Error>((base.parent_offset(b)?, t.parent_offset(o)?)))?
-            else {
+            let Some((pb, po)) = up.pop(|| Ok::<_, Error>((base.parent_offset(b)?, t.parent_offset(o)?)))? else {
                 return Ok(());
             };
             child = t.next_subnode(o).ok();

@@ -39,11 +39,18 @@ impl<'s, 'b> Scratch<'s, 'b> {
         // when blocks are misordered (rw_probe reports that later).
         let dsize = (hdr(base, H_OFF_DT_STRINGS) + hdr(base, H_SIZE_DT_STRINGS)).max(V17_SIZE);
         let buf = scratch.get_mut(..cap).ok_or(Error::NoSpace)?;
-        buf.get_mut(..dsize).ok_or(Error::NoSpace)?.copy_from_slice(base.get(..dsize).ok_or(Error::NoSpace)?);
+        buf.get_mut(..dsize)
+            .ok_or(Error::NoSpace)?
+            .copy_from_slice(base.get(..dsize).ok_or(Error::NoSpace)?);
         // Past the caller's scratch but inside totalsize, libfdt would have
         // room and we do not: NoSpace, documented in `overlay_apply`.
         put32(buf, H_TOTALSIZE, cap as u32);
-        Ok(Scratch { fdt: FdtMut::from_checked(buf), base, filled: dsize, total })
+        Ok(Scratch {
+            fdt: FdtMut::from_checked(buf),
+            base,
+            filled: dsize,
+            total,
+        })
     }
 
     /// The bytes to copy back into the base on success: everything libfdt

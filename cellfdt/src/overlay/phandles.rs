@@ -13,7 +13,7 @@
 
 use super::stack::Ancestors;
 use super::view;
-use crate::header::{be32, hdr, put32, H_OFF_DT_STRUCT};
+use crate::header::{H_OFF_DT_STRUCT, be32, hdr, put32};
 use crate::ro::Fdt;
 use crate::{Error, Result};
 
@@ -84,8 +84,7 @@ pub(super) fn rewrite_local_references(ov: &mut [u8], f: impl Fn(u32) -> u32) ->
                 continue 'node;
             }
             let t = view(ov);
-            let Some((pt, pf)) = up.pop(|| Ok::<_, Error>((t.parent_offset(tree)?, t.parent_offset(fix)?)))?
-            else {
+            let Some((pt, pf)) = up.pop(|| Ok::<_, Error>((t.parent_offset(tree)?, t.parent_offset(fix)?)))? else {
                 return Ok(());
             };
             child = t.next_subnode(fix).ok();
@@ -210,7 +209,10 @@ fn parse_fixup(entry: &[u8]) -> Result<(&[u8], &[u8], u32)> {
 /// C strtoul(s, &end, 10) that must consume all of `s`, truncated to 32 bits
 /// as libfdt's `int poffset` then `uint32_t idx` do.
 fn strtoul(s: &[u8]) -> Option<u32> {
-    let ws = s.iter().take_while(|&&c| c == b' ' || (b'\t'..=b'\r').contains(&c)).count();
+    let ws = s
+        .iter()
+        .take_while(|&&c| c == b' ' || (b'\t'..=b'\r').contains(&c))
+        .count();
     let mut d = &s[ws..];
     let neg = d.first() == Some(&b'-');
     if matches!(d.first(), Some(b'+' | b'-')) {
@@ -227,6 +229,12 @@ fn strtoul(s: &[u8]) -> Option<u32> {
             None => overflow = true,
         }
     }
-    let v = if overflow { u64::MAX } else if neg { v.wrapping_neg() } else { v };
+    let v = if overflow {
+        u64::MAX
+    } else if neg {
+        v.wrapping_neg()
+    } else {
+        v
+    };
     Some(v as u32)
 }

@@ -14,7 +14,10 @@ pub(crate) struct Ancestors<T: Copy + Default> {
 
 impl<T: Copy + Default> Ancestors<T> {
     pub(crate) fn new() -> Self {
-        Ancestors { saved: [T::default(); DEPTH], depth: 0 }
+        Ancestors {
+            saved: [T::default(); DEPTH],
+            depth: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, v: T) {

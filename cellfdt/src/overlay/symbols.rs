@@ -47,7 +47,8 @@ fn symbol(s: &mut Scratch, ov: &Fdt, root_sym: usize, prop: usize) -> Result<()>
         return Ok(()); // not below __overlay__: never reaches the base
     };
     let fragment = ov.subnode_offset_bytes(0, frag_name).map_err(|_| Error::BadOverlay)?;
-    ov.subnode_offset_bytes(fragment, b"__overlay__").map_err(|_| Error::BadOverlay)?;
+    ov.subnode_offset_bytes(fragment, b"__overlay__")
+        .map_err(|_| Error::BadOverlay)?;
 
     let (target, target_path) = get_target(&s.fdt(), ov, fragment)?;
     let len = match target_path {
@@ -89,7 +90,11 @@ struct Chain {
 
 impl Chain {
     fn new(t: &Fdt, node: usize) -> Result<Chain> {
-        let mut c = Chain { offs: [0; 32], depth: 0, node };
+        let mut c = Chain {
+            offs: [0; 32],
+            depth: 0,
+            node,
+        };
         let (mut off, mut depth) = (0, 0i32);
         while off != node {
             off = t.next_node(Some(off), Some(&mut depth))?;

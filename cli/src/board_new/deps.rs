@@ -28,12 +28,7 @@ pub struct Dep {
     pub via: String,
 }
 
-pub fn console_deps(
-    fdt: &Fdt<'_>,
-    uart: usize,
-    devices: &[Dev],
-    gic: Option<usize>,
-) -> Result<Vec<Dep>, String> {
+pub fn console_deps(fdt: &Fdt<'_>, uart: usize, devices: &[Dev], gic: Option<usize>) -> Result<Vec<Dep>, String> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::from([uart]);
     let mut queue = VecDeque::from([(uart, String::new())]);
@@ -82,11 +77,7 @@ pub fn console_deps(
 }
 
 /// The device (in the loader's sense) at or above `node`.
-fn nearest_device<'d>(
-    fdt: &Fdt<'_>,
-    mut node: usize,
-    devices: &'d [Dev],
-) -> Result<Option<&'d Dev>, String> {
+fn nearest_device<'d>(fdt: &Fdt<'_>, mut node: usize, devices: &'d [Dev]) -> Result<Option<&'d Dev>, String> {
     loop {
         if let Some(d) = devices.iter().find(|d| d.node == node) {
             return Ok(Some(d));

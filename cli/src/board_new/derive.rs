@@ -159,8 +159,7 @@ pub fn lines_for(used: &Used) -> Option<u32> {
 }
 
 fn is_memory(fdt: &Fdt<'_>, node: usize) -> bool {
-    fdt.getprop(node, "device_type")
-        .is_ok_and(|v| v == b"memory\0")
+    fdt.getprop(node, "device_type").is_ok_and(|v| v == b"memory\0")
 }
 
 fn ram(fdt: &Fdt<'_>, ram_size: Option<u64>, f: &mut Facts) -> Result<(), String> {
@@ -170,9 +169,7 @@ fn ram(fdt: &Fdt<'_>, ram_size: Option<u64>, f: &mut Facts) -> Result<(), String
             continue;
         }
         let path = path_of(fdt, node);
-        let reg = fdt
-            .reg(node)
-            .map_err(|e| super::tree::err(&path, "reg", e))?;
+        let reg = fdt.reg(node).map_err(|e| super::tree::err(&path, "reg", e))?;
         ranges.extend(reg.map(|(b, s)| (b, s, path.clone())));
     }
     ranges.sort_by_key(|r| r.0);
@@ -248,8 +245,7 @@ fn pci_windows(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
             continue;
         };
         for (_, parent, size) in ranges {
-            f.pci_windows
-                .push((parent, size, format!("{} ranges", d.path)));
+            f.pci_windows.push((parent, size, format!("{} ranges", d.path)));
         }
     }
     Ok(())
@@ -298,25 +294,13 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         ));
         return Ok(());
     };
-    let Some(regs) = f
-        .devices
-        .iter()
-        .find(|d| d.node == node)
-        .map(|d| d.regs.clone())
-    else {
-        f.gaps.push(gap(
-            "gic",
-            format!("{path}: reg does not translate to a CPU address"),
-        ));
+    let Some(regs) = f.devices.iter().find(|d| d.node == node).map(|d| d.regs.clone()) else {
+        f.gaps
+            .push(gap("gic", format!("{path}: reg does not translate to a CPU address")));
         return Ok(());
     };
-    let from =
-        |i: usize, what: &str| format!("{path} reg[{i}] ({what}), compatible \"{}\"", compat[0]);
-    let need = if version == 3 {
-        "GICD, GICR"
-    } else {
-        "GICD, GICC"
-    };
+    let from = |i: usize, what: &str| format!("{path} reg[{i}] ({what}), compatible \"{}\"", compat[0]);
+    let need = if version == 3 { "GICD, GICR" } else { "GICD, GICC" };
     if regs.len() < 2 {
         f.gaps.push(gap(
             "gic",
@@ -327,10 +311,7 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
     let mut g = Gic {
         node,
         path: path.clone(),
-        version: fact(
-            version,
-            format!("{path} compatible \"{}\" ({found})", compat[0]),
-        ),
+        version: fact(version, format!("{path} compatible \"{}\" ({found})", compat[0])),
         num_irqs: fact(0, String::new()),
         gicd: fact(regs[0], from(0, "distributor")),
         gicc: None,
@@ -358,9 +339,7 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
             },
             Err(_) => fact(
                 GICR_STRIDE_V3,
-                format!(
-                    "{path}: no redistributor-stride, GICv3's RD_base + SGI_base frames (64 KiB each)"
-                ),
+                format!("{path}: no redistributor-stride, GICv3's RD_base + SGI_base frames (64 KiB each)"),
             ),
         };
         g.gicr = Some(fact(
@@ -375,8 +354,7 @@ fn gic(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
 /// `stdout-path` without its `:options`, resolved through /aliases.
 fn stdout_node(fdt: &Fdt<'_>) -> Option<(usize, String)> {
     let chosen = fdt.path_offset("/chosen").ok()?;
-    let raw = first_str(fdt, chosen, "stdout-path")
-        .or_else(|| first_str(fdt, chosen, "linux,stdout-path"))?;
+    let raw = first_str(fdt, chosen, "stdout-path").or_else(|| first_str(fdt, chosen, "linux,stdout-path"))?;
     let name = raw.split(':').next()?;
     let path = if name.starts_with('/') {
         name.to_string()
@@ -388,8 +366,7 @@ fn stdout_node(fdt: &Fdt<'_>) -> Option<(usize, String)> {
 }
 
 fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
-    let drivable =
-        |n: usize| strings(fdt, n, "compatible").contains(&UART_COMPATIBLE) && enabled(fdt, n);
+    let drivable = |n: usize| strings(fdt, n, "compatible").contains(&UART_COMPATIBLE) && enabled(fdt, n);
     let mut tried = Vec::new();
     let mut pick = None;
     if let Some((n, from)) = stdout_node(fdt) {
@@ -448,12 +425,7 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         return Ok(());
     };
     let path = path_of(fdt, node);
-    let Some(&(base, size)) = f
-        .devices
-        .iter()
-        .find(|d| d.node == node)
-        .and_then(|d| d.regs.first())
-    else {
+    let Some(&(base, size)) = f.devices.iter().find(|d| d.node == node).and_then(|d| d.regs.first()) else {
         f.gaps.push(gap(
             "uart",
             format!("{path} ({from}): reg does not translate to a CPU address"),
@@ -503,16 +475,12 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         let reg = fdt
             .getprop(node, "reg")
             .map_err(|e| super::tree::err(&path, "reg", e))?;
-        let (id, _) =
-            take(&cells(reg), ac).ok_or_else(|| format!("{path}: reg is not {ac} cells"))?;
+        let (id, _) = take(&cells(reg), ac).ok_or_else(|| format!("{path}: reg is not {ac} cells"))?;
         mpidr.push(id);
-        let m = first_str(fdt, node, "enable-method")
-            .map(|m| (m.to_string(), format!("{path} enable-method")));
-        let m =
-            m.or_else(|| parent_method.map(|p| (p.to_string(), "/cpus enable-method".to_string())));
+        let m = first_str(fdt, node, "enable-method").map(|m| (m.to_string(), format!("{path} enable-method")));
+        let m = m.or_else(|| parent_method.map(|p| (p.to_string(), "/cpus enable-method".to_string())));
         let Some((m, at)) = m else {
-            f.gaps
-                .push(gap("cpus.start", format!("{path} has no enable-method")));
+            f.gaps.push(gap("cpus.start", format!("{path} has no enable-method")));
             return Ok(());
         };
         if m == "spin-table" {
@@ -520,17 +488,14 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
                 .getprop(node, "cpu-release-addr")
                 .map_err(|e| super::tree::err(&path, "cpu-release-addr", e))?;
             let c = cells(raw);
-            let (a, _) = take(&c, c.len())
-                .ok_or_else(|| format!("{path}: cpu-release-addr is not 1 or 2 cells"))?;
+            let (a, _) = take(&c, c.len()).ok_or_else(|| format!("{path}: cpu-release-addr is not 1 or 2 cells"))?;
             release.push(a);
         }
         match &method {
             Some((prev, _)) if *prev != m => {
                 f.gaps.push(gap(
                     "cpus.start",
-                    format!(
-                        "{at} is \"{m}\", another CPU's is \"{prev}\": one method for all CPUs"
-                    ),
+                    format!("{at} is \"{m}\", another CPU's is \"{prev}\": one method for all CPUs"),
                 ));
                 return Ok(());
             }
@@ -555,11 +520,8 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
     let start = match m.as_str() {
         "spin-table" => fact(Start::SpinTable, format!("{at} = \"spin-table\"")),
         "psci" => {
-            let node = (fdt.subnodes(0)).find(|&n| {
-                strings(fdt, n, "compatible")
-                    .iter()
-                    .any(|c| c.starts_with("arm,psci"))
-            });
+            let node =
+                (fdt.subnodes(0)).find(|&n| strings(fdt, n, "compatible").iter().any(|c| c.starts_with("arm,psci")));
             let Some(p) = node else {
                 f.gaps.push(gap(
                     "cpus.start",
@@ -569,14 +531,8 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
             };
             let pp = path_of(fdt, p);
             match first_str(fdt, p, "method") {
-                Some("smc") => fact(
-                    Start::PsciSmc,
-                    format!("{at} = \"psci\", {pp} method = \"smc\""),
-                ),
-                Some("hvc") => fact(
-                    Start::PsciHvc,
-                    format!("{at} = \"psci\", {pp} method = \"hvc\""),
-                ),
+                Some("smc") => fact(Start::PsciSmc, format!("{at} = \"psci\", {pp} method = \"smc\"")),
+                Some("hvc") => fact(Start::PsciHvc, format!("{at} = \"psci\", {pp} method = \"hvc\"")),
                 other => {
                     f.gaps.push(gap(
                         "cpus.start",
@@ -589,9 +545,7 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         other => {
             f.gaps.push(gap(
                 "cpus.start",
-                format!(
-                    "{at} = \"{other}\": the shim starts CPUs by PSCI (smc/hvc) or spin-table only"
-                ),
+                format!("{at} = \"{other}\": the shim starts CPUs by PSCI (smc/hvc) or spin-table only"),
             ));
             return Ok(());
         }
@@ -601,8 +555,7 @@ fn cpus(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         if ac == 1 { "" } else { "s" }
     );
     f.cpus = Some(Cpus {
-        release_addr: (start.value == Start::SpinTable)
-            .then(|| fact(release, "/cpus/cpu@* cpu-release-addr")),
+        release_addr: (start.value == Start::SpinTable).then(|| fact(release, "/cpus/cpu@* cpu-release-addr")),
         start,
         mpidr: fact(mpidr, from),
     });

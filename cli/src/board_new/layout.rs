@@ -103,10 +103,7 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
         None
     };
 
-    let spin = f
-        .cpus
-        .as_ref()
-        .is_some_and(|c| c.start.value == Start::SpinTable);
+    let spin = f.cpus.as_ref().is_some_and(|c| c.start.value == Start::SpinTable);
     let hyp = if spin {
         fact(
             (ram_base, HYP_SIZE),
@@ -129,21 +126,14 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
     let hyp_end = hyp.value.0.saturating_add(hyp.value.1);
 
     // Guest-physical space every device, PCI window and RAM keeps.
-    let mut ipa: Vec<(u64, u64)> = f
-        .devices
-        .iter()
-        .flat_map(|d| d.regs.iter().copied())
-        .collect();
+    let mut ipa: Vec<(u64, u64)> = f.devices.iter().flat_map(|d| d.regs.iter().copied()).collect();
     ipa.extend(f.pci_windows.iter().map(|w| (w.0, w.1)));
     if ram_size != 0 {
         ipa.push((ram_base, ram_size));
     }
     ipa.extend(&reserved);
     let Some(ecam) = highest_free(&ipa, ECAM_SIZE, ECAM_SIZE, FOUR_GIB) else {
-        return missing(
-            "vpci.ecam_base",
-            "no free 1 MiB below 4 GiB for the vPCI ECAM".into(),
-        );
+        return missing("vpci.ecam_base", "no free 1 MiB below 4 GiB for the vPCI ECAM".into());
     };
     ipa.push((ecam, ECAM_SIZE));
     let Some(mmio) = highest_free(&ipa, MMIO_SIZE, MMIO_SIZE, FOUR_GIB) else {
@@ -192,10 +182,7 @@ pub fn choose(f: &Facts, gaps: &mut Vec<Gap>) -> Option<Layout> {
     };
     taken.push((cell, CELL_RAM));
     let Some(link) = lowest_free(&taken, LINK_REGION, LINK_REGION, cell + CELL_RAM, ram_end) else {
-        return missing(
-            "links[0].shmem",
-            "no free 1 MiB of RAM for the ivshmem link".into(),
-        );
+        return missing("links[0].shmem", "no free 1 MiB of RAM for the ivshmem link".into());
     };
     Some(Layout {
         hyp,
@@ -218,18 +205,9 @@ mod tests {
     #[test]
     fn highest_free_steps_below_each_conflict() {
         let used = [(0xfff0_0000, 0x10_0000), (0xffd0_0000, 0x8_0000)];
-        assert_eq!(
-            highest_free(&used, 0x10_0000, 0x10_0000, FOUR_GIB),
-            Some(0xffe0_0000)
-        );
-        assert_eq!(
-            highest_free(&used, 0x20_0000, 0x10_0000, FOUR_GIB),
-            Some(0xffb0_0000)
-        );
-        assert_eq!(
-            highest_free(&[(0, FOUR_GIB)], 0x1000, 0x1000, FOUR_GIB),
-            None
-        );
+        assert_eq!(highest_free(&used, 0x10_0000, 0x10_0000, FOUR_GIB), Some(0xffe0_0000));
+        assert_eq!(highest_free(&used, 0x20_0000, 0x10_0000, FOUR_GIB), Some(0xffb0_0000));
+        assert_eq!(highest_free(&[(0, FOUR_GIB)], 0x1000, 0x1000, FOUR_GIB), None);
     }
 
     #[test]
@@ -239,10 +217,7 @@ mod tests {
             lowest_free(&used, 0x1000_0000, BLOCK, 0x4000_0000, 0x8000_0000),
             Some(0x4840_0000)
         );
-        assert_eq!(
-            lowest_free(&used, 0x4000_0000, BLOCK, 0x4000_0000, 0x8000_0000),
-            None
-        );
+        assert_eq!(lowest_free(&used, 0x4000_0000, BLOCK, 0x4000_0000, 0x8000_0000), None);
     }
 
     #[test]

@@ -54,26 +54,19 @@ pub fn run(a: &BoardNewArgs) -> Outcome {
     let raw = std::fs::read(&a.dtb).map_err(|e| Failure::io(&a.dtb, "read", e))?;
     let dtb_name = a.dtb.display().to_string();
     let blob = trim_board_dtb(&raw).map_err(|m| Failure::Problem(format!("{dtb_name}: {m}")))?;
-    let fdt = cellfdt::Fdt::new(&blob)
-        .map_err(|e| Failure::Problem(format!("{dtb_name}: not a device tree: {e:?}")))?;
+    let fdt =
+        cellfdt::Fdt::new(&blob).map_err(|e| Failure::Problem(format!("{dtb_name}: not a device tree: {e:?}")))?;
     let name = match (&a.name, &a.output) {
         (Some(n), _) => n.clone(),
         (None, Some(o)) => o
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| Failure::Usage(format!("{}: give --name", o.display())))?,
-        (None, None) => default_name(&fdt).ok_or_else(|| {
-            Failure::Usage(format!(
-                "{dtb_name}: / has no compatible: give --name or -o"
-            ))
-        })?,
+        (None, None) => default_name(&fdt)
+            .ok_or_else(|| Failure::Usage(format!("{dtb_name}: / has no compatible: give --name or -o")))?,
     };
-    let out = a
-        .output
-        .clone()
-        .unwrap_or_else(|| Path::new("boards").join(&name));
-    let mut facts = derive::derive(&fdt, a.ram_size)
-        .map_err(|m| Failure::Problem(format!("{dtb_name}: {m}")))?;
+    let out = a.output.clone().unwrap_or_else(|| Path::new("boards").join(&name));
+    let mut facts = derive::derive(&fdt, a.ram_size).map_err(|m| Failure::Problem(format!("{dtb_name}: {m}")))?;
     let mut gaps = std::mem::take(&mut facts.gaps);
     let layout = layout::choose(&facts, &mut gaps);
     let board = emit::board(&name, &dtb_name, &facts, layout.as_ref(), &gaps);
@@ -81,9 +74,7 @@ pub fn run(a: &BoardNewArgs) -> Outcome {
         kernel: &a.kernel,
         initrd: &a.initrd,
     };
-    let demo = layout
-        .as_ref()
-        .and_then(|l| emit::linux_demo(&facts, l, &paths));
+    let demo = layout.as_ref().and_then(|l| emit::linux_demo(&facts, l, &paths));
 
     let board_path = out.join(derive::BOARD);
     let demo_path = out.join(DEMO);
@@ -104,12 +95,7 @@ pub fn run(a: &BoardNewArgs) -> Outcome {
     }
     if !gaps.is_empty() {
         for g in &gaps {
-            eprintln!(
-                "error: {}: {}: {}",
-                out.join(g.file).display(),
-                g.field,
-                g.need
-            );
+            eprintln!("error: {}: {}: {}", out.join(g.file).display(), g.field, g.need);
         }
         if files.len() == 1 {
             eprintln!(

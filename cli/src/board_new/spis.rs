@@ -42,9 +42,7 @@ pub fn used_spis(fdt: &Fdt<'_>, gic: usize) -> Result<Used, String> {
             while let [ph, tail @ ..] = rest {
                 let ctl = controller(fdt, *ph, &path, "interrupts-extended")?;
                 let n = interrupt_cells(fdt, ctl)?;
-                let spec = tail
-                    .get(..n)
-                    .ok_or_else(|| short(&path, "interrupts-extended"))?;
+                let spec = tail.get(..n).ok_or_else(|| short(&path, "interrupts-extended"))?;
                 if *ph == gic_ph {
                     add(spec, &mut used);
                 }
@@ -55,18 +53,14 @@ pub fn used_spis(fdt: &Fdt<'_>, gic: usize) -> Result<Used, String> {
             let child = address_cells_or_zero(fdt, node)? + interrupt_cells(fdt, node)?;
             let mut rest = &cells(raw)[..];
             while !rest.is_empty() {
-                let row = rest
-                    .get(child..)
-                    .ok_or_else(|| short(&path, "interrupt-map"))?;
+                let row = rest.get(child..).ok_or_else(|| short(&path, "interrupt-map"))?;
                 let [ph, tail @ ..] = row else {
                     return Err(short(&path, "interrupt-map"));
                 };
                 let ctl = controller(fdt, *ph, &path, "interrupt-map")?;
                 let skip = address_cells_or_zero(fdt, ctl)?;
                 let n = interrupt_cells(fdt, ctl)?;
-                let spec = tail
-                    .get(skip..skip + n)
-                    .ok_or_else(|| short(&path, "interrupt-map"))?;
+                let spec = tail.get(skip..skip + n).ok_or_else(|| short(&path, "interrupt-map"))?;
                 if *ph == gic_ph {
                     add(spec, &mut used);
                 }
@@ -104,10 +98,7 @@ pub fn interrupt_parent(fdt: &Fdt<'_>, mut node: usize) -> Result<Option<u32>, S
 fn interrupt_cells(fdt: &Fdt<'_>, node: usize) -> Result<usize, String> {
     match opt_u32(fdt, node, "#interrupt-cells")? {
         Some(n @ 1..=4) => Ok(n as usize),
-        Some(n) => Err(format!(
-            "{}: #interrupt-cells = {n}, expected 1..4",
-            path_of(fdt, node)
-        )),
+        Some(n) => Err(format!("{}: #interrupt-cells = {n}, expected 1..4", path_of(fdt, node))),
         None => Err(format!(
             "{}: an interrupt parent without #interrupt-cells",
             path_of(fdt, node)
@@ -154,11 +145,7 @@ mod tests {
         assert_eq!(used.get(&33).map(String::as_str), Some("/pl011@9000000"));
         // The PCIe host's INTA..INTD rows: SPI 3..6, named by interrupt-map only.
         for intid in 35..=38 {
-            assert_eq!(
-                used.get(&intid).map(String::as_str),
-                Some("/pcie@10000000"),
-                "{intid}"
-            );
+            assert_eq!(used.get(&intid).map(String::as_str), Some("/pcie@10000000"), "{intid}");
         }
         // PPIs (the timer, the PMU, the GIC's maintenance IRQ) are not SPIs.
         assert!(used.keys().all(|&i| i >= SPI_BASE));

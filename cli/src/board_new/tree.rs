@@ -16,10 +16,8 @@ pub fn err(path: &str, prop: &str, e: Error) -> String {
 
 pub fn path_of(fdt: &Fdt<'_>, node: usize) -> String {
     let mut buf = [0u8; 512];
-    fdt.get_path(node, &mut buf).map_or_else(
-        |e| format!("<node at offset {node}: {e:?}>"),
-        str::to_string,
-    )
+    fdt.get_path(node, &mut buf)
+        .map_or_else(|e| format!("<node at offset {node}: {e:?}>"), str::to_string)
 }
 
 /// Big-endian u32 cells of a property.

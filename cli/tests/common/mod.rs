@@ -34,12 +34,7 @@ where
 
 /// `cellboot check SYSTEM --dtb DTB`.
 pub fn check_with_dtb(system: &Path, dtb: &Path) -> Output {
-    cellboot([
-        "check".as_ref(),
-        system.as_os_str(),
-        "--dtb".as_ref(),
-        dtb.as_os_str(),
-    ])
+    cellboot(["check".as_ref(), system.as_os_str(), "--dtb".as_ref(), dtb.as_os_str()])
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,7 +1,7 @@
 //! Loads the real qemu-virt files after editing them as TOML values.
 #![allow(dead_code)]
 
-use cellboot_config::{compile_sources, ConfigError, Source, System};
+use cellboot_config::{ConfigError, Source, System, compile_sources};
 use std::path::PathBuf;
 use toml::{Table, Value};
 
@@ -41,7 +41,10 @@ pub fn int(v: u64) -> Value {
     Value::Integer(v as i64)
 }
 
-pub fn load_edited(board: impl FnOnce(&mut Table), system: impl FnOnce(&mut Table)) -> Result<System, Vec<ConfigError>> {
+pub fn load_edited(
+    board: impl FnOnce(&mut Table),
+    system: impl FnOnce(&mut Table),
+) -> Result<System, Vec<ConfigError>> {
     let (mut b, mut s) = (read("board.toml"), read("linux-demo.toml"));
     board(&mut b);
     system(&mut s);
@@ -50,8 +53,14 @@ pub fn load_edited(board: impl FnOnce(&mut Table), system: impl FnOnce(&mut Tabl
 
 pub fn load_text(board: String, system: String) -> Result<System, Vec<ConfigError>> {
     compile_sources(
-        &Source { path: board_dir().join("board.toml"), text: board },
-        &Source { path: board_dir().join("linux-demo.toml"), text: system },
+        &Source {
+            path: board_dir().join("board.toml"),
+            text: board,
+        },
+        &Source {
+            path: board_dir().join("linux-demo.toml"),
+            text: system,
+        },
     )
 }
 
@@ -64,7 +73,9 @@ pub fn errors_of(r: Result<System, Vec<ConfigError>>) -> Vec<ConfigError> {
 
 /// Asserts one error names `file`, `field` and a value containing `value`.
 pub fn expect(errs: &[ConfigError], file: &str, field: &str, value: &str) {
-    let hit = errs.iter().any(|e| e.file.ends_with(file) && e.field == field && e.value.contains(value));
+    let hit = errs
+        .iter()
+        .any(|e| e.file.ends_with(file) && e.field == field && e.value.contains(value));
     let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
     assert!(hit, "no error for {file}: {field} = {value}; got:\n{}", all.join("\n"));
 }

@@ -15,8 +15,8 @@
 //! profile and cellfdt features, and `FDT_BENCH_PEERS_EXE`, the fdt-peers
 //! program (the peers are not dependencies of cellfdt or of this crate).
 
-use fdt_conformance::cell_fixup::{self, BOARDS, Board, Plan};
 use fdt_conformance::AlignedBuf;
+use fdt_conformance::cell_fixup::{self, BOARDS, Board, Plan};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
@@ -81,7 +81,12 @@ fn check_equal(board: &Board) -> usize {
 /// Instructions callgrind counted inside `bench_<variant>` of `exe` over
 /// `iters` runs.
 fn measure(exe: &PathBuf, board: &Board, variant: &str, iters: u32) -> u64 {
-    let out = std::env::temp_dir().join(format!("fdt-bench-{}-{}-{}.cg", std::process::id(), board.name, variant));
+    let out = std::env::temp_dir().join(format!(
+        "fdt-bench-{}-{}-{}.cg",
+        std::process::id(),
+        board.name,
+        variant
+    ));
     let status = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
@@ -91,7 +96,12 @@ fn measure(exe: &PathBuf, board: &Board, variant: &str, iters: u32) -> u64 {
         .args([board.name, variant, &iters.to_string()])
         .status()
         .expect("valgrind runs (apt-get install valgrind)");
-    assert!(status.success(), "callgrind run failed for {} {variant} ({})", board.name, exe.display());
+    assert!(
+        status.success(),
+        "callgrind run failed for {} {variant} ({})",
+        board.name,
+        exe.display()
+    );
     let text = std::fs::read_to_string(&out).expect("callgrind output");
     let _ = std::fs::remove_file(&out);
     text.lines()
@@ -136,11 +146,17 @@ fn main() {
     for b in &BOARDS {
         let size = check_equal(b);
         if let Some(p) = &peers {
-            let st = Command::new(p).args(["--check", b.name]).status().expect("fdt-peers runs");
+            let st = Command::new(p)
+                .args(["--check", b.name])
+                .status()
+                .expect("fdt-peers runs");
             assert!(st.success(), "{}: a peer's fixed-up tree differs from libfdt's", b.name);
         }
         let n = iters(b);
-        let counts: Vec<u64> = cols.iter().map(|(_, exe, v)| measure(exe, b, v, n) / u64::from(n)).collect();
+        let counts: Vec<u64> = cols
+            .iter()
+            .map(|(_, exe, v)| measure(exe, b, v, n) / u64::from(n))
+            .collect();
         let get = |name: &str| cols.iter().position(|c| c.0 == name).map(|i| counts[i] as f64);
         print!("{:<10} {:>8}", b.name, size);
         for c in &counts {

@@ -10,7 +10,7 @@
 //! `overlay-bench --child <side> <workload>` is the measured process.
 
 use fdt_conformance::overlay_ffi::{compile_dts, libfdt_overlay_apply, open_base, work_dir};
-use fdt_conformance::{fixtures, AlignedBuf};
+use fdt_conformance::{AlignedBuf, fixtures};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,9 +25,18 @@ fn workload(name: &str) -> (Vec<u8>, Vec<u8>) {
     let ov = |n: &str| compile_dts(&dir.join(format!("{n}.dts")), &out.join(format!("{n}.dtbo")), false);
     match name {
         "rpi4-cell" => (fixtures::load(fixtures::RPI4), ov("ov-rpi-cell")),
-        "board-vpci" => (compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false), ov("ov-vpci")),
-        "board-fixups" => (compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false), ov("ov-fixups-chain")),
-        "board-local" => (compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false), ov("ov-local-fixups")),
+        "board-vpci" => (
+            compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false),
+            ov("ov-vpci"),
+        ),
+        "board-fixups" => (
+            compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false),
+            ov("ov-fixups-chain"),
+        ),
+        "board-local" => (
+            compile_dts(&dir.join("base-board.dts"), &out.join("base.dtb"), false),
+            ov("ov-local-fixups"),
+        ),
         _ => panic!("unknown workload {name}"),
     }
 }
@@ -97,5 +106,9 @@ fn main() {
         sum_l += l;
         println!("{name:<14} {c:>12} {l:>12} {:>6.2}x", c as f64 / l as f64);
     }
-    println!("{:<14} {sum_c:>12} {sum_l:>12} {:>6.2}x  (instructions per apply; target <= 0.70x)", "total", sum_c as f64 / sum_l as f64);
+    println!(
+        "{:<14} {sum_c:>12} {sum_l:>12} {:>6.2}x  (instructions per apply; target <= 0.70x)",
+        "total",
+        sum_c as f64 / sum_l as f64
+    );
 }

@@ -10,13 +10,33 @@ use proptest::test_runner::Config;
 /// of cellfdt and this crate are optimised (root Cargo.toml), so the full
 /// counts run in plain `cargo test`.
 pub fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    Config { cases, max_shrink_iters: 2000, failure_persistence: None, ..Config::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    Config {
+        cases,
+        max_shrink_iters: 2000,
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 pub const PROP_POOL: &[&str] = &[
-    "compatible", "status", "reg", "bootargs", "phandle", "linux,phandle", "#address-cells",
-    "#size-cells", "ranges", "interrupt-map", "x", "y", "linux,initrd-start", "stdout-path",
+    "compatible",
+    "status",
+    "reg",
+    "bootargs",
+    "phandle",
+    "linux,phandle",
+    "#address-cells",
+    "#size-cells",
+    "ranges",
+    "interrupt-map",
+    "x",
+    "y",
+    "linux,initrd-start",
+    "stdout-path",
 ];
 
 pub fn prop_name() -> impl Strategy<Value = String> {
@@ -93,9 +113,19 @@ pub fn script() -> impl Strategy<Value = Vec<Op>> {
 fn node_spec(depth: u32) -> BoxedStrategy<NodeSpec> {
     let props = proptest::collection::vec((prop_name(), value()), 0..6);
     if depth == 0 {
-        (node_name(), props).prop_map(|(name, props)| NodeSpec { name, props, children: vec![] }).boxed()
+        (node_name(), props)
+            .prop_map(|(name, props)| NodeSpec {
+                name,
+                props,
+                children: vec![],
+            })
+            .boxed()
     } else {
-        (node_name(), props, proptest::collection::vec(node_spec(depth - 1), 0..4))
+        (
+            node_name(),
+            props,
+            proptest::collection::vec(node_spec(depth - 1), 0..4),
+        )
             .prop_map(|(name, props, children)| NodeSpec { name, props, children })
             .boxed()
     }
@@ -108,7 +138,14 @@ pub fn tree() -> impl Strategy<Value = TreeSpec> {
         proptest::collection::vec((prop_name(), value()), 0..6),
         proptest::collection::vec(node_spec(3), 0..5),
     )
-        .prop_map(|(rsv, props, children)| TreeSpec { rsv, root: NodeSpec { name: String::new(), props, children } })
+        .prop_map(|(rsv, props, children)| TreeSpec {
+            rsv,
+            root: NodeSpec {
+                name: String::new(),
+                props,
+                children,
+            },
+        })
 }
 
 /// Parse `blob` with `dtc -f -I dtb -O dts` (semantic checks forced past:
@@ -119,7 +156,19 @@ pub fn dtc_parses(blob: &[u8]) -> Result<(), String> {
     // dtc 1.6 can also loop forever in its checks on some libfdt-valid trees
     // (seen: >16 CPU-minutes); coreutils' timeout bounds it (status 124).
     let mut child = Command::new("timeout")
-        .args(["30", "dtc", "-f", "-q", "-I", "dtb", "-O", "dts", "-o", "/dev/null", "-"])
+        .args([
+            "30",
+            "dtc",
+            "-f",
+            "-q",
+            "-I",
+            "dtb",
+            "-O",
+            "dts",
+            "-o",
+            "/dev/null",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -140,10 +189,17 @@ pub fn dtc_parses(blob: &[u8]) -> Result<(), String> {
     // libfdt-valid and byte-identical to libfdt's own result by then, so a
     // crashing dtc judges nothing; say so and do not count it.
     use std::os::unix::process::ExitStatusExt;
-    let signal = out.status.signal().or(out.status.code().filter(|c| (129..=159).contains(c)).map(|c| c - 128));
+    let signal = out
+        .status
+        .signal()
+        .or(out.status.code().filter(|c| (129..=159).contains(c)).map(|c| c - 128));
     if let (Some(sig), true) = (signal, err.trim().is_empty()) {
         eprintln!("dtc round trip: dtc died of signal {sig} on a libfdt-valid blob (dtc bug); not counted");
         return Ok(());
     }
-    if out.status.success() || err.contains("propval_cell: Assertion") { Ok(()) } else { Err(format!("dtc exit {:?}: {err}", out.status)) }
+    if out.status.success() || err.contains("propval_cell: Assertion") {
+        Ok(())
+    } else {
+        Err(format!("dtc exit {:?}: {err}", out.status))
+    }
 }

@@ -43,7 +43,10 @@ pub fn board_without_symbols() -> Dtb {
         .output()
         .expect("dtc");
     assert!(o.status.success());
-    Dtb { bytes: std::fs::read(&out).unwrap(), path: out }
+    Dtb {
+        bytes: std::fs::read(&out).unwrap(),
+        path: out,
+    }
 }
 
 /// A real board DTB from build/fixtures, optionally with `__symbols__`
@@ -54,10 +57,18 @@ pub fn fixture(name: &str, symbols: &[(&str, &str)]) -> Dtb {
     if !symbols.is_empty() {
         run(Command::new("fdtput").arg("-c").arg(&out).arg("/__symbols__"));
         for (label, path) in symbols {
-            run(Command::new("fdtput").arg("-ts").arg(&out).arg("/__symbols__").arg(label).arg(path));
+            run(Command::new("fdtput")
+                .arg("-ts")
+                .arg(&out)
+                .arg("/__symbols__")
+                .arg(label)
+                .arg(path));
         }
     }
-    Dtb { bytes: std::fs::read(&out).unwrap(), path: out }
+    Dtb {
+        bytes: std::fs::read(&out).unwrap(),
+        path: out,
+    }
 }
 
 fn run(c: &mut Command) {

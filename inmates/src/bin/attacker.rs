@@ -89,7 +89,12 @@ mod hostile {
         fn push(&mut self, what: &'static str, want: Want, value: i64) {
             let abort = take_fault();
             if self.n < self.rows.len() {
-                self.rows[self.n] = Some(Row { what, want, abort, value });
+                self.rows[self.n] = Some(Row {
+                    what,
+                    want,
+                    abort,
+                    value,
+                });
                 self.n += 1;
             }
         }
@@ -132,8 +137,13 @@ mod hostile {
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(dtb_addr: u64) -> ! {
-        say!("attacker: up on MPIDR {:#x}: starting the hostile-guest suite", arch::mpidr() & 0xff_ffff);
-        let Some(fdt) = arch::dtb(dtb_addr).and_then(|b| cellfdt::Fdt::new(b).ok()) else { stop(format_args!("no DTB")) };
+        say!(
+            "attacker: up on MPIDR {:#x}: starting the hostile-guest suite",
+            arch::mpidr() & 0xff_ffff
+        );
+        let Some(fdt) = arch::dtb(dtb_addr).and_then(|b| cellfdt::Fdt::new(b).ok()) else {
+            stop(format_args!("no DTB"))
+        };
         let (Some(host), Some(gic)) = (dtb::vpci_host(&fdt), dtb::gic(&fdt)) else {
             stop(format_args!("DTB without vPCI host or GIC"))
         };
@@ -143,7 +153,8 @@ mod hostile {
         };
         let own_irq = dtb::intx_intid(&fdt, host.node, 0, 1).unwrap_or(0);
         let ecam = host.ecam;
-        let (bar0, token, link) = match pci::find_ivshmem(&mut Mmio(ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
+        let (bar0, token, link) = match pci::find_ivshmem(&mut Mmio(ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size)
+        {
             Ok(d) => (d.bar0, d.shmem + d.state_size, Some(d)),
             Err(e) => {
                 say!("attacker: BUG: own ivshmem device: {e}");
@@ -153,13 +164,19 @@ mod hostile {
         // Second life (see the end): the restart touched no other cell.
         if token != 0 && arch::rd32(token) == RESET_TOKEN {
             say!("attacker: restarted by its own SYSTEM_RESET, suite done before it");
-            say!("attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", tg.linux_ram);
+            say!(
+                "attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}",
+                tg.linux_ram
+            );
             arch::jump(tg.linux_ram)
         }
         // Somewhere in our own RAM: the DTB the loader put there.
         let own = dtb_addr;
         let gicd = gic.gicd();
-        let mut t = Table { rows: [const { None }; 48], n: 0 };
+        let mut t = Table {
+            rows: [const { None }; 48],
+            n: 0,
+        };
         let rd = |a| arch::rd64(a) as i64;
 
         // --- memory of other cells and of the shim ---
@@ -205,7 +222,11 @@ mod hostile {
         // bits be set, never cleared): otherwise, if this cell got here
         // before Linux and rtos-demo enabled it, there would be nothing to
         // disable and the next attempt would prove nothing.
-        let enable = if matches!(gic, dtb::Gic::V3 { .. }) { 1 << 4 | 1 << 1 } else { 1 };
+        let enable = if matches!(gic, dtb::Gic::V3 { .. }) {
+            1 << 4 | 1 << 1
+        } else {
+            1
+        };
         arch::wr32(gicd, arch::rd32(gicd) | enable);
         let ctlr_before = arch::rd32(gicd);
         arch::wr32(gicd, 0); // CTLR: disable the shared distributor
@@ -262,41 +283,96 @@ mod hostile {
         if let Some(d) = link {
             arch::wr32(d.shmem, 0xbad);
             t.push("write own link's state table", Want::Abort, 0);
-            arch::wr32(d.shmem + cellboot_inmates::proto::out_section(d.state_size, d.rw_size, d.out_size, 1), 0xbad);
+            arch::wr32(
+                d.shmem + cellboot_inmates::proto::out_section(d.state_size, d.rw_size, d.out_size, 1),
+                0xbad,
+            );
             t.push("write peer 1's output section", Want::Abort, 0);
         }
 
         // --- CPUs ---
-        t.push("PSCI CPU_ON Linux's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.linux_cpu, own, 0));
-        t.push("PSCI CPU_ON rtos's CPU", Want::Code(-3), arch::smc(CPU_ON, tg.rtos_cpu, own, 0));
-        t.push("PSCI AFFINITY_INFO Linux's CPU", Want::Code(-2), arch::smc(AFFINITY_INFO, tg.linux_cpu, 0, 0));
+        t.push(
+            "PSCI CPU_ON Linux's CPU",
+            Want::Code(-3),
+            arch::smc(CPU_ON, tg.linux_cpu, own, 0),
+        );
+        t.push(
+            "PSCI CPU_ON rtos's CPU",
+            Want::Code(-3),
+            arch::smc(CPU_ON, tg.rtos_cpu, own, 0),
+        );
+        t.push(
+            "PSCI AFFINITY_INFO Linux's CPU",
+            Want::Code(-2),
+            arch::smc(AFFINITY_INFO, tg.linux_cpu, 0, 0),
+        );
 
         // --- hypercalls ---
-        t.push("hypercall 0x999 (unknown)", Want::Code(hc::E_NOSYS), arch::hypercall(0x999, 0, 0));
-        t.push("console write from shim memory", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, tg.shim, 16));
-        t.push("console write of 1 GiB", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, own, 1 << 30));
-        t.push("console write at IPA 2^64-8 (wraps)", Want::Code(hc::E_INVAL), arch::hypercall(hc::DEBUG_CONSOLE_WRITE, u64::MAX - 7, 16));
-        t.push("CELL_GET_STATE of cell 0", Want::Code(hc::E_PERM), arch::hypercall(hc::CELL_GET_STATE, 0, 0));
+        t.push(
+            "hypercall 0x999 (unknown)",
+            Want::Code(hc::E_NOSYS),
+            arch::hypercall(0x999, 0, 0),
+        );
+        t.push(
+            "console write from shim memory",
+            Want::Code(hc::E_INVAL),
+            arch::hypercall(hc::DEBUG_CONSOLE_WRITE, tg.shim, 16),
+        );
+        t.push(
+            "console write of 1 GiB",
+            Want::Code(hc::E_INVAL),
+            arch::hypercall(hc::DEBUG_CONSOLE_WRITE, own, 1 << 30),
+        );
+        t.push(
+            "console write at IPA 2^64-8 (wraps)",
+            Want::Code(hc::E_INVAL),
+            arch::hypercall(hc::DEBUG_CONSOLE_WRITE, u64::MAX - 7, 16),
+        );
+        t.push(
+            "CELL_GET_STATE of cell 0",
+            Want::Code(hc::E_PERM),
+            arch::hypercall(hc::CELL_GET_STATE, 0, 0),
+        );
         t.push("hvc #1 (not a service)", Want::Code(-1), arch::hvc_imm1(0x8400_0000));
-        t.push("SMC 0xc2000000 (unknown SMCCC)", Want::Code(-1), arch::smc(0xc200_0000, 0, 0, 0));
+        t.push(
+            "SMC 0xc2000000 (unknown SMCCC)",
+            Want::Code(-1),
+            arch::smc(0xc200_0000, 0, 0, 0),
+        );
 
         // --- virtual PCI ---
         arch::wr32(ecam + 0x10, tg.linux_ram as u32); // own BAR0 onto Linux RAM
         t.push("BAR0 := Linux RAM", Want::Absorbed, 0);
-        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.linux_ram) as i64);
+        t.push(
+            "  ...then read through that BAR",
+            Want::Abort,
+            arch::rd32(tg.linux_ram) as i64,
+        );
         arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
         // --- BAR0 outside the MEM window (issue 14): decoded only where it
         // covers nothing; over memory the shim refuses and logs it ---
         let own_word = i64::from(arch::rd32(own));
         arch::wr32(ecam + 0x10, own as u32);
         t.push("BAR0 := own RAM (refused)", Want::Absorbed, 0);
-        t.push("  ...then read: own RAM, not the BAR", Want::Own(own_word), i64::from(arch::rd32(own)));
+        t.push(
+            "  ...then read: own RAM, not the BAR",
+            Want::Own(own_word),
+            i64::from(arch::rd32(own)),
+        );
         arch::wr32(ecam + 0x10, tg.rtos_ram as u32);
         t.push("BAR0 := rtos RAM (refused)", Want::Absorbed, 0);
-        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.rtos_ram) as i64);
+        t.push(
+            "  ...then read through that BAR",
+            Want::Abort,
+            arch::rd32(tg.rtos_ram) as i64,
+        );
         arch::wr32(ecam + 0x10, tg.shim as u32);
         t.push("BAR0 := shim memory (refused)", Want::Absorbed, 0);
-        t.push("  ...then read through that BAR", Want::Abort, arch::rd32(tg.shim) as i64);
+        t.push(
+            "  ...then read through that BAR",
+            Want::Abort,
+            arch::rd32(tg.shim) as i64,
+        );
         arch::wr32(ecam + 0x10, host.mem_pci as u32); // put it back
         // --- end of the BAR0 placement block ---
         arch::wr32(ecam + (5 << 15) + 0x10, 0x1000_0000);
@@ -309,7 +385,11 @@ mod hostile {
         arch::wr64(ecam + 0x10, u64::MAX);
         t.push("ECAM 8-byte BAR write (oversized)", Want::Absorbed, 0);
         t.push("ECAM ldp (pair)", Want::Own(own), arch::ldp(ecam).0 as i64);
-        t.push("ECAM 4-byte read at +0x2 (misaligned)", Want::AbortOrOwn(own >> 16), arch::rd32_unaligned(ecam + 2) as i64);
+        t.push(
+            "ECAM 4-byte read at +0x2 (misaligned)",
+            Want::AbortOrOwn(own >> 16),
+            arch::rd32_unaligned(ecam + 2) as i64,
+        );
         t.push("ECAM 8-byte read of absent device 5", Want::Ones, rd(ecam + (5 << 15)));
         let bar_ok = arch::rd32(ecam + 0x10) == host.mem_pci as u32;
         if bar0 != 0 {
@@ -336,15 +416,32 @@ mod hostile {
             if r.abort != 0 {
                 let esr = r.abort & !(1 << 63);
                 let how = if esr & 0x3f == 0x21 { "alignment" } else { "ext abort" };
-                say!("attacker: | {:>2} | {:<37} | {want:<9} | {how} ESR {:#010x} | {verdict} |", i + 1, r.what, esr);
+                say!(
+                    "attacker: | {:>2} | {:<37} | {want:<9} | {how} ESR {:#010x} | {verdict} |",
+                    i + 1,
+                    r.what,
+                    esr
+                );
             } else if let Want::Code(_) = r.want {
-                say!("attacker: | {:>2} | {:<37} | {want:<9} | returned {:<10} | {verdict} |", i + 1, r.what, r.value);
+                say!(
+                    "attacker: | {:>2} | {:<37} | {want:<9} | returned {:<10} | {verdict} |",
+                    i + 1,
+                    r.what,
+                    r.value
+                );
             } else {
-                say!("attacker: | {:>2} | {:<37} | {want:<9} | no fault ({:#x}) | {verdict} |", i + 1, r.what, r.value as u64 & 0xffff_ffff);
+                say!(
+                    "attacker: | {:>2} | {:<37} | {want:<9} | no fault ({:#x}) | {verdict} |",
+                    i + 1,
+                    r.what,
+                    r.value as u64 & 0xffff_ffff
+                );
             }
         }
         let ctlr_kept = ctlr_before & enable == enable && ctlr_after & ctlr_before == ctlr_before;
-        say!("attacker: GICD_CTLR {ctlr_before:#x} before CTLR=0, {ctlr_after:#x} after (kept: {ctlr_kept}), own BAR0 restored: {bar_ok}");
+        say!(
+            "attacker: GICD_CTLR {ctlr_before:#x} before CTLR=0, {ctlr_after:#x} after (kept: {ctlr_kept}), own BAR0 restored: {bar_ok}"
+        );
         if bad == 0 && ctlr_kept && bar_ok {
             say!("attacker: all attempts contained ({} of {})", t.n, t.n);
         } else {
@@ -358,7 +455,10 @@ mod hostile {
             let r = arch::smc(SYSTEM_RESET, 0, 0, 0);
             say!("attacker: BREACH: SYSTEM_RESET returned {r}");
         }
-        say!("attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}", tg.linux_ram);
+        say!(
+            "attacker: last attempt (fatal): jump into the Linux cell's RAM at {:#x}",
+            tg.linux_ram
+        );
         arch::jump(tg.linux_ram)
     }
 

@@ -123,7 +123,9 @@ mod bench {
     fn check_mapped_reads(ecam: u64) {
         let report = |when: &str, r: Result<u32, (u64, u8, u64, u64)>| match r {
             Ok(n) => n,
-            Err((reg, size, got, want)) => fail(format_args!("{when}: +{reg:#x} ({size} bytes) reads {got:#x}, not {want:#x}")),
+            Err((reg, size, got, want)) => fail(format_args!(
+                "{when}: +{reg:#x} ({size} bytes) reads {got:#x}, not {want:#x}"
+            )),
         };
         let id = arch::rd32(ecam);
         let want_id = u32::from(pci::DEVICE) << 16 | u32::from(pci::VENDOR);
@@ -133,33 +135,52 @@ mod bench {
         let wide = arch::rd64(ecam);
         let want_wide = u64::from(arch::rd32(ecam + 4)) << 32 | u64::from(id);
         if wide != want_wide {
-            fail(format_args!("8-byte load at +0 reads {wide:#x}, not {want_wide:#x} (trapped, not mapped?)"));
+            fail(format_args!(
+                "8-byte load at +0 reads {wide:#x}, not {want_wide:#x} (trapped, not mapped?)"
+            ));
         }
         let mut n = report("as built", consistent(ecam, 0, 0x100));
         let (bar, cmd, line) = (arch::rd32(ecam + 0x10), arch::rd32(ecam + 0x4), arch::rd8(ecam + 0x3c));
         arch::wr32(ecam + 0x10, u32::MAX);
         if arch::rd32(ecam + 0x10) != 0xffff_f000 {
-            fail(format_args!("BAR0 sizing reads {:#x}, not 0xfffff000", arch::rd32(ecam + 0x10)));
+            fail(format_args!(
+                "BAR0 sizing reads {:#x}, not 0xfffff000",
+                arch::rd32(ecam + 0x10)
+            ));
         }
         n += report("after sizing BAR0", consistent(ecam, 0, 0x40));
         arch::wr32(ecam + 0x10, bar);
         if arch::rd32(ecam + 0x10) != bar {
-            fail(format_args!("BAR0 reads {:#x} after restoring {bar:#x}", arch::rd32(ecam + 0x10)));
+            fail(format_args!(
+                "BAR0 reads {:#x} after restoring {bar:#x}",
+                arch::rd32(ecam + 0x10)
+            ));
         }
         arch::wr8(ecam + 0x4, 0x06); // memory + bus master
         arch::wr8(ecam + 0x5, 0x04); // INTx disable (byte write)
         if rd16(ecam + 0x4) != 0x406 {
-            fail(format_args!("command reads {:#x} after writing 0x406", rd16(ecam + 0x4)));
+            fail(format_args!(
+                "command reads {:#x} after writing 0x406",
+                rd16(ecam + 0x4)
+            ));
         }
         arch::wr8(ecam + 0x3c, line ^ 0x5a);
         if arch::rd8(ecam + 0x3c) != line ^ 0x5a {
-            fail(format_args!("interrupt line reads {:#x} after writing {:#x}", arch::rd8(ecam + 0x3c), line ^ 0x5a));
+            fail(format_args!(
+                "interrupt line reads {:#x} after writing {:#x}",
+                arch::rd8(ecam + 0x3c),
+                line ^ 0x5a
+            ));
         }
         n += report("after command writes", consistent(ecam, 0, 0x40));
         arch::wr8(ecam + 0x3c, line);
         arch::wr32(ecam + 0x4, cmd);
         // Absent device and function: all-ones, at every width.
-        for a in [ecam + (1 << 15), ecam + (1 << 12), ecam + (31 << 15) + (7 << 12) + 0xff8] {
+        for a in [
+            ecam + (1 << 15),
+            ecam + (1 << 12),
+            ecam + (31 << 15) + (7 << 12) + 0xff8,
+        ] {
             if arch::rd64(a) != u64::MAX || arch::rd32(a) != u32::MAX || rd16(a) != 0xffff || arch::rd8(a) != 0xff {
                 fail(format_args!("absent function at {a:#x} does not read all-ones"));
             }
@@ -185,7 +206,12 @@ mod bench {
 
     #[unsafe(no_mangle)]
     fn inmate_handle(frame: &mut Frame, kind: u64) {
-        say!("ecam-bench: FAIL exception kind {kind} ESR {:#x} FAR {:#x} ELR {:#x}", arch::esr_el1(), arch::far_el1(), frame.elr);
+        say!(
+            "ecam-bench: FAIL exception kind {kind} ESR {:#x} FAR {:#x} ELR {:#x}",
+            arch::esr_el1(),
+            arch::far_el1(),
+            frame.elr
+        );
         stop();
     }
 
@@ -284,12 +310,22 @@ mod bench {
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(dtb_addr: u64) -> ! {
-        let Some(blob) = arch::dtb(dtb_addr) else { fail(format_args!("no DTB at {dtb_addr:#x}")) };
-        let Ok(fdt) = cellfdt::Fdt::new(blob) else { fail(format_args!("DTB header rejected")) };
-        let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic")) };
-        let Some(phys) = physical_ecam(&fdt, host.ecam) else { fail(format_args!("no board pci-host-ecam-generic node")) };
+        let Some(blob) = arch::dtb(dtb_addr) else {
+            fail(format_args!("no DTB at {dtb_addr:#x}"))
+        };
+        let Ok(fdt) = cellfdt::Fdt::new(blob) else {
+            fail(format_args!("DTB header rejected"))
+        };
+        let Some(host) = dtb::vpci_host(&fdt) else {
+            fail(format_args!("no enabled pci-host-ecam-generic"))
+        };
+        let Some(phys) = physical_ecam(&fdt, host.ecam) else {
+            fail(format_args!("no board pci-host-ecam-generic node"))
+        };
         check_mapped_reads(host.ecam);
-        let Some(dtb::Gic::V3 { gicr, .. }) = dtb::gic(&fdt) else { fail(format_args!("no arm,gic-v3 node")) };
+        let Some(dtb::Gic::V3 { gicr, .. }) = dtb::gic(&fdt) else {
+            fail(format_args!("no arm,gic-v3 node"))
+        };
         // This cell runs on CPU 0 only: CPU 1's frame is never mapped into it.
         let raz_at = gicr + GICR_STRIDE + GICR_RAZ;
         let (mut mapped, mut direct, mut raz, mut hvc, mut svc) = (u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX);
@@ -309,11 +345,17 @@ mod bench {
             (mapped, direct, raz, hvc, svc) = (mapped.min(t), direct.min(d), raz.min(r), hvc.min(h), svc.min(e));
             (vid, pid, version) = (v, p, ver);
         }
-        say!("ecam-bench: virtual {:#x} id {vid:#010x}, board {phys:#x} id {pid:#010x}, psci {version:#x}", host.ecam);
+        say!(
+            "ecam-bench: virtual {:#x} id {vid:#010x}, board {phys:#x} id {pid:#010x}, psci {version:#x}",
+            host.ecam
+        );
         say!("ecam-bench: best of {ROUNDS} rounds");
         say!("ecam-bench: floor hvc {hvc} trap {raz} reads {READS}");
         say!("ecam-bench: el1 svc {svc} reads {READS}");
-        say!("ecam-bench: mapped {mapped} direct {direct} reads {READS} cntfrq {}", arch::cntfrq());
+        say!(
+            "ecam-bench: mapped {mapped} direct {direct} reads {READS} cntfrq {}",
+            arch::cntfrq()
+        );
         stop()
     }
 

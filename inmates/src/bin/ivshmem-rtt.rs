@@ -140,7 +140,9 @@ mod rtt {
         let argc = unsafe { *sp } as usize;
         let argv = unsafe { sp.add(1) } as *const *const u8;
         if argc != 8 {
-            die(format_args!("usage: ivshmem-rtt bar0 shmem state_size rw_size out_size id n"));
+            die(format_args!(
+                "usage: ivshmem-rtt bar0 shmem state_size rw_size out_size id n"
+            ));
         }
         let mut v = [0u64; 7];
         for (i, slot) in v.iter_mut().enumerate() {
@@ -178,7 +180,11 @@ mod rtt {
             }
             *slot = cntvct() - t0;
             if rd(theirs) != proto::PONG || rd(theirs + 8) != proto::answer(a, b) {
-                die(format_args!("round trip {i}: answer {} != {}", rd(theirs + 8), proto::answer(a, b)));
+                die(format_args!(
+                    "round trip {i}: answer {} != {}",
+                    rd(theirs + 8),
+                    proto::answer(a, b)
+                ));
             }
         }
         let t = &mut t[..n];

@@ -21,8 +21,8 @@ fn main() {}
 #[cfg(target_os = "none")]
 mod conform {
     use cellboot_abi::jailhouse::{comm_flags, console as con};
-    use cellboot_abi::{cell_state, hypercall as hc, JhCommHeader, COMM_REVISION, COMM_SIGNATURE};
-    use cellboot_inmates::arch::{self, rd32, rd64, rd8, wr32, Frame};
+    use cellboot_abi::{COMM_REVISION, COMM_SIGNATURE, JhCommHeader, cell_state, hypercall as hc};
+    use cellboot_inmates::arch::{self, Frame, rd8, rd32, rd64, wr32};
     use core::fmt::Write;
     use core::mem::offset_of;
     use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -212,7 +212,9 @@ mod conform {
         if ecam == 0 {
             return Err("no PCI ECAM in the comm region");
         }
-        let dev = (0..32u64).find(|d| rd32(ecam + (d << 15)) == 0x4106_110a).ok_or(NO_DEVICE)?;
+        let dev = (0..32u64)
+            .find(|d| rd32(ecam + (d << 15)) == 0x4106_110a)
+            .ok_or(NO_DEVICE)?;
         let cfg = ecam + (dev << 15);
         if rd32(cfg + 0x08) >> 24 != 0xff {
             return Err("ivshmem class is not 0xff");
@@ -241,7 +243,10 @@ mod conform {
         gic_enable(g, irq);
         wr32(BAR_BASE + REG_INT_CONTROL, 1);
         wr32(BAR_BASE + REG_STATE, id + 1);
-        out!("ivshmem: device {dev:02x}.0, BAR0 at {BAR_BASE:#x}, ID {id}, shared memory at {shmem:#x}, INTx = SPI {} (INTID {irq})", irq - 32);
+        out!(
+            "ivshmem: device {dev:02x}.0, BAR0 at {BAR_BASE:#x}, ID {id}, shared memory at {shmem:#x}, INTx = SPI {} (INTID {irq})",
+            irq - 32
+        );
         Ok(d)
     }
 
@@ -288,14 +293,22 @@ mod conform {
         TICKS.store(t, Relaxed);
         arch::set_cntv_tval(arch::cntfrq() / BEATS_PER_SEC);
         if t == TICKS_MEASURED {
-            TICKS_MS.store((arch::cntvct() - TICK_T0.load(Relaxed)) * 1000 / arch::cntfrq(), Relaxed);
+            TICKS_MS.store(
+                (arch::cntvct() - TICK_T0.load(Relaxed)) * 1000 / arch::cntfrq(),
+                Relaxed,
+            );
         }
     }
 
     #[unsafe(no_mangle)]
     fn inmate_handle(frame: &mut Frame, kind: u64) {
         if kind != arch::KIND_IRQ {
-            out!("FAIL: unexpected exception kind {kind} at {:#x}, ESR {:#x}, FAR {:#x}", frame.elr, arch::esr_el1(), arch::far_el1());
+            out!(
+                "FAIL: unexpected exception kind {kind} at {:#x}, ESR {:#x}, FAR {:#x}",
+                frame.elr,
+                arch::esr_el1(),
+                arch::far_el1()
+            );
             fail();
         }
         loop {
@@ -341,14 +354,24 @@ mod conform {
         let sig_ok = (0..6).all(|i| rd8(COMM + i as u64) == COMM_SIGNATURE[i]);
         let rev = rd32(COMM + offset_of!(JhCommHeader, signature) as u64 + 4) >> 16;
         if !sig_ok || rev != u32::from(COMM_REVISION) {
-            wr32(COMM + offset_of!(JhCommHeader, cell_state) as u64, cell_state::FAILED_COMM_REV);
+            wr32(
+                COMM + offset_of!(JhCommHeader, cell_state) as u64,
+                cell_state::FAILED_COMM_REV,
+            );
             loop {
                 arch::wfi();
             }
         }
         console_init();
-        let kind = if PL011.load(Relaxed) != 0 { "PL011" } else { "debug-console hypercall" };
-        out!("started at {:#x}, comm region {COMM:#x} rev {rev}, console: {kind}", inmate_main as *const () as usize);
+        let kind = if PL011.load(Relaxed) != 0 {
+            "PL011"
+        } else {
+            "debug-console hypercall"
+        };
+        out!(
+            "started at {:#x}, comm region {COMM:#x} rev {rev}, console: {kind}",
+            inmate_main as *const () as usize
+        );
         let mut buf = [0; CMDLINE_SIZE];
         out!("cmdline: \"{}\"", cmdline(&mut buf));
         let g = match gic_init() {
@@ -400,7 +423,10 @@ mod conform {
             if second_start {
                 if ms != 0 {
                     let timer = if TICKS_MS_OK.contains(&ms) { "ok" } else { "FAIL" };
-                    out!("after SYSTEM_RESET: cmdline \"{}\", timer {timer}: {TICKS_MEASURED} ticks in {ms} ms", cmdline(&mut [0; CMDLINE_SIZE]));
+                    out!(
+                        "after SYSTEM_RESET: cmdline \"{}\", timer {timer}: {TICKS_MEASURED} ticks in {ms} ms",
+                        cmdline(&mut [0; CMDLINE_SIZE])
+                    );
                     loop {
                         arch::wfi();
                     }
@@ -419,7 +445,10 @@ mod conform {
             let peer_done = d.id == 1 || rd32(d.state_table + 4) == STATE_DONE;
             if ms != 0 && exchanged && peer_done {
                 let mut line = [0u8; 96];
-                let n = fmt_into(&mut line, format_args!("ivshmem ID {} SPI {}, {DOORBELLS} doorbells each way", d.id, d.irq - 32));
+                let n = fmt_into(
+                    &mut line,
+                    format_args!("ivshmem ID {} SPI {}, {DOORBELLS} doorbells each way", d.id, d.irq - 32),
+                );
                 done(ms, &buf, core::str::from_utf8(&line[..n]).unwrap_or("?"));
                 wr32(BAR_BASE + REG_STATE, STATE_DONE);
                 let reset = d.id == 1 && cmdline(&mut [0; CMDLINE_SIZE]).split(' ').any(|w| w == RESET_ONCE);
@@ -452,7 +481,9 @@ mod conform {
         let timer = if TICKS_MS_OK.contains(&ms) { "ok" } else { "FAIL" };
         // One line of at most ~140 bytes: the shim's console line buffer
         // (DEBUG_CONSOLE_PUTC) breaks longer ones.
-        out!("done: console {console}, cmdline \"{cmdline}\", GICv{gic}, timer {timer}: {TICKS_MEASURED} ticks at {BEATS_PER_SEC} Hz in {ms} ms, {ivshmem}");
+        out!(
+            "done: console {console}, cmdline \"{cmdline}\", GICv{gic}, timer {timer}: {TICKS_MEASURED} ticks at {BEATS_PER_SEC} Hz in {ms} ms, {ivshmem}"
+        );
     }
 
     /// Formats into `buf`; returns the length (cut at the buffer's end).

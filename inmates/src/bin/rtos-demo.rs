@@ -14,7 +14,7 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod rtos {
-    use cellboot_inmates::arch::{self, rd32, wr32, Frame};
+    use cellboot_inmates::arch::{self, Frame, rd32, wr32};
     use cellboot_inmates::pci::{self, Ecam, Ivshmem};
     use cellboot_inmates::{dtb, gic, proto, say};
     use core::cell::UnsafeCell;
@@ -83,12 +83,27 @@ mod rtos {
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(dtb_addr: u64) -> ! {
-        say!("rtos-demo: up on MPIDR {:#x}, DTB at {dtb_addr:#x}", arch::mpidr() & 0xff_ffff);
-        let Some(blob) = arch::dtb(dtb_addr) else { fail(format_args!("no DTB at {dtb_addr:#x}")) };
-        let Ok(fdt) = cellfdt::Fdt::new(blob) else { fail(format_args!("DTB header rejected")) };
-        let Some(host) = dtb::vpci_host(&fdt) else { fail(format_args!("no enabled pci-host-ecam-generic with a MEM range")) };
-        let Some(g) = dtb::gic(&fdt) else { fail(format_args!("no enabled arm,gic-v3 or GICv2 (arm,gic-400, arm,cortex-a15-gic) node")) };
-        let Some(timer) = dtb::virt_timer_intid(&fdt) else { fail(format_args!("no arm,armv8-timer node")) };
+        say!(
+            "rtos-demo: up on MPIDR {:#x}, DTB at {dtb_addr:#x}",
+            arch::mpidr() & 0xff_ffff
+        );
+        let Some(blob) = arch::dtb(dtb_addr) else {
+            fail(format_args!("no DTB at {dtb_addr:#x}"))
+        };
+        let Ok(fdt) = cellfdt::Fdt::new(blob) else {
+            fail(format_args!("DTB header rejected"))
+        };
+        let Some(host) = dtb::vpci_host(&fdt) else {
+            fail(format_args!("no enabled pci-host-ecam-generic with a MEM range"))
+        };
+        let Some(g) = dtb::gic(&fdt) else {
+            fail(format_args!(
+                "no enabled arm,gic-v3 or GICv2 (arm,gic-400, arm,cortex-a15-gic) node"
+            ))
+        };
+        let Some(timer) = dtb::virt_timer_intid(&fdt) else {
+            fail(format_args!("no arm,armv8-timer node"))
+        };
         let dev = match pci::find_ivshmem(&mut Mmio(host.ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
             Ok(d) => d,
             Err(e) => fail(format_args!("ivshmem: {e}")),
@@ -99,7 +114,12 @@ mod rtos {
         let (id, peers) = (rd32(dev.bar0), rd32(dev.bar0 + 4));
         say!(
             "rtos-demo: ivshmem 00:{:02x}.0 BAR0 {:#x} id {id}/{peers}, shmem {:#x} (state {:#x} rw {:#x} out {:#x}), INTA -> INTID {spi}",
-            dev.device, dev.bar0, dev.shmem, dev.state_size, dev.rw_size, dev.out_size
+            dev.device,
+            dev.bar0,
+            dev.shmem,
+            dev.state_size,
+            dev.rw_size,
+            dev.out_size
         );
         if peers != 2 || id > 1 {
             fail(format_args!("expected a two-peer link, got id {id} of {peers}"));
@@ -120,7 +140,10 @@ mod rtos {
         wr32(dev.bar0 + REG_INT_CONTROL, 1);
         wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
         arch::irqs_on();
-        say!("rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving", g.describe());
+        say!(
+            "rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving",
+            g.describe()
+        );
         serve(&dev, id)
     }
 
@@ -185,7 +208,9 @@ mod rtos {
         if kind != arch::KIND_IRQ {
             say!(
                 "rtos-demo: exception kind {kind} ESR {:#x} FAR {:#x} at {:#x}: halting",
-                arch::esr_el1(), arch::far_el1(), frame.elr
+                arch::esr_el1(),
+                arch::far_el1(),
+                frame.elr
             );
             loop {
                 arch::wfi()

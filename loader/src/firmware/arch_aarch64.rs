@@ -18,7 +18,7 @@ global_asm!(
     ".section .text.head, \"ax\"",
     ".global _start",
     "_start:",
-    "    mov   x19, x0",     // comm region IPA
+    "    mov   x19, x0", // comm region IPA
     // I-cache on: allowed with the MMU off (fetches are then Normal
     // cacheable), else every instruction is a memory read on silicon. The
     // shim invalidated the I-caches after staging us (IC IALLUIS).
@@ -84,10 +84,7 @@ unsafe extern "C" {
 
 /// Runtime [start, end) of the loader image including BSS and stack.
 pub fn image_bounds() -> (u64, u64) {
-    (
-        core::ptr::addr_of!(_start) as u64,
-        core::ptr::addr_of!(_end) as u64,
-    )
+    (core::ptr::addr_of!(_start) as u64, core::ptr::addr_of!(_end) as u64)
 }
 
 /// `hvc #0x4a48` with x0..x2; returns x0.
@@ -106,11 +103,7 @@ pub fn hvc(code: u64, a1: u64, a2: u64) -> u64 {
 /// Prints through the shim's console (it prefixes the cell name). `s` must
 /// end in memory the shim can read: our stack is inside the cell's RAM.
 pub fn console_write(s: &[u8]) {
-    hvc(
-        hypercall::DEBUG_CONSOLE_WRITE,
-        s.as_ptr() as u64,
-        s.len() as u64,
-    );
+    hvc(hypercall::DEBUG_CONSOLE_WRITE, s.as_ptr() as u64, s.len() as u64);
 }
 
 /// A view of guest memory.

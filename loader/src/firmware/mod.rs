@@ -7,8 +7,8 @@ mod arch;
 
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{
-    CELLBOOT_INFO_OFFSET, CELLBOOT_MAGIC, COMM_REVISION, COMM_SIGNATURE, CommRegion, boot_kind,
-    cell_state, hypercall, mem, str_field,
+    CELLBOOT_INFO_OFFSET, CELLBOOT_MAGIC, COMM_REVISION, COMM_SIGNATURE, CommRegion, boot_kind, cell_state, hypercall,
+    mem, str_field,
 };
 use cellboot_loader::image::{self, DTB_MAX, Inputs, LayoutError, Plan, Range};
 use cellboot_loader::text::Text;
@@ -88,11 +88,7 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         .cell
         .mem_regions()
         .iter()
-        .find(|r| {
-            r.flags & mem::RAM != 0
-                && r.virt <= cell.cell.loader_ipa
-                && cell.cell.loader_ipa < r.virt_end()
-        })
+        .find(|r| r.flags & mem::RAM != 0 && r.virt <= cell.cell.loader_ipa && cell.cell.loader_ipa < r.virt_end())
         .map(|r| Range::new(r.virt, r.size))
         .ok_or_else(|| {
             msg.push_str("loader_ipa ")
@@ -144,16 +140,8 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
     // Template and user overlays, as staged (inside the RAM region, clear of
     // the loader: checked above through their hull). They are only read: the
     // DTB build applies copies in its scratch.
-    let mut overlays = [Overlay {
-        name: "",
-        blob: &[],
-    }; 4];
-    for (k, (o, s)) in overlays
-        .iter_mut()
-        .zip(&info.overlays)
-        .take(num_overlays)
-        .enumerate()
-    {
+    let mut overlays = [Overlay { name: "", blob: &[] }; 4];
+    for (k, (o, s)) in overlays.iter_mut().zip(&info.overlays).take(num_overlays).enumerate() {
         // SAFETY: inside the cell's RAM and outside the loader (checked
         // above); nothing writes there until the payload move, after the
         // DTB is built (plan_* keeps DTB and scratch off the staged range).
@@ -176,12 +164,7 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
         boot_kind::LINUX => {
             // SAFETY: the staged kernel lies inside the cell's RAM (checked
             // above); only read here, before anything is written.
-            let head = unsafe {
-                arch::mem(
-                    inputs.staged_payload.base,
-                    inputs.staged_payload.size.min(64),
-                )
-            };
+            let head = unsafe { arch::mem(inputs.staged_payload.base, inputs.staged_payload.size.min(64)) };
             let hdr = image::parse_image_header(head).map_err(|e| layout_err(msg, e))?;
             image::plan_linux(&inputs, &hdr)
         }
@@ -209,8 +192,7 @@ fn boot(comm: &CommRegion, msg: &mut Msg) -> Result<(), ()> {
             },
         )
     };
-    let dtb_size =
-        build_guest_dtb_in(board_dtb, out, scratch, &cell).map_err(|e| e.write_to(msg))?;
+    let dtb_size = build_guest_dtb_in(board_dtb, out, scratch, &cell).map_err(|e| e.write_to(msg))?;
     phase("guest DTB built");
     // The shim stages the payload where it runs when it can (copy_len 0;
     // it cleaned it to PoC then).
@@ -260,8 +242,7 @@ fn report_jump(plan: &Plan) {
 /// Reports `why` in the comm region and through the console, tells the shim,
 /// and parks.
 fn fail(comm_ipa: u64, state: u32, why: &str) -> ! {
-    let err_ipa =
-        comm_ipa + (CELLBOOT_INFO_OFFSET + offset_of!(cellboot_abi::CellbootInfo, error)) as u64;
+    let err_ipa = comm_ipa + (CELLBOOT_INFO_OFFSET + offset_of!(cellboot_abi::CellbootInfo, error)) as u64;
     let err_len = 256usize;
     let n = why.len().min(err_len - 1);
     arch::write_bytes(err_ipa, &why.as_bytes()[..n]);
@@ -271,9 +252,7 @@ fn fail(comm_ipa: u64, state: u32, why: &str) -> ! {
         state,
     );
     let mut t = Text::<300>::new();
-    t.push_str("cellboot loader: FAILED: ")
-        .push_str(why)
-        .push_str("\n");
+    t.push_str("cellboot loader: FAILED: ").push_str(why).push_str("\n");
     arch::console_write(t.as_bytes());
     arch::hvc(hypercall::CELL_FAILED, 0, 0);
     arch::park()

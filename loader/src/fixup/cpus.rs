@@ -21,9 +21,7 @@ pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fa
             if !is_cpu(&f, node) {
                 continue;
             }
-            let reg = f
-                .getprop(node, "reg")
-                .map_err(|e| at(d, &f, node, "reg", e))?;
+            let reg = f.getprop(node, "reg").map_err(|e| at(d, &f, node, "reg", e))?;
             let reg = be_cells(reg).ok_or_else(|| at(d, &f, node, "reg", Error::BadValue))?;
             if cell.owns_mpidr(reg) {
                 kept = usize::saturating_add(kept, 1);
@@ -32,8 +30,7 @@ pub fn restrict(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fa
             }
         }
         let Some(node) = victim else { break kept };
-        fdt.del_node(node)
-            .map_err(|e| at(d, &fdt.as_fdt(), node, "", e))?;
+        fdt.del_node(node).map_err(|e| at(d, &fdt.as_fdt(), node, "", e))?;
     };
     if kept == 0 {
         return Err(d.record(Cause::NoCpu, "/cpus", ""));
@@ -83,8 +80,7 @@ fn prune_cpu_map(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<()> {
             None if f.first_subnode(map).is_err() => map,
             None => return Ok(()),
         };
-        fdt.del_node(victim)
-            .map_err(|e| at(d, &fdt.as_fdt(), victim, "", e))?;
+        fdt.del_node(victim).map_err(|e| at(d, &fdt.as_fdt(), victim, "", e))?;
     }
 }
 
@@ -109,8 +105,7 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
         };
         let n = aff.len() / 4;
         let entry = irqs.len().checked_div(n);
-        let Some(entry) = entry.filter(|&e| e <= 16 && e.checked_mul(n) == Some(irqs.len()))
-        else {
+        let Some(entry) = entry.filter(|&e| e <= 16 && e.checked_mul(n) == Some(irqs.len())) else {
             continue; // not one entry per CPU: leave it to the driver
         };
         if n > MAX_CPUS || !aff.len().is_multiple_of(4) {
@@ -128,10 +123,7 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
             };
             if f.node_offset_by_phandle(u32::from_be_bytes(*a)).is_ok() {
                 let (aff_end, irq_end) = (aff_len.saturating_add(4), irq_len.saturating_add(entry));
-                if let (Some(da), Some(di)) = (
-                    new_aff.get_mut(aff_len..aff_end),
-                    new_irqs.get_mut(irq_len..irq_end),
-                ) {
+                if let (Some(da), Some(di)) = (new_aff.get_mut(aff_len..aff_end), new_irqs.get_mut(irq_len..irq_end)) {
                     da.copy_from_slice(a);
                     di.copy_from_slice(irq);
                 }
@@ -149,12 +141,7 @@ fn prune_interrupt_affinity(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallibl
 }
 
 /// Next node after `after` that has property `prop` (any value).
-fn next_with_prop(
-    d: &mut FixupError,
-    f: &Fdt<'_>,
-    after: Option<usize>,
-    prop: &str,
-) -> Fallible<Option<usize>> {
+fn next_with_prop(d: &mut FixupError, f: &Fdt<'_>, after: Option<usize>, prop: &str) -> Fallible<Option<usize>> {
     let mut node = after.unwrap_or(0);
     if after.is_none() && f.getprop(0, prop).is_ok() {
         return Ok(Some(0));

@@ -6,12 +6,7 @@ use crate::error::{Cause, Failed, Fallible, FixupError};
 use crate::view::CellView;
 use cellfdt::{Error, Fdt, FdtMut};
 
-pub fn disable(
-    d: &mut FixupError,
-    fdt: &mut FdtMut<'_>,
-    cell: &CellView,
-    gic_phandle: u32,
-) -> Fallible<()> {
+pub fn disable(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView, gic_phandle: u32) -> Fallible<()> {
     let mut walk = DeviceWalk::new(GicMatch::Phandle(gic_phandle));
     loop {
         // Setting `status` only grows the device just returned: its own

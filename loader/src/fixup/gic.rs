@@ -29,9 +29,7 @@ pub fn trim_redistributors(
     let ac = f
         .address_cells(parent)
         .map_err(|e| at(d, &f, parent, "#address-cells", e))? as usize;
-    let sc = f
-        .size_cells(parent)
-        .map_err(|e| at(d, &f, parent, "#size-cells", e))? as usize;
+    let sc = f.size_cells(parent).map_err(|e| at(d, &f, parent, "#size-cells", e))? as usize;
     let reg = match f.getprop(node, "reg") {
         Ok(r) => r,
         Err(Error::NotFound) => return Ok(()),
@@ -49,9 +47,7 @@ pub fn trim_redistributors(
     let Some(size_bytes) = reg.get(size_at..size_at.saturating_add(size_len)) else {
         return Ok(());
     };
-    let size = size_bytes
-        .iter()
-        .fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
+    let size = size_bytes.iter().fold(0u64, |acc, &byte| acc << 8 | u64::from(byte));
     // A stride times the CPU count that does not fit the cells is no trim.
     let Some(want) = u64::from(b.num_cpus).checked_mul(b.gicr_stride) else {
         return Ok(());

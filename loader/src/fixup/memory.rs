@@ -25,8 +25,7 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
     let node = match find_memory(d, fdt, None)? {
         Some(first) => {
             while let Some(other) = find_memory(d, fdt, Some(first))? {
-                fdt.del_node(other)
-                    .map_err(|e| at(d, &fdt.as_fdt(), other, "", e))?;
+                fdt.del_node(other).map_err(|e| at(d, &fdt.as_fdt(), other, "", e))?;
             }
             fdt.set_name(first, name.as_str())
                 .map_err(|e| at(d, &fdt.as_fdt(), first, "", e))?;
@@ -46,11 +45,7 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
 }
 
 /// Next node after `after` with `device_type = "memory"`.
-fn find_memory(
-    d: &mut FixupError,
-    fdt: &FdtMut<'_>,
-    after: Option<usize>,
-) -> Fallible<Option<usize>> {
+fn find_memory(d: &mut FixupError, fdt: &FdtMut<'_>, after: Option<usize>) -> Fallible<Option<usize>> {
     match fdt
         .as_fdt()
         .node_offset_by_prop_value(after, "device_type", b"memory\0")

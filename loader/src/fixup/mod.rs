@@ -85,16 +85,10 @@ pub fn delprop_if_present(
 }
 
 /// Sub-node `name` of the root, created when absent.
-pub fn root_child(
-    d: &mut FixupError,
-    fdt: &mut cellfdt::FdtMut<'_>,
-    name: &str,
-) -> Fallible<usize> {
+pub fn root_child(d: &mut FixupError, fdt: &mut cellfdt::FdtMut<'_>, name: &str) -> Fallible<usize> {
     match fdt.as_fdt().subnode_offset(0, name) {
         Ok(n) => Ok(n),
-        Err(Error::NotFound) => fdt
-            .add_subnode(0, name)
-            .map_err(|e| d.record_fdt(e, "/", "")),
+        Err(Error::NotFound) => fdt.add_subnode(0, name).map_err(|e| d.record_fdt(e, "/", "")),
         Err(e) => Err(d.record_fdt(e, "/", "")),
     }
 }
@@ -103,9 +97,7 @@ pub fn root_child(
 pub fn be_cells(v: &[u8]) -> Option<u64> {
     match v.len() {
         4 => Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]).into()),
-        8 => Some(u64::from_be_bytes([
-            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
-        ])),
+        8 => Some(u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])),
         _ => None,
     }
 }

@@ -51,22 +51,21 @@ pub fn scratch_len(overlays: &[Overlay], template: Option<&[u8]>, out_len: usize
 /// Applies user overlay `o` to the tree in `out` (rw layout) through a copy
 /// in `scratch`. On error `out` is unchanged and the error names the overlay
 /// and, when it can be singled out, the fragment and its target.
-pub fn apply_user(
-    d: &mut FixupError,
-    out: &mut [u8],
-    o: &Overlay,
-    scratch: &mut [u8],
-) -> Fallible<()> {
+pub fn apply_user(d: &mut FixupError, out: &mut [u8], o: &Overlay, scratch: &mut [u8]) -> Fallible<()> {
     // A full DTB compiled without /plugin/ has no fragment: libfdt applies
     // it as a silent no-op. Refuse it instead.
     if let Ok(f) = Fdt::new(o.blob)
         && !f.subnodes(0).any(|frag| f.subnode_offset(frag, "__overlay__").is_ok())
     {
-        return Err(error(d, o.name, Error::BadOverlay, "no fragment: not a /plugin/ overlay"));
+        return Err(error(
+            d,
+            o.name,
+            Error::BadOverlay,
+            "no fragment: not a /plugin/ overlay",
+        ));
     }
     let n = o.blob.len();
-    let (copy, work) =
-        split_scratch(scratch, n).ok_or_else(|| error(d, o.name, Error::NoSpace, "scratch"))?;
+    let (copy, work) = split_scratch(scratch, n).ok_or_else(|| error(d, o.name, Error::NoSpace, "scratch"))?;
     copy[..n].copy_from_slice(o.blob);
     apply(d, o.name, out, &mut copy[..n], work, o.blob)
 }
@@ -170,13 +169,7 @@ fn describe_target(base: &Fdt, ov: &Fdt, frag: usize, what: &mut Text<ERROR_PATH
 
 /// True when the fragment uses a label the base's `__symbols__` lacks; a
 /// label other than the target's own is appended to `what`.
-fn missing_label(
-    base: &Fdt,
-    ov: &Fdt,
-    frag: usize,
-    target_ok: bool,
-    what: &mut Text<ERROR_PATH_LEN>,
-) -> bool {
+fn missing_label(base: &Fdt, ov: &Fdt, frag: usize, target_ok: bool, what: &mut Text<ERROR_PATH_LEN>) -> bool {
     if !target_ok && fixup_label(ov, frag, Some("target"), |_| true).is_some() {
         return true; // the target's own label: already in `what`
     }
@@ -192,12 +185,7 @@ fn missing_label(
 /// The first label in `__fixups__` that `pick`s and has a use inside
 /// fragment `frag` (with `prop`: a use by that property of the fragment node
 /// itself). A use reads `<node path>:<property>:<offset>`.
-fn fixup_label<'a>(
-    ov: &Fdt<'a>,
-    frag: usize,
-    prop: Option<&str>,
-    pick: impl Fn(&str) -> bool,
-) -> Option<&'a str> {
+fn fixup_label<'a>(ov: &Fdt<'a>, frag: usize, prop: Option<&str>, pick: impl Fn(&str) -> bool) -> Option<&'a str> {
     let frag_name = ov.get_name(frag).ok()?.as_bytes();
     let fixups = ov.path_offset("/__fixups__").ok()?;
     let in_fragment = |u: &[u8]| {

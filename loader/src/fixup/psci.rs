@@ -15,9 +15,7 @@ pub fn set(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView) -> Fallibl
     let node = match find_psci(d, fdt)? {
         Some(n) => n,
         None => {
-            let n = fdt
-                .add_subnode(0, "psci")
-                .map_err(|e| d.record_fdt(e, "/psci", ""))?;
+            let n = fdt.add_subnode(0, "psci").map_err(|e| d.record_fdt(e, "/psci", ""))?;
             fdt.setprop(n, "compatible", COMPATIBLE)
                 .map_err(|e| at(d, &fdt.as_fdt(), n, "compatible", e))?;
             n
@@ -53,11 +51,7 @@ fn to_psci_enable_method(d: &mut FixupError, fdt: &mut FdtMut<'_>) -> Fallible<(
             Err(Error::NotFound) => return Ok(()),
             Err(e) => return Err(d.record_fdt(e, "/cpus", "")),
         };
-        if fdt
-            .as_fdt()
-            .getprop(node, "device_type")
-            .is_ok_and(|v| v == b"cpu\0")
-        {
+        if fdt.as_fdt().getprop(node, "device_type").is_ok_and(|v| v == b"cpu\0") {
             delprop_if_present(d, fdt, node, "cpu-release-addr")?;
             fdt.setprop_str(node, "enable-method", "psci")
                 .map_err(|e| at(d, &fdt.as_fdt(), node, "enable-method", e))?;

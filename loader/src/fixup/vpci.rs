@@ -81,28 +81,16 @@ pub fn add(d: &mut FixupError, fdt: &mut FdtMut<'_>, cell: &CellView, gic: Gic) 
     // libfdt inserts a new property first in its node: set them in reverse so
     // the result reads in binding order.
     set(fdt.setprop(node, "dma-coherent", &[]), "dma-coherent")?;
-    set(
-        fdt.setprop_u32(node, "linux,pci-domain", n.domain),
-        "linux,pci-domain",
-    )?;
-    set(
-        fdt.setprop_cells(node, "interrupt-map", n.map()),
-        "interrupt-map",
-    )?;
+    set(fdt.setprop_u32(node, "linux,pci-domain", n.domain), "linux,pci-domain")?;
+    set(fdt.setprop_cells(node, "interrupt-map", n.map()), "interrupt-map")?;
     set(
         fdt.setprop_cells(node, "interrupt-map-mask", &[DEVICE_MASK, 0, 0, 7]),
         "interrupt-map-mask",
     )?;
     set(fdt.setprop_cells(node, "ranges", n.ranges()), "ranges")?;
     set(fdt.setprop_cells(node, "reg", n.reg()), "reg")?;
-    set(
-        fdt.setprop_cells(node, "bus-range", &BUS_RANGE),
-        "bus-range",
-    )?;
-    set(
-        fdt.setprop_u32(node, "#interrupt-cells", 1),
-        "#interrupt-cells",
-    )?;
+    set(fdt.setprop_cells(node, "bus-range", &BUS_RANGE), "bus-range")?;
+    set(fdt.setprop_u32(node, "#interrupt-cells", 1), "#interrupt-cells")?;
     set(fdt.setprop_u32(node, "#size-cells", 2), "#size-cells")?;
     set(fdt.setprop_u32(node, "#address-cells", 3), "#address-cells")?;
     set(fdt.setprop_str(node, "device_type", "pci"), "device_type")?;
@@ -156,10 +144,7 @@ fn patch(d: &mut FixupError, template: &[u8], copy: &mut [u8], n: &Node) -> Fall
         })
     };
     let mut cells = [0u8; MAX_ROW * MAX_VPCI_DEVICES * 4];
-    set(
-        ov.setprop_inplace(node, "reg", be_bytes(n.reg(), &mut cells)),
-        "reg",
-    )?;
+    set(ov.setprop_inplace(node, "reg", be_bytes(n.reg(), &mut cells)), "reg")?;
     set(
         ov.setprop_inplace(node, "ranges", be_bytes(n.ranges(), &mut cells)),
         "ranges",
@@ -216,19 +201,17 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         Err(e) => return Err(d.record_fdt(e, "/", "")),
     }
     let domain = free_pci_domain(d, fdt, v.domain)?;
-    let root_ac = fdt
-        .address_cells(0)
-        .map_err(|e| at(d, fdt, 0, "#address-cells", e))?;
-    let root_sc = fdt
-        .size_cells(0)
-        .map_err(|e| at(d, fdt, 0, "#size-cells", e))?;
+    let root_ac = fdt.address_cells(0).map_err(|e| at(d, fdt, 0, "#address-cells", e))?;
+    let root_sc = fdt.size_cells(0).map_err(|e| at(d, fdt, 0, "#size-cells", e))?;
 
     // interrupt-map: one row per device; the mask keeps the device number and
     // the pin, so each ivshmem device gets its own SPI (Jailhouse's scheme).
     // find_gic bounds the GIC's cells (address <= 3, interrupt 3..=4): a
     // row is at most MAX_ROW cells.
     let gic_ac = gic.address_cells as usize;
-    let row_len = 5usize.saturating_add(gic_ac).saturating_add(gic.interrupt_cells as usize);
+    let row_len = 5usize
+        .saturating_add(gic_ac)
+        .saturating_add(gic.interrupt_cells as usize);
     if row_len > MAX_ROW {
         return Err(d.record(Cause::UnsupportedInterruptCells(gic.interrupt_cells), "", ""));
     }
@@ -239,7 +222,10 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
         row[4] = gic.phandle;
         // The INTx SPI (validated: irq_base + 3 below the GIC's limit).
         // SPIs are INTIDs 32..=1019 (GIC architecture): SPI numbers 0..988.
-        let spi = v.irq_base.checked_add(u32::from(dev % 4)).and_then(|i| i.checked_sub(32));
+        let spi = v
+            .irq_base
+            .checked_add(u32::from(dev % 4))
+            .and_then(|i| i.checked_sub(32));
         let spi = spi.filter(|&s| s < 988);
         let Some(spi) = spi else {
             return Err(d.record_fdt(Error::BadValue, path.as_str(), "interrupt-map"));
@@ -255,7 +241,10 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
     let base = [(v.mmio_base >> 32) as u32, v.mmio_base as u32];
     let size = [(v.mmio_size >> 32) as u32, v.mmio_size as u32];
     let parent: &[u32] = if root_ac == 1 { &base[1..] } else { &base };
-    let cells = [SPACE_MEM32, base[0], base[1]].into_iter().chain(parent.iter().copied()).chain(size);
+    let cells = [SPACE_MEM32, base[0], base[1]]
+        .into_iter()
+        .chain(parent.iter().copied())
+        .chain(size);
     let mut ranges_len = 0usize;
     for (slot, c) in ranges.iter_mut().zip(cells) {
         *slot = c;
@@ -265,7 +254,10 @@ fn plan(d: &mut FixupError, fdt: &Fdt<'_>, cell: &CellView, gic: Gic) -> Fallibl
     // reg in the root's cells (what setprop_reg writes, checked the same way).
     let mut reg = [0u32; 4];
     let mut reg_len = 0;
-    for (value, n, cells) in [(v.ecam_base, root_ac, "#address-cells"), (v.ecam_size, root_sc, "#size-cells")] {
+    for (value, n, cells) in [
+        (v.ecam_base, root_ac, "#address-cells"),
+        (v.ecam_size, root_sc, "#size-cells"),
+    ] {
         let fits = match n {
             1 => value <= u64::from(u32::MAX),
             2 => true,

@@ -10,8 +10,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../build/fixtures")
         .join(name);
-    std::fs::read(&p)
-        .unwrap_or_else(|e| panic!("{}: {e} (run the provisioning script)", p.display()))
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (run the provisioning script)", p.display()))
 }
 
 pub fn region(virt: u64, size: u64, flags: u64) -> MemRegion {
@@ -63,10 +62,7 @@ pub fn qemu() -> (Board, CellConfig) {
     c.vpci.mmio_size = 0x1_0000;
     c.vpci.irq_base = 140;
     c.vpci.domain = 1;
-    set_str_field(
-        &mut c.boot.bootargs,
-        "console=ttyAMA0 earlycon rdinit=/init",
-    );
+    set_str_field(&mut c.boot.bootargs, "console=ttyAMA0 earlycon rdinit=/init");
     set_str_field(&mut c.boot.stdout_path, "/pl011@9000000");
     (b, c)
 }

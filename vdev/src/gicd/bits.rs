@@ -44,13 +44,7 @@ fn write_banked(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32) -> GicdO
     GicdOutcome::Done
 }
 
-pub fn write_set_clear(
-    hw: &mut dyn GicdHw,
-    version: u32,
-    w: Word,
-    value: u32,
-    cell: &CellIrqs,
-) -> GicdOutcome {
+pub fn write_set_clear(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, cell: &CellIrqs) -> GicdOutcome {
     if w.first < 32 {
         return write_banked(hw, version, w, value);
     }
@@ -66,13 +60,7 @@ pub fn write_set_clear(
     )
 }
 
-pub fn write_rmw(
-    hw: &mut dyn GicdHw,
-    version: u32,
-    w: Word,
-    value: u32,
-    cell: &CellIrqs,
-) -> GicdOutcome {
+pub fn write_rmw(hw: &mut dyn GicdHw, version: u32, w: Word, value: u32, cell: &CellIrqs) -> GicdOutcome {
     if w.first < 32 {
         return write_banked(hw, version, w, value);
     }

@@ -25,14 +25,7 @@ impl Kind {
 }
 
 /// `off` is aligned to `size` (1 or 4).
-pub fn read(
-    hw: &mut dyn GicdHw,
-    version: u32,
-    kind: Kind,
-    off: u64,
-    size: u8,
-    cell: &CellIrqs,
-) -> u64 {
+pub fn read(hw: &mut dyn GicdHw, version: u32, kind: Kind, off: u64, size: u8, cell: &CellIrqs) -> u64 {
     let first = kind.intid(off);
     if first < 32 {
         return match (banked(version), size) {
@@ -49,11 +42,7 @@ pub fn read(
         };
     }
     let m = super::ownership::owned_mask(cell, first, 8);
-    if m == 0 {
-        0
-    } else {
-        u64::from(hw.read32(off) & m)
-    }
+    if m == 0 { 0 } else { u64::from(hw.read32(off) & m) }
 }
 
 pub fn write(

@@ -18,11 +18,7 @@ const V3_SETTABLE: u32 = 0b11_0111;
 const RWP: u32 = 1 << 31;
 
 pub fn ctlr_write(hw: &mut dyn GicdHw, version: u32, value: u32) -> GicdOutcome {
-    let settable = if version == 2 {
-        V2_SETTABLE
-    } else {
-        V3_SETTABLE
-    };
+    let settable = if version == 2 { V2_SETTABLE } else { V3_SETTABLE };
     let cur = hw.read32(CTLR) & !RWP;
     let new = cur | (value & settable);
     if new != cur {

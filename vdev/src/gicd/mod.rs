@@ -19,9 +19,9 @@ mod wake;
 use bits::Word;
 use regs::Reg;
 
+pub use prep::{CELL_IRQ_PRIORITY, ctlr_enable_bits, prepare_banked_v2, prepare_cell_spis};
 pub use routing::{AFF_MASK, IROUTER_IRM};
-pub use prep::{ctlr_enable_bits, prepare_banked_v2, prepare_cell_spis, CELL_IRQ_PRIORITY};
-pub use wake::{restore_spi, wake_spi, WokenSpi};
+pub use wake::{WokenSpi, restore_spi, wake_spi};
 
 /// Real distributor accesses, done by the shim with device-memory MMIO.
 /// Offsets are relative to the GICD base.
@@ -50,10 +50,7 @@ pub enum GicdOutcome {
     Done,
     /// All or part of the write was dropped (the cell's own part, if any,
     /// was applied). For the shim's log; the guest is never faulted.
-    Denied {
-        irq: Option<u32>,
-        reason: &'static str,
-    },
+    Denied { irq: Option<u32>, reason: &'static str },
 }
 
 /// A mediated distributor read (`size` 1, 2, 4 or 8 bytes at `off`).
@@ -67,12 +64,7 @@ pub fn mediate_read(hw: &mut dyn GicdHw, version: u32, off: u64, size: u8, cell:
         Reg::BitsRmw { base } | Reg::BitsSetClear { base } => {
             u64::from(bits::read(hw, version, Word::new(off, base, 1), cell))
         }
-        Reg::Cfg => u64::from(bits::read(
-            hw,
-            version,
-            Word::new(off, regs::ICFGR, 2),
-            cell,
-        )),
+        Reg::Cfg => u64::from(bits::read(hw, version, Word::new(off, regs::ICFGR, 2), cell)),
         Reg::Priority => bytes::read(hw, version, bytes::Kind::Priority, off, size, cell),
         Reg::Targets => bytes::read(hw, version, bytes::Kind::Targets, off, size, cell),
         Reg::Router => routing::router_read(hw, off, size, cell),
@@ -113,9 +105,7 @@ pub fn mediate_write(
             reason: "gicd: write to a read-only register",
         },
         Reg::BitsRmw { base } => bits::write_rmw(hw, version, Word::new(off, base, 1), v32, cell),
-        Reg::BitsSetClear { base } => {
-            bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell)
-        }
+        Reg::BitsSetClear { base } => bits::write_set_clear(hw, version, Word::new(off, base, 1), v32, cell),
         Reg::Cfg => bits::write_rmw(hw, version, Word::new(off, regs::ICFGR, 2), v32, cell),
         Reg::Priority => bytes::write(hw, version, bytes::Kind::Priority, off, size, v32, cell),
         Reg::Targets => bytes::write(hw, version, bytes::Kind::Targets, off, size, v32, cell),

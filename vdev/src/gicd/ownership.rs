@@ -30,11 +30,7 @@ pub fn owns_spi(cell: &CellIrqs, intid: u32) -> bool {
 /// Mask of the fields of INTIDs `first..` the cell owns in a 32-bit
 /// register holding `bits` bits per INTID (1, 2 or 8).
 pub fn owned_mask(cell: &CellIrqs, first: u32, bits: u32) -> u32 {
-    let field = if bits >= 32 {
-        u32::MAX
-    } else {
-        (1u32 << bits) - 1
-    };
+    let field = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
     (0..32 / bits)
         .filter(|&i| owns_spi(cell, first + i))
         .fold(0, |m, i| m | field << (i * bits))

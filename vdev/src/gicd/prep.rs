@@ -5,7 +5,7 @@
 //! (Jailhouse `hypervisor/arch/arm-common/irqchip.c`, `gic-v3.c`). Guests
 //! that configure the GIC themselves (Linux, rtos-demo) overwrite it all.
 
-use super::{ownership, regs, CellIrqs, GicdHw};
+use super::{CellIrqs, GicdHw, ownership, regs};
 
 /// Given to every interrupt of a cell at its start: numerically below the
 /// 0xf0 priority mask Jailhouse's inmate library sets (and Linux's).
@@ -15,16 +15,14 @@ pub const CELL_IRQ_PRIORITY: u8 = 0xa0;
 /// the same bits whether or not the GIC has two security states. GICv2:
 /// Enable (non-secure view) / EnableGrp0+EnableGrp1 (no security extensions).
 pub fn ctlr_enable_bits(version: u32) -> u32 {
-    if version == 3 {
-        1 << 4 | 1 << 1
-    } else {
-        0b11
-    }
+    if version == 3 { 1 << 4 | 1 << 1 } else { 0b11 }
 }
 
 /// Number of INTIDs the distributor implements (GICD_TYPER.ITLinesNumber).
 fn implemented(hw: &mut dyn GicdHw) -> u32 {
-    ((hw.read32(regs::TYPER) & 0x1f) + 1).saturating_mul(32).min(ownership::SPI_RANGE.end)
+    ((hw.read32(regs::TYPER) & 0x1f) + 1)
+        .saturating_mul(32)
+        .min(ownership::SPI_RANGE.end)
 }
 
 /// Prepares every SPI `cell` owns: group 1 (GICv3; on GICv2 the group
@@ -35,7 +33,9 @@ fn implemented(hw: &mut dyn GicdHw) -> u32 {
 /// ITARGETSR), then the distributor's group enables. Enables no interrupt
 /// and touches no SPI the cell does not own. Returns how many it prepared.
 pub fn prepare_cell_spis(hw: &mut dyn GicdHw, version: u32, cell: &CellIrqs) -> u32 {
-    let Some(&first_cpu) = cell.cpu_affinities.first() else { return 0 };
+    let Some(&first_cpu) = cell.cpu_affinities.first() else {
+        return 0;
+    };
     let mut n = 0;
     for intid in ownership::SPI_RANGE.start..implemented(hw) {
         if !(cell.owns)(intid) {

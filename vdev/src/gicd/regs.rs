@@ -94,21 +94,11 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(
-            classify(2, 0x104),
-            Some(Reg::BitsSetClear { base: ISENABLER })
-        );
-        assert_eq!(
-            classify(3, 0x3fc),
-            Some(Reg::BitsSetClear { base: ICACTIVER })
-        );
+        assert_eq!(classify(2, 0x104), Some(Reg::BitsSetClear { base: ISENABLER }));
+        assert_eq!(classify(3, 0x3fc), Some(Reg::BitsSetClear { base: ICACTIVER }));
         assert_eq!(classify(2, 0x800), Some(Reg::Targets));
         assert_eq!(classify(3, 0x800), None, "ITARGETSR is RES0 with ARE");
-        assert_eq!(
-            classify(2, 0xd00),
-            None,
-            "GIC-400 PPI/SPI status is not mediated"
-        );
+        assert_eq!(classify(2, 0xd00), None, "GIC-400 PPI/SPI status is not mediated");
         assert_eq!(classify(3, 0xd04), Some(Reg::BitsRmw { base: IGRPMODR }));
         assert_eq!(classify(3, 0x6000), None, "IROUTER0..31 do not exist");
         assert_eq!(classify(3, 0x6100), Some(Reg::Router));

@@ -28,13 +28,7 @@ pub fn router_read(hw: &mut dyn GicdHw, off: u64, size: u8, cell: &CellIrqs) -> 
     }
 }
 
-pub fn router_write(
-    hw: &mut dyn GicdHw,
-    off: u64,
-    size: u8,
-    value: u64,
-    cell: &CellIrqs,
-) -> GicdOutcome {
+pub fn router_write(hw: &mut dyn GicdHw, off: u64, size: u8, value: u64, cell: &CellIrqs) -> GicdOutcome {
     let intid = router_intid(off);
     if !owns_spi(cell, intid) {
         return GicdOutcome::Denied {

@@ -5,7 +5,7 @@
 //! per CPU on GICv2: only an SPI the shim reconfigures from another CPU
 //! reaches it (docs/cell-reset.md).
 
-use super::{ownership, regs, GicdHw};
+use super::{GicdHw, ownership, regs};
 
 /// What [`wake_spi`] changed on the SPI, for [`restore_spi`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,11 @@ pub fn wake_spi(hw: &mut dyn GicdHw, version: u32, intid: u32, target: u64) -> O
         return None;
     }
     let (n, (word, bit)) = (u64::from(intid), bank(intid));
-    let route = if version == 3 { hw.read64(regs::IROUTER + 8 * n) } else { u64::from(hw.read8(regs::ITARGETSR + n)) };
+    let route = if version == 3 {
+        hw.read64(regs::IROUTER + 8 * n)
+    } else {
+        u64::from(hw.read8(regs::ITARGETSR + n))
+    };
     let woken = WokenSpi {
         intid,
         priority: hw.read8(regs::IPRIORITYR + n),

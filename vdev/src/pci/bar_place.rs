@@ -7,7 +7,7 @@
 //! shim's. A BAR that collides stays programmed but does not decode, and
 //! the config write that enables it reports why.
 
-use cellboot_abi::{mem, SystemConfig, COMM_REGION_SIZE};
+use cellboot_abi::{COMM_REGION_SIZE, SystemConfig, mem};
 
 /// Ranges one cell's list can hold: its regions, every other cell's, and
 /// the fixed windows.
@@ -35,7 +35,14 @@ impl Default for ReservedIpas {
 
 impl ReservedIpas {
     pub const fn new() -> Self {
-        Self { list: [Range { base: 0, size: 0, what: "" }; MAX_RESERVED], n: 0 }
+        Self {
+            list: [Range {
+                base: 0,
+                size: 0,
+                what: "",
+            }; MAX_RESERVED],
+            n: 0,
+        }
     }
 
     /// Adds a range; false (nothing added) when the list is full, so the
@@ -44,7 +51,9 @@ impl ReservedIpas {
         if size == 0 {
             return true;
         }
-        let Some(slot) = self.list.get_mut(self.n) else { return false };
+        let Some(slot) = self.list.get_mut(self.n) else {
+            return false;
+        };
         *slot = Range { base, size, what };
         self.n += 1;
         true
@@ -54,7 +63,10 @@ impl ReservedIpas {
     /// a range that wraps the address space: callers check that first).
     pub fn collision(&self, base: u64, size: u64) -> Option<&'static str> {
         let end = base.checked_add(size)?;
-        self.list[..self.n].iter().find(|r| base < r.base.saturating_add(r.size) && r.base < end).map(|r| r.what)
+        self.list[..self.n]
+            .iter()
+            .find(|r| base < r.base.saturating_add(r.size) && r.base < end)
+            .map(|r| r.what)
     }
 
     /// Everything cell `ci`'s BARs must avoid in `sys`.
@@ -64,18 +76,30 @@ impl ReservedIpas {
         let mut r = Self::new();
         let mut ok = true;
         for m in c.mem_regions() {
-            let what = if m.flags & mem::IO != 0 { "a device region of the cell" } else { "the cell's own memory" };
+            let what = if m.flags & mem::IO != 0 {
+                "a device region of the cell"
+            } else {
+                "the cell's own memory"
+            };
             ok &= r.add(m.virt, m.size, what);
         }
         ok &= r.add(c.comm_region_ipa, COMM_REGION_SIZE as u64, "the cell's comm region");
         ok &= r.add(c.vpci.ecam_base, c.vpci.ecam_size, "the vPCI ECAM window");
         ok &= r.add(b.gicd_base, b.gicd_size, "the GIC distributor");
         ok &= r.add(b.gicc_base, b.gicc_size, "the GIC CPU interface");
-        ok &= r.add(b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into()), "the GIC redistributors");
+        ok &= r.add(
+            b.gicr_base,
+            b.gicr_stride.saturating_mul(b.num_cpus.into()),
+            "the GIC redistributors",
+        );
         ok &= r.add(sys.hypervisor.phys, sys.hypervisor.size, "the shim's memory");
         for (oi, o) in sys.cells().iter().enumerate() {
             if oi != ci {
-                for m in o.mem_regions().iter().filter(|m| m.flags & (mem::IO | mem::SHARED) == 0) {
+                for m in o
+                    .mem_regions()
+                    .iter()
+                    .filter(|m| m.flags & (mem::IO | mem::SHARED) == 0)
+                {
                     ok &= r.add(m.phys, m.size, "another cell's memory");
                 }
             }

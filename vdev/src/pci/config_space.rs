@@ -68,9 +68,7 @@ impl Ivshmem {
             REG_CAP_PTR => u32::from(VNDR_CAP),
             REG_INTERRUPT => u32::from(INTERRUPT_PIN) << 8 | u32::from(self.interrupt_line),
             r if r == VNDR_CAP => {
-                u32::from(self.one_shot) << 24
-                    | u32::from(VNDR_CAP_LEN) << 16
-                    | u32::from(VNDR_CAP_ID)
+                u32::from(self.one_shot) << 24 | u32::from(VNDR_CAP_LEN) << 16 | u32::from(VNDR_CAP_ID)
             }
             _ if vndr(0x04) => p.state_size as u32,
             _ if vndr(0x08) => p.rw_size as u32,

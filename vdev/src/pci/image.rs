@@ -25,7 +25,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::access::BUS0_SPAN;
-use super::{VirtualPciBus, MAX_DEVICES};
+use super::{MAX_DEVICES, VirtualPciBus};
 
 /// Makes `len` bytes at `addr` that the bus just wrote visible to a cell
 /// reading with its caches off (the shim: clean to the point of coherency).
@@ -81,7 +81,10 @@ pub struct EcamImage {
 
 impl EcamImage {
     pub const fn new() -> Self {
-        Self { pages: [const { ConfigPage::new() }; MAX_DEVICES], absent: ConfigPage::new() }
+        Self {
+            pages: [const { ConfigPage::new() }; MAX_DEVICES],
+            absent: ConfigPage::new(),
+        }
     }
 }
 
@@ -114,7 +117,10 @@ impl VirtualPciBus {
             return None;
         }
         let (device, function) = ((n >> 3) as u8, n & 7);
-        let slot = self.slots.iter().position(|s| s.as_ref().is_some_and(|d| d.device == device));
+        let slot = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|d| d.device == device));
         Some(match slot {
             Some(i) if function == 0 => image.pages[i].addr(),
             _ => image.absent.addr(),
@@ -132,19 +138,27 @@ impl VirtualPciBus {
             return None;
         }
         let addr = self.image_page(n)?;
-        let page = core::iter::once(&image.absent).chain(&image.pages).find(|p| p.addr() == addr)?;
+        let page = core::iter::once(&image.absent)
+            .chain(&image.pages)
+            .find(|p| p.addr() == addr)?;
         Some((0..usize::from(size)).fold(0u64, |v, k| v | u64::from(page.byte(at + k)) << (8 * k)))
     }
 
     /// Rewrites device `device`'s page from the model.
     pub(super) fn publish(&self, device: u8) {
-        if let Some(slot) = self.slots.iter().position(|s| s.as_ref().is_some_and(|d| d.device == device)) {
+        if let Some(slot) = self
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|d| d.device == device))
+        {
             self.publish_slot(slot);
         }
     }
 
     fn publish_slot(&self, slot: usize) {
-        let (Some((image, clean)), Some(Some(d))) = (self.image, self.slots.get(slot)) else { return };
+        let (Some((image, clean)), Some(Some(d))) = (self.image, self.slots.get(slot)) else {
+            return;
+        };
         let page = &image.pages[slot];
         if page.fill(|k| d.cfg_read_dword(k as u16 * 4)) {
             clean(page.addr(), PAGE_BYTES as u64);

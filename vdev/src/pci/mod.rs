@@ -21,9 +21,9 @@ use cellboot_abi::VpciConfig;
 use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
 
-pub use bar_place::{ReservedIpas, MAX_RESERVED};
+pub use bar_place::{MAX_RESERVED, ReservedIpas};
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
-pub use image::{CleanFn, ConfigPage, EcamImage, BUS0_PAGES, PAGE_BYTES};
+pub use image::{BUS0_PAGES, CleanFn, ConfigPage, EcamImage, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
@@ -147,11 +147,7 @@ impl VirtualPciBus {
         if self.find(device).is_some() {
             return Err(VpciError::DeviceInUse(device));
         }
-        let slot = self
-            .slots
-            .iter_mut()
-            .find(|s| s.is_none())
-            .ok_or(VpciError::Full)?;
+        let slot = self.slots.iter_mut().find(|s| s.is_none()).ok_or(VpciError::Full)?;
         *slot = Some(Ivshmem::new(device, p));
         self.publish(device);
         Ok(())
@@ -199,8 +195,7 @@ impl VirtualPciBus {
     /// Which device's enabled BAR0 `ipa` falls in, so the shim can tie an
     /// [`MmioEffect`] to its link.
     pub fn device_at(&self, ipa: u64) -> Option<u8> {
-        self.bar_hit(ipa)
-            .map(|(i, _)| self.slots[i].map_or(0, |d| d.device))
+        self.bar_hit(ipa).map(|(i, _)| self.slots[i].map_or(0, |d| d.device))
     }
 
     /// Power-on state for every device (cell reset). The shim zeroes this
@@ -257,7 +252,9 @@ impl VirtualPciBus {
         let (enabled, bar0) = (dev.memory_enabled(), u64::from(dev.bar0));
         self.publish(a.device);
         match self.bar_refusal(bar0) {
-            Some(collides_with) if enabled && matches!(a.reg & !3, config_space::REG_COMMAND | config_space::REG_BAR0) => {
+            Some(collides_with)
+                if enabled && matches!(a.reg & !3, config_space::REG_COMMAND | config_space::REG_BAR0) =>
+            {
                 EcamOutcome::BarNotDecoded { bar0, collides_with }
             }
             _ => EcamOutcome::Done,
@@ -286,9 +283,7 @@ impl VirtualPciBus {
     /// A BAR0 register write; `None` when `ipa` is in no enabled BAR0.
     pub fn mmio_write(&mut self, ipa: u64, size: u8, value: u64) -> Option<MmioEffect> {
         let (i, off) = self.bar_hit(ipa)?;
-        self.slots[i]
-            .as_mut()
-            .map(|d| d.reg_write(off, size, value))
+        self.slots[i].as_mut().map(|d| d.reg_write(off, size, value))
     }
 
     fn find(&self, device: u8) -> Option<&Ivshmem> {

@@ -74,9 +74,7 @@ impl FakeGicd {
         self.cfg.iter_mut().for_each(|w| *w = next() as u32);
         self.prio.iter_mut().for_each(|b| *b = next() as u8);
         self.targets.iter_mut().for_each(|b| *b = next() as u8);
-        self.router
-            .iter_mut()
-            .for_each(|r| *r = next() & 0xff_8000_ffff);
+        self.router.iter_mut().for_each(|r| *r = next() & 0xff_8000_ffff);
         self.ctlr = next() as u32 & 0x37;
     }
 
@@ -125,9 +123,7 @@ impl GicdHw for FakeGicd {
             return u32::from_le_bytes([self.self_if; 4]);
         }
         if (0x400..0xc00).contains(&off) || (0xf10..0xf30).contains(&off) {
-            return u32::from_le_bytes(
-                [0, 1, 2, 3].map(|i| self.byte_reg(off + i).map_or(0, |b| *b)),
-            );
+            return u32::from_le_bytes([0, 1, 2, 3].map(|i| self.byte_reg(off + i).map_or(0, |b| *b)));
         }
         if let Some((bank, i)) = self.word_bank(off) {
             return bank[i];
@@ -140,11 +136,7 @@ impl GicdHw for FakeGicd {
             0xc00..0xd00 => self.cfg[((off - 0xc00) / 4) as usize],
             0x6000..0x8000 if self.version == 3 => {
                 let r = self.router[((off - 0x6000) / 8) as usize];
-                if off & 4 == 0 {
-                    r as u32
-                } else {
-                    (r >> 32) as u32
-                }
+                if off & 4 == 0 { r as u32 } else { (r >> 32) as u32 }
             }
             _ if self.is_id_reg(off) => 0x44,
             _ => 0,

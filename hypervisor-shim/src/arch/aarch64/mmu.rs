@@ -25,7 +25,10 @@ struct Pool {
     used: usize,
 }
 
-static mut POOL: Pool = Pool { tables: [const { Table([0; ENTRIES]) }; POOL_TABLES], used: 0 };
+static mut POOL: Pool = Pool {
+    tables: [const { Table([0; ENTRIES]) }; POOL_TABLES],
+    used: 0,
+};
 
 /// What `el2_mmu_on` (boot.s) loads on every CPU: MAIR_EL2, TCR_EL2,
 /// TTBR0_EL2, SCTLR_EL2. Written once by the boot CPU with its MMU off (so it

@@ -7,8 +7,10 @@ use core::arch::{asm, global_asm};
 
 pub mod gicv3;
 mod mmu;
-pub use mmu::{enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used};
 pub use mmu::{Access as MapAccess, MapError, Mem};
+pub use mmu::{
+    enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used,
+};
 
 pub const MAX_CPUS: usize = cellboot_abi::MAX_CPUS;
 pub const STACK_SIZE: usize = 16 * 1024;
@@ -154,10 +156,19 @@ use crate::stage2::IPA_BITS;
 /// every cell.
 pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
     let (ps, _) = pa_range();
-    let irqs = if irqs_at_el2 { HCR_EL2::IMO::SET + HCR_EL2::FMO::SET } else { HCR_EL2::IMO::CLEAR };
+    let irqs = if irqs_at_el2 {
+        HCR_EL2::IMO::SET + HCR_EL2::FMO::SET
+    } else {
+        HCR_EL2::IMO::CLEAR
+    };
     // TACR (HCR_EL2.TAC): ACTLR_EL1 traps (`sysreg`), as Jailhouse sets it.
     HCR_EL2.write(
-        HCR_EL2::VM::Enable + HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::TSC::EnableTrapEl1SmcToEl2 + HCR_EL2::TSW::SET + HCR_EL2::TACR::SET + irqs,
+        HCR_EL2::VM::Enable
+            + HCR_EL2::RW::EL1IsAarch64
+            + HCR_EL2::TSC::EnableTrapEl1SmcToEl2
+            + HCR_EL2::TSW::SET
+            + HCR_EL2::TACR::SET
+            + irqs,
     );
     VTCR_EL2.write(
         VTCR_EL2::RES1::SET
@@ -239,7 +250,12 @@ pub fn enter_guest(entry: u64, x0: u64) -> ! {
         let stacks = &raw mut CPU_STACKS;
         let top = (stacks as *mut u8).add((cpu + 1) * STACK_SIZE);
         let frame = top.sub(core::mem::size_of::<GuestFrame>()) as *mut GuestFrame;
-        frame.write(GuestFrame { x: [0; 31], elr: entry, spsr: 0x3c5, _pad: 0 });
+        frame.write(GuestFrame {
+            x: [0; 31],
+            elr: entry,
+            spsr: 0x3c5,
+            _pad: 0,
+        });
         (*frame).x[0] = x0;
         el2_enter_guest(frame)
     }
@@ -277,7 +293,9 @@ pub unsafe fn spin_table_release(addr: u64, entry: u64) {
 pub fn restart_secondary(cpu: usize) -> ! {
     // SAFETY: secondary_entry takes x0 = CPU index, resets SP to that CPU's
     // stack top and never returns; nothing on the current stack is used again.
-    unsafe { asm!("br {entry}", entry = in(reg) secondary_entry as *const () as u64, in("x0") cpu as u64, options(noreturn)) }
+    unsafe {
+        asm!("br {entry}", entry = in(reg) secondary_entry as *const () as u64, in("x0") cpu as u64, options(noreturn))
+    }
 }
 
 /// Waits for an event (SEV from another CPU) in low power.

@@ -1,6 +1,7 @@
 //! The contract between host tooling, the hypervisor-shim (EL2) and the loader
 //! (EL1): the binary system config, the payload table appended to the shim
-//! image, the per-cell communication region and the hypercall numbers; and,
+//! image, the per-cell communication region, the hypercall numbers, PSCI
+//! ([`psci`]) and the trap frame guests and the shim save; and,
 //! for the hostile-guest suite, the attacker cell's bootargs
 //! ([`attack_targets`]), read by the attacker inmate and by xtask alike.
 //!
@@ -20,8 +21,10 @@ pub mod jailhouse;
 pub mod link_layout;
 mod number;
 mod payload;
+pub mod psci;
 mod rules;
 pub mod staging;
+mod trap_frame;
 mod validate;
 
 pub use comm::*;
@@ -29,6 +32,7 @@ pub use config::*;
 pub use jailhouse::{JailhouseBoot, MAX_IMAGES, is_jailhouse};
 pub use number::parse_u64;
 pub use payload::*;
+pub use trap_frame::TrapFrame;
 pub use rules::{GICR_STRIDES, IPA_BITS, IPA_LIMIT, MPIDR_AFF_MASK, below_ipa_limit};
 pub use validate::*;
 

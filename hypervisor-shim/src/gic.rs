@@ -20,7 +20,8 @@ pub fn record_cpu_interface(cpu: usize) {
     }
     let mask = {
         let _g = LOCK.lock();
-        hw().read8(0x800) // GICD_ITARGETSR0 byte 0: SGI 0's target = the reader
+        // GICD_ITARGETSR0 byte 0: SGI 0's target = the reader.
+        hw().read8(gicd::regs::ITARGETSR)
     };
     CPU_IF[cpu].store(mask, Ordering::SeqCst);
 }

@@ -17,6 +17,9 @@ mod cell;
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
+// Also built for host tests: page-table descriptor bits (stage 1 and 2).
+#[cfg(any(target_os = "none", test))]
+mod descriptor;
 #[cfg(target_os = "none")]
 mod dtb;
 #[cfg(target_os = "none")]
@@ -53,6 +56,9 @@ mod stage2;
 // Also built for host tests: the EC 0x18 decode and the SGI target check.
 #[cfg(any(target_os = "none", test))]
 mod sysreg;
+// Also built for host tests: the ESR/HPFAR decode.
+#[cfg(any(target_os = "none", test))]
+mod syndrome;
 #[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]

@@ -5,42 +5,13 @@
 use crate::arch::GuestFrame;
 use crate::cell;
 use crate::gic;
+use crate::syndrome::DataAbort;
 use cellboot_abi::{NO_PEER, cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
 
 /// GICD writes refused per cell that are logged.
 const GICD_LOG_LIMIT: u32 = 8;
-
-/// A decoded data abort.
-#[derive(Clone, Copy, Debug)]
-pub struct Access {
-    pub ipa: u64,
-    /// Bytes: 1, 2, 4 or 8 (0 when the syndrome does not say).
-    pub size: u8,
-    pub write: bool,
-    pub reg: usize,
-    pub sign_extend: bool,
-    pub sixty_four: bool,
-    pub valid: bool,
-}
-
-/// Decodes ESR_EL2 (EC 0x24), FAR_EL2 and HPFAR_EL2. `valid` is ESR.ISV:
-/// without it size and register are unknown (e.g. load/store pair).
-pub fn decode(esr: u64, far: u64, hpfar: u64) -> Access {
-    let iss = esr & 0x1ff_ffff;
-    let ipa = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
-    let valid = iss & (1 << 24) != 0;
-    Access {
-        ipa,
-        size: if valid { 1 << ((iss >> 22) & 3) } else { 0 },
-        write: iss & (1 << 6) != 0,
-        reg: ((iss >> 16) & 0x1f) as usize,
-        sign_extend: iss & (1 << 21) != 0,
-        sixty_four: iss & (1 << 15) != 0,
-        valid,
-    }
-}
 
 fn inside(a: u64, base: u64, size: u64) -> bool {
     size != 0 && a >= base && a - base < size
@@ -51,12 +22,9 @@ fn inside(a: u64, base: u64, size: u64) -> bool {
 pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64) {
     // A translation fault (a hole) or a permission fault (a write to the
     // read-only ECAM image pages) alike: only the IPA's source differs.
-    let a = Access {
-        ipa: crate::arch::fault_ipa(esr, far, hpfar),
-        ..decode(esr, far, hpfar)
-    };
+    let a = DataAbort::decode(esr, far, hpfar, crate::arch::guest_stage1_ipa);
     // Stage-1 table walks that hit an unmapped IPA are never emulated.
-    let s1ptw = esr & (1 << 7) != 0;
+    let s1ptw = a.s1ptw;
     if !a.valid || s1ptw {
         return deny(
             frame,
@@ -178,16 +146,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         return deny(frame, ci, &a, "");
     };
     if !a.write {
-        let bits = u32::from(a.size) * 8;
-        let mut v = if bits < 64 { v & ((1u64 << bits) - 1) } else { v };
-        if a.sign_extend && bits < 64 {
-            let shift = 64 - bits;
-            v = (((v << shift) as i64) >> shift) as u64;
-            if !a.sixty_four {
-                v &= 0xffff_ffff;
-            }
-        }
-        frame.set_reg(a.reg, v);
+        frame.set_reg(a.reg, a.load_value(v));
     }
     frame.elr += 4;
 }
@@ -207,7 +166,7 @@ fn bar_outside_window(ci: usize, ipa: u64) -> bool {
 /// what a bus error means: Linux oopses or signals, an RTOS recovers). A cell
 /// without usable vectors, or one faulting inside its own vector table, would
 /// only loop: that is fatal, and the cell (only that cell) is stopped.
-fn deny(frame: &mut GuestFrame, ci: usize, a: &Access, why: &str) {
+fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
     let dir = if a.write { "write" } else { "read" };
     let (far, _, _) = crate::arch::trap_syndrome();
     let pc = frame.elr;

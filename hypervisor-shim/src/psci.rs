@@ -7,26 +7,7 @@ use crate::spin_table;
 use cellboot_abi::cell_state;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-pub mod fid {
-    pub const VERSION: u32 = 0x8400_0000;
-    pub const CPU_SUSPEND: u32 = 0x8400_0001;
-    pub const CPU_OFF: u32 = 0x8400_0002;
-    pub const CPU_ON: u32 = 0x8400_0003;
-    pub const AFFINITY_INFO: u32 = 0x8400_0004;
-    pub const MIGRATE_INFO_TYPE: u32 = 0x8400_0006;
-    pub const SYSTEM_OFF: u32 = 0x8400_0008;
-    pub const SYSTEM_RESET: u32 = 0x8400_0009;
-    pub const FEATURES: u32 = 0x8400_000a;
-    /// SMC64 variants differ by bit 30.
-    pub const SMC64: u32 = 0x4000_0000;
-}
-
-pub const SUCCESS: i64 = 0;
-pub const NOT_SUPPORTED: i64 = -1;
-pub const INVALID_PARAMETERS: i64 = -2;
-pub const DENIED: i64 = -3;
-pub const ALREADY_ON: i64 = -4;
-pub const ON_PENDING: i64 = -5;
+pub use cellboot_abi::psci::{ALREADY_ON, DENIED, INVALID_PARAMETERS, NOT_SUPPORTED, ON_PENDING, SUCCESS, fid};
 
 /// Set on the first power-off: an error on the way (a fault, a fatal
 /// report) halts instead of powering off again, which could loop for ever.
@@ -87,7 +68,7 @@ pub fn start_cpu(cpu: usize, mpidr: u64, entry: u64, x0: u64) -> i64 {
 pub fn handle(frame: &mut GuestFrame, ci: usize) {
     let f = frame.x[0] as u32;
     let r = match f & !fid::SMC64 {
-        fid::VERSION if f == fid::VERSION => 0x0001_0000, // PSCI 1.0
+        fid::VERSION if f == fid::VERSION => cellboot_abi::psci::VERSION_1_0,
         fid::FEATURES if f == fid::FEATURES => features(frame.x[1] as u32),
         fid::CPU_ON => cpu_on(ci, frame.x[1], frame.x[2], frame.x[3]),
         fid::CPU_OFF if f == fid::CPU_OFF => {
@@ -98,8 +79,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         }
         fid::CPU_SUSPEND => {
             // Standby only: wait for an interrupt (it is taken at EL1 on return).
-            // SAFETY: wfi has no memory effects.
-            unsafe { core::arch::asm!("dsb sy", "wfi", options(nostack)) };
+            arch::wait_for_interrupt();
             SUCCESS
         }
         fid::AFFINITY_INFO => affinity_info(ci, frame.x[1], frame.x[2]),

@@ -35,18 +35,7 @@ pub static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
     used: 0,
 });
 
-const VALID: u64 = 1 << 0;
-const TABLE: u64 = 1 << 1; // table at L1/L2, page at L3
-const AF: u64 = 1 << 10;
-const SH_INNER: u64 = 3 << 8;
-const S2AP_R: u64 = 1 << 6;
-const S2AP_W: u64 = 1 << 7;
-const XN: u64 = 2 << 53;
-/// MemAttr[5:2] (FWB off): Normal, outer+inner write-back cacheable.
-const ATTR_NORMAL_WB: u64 = 0xf << 2;
-/// MemAttr[5:2]: Device-nGnRE.
-const ATTR_DEVICE_NGNRE: u64 = 0x1 << 2;
-const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+use crate::descriptor::{ADDR_MASK, STAGE2, TABLE, VALID};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -113,19 +102,19 @@ impl core::fmt::Display for MapError {
 }
 
 fn leaf_attrs(kind: Kind, perm: Perm) -> u64 {
-    let mut a = AF;
+    let mut a = STAGE2::AF::SET.value;
     a |= match kind {
-        Kind::Normal => ATTR_NORMAL_WB | SH_INNER,
-        Kind::Device => ATTR_DEVICE_NGNRE,
+        Kind::Normal => STAGE2::MEM_ATTR::NormalWriteBack.value | STAGE2::SH::Inner.value,
+        Kind::Device => STAGE2::MEM_ATTR::DeviceNGnRE.value,
     };
     if perm.read {
-        a |= S2AP_R;
+        a |= STAGE2::S2AP_READ::SET.value;
     }
     if perm.write {
-        a |= S2AP_W;
+        a |= STAGE2::S2AP_WRITE::SET.value;
     }
     if !perm.exec || kind == Kind::Device {
-        a |= XN;
+        a |= STAGE2::XN::Never.value;
     }
     a
 }
@@ -407,6 +396,12 @@ mod tests {
 
     #[test]
     fn attributes_follow_kind_and_permissions() {
+        // The Arm ARM's bit positions, spelled out apart from `descriptor`.
+        const XN: u64 = 2 << 53;
+        const ATTR_DEVICE_NGNRE: u64 = 1 << 2;
+        const S2AP_R: u64 = 1 << 6;
+        const S2AP_W: u64 = 1 << 7;
+        const AF: u64 = 1 << 10;
         let dev = leaf_attrs(
             Kind::Device,
             Perm {

@@ -6,9 +6,6 @@
 
 use cellboot_vdev::gicd::AFF_MASK;
 
-/// ESR_EL2 exception class of a trapped MSR/MRS/SYS instruction.
-pub const EC_SYSREG: u64 = 0x18;
-
 /// ICC_SGI1R_EL1.IRM: "every PE except the sender", no target list.
 pub const SGI_IRM: u64 = 1 << 40;
 
@@ -105,10 +102,11 @@ pub fn check_sgi_targets(value: u64, mpidrs: &[u64], owns: impl Fn(usize) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syndrome::ESR;
 
     /// ESR_EL2 for an MSR (write) / SYS with the given encoding and Rt.
     fn esr(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64, rt: u64, read: bool) -> u64 {
-        EC_SYSREG << 26 | 1 << 25 | op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | read as u64
+        ESR::EC::SysReg.value | 1 << 25 | op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | read as u64
     }
 
     #[test]

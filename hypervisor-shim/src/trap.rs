@@ -2,17 +2,11 @@
 
 use crate::arch::{self, GuestFrame};
 use crate::cell::{self, CPU_CELL};
+use crate::syndrome::{self, ESR::EC};
 use crate::sysreg;
 use crate::{hypercall, mmio, psci};
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
 use core::sync::atomic::{AtomicU8, Ordering};
-
-mod ec {
-    pub const HVC64: u64 = 0x16;
-    pub const SMC64: u64 = 0x17;
-    pub const IABT_LOWER: u64 = 0x20;
-    pub const DABT_LOWER: u64 = 0x24;
-}
 
 /// `kind`: vector index (0-3 current EL SP0, 4-7 current EL SPx, 8-11 lower
 /// EL AArch64, 12-15 lower EL AArch32; sync, irq, fiq, serror each).
@@ -49,27 +43,27 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         );
         stop_and_park(ci);
     }
-    match esr >> 26 {
-        ec::HVC64 => {
+    match syndrome::class(esr) {
+        Some(EC::Value::Hvc64) => {
             // ELR already points past the HVC.
-            match esr & 0xffff {
+            match syndrome::hvc_imm(esr) {
                 imm if imm == HVC_IMM as u64 => hypercall::handle(frame, ci),
-                0 => psci::handle(frame, ci),
+                imm if imm == cellboot_abi::psci::HVC_IMM as u64 => psci::handle(frame, ci),
                 imm => {
                     info!("cell {}: HVC #{imm:#x} is not a service: NOT_SUPPORTED", cell::name(ci));
                     frame.x[0] = psci::NOT_SUPPORTED as u64;
                 }
             }
         }
-        ec::SMC64 => {
+        Some(EC::Value::Smc64) => {
             // A trapped SMC returns to the SMC itself: skip it.
             frame.elr += 4;
             psci::handle(frame, ci);
         }
-        ec::DABT_LOWER => mmio::handle(frame, ci, esr, far, hpfar),
-        sysreg::EC_SYSREG => sysreg_trap(frame, ci, esr),
-        ec::IABT_LOWER => {
-            let ipa = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
+        Some(EC::Value::DataAbortLower) => mmio::handle(frame, ci, esr, far, hpfar),
+        Some(EC::Value::SysReg) => sysreg_trap(frame, ci, esr),
+        Some(EC::Value::InstrAbortLower) => {
+            let ipa = syndrome::hpfar_ipa(far, hpfar);
             info!(
                 "cell {}: denied instruction fetch at IPA {ipa:#x} (pc {:#x}): stopping the cell",
                 cell::name(ci),
@@ -150,7 +144,7 @@ fn unhandled(ci: usize, frame: &GuestFrame, esr: u64) -> ! {
     info!(
         "cell {}: unhandled exception class {:#x} (ESR {esr:#x}, ELR {:#x}): stopping the cell",
         cell::name(ci),
-        esr >> 26,
+        syndrome::ec_bits(esr),
         frame.elr
     );
     stop_and_park(ci)
@@ -164,7 +158,7 @@ fn report_el1_state(ci: usize) {
         info!(
             "cell {}: guest EL1 state: ESR_EL1 {esr:#x} (class {:#x}), ELR_EL1 {elr:#x}, FAR_EL1 {far:#x}",
             cell::name(ci),
-            esr >> 26
+            syndrome::ec_bits(esr)
         );
     }
 }

@@ -10,6 +10,7 @@
 //! refuses instead. Which ranges get which attributes is board data, decided
 //! in `crate::el2_map`; this file only knows the descriptor format.
 
+use crate::descriptor::{ADDR_MASK, STAGE1, TABLE, VALID};
 use core::arch::asm;
 
 const ENTRIES: usize = 512;
@@ -37,21 +38,12 @@ static mut POOL: Pool = Pool {
 #[unsafe(no_mangle)]
 static mut EL2_MMU: [u64; 4] = [0; 4];
 
-const VALID: u64 = 1 << 0;
-/// Table at levels 1-2, page at level 3.
-const TABLE: u64 = 1 << 1;
-const AF: u64 = 1 << 10;
-const SH_OUTER: u64 = 2 << 8;
-const SH_INNER: u64 = 3 << 8;
-/// AP[1] is RES1 in the one-privilege-level EL2 regime; AP[2] makes it read-only.
-const AP_RES1: u64 = 1 << 6;
-const AP_RO: u64 = 1 << 7;
-/// XN (bit 54) of the EL2 regime.
-const XN: u64 = 1 << 54;
-const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
-
 /// MAIR_EL2 slots (AttrIndx): 0 Normal WB RA/WA, 1 Device-nGnRE, 2 Normal NC.
 const MAIR: u64 = 0xff | 0x04 << 8 | 0x44 << 16;
+const SLOT_DEVICE: u64 = 1;
+const SLOT_NON_CACHEABLE: u64 = 2;
+const XN: u64 = STAGE1::XN::SET.value;
+const AP_RO: u64 = STAGE1::AP_RO::SET.value;
 
 /// Memory type of a shim mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,11 +75,11 @@ const OUT_OF_TABLES: &str = "out of EL2 page tables (raise mmu::POOL_TABLES)";
 const CONFLICT: &str = "already mapped with other attributes";
 
 fn leaf_attrs(mem: Mem, access: Access) -> u64 {
-    let mut a = AF | AP_RES1;
+    let mut a = STAGE1::AF::SET.value | STAGE1::AP_RES1::SET.value;
     a |= match mem {
-        Mem::WriteBack => SH_INNER,
-        Mem::Device => 1 << 2,
-        Mem::NonCacheable => 2 << 2 | SH_OUTER,
+        Mem::WriteBack => STAGE1::SH::Inner.value,
+        Mem::Device => STAGE1::ATTR_INDX.val(SLOT_DEVICE).value,
+        Mem::NonCacheable => STAGE1::ATTR_INDX.val(SLOT_NON_CACHEABLE).value | STAGE1::SH::Outer.value,
     };
     a |= match access {
         Access::Text => AP_RO,

@@ -7,6 +7,7 @@ use core::arch::{asm, global_asm};
 
 pub mod gicv3;
 mod mmu;
+mod regs;
 pub use mmu::{Access as MapAccess, MapError, Mem};
 pub use mmu::{
     enable_boot_cpu as mmu_enable_boot_cpu, map_identity, sync_after_map as mmu_sync, tables_used as mmu_tables_used,
@@ -33,7 +34,7 @@ global_asm!(
     MAX_CPUS = const MAX_CPUS,
     BOOT_STACK = sym BOOT_STACK,
 );
-global_asm!(include_str!("vectors.s"));
+global_asm!(include_str!("vectors.s"), FRAME_SIZE = const GuestFrame::SIZE);
 
 unsafe extern "C" {
     static el2_vectors: u8;
@@ -46,25 +47,11 @@ unsafe extern "C" {
 }
 
 /// Registers of a trapped guest CPU as saved by `vectors.s`.
-#[repr(C)]
-pub struct GuestFrame {
-    pub x: [u64; 31],
-    pub elr: u64,
-    pub spsr: u64,
-    _pad: u64,
-}
-const _: () = assert!(core::mem::size_of::<GuestFrame>() == 272);
+pub use cellboot_abi::TrapFrame as GuestFrame;
 
-impl GuestFrame {
-    /// Register `n` as an operand: 31 is XZR.
-    pub fn reg(&self, n: usize) -> u64 {
-        if n < 31 { self.x[n] } else { 0 }
-    }
-    pub fn set_reg(&mut self, n: usize, v: u64) {
-        if n < 31 {
-            self.x[n] = v;
-        }
-    }
+/// SPSR of an entry into EL1h with D, A, I and F masked.
+fn spsr_el1h_masked() -> u64 {
+    (SPSR_EL2::D::Masked + SPSR_EL2::A::Masked + SPSR_EL2::I::Masked + SPSR_EL2::F::Masked + SPSR_EL2::M::EL1h).value
 }
 
 /// Shim image bounds: (start, end of BSS).
@@ -191,28 +178,31 @@ pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
     // what lower ELs observe; no memory is touched.
     unsafe {
         asm!("msr vpidr_el2, {0}", "msr vmpidr_el2, {1}", in(reg) midr, in(reg) mpidr, options(nostack));
-        // ACTLR_EL2 0: EL1 gets no write access to the core's IMPLEMENTATION
-        // DEFINED controls (Cortex-A72 TRM, ACTLR_EL2: CPUECTLR_EL1.SMPEN,
-        // L2CTLR_EL1...), whatever the firmware left (the Pi's armstub opens them).
-        asm!("msr actlr_el2, xzr", options(nostack));
-        // CPTR_EL2: RES1 bits only, so no FP/SIMD (TFP) or SVE (TZ) traps.
-        asm!("msr cptr_el2, {0}", in(reg) 0x32ffu64, options(nostack));
+    }
+    // ACTLR_EL2 0: EL1 gets no write access to the core's IMPLEMENTATION
+    // DEFINED controls (Cortex-A72 TRM, ACTLR_EL2: CPUECTLR_EL1.SMPEN,
+    // L2CTLR_EL1...), whatever the firmware left (the Pi's armstub opens them).
+    ACTLR_EL2.set(0);
+    CPTR_EL2.set(regs::CPTR_EL2_NO_TRAPS);
+    // SAFETY: PMCR_EL0 is read and MDCR_EL2 written, neither of which the
+    // crate has; only what lower ELs may use of the PMU and debug changes.
+    unsafe {
         // MDCR_EL2: no debug/PMU traps, all PMU counters to EL1 (HPMN = PMCR.N).
         let pmcr: u64;
         asm!("mrs {0}, pmcr_el0", out(reg) pmcr, options(nostack));
         asm!("msr mdcr_el2, {0}", in(reg) (pmcr >> 11) & 0x1f, options(nostack));
     }
     if has_gic_sysregs() {
-        // SAFETY: ICH_HCR_EL2 exists (ID_AA64PFR0_EL1.GIC != 0); zero keeps
-        // the virtual CPU interface off (physical IRQs go to EL1).
-        unsafe { asm!("msr ich_hcr_el2, xzr", options(nostack)) };
+        // ICH_HCR_EL2 exists (ID_AA64PFR0_EL1.GIC != 0); zero keeps the
+        // virtual CPU interface off (physical IRQs go to EL1).
+        ICH_HCR_EL2.set(0);
         // GICv3 system-register interface for EL2, and EL1 may use its own.
         ICC_SRE_EL2.write(ICC_SRE_EL2::ENABLE::SET + ICC_SRE_EL2::SRE::SET);
     }
     // EL1 starts from architectural reset-like state, MMU and caches off,
     // no vectors and no timer armed: after a cell restart nothing of the
     // previous guest may fire into the loader.
-    SCTLR_EL1.set(0x30d0_0800);
+    SCTLR_EL1.set(regs::SCTLR_EL1_RESET);
     VBAR_EL1.set(0);
     CNTV_CTL_EL0.set(0);
     CNTP_CTL_EL0.set(0);
@@ -249,14 +239,8 @@ pub fn enter_guest(entry: u64, x0: u64) -> ! {
     unsafe {
         let stacks = &raw mut CPU_STACKS;
         let top = (stacks as *mut u8).add((cpu + 1) * STACK_SIZE);
-        let frame = top.sub(core::mem::size_of::<GuestFrame>()) as *mut GuestFrame;
-        frame.write(GuestFrame {
-            x: [0; 31],
-            elr: entry,
-            spsr: 0x3c5,
-            _pad: 0,
-        });
-        (*frame).x[0] = x0;
+        let frame = top.sub(GuestFrame::SIZE) as *mut GuestFrame;
+        frame.write(GuestFrame::entry(entry, spsr_el1h_masked(), x0));
         el2_enter_guest(frame)
     }
 }
@@ -298,6 +282,12 @@ pub fn restart_secondary(cpu: usize) -> ! {
     }
 }
 
+/// Waits for an interrupt in low power (taken where HCR_EL2 routes it).
+pub fn wait_for_interrupt() {
+    barrier::dsb(barrier::SY);
+    aarch64_cpu::asm::wfi();
+}
+
 /// Waits for an event (SEV from another CPU) in low power.
 pub fn wait_for_event() {
     aarch64_cpu::asm::wfe();
@@ -331,10 +321,7 @@ pub fn data_cache_on() -> bool {
 
 /// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.
 pub fn actlr_el1() -> u64 {
-    let v: u64;
-    // SAFETY: reads a system register.
-    unsafe { asm!("mrs {0}, actlr_el1", out(reg) v, options(nomem, nostack)) };
-    v
+    ACTLR_EL1.get()
 }
 
 /// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).
@@ -342,29 +329,21 @@ pub fn trap_syndrome() -> (u64, u64, u64) {
     (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
 }
 
-/// The IPA a lower-EL data abort faulted at. HPFAR_EL2 holds it for stage-2
-/// translation faults, but the architecture leaves it UNKNOWN for a stage-2
-/// permission fault outside a stage-1 walk (a write to the read-only ECAM
-/// image pages), so there the guest's stage-1 translation of FAR is redone
-/// with AT; HPFAR is the fallback when the guest changed its tables since.
-pub fn fault_ipa(esr: u64, far: u64, hpfar: u64) -> u64 {
-    let from_hpfar = ((hpfar >> 4) & 0xff_ffff_ffff) << 12 | (far & 0xfff);
-    let permission = esr & 0x3c == 0x0c;
-    let s1ptw = esr & (1 << 7) != 0;
-    if !permission || s1ptw {
-        return from_hpfar;
-    }
-    let par: u64;
+/// The IPA the guest's own stage-1 translation gives `va` (AT S1E1R), for
+/// a data abort whose HPFAR_EL2 is UNKNOWN (`syndrome::DataAbort::decode`);
+/// `None` when the guest's tables no longer map it.
+pub fn guest_stage1_ipa(va: u64) -> Option<u64> {
+    // PAR_EL1 is the guest's register: its value is put back.
+    let saved = PAR_EL1.get();
     // SAFETY: an address translation of the guest's own VA in its EL1&0
-    // regime; PAR_EL1 is the guest's register, so its value is put back.
-    unsafe {
-        asm!("mrs {saved}, par_el1", "at s1e1r, {va}", "isb", "mrs {par}, par_el1", "msr par_el1, {saved}",
-            saved = out(reg) _, par = out(reg) par, va = in(reg) far, options(nostack))
-    };
-    if par & 1 != 0 {
-        return from_hpfar;
+    // regime; it writes PAR_EL1 only.
+    unsafe { asm!("at s1e1r, {va}", "isb", va = in(reg) va, options(nostack)) };
+    let par = PAR_EL1.extract();
+    PAR_EL1.set(saved);
+    if par.is_set(PAR_EL1::F) {
+        return None;
     }
-    (par & 0x000f_ffff_ffff_f000) | (far & 0xfff)
+    Some(par.read(PAR_EL1::PA) << 12 | (va & 0xfff))
 }
 
 /// The guest's own EL1 exception state (ESR_EL1, ELR_EL1, FAR_EL1), for
@@ -484,19 +463,18 @@ pub fn guest_el1_vectors() -> (u64, bool) {
 /// address; `None` when the guest ran in AArch32 or at an unexpected mode.
 pub fn reflect_data_abort(frame: &mut GuestFrame, va: u64, write: bool) -> Option<u64> {
     let (vbar, _) = guest_el1_vectors();
-    // SPSR_EL2.M[3:0]: EL0t 0b0000, EL1t 0b0100, EL1h 0b0101; bit 4 = AArch32.
-    let (ec, offset) = match frame.spsr & 0x1f {
-        0b00000 => (0x24u64, 0x400u64),
-        0b00100 => (0x25, 0x000),
-        0b00101 => (0x25, 0x200),
-        _ => return None,
+    // The vector offset of a synchronous exception from that mode.
+    let (same_el, offset) = match regs::SPSR_MODE::M.read_as_enum(frame.spsr) {
+        Some(regs::SPSR_MODE::M::Value::EL0t) => (false, 0x400u64),
+        Some(regs::SPSR_MODE::M::Value::EL1t) => (true, 0x000),
+        Some(regs::SPSR_MODE::M::Value::EL1h) => (true, 0x200),
+        None => return None,
     };
-    let esr = ec << 26 | 1 << 25 | u64::from(write) << 6 | 0x10;
-    ESR_EL1.set(esr);
+    ESR_EL1.set(crate::syndrome::external_abort_esr(same_el, write));
     FAR_EL1.set(va);
     ELR_EL1.set(frame.elr);
     SPSR_EL1.set(frame.spsr);
     frame.elr = vbar + offset;
-    frame.spsr = 0x3c5; // EL1h, DAIF masked
+    frame.spsr = spsr_el1h_masked();
     Some(frame.elr)
 }

@@ -5,7 +5,7 @@
 // registers (a NEON target would use them for memset, zeroed arrays and
 // formatting, corrupting what the guest held there on any trap). The shim
 // QEMU test's payload checks that q0..q31 survive traps.
-.equ FRAME_SIZE, 272
+.equ FRAME_SIZE, {FRAME_SIZE}
 
 .macro VENTRY kind
     .balign 0x80

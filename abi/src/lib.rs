@@ -32,8 +32,8 @@ pub use config::*;
 pub use jailhouse::{JailhouseBoot, MAX_IMAGES, is_jailhouse};
 pub use number::parse_u64;
 pub use payload::*;
-pub use trap_frame::TrapFrame;
 pub use rules::{GICR_STRIDES, IPA_BITS, IPA_LIMIT, MPIDR_AFF_MASK, below_ipa_limit};
+pub use trap_frame::TrapFrame;
 pub use validate::*;
 
 pub use zerocopy;

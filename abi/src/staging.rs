@@ -22,8 +22,10 @@ use crate::config::{CellConfig, mem};
 pub const BOARD_DTB_MAX: usize = 128 * 1024;
 /// `CellbootInfo::overlays` slots.
 pub const MAX_OVERLAYS: usize = 4;
-const FDT_MAGIC: u32 = 0xd00d_feed;
-const FDT_HEADER_LEN: usize = 40;
+/// The FDT header's `magic`.
+pub const FDT_MAGIC: u32 = 0xd00d_feed;
+/// Bytes in an FDT header (version 17).
+pub const FDT_HEADER_LEN: usize = 40;
 const PAGE: u64 = 4096;
 const KERNEL_ALIGN: u64 = 2 << 20;
 const BLOB_ALIGN: u64 = 8;
@@ -324,8 +326,9 @@ impl core::fmt::Display for DtbTrimError {
     }
 }
 
-fn be32(b: &[u8], o: usize) -> u32 {
-    // Callers read header words below FDT_HEADER_LEN, checked first.
+/// The big-endian word at byte `o` of `b`, 0 past its end (callers read
+/// header words below [`FDT_HEADER_LEN`], checked first).
+pub fn be32(b: &[u8], o: usize) -> u32 {
     b.get(o..)
         .and_then(|t| t.first_chunk::<4>())
         .map_or(0, |w| u32::from_be_bytes(*w))

@@ -5,13 +5,12 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 use crate::arch;
-use cellboot_abi::staging::{DtbTrimError, trim_board_dtb};
+use cellboot_abi::staging::{DtbTrimError, FDT_HEADER_LEN, FDT_MAGIC, be32, trim_board_dtb};
 
 /// Largest board DTB the shim keeps (used part; QEMU's header claims 1 MiB
 /// but uses ~8 KiB, the Pi 4's is ~55 KiB).
 pub const DTB_MAX: usize = cellboot_abi::staging::BOARD_DTB_MAX;
-const FDT_MAGIC: u32 = 0xd00d_feed;
-const HEADER_LEN: u64 = 40;
+const HEADER_LEN: u64 = FDT_HEADER_LEN as u64;
 
 #[repr(C, align(4096))]
 struct DtbBuf([u8; DTB_MAX]);
@@ -45,12 +44,6 @@ impl core::fmt::Display for DtbError {
             ),
         }
     }
-}
-
-fn be32(b: &[u8], o: usize) -> u32 {
-    b.get(o..)
-        .and_then(|t| t.first_chunk::<4>())
-        .map_or(0, |w| u32::from_be_bytes(*w))
 }
 
 /// Checks the DTB at `addr` (inside [ram_base, ram_end)) and copies its used

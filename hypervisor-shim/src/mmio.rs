@@ -24,7 +24,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     // read-only ECAM image pages) alike: only the IPA's source differs.
     let a = DataAbort::decode(esr, far, hpfar, crate::arch::guest_stage1_ipa);
     // Stage-1 table walks that hit an unmapped IPA are never emulated.
-    let s1ptw = a.s1ptw;
+    let s1ptw = crate::syndrome::on_stage1_walk(esr);
     if !a.valid || s1ptw {
         return deny(
             frame,

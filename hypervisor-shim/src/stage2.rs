@@ -36,6 +36,12 @@ pub static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
 });
 
 use crate::descriptor::{ADDR_MASK, STAGE2, TABLE, VALID};
+const AF: u64 = STAGE2::AF::SET.value;
+const NORMAL: u64 = STAGE2::MEM_ATTR::NormalWriteBack.value | STAGE2::SH::Inner.value;
+const DEVICE: u64 = STAGE2::MEM_ATTR::DeviceNGnRE.value;
+const S2AP_R: u64 = STAGE2::S2AP_READ::SET.value;
+const S2AP_W: u64 = STAGE2::S2AP_WRITE::SET.value;
+const XN: u64 = STAGE2::XN::Never.value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -102,19 +108,19 @@ impl core::fmt::Display for MapError {
 }
 
 fn leaf_attrs(kind: Kind, perm: Perm) -> u64 {
-    let mut a = STAGE2::AF::SET.value;
+    let mut a = AF;
     a |= match kind {
-        Kind::Normal => STAGE2::MEM_ATTR::NormalWriteBack.value | STAGE2::SH::Inner.value,
-        Kind::Device => STAGE2::MEM_ATTR::DeviceNGnRE.value,
+        Kind::Normal => NORMAL,
+        Kind::Device => DEVICE,
     };
     if perm.read {
-        a |= STAGE2::S2AP_READ::SET.value;
+        a |= S2AP_R;
     }
     if perm.write {
-        a |= STAGE2::S2AP_WRITE::SET.value;
+        a |= S2AP_W;
     }
     if !perm.exec || kind == Kind::Device {
-        a |= STAGE2::XN::Never.value;
+        a |= XN;
     }
     a
 }

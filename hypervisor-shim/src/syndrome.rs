@@ -61,9 +61,14 @@ pub fn ec_bits(esr: u64) -> u64 {
     Esr::new(esr).read(ESR::EC)
 }
 
-/// The exception class of a syndrome, `None` for one the shim does not serve.
-pub fn class(esr: u64) -> Option<ESR::EC::Value> {
-    Esr::new(esr).read_as_enum(ESR::EC)
+/// The exception classes the shim serves, as [`ec_bits`] gives them.
+pub mod ec {
+    use super::ESR::EC::Value;
+    pub const HVC64: u64 = Value::Hvc64 as u64;
+    pub const SMC64: u64 = Value::Smc64 as u64;
+    pub const SYSREG: u64 = Value::SysReg as u64;
+    pub const IABT_LOWER: u64 = Value::InstrAbortLower as u64;
+    pub const DABT_LOWER: u64 = Value::DataAbortLower as u64;
 }
 
 /// The immediate of a trapped HVC (EC 0x16).
@@ -75,7 +80,11 @@ pub fn hvc_imm(esr: u64) -> u64 {
 /// Valid for stage-2 translation and access-flag faults and for faults on a
 /// stage-1 walk; UNKNOWN for other stage-2 permission faults.
 pub fn hpfar_ipa(far: u64, hpfar: u64) -> u64 {
-    LocalRegisterCopy::<u64, HPFAR::Register>::new(hpfar).read(HPFAR::FIPA) << 12 | (far & 0xfff)
+    hpfar_page(hpfar) | (far & 0xfff)
+}
+
+fn hpfar_page(hpfar: u64) -> u64 {
+    LocalRegisterCopy::<u64, HPFAR::Register>::new(hpfar).read(HPFAR::FIPA) << 12
 }
 
 /// A decoded stage-2 data abort from EL1 (EC 0x24).
@@ -90,36 +99,38 @@ pub struct DataAbort {
     pub sixty_four: bool,
     /// ESR.ISV: without it size and register are unknown (e.g. load/store pair).
     pub valid: bool,
-    /// The guest's own stage-1 table walk hit the hole.
-    pub s1ptw: bool,
+}
+
+/// Whether a data abort happened on the guest's own stage-1 table walk.
+pub fn on_stage1_walk(esr: u64) -> bool {
+    Esr::new(esr).is_set(ESR::S1PTW)
 }
 
 impl DataAbort {
     /// Decodes ESR_EL2, FAR_EL2 and HPFAR_EL2. For a stage-2 permission
     /// fault outside a stage-1 walk (a write to the read-only ECAM image
     /// pages) HPFAR is UNKNOWN: `stage1` translates the guest's VA (FAR) to
-    /// its IPA instead, and HPFAR is the fallback when that fails (the
-    /// guest changed its tables since).
+    /// the IPA of its page instead, and HPFAR is the fallback when that
+    /// fails (the guest changed its tables since).
     pub fn decode(esr: u64, far: u64, hpfar: u64, stage1: impl FnOnce(u64) -> Option<u64>) -> DataAbort {
         let e = Esr::new(esr);
         let valid = e.is_set(ESR::ISV);
-        let s1ptw = e.is_set(ESR::S1PTW);
+        let s1ptw = on_stage1_walk(esr);
         let permission = e.matches_all(ESR::FAULT_TYPE::Permission);
-        let from_hpfar = hpfar_ipa(far, hpfar);
-        let ipa = if permission && !s1ptw {
+        let from_hpfar = hpfar_page(hpfar);
+        let page = if permission && !s1ptw {
             stage1(far).unwrap_or(from_hpfar)
         } else {
             from_hpfar
         };
         DataAbort {
-            ipa,
+            ipa: page | (far & 0xfff),
             size: if valid { 1 << e.read(ESR::SAS) } else { 0 },
             write: e.is_set(ESR::WNR),
             reg: e.read(ESR::SRT) as usize,
             sign_extend: e.is_set(ESR::SSE),
             sixty_four: e.is_set(ESR::SF),
             valid,
-            s1ptw,
         }
     }
 
@@ -149,11 +160,7 @@ pub fn external_abort_esr(same_el: bool, write: bool) -> u64 {
         ESR::EC::DataAbortLower
     };
     let mut e = Esr::new(0);
-    e.write(
-        ec + ESR::IL::SET
-            + ESR::WNR.val(u64::from(write))
-            + ESR::DFSC::ExternalAbort,
-    );
+    e.write(ec + ESR::IL::SET + ESR::WNR.val(u64::from(write)) + ESR::DFSC::ExternalAbort);
     e.get()
 }
 
@@ -183,7 +190,12 @@ mod tests {
     #[test]
     fn a_32_bit_store_to_a_hole_decodes() {
         // str w3, [x1] at IPA 0x8010_0abc: translation fault, level 3.
-        let a = DataAbort::decode(dabt(true, 2, false, 3, false, false, true, 0x07), 0xffff_0000_0123_4abc, 0x80_1000 << 4 | 0xf, no_walk);
+        let a = DataAbort::decode(
+            dabt(true, 2, false, 3, false, false, true, 0x07),
+            0xffff_0000_0123_4abc,
+            0x80_1000 << 4 | 0xf,
+            no_walk,
+        );
         assert_eq!(
             a,
             DataAbort {
@@ -194,12 +206,11 @@ mod tests {
                 sign_extend: false,
                 sixty_four: false,
                 valid: true,
-                s1ptw: false
             }
         );
         assert_eq!(
-            class(dabt(true, 2, false, 3, false, false, true, 0x07)),
-            Some(ESR::EC::Value::DataAbortLower)
+            ec_bits(dabt(true, 2, false, 3, false, false, true, 0x07)),
+            ec::DABT_LOWER
         );
     }
 
@@ -227,7 +238,12 @@ mod tests {
 
     #[test]
     fn no_syndrome_means_no_size() {
-        let a = DataAbort::decode(dabt(false, 3, false, 9, true, false, false, 0x07), 0x10, 0x100 << 4, no_walk);
+        let a = DataAbort::decode(
+            dabt(false, 3, false, 9, true, false, false, 0x07),
+            0x10,
+            0x100 << 4,
+            no_walk,
+        );
         assert_eq!((a.valid, a.size, a.ipa), (false, 0, 0x10_0010));
     }
 
@@ -236,22 +252,26 @@ mod tests {
         let esr = dabt(true, 2, false, 1, false, false, true, 0x0f);
         let via_at = DataAbort::decode(esr, 0xffff_8000_0000_0010, 0x1234 << 4, |va| {
             assert_eq!(va, 0xffff_8000_0000_0010);
-            Some(0x4010_0010)
+            Some(0x4010_0000)
         });
         assert_eq!(via_at.ipa, 0x4010_0010);
         // The walk failed: HPFAR it is.
         assert_eq!(DataAbort::decode(esr, 0x10, 0x1234 << 4, |_| None).ipa, 0x123_4010);
         // On the stage-1 walk HPFAR is valid and no walk is redone.
-        let walk = DataAbort::decode(dabt(false, 0, false, 0, false, true, false, 0x0f), 0x10, 0x1234 << 4, no_walk);
-        assert_eq!((walk.s1ptw, walk.ipa), (true, 0x123_4010));
+        let esr = dabt(false, 0, false, 0, false, true, false, 0x0f);
+        let walk = DataAbort::decode(esr, 0x10, 0x1234 << 4, no_walk);
+        assert_eq!((on_stage1_walk(esr), walk.ipa), (true, 0x123_4010));
     }
 
     #[test]
     fn hvc_immediate_and_class() {
         // hvc #0x4a48 as the CPU reports it.
         let esr = 0x5a00_4a48;
-        assert_eq!((class(esr), ec_bits(esr)), (Some(ESR::EC::Value::Hvc64), 0x16));
-        assert_eq!(class(0x0200_0000), None);
+        assert_eq!((ec_bits(esr), ec::HVC64), (0x16, 0x16));
+        assert_eq!(
+            (ec::SMC64, ec::SYSREG, ec::IABT_LOWER, ec::DABT_LOWER),
+            (0x17, 0x18, 0x20, 0x24)
+        );
         assert_eq!(hvc_imm(esr), u64::from(cellboot_abi::hypercall::HVC_IMM));
     }
 

@@ -106,7 +106,15 @@ mod tests {
 
     /// ESR_EL2 for an MSR (write) / SYS with the given encoding and Rt.
     fn esr(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64, rt: u64, read: bool) -> u64 {
-        ESR::EC::SysReg.value | 1 << 25 | op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | read as u64
+        ESR::EC::SysReg.value
+            | 1 << 25
+            | op0 << 20
+            | op2 << 17
+            | op1 << 14
+            | crn << 10
+            | rt << 5
+            | crm << 1
+            | read as u64
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::arch::{self, GuestFrame};
 use crate::cell::{self, CPU_CELL};
-use crate::syndrome::{self, ESR::EC};
+use crate::syndrome::{self, ec};
 use crate::sysreg;
 use crate::{hypercall, mmio, psci};
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
@@ -43,8 +43,8 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         );
         stop_and_park(ci);
     }
-    match syndrome::class(esr) {
-        Some(EC::Value::Hvc64) => {
+    match syndrome::ec_bits(esr) {
+        ec::HVC64 => {
             // ELR already points past the HVC.
             match syndrome::hvc_imm(esr) {
                 imm if imm == HVC_IMM as u64 => hypercall::handle(frame, ci),
@@ -55,14 +55,14 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
                 }
             }
         }
-        Some(EC::Value::Smc64) => {
+        ec::SMC64 => {
             // A trapped SMC returns to the SMC itself: skip it.
             frame.elr += 4;
             psci::handle(frame, ci);
         }
-        Some(EC::Value::DataAbortLower) => mmio::handle(frame, ci, esr, far, hpfar),
-        Some(EC::Value::SysReg) => sysreg_trap(frame, ci, esr),
-        Some(EC::Value::InstrAbortLower) => {
+        ec::DABT_LOWER => mmio::handle(frame, ci, esr, far, hpfar),
+        ec::SYSREG => sysreg_trap(frame, ci, esr),
+        ec::IABT_LOWER => {
             let ipa = syndrome::hpfar_ipa(far, hpfar);
             info!(
                 "cell {}: denied instruction fetch at IPA {ipa:#x} (pc {:#x}): stopping the cell",

@@ -12,18 +12,12 @@
 #[cfg(not(target_os = "none"))]
 fn main() {}
 
-// The inmates' hypercall/PSCI/MMIO/console source itself, not their library
-// (whose `_start` and vectors would clash with this payload's own).
-#[cfg(target_os = "none")]
-#[path = "../../inmates/src/shim_calls.rs"]
-#[allow(dead_code)]
-mod shim_calls;
-
 #[cfg(target_os = "none")]
 mod inmate {
-    use super::shim_calls::{console_write, hypercall, rd32, rd64, smc, wr32};
     use cellboot_abi::hypercall as hc;
+    use cellboot_abi::psci::fid;
     use cellboot_abi::{CellbootInfo, CommRegion, JhCommHeader};
+    use cellboot_guest_rt::{console_write, hypercall, rd32, rd64, smc, wr32};
     use core::arch::global_asm;
     use core::mem::offset_of;
     use core::sync::atomic::{AtomicU64, Ordering};
@@ -73,29 +67,29 @@ mod inmate {
 
     /// Places BAR0 and enables memory decoding and the device's interrupt.
     fn ivshmem_enable(ecam: u64) {
-        wr32(ecam + 0x10, BAR0 as u32);
-        wr32(ecam + 0x04, 0x2);
-        wr32(BAR0 + 0x08, 1);
+        // SAFETY: the cell's virtual ECAM and the BAR0 it places there: device memory no Rust object occupies.
+        unsafe {
+            wr32(ecam + 0x10, BAR0 as u32);
+            wr32(ecam + 0x04, 0x2);
+            wr32(BAR0 + 0x08, 1);
+        }
     }
-
-    const PSCI_VERSION: u64 = 0x8400_0000;
-    const CPU_OFF: u64 = 0x8400_0002;
-    const CPU_ON: u64 = 0xc400_0003;
-    const AFFINITY_INFO: u64 = 0xc400_0004;
-    const SYSTEM_OFF: u64 = 0x8400_0008;
 
     #[unsafe(no_mangle)]
     extern "C" fn payload_main(comm: u64) -> ! {
-        let info = comm + offset_of!(CommRegion, info) as u64;
-        let ci = rd32(info + offset_of!(CellbootInfo, cell_index) as u64);
-        let ecam = rd64(comm + offset_of!(JhCommHeader, pci_mmconfig_base) as u64);
-        let gicd = rd64(comm + offset_of!(JhCommHeader, gicd_base) as u64);
-        let sig = rd32(comm);
-        say!(
-            "hello from cell {ci}, comm region at {comm:#x} (signature ok: {})",
-            sig == u32::from_le_bytes(*b"JHCO")
-        );
-        if ci == 0 { services(ecam, gicd) } else { attacker(ecam) }
+        // SAFETY: the cell's comm region (x0 of the loader slot), outside every Rust object of the payload.
+        unsafe {
+            let info = comm + offset_of!(CommRegion, info) as u64;
+            let ci = rd32(info + offset_of!(CellbootInfo, cell_index) as u64);
+            let ecam = rd64(comm + offset_of!(JhCommHeader, pci_mmconfig_base) as u64);
+            let gicd = rd64(comm + offset_of!(JhCommHeader, gicd_base) as u64);
+            let sig = rd32(comm);
+            say!(
+                "hello from cell {ci}, comm region at {comm:#x} (signature ok: {})",
+                sig == u32::from_le_bytes(*b"JHCO")
+            );
+            if ci == 0 { services(ecam, gicd) } else { attacker(ecam) }
+        }
     }
 
     /// The guest's FP/SIMD registers across traps whose handlers run shim
@@ -145,9 +139,9 @@ mod inmate {
             "movi v29.16b, #30",
             "movi v30.16b, #31",
             "movi v31.16b, #32",
-            "hvc #0x4a48",
+            "hvc #{imm}",
             "mov x0, #0x999",
-            "hvc #0x4a48",
+            "hvc #{imm}",
             "ldr w9, [x10]",
             "str w9, [x10]",
             "stp q0, q1, [x11, #0]",
@@ -166,6 +160,7 @@ mod inmate {
             "stp q26, q27, [x11, #416]",
             "stp q28, q29, [x11, #448]",
             "stp q30, q31, [x11, #480]",
+            imm = const hc::HVC_IMM,
             inout("x0") hc::DEBUG_CONSOLE_WRITE => _, in("x1") msg.as_ptr(), in("x2") msg.len(),
             in("x10") gicd, in("x11") out.as_mut_ptr(), out("x9") _,
             out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _, out("v6") _, out("v7") _, out("v8") _, out("v9") _, out("v10") _, out("v11") _, out("v12") _, out("v13") _, out("v14") _, out("v15") _, out("v16") _, out("v17") _, out("v18") _, out("v19") _, out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _, out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
@@ -178,57 +173,60 @@ mod inmate {
     }
 
     fn services(ecam: u64, gicd: u64) -> ! {
-        say!("vpci 00:00.0 id {:#010x} class {:#010x}", rd32(ecam), rd32(ecam + 8));
-        ivshmem_enable(ecam);
-        say!("ivshmem BAR0 id {} max_peers {}", rd32(BAR0), rd32(BAR0 + 4));
-        wr32(READY_FLAG, READY);
-        say!("vpci 00:05.0 id {:#010x}", rd32(ecam + (5 << 15)));
-        say!("psci version {:#x}", smc(PSCI_VERSION, 0, 0, 0));
-        say!(
-            "cpu_on foreign cpu 2 -> {}",
-            smc(CPU_ON, 2, secondary_start as *const () as u64, 0)
-        );
-        let r = smc(CPU_ON, 1, secondary_start as *const () as u64, 0x1234);
-        say!("cpu_on own cpu 1 -> {r}");
-        let mut spins = 0u64;
-        while SECONDARY_SAW.load(Ordering::SeqCst) == 0 && spins < 50_000_000 {
-            spins += 1;
-        }
-        while smc(AFFINITY_INFO, 1, 0, 0) != 1 && spins < 100_000_000 {
-            spins += 1;
-        }
-        say!(
-            "secondary reported x0={:#x}, now off",
-            SECONDARY_SAW.load(Ordering::SeqCst)
-        );
-        say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
-        say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
-        // HCR_EL2.TAC: the write traps and is ignored (the shim logs it).
-        let actlr: u64;
-        // SAFETY: ACTLR_EL1 accesses trap to the shim; no memory is touched.
+        // SAFETY: the cell's virtual ECAM, ivshmem BAR0 and link memory, and the GIC
+        // distributor: device or shared memory no Rust object occupies; the
+        // ACTLR_EL1 accesses trap to the shim.
         unsafe {
-            core::arch::asm!("msr actlr_el1, {v}", "mrs {r}, actlr_el1", v = in(reg) 0x2u64, r = out(reg) actlr, options(nostack))
-        };
-        say!("actlr_el1 after writing 0x2: {actlr:#x}");
-        say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
-        say!("fp/simd registers kept across traps: {}", fp_simd_kept(gicd));
-        let ispendr = gicd + 0x200 + 4 * (DOORBELL_SPI / 32);
-        let bit = 1u32 << (DOORBELL_SPI % 32);
-        let mut spins = 0u64;
-        while rd32(ispendr) & bit == 0 && spins < 20_000_000 {
-            spins += 1;
-        }
-        if rd32(ispendr) & bit != 0 {
-            say!("ivshmem doorbell: SPI {DOORBELL_SPI} pending");
-            wr32(gicd + 0x280 + 4 * (DOORBELL_SPI / 32), bit);
-        } else {
-            say!("ivshmem doorbell: SPI {DOORBELL_SPI} never became pending");
-        }
-        say!("done, SYSTEM_OFF");
-        smc(SYSTEM_OFF, 0, 0, 0);
-        say!("BUG: SYSTEM_OFF returned");
-        loop {
-            core::hint::spin_loop()
+            say!("vpci 00:00.0 id {:#010x} class {:#010x}", rd32(ecam), rd32(ecam + 8));
+            ivshmem_enable(ecam);
+            say!("ivshmem BAR0 id {} max_peers {}", rd32(BAR0), rd32(BAR0 + 4));
+            wr32(READY_FLAG, READY);
+            say!("vpci 00:05.0 id {:#010x}", rd32(ecam + (5 << 15)));
+            say!("psci version {:#x}", smc(fid::VERSION, 0, 0, 0));
+            say!(
+                "cpu_on foreign cpu 2 -> {}",
+                smc(fid::CPU_ON_64, 2, secondary_start as *const () as u64, 0)
+            );
+            let r = smc(fid::CPU_ON_64, 1, secondary_start as *const () as u64, 0x1234);
+            say!("cpu_on own cpu 1 -> {r}");
+            let mut spins = 0u64;
+            while SECONDARY_SAW.load(Ordering::SeqCst) == 0 && spins < 50_000_000 {
+                spins += 1;
+            }
+            while smc(fid::AFFINITY_INFO_64, 1, 0, 0) != 1 && spins < 100_000_000 {
+                spins += 1;
+            }
+            say!(
+                "secondary reported x0={:#x}, now off",
+                SECONDARY_SAW.load(Ordering::SeqCst)
+            );
+            say!("unknown hypercall -> {}", hypercall(0x999, 0, 0));
+            say!("cell_get_state -> {}", hypercall(hc::CELL_GET_STATE, 0, 0));
+            // HCR_EL2.TAC: the write traps and is ignored (the shim logs it).
+            let actlr: u64;
+            // ACTLR_EL1 accesses trap to the shim; no memory is touched.
+            core::arch::asm!("msr actlr_el1, {v}", "mrs {r}, actlr_el1", v = in(reg) 0x2u64, r = out(reg) actlr, options(nostack));
+            say!("actlr_el1 after writing 0x2: {actlr:#x}");
+            say!("gicd typer {:#x} ctlr {:#x}", rd32(gicd + 4), rd32(gicd));
+            say!("fp/simd registers kept across traps: {}", fp_simd_kept(gicd));
+            let ispendr = gicd + 0x200 + 4 * (DOORBELL_SPI / 32);
+            let bit = 1u32 << (DOORBELL_SPI % 32);
+            let mut spins = 0u64;
+            while rd32(ispendr) & bit == 0 && spins < 20_000_000 {
+                spins += 1;
+            }
+            if rd32(ispendr) & bit != 0 {
+                say!("ivshmem doorbell: SPI {DOORBELL_SPI} pending");
+                wr32(gicd + 0x280 + 4 * (DOORBELL_SPI / 32), bit);
+            } else {
+                say!("ivshmem doorbell: SPI {DOORBELL_SPI} never became pending");
+            }
+            say!("done, SYSTEM_OFF");
+            smc(fid::SYSTEM_OFF, 0, 0, 0);
+            say!("BUG: SYSTEM_OFF returned");
+            loop {
+                core::hint::spin_loop()
+            }
         }
     }
 
@@ -236,7 +234,7 @@ mod inmate {
     extern "C" fn payload_secondary(ctx: u64) -> ! {
         say!("secondary cpu up, x0={ctx:#x}");
         SECONDARY_SAW.store(ctx, Ordering::SeqCst);
-        smc(CPU_OFF, 0, 0, 0);
+        smc(fid::CPU_OFF, 0, 0, 0);
         say!("BUG: CPU_OFF returned");
         loop {
             core::hint::spin_loop()
@@ -244,26 +242,30 @@ mod inmate {
     }
 
     fn attacker(ecam: u64) -> ! {
-        let mut spins = 0u64;
-        while rd32(READY_FLAG) != READY && spins < 50_000_000 {
-            spins += 1;
-        }
-        ivshmem_enable(ecam);
-        wr32(BAR0 + 0x0c, 0); // DOORBELL: peer 0, vector 0
-        say!(
-            "rang the doorbell of peer 0 (ready flag seen: {})",
-            rd32(READY_FLAG) == READY
-        );
-        say!(
-            "console write from a foreign IPA -> {}",
-            hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16)
-        );
-        say!("cpu_on foreign cpu 0 -> {}", smc(CPU_ON, 0, 0x4800_0000, 0));
-        say!("reading the hypervisor at 0x40200000");
-        let v = rd64(0x4020_0000);
-        say!("BUG: read hypervisor memory: {v:#x}");
-        loop {
-            core::hint::spin_loop()
+        // SAFETY: the link memory and ivshmem BAR0 (no Rust object there), and on purpose the shim's
+        // image, which the shim denies by stopping this cell.
+        unsafe {
+            let mut spins = 0u64;
+            while rd32(READY_FLAG) != READY && spins < 50_000_000 {
+                spins += 1;
+            }
+            ivshmem_enable(ecam);
+            wr32(BAR0 + 0x0c, 0); // DOORBELL: peer 0, vector 0
+            say!(
+                "rang the doorbell of peer 0 (ready flag seen: {})",
+                rd32(READY_FLAG) == READY
+            );
+            say!(
+                "console write from a foreign IPA -> {}",
+                hypercall(hc::DEBUG_CONSOLE_WRITE, 0x4020_0000, 16)
+            );
+            say!("cpu_on foreign cpu 0 -> {}", smc(fid::CPU_ON_64, 0, 0x4800_0000, 0));
+            say!("reading the hypervisor at 0x40200000");
+            let v = rd64(0x4020_0000);
+            say!("BUG: read hypervisor memory: {v:#x}");
+            loop {
+                core::hint::spin_loop()
+            }
         }
     }
 

@@ -18,8 +18,8 @@ global_asm!(
     "    ldr   x2, =_start",
     "    cmp   x1, x2",
     "    b.eq  1f",
-    "    mov   x0, #0x101", // CELL_FAILED: loaded at the wrong address
-    "    hvc   #0x4a48",
+    "    mov   x0, #{CELL_FAILED}", // loaded at the wrong address
+    "    hvc   #{HVC_IMM}",
     "0:  wfe",
     "    b     0b",
     "1:  ldr   x1, =__bss_start",
@@ -37,13 +37,15 @@ global_asm!(
     "    bl    inmate_main",
     "4:  wfe",
     "    b     4b",
+    CELL_FAILED = const cellboot_abi::hypercall::CELL_FAILED,
+    HVC_IMM = const cellboot_abi::hypercall::HVC_IMM,
 );
 
 // Vectors: every entry saves a Frame on SP_EL1 and calls
 // inmate_exception(frame, kind); the frame (ELR/SPSR possibly changed) is
 // restored on return.
 global_asm!(
-    ".equ FRAME, 272",
+    ".equ FRAME, {FRAME}",
     ".macro VENTRY kind",
     "    .balign 0x80",
     "    sub   sp, sp, #FRAME",
@@ -113,17 +115,11 @@ global_asm!(
     "    ldp   x28, x29, [sp, #224]",
     "    add   sp, sp, #FRAME",
     "    eret",
+    FRAME = const Frame::SIZE,
 );
 
-/// Registers saved by the vectors.
-#[repr(C)]
-pub struct Frame {
-    pub x: [u64; 31],
-    pub elr: u64,
-    pub spsr: u64,
-    _pad: u64,
-}
-const _: () = assert!(core::mem::size_of::<Frame>() == 272);
+/// Registers saved by the vectors (the shim's EL2 vectors save the same).
+pub use cellboot_abi::TrapFrame as Frame;
 
 /// Vector kinds: 4 = current EL (SPx) sync, 5 = IRQ; others are unexpected.
 pub const KIND_SYNC: u64 = 4;
@@ -194,21 +190,25 @@ pub fn wfi() {
     unsafe { asm!("dsb sy", "wfi", options(nostack)) };
 }
 
-/// An `hvc` with another immediate (the shim must refuse it).
+/// An `hvc` with an immediate that is no service (the shim must refuse it).
 pub fn hvc_imm1(code: u64) -> i64 {
+    const _: () = assert!(cellboot_abi::hypercall::HVC_IMM != 1 && cellboot_abi::psci::HVC_IMM != 1);
     let r: u64;
     // SAFETY: as `hypercall`.
     unsafe { asm!("hvc #1", inlateout("x0") code => r, options(nostack)) };
     r as i64
 }
 
-// Hypercalls, PSCI and raw guest-physical accesses live in `shim_calls`
+// Hypercalls, PSCI and raw guest-physical accesses: the guest runtime
 // (shared with the shim's test payload).
-pub use crate::shim_calls::{hypercall, rd8, rd32, rd64, smc, wr8, wr32, wr64};
+pub use cellboot_guest_rt::{hypercall, psci_hvc, rd8, rd32, rd64, smc, wr8, wr32, wr64};
 
 /// A 32-bit load at any address (Device memory: misaligned ones fault at
 /// stage 1, in the cell itself).
-pub fn rd32_unaligned(a: u64) -> u32 {
+///
+/// # Safety
+/// As [`rd32`], alignment aside.
+pub unsafe fn rd32_unaligned(a: u64) -> u32 {
     let v: u32;
     // SAFETY: as rd32; alignment is the hardware's business here, not a
     // language precondition (inline assembly, no Rust reference).
@@ -217,7 +217,10 @@ pub fn rd32_unaligned(a: u64) -> u32 {
 }
 
 /// A load pair (`ldp`): no syndrome (ISV = 0) when it traps to EL2.
-pub fn ldp(a: u64) -> (u64, u64) {
+///
+/// # Safety
+/// As [`rd64`], for 16 bytes.
+pub unsafe fn ldp(a: u64) -> (u64, u64) {
     let (x, y): (u64, u64);
     // SAFETY: as rd64.
     unsafe { asm!("ldp {0}, {1}, [{2}]", out(reg) x, out(reg) y, in(reg) a, options(nostack)) };
@@ -235,7 +238,9 @@ pub fn jump(a: u64) -> ! {
 pub fn dtb(addr: u64) -> Option<&'static [u8]> {
     let mut head = [0u8; 8];
     for (i, b) in head.iter_mut().enumerate() {
-        *b = rd8(addr + i as u64);
+        // SAFETY: the loader's DTB in our RAM (below); a short one ends
+        // inside the RAM all the same.
+        *b = unsafe { rd8(addr + i as u64) };
     }
     let n = crate::dtb::totalsize(&head)?;
     // SAFETY: the loader wrote the DTB into our RAM at `addr` (x0 of the

@@ -1,7 +1,7 @@
 //! Printing through the shim's console hypercall (it prefixes the cell name).
 
 pub fn print(args: core::fmt::Arguments) {
-    crate::shim_calls::console_write("", args);
+    cellboot_guest_rt::console_write("", args);
 }
 
 #[macro_export]

@@ -11,6 +11,10 @@
 //! The distributor is trapped and mediated by the shim in both cases: only
 //! SPIs the cell owns, aimed only at its CPUs; SGI/PPI registers (banked on
 //! v2) reach the trapping CPU's bank.
+//!
+//! Every register access here is to a GIC frame the cell's DTB names
+//! (distributor, this CPU's redistributor or CPU interface): device memory
+//! that no Rust object occupies, hence the `unsafe` blocks' one reason.
 
 use crate::arch::{self, rd8, rd32, rd64, wr8, wr32};
 use crate::dtb::Gic;
@@ -81,7 +85,8 @@ fn my_redistributor(gicr: u64, gicr_size: u64) -> Option<u64> {
     let me = affinity(arch::mpidr());
     let mut frame = gicr;
     while frame + GICR_STRIDE <= gicr + gicr_size {
-        let typer = rd64(frame + GICR_TYPER);
+        // SAFETY: a redistributor frame inside the DTB's GICR range (module docs).
+        let typer = unsafe { rd64(frame + GICR_TYPER) };
         if typer >> 32 == me {
             return Some(frame);
         }
@@ -99,10 +104,13 @@ pub fn init_cpu(gic: Gic) -> Result<CpuGic, &'static str> {
     match gic {
         Gic::V3 { gicr, gicr_size, .. } => {
             let rd = my_redistributor(gicr, gicr_size).ok_or("no redistributor frame for this CPU")?;
-            wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !(1 << 1));
-            let mut spins = 0;
-            while rd32(rd + GICR_WAKER) & 1 << 2 != 0 && spins < 1_000_000 {
-                spins += 1;
+            // SAFETY: this CPU's redistributor (module docs).
+            unsafe {
+                wr32(rd + GICR_WAKER, rd32(rd + GICR_WAKER) & !(1 << 1));
+                let mut spins = 0;
+                while rd32(rd + GICR_WAKER) & 1 << 2 != 0 && spins < 1_000_000 {
+                    spins += 1;
+                }
             }
             arch::set_icc_sre(arch::icc_sre() | 1);
             arch::set_icc_pmr(0xff);
@@ -113,14 +121,18 @@ pub fn init_cpu(gic: Gic) -> Result<CpuGic, &'static str> {
         }
         Gic::V2 { gicd, gicc, .. } => {
             // Banked: SGI 0's target byte names the reading CPU's interface.
-            let me = rd8(gicd + GICD_ITARGETSR);
+            // SAFETY: the distributor and CPU interface (module docs).
+            let me = unsafe { rd8(gicd + GICD_ITARGETSR) };
             if me == 0 {
                 return Err("GICD_ITARGETSR0 reads 0: no CPU interface bit for this CPU");
             }
-            wr32(gicc + GICC_PMR, 0xff);
-            // Enable (the group this world owns: NS group 1, or both groups
-            // on a GIC without security extensions); no FIQ, no bypass.
-            wr32(gicc + GICC_CTLR, 1);
+            // SAFETY: this CPU's interface (module docs).
+            unsafe {
+                wr32(gicc + GICC_PMR, 0xff);
+                // Enable (the group this world owns: NS group 1, or both groups
+                // on a GIC without security extensions); no FIQ, no bypass.
+                wr32(gicc + GICC_CTLR, 1);
+            }
             GICC.store(gicc, Ordering::SeqCst);
             Ok(CpuGic {
                 gic,
@@ -133,18 +145,28 @@ pub fn init_cpu(gic: Gic) -> Result<CpuGic, &'static str> {
 /// Enables a PPI (16..31) for this CPU.
 pub fn enable_ppi(g: &CpuGic, intid: u32) {
     let bit = 1 << (intid % 32);
-    match g.gic {
-        Gic::V3 { .. } => {
-            let rd = g.local;
-            wr32(rd + SGI + IGROUPR0, rd32(rd + SGI + IGROUPR0) | bit);
-            wr8(rd + SGI + IPRIORITYR + u64::from(intid), PRIORITY);
-            wr32(rd + SGI + ISENABLER0, bit);
-        }
-        Gic::V2 { gicd, .. } => {
-            // GICD's SGI/PPI words are banked per CPU: the shim passes them
-            // through on the trapping CPU, ours.
-            wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
-            wr32(gicd + GICD_ISENABLER, bit);
+    // SAFETY: this CPU's redistributor, or the distributor (module docs).
+    unsafe { enable_ppi_regs(g, intid, bit) }
+}
+
+/// # Safety
+/// `g` describes the cell's GIC (module docs).
+unsafe fn enable_ppi_regs(g: &CpuGic, intid: u32, bit: u32) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match g.gic {
+            Gic::V3 { .. } => {
+                let rd = g.local;
+                wr32(rd + SGI + IGROUPR0, rd32(rd + SGI + IGROUPR0) | bit);
+                wr8(rd + SGI + IPRIORITYR + u64::from(intid), PRIORITY);
+                wr32(rd + SGI + ISENABLER0, bit);
+            }
+            Gic::V2 { gicd, .. } => {
+                // GICD's SGI/PPI words are banked per CPU: the shim passes them
+                // through on the trapping CPU, ours.
+                wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
+                wr32(gicd + GICD_ISENABLER, bit);
+            }
         }
     }
 }
@@ -153,41 +175,53 @@ pub fn enable_ppi(g: &CpuGic, intid: u32) {
 /// enabled; and the distributor enabled (the shim only lets a cell set
 /// enable bits).
 pub fn enable_spi(g: &CpuGic, intid: u32) {
-    let gicd = g.gic.gicd();
-    let (word, bit) = (u64::from(intid / 32) * 4, 1u32 << (intid % 32));
-    match g.gic {
-        Gic::V3 { .. } => {
-            wr32(gicd + GICD_CTLR, 1 << 4 | 1 << 1);
-            wr32(gicd + GICD_IGROUPR + word, rd32(gicd + GICD_IGROUPR + word) | bit);
-            let aff = affinity(arch::mpidr());
-            arch::wr64(
-                gicd + GICD_IROUTER + 8 * u64::from(intid),
-                aff & 0xff_ffff | (aff >> 24) << 32,
-            );
+    // SAFETY: the distributor the DTB names (module docs).
+    unsafe { enable_spi_regs(g, intid) }
+}
+
+/// # Safety
+/// `g` describes the cell's GIC (module docs).
+unsafe fn enable_spi_regs(g: &CpuGic, intid: u32) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let gicd = g.gic.gicd();
+        let (word, bit) = (u64::from(intid / 32) * 4, 1u32 << (intid % 32));
+        match g.gic {
+            Gic::V3 { .. } => {
+                wr32(gicd + GICD_CTLR, 1 << 4 | 1 << 1);
+                wr32(gicd + GICD_IGROUPR + word, rd32(gicd + GICD_IGROUPR + word) | bit);
+                let aff = affinity(arch::mpidr());
+                arch::wr64(
+                    gicd + GICD_IROUTER + 8 * u64::from(intid),
+                    aff & 0xff_ffff | (aff >> 24) << 32,
+                );
+            }
+            Gic::V2 { .. } => {
+                // Group left as the firmware set it (as Linux's GICv2 driver does).
+                wr32(gicd + GICD_CTLR, 1);
+                wr8(gicd + GICD_ITARGETSR + u64::from(intid), g.local as u8);
+            }
         }
-        Gic::V2 { .. } => {
-            // Group left as the firmware set it (as Linux's GICv2 driver does).
-            wr32(gicd + GICD_CTLR, 1);
-            wr8(gicd + GICD_ITARGETSR + u64::from(intid), g.local as u8);
-        }
+        wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
+        let cfg = gicd + GICD_ICFGR + u64::from(intid / 16) * 4;
+        wr32(cfg, rd32(cfg) | 2 << (2 * (intid % 16)));
+        wr32(gicd + GICD_ISENABLER + word, bit);
     }
-    wr8(gicd + GICD_IPRIORITYR + u64::from(intid), PRIORITY);
-    let cfg = gicd + GICD_ICFGR + u64::from(intid / 16) * 4;
-    wr32(cfg, rd32(cfg) | 2 << (2 * (intid % 16)));
-    wr32(gicd + GICD_ISENABLER + word, bit);
 }
 
 /// Acknowledges the highest-priority pending interrupt (SPURIOUS if none).
 pub fn ack() -> u32 {
     match GICC.load(Ordering::Relaxed) {
         0 => (arch::icc_iar1() & 0xff_ffff) as u32,
-        gicc => rd32(gicc + GICC_IAR) & 0x3ff,
+        // SAFETY: the CPU interface `init_cpu` stored (module docs).
+        gicc => (unsafe { rd32(gicc + GICC_IAR) }) & 0x3ff,
     }
 }
 
 pub fn eoi(intid: u32) {
     match GICC.load(Ordering::Relaxed) {
         0 => arch::set_icc_eoir1(intid.into()),
-        gicc => wr32(gicc + GICC_EOIR, intid),
+        // SAFETY: the CPU interface `init_cpu` stored (module docs).
+        gicc => unsafe { wr32(gicc + GICC_EOIR, intid) },
     }
 }

@@ -23,5 +23,3 @@ pub mod arch;
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod gic;
-#[cfg(target_os = "none")]
-mod shim_calls;

@@ -23,6 +23,7 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod bench {
+    use cellboot_abi::psci::fid;
     use cellboot_inmates::arch::{self, Frame};
     use cellboot_inmates::{dtb, pci, say};
     use core::arch::{asm, global_asm};
@@ -84,36 +85,39 @@ mod bench {
     /// dword reads; the registers beyond the header read zero. Returns the
     /// number of loads checked.
     fn consistent(ecam: u64, dev: u64, end: u64) -> Result<u32, (u64, u8, u64, u64)> {
-        let base = ecam + (dev << 15);
-        let mut n = 0;
-        for reg in (0..end).chain([0x100, 0x7fc, 0xffc, 0xffe, 0xfff]) {
-            let a = base + reg;
-            let word = u64::from(arch::rd32(a & !3));
-            let byte = word >> (reg % 4 * 8) & 0xff;
-            let sext = |v: u64, bits: u32| ((v << (64 - bits)) as i64 >> (64 - bits)) as u64;
-            for (size, got, want) in [(1, u64::from(arch::rd8(a)), byte), (1, ldrsb(a), sext(byte, 8))] {
-                if got != want {
-                    return Err((reg, size, got, want));
-                }
-                n += 1;
-            }
-            if reg % 2 == 0 {
-                let half = word >> (reg % 4 * 8) & 0xffff;
-                for (got, want) in [(rd16(a), half), (ldrsh(a), sext(half, 16))] {
+        // SAFETY: loads from the cell's virtual ECAM (device 0's function and beyond); no Rust object there.
+        unsafe {
+            let base = ecam + (dev << 15);
+            let mut n = 0;
+            for reg in (0..end).chain([0x100, 0x7fc, 0xffc, 0xffe, 0xfff]) {
+                let a = base + reg;
+                let word = u64::from(arch::rd32(a & !3));
+                let byte = word >> (reg % 4 * 8) & 0xff;
+                let sext = |v: u64, bits: u32| ((v << (64 - bits)) as i64 >> (64 - bits)) as u64;
+                for (size, got, want) in [(1, u64::from(arch::rd8(a)), byte), (1, ldrsb(a), sext(byte, 8))] {
                     if got != want {
-                        return Err((reg, 2, got, want));
+                        return Err((reg, size, got, want));
                     }
                     n += 1;
                 }
+                if reg % 2 == 0 {
+                    let half = word >> (reg % 4 * 8) & 0xffff;
+                    for (got, want) in [(rd16(a), half), (ldrsh(a), sext(half, 16))] {
+                        if got != want {
+                            return Err((reg, 2, got, want));
+                        }
+                        n += 1;
+                    }
+                }
+                if reg % 4 == 0 && ldrsw(a) != sext(word, 32) {
+                    return Err((reg, 4, ldrsw(a), sext(word, 32)));
+                }
+                if reg >= 0x100 && word != 0 {
+                    return Err((reg, 4, word, 0));
+                }
             }
-            if reg % 4 == 0 && ldrsw(a) != sext(word, 32) {
-                return Err((reg, 4, ldrsw(a), sext(word, 32)));
-            }
-            if reg >= 0x100 && word != 0 {
-                return Err((reg, 4, word, 0));
-            }
+            Ok(n)
         }
-        Ok(n)
     }
 
     /// The cell's mapped config space: its device's identity, loads of every
@@ -121,71 +125,74 @@ mod bench {
     /// answers (the trapped path reads all-ones for it), and config writes
     /// (trapped) seen by the very next plain read. Leaves the device as found.
     fn check_mapped_reads(ecam: u64) {
-        let report = |when: &str, r: Result<u32, (u64, u8, u64, u64)>| match r {
-            Ok(n) => n,
-            Err((reg, size, got, want)) => fail(format_args!(
-                "{when}: +{reg:#x} ({size} bytes) reads {got:#x}, not {want:#x}"
-            )),
-        };
-        let id = arch::rd32(ecam);
-        let want_id = u32::from(pci::DEVICE) << 16 | u32::from(pci::VENDOR);
-        if id != want_id {
-            fail(format_args!("device 00.0 id {id:#x}, not {want_id:#x}"));
-        }
-        let wide = arch::rd64(ecam);
-        let want_wide = u64::from(arch::rd32(ecam + 4)) << 32 | u64::from(id);
-        if wide != want_wide {
-            fail(format_args!(
-                "8-byte load at +0 reads {wide:#x}, not {want_wide:#x} (trapped, not mapped?)"
-            ));
-        }
-        let mut n = report("as built", consistent(ecam, 0, 0x100));
-        let (bar, cmd, line) = (arch::rd32(ecam + 0x10), arch::rd32(ecam + 0x4), arch::rd8(ecam + 0x3c));
-        arch::wr32(ecam + 0x10, u32::MAX);
-        if arch::rd32(ecam + 0x10) != 0xffff_f000 {
-            fail(format_args!(
-                "BAR0 sizing reads {:#x}, not 0xfffff000",
-                arch::rd32(ecam + 0x10)
-            ));
-        }
-        n += report("after sizing BAR0", consistent(ecam, 0, 0x40));
-        arch::wr32(ecam + 0x10, bar);
-        if arch::rd32(ecam + 0x10) != bar {
-            fail(format_args!(
-                "BAR0 reads {:#x} after restoring {bar:#x}",
-                arch::rd32(ecam + 0x10)
-            ));
-        }
-        arch::wr8(ecam + 0x4, 0x06); // memory + bus master
-        arch::wr8(ecam + 0x5, 0x04); // INTx disable (byte write)
-        if rd16(ecam + 0x4) != 0x406 {
-            fail(format_args!(
-                "command reads {:#x} after writing 0x406",
-                rd16(ecam + 0x4)
-            ));
-        }
-        arch::wr8(ecam + 0x3c, line ^ 0x5a);
-        if arch::rd8(ecam + 0x3c) != line ^ 0x5a {
-            fail(format_args!(
-                "interrupt line reads {:#x} after writing {:#x}",
-                arch::rd8(ecam + 0x3c),
-                line ^ 0x5a
-            ));
-        }
-        n += report("after command writes", consistent(ecam, 0, 0x40));
-        arch::wr8(ecam + 0x3c, line);
-        arch::wr32(ecam + 0x4, cmd);
-        // Absent device and function: all-ones, at every width.
-        for a in [
-            ecam + (1 << 15),
-            ecam + (1 << 12),
-            ecam + (31 << 15) + (7 << 12) + 0xff8,
-        ] {
-            if arch::rd64(a) != u64::MAX || arch::rd32(a) != u32::MAX || rd16(a) != 0xffff || arch::rd8(a) != 0xff {
-                fail(format_args!("absent function at {a:#x} does not read all-ones"));
+        // SAFETY: loads and config writes in the cell's virtual ECAM, left as found; no Rust object there.
+        unsafe {
+            let report = |when: &str, r: Result<u32, (u64, u8, u64, u64)>| match r {
+                Ok(n) => n,
+                Err((reg, size, got, want)) => fail(format_args!(
+                    "{when}: +{reg:#x} ({size} bytes) reads {got:#x}, not {want:#x}"
+                )),
+            };
+            let id = arch::rd32(ecam);
+            let want_id = u32::from(pci::DEVICE) << 16 | u32::from(pci::VENDOR);
+            if id != want_id {
+                fail(format_args!("device 00.0 id {id:#x}, not {want_id:#x}"));
             }
+            let wide = arch::rd64(ecam);
+            let want_wide = u64::from(arch::rd32(ecam + 4)) << 32 | u64::from(id);
+            if wide != want_wide {
+                fail(format_args!(
+                    "8-byte load at +0 reads {wide:#x}, not {want_wide:#x} (trapped, not mapped?)"
+                ));
+            }
+            let mut n = report("as built", consistent(ecam, 0, 0x100));
+            let (bar, cmd, line) = (arch::rd32(ecam + 0x10), arch::rd32(ecam + 0x4), arch::rd8(ecam + 0x3c));
+            arch::wr32(ecam + 0x10, u32::MAX);
+            if arch::rd32(ecam + 0x10) != 0xffff_f000 {
+                fail(format_args!(
+                    "BAR0 sizing reads {:#x}, not 0xfffff000",
+                    arch::rd32(ecam + 0x10)
+                ));
+            }
+            n += report("after sizing BAR0", consistent(ecam, 0, 0x40));
+            arch::wr32(ecam + 0x10, bar);
+            if arch::rd32(ecam + 0x10) != bar {
+                fail(format_args!(
+                    "BAR0 reads {:#x} after restoring {bar:#x}",
+                    arch::rd32(ecam + 0x10)
+                ));
+            }
+            arch::wr8(ecam + 0x4, 0x06); // memory + bus master
+            arch::wr8(ecam + 0x5, 0x04); // INTx disable (byte write)
+            if rd16(ecam + 0x4) != 0x406 {
+                fail(format_args!(
+                    "command reads {:#x} after writing 0x406",
+                    rd16(ecam + 0x4)
+                ));
+            }
+            arch::wr8(ecam + 0x3c, line ^ 0x5a);
+            if arch::rd8(ecam + 0x3c) != line ^ 0x5a {
+                fail(format_args!(
+                    "interrupt line reads {:#x} after writing {:#x}",
+                    arch::rd8(ecam + 0x3c),
+                    line ^ 0x5a
+                ));
+            }
+            n += report("after command writes", consistent(ecam, 0, 0x40));
+            arch::wr8(ecam + 0x3c, line);
+            arch::wr32(ecam + 0x4, cmd);
+            // Absent device and function: all-ones, at every width.
+            for a in [
+                ecam + (1 << 15),
+                ecam + (1 << 12),
+                ecam + (31 << 15) + (7 << 12) + 0xff8,
+            ] {
+                if arch::rd64(a) != u64::MAX || arch::rd32(a) != u32::MAX || rd16(a) != 0xffff || arch::rd8(a) != 0xff {
+                    fail(format_args!("absent function at {a:#x} does not read all-ones"));
+                }
+            }
+            say!("ecam-bench: config reads from the mapped image agree ({n} loads), writes trapped and seen");
         }
-        say!("ecam-bench: config reads from the mapped image agree ({n} loads), writes trapped and seen");
     }
 
     /// Reads (or round trips) per timed round.
@@ -195,8 +202,6 @@ mod bench {
     /// thread was preempted is noise, and interleaving puts the kinds under
     /// the same conditions.
     const ROUNDS: u32 = 16;
-    const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
-    const PSCI_VERSION: u64 = 0x8400_0000;
     /// Redistributor frame stride on QEMU virt (RD_base + SGI_base).
     const GICR_STRIDE: u64 = 0x2_0000;
     /// An RD_base offset past the identification words the shim passes
@@ -222,7 +227,7 @@ mod bench {
     }
 
     fn stop() -> ! {
-        arch::smc(PSCI_SYSTEM_OFF, 0, 0, 0);
+        arch::smc(fid::SYSTEM_OFF, 0, 0, 0);
         loop {
             arch::wfi()
         }
@@ -240,25 +245,22 @@ mod bench {
 
     /// Ticks for READS volatile 32-bit loads of `addr`; the value read.
     fn time(addr: u64) -> (u64, u32) {
-        let first = arch::rd32(addr); // warm up (and the value for the line)
-        let t0 = now();
-        for _ in 0..READS {
-            arch::rd32(addr);
+        // SAFETY: loads of a device register the caller names (virtual or board ECAM, a redistributor
+        // hole); no Rust object there.
+        unsafe {
+            let first = arch::rd32(addr); // warm up (and the value for the line)
+            let t0 = now();
+            for _ in 0..READS {
+                arch::rd32(addr);
+            }
+            (now() - t0, first)
         }
-        (now() - t0, first)
     }
 
     /// PSCI_VERSION through `hvc #0`: the cheapest service the shim has, so
     /// READS of them are the cost of an exception round trip to EL2.
     fn psci_version_hvc() -> u64 {
-        let r: u64;
-        // SAFETY: SMCCC call through the shim's PSCI service; PSCI_VERSION
-        // only returns a value in x0 (SMCCC lets it clobber x1..x3).
-        unsafe {
-            core::arch::asm!("hvc #0", inlateout("x0") PSCI_VERSION => r,
-                out("x1") _, out("x2") _, out("x3") _, options(nostack))
-        };
-        r
+        arch::psci_hvc(fid::VERSION) as u64
     }
 
     /// Ticks for READS `svc #0` taken and returned at EL1; the count taken

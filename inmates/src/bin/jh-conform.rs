@@ -27,6 +27,11 @@ mod conform {
     use core::mem::offset_of;
     use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
+    // RAW_ACCESSES: every raw access in this inmate names a register of the
+    // cell's devices (console, GIC, ECAM, ivshmem BAR0), its comm region or
+    // its link memory, at the addresses the comm region and Jailhouse's
+    // fixed layout give: device or shared memory no Rust object occupies.
+
     /// Jailhouse's arm64 `COMM_REGION_BASE`.
     const COMM: u64 = 0x8000_0000;
     /// Where Jailhouse's `.cmdline` section sits.
@@ -48,13 +53,14 @@ mod conform {
     /// the second start from the first.
     const RESET_ONCE: &str = "reset-once";
     const RESET_TOKEN: u32 = 0x5e5e_7014;
-    const SYSTEM_RESET: u64 = 0x8400_0009;
 
     fn comm32(field: usize) -> u32 {
-        rd32(COMM + field as u64)
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe { rd32(COMM + field as u64) }
     }
     fn comm64(field: usize) -> u64 {
-        rd64(COMM + field as u64)
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe { rd64(COMM + field as u64) }
     }
 
     // --- console: the comm region decides, as inmates/lib/printk.c ---
@@ -65,13 +71,16 @@ mod conform {
     const PL011_FR_TXFF: u32 = 1 << 5;
 
     fn putc(c: u8) {
-        let base = PL011.load(Relaxed);
-        if base != 0 {
-            while rd32(base + PL011_FR) & PL011_FR_TXFF != 0 {}
-            wr32(base + PL011_DR, c.into());
-        }
-        if VIRTUAL.load(Relaxed) != 0 {
-            arch::hypercall(hc::DEBUG_CONSOLE_PUTC, c.into(), 0);
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let base = PL011.load(Relaxed);
+            if base != 0 {
+                while rd32(base + PL011_FR) & PL011_FR_TXFF != 0 {}
+                wr32(base + PL011_DR, c.into());
+            }
+            if VIRTUAL.load(Relaxed) != 0 {
+                arch::hypercall(hc::DEBUG_CONSOLE_PUTC, c.into(), 0);
+            }
         }
     }
 
@@ -92,14 +101,17 @@ mod conform {
     }
 
     fn console_init() {
-        let flags = comm32(offset_of!(JhCommHeader, flags));
-        if flags & comm_flags::DBG_PUTC_PERMITTED != 0 && flags & comm_flags::DBG_PUTC_ACTIVE != 0 {
-            VIRTUAL.store(1, Relaxed);
-        }
-        let console = offset_of!(JhCommHeader, console);
-        let kind = rd32(COMM + console as u64 + 12) & 0xffff; // type, then flags
-        if kind == u32::from(con::TYPE_PL011) {
-            PL011.store(comm64(console), Relaxed);
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let flags = comm32(offset_of!(JhCommHeader, flags));
+            if flags & comm_flags::DBG_PUTC_PERMITTED != 0 && flags & comm_flags::DBG_PUTC_ACTIVE != 0 {
+                VIRTUAL.store(1, Relaxed);
+            }
+            let console = offset_of!(JhCommHeader, console);
+            let kind = rd32(COMM + console as u64 + 12) & 0xffff; // type, then flags
+            if kind == u32::from(con::TYPE_PL011) {
+                PL011.store(comm64(console), Relaxed);
+            }
         }
     }
 
@@ -121,58 +133,72 @@ mod conform {
     const GICR_STRIDE: u64 = 0x2_0000;
 
     fn gic_init() -> Result<Gic, &'static str> {
-        let version = rd8(COMM + offset_of!(JhCommHeader, gic_version) as u64);
-        let gicd = comm64(offset_of!(JhCommHeader, gicd_base));
-        if version == 3 {
-            let m = arch::mpidr();
-            let aff = ((m >> 32) & 0xff) << 24 | (m & 0xff_ffff);
-            let mut rd = comm64(offset_of!(JhCommHeader, gicr_base));
-            loop {
-                if (rd32(rd + GICR_PIDR2) >> 4) & 0xf != 3 {
-                    return Err("no GICv3 redistributor for this CPU");
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let version = rd8(COMM + offset_of!(JhCommHeader, gic_version) as u64);
+            let gicd = comm64(offset_of!(JhCommHeader, gicd_base));
+            if version == 3 {
+                let m = arch::mpidr();
+                let aff = ((m >> 32) & 0xff) << 24 | (m & 0xff_ffff);
+                let mut rd = comm64(offset_of!(JhCommHeader, gicr_base));
+                loop {
+                    if (rd32(rd + GICR_PIDR2) >> 4) & 0xf != 3 {
+                        return Err("no GICv3 redistributor for this CPU");
+                    }
+                    let typer = u64::from(rd32(rd + GICR_TYPER)) | u64::from(rd32(rd + GICR_TYPER + 4)) << 32;
+                    if typer >> 32 == aff {
+                        break;
+                    }
+                    if typer & 1 << 4 != 0 {
+                        return Err("no GICv3 redistributor for this CPU");
+                    }
+                    rd += GICR_STRIDE;
                 }
-                let typer = u64::from(rd32(rd + GICR_TYPER)) | u64::from(rd32(rd + GICR_TYPER + 4)) << 32;
-                if typer >> 32 == aff {
-                    break;
-                }
-                if typer & 1 << 4 != 0 {
-                    return Err("no GICv3 redistributor for this CPU");
-                }
-                rd += GICR_STRIDE;
+                arch::set_icc_ctlr(0);
+                arch::set_icc_pmr(0xf0);
+                arch::set_icc_igrpen1(1);
+                Ok(Gic::V3 { gicd, gicr: rd })
+            } else {
+                let gicc = comm64(offset_of!(JhCommHeader, gicc_base));
+                wr32(gicc + GICC_CTLR, 1);
+                wr32(gicc + GICC_PMR, 0xf0);
+                wr32(gicd, 1); // GICD_CTLR
+                GICC.store(gicc, Relaxed);
+                Ok(Gic::V2 { gicd })
             }
-            arch::set_icc_ctlr(0);
-            arch::set_icc_pmr(0xf0);
-            arch::set_icc_igrpen1(1);
-            Ok(Gic::V3 { gicd, gicr: rd })
-        } else {
-            let gicc = comm64(offset_of!(JhCommHeader, gicc_base));
-            wr32(gicc + GICC_CTLR, 1);
-            wr32(gicc + GICC_PMR, 0xf0);
-            wr32(gicd, 1); // GICD_CTLR
-            GICC.store(gicc, Relaxed);
-            Ok(Gic::V2 { gicd })
         }
     }
 
     fn gic_enable(g: Gic, irq: u32) {
-        let bit = 1 << (irq % 32);
-        match g {
-            Gic::V3 { gicr, .. } if irq < 32 => wr32(gicr + GICR_SGI_BASE + GICD_ISENABLER, bit),
-            Gic::V3 { gicd, .. } | Gic::V2 { gicd, .. } => wr32(gicd + GICD_ISENABLER + u64::from(irq / 32) * 4, bit),
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let bit = 1 << (irq % 32);
+            match g {
+                Gic::V3 { gicr, .. } if irq < 32 => wr32(gicr + GICR_SGI_BASE + GICD_ISENABLER, bit),
+                Gic::V3 { gicd, .. } | Gic::V2 { gicd, .. } => {
+                    wr32(gicd + GICD_ISENABLER + u64::from(irq / 32) * 4, bit)
+                }
+            }
         }
     }
 
     fn ack() -> u32 {
-        match GICC.load(Relaxed) {
-            0 => (arch::icc_iar1() & 0xff_ffff) as u32,
-            gicc => rd32(gicc + GICC_IAR) & 0x3ff,
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            match GICC.load(Relaxed) {
+                0 => (arch::icc_iar1() & 0xff_ffff) as u32,
+                gicc => rd32(gicc + GICC_IAR) & 0x3ff,
+            }
         }
     }
 
     fn eoi(irq: u32) {
-        match GICC.load(Relaxed) {
-            0 => arch::set_icc_eoir1(irq.into()),
-            gicc => wr32(gicc + GICC_EOIR, irq),
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            match GICC.load(Relaxed) {
+                0 => arch::set_icc_eoir1(irq.into()),
+                gicc => wr32(gicc + GICC_EOIR, irq),
+            }
         }
     }
 
@@ -194,60 +220,66 @@ mod conform {
     }
 
     fn find_cap(cfg: u64, cap: u8) -> Option<u64> {
-        let mut p = rd8(cfg + 0x34) & 0xfc;
-        for _ in 0..48 {
-            if p == 0 {
-                return None;
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let mut p = rd8(cfg + 0x34) & 0xfc;
+            for _ in 0..48 {
+                if p == 0 {
+                    return None;
+                }
+                if rd8(cfg + u64::from(p)) == cap {
+                    return Some(cfg + u64::from(p));
+                }
+                p = rd8(cfg + u64::from(p) + 1) & 0xfc;
             }
-            if rd8(cfg + u64::from(p)) == cap {
-                return Some(cfg + u64::from(p));
-            }
-            p = rd8(cfg + u64::from(p) + 1) & 0xfc;
+            None
         }
-        None
     }
 
     fn ivshmem_init(g: Gic) -> Result<Ivshmem, &'static str> {
-        let ecam = comm64(offset_of!(JhCommHeader, pci_mmconfig_base));
-        if ecam == 0 {
-            return Err("no PCI ECAM in the comm region");
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let ecam = comm64(offset_of!(JhCommHeader, pci_mmconfig_base));
+            if ecam == 0 {
+                return Err("no PCI ECAM in the comm region");
+            }
+            let dev = (0..32u64)
+                .find(|d| rd32(ecam + (d << 15)) == 0x4106_110a)
+                .ok_or(NO_DEVICE)?;
+            let cfg = ecam + (dev << 15);
+            if rd32(cfg + 0x08) >> 24 != 0xff {
+                return Err("ivshmem class is not 0xff");
+            }
+            let cap = find_cap(cfg, CAP_VENDOR).ok_or("ivshmem without vendor capability")?;
+            wr32(cfg + 0x10, BAR_BASE as u32);
+            wr32(cfg + 0x04, PCI_CMD_MEM | PCI_CMD_MASTER);
+            let id = rd32(BAR_BASE + REG_ID);
+            let state_size = u64::from(rd32(cap + 0x04));
+            let rw_size = u64::from(rd32(cap + 0x08)) | u64::from(rd32(cap + 0x0c)) << 32;
+            let out_size = u64::from(rd32(cap + 0x10)) | u64::from(rd32(cap + 0x14)) << 32;
+            let shmem = u64::from(rd32(cap + 0x18)) | u64::from(rd32(cap + 0x1c)) << 32;
+            let outs = shmem + state_size + rw_size;
+            let peer = 1 - (id & 1);
+            let vpci_irq_base = comm32(offset_of!(JhCommHeader, vpci_irq_base));
+            // Jailhouse: INTx of device d is SPI vpci_irq_base + d % 4.
+            let irq = vpci_irq_base + 32 + (dev as u32 % 4);
+            let d = Ivshmem {
+                irq,
+                id,
+                state_table: shmem,
+                out_mine: outs + u64::from(id) * out_size,
+                out_peer: outs + u64::from(peer) * out_size,
+            };
+            wr32(d.out_mine, 0);
+            gic_enable(g, irq);
+            wr32(BAR_BASE + REG_INT_CONTROL, 1);
+            wr32(BAR_BASE + REG_STATE, id + 1);
+            out!(
+                "ivshmem: device {dev:02x}.0, BAR0 at {BAR_BASE:#x}, ID {id}, shared memory at {shmem:#x}, INTx = SPI {} (INTID {irq})",
+                irq - 32
+            );
+            Ok(d)
         }
-        let dev = (0..32u64)
-            .find(|d| rd32(ecam + (d << 15)) == 0x4106_110a)
-            .ok_or(NO_DEVICE)?;
-        let cfg = ecam + (dev << 15);
-        if rd32(cfg + 0x08) >> 24 != 0xff {
-            return Err("ivshmem class is not 0xff");
-        }
-        let cap = find_cap(cfg, CAP_VENDOR).ok_or("ivshmem without vendor capability")?;
-        wr32(cfg + 0x10, BAR_BASE as u32);
-        wr32(cfg + 0x04, PCI_CMD_MEM | PCI_CMD_MASTER);
-        let id = rd32(BAR_BASE + REG_ID);
-        let state_size = u64::from(rd32(cap + 0x04));
-        let rw_size = u64::from(rd32(cap + 0x08)) | u64::from(rd32(cap + 0x0c)) << 32;
-        let out_size = u64::from(rd32(cap + 0x10)) | u64::from(rd32(cap + 0x14)) << 32;
-        let shmem = u64::from(rd32(cap + 0x18)) | u64::from(rd32(cap + 0x1c)) << 32;
-        let outs = shmem + state_size + rw_size;
-        let peer = 1 - (id & 1);
-        let vpci_irq_base = comm32(offset_of!(JhCommHeader, vpci_irq_base));
-        // Jailhouse: INTx of device d is SPI vpci_irq_base + d % 4.
-        let irq = vpci_irq_base + 32 + (dev as u32 % 4);
-        let d = Ivshmem {
-            irq,
-            id,
-            state_table: shmem,
-            out_mine: outs + u64::from(id) * out_size,
-            out_peer: outs + u64::from(peer) * out_size,
-        };
-        wr32(d.out_mine, 0);
-        gic_enable(g, irq);
-        wr32(BAR_BASE + REG_INT_CONTROL, 1);
-        wr32(BAR_BASE + REG_STATE, id + 1);
-        out!(
-            "ivshmem: device {dev:02x}.0, BAR0 at {BAR_BASE:#x}, ID {id}, shared memory at {shmem:#x}, INTx = SPI {} (INTID {irq})",
-            irq - 32
-        );
-        Ok(d)
     }
 
     // --- interrupt state (one CPU; the handler runs with IRQs masked) ---
@@ -269,22 +301,28 @@ mod conform {
     static PEER_ID: AtomicU32 = AtomicU32::new(0);
 
     fn ring_peer() {
-        let n = SENT.load(Relaxed) + 1;
-        SENT.store(n, Relaxed);
-        wr32(IV_MINE.load(Relaxed), n);
-        wr32(BAR_BASE + REG_DOORBELL, PEER_ID.load(Relaxed) << 16);
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let n = SENT.load(Relaxed) + 1;
+            SENT.store(n, Relaxed);
+            wr32(IV_MINE.load(Relaxed), n);
+            wr32(BAR_BASE + REG_DOORBELL, PEER_ID.load(Relaxed) << 16);
+        }
     }
 
     fn on_ivshmem() {
-        let seen = rd32(IV_PEER.load(Relaxed));
-        if seen == PEER_SEEN.load(Relaxed) {
-            return; // a state change, not a doorbell
-        }
-        PEER_SEEN.store(seen, Relaxed);
-        let got = RECEIVED.load(Relaxed) + 1;
-        RECEIVED.store(got, Relaxed);
-        if SENT.load(Relaxed) < DOORBELLS {
-            ring_peer();
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let seen = rd32(IV_PEER.load(Relaxed));
+            if seen == PEER_SEEN.load(Relaxed) {
+                return; // a state change, not a doorbell
+            }
+            PEER_SEEN.store(seen, Relaxed);
+            let got = RECEIVED.load(Relaxed) + 1;
+            RECEIVED.store(got, Relaxed);
+            if SENT.load(Relaxed) < DOORBELLS {
+                ring_peer();
+            }
         }
     }
 
@@ -326,9 +364,12 @@ mod conform {
     }
 
     fn fail() -> ! {
-        wr32(COMM + offset_of!(JhCommHeader, cell_state) as u64, cell_state::FAILED);
-        loop {
-            arch::wfi();
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            wr32(COMM + offset_of!(JhCommHeader, cell_state) as u64, cell_state::FAILED);
+            loop {
+                arch::wfi();
+            }
         }
     }
 
@@ -351,122 +392,125 @@ mod conform {
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(_x0: u64) -> ! {
-        let sig_ok = (0..6).all(|i| rd8(COMM + i as u64) == COMM_SIGNATURE[i]);
-        let rev = rd32(COMM + offset_of!(JhCommHeader, signature) as u64 + 4) >> 16;
-        if !sig_ok || rev != u32::from(COMM_REVISION) {
-            wr32(
-                COMM + offset_of!(JhCommHeader, cell_state) as u64,
-                cell_state::FAILED_COMM_REV,
-            );
-            loop {
-                arch::wfi();
-            }
-        }
-        console_init();
-        let kind = if PL011.load(Relaxed) != 0 {
-            "PL011"
-        } else {
-            "debug-console hypercall"
-        };
-        out!(
-            "started at {:#x}, comm region {COMM:#x} rev {rev}, console: {kind}",
-            inmate_main as *const () as usize
-        );
-        let mut buf = [0; CMDLINE_SIZE];
-        out!("cmdline: \"{}\"", cmdline(&mut buf));
-        let g = match gic_init() {
-            Ok(g) => g,
-            Err(e) => {
-                out!("FAIL: GIC: {e}");
-                fail()
-            }
-        };
-        out!("GIC: v{}", if matches!(g, Gic::V3 { .. }) { 3 } else { 2 });
-        gic_enable(g, TIMER_PPI);
-        let ivshmem = match ivshmem_init(g) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                // A cell without a link has no device: not a failure.
-                let fail = if e == NO_DEVICE { "" } else { "FAIL: " };
-                out!("{fail}ivshmem: {e}");
-                None
-            }
-        };
-        if let Some(d) = &ivshmem {
-            IV_IRQ.store(d.irq, Relaxed);
-            IV_MINE.store(d.out_mine, Relaxed);
-            IV_PEER.store(d.out_peer, Relaxed);
-            PEER_ID.store(1 - (d.id & 1), Relaxed);
-        }
-        let token = ivshmem.as_ref().map(|d| d.out_mine + 4);
-        let second_start = token.is_some_and(|t| rd32(t) == RESET_TOKEN);
-        if second_start {
-            out!("started again after SYSTEM_RESET");
-        }
-        TICK_T0.store(arch::cntvct(), Relaxed);
-        arch::set_cntv_tval(arch::cntfrq() / BEATS_PER_SEC);
-        arch::set_cntv_ctl(1);
-        arch::irqs_on();
-        let mut kicked = false;
-        loop {
-            arch::wfi();
-            let ms = TICKS_MS.load(Relaxed);
-            let Some(d) = ivshmem.as_ref() else {
-                if ms != 0 {
-                    done(ms, &buf, "no ivshmem");
-                    loop {
-                        arch::wfi();
-                    }
-                }
-                continue;
-            };
-            if second_start {
-                if ms != 0 {
-                    let timer = if TICKS_MS_OK.contains(&ms) { "ok" } else { "FAIL" };
-                    out!(
-                        "after SYSTEM_RESET: cmdline \"{}\", timer {timer}: {TICKS_MEASURED} ticks in {ms} ms",
-                        cmdline(&mut [0; CMDLINE_SIZE])
-                    );
-                    loop {
-                        arch::wfi();
-                    }
-                }
-                continue;
-            }
-            // Peer 0 starts the exchange once peer 1 is up (its state entry set).
-            if d.id == 0 && !kicked && rd32(d.state_table + 4) != 0 {
-                kicked = true;
-                // ring_peer shares its counters with the handler.
-                with_irqs_masked(ring_peer);
-            }
-            let exchanged = RECEIVED.load(Relaxed) >= DOORBELLS && SENT.load(Relaxed) >= DOORBELLS;
-            // Peer 1 reports first, then tells peer 0 through its state: the
-            // two summaries come out in this order.
-            let peer_done = d.id == 1 || rd32(d.state_table + 4) == STATE_DONE;
-            if ms != 0 && exchanged && peer_done {
-                let mut line = [0u8; 96];
-                let n = fmt_into(
-                    &mut line,
-                    format_args!("ivshmem ID {} SPI {}, {DOORBELLS} doorbells each way", d.id, d.irq - 32),
+        // SAFETY: device and shared memory only (`RAW_ACCESSES`).
+        unsafe {
+            let sig_ok = (0..6).all(|i| rd8(COMM + i as u64) == COMM_SIGNATURE[i]);
+            let rev = rd32(COMM + offset_of!(JhCommHeader, signature) as u64 + 4) >> 16;
+            if !sig_ok || rev != u32::from(COMM_REVISION) {
+                wr32(
+                    COMM + offset_of!(JhCommHeader, cell_state) as u64,
+                    cell_state::FAILED_COMM_REV,
                 );
-                done(ms, &buf, core::str::from_utf8(&line[..n]).unwrap_or("?"));
-                wr32(BAR_BASE + REG_STATE, STATE_DONE);
-                let reset = d.id == 1 && cmdline(&mut [0; CMDLINE_SIZE]).split(' ').any(|w| w == RESET_ONCE);
-                if reset {
-                    // Only once peer 0 has reported (its state): the restart
-                    // zeroes this side's state, which peer 0 watches.
-                    while rd32(d.state_table) != STATE_DONE {
-                        arch::wfi();
-                    }
-                    if let Some(t) = token {
-                        wr32(t, RESET_TOKEN);
-                    }
-                    out!("PSCI SYSTEM_RESET of its own cell");
-                    let r = arch::smc(SYSTEM_RESET, 0, 0, 0);
-                    out!("FAIL: SYSTEM_RESET returned {r}");
-                }
                 loop {
                     arch::wfi();
+                }
+            }
+            console_init();
+            let kind = if PL011.load(Relaxed) != 0 {
+                "PL011"
+            } else {
+                "debug-console hypercall"
+            };
+            out!(
+                "started at {:#x}, comm region {COMM:#x} rev {rev}, console: {kind}",
+                inmate_main as *const () as usize
+            );
+            let mut buf = [0; CMDLINE_SIZE];
+            out!("cmdline: \"{}\"", cmdline(&mut buf));
+            let g = match gic_init() {
+                Ok(g) => g,
+                Err(e) => {
+                    out!("FAIL: GIC: {e}");
+                    fail()
+                }
+            };
+            out!("GIC: v{}", if matches!(g, Gic::V3 { .. }) { 3 } else { 2 });
+            gic_enable(g, TIMER_PPI);
+            let ivshmem = match ivshmem_init(g) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    // A cell without a link has no device: not a failure.
+                    let fail = if e == NO_DEVICE { "" } else { "FAIL: " };
+                    out!("{fail}ivshmem: {e}");
+                    None
+                }
+            };
+            if let Some(d) = &ivshmem {
+                IV_IRQ.store(d.irq, Relaxed);
+                IV_MINE.store(d.out_mine, Relaxed);
+                IV_PEER.store(d.out_peer, Relaxed);
+                PEER_ID.store(1 - (d.id & 1), Relaxed);
+            }
+            let token = ivshmem.as_ref().map(|d| d.out_mine + 4);
+            let second_start = token.is_some_and(|t| rd32(t) == RESET_TOKEN);
+            if second_start {
+                out!("started again after SYSTEM_RESET");
+            }
+            TICK_T0.store(arch::cntvct(), Relaxed);
+            arch::set_cntv_tval(arch::cntfrq() / BEATS_PER_SEC);
+            arch::set_cntv_ctl(1);
+            arch::irqs_on();
+            let mut kicked = false;
+            loop {
+                arch::wfi();
+                let ms = TICKS_MS.load(Relaxed);
+                let Some(d) = ivshmem.as_ref() else {
+                    if ms != 0 {
+                        done(ms, &buf, "no ivshmem");
+                        loop {
+                            arch::wfi();
+                        }
+                    }
+                    continue;
+                };
+                if second_start {
+                    if ms != 0 {
+                        let timer = if TICKS_MS_OK.contains(&ms) { "ok" } else { "FAIL" };
+                        out!(
+                            "after SYSTEM_RESET: cmdline \"{}\", timer {timer}: {TICKS_MEASURED} ticks in {ms} ms",
+                            cmdline(&mut [0; CMDLINE_SIZE])
+                        );
+                        loop {
+                            arch::wfi();
+                        }
+                    }
+                    continue;
+                }
+                // Peer 0 starts the exchange once peer 1 is up (its state entry set).
+                if d.id == 0 && !kicked && rd32(d.state_table + 4) != 0 {
+                    kicked = true;
+                    // ring_peer shares its counters with the handler.
+                    with_irqs_masked(ring_peer);
+                }
+                let exchanged = RECEIVED.load(Relaxed) >= DOORBELLS && SENT.load(Relaxed) >= DOORBELLS;
+                // Peer 1 reports first, then tells peer 0 through its state: the
+                // two summaries come out in this order.
+                let peer_done = d.id == 1 || rd32(d.state_table + 4) == STATE_DONE;
+                if ms != 0 && exchanged && peer_done {
+                    let mut line = [0u8; 96];
+                    let n = fmt_into(
+                        &mut line,
+                        format_args!("ivshmem ID {} SPI {}, {DOORBELLS} doorbells each way", d.id, d.irq - 32),
+                    );
+                    done(ms, &buf, core::str::from_utf8(&line[..n]).unwrap_or("?"));
+                    wr32(BAR_BASE + REG_STATE, STATE_DONE);
+                    let reset = d.id == 1 && cmdline(&mut [0; CMDLINE_SIZE]).split(' ').any(|w| w == RESET_ONCE);
+                    if reset {
+                        // Only once peer 0 has reported (its state): the restart
+                        // zeroes this side's state, which peer 0 watches.
+                        while rd32(d.state_table) != STATE_DONE {
+                            arch::wfi();
+                        }
+                        if let Some(t) = token {
+                            wr32(t, RESET_TOKEN);
+                        }
+                        out!("PSCI SYSTEM_RESET of its own cell");
+                        let r = arch::smc(cellboot_abi::psci::fid::SYSTEM_RESET, 0, 0, 0);
+                        out!("FAIL: SYSTEM_RESET returned {r}");
+                    }
+                    loop {
+                        arch::wfi();
+                    }
                 }
             }
         }

@@ -66,10 +66,12 @@ mod rtos {
     struct Mmio(u64);
     impl Ecam for Mmio {
         fn read32(&mut self, off: u64) -> u32 {
-            rd32(self.0 + off)
+            // SAFETY: the cell's virtual ECAM (device memory; no Rust object there).
+            unsafe { rd32(self.0 + off) }
         }
         fn write32(&mut self, off: u64, v: u32) {
-            wr32(self.0 + off, v)
+            // SAFETY: the cell's virtual ECAM (device memory; no Rust object there).
+            unsafe { wr32(self.0 + off, v) }
         }
     }
 
@@ -83,123 +85,131 @@ mod rtos {
 
     #[unsafe(no_mangle)]
     extern "C" fn inmate_main(dtb_addr: u64) -> ! {
-        say!(
-            "rtos-demo: up on MPIDR {:#x}, DTB at {dtb_addr:#x}",
-            arch::mpidr() & 0xff_ffff
-        );
-        let Some(blob) = arch::dtb(dtb_addr) else {
-            fail(format_args!("no DTB at {dtb_addr:#x}"))
-        };
-        let Ok(fdt) = cellfdt::Fdt::new(blob) else {
-            fail(format_args!("DTB header rejected"))
-        };
-        let Some(host) = dtb::vpci_host(&fdt) else {
-            fail(format_args!("no enabled pci-host-ecam-generic with a MEM range"))
-        };
-        let Some(g) = dtb::gic(&fdt) else {
-            fail(format_args!(
-                "no enabled arm,gic-v3 or GICv2 (arm,gic-400, arm,cortex-a15-gic) node"
-            ))
-        };
-        let Some(timer) = dtb::virt_timer_intid(&fdt) else {
-            fail(format_args!("no arm,armv8-timer node"))
-        };
-        let dev = match pci::find_ivshmem(&mut Mmio(host.ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
-            Ok(d) => d,
-            Err(e) => fail(format_args!("ivshmem: {e}")),
-        };
-        let Some(spi) = dtb::intx_intid(&fdt, host.node, dev.device, 1) else {
-            fail(format_args!("interrupt-map has no row for device {}", dev.device))
-        };
-        let (id, peers) = (rd32(dev.bar0), rd32(dev.bar0 + 4));
-        say!(
-            "rtos-demo: ivshmem 00:{:02x}.0 BAR0 {:#x} id {id}/{peers}, shmem {:#x} (state {:#x} rw {:#x} out {:#x}), INTA -> INTID {spi}",
-            dev.device,
-            dev.bar0,
-            dev.shmem,
-            dev.state_size,
-            dev.rw_size,
-            dev.out_size
-        );
-        if peers != 2 || id > 1 {
-            fail(format_args!("expected a two-peer link, got id {id} of {peers}"));
-        }
+        // SAFETY: the ivshmem device's BAR0 registers, found and placed through the cell's own ECAM
+        // (device memory; no Rust object there).
+        unsafe {
+            say!(
+                "rtos-demo: up on MPIDR {:#x}, DTB at {dtb_addr:#x}",
+                arch::mpidr() & 0xff_ffff
+            );
+            let Some(blob) = arch::dtb(dtb_addr) else {
+                fail(format_args!("no DTB at {dtb_addr:#x}"))
+            };
+            let Ok(fdt) = cellfdt::Fdt::new(blob) else {
+                fail(format_args!("DTB header rejected"))
+            };
+            let Some(host) = dtb::vpci_host(&fdt) else {
+                fail(format_args!("no enabled pci-host-ecam-generic with a MEM range"))
+            };
+            let Some(g) = dtb::gic(&fdt) else {
+                fail(format_args!(
+                    "no enabled arm,gic-v3 or GICv2 (arm,gic-400, arm,cortex-a15-gic) node"
+                ))
+            };
+            let Some(timer) = dtb::virt_timer_intid(&fdt) else {
+                fail(format_args!("no arm,armv8-timer node"))
+            };
+            let dev = match pci::find_ivshmem(&mut Mmio(host.ecam), 0, host.mem_pci, host.mem_cpu, host.mem_size) {
+                Ok(d) => d,
+                Err(e) => fail(format_args!("ivshmem: {e}")),
+            };
+            let Some(spi) = dtb::intx_intid(&fdt, host.node, dev.device, 1) else {
+                fail(format_args!("interrupt-map has no row for device {}", dev.device))
+            };
+            let (id, peers) = (rd32(dev.bar0), rd32(dev.bar0 + 4));
+            say!(
+                "rtos-demo: ivshmem 00:{:02x}.0 BAR0 {:#x} id {id}/{peers}, shmem {:#x} (state {:#x} rw {:#x} out {:#x}), INTA -> INTID {spi}",
+                dev.device,
+                dev.bar0,
+                dev.shmem,
+                dev.state_size,
+                dev.rw_size,
+                dev.out_size
+            );
+            if peers != 2 || id > 1 {
+                fail(format_args!("expected a two-peer link, got id {id} of {peers}"));
+            }
 
-        let g = match gic::init_cpu(g) {
-            Ok(g) => g,
-            Err(e) => fail(format_args!("GIC: {e}")),
-        };
-        gic::enable_ppi(&g, timer);
-        gic::enable_spi(&g, spi);
-        set(&S.timer_intid, timer);
-        set(&S.doorbell_intid, spi);
-        let tval = arch::cntfrq() / TICK_HZ;
-        set(&S.tval, tval);
-        arch::set_cntv_tval(tval);
-        arch::set_cntv_ctl(1);
-        wr32(dev.bar0 + REG_INT_CONTROL, 1);
-        wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
-        arch::irqs_on();
-        say!(
-            "rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving",
-            g.describe()
-        );
-        serve(&dev, id)
+            let g = match gic::init_cpu(g) {
+                Ok(g) => g,
+                Err(e) => fail(format_args!("GIC: {e}")),
+            };
+            gic::enable_ppi(&g, timer);
+            gic::enable_spi(&g, spi);
+            set(&S.timer_intid, timer);
+            set(&S.doorbell_intid, spi);
+            let tval = arch::cntfrq() / TICK_HZ;
+            set(&S.tval, tval);
+            arch::set_cntv_tval(tval);
+            arch::set_cntv_ctl(1);
+            wr32(dev.bar0 + REG_INT_CONTROL, 1);
+            wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
+            arch::irqs_on();
+            say!(
+                "rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving",
+                g.describe()
+            );
+            serve(&dev, id)
+        }
     }
 
     fn serve(dev: &Ivshmem, id: u32) -> ! {
-        let other = 1 - id;
-        let inbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, other);
-        let outbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, id);
-        let (mut last_seq, mut served, mut seen_doorbells, mut reported_tick) = (0u32, 0u64, 0u64, false);
-        // Service time: doorbell interrupt taken -> answer's doorbell rung (counter ticks).
-        let (mut svc_sum, mut svc_max) = (0u64, 0u64);
-        let us = |ticks: u64| ticks * 1_000_000 / arch::cntfrq().max(1);
-        loop {
-            arch::wfi();
-            let ticks = get(&S.ticks);
-            if !reported_tick && ticks >= TICK_HZ {
-                // Once: proof that the periodic task runs (quiet afterwards,
-                // the console is shared with Linux).
-                reported_tick = true;
-                say!("rtos-demo: periodic task: {ticks} ticks");
+        // SAFETY: the link's shared memory and the device's BAR0 registers, both outside every Rust
+        // object (the shim maps them into the cell as such).
+        unsafe {
+            let other = 1 - id;
+            let inbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, other);
+            let outbox = dev.shmem + proto::out_section(dev.state_size, dev.rw_size, dev.out_size, id);
+            let (mut last_seq, mut served, mut seen_doorbells, mut reported_tick) = (0u32, 0u64, 0u64, false);
+            // Service time: doorbell interrupt taken -> answer's doorbell rung (counter ticks).
+            let (mut svc_sum, mut svc_max) = (0u64, 0u64);
+            let us = |ticks: u64| ticks * 1_000_000 / arch::cntfrq().max(1);
+            loop {
+                arch::wfi();
+                let ticks = get(&S.ticks);
+                if !reported_tick && ticks >= TICK_HZ {
+                    // Once: proof that the periodic task runs (quiet afterwards,
+                    // the console is shared with Linux).
+                    reported_tick = true;
+                    say!("rtos-demo: periodic task: {ticks} ticks");
+                }
+                let bells = get(&S.doorbells);
+                if bells == seen_doorbells {
+                    continue;
+                }
+                seen_doorbells = bells;
+                // Before anything else: the next doorbell may land while we answer.
+                let bell_at = get(&S.bell_at);
+                let seq = rd32(inbox + 4);
+                if rd32(inbox) != proto::PING || seq == last_seq {
+                    continue;
+                }
+                let (a, b) = (rd32(inbox + 8), rd32(inbox + 12));
+                served += 1;
+                if b == proto::STATS {
+                    say!(
+                        "rtos-demo: served {served} requests, {bells} doorbell interrupts, {ticks} timer ticks; service time (doorbell IRQ -> answer rung) avg {}us max {}us",
+                        us(svc_sum / served.saturating_sub(1).max(1)),
+                        us(svc_max)
+                    );
+                    say!(
+                        "rtos-demo: timer latency (CNTV_CVAL -> handler) n={ticks} min_ticks={} avg_ticks={} max_ticks={} cntfrq={}",
+                        get(&S.lat_min),
+                        get(&S.lat_sum) / ticks.max(1),
+                        get(&S.lat_max),
+                        arch::cntfrq()
+                    );
+                }
+                wr32(outbox, proto::PONG);
+                wr32(outbox + 8, proto::answer(a, b));
+                wr32(outbox + 12, ticks as u32);
+                wr32(outbox + 4, seq);
+                wr32(dev.bar0 + REG_DOORBELL, other << 16);
+                let svc = arch::cntvct().saturating_sub(bell_at);
+                svc_sum += svc;
+                svc_max = svc_max.max(svc);
+                last_seq = seq;
             }
-            let bells = get(&S.doorbells);
-            if bells == seen_doorbells {
-                continue;
-            }
-            seen_doorbells = bells;
-            // Before anything else: the next doorbell may land while we answer.
-            let bell_at = get(&S.bell_at);
-            let seq = rd32(inbox + 4);
-            if rd32(inbox) != proto::PING || seq == last_seq {
-                continue;
-            }
-            let (a, b) = (rd32(inbox + 8), rd32(inbox + 12));
-            served += 1;
-            if b == proto::STATS {
-                say!(
-                    "rtos-demo: served {served} requests, {bells} doorbell interrupts, {ticks} timer ticks; service time (doorbell IRQ -> answer rung) avg {}us max {}us",
-                    us(svc_sum / served.saturating_sub(1).max(1)),
-                    us(svc_max)
-                );
-                say!(
-                    "rtos-demo: timer latency (CNTV_CVAL -> handler) n={ticks} min_ticks={} avg_ticks={} max_ticks={} cntfrq={}",
-                    get(&S.lat_min),
-                    get(&S.lat_sum) / ticks.max(1),
-                    get(&S.lat_max),
-                    arch::cntfrq()
-                );
-            }
-            wr32(outbox, proto::PONG);
-            wr32(outbox + 8, proto::answer(a, b));
-            wr32(outbox + 12, ticks as u32);
-            wr32(outbox + 4, seq);
-            wr32(dev.bar0 + REG_DOORBELL, other << 16);
-            let svc = arch::cntvct().saturating_sub(bell_at);
-            svc_sum += svc;
-            svc_max = svc_max.max(svc);
-            last_seq = seq;
         }
     }
 

@@ -40,10 +40,13 @@ static mut EL2_MMU: [u64; 4] = [0; 4];
 
 /// MAIR_EL2 slots (AttrIndx): 0 Normal WB RA/WA, 1 Device-nGnRE, 2 Normal NC.
 const MAIR: u64 = 0xff | 0x04 << 8 | 0x44 << 16;
-const SLOT_DEVICE: u64 = 1;
-const SLOT_NON_CACHEABLE: u64 = 2;
 const XN: u64 = STAGE1::XN::SET.value;
 const AP_RO: u64 = STAGE1::AP_RO::SET.value;
+/// Every leaf: accessed, AP[1] as RES1.
+const LEAF: u64 = STAGE1::AF::SET.value | STAGE1::AP_RES1::SET.value;
+const WRITE_BACK: u64 = STAGE1::SH::Inner.value;
+const DEVICE: u64 = STAGE1::ATTR_INDX.val(1).value;
+const NON_CACHEABLE: u64 = STAGE1::ATTR_INDX.val(2).value | STAGE1::SH::Outer.value;
 
 /// Memory type of a shim mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,11 +78,11 @@ const OUT_OF_TABLES: &str = "out of EL2 page tables (raise mmu::POOL_TABLES)";
 const CONFLICT: &str = "already mapped with other attributes";
 
 fn leaf_attrs(mem: Mem, access: Access) -> u64 {
-    let mut a = STAGE1::AF::SET.value | STAGE1::AP_RES1::SET.value;
+    let mut a = LEAF;
     a |= match mem {
-        Mem::WriteBack => STAGE1::SH::Inner.value,
-        Mem::Device => STAGE1::ATTR_INDX.val(SLOT_DEVICE).value,
-        Mem::NonCacheable => STAGE1::ATTR_INDX.val(SLOT_NON_CACHEABLE).value | STAGE1::SH::Outer.value,
+        Mem::WriteBack => WRITE_BACK,
+        Mem::Device => DEVICE,
+        Mem::NonCacheable => NON_CACHEABLE,
     };
     a |= match access {
         Access::Text => AP_RO,

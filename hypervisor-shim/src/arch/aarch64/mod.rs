@@ -50,9 +50,11 @@ unsafe extern "C" {
 pub use cellboot_abi::TrapFrame as GuestFrame;
 
 /// SPSR of an entry into EL1h with D, A, I and F masked.
-fn spsr_el1h_masked() -> u64 {
-    (SPSR_EL2::D::Masked + SPSR_EL2::A::Masked + SPSR_EL2::I::Masked + SPSR_EL2::F::Masked + SPSR_EL2::M::EL1h).value
-}
+const SPSR_EL1H_MASKED: u64 = SPSR_EL2::D::Masked.value
+    | SPSR_EL2::A::Masked.value
+    | SPSR_EL2::I::Masked.value
+    | SPSR_EL2::F::Masked.value
+    | SPSR_EL2::M::EL1h.value;
 
 /// Shim image bounds: (start, end of BSS).
 pub fn image_bounds() -> (u64, u64) {
@@ -240,7 +242,7 @@ pub fn enter_guest(entry: u64, x0: u64) -> ! {
         let stacks = &raw mut CPU_STACKS;
         let top = (stacks as *mut u8).add((cpu + 1) * STACK_SIZE);
         let frame = top.sub(GuestFrame::SIZE) as *mut GuestFrame;
-        frame.write(GuestFrame::entry(entry, spsr_el1h_masked(), x0));
+        frame.write(GuestFrame::entry(entry, SPSR_EL1H_MASKED, x0));
         el2_enter_guest(frame)
     }
 }
@@ -329,9 +331,10 @@ pub fn trap_syndrome() -> (u64, u64, u64) {
     (ESR_EL2.get(), FAR_EL2.get(), HPFAR_EL2.get())
 }
 
-/// The IPA the guest's own stage-1 translation gives `va` (AT S1E1R), for
-/// a data abort whose HPFAR_EL2 is UNKNOWN (`syndrome::DataAbort::decode`);
-/// `None` when the guest's tables no longer map it.
+/// The IPA of the page the guest's own stage-1 translation gives `va` (AT
+/// S1E1R), for a data abort whose HPFAR_EL2 is UNKNOWN
+/// (`syndrome::DataAbort::decode`); `None` when the guest's tables no
+/// longer map it.
 pub fn guest_stage1_ipa(va: u64) -> Option<u64> {
     // PAR_EL1 is the guest's register: its value is put back.
     let saved = PAR_EL1.get();
@@ -343,7 +346,7 @@ pub fn guest_stage1_ipa(va: u64) -> Option<u64> {
     if par.is_set(PAR_EL1::F) {
         return None;
     }
-    Some(par.read(PAR_EL1::PA) << 12 | (va & 0xfff))
+    Some(par.read(PAR_EL1::PA) << 12)
 }
 
 /// The guest's own EL1 exception state (ESR_EL1, ELR_EL1, FAR_EL1), for
@@ -475,6 +478,6 @@ pub fn reflect_data_abort(frame: &mut GuestFrame, va: u64, write: bool) -> Optio
     ELR_EL1.set(frame.elr);
     SPSR_EL1.set(frame.spsr);
     frame.elr = vbar + offset;
-    frame.spsr = spsr_el1h_masked();
+    frame.spsr = SPSR_EL1H_MASKED;
     Some(frame.elr)
 }

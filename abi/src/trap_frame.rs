@@ -36,7 +36,7 @@ impl TrapFrame {
     }
 }
 
-const _: () = assert!(TrapFrame::SIZE == 272 && TrapFrame::SIZE % 16 == 0);
+const _: () = assert!(TrapFrame::SIZE == 272 && TrapFrame::SIZE.is_multiple_of(16));
 
 #[cfg(test)]
 mod tests {

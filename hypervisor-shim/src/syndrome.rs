@@ -170,6 +170,7 @@ mod tests {
 
     /// A data-abort syndrome assembled field by field (Arm ARM, ISS encoding
     /// for an exception from a Data Abort).
+    #[allow(clippy::too_many_arguments)]
     fn dabt(isv: bool, sas: u64, sse: bool, srt: u64, sf: bool, s1ptw: bool, wnr: bool, dfsc: u64) -> u64 {
         0x24 << 26
             | 1 << 25
@@ -218,7 +219,7 @@ mod tests {
     fn hpfar_bits_outside_fipa_are_ignored() {
         // HPFAR_EL2 [3:0] are RES0 and [63] is NS on some cores: neither
         // reaches the IPA, whose low 12 bits come from FAR.
-        assert_eq!(hpfar_ipa(0x1234_5fff, 1 << 63 | 0x0900_0 << 4 | 0xf), 0x0900_0fff);
+        assert_eq!(hpfar_ipa(0x1234_5fff, 1 << 63 | 0x9000 << 4 | 0xf), 0x0900_0fff);
         assert_eq!(hpfar_ipa(0, ((1 << 40) - 1) << 4), ((1 << 40) - 1) << 12);
     }
 

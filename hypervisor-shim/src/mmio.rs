@@ -168,7 +168,7 @@ fn bar_outside_window(ci: usize, ipa: u64) -> bool {
 /// only loop: that is fatal, and the cell (only that cell) is stopped.
 fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
     let dir = if a.write { "write" } else { "read" };
-    let (far, _, _) = crate::arch::trap_syndrome();
+    let far = crate::arch::fault_address();
     let pc = frame.elr;
     let verdict = match vectors_usable(ci, pc) {
         Ok(()) => crate::arch::reflect_data_abort(frame, far, a.write).ok_or("not an AArch64 EL0/EL1 context"),

@@ -286,8 +286,8 @@ pub fn restart_secondary(cpu: usize) -> ! {
 
 /// Waits for an interrupt in low power (taken where HCR_EL2 routes it).
 pub fn wait_for_interrupt() {
-    barrier::dsb(barrier::SY);
-    aarch64_cpu::asm::wfi();
+    // SAFETY: a barrier and a wait; no memory is changed.
+    unsafe { asm!("dsb sy", "wfi", options(nostack)) };
 }
 
 /// Waits for an event (SEV from another CPU) in low power.
@@ -324,6 +324,11 @@ pub fn data_cache_on() -> bool {
 /// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.
 pub fn actlr_el1() -> u64 {
     ACTLR_EL1.get()
+}
+
+/// The faulting virtual address of the current trap (FAR_EL2).
+pub fn fault_address() -> u64 {
+    FAR_EL2.get()
 }
 
 /// Syndrome of the current trap: (ESR_EL2, FAR_EL2, HPFAR_EL2).

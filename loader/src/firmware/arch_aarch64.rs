@@ -87,16 +87,16 @@ pub fn image_bounds() -> (u64, u64) {
     (core::ptr::addr_of!(_start) as u64, core::ptr::addr_of!(_end) as u64)
 }
 
-/// `hvc #0x4a48` with x0..x2; returns x0.
+/// `hvc #HVC_IMM` with x0..x2; returns x0.
 pub fn hvc(code: u64, a1: u64, a2: u64) -> u64 {
     let ret: u64;
     // SAFETY: the hypercall ABI (cellboot_abi::hypercall) only reads the
     // registers and the memory we point it at; it clobbers nothing else
     // we rely on (the shim preserves x1..x30 and SP).
     unsafe {
-        asm!("hvc #0x4a48", inlateout("x0") code => ret, in("x1") a1, in("x2") a2, options(nostack));
+        asm!("hvc #{imm}", imm = const hypercall::HVC_IMM, inlateout("x0") code => ret, in("x1") a1, in("x2") a2,
+            options(nostack));
     }
-    const _: () = assert!(hypercall::HVC_IMM == 0x4a48);
     ret
 }
 

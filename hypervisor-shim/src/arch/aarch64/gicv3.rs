@@ -31,7 +31,7 @@ pub fn init_cpu_interface() {
 
 /// Number of list registers (ICH_VTR_EL2.ListRegs + 1).
 pub fn list_regs() -> usize {
-    (ICH_VTR_EL2.get() & 0x1f) as usize + 1
+    ICH_VTR_EL2.read(ICH_VTR_EL2::ListRegs) as usize + 1
 }
 
 /// Acknowledges the highest-priority pending group 1 interrupt (1023: none).

@@ -10,7 +10,9 @@
 //! refuses instead. Which ranges get which attributes is board data, decided
 //! in `crate::el2_map`; this file only knows the descriptor format.
 
+use super::regs;
 use crate::descriptor::{ADDR_MASK, STAGE1, TABLE, VALID};
+use aarch64_cpu::registers::{MAIR_EL2, SCTLR_EL2, TCR_EL2};
 use core::arch::asm;
 
 const ENTRIES: usize = 512;
@@ -39,7 +41,12 @@ static mut POOL: Pool = Pool {
 static mut EL2_MMU: [u64; 4] = [0; 4];
 
 /// MAIR_EL2 slots (AttrIndx): 0 Normal WB RA/WA, 1 Device-nGnRE, 2 Normal NC.
-const MAIR: u64 = 0xff | 0x04 << 8 | 0x44 << 16;
+const MAIR: u64 = MAIR_EL2::Attr0_Normal_Outer::WriteBack_NonTransient_ReadWriteAlloc.value
+    | MAIR_EL2::Attr0_Normal_Inner::WriteBack_NonTransient_ReadWriteAlloc.value
+    | MAIR_EL2::Attr1_Device::nonGathering_nonReordering_EarlyWriteAck.value
+    | MAIR_EL2::Attr2_Normal_Outer::NonCacheable.value
+    | MAIR_EL2::Attr2_Normal_Inner::NonCacheable.value;
+const _: () = assert!(MAIR == 0x44_04ff);
 const XN: u64 = STAGE1::XN::SET.value;
 const AP_RO: u64 = STAGE1::AP_RO::SET.value;
 /// Every leaf: accessed, AP[1] as RES1.
@@ -194,12 +201,25 @@ unsafe extern "C" {
 pub fn enable_boot_cpu(image_start: u64, image_end: u64) {
     let (ps, _) = super::pa_range();
     let root = with_pool(|p| &p.tables[0] as *const Table as u64);
-    // TCR_EL2: RES1 31/23, PS, 4 KiB granule, walks inner shareable and
-    // write-back cacheable (coherent with the shim's cached table writes).
-    let tcr = 1 << 31 | 1 << 23 | ps << 16 | 3 << 12 | 1 << 10 | 1 << 8 | (64 - VA_BITS as u64);
-    // SCTLR_EL2 RES1 bits + M, C, SA (stack alignment), I, WXN (writable
-    // means never executable); A (alignment) off: Rust may access unaligned.
-    let sctlr = 0x30c5_0830 | 1 << 0 | 1 << 2 | 1 << 3 | 1 << 12 | 1 << 19;
+    // TCR_EL2: PS, 4 KiB granule, walks inner shareable and write-back
+    // cacheable (coherent with the shim's cached table writes).
+    let tcr = regs::TCR_EL2_RES1_BITS
+        | TCR_EL2::PS.val(ps).value
+        | TCR_EL2::TG0::KiB_4.value
+        | TCR_EL2::SH0::Inner.value
+        | TCR_EL2::ORGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+        | TCR_EL2::IRGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable.value
+        | TCR_EL2::T0SZ.val(64 - VA_BITS as u64).value;
+    // M, C, SA (stack alignment), I, WXN (writable means never executable);
+    // A (alignment) off: Rust may access unaligned.
+    const SCTLR: u64 = regs::SCTLR_EL2_RES1_BITS
+        | SCTLR_EL2::M::Enable.value
+        | SCTLR_EL2::C::Cacheable.value
+        | SCTLR_EL2::SA::Enable.value
+        | SCTLR_EL2::I::Cacheable.value
+        | SCTLR_EL2::WXN::Enable.value;
+    const _: () = assert!(SCTLR == 0x30cd_183d);
+    let sctlr = SCTLR;
     // SAFETY: boot CPU only, MMU off, before any other CPU reads EL2_MMU.
     unsafe { (&raw mut EL2_MMU).write_volatile([MAIR, tcr, root, sctlr]) };
     // Everything written with the MMU off (BSS zeroing, the tables,

@@ -79,11 +79,11 @@ pub fn current_el_boot_message(el: u64) -> Option<&'static str> {
 
 /// The exception level this code runs at.
 pub fn current_el() -> u64 {
-    (CurrentEL.get() >> 2) & 3
+    CurrentEL.read(CurrentEL::EL)
 }
 
 pub fn mpidr() -> u64 {
-    MPIDR_EL1.get() & 0xff_00ff_ffff
+    MPIDR_EL1.get() & cellboot_abi::MPIDR_AFF_MASK
 }
 
 /// This CPU's physical index (set by `set_cpu_index` on entry).
@@ -220,8 +220,7 @@ pub fn setup_el2_for_cell(vttbr: u64, irqs_at_el2: bool) {
 /// (ID_AA64PFR0_EL1.GIC). A GIC-400 board (Raspberry Pi 4) has none: every
 /// ICC_*/ICH_* access would be UNDEFINED.
 pub fn has_gic_sysregs() -> bool {
-    // ID_AA64PFR0_EL1.GIC, bits [27:24].
-    (ID_AA64PFR0_EL1.get() >> 24) & 0xf != 0
+    regs::ID_AA64PFR0::GIC.read(ID_AA64PFR0_EL1.get()) != 0
 }
 
 pub fn set_gicv2_mode() {
@@ -318,7 +317,7 @@ pub fn smc(fid: u64, a1: u64, a2: u64, a3: u64) -> u64 {
 /// Whether the shim's data accesses are cacheable Normal memory
 /// (SCTLR_EL2.M and .C): before that every access is Device-nGnRnE.
 pub fn data_cache_on() -> bool {
-    SCTLR_EL2.get() & 0b101 == 0b101
+    SCTLR_EL2.matches_all(SCTLR_EL2::M::Enable + SCTLR_EL2::C::Cacheable)
 }
 
 /// The CPU's own ACTLR_EL1, what a cell reading it (trapped) is given.
@@ -461,7 +460,7 @@ pub fn halt() -> ! {
 /// What the guest's EL1 would use to take a synchronous exception:
 /// (VBAR_EL1, whether its stage-1 MMU is on, so VBAR is a VA not an IPA).
 pub fn guest_el1_vectors() -> (u64, bool) {
-    (VBAR_EL1.get(), SCTLR_EL1.get() & 1 != 0)
+    (VBAR_EL1.get(), SCTLR_EL1.is_set(SCTLR_EL1::M))
 }
 
 /// Reflects a stage-2 data abort into the guest's EL1 as a synchronous

@@ -61,3 +61,40 @@ pub const SCTLR_EL1_RESET: u64 = SCTLR_EL1_RES1::EOS::SET.value
     | SCTLR_EL1_RES1::LSMAOE::SET.value;
 
 const _: () = assert!(CPTR_EL2_NO_TRAPS == 0x32ff && SCTLR_EL1_RESET == 0x30d0_0800);
+
+register_bitfields! {u64,
+    /// TCR_EL2 bits that are RES1 with HCR_EL2.E2H = 0 (the crate names none).
+    pub TCR_EL2_RES1 [
+        RES1_23 OFFSET(23) NUMBITS(1) [],
+        RES1_31 OFFSET(31) NUMBITS(1) [],
+    ],
+    /// SCTLR_EL2 bits that are RES1 with HCR_EL2.E2H = 0 in Armv8.0, and
+    /// EIS/EOS (exception entry and exit context synchronizing) which later
+    /// made controls of two of them; the crate names EIS and EOS only.
+    pub SCTLR_EL2_RES1 [
+        RES1_4_5 OFFSET(4) NUMBITS(2) [],
+        EOS OFFSET(11) NUMBITS(1) [],
+        RES1_16 OFFSET(16) NUMBITS(1) [],
+        RES1_18 OFFSET(18) NUMBITS(1) [],
+        EIS OFFSET(22) NUMBITS(1) [],
+        RES1_23 OFFSET(23) NUMBITS(1) [],
+        RES1_28_29 OFFSET(28) NUMBITS(2) [],
+    ],
+    /// ID_AA64PFR0_EL1.GIC (the crate names AMU and SVE only).
+    pub ID_AA64PFR0 [
+        /// Non-zero: the GICv3 system-register CPU interface is implemented.
+        GIC OFFSET(24) NUMBITS(4) [],
+    ]
+}
+
+pub const TCR_EL2_RES1_BITS: u64 = TCR_EL2_RES1::RES1_23::SET.value | TCR_EL2_RES1::RES1_31::SET.value;
+
+pub const SCTLR_EL2_RES1_BITS: u64 = SCTLR_EL2_RES1::RES1_4_5.val(0b11).value
+    | SCTLR_EL2_RES1::EOS::SET.value
+    | SCTLR_EL2_RES1::RES1_16::SET.value
+    | SCTLR_EL2_RES1::RES1_18::SET.value
+    | SCTLR_EL2_RES1::EIS::SET.value
+    | SCTLR_EL2_RES1::RES1_23::SET.value
+    | SCTLR_EL2_RES1::RES1_28_29.val(0b11).value;
+
+const _: () = assert!(TCR_EL2_RES1_BITS == 0x8080_0000 && SCTLR_EL2_RES1_BITS == 0x30c5_0830);

@@ -10,7 +10,10 @@
 //!   a table of attempts and outcomes.
 //!
 //! `dtb`, `pci` and `proto` are plain logic (host-tested against the vdev
-//! model); `arch` is the one module that touches the hardware.
+//! model); `arch` is the one module that touches the hardware, with the
+//! calls into the shim and the raw guest-physical accessors from
+//! `cellboot_guest_rt` (`unsafe fn`: each caller says why its address is
+//! device or shared memory).
 #![cfg_attr(not(test), no_std)]
 
 pub mod dtb;

@@ -9,7 +9,8 @@ use tock_registers::register_bitfields;
 
 register_bitfields! {u64,
     /// ESR_EL2 with the ISS fields the shim reads: data aborts (EC 0x24),
-    /// HVC (EC 0x16). The system-register ISS (EC 0x18) is `sysreg`'s.
+    /// HVC (EC 0x16), and of a trapped system instruction (EC 0x18) Rt and
+    /// the direction (`sysreg` compares the encoding fields as one word).
     pub ESR [
         EC OFFSET(26) NUMBITS(6) [
             Hvc64 = 0x16,
@@ -47,6 +48,10 @@ register_bitfields! {u64,
         ],
         /// The immediate of a trapped HVC.
         IMM16 OFFSET(0) NUMBITS(16) [],
+        /// EC 0x18: the transfer register Rt.
+        SYS_RT OFFSET(5) NUMBITS(5) [],
+        /// EC 0x18: a read (MRS), not a write.
+        SYS_READ OFFSET(0) NUMBITS(1) [],
     ],
     /// HPFAR_EL2: the faulting IPA's page number (bits [51:12] of the IPA).
     pub HPFAR [

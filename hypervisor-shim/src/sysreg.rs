@@ -4,6 +4,7 @@
 //! maintenance by set/way (HCR_EL2.TSW) and ACTLR_EL1 (HCR_EL2.TAC);
 //! `trap` acts on the verdict.
 
+use crate::syndrome::{ESR, Esr};
 use cellboot_vdev::gicd::AFF_MASK;
 
 /// ICC_SGI1R_EL1.IRM: "every PE except the sender", no target list.
@@ -48,7 +49,9 @@ impl SgiReg {
 /// Op1 [16:14], CRn [13:10], Rt [9:5], CRm [4:1], direction [0] (1 = read).
 /// Compared as one masked word (every field but Rt): the shim's 64 KiB.
 pub fn decode(esr: u64) -> Op {
-    let rt = ((esr >> 5) & 0x1f) as usize;
+    let e = Esr::new(esr);
+    let rt = e.read(ESR::SYS_RT) as usize;
+    let read = e.is_set(ESR::SYS_READ);
     let sgi = |reg| Op::Sgi { reg, value_reg: rt };
     let dc = |name| Op::DcSetWay { name, value_reg: rt };
     match esr & ISS_BUT_RT {
@@ -61,8 +64,8 @@ pub fn decode(esr: u64) -> Op {
         0x14_1c14 => dc("DC CSW"),
         0x14_1c1c => dc("DC CISW"),
         // S3_0_C1_C0_1: ACTLR_EL1, write and read.
-        0x32_0400 | 0x32_0401 => Op::Actlr { rt, read: esr & 1 != 0 },
-        _ => Op::Other { rt, read: esr & 1 != 0 },
+        0x32_0400 | 0x32_0401 => Op::Actlr { rt, read },
+        _ => Op::Other { rt, read },
     }
 }
 
@@ -102,7 +105,6 @@ pub fn check_sgi_targets(value: u64, mpidrs: &[u64], owns: impl Fn(usize) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syndrome::ESR;
 
     /// ESR_EL2 for an MSR (write) / SYS with the given encoding and Rt.
     fn esr(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64, rt: u64, read: bool) -> u64 {

@@ -33,25 +33,31 @@ pub fn smc(f: u64, a1: u64, a2: u64, a3: u64) -> i64 {
 // Raw guest-physical accesses (MMU off: VA = IPA). Callers name device
 // registers, their own RAM or the shared memory; hostile callers name
 // anything on purpose, and the shim contains it.
-// SAFETY (all): volatile accesses to addresses the caller names; with the
+// Each access: volatile accesses to addresses the caller names; with the
 // MMU off nothing is cached and no Rust object is aliased by these ranges
 // (the inmates keep their own data in statics/stack, never at these addresses).
 pub fn rd8(a: u64) -> u8 {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *const u8).read_volatile() }
 }
 pub fn wr8(a: u64, v: u8) {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *mut u8).write_volatile(v) }
 }
 pub fn rd32(a: u64) -> u32 {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *const u32).read_volatile() }
 }
 pub fn wr32(a: u64, v: u32) {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *mut u32).write_volatile(v) }
 }
 pub fn rd64(a: u64) -> u64 {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *const u64).read_volatile() }
 }
 pub fn wr64(a: u64, v: u64) {
+    // SAFETY: an access the caller names (see above).
     unsafe { (a as *mut u64).write_volatile(v) }
 }
 

@@ -30,7 +30,16 @@ pub fn clippy_runs() -> Vec<Vec<&'static str>> {
     let fw = firmware::FIRMWARE_TARGET;
     vec![
         vec!["clippy", "--workspace", "--all-targets"],
-        vec!["clippy", "--target", fw, "-p", "hypervisor-shim", "--bins"],
+        vec![
+            "clippy",
+            "--target",
+            fw,
+            "-p",
+            "hypervisor-shim",
+            "--bins",
+            "--features",
+            firmware::SHIM_FEATURES,
+        ],
         vec![
             "clippy",
             "--target",

@@ -89,20 +89,30 @@ pub fn sizes(fw: &firmware::Firmware, scratch: &Path) -> Result<Vec<(&'static st
     Ok(v)
 }
 
+/// Binaries whose budget the gate reports without failing: the shim, until
+/// it fits (README, "Size"). Empty this list to enforce every budget.
+pub const REPORTED_ONLY: &[&str] = &["shim"];
+
 /// Fails when a release binary is over its budget.
 pub fn size_budgets(fw: &firmware::Firmware, scratch: &Path) -> Result<()> {
     cmd::step("gate: release sizes within budget (shim <= 64 KiB, loader <= 48 KiB)");
     let sizes = sizes(fw, scratch)?;
     for (name, size, budget) in &sizes {
-        eprintln!("    {name}: {size} bytes of {budget}");
+        let over = if size > budget { "  OVER BUDGET" } else { "" };
+        let enforced = if REPORTED_ONLY.contains(name) {
+            " (reported, not enforced)"
+        } else {
+            ""
+        };
+        eprintln!("    {name}: {size} bytes of {budget}{over}{enforced}");
     }
-    over_budget(&sizes)
+    over_budget(&sizes, REPORTED_ONLY)
 }
 
-fn over_budget(sizes: &[(&str, u64, u64)]) -> Result<()> {
+fn over_budget(sizes: &[(&str, u64, u64)], reported_only: &[&str]) -> Result<()> {
     let over: Vec<String> = sizes
         .iter()
-        .filter(|(_, size, budget)| size > budget)
+        .filter(|(name, size, budget)| size > budget && !reported_only.contains(name))
         .map(|(name, size, budget)| format!("{name} is {size} bytes, {} over its {budget}", size - budget))
         .collect();
     if !over.is_empty() {
@@ -128,12 +138,23 @@ mod tests {
 
     #[test]
     fn over_budget_names_the_binary_and_the_excess() {
-        assert!(over_budget(&[("loader", 49152, LOADER_BUDGET), ("shim", 1, SHIM_BUDGET)]).is_ok());
-        let e = over_budget(&[("loader", 100, LOADER_BUDGET), ("shim", 65537, SHIM_BUDGET)])
+        assert!(over_budget(&[("loader", 49152, LOADER_BUDGET), ("shim", 1, SHIM_BUDGET)], &[]).is_ok());
+        let e = over_budget(&[("loader", 100, LOADER_BUDGET), ("shim", 65537, SHIM_BUDGET)], &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("shim is 65537 bytes, 1 over its 65536"), "{e}");
         assert!(!e.contains("loader"), "{e}");
+        let e = over_budget(
+            &[("loader", 49153, LOADER_BUDGET), ("shim", 65537, SHIM_BUDGET)],
+            &["shim"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("loader is 49153 bytes, 1 over") && !e.contains("shim"),
+            "{e}"
+        );
+        assert!(over_budget(&[("shim", 65537, SHIM_BUDGET)], &["shim"]).is_ok());
     }
 
     #[test]

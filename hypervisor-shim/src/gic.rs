@@ -54,27 +54,33 @@ impl Mmio {
     }
 }
 
-// SAFETY (all methods): `base` is the board's GICD (validated config), the
+// Each method: `base` is the board's GICD (validated config), the
 // offset is masked into its 64 KiB frame, accesses are naturally aligned by
 // the callers (vdev passes register offsets) and the EL2 map makes the
 // distributor Device memory, so these are MMIO accesses no Rust object aliases.
 impl GicdHw for Mmio {
     fn read32(&mut self, off: u64) -> u32 {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u32>(off & !3).read_volatile() }
     }
     fn write32(&mut self, off: u64, v: u32) {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u32>(off & !3).write_volatile(v) }
     }
     fn read64(&mut self, off: u64) -> u64 {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u64>(off & !7).read_volatile() }
     }
     fn write64(&mut self, off: u64, v: u64) {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u64>(off & !7).write_volatile(v) }
     }
     fn read8(&mut self, off: u64) -> u8 {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u8>(off).read_volatile() }
     }
     fn write8(&mut self, off: u64, v: u8) {
+        // SAFETY: a GICD register (see above).
         unsafe { self.at::<u8>(off).write_volatile(v) }
     }
 }

@@ -10,9 +10,6 @@ const RUNS: usize = 5;
 const BOOT_RATIO_TARGET: f64 = 1.10;
 /// What init prints in both boot-time runs (cellboot.skip=pci,hotplug).
 const BOOT_MARKERS: &[&str] = &["CELLBOOT: cpus=2 ", "CELLBOOT: done"];
-/// The loader's budget (docs/loader-size.md).
-const LOADER_TARGET: u64 = 48 * 1024;
-const SHIM_TARGET: u64 = 64 * 1024;
 /// Timed ivshmem round trips in the two-cell bench boot.
 const RTT_ROUND_TRIPS: u32 = 50;
 /// Timed round trips of the ivshmem-rtt program in the same boot.
@@ -50,7 +47,7 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
-        Some("sizes") => {
+        Some("size" | "sizes") => {
             let sys = assemble::load_system(board, "linux-demo")?;
             size_rows(board, &sys, &mut rows)?;
             print(&rows);
@@ -69,7 +66,7 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
-        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, fdt, irq, rtt, sizes)"),
+        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, fdt, irq, rtt, size)"),
     }
     fdt_bench()?;
 
@@ -131,16 +128,11 @@ fn irq_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
 /// `-icount`, single-threaded: fewer than the rtt bench).
 const IRQ_RTT_ROUND_TRIPS: u32 = 200;
 
-/// Release binary sizes of loader and shim against their targets.
+/// Release binary sizes of loader and shim against their budgets (the
+/// gate of `xtask test` fails over them).
 fn size_rows(board: &str, sys: &cellboot_config::System, rows: &mut Vec<Row>) -> Result<()> {
-    let out = paths::board_out(board);
-    std::fs::create_dir_all(&out)?;
     let fw = firmware::build(true, &assemble::shim_link(sys))?;
-    for (name, elf, target) in [
-        ("loader", &fw.loader_elf, LOADER_TARGET),
-        ("shim", &fw.shim_elf, SHIM_TARGET),
-    ] {
-        let size = firmware::stripped_binary_size(elf, &out.join(format!("bench-{name}.bin")))?;
+    for (name, size, target) in crate::gates::sizes(&fw, &paths::board_out(board))? {
         rows.push(Row {
             what: format!("{name} release binary, stripped (bytes)"),
             value: size.to_string(),

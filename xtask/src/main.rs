@@ -9,6 +9,7 @@ mod e2e;
 mod el3;
 mod fetch;
 mod firmware;
+mod gates;
 mod hostile;
 mod image;
 mod initramfs;
@@ -73,14 +74,14 @@ enum Cmd {
     Build(ImageArgs),
     /// fetch + initramfs + build, then boot the image in QEMU on this terminal (Ctrl-A x quits)
     Run(ImageArgs),
-    /// The test suite: fetch, cargo test --workspace, firmware builds, end-to-end QEMU boots
+    /// The test suite: fmt and clippy gates, fetch, cargo test --workspace, firmware builds and their size budgets, end-to-end QEMU boots
     Test {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
         /// Run only these e2e cases (linux-demo, cli-preview, bad-sysconfig-checksum, bad-sysconfig-overlap, bad-board-dtb, bad-overlay, two-cell, hostile; <board>/<case> such as rpi4b/two-cell runs a case on another board)
         #[arg(long = "case")]
         cases: Vec<String>,
-        /// Skip `cargo test --workspace`
+        /// Skip the fmt and clippy gates and `cargo test --workspace`
         #[arg(long)]
         no_unit: bool,
         /// Stop after the firmware builds
@@ -94,7 +95,7 @@ enum Cmd {
     Bench {
         #[arg(long, default_value = "qemu-virt")]
         board: String,
-        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct; rtt: ivshmem round trips on the board's two-cell system; fdt: the FDT library tables and the firmware sizes)
+        /// Run only this bench (boot: shim+loader vs direct boot time; ecam: config reads, trapped vs direct; rtt: ivshmem round trips on the board's two-cell system; size: shim and loader release sizes against their budgets; fdt: the FDT library tables and the firmware sizes)
         #[arg(long)]
         only: Option<String>,
         /// With --only boot: firmware with counter timestamps at each boot phase, and their table

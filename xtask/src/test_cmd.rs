@@ -1,6 +1,6 @@
 //! `xtask test`: host tests, firmware builds, then end-to-end QEMU boots.
 
-use crate::{assemble, cmd, e2e, fetch, firmware, initramfs, partition, paths, qemu_runner};
+use crate::{assemble, cmd, e2e, fetch, firmware, gates, initramfs, partition, paths, qemu_runner};
 use anyhow::{Result, bail};
 
 pub struct TestOpts {
@@ -13,6 +13,12 @@ pub struct TestOpts {
 }
 
 pub fn test(o: &TestOpts) -> Result<()> {
+    // The cheap gates first: a formatting or lint failure ends the run in
+    // seconds, not after the tests.
+    if !o.no_unit {
+        gates::fmt()?;
+        gates::clippy()?;
+    }
     cmd::step("test 1/4: guest files and DTB fixtures (other crates' tests read build/fixtures)");
     fetch::fetch()?;
     initramfs::initramfs()?;
@@ -33,9 +39,10 @@ pub fn test(o: &TestOpts) -> Result<()> {
     }
     cmd::step("test 3/4: firmware builds (debug and release)");
     let sys = assemble::load_system(&o.board, "linux-demo")?;
-    for release in [false, true] {
-        firmware::build(release, &assemble::shim_link(&sys))?;
-    }
+    let link = assemble::shim_link(&sys);
+    firmware::build(false, &link)?;
+    let release = firmware::build(true, &link)?;
+    gates::size_budgets(&release, &paths::board_out(&o.board))?;
     if o.no_e2e {
         return Ok(());
     }

@@ -478,21 +478,26 @@ mod hostile {
         use core::arch::asm;
         pub const IRM: u64 = 1 << 40;
         pub const FLOOD_WRITES: u32 = 150;
-        // SAFETY (all): a write to one of this CPU's own system registers /
+        // Each: a write to one of this CPU's own system registers /
         // a cache maintenance instruction; no memory of this program changes.
         pub fn sgi1r(v: u64) {
+            // SAFETY: a system register or cache operation (see above).
             unsafe { asm!("msr icc_sgi1r_el1, {0}", "isb", in(reg) v, options(nostack)) }
         }
         pub fn asgi1r(v: u64) {
+            // SAFETY: a system register or cache operation (see above).
             unsafe { asm!("msr icc_asgi1r_el1, {0}", "isb", in(reg) v, options(nostack)) }
         }
         pub fn sgi0r(v: u64) {
+            // SAFETY: a system register or cache operation (see above).
             unsafe { asm!("msr icc_sgi0r_el1, {0}", "isb", in(reg) v, options(nostack)) }
         }
         pub fn dc_isw(v: u64) {
+            // SAFETY: a system register or cache operation (see above).
             unsafe { asm!("dc isw, {0}", "dsb sy", in(reg) v, options(nostack)) }
         }
         pub fn dc_cisw(v: u64) {
+            // SAFETY: a system register or cache operation (see above).
             unsafe { asm!("dc cisw, {0}", "dsb sy", in(reg) v, options(nostack)) }
         }
     }

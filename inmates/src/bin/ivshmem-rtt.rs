@@ -138,6 +138,7 @@ mod rtt {
     extern "C" fn rtt_main(sp: *const u64) -> ! {
         // SAFETY: the initial stack layout of a Linux process.
         let argc = unsafe { *sp } as usize;
+        // SAFETY: argv follows argc in that layout.
         let argv = unsafe { sp.add(1) } as *const *const u8;
         if argc != 8 {
             die(format_args!(

@@ -11,7 +11,7 @@ use core::arch::asm;
 /// EOI through a HW list register deactivates). Virtual interface on, empty:
 /// no list register holds anything, no active priorities, VMCR at reset.
 pub fn init_cpu_interface() {
-    // SAFETY (every asm in this file): GIC system registers of this CPU at
+    // SAFETY: (every asm in this file) GIC system registers of this CPU at
     // EL2, which exist on a GICv3 board (callers act only when the board's
     // gic_version is 3) with ICC_SRE_EL2.SRE set by setup_el2_for_cell; no
     // memory is touched.

@@ -36,3 +36,71 @@ pub fn fill(h: &mut JhCommHeader, b: &Board, c: &CellConfig) {
     // config holds the INTID.
     h.vpci_irq_base = c.vpci.irq_base.saturating_sub(32);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cellboot_abi::zerocopy::FromZeros;
+    use cellboot_abi::{MemRegion, mem};
+
+    const UART: u64 = 0x0900_0000;
+
+    fn board() -> Board {
+        let mut b = Board::new_zeroed();
+        b.uart_base = UART;
+        b.uart_size = 0x1000;
+        b.gic_version = 3;
+        b.gicd_base = 0x0800_0000;
+        b.gicr_base = 0x080a_0000;
+        b
+    }
+
+    fn cell(uart_mapped_at: Option<u64>) -> CellConfig {
+        let mut c = CellConfig::new_zeroed();
+        c.vpci.ecam_base = 0x3000_0000;
+        c.vpci.irq_base = 40;
+        if let Some(virt) = uart_mapped_at {
+            c.mem[0] = MemRegion {
+                phys: UART,
+                virt,
+                size: 0x1000,
+                flags: mem::READ | mem::WRITE | mem::IO,
+            };
+            c.num_mem = 1;
+        }
+        c
+    }
+
+    #[test]
+    fn a_cell_mapping_the_uart_1_to_1_gets_it_as_its_console() {
+        let mut h = JhCommHeader::new_zeroed();
+        fill(&mut h, &board(), &cell(Some(UART)));
+        assert_eq!(h.signature, COMM_SIGNATURE);
+        assert_eq!(h.revision, COMM_REVISION);
+        assert_eq!(h.cell_state, cell_state::RUNNING);
+        assert_eq!(h.console.kind, console::TYPE_PL011);
+        assert_eq!(h.console.address, UART);
+        assert_eq!(h.flags, comm_flags::DBG_PUTC_PERMITTED);
+    }
+
+    #[test]
+    fn any_other_cell_prints_through_the_hypercall() {
+        for c in [cell(None), cell(Some(0x1000_0000))] {
+            let mut h = JhCommHeader::new_zeroed();
+            fill(&mut h, &board(), &c);
+            assert_eq!(h.console.kind, console::TYPE_NONE);
+            assert_eq!(h.flags, comm_flags::DBG_PUTC_PERMITTED | comm_flags::DBG_PUTC_ACTIVE);
+        }
+    }
+
+    #[test]
+    fn gic_and_pci_facts_as_jailhouse_reports_them() {
+        let mut h = JhCommHeader::new_zeroed();
+        fill(&mut h, &board(), &cell(None));
+        assert_eq!(h.gic_version, 3);
+        assert_eq!((h.gicd_base, h.gicr_base), (0x0800_0000, 0x080a_0000));
+        assert_eq!(h.pci_mmconfig_base, 0x3000_0000);
+        // An SPI number, not an INTID.
+        assert_eq!(h.vpci_irq_base, 8);
+    }
+}

@@ -91,11 +91,7 @@ pub fn board(cfg: &SystemConfig, image_size: u64, dtb_addr: u64) -> Result<(), (
     let hv = &cfg.hypervisor;
     let (hv_start, hv_end) = (down(hv.phys), up(hv.phys_end()));
     let img_end = image_map_end(start, end, image_size).min(hv_end);
-    let (gic_cpu, gic_cpu_size) = if b.gic_version == 2 {
-        (b.gicc_base, b.gicc_size)
-    } else {
-        (b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into()))
-    };
+    let (gic_cpu, gic_cpu_size) = crate::gic::get().cpu_frames(b);
     let mmio = |base: u64, size: u64| (down(base), up(base.saturating_add(size)));
     let (uart, uart_end) = mmio(b.uart_base, b.uart_size.max(1));
     let (gicd, gicd_end) = mmio(b.gicd_base, b.gicd_size);

@@ -1,35 +1,149 @@
-//! The GIC distributor, shared by all cells: real MMIO for the vdev
+//! The GIC, chosen once at boot ([`choose`]): v2 (GIC-400: the CPU
+//! interface mapped into cells, interrupts straight to EL1) or v3 (the
+//! redistributors mapped per CPU, interrupts through the list registers,
+//! `vgic`). Every version-dependent step is a method of [`Gic`], so the
+//! rest of the shim has no version test of its own.
+//!
+//! The distributor is shared by all cells: real MMIO for the vdev
 //! mediation (`cellboot_vdev::gicd`) and doorbell delivery, under one lock.
-//! GICv2 and GICv3 differ only in what vdev does with the offsets; CPU
-//! interfaces / redistributors are mapped straight into cells.
 
+use crate::arch;
+use crate::stage2::{Kind, Leaves, MapError, Perm, Pool};
+use crate::state::{self, cfg};
+use cellboot_abi::CellConfig;
 use cellboot_vdev::gicd::{self, CellIrqs, GicdHw, GicdOutcome, WokenSpi};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
-/// GICv2: the CPU interface mask of each physical CPU, as the CPU itself
-/// reads it from the banked GICD_ITARGETSR0 (0 = that CPU has not run yet).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Gic {
+    V2,
+    V3,
+}
+
+static IS_V3: AtomicBool = AtomicBool::new(false);
+
+/// Picks the GIC of the validated board (once, at boot).
+pub fn choose(version: u32) -> Gic {
+    IS_V3.store(version == 3, Ordering::Relaxed);
+    get()
+}
+
+pub fn get() -> Gic {
+    if IS_V3.load(Ordering::Relaxed) {
+        Gic::V3
+    } else {
+        Gic::V2
+    }
+}
+
+impl Gic {
+    /// The architecture version, as vdev's mediation takes it.
+    pub fn version(self) -> u32 {
+        match self {
+            Gic::V2 => 2,
+            Gic::V3 => 3,
+        }
+    }
+
+    /// The board's CPU-side GIC frames, base and size: the CPU interface
+    /// (v2) or every CPU's redistributor (v3).
+    pub fn cpu_frames(self, b: &cellboot_abi::Board) -> (u64, u64) {
+        match self {
+            Gic::V2 => (b.gicc_base, b.gicc_size),
+            Gic::V3 => (b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into())),
+        }
+    }
+
+    /// Whether cells' interrupts are taken at EL2 and passed on through the
+    /// list registers (`vgic`): GICv3, but in the `direct-irqs` bench build.
+    pub fn irqs_through_el2(self) -> bool {
+        self == Gic::V3 && crate::vgic::ON_GICV3
+    }
+
+    /// Maps the CPU-side GIC frames a cell drives itself into its stage 2:
+    /// the redistributors of the CPUs it owns (v3), or the CPU interface (v2).
+    pub fn map_cpu_frames(self, pool: &mut Pool, root: usize, c: &CellConfig) -> Result<(), (MapError, u64)> {
+        let b = &cfg().board;
+        let rw = Perm {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        match self {
+            Gic::V3 => {
+                for cpu in 0..arch::MAX_CPUS {
+                    if c.owns_cpu(cpu) {
+                        let frame = b.gicr_base + cpu as u64 * b.gicr_stride;
+                        pool.map(root, frame, frame, b.gicr_stride, Kind::Device, rw, Leaves::Blocks)
+                            .map_err(|e| (e, frame))?;
+                    }
+                }
+            }
+            Gic::V2 if b.gicc_base != 0 => {
+                pool.map(
+                    root,
+                    b.gicc_base,
+                    b.gicc_base,
+                    b.gicc_size.next_multiple_of(4096),
+                    Kind::Device,
+                    rw,
+                    Leaves::Blocks,
+                )
+                .map_err(|e| (e, b.gicc_base))?;
+            }
+            Gic::V2 => {}
+        }
+        Ok(())
+    }
+
+    /// This CPU's interrupt side as it enters a cell (after its EL2 setup).
+    // One caller (`cell::run_on_this_cpu`): inlined, it costs no call frame.
+    #[inline(always)]
+    pub fn enter_cell(self, cpu: usize) {
+        if self.irqs_through_el2() {
+            crate::vgic::init_this_cpu();
+        } else if self == Gic::V2 {
+            arch::set_gicv2_mode();
+            record_cpu_interface(cpu);
+        }
+    }
+
+    /// This CPU's interrupt side as it leaves its cell for good or parks.
+    pub fn leave_cell(self) {
+        if self.irqs_through_el2() {
+            crate::vgic::release_this_cpu();
+        }
+    }
+
+    /// Whether `ipa` is in the board's redistributor frames (GICv3 only):
+    /// reads of other CPUs' frames trap there.
+    pub fn in_redistributors(self, ipa: u64) -> bool {
+        let b = &cfg().board;
+        let size = b.gicr_stride.saturating_mul(b.num_cpus.into());
+        self == Gic::V3 && ipa >= b.gicr_base && ipa - b.gicr_base < size
+    }
+}
+
+/// Records this CPU's GICv2 interface mask, as the CPU itself reads it from
+/// the banked GICD_ITARGETSR0 (call on the CPU, before it enters its cell).
 /// The wiring of cores to GIC-400 interfaces is the SoC's choice, so the
 /// shim asks rather than assuming interface n = CPU n.
-static CPU_IF: [AtomicU8; cellboot_abi::MAX_CPUS] = [const { AtomicU8::new(0) }; cellboot_abi::MAX_CPUS];
-
-/// Records this CPU's GICv2 interface mask (call on the CPU, before it
-/// enters its cell). No-op on GICv3.
-pub fn record_cpu_interface(cpu: usize) {
-    if crate::cell::cfg().board.gic_version != 2 || cpu >= CPU_IF.len() {
+fn record_cpu_interface(cpu: usize) {
+    let Some(this) = state::try_cpu(cpu) else {
         return;
-    }
+    };
     let mask = {
         let _g = LOCK.lock();
         // GICD_ITARGETSR0 byte 0: SGI 0's target = the reader.
         hw().read8(gicd::regs::ITARGETSR)
     };
-    CPU_IF[cpu].store(mask, Ordering::SeqCst);
+    this.set_gic_interface(mask);
 }
 
 /// CPU `cpu`'s interface mask: what it read itself, else interface `cpu`
 /// (the usual wiring, also the Raspberry Pi 4's) until it has run.
 fn cpu_interface_mask(cpu: usize) -> u8 {
-    match CPU_IF.get(cpu).map(|m| m.load(Ordering::SeqCst)) {
+    match state::try_cpu(cpu).map(|c| c.gic_interface()) {
         Some(0) | None => {
             if cpu < 8 {
                 1 << cpu
@@ -87,14 +201,14 @@ impl GicdHw for Mmio {
 
 fn hw() -> Mmio {
     Mmio {
-        base: crate::cell::cfg().board.gicd_base,
+        base: cfg().board.gicd_base,
     }
 }
 
 /// What cell `ci` owns, in vdev's terms: its SPIs (config ranges plus its
 /// vPCI INTx lines) and its CPUs.
 fn with_cell_irqs<R>(ci: usize, f: impl FnOnce(&CellIrqs) -> R) -> R {
-    let sys = crate::cell::cfg();
+    let sys = cfg();
     let c = &sys.cells()[ci];
     let vpci = c.vpci;
     let owns = move |intid: u32| {
@@ -118,7 +232,7 @@ fn with_cell_irqs<R>(ci: usize, f: impl FnOnce(&CellIrqs) -> R) -> R {
 }
 
 pub fn read(ci: usize, off: u64, size: u8) -> u64 {
-    let version = crate::cell::cfg().board.gic_version;
+    let version = get().version();
     with_cell_irqs(ci, |c| {
         let _g = LOCK.lock();
         gicd::mediate_read(&mut hw(), version, off, size, c)
@@ -126,7 +240,7 @@ pub fn read(ci: usize, off: u64, size: u8) -> u64 {
 }
 
 pub fn write(ci: usize, off: u64, size: u8, value: u64) -> GicdOutcome {
-    let version = crate::cell::cfg().board.gic_version;
+    let version = get().version();
     with_cell_irqs(ci, |c| {
         let _g = LOCK.lock();
         gicd::mediate_write(&mut hw(), version, off, size, value, c)
@@ -142,18 +256,17 @@ pub fn set_spi_pending(intid: u32) {
 /// one of its cell's own SPIs (vdev's `wake_spi` says why an SPI); `None`
 /// when `intid` is no SPI. [`unkick`] puts the SPI back.
 pub fn kick(cpu: usize, intid: u32) -> Option<WokenSpi> {
-    let b = &crate::cell::cfg().board;
-    let target = if b.gic_version == 3 {
-        b.mpidr[cpu] & gicd::AFF_MASK
-    } else {
-        u64::from(cpu_interface_mask(cpu))
+    let gic = get();
+    let target = match gic {
+        Gic::V3 => cfg().board.mpidr[cpu] & gicd::AFF_MASK,
+        Gic::V2 => u64::from(cpu_interface_mask(cpu)),
     };
     let _g = LOCK.lock();
-    gicd::wake_spi(&mut hw(), b.gic_version, intid, target)
+    gicd::wake_spi(&mut hw(), gic.version(), intid, target)
 }
 
 pub fn unkick(w: &WokenSpi) {
-    let version = crate::cell::cfg().board.gic_version;
+    let version = get().version();
     let _g = LOCK.lock();
     gicd::restore_spi(&mut hw(), version, w);
 }
@@ -163,7 +276,7 @@ pub fn unkick(w: &WokenSpi) {
 /// hardware (read-only facts); everything else reads as zero. `off` is
 /// relative to `gicr_base`, inside the board's redistributor frames.
 pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
-    let b = &crate::cell::cfg().board;
+    let b = &cfg().board;
     let in_frame = off % b.gicr_stride;
     let visible = matches!(in_frame, 0x0..=0xf) || (0xffd0..0x1_0000).contains(&in_frame);
     if !visible || !matches!(size, 4 | 8) || !off.is_multiple_of(u64::from(size)) {
@@ -185,7 +298,7 @@ pub fn gicr_foreign_read(off: u64, size: u8) -> u64 {
 /// Cell start: cell `ci`'s SPIs grouped, prioritised and routed to it, the
 /// distributor's group enables set (`cellboot_vdev::gicd::prepare_cell_spis`).
 pub fn prepare_cell_spis(ci: usize) -> u32 {
-    let version = crate::cell::cfg().board.gic_version;
+    let version = get().version();
     with_cell_irqs(ci, |c| {
         let _g = LOCK.lock();
         gicd::prepare_cell_spis(&mut hw(), version, c)

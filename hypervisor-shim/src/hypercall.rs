@@ -4,6 +4,8 @@
 use crate::arch::GuestFrame;
 use crate::cell;
 use crate::console;
+use crate::guest_mem::{self, GuestRange};
+use crate::state::{self, cell_rt, name};
 use cellboot_abi::cell_state;
 use cellboot_abi::hypercall as hc;
 
@@ -20,11 +22,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         hc::DEBUG_CONSOLE_WRITE => write(ci, frame.x[1], frame.x[2]),
         hc::CELL_GET_STATE => {
             if frame.x[1] as usize == ci {
-                cell::rt(ci).lock().state as i64
+                cell_rt(ci).lock().state() as i64
             } else {
                 info!(
                     "cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM",
-                    cell::name(ci),
+                    name(ci),
                     frame.x[1]
                 );
                 hc::E_PERM
@@ -36,7 +38,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             cell::park_this_cpu()
         }
         _ => {
-            info!("cell {}: unknown hypercall {:#x}: E_NOSYS", cell::name(ci), code);
+            info!("cell {}: unknown hypercall {:#x}: E_NOSYS", name(ci), code);
             hc::E_NOSYS
         }
     };
@@ -48,64 +50,68 @@ fn putc(ci: usize, b: u8) {
     if b == b'\r' {
         return;
     }
-    let mut rt = cell::rt(ci).lock();
-    if b == b'\n' || rt.line_len == rt.line.len() {
-        let n = rt.line_len;
-        console::cell_line(cell::name(ci), &rt.line[..n]);
-        rt.line_len = 0;
-        if b == b'\n' {
-            return;
-        }
-    }
-    let n = rt.line_len;
-    rt.line[n] = b;
-    rt.line_len += 1;
+    cell_rt(ci)
+        .lock()
+        .put_console_byte(b, |line| console::cell_line(name(ci), line));
 }
 
 /// Prints [ipa, ipa+len) of the cell's RAM, one console line per text line.
+/// Out of line: its copy buffer is on the stack only for this call, not in
+/// every trap's frame.
 fn write(ci: usize, ipa: u64, len: u64) -> i64 {
-    let c = &cell::cfg().cells()[ci];
+    let c = &state::cfg().cells()[ci];
     if len > MAX_WRITE {
         info!(
             "cell {}: DEBUG_CONSOLE_WRITE of {len} bytes (max {MAX_WRITE}): E_INVAL",
-            cell::name(ci)
+            name(ci)
         );
         return hc::E_INVAL;
     }
-    let Some(pa) = cell::ipa_to_pa(c, ipa, len, false) else {
+    let Some(range) = GuestRange::of_cell(c, ipa, len) else {
         info!(
             "cell {}: DEBUG_CONSOLE_WRITE from IPA {ipa:#x}+{len:#x}, not the cell's RAM: E_INVAL",
-            cell::name(ci)
+            name(ci)
         );
         return hc::E_INVAL;
     };
     // The text may sit dirty in a cache (cell caches on) or only in memory
     // (caches off); EL2 reads it non-cacheable: push it to memory first.
-    crate::arch::dcache_clean_inval(pa, len);
-    // SAFETY: [pa, pa+len) is readable RAM of this cell (checked above); the
-    // guest may change it concurrently, so it is only read as plain bytes.
-    let text = unsafe { core::slice::from_raw_parts(pa as *const u8, len as usize) };
-    let text = match text.iter().position(|&b| b == 0) {
-        Some(n) => &text[..n],
-        None => text,
-    };
-    let text = text.strip_suffix(b"\n").unwrap_or(text);
-    for line in text.split(|&b| b == b'\n') {
-        console::cell_line(cell::name(ci), line);
+    crate::arch::dcache_clean_inval(range.pa(), len);
+    // Read byte by byte as it is printed (no copy of up to 4 KiB on the
+    // EL2 stack): the guest may change the buffer meanwhile, which only
+    // changes what is printed. The text ends at a NUL or the length; one
+    // final newline ends the last line.
+    let mut end = (0..len).find(|&i| range.byte(i) == 0).unwrap_or(len);
+    if end > 0 && range.byte(end - 1) == b'\n' {
+        end -= 1;
     }
-    0
+    let mut start = 0;
+    loop {
+        let stop = (start..end).find(|&i| range.byte(i) == b'\n').unwrap_or(end);
+        console::with(|u| {
+            use core::fmt::Write;
+            let _ = write!(u, "[{}] ", name(ci));
+            for i in start..stop {
+                u.put_sanitized(&[range.byte(i)]);
+            }
+            let _ = u.write_str("\n");
+        });
+        if stop >= end {
+            return 0;
+        }
+        start = stop + 1;
+    }
 }
 
 /// Prints the loader's error report from the comm region.
 fn failed(ci: usize) {
-    cell::comm_refresh(ci);
-    let info = &cell::comm_region(ci).info;
-    let msg = &info.error;
-    let n = msg.iter().position(|&b| b == 0).unwrap_or(msg.len());
+    let msg = guest_mem::comm_loader_error(ci);
     console::with(|u| {
         use core::fmt::Write;
-        let _ = write!(u, "[shim] cell {}: loader failed: ", cell::name(ci));
-        u.put_sanitized(&msg[..n]);
+        let _ = write!(u, "[shim] cell {}: loader failed: ", name(ci));
+        for b in (0..msg.len()).map(|k| msg.byte(k)).take_while(|&b| b != 0) {
+            u.put_sanitized(&[b]);
+        }
         let _ = u.write_str("\n");
     });
 }

@@ -4,7 +4,8 @@
 //! interrupts. Runs on each CPU as it enters its cell (power-on, PSCI
 //! CPU_ON, restart); guests that configure the GIC themselves overwrite it.
 
-use crate::cell;
+use crate::gic::{self, Gic};
+use crate::state;
 use cellboot_vdev::gicd::CELL_IRQ_PRIORITY;
 
 /// GICv3 redistributor registers (RD_base frame, then SGI_base = +64 KiB).
@@ -21,9 +22,9 @@ const WAKE_SPINS: u32 = 1_000_000;
 /// priority, redistributor awake) and, on the cell's boot CPU, the cell's
 /// SPIs and the distributor's group enables.
 pub fn at_cell_start(ci: usize, cpu: usize) {
-    let sys = cell::cfg();
+    let sys = state::cfg();
     let (b, c) = (&sys.board, &sys.cells()[ci]);
-    if b.gic_version == 3 {
+    if gic::get() == Gic::V3 {
         let rd = b.gicr_base + cpu as u64 * b.gicr_stride;
         // SAFETY: `rd` is this CPU's redistributor frame (validated board
         // config: gicr_base + cpu * stride), Device memory in the EL2 map;
@@ -43,9 +44,9 @@ pub fn at_cell_start(ci: usize, cpu: usize) {
             }
         }
     } else {
-        crate::gic::prepare_banked_v2();
+        gic::prepare_banked_v2();
     }
-    if cell::boot_cpu(c) == cpu {
-        crate::gic::prepare_cell_spis(ci);
+    if state::boot_cpu(c) == cpu {
+        gic::prepare_cell_spis(ci);
     }
 }

@@ -5,8 +5,9 @@
 //! at the reset address (x0 = 0, as Jailhouse resets a CPU) — so IPA 0 and
 //! everything above it belong to the inmate as it was linked.
 
-use crate::cell::{SetupError, copy_in, name};
-use crate::payload::Payloads;
+use crate::guest_mem::copy_in;
+use crate::payload::{Payloads, SetupError};
+use crate::state::name;
 use cellboot_abi::{CellConfig, str_field};
 
 /// Copies cell `c`'s images and command line into its memory.

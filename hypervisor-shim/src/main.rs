@@ -10,31 +10,62 @@
 #[cfg(not(target_os = "none"))]
 fn main() {}
 
+// Layers, bottom up (docs/shim.md draws the graph; tests/module_graph.rs
+// keeps it free of cycles). Modules marked "host" are pure logic, also
+// built for host unit tests.
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
-mod cell;
-#[cfg(target_os = "none")]
 #[macro_use]
 mod console;
-// Also built for host tests: page-table descriptor bits (stage 1 and 2).
+// host: PSCI IDs, result codes, FEATURES answers.
+#[cfg(target_os = "none")]
+mod off;
+#[cfg(any(target_os = "none", test))]
+mod psci;
+// host: one CPU's state machine.
+#[cfg(any(target_os = "none", test))]
+mod percpu;
+// host: page-table descriptor bits (stage 1 and 2).
 #[cfg(any(target_os = "none", test))]
 mod descriptor;
+// host: stage-2 table builder.
+#[cfg(any(target_os = "none", test))]
+mod stage2;
+// host: the ESR/HPFAR decode.
+#[cfg(any(target_os = "none", test))]
+mod syndrome;
+// host: the EC 0x18 decode and the SGI target check.
+#[cfg(any(target_os = "none", test))]
+mod sysreg;
+// host: which RAM the EL2 map holds.
+#[cfg(any(target_os = "none", test))]
+mod el2_ram;
+// host: which memory a (re)start flushes.
+#[cfg(any(target_os = "none", test))]
+mod restage;
+// host: list-register bookkeeping against fake registers.
+#[cfg(target_os = "none")]
+mod cell;
+// host: the Jailhouse comm header as Jailhouse fills it.
+#[cfg(any(target_os = "none", test))]
+mod comm_header;
+#[cfg(target_os = "none")]
+mod cpu_power;
 #[cfg(target_os = "none")]
 mod dtb;
 #[cfg(target_os = "none")]
 mod el2_map;
-// Also built for host tests: which RAM the EL2 map holds.
-#[cfg(target_os = "none")]
-mod comm_header;
-#[cfg(any(target_os = "none", test))]
-mod el2_ram;
 #[cfg(target_os = "none")]
 mod gic;
+#[cfg(target_os = "none")]
+mod guest_mem;
 #[cfg(target_os = "none")]
 mod hypercall;
 #[cfg(target_os = "none")]
 mod irq_prep;
+#[cfg(target_os = "none")]
+mod ivshmem;
 #[cfg(target_os = "none")]
 mod jailhouse_load;
 #[cfg(target_os = "none")]
@@ -42,35 +73,26 @@ mod mmio;
 #[cfg(target_os = "none")]
 mod payload;
 #[cfg(target_os = "none")]
-mod psci;
-#[cfg(target_os = "none")]
 mod reset;
-// Also built for host tests: which memory a (re)start flushes.
-#[cfg(any(target_os = "none", test))]
-mod restage;
 #[cfg(target_os = "none")]
 mod spin_table;
-// Also built for host tests: the table builder is plain data manipulation.
-#[cfg(any(target_os = "none", test))]
-mod stage2;
-// Also built for host tests: the EC 0x18 decode and the SGI target check.
-#[cfg(any(target_os = "none", test))]
-mod sysreg;
-// Also built for host tests: the ESR/HPFAR decode.
-#[cfg(any(target_os = "none", test))]
-mod syndrome;
+#[cfg(target_os = "none")]
+mod state;
 #[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]
 mod vgic;
-// Also built for host tests: list-register bookkeeping against fake registers.
 #[cfg(any(target_os = "none", test))]
 mod vgic_lrs;
+#[cfg(target_os = "none")]
+mod vpsci;
 
 #[cfg(target_os = "none")]
 mod boot {
-    use crate::payload::Payloads;
-    use crate::{arch, cell, console, dtb, el2_map, psci, spin_table};
+    use crate::cpu_power::{self, CpuPower};
+    use crate::payload::{Payloads, SetupError};
+    use crate::percpu::Power;
+    use crate::{arch, cell, console, dtb, el2_map, gic, off, spin_table, state};
     use cellboot_abi::zerocopy::FromBytes;
     use cellboot_abi::{SystemConfig, payload_kind, str_field, validate, validate_header};
 
@@ -78,7 +100,7 @@ mod boot {
     pub fn refuse(args: core::fmt::Arguments) -> ! {
         console::shim_line(args);
         info!("refusing to start: powering off");
-        psci::system_off()
+        off::system_off()
     }
 
     /// Refuses to start when an EL2 mapping failed (one call site for the
@@ -118,7 +140,7 @@ mod boot {
             refuse(format_args!("{msg}"));
         }
         let pl = match Payloads::locate(start, end, image_size) {
-            Ok(p) => cell::keep_payloads(p),
+            Ok(p) => state::keep_payloads(p),
             Err(e) => refuse(format_args!("{e}")),
         };
 
@@ -147,17 +169,19 @@ mod boot {
                 cfg.hypervisor.phys, cfg.hypervisor.size
             ));
         }
+        let gic = gic::choose(b.gic_version);
         mapped(el2_map::board(cfg, image_size, dtb_addr));
-        cell::set_config(cfg);
+        state::set_config(cfg);
+        let power = cpu_power::choose(b);
         console::set_uart(b.uart_base);
-        let Some(me) = cell::cpu_of_mpidr(arch::mpidr()) else {
+        let Some(me) = state::cpu_of_mpidr(arch::mpidr()) else {
             refuse(format_args!(
                 "boot CPU MPIDR {:#x} is not in board.mpidr",
                 arch::mpidr()
             ));
         };
         arch::set_cpu_index(me);
-        if spin_table::in_use() {
+        if power == CpuPower::SpinTable {
             spin_table::claim_boot_cpu(me);
             if let Err((cpu, a)) = spin_table::check_release_addrs() {
                 refuse(format_args!(
@@ -172,7 +196,7 @@ mod boot {
             ),
             str_field(&b.name),
             b.num_cpus,
-            b.gic_version,
+            gic.version(),
             cfg.num_cells,
             me,
             arch::mmu_tables_used()
@@ -187,25 +211,25 @@ mod boot {
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {
-            if let Err(cell::SetupError(what, at)) = cell::prepare(ci, pl) {
-                refuse(format_args!("cell {}: {what} ({at:#x})", cell::name(ci)));
+            if let Err(SetupError(what, at)) = cell::prepare(ci, pl) {
+                refuse(format_args!("cell {}: {what} ({at:#x})", state::name(ci)));
             }
         }
         phase!("cells staged");
         let mut mine = None;
         for (ci, c) in cfg.cells().iter().enumerate() {
-            let cpu = cell::boot_cpu(c);
+            let cpu = state::boot_cpu(c);
             let (entry, x0) = cell::entry(c);
             if cpu == me {
                 mine = Some(ci);
                 continue;
             }
-            cell::CPU_STATE[cpu].store(cell::cpu::ON_PENDING, core::sync::atomic::Ordering::SeqCst);
-            let r = psci::start_cpu(cpu, b.mpidr[cpu], entry, x0);
+            state::cpu(cpu).set_power(Power::OnPending);
+            let r = power.start_cpu(cpu, b.mpidr[cpu], entry, x0);
             if r != 0 {
                 refuse(format_args!(
                     "cell {}: firmware PSCI CPU_ON for CPU {cpu} failed (-{})",
-                    cell::name(ci),
+                    state::name(ci),
                     r.unsigned_abs()
                 ));
             }
@@ -213,7 +237,7 @@ mod boot {
         match mine {
             Some(ci) => {
                 let (entry, x0) = cell::entry(&cfg.cells()[ci]);
-                info!("entering cell {} on CPU {me} at {entry:#x}", cell::name(ci));
+                info!("entering cell {} on CPU {me} at {entry:#x}", state::name(ci));
                 cell::run_on_this_cpu(ci, entry, x0)
             }
             None => {
@@ -232,29 +256,22 @@ mod boot {
         // boot.s drops a core the firmware left at EL3; anything else here
         // would run its cell without stage 2.
         if arch::current_el() != 2 {
-            crate::fatal(format_args!(
+            off::fatal(format_args!(
                 "CPU {cpu} runs the shim at EL{}, not EL2",
                 arch::current_el()
             ));
         }
         // spin_entry derives the index from MPIDR.Aff0: hold it to the board.
-        if cell::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {
-            crate::fatal(format_args!("CPU with MPIDR {:#x} entered as CPU {cpu}", arch::mpidr()));
+        if state::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {
+            off::fatal(format_args!("CPU with MPIDR {:#x} entered as CPU {cpu}", arch::mpidr()));
         }
-        let ci = cell::CPU_CELL[cpu].load(core::sync::atomic::Ordering::SeqCst);
-        if ci >= cell::cfg().cells().len() {
-            crate::fatal(format_args!("CPU {cpu} started but belongs to no cell"));
+        let ci = state::cpu(cpu).cell();
+        if ci >= state::cfg().cells().len() {
+            off::fatal(format_args!("CPU {cpu} started but belongs to no cell"));
         }
-        let (entry, x0) = *cell::CPU_BOOT[cpu].lock();
+        let (entry, x0) = state::cpu(cpu).boot();
         cell::run_on_this_cpu(ci, entry, x0)
     }
-}
-
-/// An internal error of the shim itself: report and power off.
-#[cfg(target_os = "none")]
-pub fn fatal(args: core::fmt::Arguments) -> ! {
-    console::shim_line(format_args!("internal error: {args}"));
-    psci::system_off()
 }
 
 /// Debug builds print the panic's message and place. The release shim
@@ -271,5 +288,5 @@ fn panic(p: &core::panic::PanicInfo) -> ! {
         let _ = p;
         console::emergency(format_args!("internal error (the debug build names the place)"));
     }
-    psci::system_off()
+    off::system_off()
 }

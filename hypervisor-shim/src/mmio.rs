@@ -3,12 +3,12 @@
 //! beyond bus 0; vPCI BAR window; GIC distributor), deny everything else.
 
 use crate::arch::GuestFrame;
-use crate::cell;
 use crate::gic;
+use crate::state::{self, cell_rt, name};
 use crate::syndrome::DataAbort;
-use cellboot_abi::{NO_PEER, cell_state, mem};
+use cellboot_abi::{cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
-use cellboot_vdev::pci::{EcamOutcome, MmioEffect};
+use cellboot_vdev::pci::EcamOutcome;
 
 /// GICD writes refused per cell that are logged.
 const GICD_LOG_LIMIT: u32 = 8;
@@ -37,14 +37,14 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             },
         );
     }
-    let sys = cell::cfg();
+    let sys = state::cfg();
     let c = &sys.cells()[ci];
     let b = &sys.board;
     let value = if a.write { frame.reg(a.reg) } else { 0 };
     let result: Option<u64> = if inside(a.ipa, c.vpci.ecam_base, c.vpci.ecam_size) {
         let off = a.ipa - c.vpci.ecam_base;
-        let mut rt = cell::rt(ci).lock();
-        let Some(bus) = rt.vpci.as_mut() else {
+        let mut rt = cell_rt(ci).lock();
+        let Some(bus) = rt.vpci_mut() else {
             drop(rt);
             return deny(frame, ci, &a, "");
         };
@@ -55,7 +55,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                     drop(rt);
                     info!(
                         "cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}",
-                        cell::name(ci),
+                        name(ci),
                         value
                     );
                 }
@@ -63,7 +63,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                     drop(rt);
                     info!(
                         "cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}",
-                        cell::name(ci)
+                        name(ci)
                     );
                 }
             }
@@ -75,15 +75,15 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             if !cycle {
                 info!(
                     "cell {}: ECAM read of {} at +{off:#x} is no config cycle: all-ones",
-                    cell::name(ci),
+                    name(ci),
                     SizeText(a.size)
                 );
             }
             Some(v)
         }
     } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) || bar_outside_window(ci, a.ipa) {
-        let mut rt = cell::rt(ci).lock();
-        let Some(bus) = rt.vpci.as_mut() else {
+        let mut rt = cell_rt(ci).lock();
+        let Some(bus) = rt.vpci_mut() else {
             drop(rt);
             return deny(frame, ci, &a, "");
         };
@@ -93,7 +93,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             drop(rt);
             match (eff, dev) {
                 (Some(e), Some(d)) => {
-                    effect(ci, d, e);
+                    crate::ivshmem::effect(ci, d, e);
                     Some(0)
                 }
                 _ => None,
@@ -105,21 +105,17 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         let off = a.ipa - b.gicd_base;
         if a.write {
             if let GicdOutcome::Denied { irq, reason } = gic::write(ci, off, a.size, value) {
-                let n = {
-                    let mut rt = cell::rt(ci).lock();
-                    rt.gicd_denials = rt.gicd_denials.saturating_add(1);
-                    rt.gicd_denials
-                };
+                let n = cell_rt(ci).lock().count_gicd_denial();
                 if n <= GICD_LOG_LIMIT {
                     match irq {
-                        Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", cell::name(ci)),
-                        None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", cell::name(ci)),
+                        Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", name(ci)),
+                        None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", name(ci)),
                     }
                 }
                 if n == GICD_LOG_LIMIT {
                     info!(
                         "cell {}: further GICD refusals are not logged (a guest GIC driver touches every SPI)",
-                        cell::name(ci)
+                        name(ci)
                     );
                 }
             }
@@ -127,12 +123,12 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
         } else {
             Some(gic::read(ci, off, a.size))
         }
-    } else if b.gic_version == 3 && inside(a.ipa, b.gicr_base, b.gicr_stride.saturating_mul(b.num_cpus.into())) {
+    } else if gic::get().in_redistributors(a.ipa) {
         // Only other cells' frames trap (the cell's own are mapped).
         if a.write {
             info!(
                 "cell {}: write to another CPU's redistributor at IPA {:#x} ignored",
-                cell::name(ci),
+                name(ci),
                 a.ipa
             );
             Some(0)
@@ -154,10 +150,9 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
 /// Whether `ipa` is in a BAR0 the cell placed outside its MEM window that
 /// its bus decodes (`cellboot_vdev::pci::ReservedIpas` says where it may).
 fn bar_outside_window(ci: usize, ipa: u64) -> bool {
-    cell::rt(ci)
+    cell_rt(ci)
         .lock()
-        .vpci
-        .as_ref()
+        .vpci()
         .is_some_and(|bus| bus.device_at(ipa).is_some())
 }
 
@@ -177,19 +172,19 @@ fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
     match verdict {
         Ok(vector) => info!(
             "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: abort injected (EL1 vector {vector:#x})",
-            cell::name(ci),
+            name(ci),
             SizeText(a.size),
             a.ipa,
         ),
         Err(reason) => {
             info!(
                 "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: stopping the cell ({reason})",
-                cell::name(ci),
+                name(ci),
                 SizeText(a.size),
                 a.ipa,
             );
-            cell::stop(ci, cell_state::FAILED);
-            cell::park_this_cpu()
+            crate::cell::stop(ci, cell_state::FAILED);
+            crate::cell::park_this_cpu()
         }
     }
 }
@@ -206,7 +201,7 @@ fn vectors_usable(ci: usize, pc: u64) -> Result<(), &'static str> {
         return Err("fault inside its own EL1 vector table");
     }
     if !mmu_on {
-        let c = &cell::cfg().cells()[ci];
+        let c = &state::cfg().cells()[ci];
         let ok = c.mem_regions().iter().any(|r| {
             r.flags & mem::EXECUTE != 0
                 && r.flags & mem::IO == 0
@@ -229,75 +224,5 @@ impl core::fmt::Display for SizeText {
             // u64's Display: no second integer formatter in the shim's 64 KiB.
             n => write!(f, "{} bytes", n as u64),
         }
-    }
-}
-
-/// After cell `ci` restarted: its side of each of its ivshmem links reads
-/// state 0 again, and the peer is told as for any state change.
-pub fn link_reset(ci: usize) {
-    for l in cell::cfg().links().iter().filter(|l| l.peers.contains(&(ci as u32))) {
-        effect(ci, l.device as u8, MmioEffect::StateChanged { state: 0 });
-    }
-}
-
-/// Carries out an ivshmem BAR0 write's effect on the link's other peer.
-fn effect(ci: usize, device: u8, e: MmioEffect) {
-    let sys = cell::cfg();
-    let Some(link) = sys
-        .links()
-        .iter()
-        .find(|l| l.device == u32::from(device) && l.peers.contains(&(ci as u32)))
-    else {
-        return;
-    };
-    let me: u32 = if link.peers[0] == ci as u32 { 0 } else { 1 };
-    match e {
-        MmioEffect::None => {}
-        MmioEffect::Ignored { reason } => info!("cell {}: ivshmem write ignored: {reason}", cell::name(ci)),
-        MmioEffect::Doorbell { peer, .. } => {
-            if let Some(&target) = link.peers.get(peer as usize) {
-                if peer != me && target != NO_PEER {
-                    interrupt(target as usize, device);
-                } else {
-                    info!(
-                        "cell {}: ivshmem doorbell to peer {peer} of device {}: no such other peer, ignored",
-                        cell::name(ci),
-                        device as u64
-                    );
-                }
-            }
-        }
-        MmioEffect::StateChanged { state } => {
-            // State table entry of this peer: shmem + 4 * peer_id.
-            let pa = link.shmem_phys + 4 * u64::from(me);
-            // Non-cacheable at EL2: the store goes to memory; the clean +
-            // invalidate after it drops the peers' cached copies (their
-            // entry is read-only to them by contract, so none is dirty).
-            // SAFETY: inside the link's shared memory (validated to be board
-            // RAM outside the shim), an aligned u32 no Rust object aliases.
-            unsafe { (pa as *mut u32).write_volatile(state) };
-            crate::arch::dcache_clean_inval(pa, 4);
-            let other = link.peers[1 - me as usize];
-            if other != NO_PEER {
-                interrupt(other as usize, device);
-            }
-        }
-    }
-}
-
-/// Raises `device`'s INTx in cell `target` if its model accepts it.
-fn interrupt(target: usize, device: u8) {
-    if target >= cell::cfg().cells().len() {
-        return;
-    }
-    let mut rt = cell::rt(target).lock();
-    if rt.state != cell_state::RUNNING {
-        return;
-    }
-    let Some(bus) = rt.vpci.as_mut() else { return };
-    if bus.take_interrupt(device) {
-        let irq = bus.irq_for_device(device);
-        drop(rt);
-        gic::set_spi_pending(irq);
     }
 }

@@ -8,6 +8,10 @@
 use cellboot_abi::zerocopy::FromBytes;
 use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, str_field};
 
+/// Why a cell could not be built or staged: what, and the address or
+/// value it concerns.
+pub struct SetupError(pub &'static str, pub u64);
+
 pub struct Payloads {
     table: &'static PayloadTable,
     /// Bytes from the table's start to the end of the image.

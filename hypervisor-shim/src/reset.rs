@@ -2,10 +2,14 @@
 //! run on (docs/cell-reset.md says how and why).
 
 use crate::arch::{self, MAX_CPUS};
-use crate::cell::{self, CPU_STATE, SetupError, boot_cpu, comm_pa, comm_region, cpu, name, park_this_cpu, rt};
+use crate::cell::{self, park_this_cpu};
+use crate::cpu_power;
+use crate::payload::SetupError;
+use crate::percpu::Power;
+use crate::psci;
 use crate::stage2::POOL;
-use cellboot_abi::{COMM_REGION_SIZE, cell_state};
-use core::sync::atomic::Ordering;
+use crate::state::{self, boot_cpu, cell_rt as rt, cpu, name};
+use cellboot_abi::cell_state;
 
 /// How long a restart waits for the cell's other CPUs to come back, then
 /// for firmware to take the boot CPU's CPU_ON.
@@ -19,30 +23,30 @@ const GATHER_MS: u64 = 2000;
 /// that does not come back leaves the cell failed. Peers on ivshmem links
 /// see this side's state go to 0, with an interrupt, as the ivshmem spec asks.
 pub fn restart(ci: usize) -> ! {
-    let c = &cell::cfg().cells()[ci];
+    let c = &state::cfg().cells()[ci];
     let me = arch::cpu_index();
     {
         let mut rt = rt(ci).lock();
-        if rt.state != cell_state::RUNNING {
+        if !rt.is_running() {
             drop(rt);
             park_this_cpu()
         }
-        rt.state = cell_state::SHUT_DOWN;
-        POOL.lock().stash(rt.root, rt.stash);
-        arch::tlb_flush_vm(rt.vttbr);
+        rt.set_state(cell_state::SHUT_DOWN);
+        POOL.lock().stash(rt.root(), rt.stash());
+        arch::tlb_flush_vm(rt.vttbr());
     }
     // Staged first: rewriting the cell's code also makes QEMU drop the
     // translated blocks a woken vCPU would otherwise go on running without
     // another stage-2 walk (hardware faults at once after the TLBI).
     let devices = {
         let mut rt = rt(ci).lock();
-        if let Some(bus) = rt.vpci.as_mut() {
+        if let Some(bus) = rt.vpci_mut() {
             bus.reset();
         }
-        cell::vpci_devices(&rt)
+        rt.vpci_devices()
     };
-    let Some(pl) = cell::payloads() else {
-        crate::fatal(format_args!("restart before the payloads were kept"))
+    let Some(pl) = state::payloads() else {
+        crate::off::fatal(format_args!("restart before the payloads were kept"))
     };
     // The previous run's cache lines go before anything is staged.
     if let Err(SetupError(what, at)) = cell::load_flushed(ci, devices, pl) {
@@ -60,24 +64,24 @@ pub fn restart(ci: usize) -> ! {
     for n in (0..MAX_CPUS).filter(|&n| n != me && c.owns_cpu(n)) {
         let deadline = arch::deadline_ms(GATHER_MS);
         let kick = kick_irq
-            .filter(|_| CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF)
+            .filter(|_| cpu(n).power() != Power::Off)
             .and_then(|i| crate::gic::kick(n, i));
-        while CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF && !arch::passed(deadline) {
+        while cpu(n).power() != Power::Off && !arch::passed(deadline) {
             core::hint::spin_loop();
         }
         if let Some(k) = kick {
             crate::gic::unkick(&k);
         }
-        if CPU_STATE[n].load(Ordering::SeqCst) != cpu::OFF {
+        if cpu(n).power() != Power::Off {
             restart_failed(ci, "a CPU did not stop: CPU", n as u64)
         }
     }
     {
         let mut rt = rt(ci).lock();
-        POOL.lock().unstash(rt.root, rt.stash);
-        rt.state = cell_state::RUNNING;
+        POOL.lock().unstash(rt.root(), rt.stash());
+        rt.set_state(cell_state::RUNNING);
     }
-    crate::mmio::link_reset(ci);
+    crate::ivshmem::link_reset(ci);
     let boot = boot_cpu(c);
     if boot == me {
         let (entry, x0) = cell::entry(c);
@@ -85,16 +89,16 @@ pub fn restart(ci: usize) -> ! {
     }
     // The boot CPU called CPU_OFF on its way out; firmware may still be
     // finishing that when CPU_ON comes.
-    CPU_STATE[boot].store(cpu::ON_PENDING, Ordering::SeqCst);
+    cpu(boot).set_power(Power::OnPending);
     let deadline = arch::deadline_ms(GATHER_MS);
     loop {
         let (entry, x0) = cell::entry(c);
-        let r = crate::psci::start_cpu(boot, cell::cfg().board.mpidr[boot], entry, x0);
-        if r == crate::psci::SUCCESS {
+        let r = cpu_power::get().start_cpu(boot, state::cfg().board.mpidr[boot], entry, x0);
+        if r == psci::SUCCESS {
             park_this_cpu()
         }
-        if r != crate::psci::ALREADY_ON || arch::passed(deadline) {
-            CPU_STATE[boot].store(cpu::OFF, Ordering::SeqCst);
+        if r != psci::ALREADY_ON || arch::passed(deadline) {
+            cpu(boot).set_power(Power::Off);
             restart_failed(ci, "firmware refused CPU_ON for CPU", boot as u64)
         }
     }
@@ -105,14 +109,6 @@ pub fn restart(ci: usize) -> ! {
 #[inline(never)]
 fn restart_failed(ci: usize, what: &str, n: u64) -> ! {
     info!("cell {}: restart failed: {what} {n:#x}", name(ci));
-    {
-        let mut rt = rt(ci).lock();
-        rt.state = cell_state::FAILED;
-        POOL.lock().unmap_all(rt.root);
-        arch::tlb_flush_vm(rt.vttbr);
-    }
-    comm_region(ci).header.cell_state = cell_state::FAILED;
-    arch::dcache_clean_inval(comm_pa(ci), COMM_REGION_SIZE as u64);
-    cell::retire();
+    cell::end(ci, rt(ci).lock(), cell_state::FAILED);
     park_this_cpu()
 }

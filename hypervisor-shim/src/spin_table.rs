@@ -10,25 +10,12 @@
 //! board off: SYSTEM_OFF halts the calling CPU.
 
 use crate::arch::{self, MAX_CPUS};
-use crate::cell::{self, CPU_STATE, cpu};
-use core::sync::atomic::{AtomicBool, Ordering};
-
-/// CPU `i` has left the firmware's spin loop (it runs or waits in the shim).
-static IN_SHIM: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
-/// A CPU_ON was posted for CPU `i`, parked in `park`.
-static WAKE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
-
-/// Whether the board starts CPUs through a spin-table.
-/// False while no config is validated: a refused config must still power the
-/// machine off (PSCI) instead of recursing into `cfg()`'s fatal path.
-pub fn in_use() -> bool {
-    cell::try_cfg().is_some_and(|c| c.board.cpu_start == cellboot_abi::cpu_start::SPIN_TABLE)
-}
+use crate::state;
 
 /// The boot CPU is in the shim from the start.
 pub fn claim_boot_cpu(cpu: usize) {
-    if cpu < MAX_CPUS {
-        IN_SHIM[cpu].store(true, Ordering::SeqCst);
+    if let Some(c) = state::try_cpu(cpu) {
+        c.enter_shim();
     }
 }
 
@@ -36,7 +23,7 @@ pub fn claim_boot_cpu(cpu: usize) {
 /// memory: a cell that could write one could send a waiting CPU to code of
 /// its choice at EL2. Returns the first offending (CPU, address).
 pub fn check_release_addrs() -> Result<(), (usize, u64)> {
-    let sys = cell::cfg();
+    let sys = state::cfg();
     let b = &sys.board;
     let hv = &sys.hypervisor;
     let (img_start, img_end) = arch::image_bounds();
@@ -51,22 +38,22 @@ pub fn check_release_addrs() -> Result<(), (usize, u64)> {
     Ok(())
 }
 
-/// Starts CPU `target` (state already ON_PENDING, `CPU_BOOT` filled): out of
+/// Starts CPU `target` (state already ON_PENDING, its boot pair set): out of
 /// the firmware's loop the first time, out of `park` afterwards. PSCI result.
 pub fn start(target: usize) -> i64 {
-    if target >= MAX_CPUS {
+    let Some(t) = state::try_cpu(target) else {
         return crate::psci::INVALID_PARAMETERS;
-    }
-    if IN_SHIM[target].swap(true, Ordering::SeqCst) {
-        WAKE[target].store(true, Ordering::SeqCst);
+    };
+    if t.enter_shim() {
+        t.post_wake();
         arch::dsb();
         arch::send_event();
     } else {
-        let addr = cell::cfg().board.release_addr[target];
+        let addr = state::cfg().board.release_addr[target];
         // SAFETY: `addr` is CPU `target`'s release word (checked at boot by
         // check_release_addrs: aligned, in hypervisor memory outside the
-        // image), and the CPU is still in the firmware's loop (IN_SHIM was
-        // false, and only this swap sets it).
+        // image), and the CPU is still in the firmware's loop (it was not in
+        // the shim, and only this `enter_shim` marks it).
         unsafe { arch::spin_table_release(addr, arch::spin_entry_pa()) };
     }
     crate::psci::SUCCESS
@@ -75,22 +62,12 @@ pub fn start(target: usize) -> i64 {
 /// Switches this CPU off: it waits in the shim until a CPU_ON posts a start.
 pub fn park() -> ! {
     let me = arch::cpu_index();
-    IN_SHIM[me].store(true, Ordering::SeqCst);
+    let this = state::cpu(me);
+    this.enter_shim();
     loop {
-        // A plain load while nothing is posted: no exclusive pair in every
-        // round of the wait, only when a start is there to take.
-        if WAKE[me].load(Ordering::Acquire) && WAKE[me].swap(false, Ordering::SeqCst) {
+        if this.take_wake() {
             arch::restart_secondary(me)
         }
         arch::wait_for_event();
-    }
-}
-
-/// PSCI AFFINITY_INFO from the shim's own bookkeeping: 0 ON, 1 OFF, 2 ON_PENDING.
-pub fn affinity_info(target: usize) -> i64 {
-    match CPU_STATE[target].load(Ordering::SeqCst) {
-        cpu::ON => 0,
-        cpu::ON_PENDING => 2,
-        _ => 1,
     }
 }

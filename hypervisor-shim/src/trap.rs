@@ -1,10 +1,11 @@
 //! EL2 exception dispatch (called from arch vectors with the saved frame).
 
 use crate::arch::{self, GuestFrame};
-use crate::cell::{self, CPU_CELL};
+use crate::cell;
+use crate::state::{self, name};
 use crate::syndrome::{self, ec};
 use crate::sysreg;
-use crate::{hypercall, mmio, psci};
+use crate::{gic, hypercall, mmio, psci, vpsci};
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -14,22 +15,22 @@ use core::sync::atomic::{AtomicU8, Ordering};
 extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
     let (esr, far, hpfar) = arch::trap_syndrome();
     if kind < 8 {
-        crate::fatal(format_args!(
+        crate::off::fatal(format_args!(
             "shim exception (vector {kind}) ESR {esr:#x} ELR {:#x} FAR {far:#x}",
             frame.elr
         ));
     }
     let cpu = arch::cpu_index();
-    let ci = CPU_CELL[cpu].load(Ordering::SeqCst);
-    if ci >= cell::cfg().cells().len() {
-        crate::fatal(format_args!("trap from CPU {cpu}, which belongs to no cell"));
+    let ci = state::cpu(cpu).cell();
+    if ci >= state::cfg().cells().len() {
+        crate::off::fatal(format_args!("trap from CPU {cpu}, which belongs to no cell"));
     }
     if !cell::is_running(ci) {
         // The cell was stopped (another of its CPUs failed or shut it down):
         // its stage-2 is empty, so this CPU arrived here. Park it.
         cell::park_this_cpu();
     }
-    let vgic = cell::cfg().board.gic_version == 3 && crate::vgic::ON_GICV3;
+    let vgic = gic::get().irqs_through_el2();
     if kind == 9 && vgic {
         crate::vgic::handle_irq();
         return;
@@ -37,7 +38,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
     if kind != 8 {
         info!(
             "cell {}: unexpected {} from EL1 (ESR {esr:#x}, ELR {:#x}): stopping the cell",
-            cell::name(ci),
+            name(ci),
             ["sync", "IRQ", "FIQ", "SError"][(kind & 3) as usize],
             frame.elr
         );
@@ -48,9 +49,9 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
             // ELR already points past the HVC.
             match syndrome::hvc_imm(esr) {
                 imm if imm == HVC_IMM as u64 => hypercall::handle(frame, ci),
-                imm if imm == cellboot_abi::psci::HVC_IMM as u64 => psci::handle(frame, ci),
+                imm if imm == cellboot_abi::psci::HVC_IMM as u64 => vpsci::handle(frame, ci),
                 imm => {
-                    info!("cell {}: HVC #{imm:#x} is not a service: NOT_SUPPORTED", cell::name(ci));
+                    info!("cell {}: HVC #{imm:#x} is not a service: NOT_SUPPORTED", name(ci));
                     frame.x[0] = psci::NOT_SUPPORTED as u64;
                 }
             }
@@ -58,7 +59,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         ec::SMC64 => {
             // A trapped SMC returns to the SMC itself: skip it.
             frame.elr += 4;
-            psci::handle(frame, ci);
+            vpsci::handle(frame, ci);
         }
         ec::DABT_LOWER => mmio::handle(frame, ci, esr, far, hpfar),
         ec::SYSREG => sysreg_trap(frame, ci, esr),
@@ -66,7 +67,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
             let ipa = syndrome::hpfar_ipa(far, hpfar);
             info!(
                 "cell {}: denied instruction fetch at IPA {ipa:#x} (pc {:#x}): stopping the cell",
-                cell::name(ci),
+                name(ci),
                 frame.elr
             );
             report_el1_state(ci);
@@ -98,7 +99,7 @@ fn log_sysreg(ci: usize, kind: usize, what: &str, value: u64, outcome: &str) {
         } else {
             ""
         };
-        info!("cell {}: {what} {value:#x}: {outcome}{last}", cell::name(ci));
+        info!("cell {}: {what} {value:#x}: {outcome}{last}", name(ci));
     }
 }
 
@@ -109,8 +110,8 @@ fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
     match sysreg::decode(esr) {
         sysreg::Op::Sgi { reg, value_reg } => {
             let value = frame.reg(value_reg);
-            let b = &cell::cfg().board;
-            let c = &cell::cfg().cells()[ci];
+            let b = &state::cfg().board;
+            let c = &state::cfg().cells()[ci];
             let why = match reg {
                 sysreg::SgiReg::Sgi1r => {
                     let cpus = &b.mpidr[..(b.num_cpus as usize).min(b.mpidr.len())];
@@ -143,7 +144,7 @@ fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
 fn unhandled(ci: usize, frame: &GuestFrame, esr: u64) -> ! {
     info!(
         "cell {}: unhandled exception class {:#x} (ESR {esr:#x}, ELR {:#x}): stopping the cell",
-        cell::name(ci),
+        name(ci),
         syndrome::ec_bits(esr),
         frame.elr
     );
@@ -157,7 +158,7 @@ fn report_el1_state(ci: usize) {
     if esr != 0 {
         info!(
             "cell {}: guest EL1 state: ESR_EL1 {esr:#x} (class {:#x}), ELR_EL1 {elr:#x}, FAR_EL1 {far:#x}",
-            cell::name(ci),
+            name(ci),
             syndrome::ec_bits(esr)
         );
     }

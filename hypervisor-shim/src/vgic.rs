@@ -106,7 +106,7 @@ impl ListRegs for Hw {
 /// needs it. A cell that turns it off only delays its own interrupts to its
 /// next exit.
 fn enable_maintenance() {
-    let b = &crate::cell::cfg().board;
+    let b = &crate::state::cfg().board;
     let sgi_frame = b.gicr_base + arch::cpu_index() as u64 * b.gicr_stride + 0x1_0000;
     // SAFETY: this CPU's redistributor SGI frame (validated board config,
     // Device memory in the EL2 map); GICR_IGROUPR0 (+0x80) and

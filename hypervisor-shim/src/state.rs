@@ -1,0 +1,211 @@
+//! The shim's shared state, the layer every other module builds on: the
+//! validated config (the registry of cells, CPUs and links), one
+//! [`PerCpu`] per physical CPU, one [`CellRt`] per cell behind its lock,
+//! how many cells run, and the payloads kept for restarts.
+//!
+//! Lock order (the shim's only locks; take them in this order, release
+//! before taking an earlier one):
+//! 1. one cell's runtime lock ([`cell_rt`]); never two cells' at once (a
+//!    doorbell to a peer drops its own first);
+//! 2. the stage-2 table pool (`stage2::POOL`);
+//! 3. the GIC distributor lock (`gic`), taken with no other lock held;
+//! 4. the console lock (`console`), innermost: lines are printed under any
+//!    of the above.
+//!
+//! `PerCpu` and the run counter are atomics, no lock.
+
+use crate::arch::MAX_CPUS;
+use crate::payload::Payloads;
+use crate::percpu::PerCpu;
+use cellboot_abi::{CellConfig, MAX_CELLS, SystemConfig, cell_state, str_field};
+use cellboot_vdev::pci::{EcamImage, VirtualPciBus};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+static CONFIG: spin::Once<&'static SystemConfig> = spin::Once::new();
+
+pub fn set_config(cfg: &'static SystemConfig) {
+    CONFIG.call_once(|| cfg);
+}
+
+/// The validated system config (set once at boot, before any cell runs).
+pub fn cfg() -> &'static SystemConfig {
+    match CONFIG.get() {
+        Some(c) => c,
+        None => crate::off::fatal(format_args!("system config used before it was validated")),
+    }
+}
+
+pub fn name(ci: usize) -> &'static str {
+    cfg().cells().get(ci).map_or("?", |c| str_field(&c.name))
+}
+
+/// Physical CPU index of an MPIDR affinity value.
+pub fn cpu_of_mpidr(mpidr: u64) -> Option<usize> {
+    let b = &cfg().board;
+    let n = (b.num_cpus as usize).min(MAX_CPUS);
+    b.mpidr[..n]
+        .iter()
+        .position(|&m| m & 0xff_00ff_ffff == mpidr & 0xff_00ff_ffff)
+}
+
+/// The cell's boot CPU (lowest CPU it owns).
+pub fn boot_cpu(c: &CellConfig) -> usize {
+    c.cpu_mask.trailing_zeros() as usize
+}
+
+static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+
+/// Physical CPU `i`'s state.
+pub fn cpu(i: usize) -> &'static PerCpu {
+    &CPUS[i]
+}
+
+/// Physical CPU `i`'s state, `None` past the last CPU the shim supports.
+pub fn try_cpu(i: usize) -> Option<&'static PerCpu> {
+    CPUS.get(i)
+}
+
+/// Per-cell runtime state, one lock per cell ([`cell_rt`]).
+pub struct CellRt {
+    state: u32,
+    vttbr: u64,
+    root: usize,
+    /// Stage-2 table that keeps the root's entries while a restart has
+    /// taken them away from the cell's CPUs.
+    stash: usize,
+    /// DEBUG_CONSOLE_PUTC line buffer.
+    line: [u8; 160],
+    line_len: usize,
+    vpci: Option<VirtualPciBus>,
+    /// Mediation refusals seen (only the first few are logged: Linux's GIC
+    /// init touches every SPI of the board).
+    gicd_denials: u32,
+}
+
+impl CellRt {
+    const EMPTY: CellRt = CellRt {
+        state: cell_state::SHUT_DOWN,
+        vttbr: 0,
+        root: 0,
+        stash: 0,
+        line: [0; 160],
+        line_len: 0,
+        vpci: None,
+        gicd_denials: 0,
+    };
+
+    /// `cellboot_abi::cell_state` of the cell.
+    pub fn state(&self) -> u32 {
+        self.state
+    }
+
+    pub fn set_state(&mut self, s: u32) {
+        self.state = s;
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == cell_state::RUNNING
+    }
+
+    /// The cell's stage-2 root and stash tables and its VTTBR_EL2, set once
+    /// when the cell is built.
+    pub fn set_tables(&mut self, root: usize, stash: usize, vttbr: u64) {
+        (self.root, self.stash, self.vttbr) = (root, stash, vttbr);
+    }
+
+    pub fn root(&self) -> usize {
+        self.root
+    }
+
+    pub fn stash(&self) -> usize {
+        self.stash
+    }
+
+    pub fn vttbr(&self) -> u64 {
+        self.vttbr
+    }
+
+    pub fn set_vpci(&mut self, bus: VirtualPciBus) {
+        self.vpci = Some(bus);
+    }
+
+    pub fn vpci(&self) -> Option<&VirtualPciBus> {
+        self.vpci.as_ref()
+    }
+
+    pub fn vpci_mut(&mut self) -> Option<&mut VirtualPciBus> {
+        self.vpci.as_mut()
+    }
+
+    /// The device numbers on the cell's vPCI bus (at most 8, as the comm
+    /// region lists them), and how many.
+    pub fn vpci_devices(&self) -> ([u8; 8], usize) {
+        let mut devices = [0u8; 8];
+        let mut ndev = 0;
+        for d in self.vpci.iter().flat_map(|bus| bus.devices()) {
+            if ndev < devices.len() {
+                devices[ndev] = d;
+                ndev += 1;
+            }
+        }
+        (devices, ndev)
+    }
+
+    /// Counts one more GICD refusal; the count so far.
+    pub fn count_gicd_denial(&mut self) -> u32 {
+        self.gicd_denials = self.gicd_denials.saturating_add(1);
+        self.gicd_denials
+    }
+
+    /// One DEBUG_CONSOLE_PUTC byte: `emit` gets the line when `b` ends it
+    /// or the buffer is full.
+    pub fn put_console_byte(&mut self, b: u8, emit: impl FnOnce(&[u8])) {
+        if b == b'\n' || self.line_len == self.line.len() {
+            emit(&self.line[..self.line_len]);
+            self.line_len = 0;
+            if b == b'\n' {
+                return;
+            }
+        }
+        self.line[self.line_len] = b;
+        self.line_len += 1;
+    }
+}
+
+// Made on first use so the array is BSS, not 2 KiB of the shim's 64 KiB
+// image: an empty CellRt is not all-zero bytes (its `None` bus).
+static CELLS: [spin::Once<spin::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
+
+/// Cell `ci`'s runtime state (lock order: see the module head).
+pub fn cell_rt(ci: usize) -> &'static spin::Mutex<CellRt> {
+    CELLS[ci].call_once(|| spin::Mutex::new(CellRt::EMPTY))
+}
+
+/// Each cell's config-space pages, mapped read-only at its virtual ECAM
+/// window so config reads never trap; its bus keeps them current.
+pub static ECAM_IMAGES: [EcamImage; MAX_CELLS] = [const { EcamImage::new() }; MAX_CELLS];
+
+static RUNNING_CELLS: AtomicU32 = AtomicU32::new(0);
+
+/// One more cell runs.
+pub fn cell_started() {
+    RUNNING_CELLS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// One cell fewer runs; true when it was the last.
+pub fn cell_ended() -> bool {
+    RUNNING_CELLS.fetch_sub(1, Ordering::SeqCst) == 1
+}
+
+static PAYLOADS: spin::Once<Payloads> = spin::Once::new();
+
+/// Keeps the image's payloads for the life of the shim: a cell restart
+/// stages them again.
+pub fn keep_payloads(pl: Payloads) -> &'static Payloads {
+    PAYLOADS.call_once(|| pl)
+}
+
+/// The payloads kept at boot (`None` only before `keep_payloads`).
+pub fn payloads() -> Option<&'static Payloads> {
+    PAYLOADS.get()
+}

@@ -38,6 +38,14 @@ pub mod cpu_start {
     pub const SPIN_TABLE: u32 = 3;
 }
 
+/// Which console UART driver the shim uses (`Board::uart_driver`).
+pub mod uart_driver {
+    /// ARM PL011 (`arm,pl011`).
+    pub const PL011: u32 = 0;
+    /// Cadence UART as in the Zynq UltraScale+ (`cdns,uart-r1p12`, `xlnx,xuartps`).
+    pub const CDNS: u32 = 1;
+}
+
 /// What the loader boots in a cell.
 pub mod boot_kind {
     /// arm64 Linux `Image` (64-byte header, text_offset, x0 = DTB).
@@ -115,6 +123,9 @@ pub struct Board {
     pub gicr_stride: u64,
     pub cpu_start: u32,
     pub num_cpus: u32,
+    /// `uart_driver::*`.
+    pub uart_driver: u32,
+    pub reserved: u32,
     /// MPIDR affinity of physical CPU `i`.
     pub mpidr: [u64; MAX_CPUS],
     /// Spin-table release address of CPU `i` (spin-table boards only).

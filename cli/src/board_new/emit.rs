@@ -90,6 +90,7 @@ pub fn board(name: &str, dtb: &str, f: &Facts, l: Option<&Layout>, gaps: &[Gap])
     if let Some(u) = &f.uart {
         d.hex("base", &u.base);
         d.hex("size", &u.size);
+        d.kv("driver", &format!("\"{}\"", u.driver.value), &u.driver.from);
     }
 
     d.line("\n[gic]");
@@ -254,7 +255,8 @@ pub fn linux_demo(f: &Facts, l: &Layout, p: &Paths<'_>) -> Option<String> {
     d.line(&format!("initrd = \"{}\"", p.initrd));
     d.kv("stdout_path", &format!("\"{}\"", uart.path), "the console UART");
     d.line(&format!(
-        "bootargs = \"console=ttyAMA0 earlycon clk_ignore_unused rdinit=/init panic=-1 cellboot.expect_cpus={cpus} cellboot.expect_mem_max_kb={EXPECT_MEM_KB}\""
+        "bootargs = \"console={} earlycon clk_ignore_unused rdinit=/init panic=-1 cellboot.expect_cpus={cpus} cellboot.expect_mem_max_kb={EXPECT_MEM_KB}\"",
+        uart.tty
     ));
     d.line("\n[[links]]");
     d.line(&format!("shmem = {}", hex(l.link.value)));

@@ -44,6 +44,12 @@ pub mod uart_driver {
     pub const PL011: u32 = 0;
     /// Cadence UART as in the Zynq UltraScale+ (`cdns,uart-r1p12`, `xlnx,xuartps`).
     pub const CDNS: u32 = 1;
+    /// The DTB compatibles each driver takes, with board.toml's name for it.
+    pub const COMPATIBLES: [(&str, u32, &str); 3] = [
+        ("arm,pl011", PL011, "pl011"),
+        ("cdns,uart-r1p12", CDNS, "cdns"),
+        ("xlnx,xuartps", CDNS, "cdns"),
+    ];
 }
 
 /// What the loader boots in a cell.

@@ -40,19 +40,26 @@ fn gap(field: &'static str, need: impl Into<String>) -> Gap {
     }
 }
 
-/// The shim's console drivers (hypervisor-shim/src/console.rs,
-/// uart_cdns.rs): a compatible, board.toml's `[uart] driver`, and the Linux
-/// console device name for it.
-pub const UART_DRIVERS: [(&str, &str, &str); 3] = [
-    ("arm,pl011", "pl011", "ttyAMA0"),
-    ("cdns,uart-r1p12", "cdns", "ttyPS0"),
-    ("xlnx,xuartps", "cdns", "ttyPS0"),
-];
+/// The shim's console drivers (hypervisor-shim/src/console.rs, uart_cdns.rs).
+const UART_DRIVERS: [(&str, u32, &str); 3] = cellboot_abi::uart_driver::COMPATIBLES;
 
-/// The shim's driver for a node, by its compatible list.
+/// Linux's console device for each of the shim's drivers (`console=`).
+fn linux_tty(driver: u32) -> &'static str {
+    if driver == cellboot_abi::uart_driver::CDNS {
+        "ttyPS0"
+    } else {
+        "ttyAMA0"
+    }
+}
+
+/// The shim's driver for a node, by its compatible list: (compatible,
+/// board.toml name, Linux console).
 fn uart_driver(fdt: &Fdt<'_>, n: usize) -> Option<(&'static str, &'static str, &'static str)> {
     let compat = strings(fdt, n, "compatible");
-    UART_DRIVERS.into_iter().find(|(c, _, _)| compat.contains(c))
+    UART_DRIVERS
+        .into_iter()
+        .find(|(c, _, _)| compat.contains(c))
+        .map(|(c, d, name)| (c, name, linux_tty(d)))
 }
 /// Stage 2 and the EL2 map work in 4 KiB pages.
 pub const PAGE: u64 = 0x1000;

@@ -99,6 +99,7 @@ pub const OTHER_BOARD_CASES: &[&str] = &[
     "rpi4b/bad-image-size",
     "zcu102/linux-demo",
     "zcu102/two-cell",
+    "zcu102/hostile",
 ];
 
 fn strings(v: &[&str]) -> Vec<String> {

@@ -439,6 +439,7 @@ fn zcu102_dtb_derives_the_board_ci_boots() {
     let out = tmp.path().join("zcu102");
     let o = board_new(&["--dtb", dtb.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("warning"), "{}", text(&o));
     let f = fields(&out.join("board.toml"));
     let int = |k: &str| f[k].as_integer().unwrap_or_else(|| panic!("{k}"));
     assert_eq!((int("ram.base"), int("ram.size")), (0, 0x8000_0000));
@@ -474,4 +475,38 @@ fn zcu102_dtb_derives_the_board_ci_boots() {
         None,
     );
     assert_only(&diffs, &["cells[0].overlays"], "zcu102");
+}
+
+#[test]
+fn console_waiting_for_a_disabled_provider_is_reported() {
+    // QEMU's xlnx-zcu102 disables the platform firmware node in the DTB it
+    // hands over; the console's clocks, power domain and pins are under it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dtb = zcu102_dtb(tmp.path());
+    let st = Command::new("fdtput")
+        .args(["-t", "s"])
+        .arg(&dtb)
+        .args(["/firmware/zynqmp-firmware", "status", "disabled"])
+        .status()
+        .expect("fdtput");
+    assert!(st.success());
+    let out = tmp.path().join("zq");
+    let o = board_new(&["--dtb", dtb.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for (prop, target) in [
+        ("clocks", "/firmware/zynqmp-firmware/clock-controller"),
+        ("power-domains", "/firmware/zynqmp-firmware"),
+        ("pinctrl-0", "/firmware/zynqmp-firmware/pinctrl/uart0-default"),
+    ] {
+        let want = format!(
+            "console /axi/serial@ff000000: {prop} -> {target}: /firmware/zynqmp-firmware is disabled in this DTB"
+        );
+        assert!(err.contains(&want), "{want}\n{err}");
+    }
+    let demo = std::fs::read_to_string(out.join("linux-demo.toml")).unwrap();
+    assert!(
+        demo.contains("# REVIEW: Linux will not bind the console /axi/serial@ff000000"),
+        "{demo}"
+    );
 }

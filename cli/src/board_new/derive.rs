@@ -86,6 +86,8 @@ pub struct Uart {
     pub spis: Vec<u32>,
     /// Devices it needs to probe (clocks, pins, ...).
     pub deps: Vec<super::deps::Dep>,
+    /// Providers it names that this DTB disables (`deps::disabled_providers`).
+    pub disabled: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -479,6 +481,7 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         ),
         spis,
         deps,
+        disabled: super::deps::disabled_providers(fdt, node)?,
     });
     Ok(())
 }

@@ -4,7 +4,7 @@
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 pub const SYSCONFIG_MAGIC: [u8; 8] = *b"CELLSYS\0";
-pub const SYSCONFIG_REVISION: u32 = 1;
+pub const SYSCONFIG_REVISION: u32 = 2;
 
 pub const MAX_CPUS: usize = 8;
 pub const MAX_CELLS: usize = 4;

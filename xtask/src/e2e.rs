@@ -100,6 +100,7 @@ pub const OTHER_BOARD_CASES: &[&str] = &[
     "zcu102/linux-demo",
     "zcu102/two-cell",
     "zcu102/hostile",
+    "zcu102/bad-image-size",
 ];
 
 fn strings(v: &[&str]) -> Vec<String> {

@@ -41,13 +41,14 @@ fi
 
 qemu_ok() {
     command -v qemu-system-aarch64 >/dev/null 2>&1 &&
-        qemu-system-aarch64 -machine help 2>/dev/null | grep -q raspi4b
+        qemu-system-aarch64 -machine help 2>/dev/null | grep -q raspi4b &&
+        qemu-system-aarch64 -machine help 2>/dev/null | grep -q xlnx-zcu102
 }
 if ! qemu_ok; then
     log "installing qemu-system-arm from bookworm-backports"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -t bookworm-backports qemu-system-arm >/dev/null
 fi
-qemu_ok || { log "qemu-system-aarch64 with raspi4b is still missing"; exit 1; }
+qemu_ok || { log "qemu-system-aarch64 with raspi4b and xlnx-zcu102 is still missing"; exit 1; }
 
 if ! python3 -c 'import dtschema' 2>/dev/null; then
     log "installing dtschema (dt-validate) from PyPI"

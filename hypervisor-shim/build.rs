@@ -11,6 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=tests-armstub/armstub.ld");
     println!("cargo:rerun-if-env-changed=SHIM_BASE");
     println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART");
+    println!("cargo:rerun-if-env-changed=SHIM_EARLY_UART_DRIVER");
     println!("cargo:rerun-if-env-changed=SHIM_PSCI_FIRMWARE");
     println!("cargo:rerun-if-env-changed=SHIM_STAGE2_RAM");
 
@@ -23,6 +24,12 @@ fn main() {
         }
     }
     println!("cargo:rustc-env=SHIM_EARLY_UART={uart}");
+    // Its console driver: cellboot_abi::uart_driver (0 PL011, 1 Cadence).
+    let driver = env::var("SHIM_EARLY_UART_DRIVER").unwrap_or_else(|_| "0".into());
+    if driver != "0" && driver != "1" {
+        panic!("SHIM_EARLY_UART_DRIVER={driver} is not 0 or 1");
+    }
+    println!("cargo:rustc-env=SHIM_EARLY_UART_DRIVER={driver}");
     // Whether firmware takes PSCI SMCs (QEMU virt), or the board has none
     // (spin-table: the Pi, where an SMC is UNDEFINED or lands in a stub).
     let psci = env::var("SHIM_PSCI_FIRMWARE").unwrap_or_else(|_| "1".into());

@@ -4,7 +4,7 @@
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 pub const SYSCONFIG_MAGIC: [u8; 8] = *b"CELLSYS\0";
-pub const SYSCONFIG_REVISION: u32 = 1;
+pub const SYSCONFIG_REVISION: u32 = 2;
 
 pub const MAX_CPUS: usize = 8;
 pub const MAX_CELLS: usize = 4;
@@ -36,6 +36,20 @@ pub mod cpu_start {
     pub const PSCI_SMC: u32 = 1;
     pub const PSCI_HVC: u32 = 2;
     pub const SPIN_TABLE: u32 = 3;
+}
+
+/// Which console UART driver the shim uses (`Board::uart_driver`).
+pub mod uart_driver {
+    /// ARM PL011 (`arm,pl011`).
+    pub const PL011: u32 = 0;
+    /// Cadence UART as in the Zynq UltraScale+ (`cdns,uart-r1p12`, `xlnx,xuartps`).
+    pub const CDNS: u32 = 1;
+    /// The DTB compatibles each driver takes, with board.toml's name for it.
+    pub const COMPATIBLES: [(&str, u32, &str); 3] = [
+        ("arm,pl011", PL011, "pl011"),
+        ("cdns,uart-r1p12", CDNS, "cdns"),
+        ("xlnx,xuartps", CDNS, "cdns"),
+    ];
 }
 
 /// What the loader boots in a cell.
@@ -115,6 +129,9 @@ pub struct Board {
     pub gicr_stride: u64,
     pub cpu_start: u32,
     pub num_cpus: u32,
+    /// `uart_driver::*`.
+    pub uart_driver: u32,
+    pub reserved: u32,
     /// MPIDR affinity of physical CPU `i`.
     pub mpidr: [u64; MAX_CPUS],
     /// Spin-table release address of CPU `i` (spin-table boards only).

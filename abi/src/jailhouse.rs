@@ -22,9 +22,19 @@ pub const DEFAULT_COMM_REGION_IPA: u64 = 0x8000_0000;
 pub mod console {
     pub const TYPE_NONE: u16 = 0;
     pub const TYPE_PL011: u16 = 3;
+    pub const TYPE_XUARTPS: u16 = 4;
     pub const ACCESS_MMIO: u16 = 1 << 0;
-    /// Registers 4 bytes apart (PL011); clear means 1 byte apart.
+    /// Registers 4 bytes apart (PL011, Cadence); clear means 1 byte apart.
     pub const REGDIST_4: u16 = 1 << 1;
+
+    /// The type for the board's console driver (`crate::uart_driver`).
+    pub fn type_of(uart_driver: u32) -> u16 {
+        if uart_driver == crate::uart_driver::CDNS {
+            TYPE_XUARTPS
+        } else {
+            TYPE_PL011
+        }
+    }
 }
 
 /// Comm region `flags` (Jailhouse `JAILHOUSE_COMM_FLAG_*`).

@@ -54,6 +54,13 @@ fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
     if b.uart_size == 0 {
         rule("uart_size", 0, "the UART needs a non-zero size");
     }
+    if b.uart_driver > crate::config::uart_driver::CDNS {
+        rule(
+            "uart_driver",
+            b.uart_driver.into(),
+            "not a console driver the shim has (pl011, cdns)",
+        );
+    }
     if b.gicd_size == 0 || !b.gicd_base.is_multiple_of(PAGE) || !b.gicd_size.is_multiple_of(PAGE) {
         rule(
             "gicd_size",

@@ -23,7 +23,7 @@ pub fn check(fdt: &Fdt<'_>, b: &Board, list: &[Device], board_file: &Path, dtb: 
         ));
     };
     ram(fdt, b, &mut say);
-    uart(b, list, &mut say);
+    uart(fdt, b, list, &mut say);
     gic(fdt, b, &mut say);
     cpus(fdt, b, &mut say);
     out
@@ -76,8 +76,8 @@ fn ram(fdt: &Fdt<'_>, b: &Board, say: &mut Say<'_>) {
 }
 
 /// The UART's registers must be a device's first `reg` entry (at least as
-/// large as the DTB's).
-fn uart(b: &Board, list: &[Device], say: &mut Say<'_>) {
+/// large as the DTB's), and its `compatible` one the board's driver takes.
+fn uart(fdt: &Fdt<'_>, b: &Board, list: &[Device], say: &mut Say<'_>) {
     let hit = list
         .iter()
         .find(|d| is_uart(d) && d.regs.first().is_some_and(|&(base, _)| base == b.uart_base));
@@ -91,6 +91,7 @@ fn uart(b: &Board, list: &[Device], say: &mut Say<'_>) {
                     format!("{} has {} bytes of registers", d.path, hex(size)),
                 );
             }
+            uart_driver(fdt, b, d, say);
         }
         None => {
             let near: Vec<String> = list
@@ -110,6 +111,44 @@ fn uart(b: &Board, list: &[Device], say: &mut Say<'_>) {
             );
         }
     }
+}
+
+/// board.toml's `[uart] driver` must take one of the node's compatibles.
+fn uart_driver(fdt: &Fdt<'_>, b: &Board, d: &Device, say: &mut Say<'_>) {
+    let Ok(node) = fdt.path_offset(&d.path) else {
+        return;
+    };
+    let compat: Vec<String> = fdt
+        .getprop(node, "compatible")
+        .map(|v| {
+            v.split(|&c| c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let table = cellboot_abi::uart_driver::COMPATIBLES;
+    if table
+        .iter()
+        .any(|(c, drv, _)| *drv == b.uart_driver && compat.iter().any(|n| n == c))
+    {
+        return;
+    }
+    let name = table.iter().find(|t| t.1 == b.uart_driver).map_or("?", |t| t.2);
+    let fits: Vec<&str> = table
+        .iter()
+        .filter(|(c, _, _)| compat.iter().any(|n| n == c))
+        .map(|t| t.2)
+        .collect();
+    let hint = match fits.first() {
+        Some(f) => format!("; driver = \"{f}\" takes it"),
+        None => "; no driver of the shim takes it".into(),
+    };
+    say(
+        "uart.driver",
+        format!("\"{name}\""),
+        format!("{} is compatible {compat:?}{hint}", d.path),
+    );
 }
 
 /// A UART by its node name (`serial@`, `uart@`, `pl011@`: the generic

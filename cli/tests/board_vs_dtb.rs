@@ -15,7 +15,7 @@ type Case = (
     &'static str,
 );
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 10] = [
     (
         "qemu-virt",
         "base = 0x0900_0000",
@@ -23,6 +23,14 @@ const CASES: [Case; 9] = [
         "uart.base",
         "0x901_0000",
         "/pl011@9000000 at 0x900_0000",
+    ),
+    (
+        "qemu-virt",
+        "driver = \"pl011\"",
+        "driver = \"cdns\"",
+        "uart.driver",
+        "\"cdns\"",
+        "compatible [\"arm,pl011\", \"arm,primecell\"]; driver = \"pl011\" takes it",
     ),
     (
         "qemu-virt",

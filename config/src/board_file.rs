@@ -9,7 +9,7 @@ use serde::Deserialize;
 pub struct BoardFile {
     pub name: String,
     pub ram: Range,
-    pub uart: Range,
+    pub uart: Uart,
     pub gic: Gic,
     pub cpus: Cpus,
     pub hypervisor: Hypervisor,
@@ -21,6 +21,26 @@ pub struct BoardFile {
 pub struct Range {
     pub base: u64,
     pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Uart {
+    pub base: u64,
+    pub size: u64,
+    /// The shim's console driver for it; a PL011 when absent.
+    #[serde(default)]
+    pub driver: UartDriver,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum UartDriver {
+    /// ARM PL011 (`arm,pl011`).
+    #[default]
+    Pl011,
+    /// Cadence UART (`cdns,uart-r1p12`, `xlnx,xuartps`): Zynq UltraScale+.
+    Cdns,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,7 @@
 //! and what `validate` cannot see (flag sets, CPU start methods, peer names).
 
 use crate::Source;
-use crate::board_file::{BoardFile, CpuStart};
+use crate::board_file::{BoardFile, CpuStart, UartDriver};
 use crate::error::{ConfigError, hex};
 use crate::system::{Payload, PayloadSource, System};
 use crate::system_file::{BootKind, Cell, SystemFile};
@@ -246,6 +246,10 @@ fn board(b: &BoardFile, path: &std::path::Path, cfg: &mut SystemConfig, errors: 
     o.ram_size = b.ram.size;
     o.uart_base = b.uart.base;
     o.uart_size = b.uart.size;
+    o.uart_driver = match b.uart.driver {
+        UartDriver::Pl011 => uart_driver::PL011,
+        UartDriver::Cdns => uart_driver::CDNS,
+    };
     o.gic_version = b.gic.version;
     o.num_irqs = b.gic.num_irqs;
     o.gicd_base = b.gic.gicd_base;

@@ -143,6 +143,7 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
                 "ram_size" => "ram.size",
                 "uart_base" => "uart.base",
                 "uart_size" => "uart.size",
+                "uart_driver" => "uart.driver",
                 "mpidr" => "cpus.mpidr",
                 f => return ConfigError::new(board, format!("gic.{f}"), hex(value), rule),
             };

@@ -172,6 +172,16 @@ fn board_uart_base_zero() {
 }
 
 #[test]
+fn board_uart_driver_unknown() {
+    let errs = board_edit(|b| set(b, "uart.driver", Value::String("ns16550".into())));
+    let all = format!("{errs:?}");
+    assert!(
+        all.contains("ns16550") && all.contains("pl011") && all.contains("cdns"),
+        "{all}"
+    );
+}
+
+#[test]
 fn board_without_cpus() {
     expect(
         &board_edit(|b| set(b, "cpus.mpidr", Value::Array(vec![]))),

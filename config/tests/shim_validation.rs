@@ -71,4 +71,5 @@ fn stage2_range_and_uniqueness_rules() {
     refused(|c| c.board.mpidr[1] = 1 << 63, "affinity");
     refused(|c| c.links[0].shmem_phys += 0x800, "4 KiB aligned");
     refused(|c| c.board.uart_size = 0, "board.uart_size");
+    refused(|c| c.board.uart_driver = 2, "board.uart_driver");
 }

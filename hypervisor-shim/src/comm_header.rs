@@ -21,7 +21,7 @@ pub fn fill(h: &mut JhCommHeader, b: &Board, c: &CellConfig) {
     if owns_uart(c, b.uart_base) {
         h.console.address = b.uart_base;
         h.console.size = b.uart_size as u32;
-        h.console.kind = console::TYPE_PL011;
+        h.console.kind = console::type_of(b.uart_driver);
         h.console.flags = console::ACCESS_MMIO | console::REGDIST_4;
     } else {
         h.console.kind = console::TYPE_NONE;

@@ -4,8 +4,9 @@
 //! exclusives would act on Device memory, where the architecture does not
 //! guarantee them (every data access is Device-nGnRnE with the MMU off).
 
+use cellboot_abi::uart_driver;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use tock_registers::interfaces::{Readable, Writeable};
 use tock_registers::register_bitfields;
 use tock_registers::register_structs;
@@ -51,13 +52,18 @@ const fn parse_hex(s: &str) -> usize {
 /// UART used before the system config is validated (build-time board fact).
 pub const EARLY_UART: usize = parse_hex(env!("SHIM_EARLY_UART"));
 
+/// Its driver (`uart_driver::*`, a single digit from the build script).
+const EARLY_UART_DRIVER: u32 = (env!("SHIM_EARLY_UART_DRIVER").as_bytes()[0] - b'0') as u32;
+
 static UART_BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
+static UART_DRIVER: AtomicU32 = AtomicU32::new(EARLY_UART_DRIVER);
 static LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 /// Switches to the board's UART from the validated system config.
-pub fn set_uart(base: u64) {
+pub fn set_uart(base: u64, driver: u32) {
     if base != 0 {
         UART_BASE.store(base as usize, Ordering::Relaxed);
+        UART_DRIVER.store(driver, Ordering::Relaxed);
     }
 }
 
@@ -71,6 +77,9 @@ impl Uart {
         unsafe { &*(UART_BASE.load(Ordering::Relaxed) as *const Pl011Regs) }
     }
     pub fn putb(&mut self, b: u8) {
+        if UART_DRIVER.load(Ordering::Relaxed) == uart_driver::CDNS {
+            return crate::uart_cdns::putb(UART_BASE.load(Ordering::Relaxed), b);
+        }
         let r = self.regs();
         while r.fr.is_set(FR::TXFF) {}
         r.dr.set(b as u32);

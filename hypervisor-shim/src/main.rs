@@ -81,6 +81,8 @@ mod state;
 #[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]
+mod uart_cdns;
+#[cfg(target_os = "none")]
 mod vgic;
 #[cfg(any(target_os = "none", test))]
 mod vgic_lrs;
@@ -173,7 +175,7 @@ mod boot {
         mapped(el2_map::board(cfg, image_size, dtb_addr));
         state::set_config(cfg);
         let power = cpu_power::choose(b);
-        console::set_uart(b.uart_base);
+        console::set_uart(b.uart_base, b.uart_driver);
         let Some(me) = state::cpu_of_mpidr(arch::mpidr()) else {
             refuse(format_args!(
                 "boot CPU MPIDR {:#x} is not in board.mpidr",

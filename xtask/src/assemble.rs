@@ -71,6 +71,7 @@ pub fn shim_link(sys: &System) -> firmware::ShimLink {
     firmware::ShimLink {
         base: sys.config.hypervisor.phys + cellboot_abi::SHIM_TEXT_OFFSET,
         early_uart: b.uart_base,
+        early_uart_driver: b.uart_driver,
         psci_firmware: b.cpu_start != cellboot_abi::cpu_start::SPIN_TABLE,
     }
 }

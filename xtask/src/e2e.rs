@@ -42,6 +42,8 @@ pub const LINUX_MARKERS: &[&str] = &[
 
 /// What qemu/init.sh prints when the cell's user overlay (/cellboot-demo) is in its tree.
 pub const OVERLAY_MARKER: &str = "CELLBOOT: overlay ok";
+/// The payload of boards/qemu-virt/overlays/cellboot-demo.dts, which adds /cellboot-demo.
+const DEMO_OVERLAY: &str = "cellboot-demo.dtbo";
 /// The overlay of case `bad-overlay`: fragment 1 targets a label nobody defines.
 pub const BAD_OVERLAY: &str = "overlays/missing-label.dts";
 /// What the shim prints on `CELL_FAILED` (before the loader's message).
@@ -95,6 +97,10 @@ pub const OTHER_BOARD_CASES: &[&str] = &[
     "rpi4b/bad-sysconfig-overlap",
     "rpi4b/bad-board-dtb",
     "rpi4b/bad-image-size",
+    "zcu102/linux-demo",
+    "zcu102/two-cell",
+    "zcu102/hostile",
+    "zcu102/bad-image-size",
 ];
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -368,10 +374,18 @@ fn cli_preview_hash(boot: &std::process::Command, board: &str, board_dtb: &Path,
     Ok(hash)
 }
 
-/// [`LINUX_MARKERS`], after [`OVERLAY_MARKER`] when the cell has user
-/// overlays (qemu/init.sh checks them before the PCI checks).
+/// [`LINUX_MARKERS`], after [`OVERLAY_MARKER`] when the cell has the demo
+/// overlay (qemu/init.sh checks it before the PCI checks; other overlays,
+/// such as the ZCU102's console clock, add no marker).
 fn linux_markers(sys: &cellboot_config::System) -> Vec<String> {
-    let overlays = sys.config.cells[0].boot.overlay_count > 0;
+    let boot = &sys.config.cells[0].boot;
+    let first = boot.overlay_first as usize;
+    let overlays = sys
+        .payloads
+        .iter()
+        .skip(first)
+        .take(boot.overlay_count as usize)
+        .any(|p| p.name == DEMO_OVERLAY);
     overlays
         .then_some(OVERLAY_MARKER)
         .into_iter()

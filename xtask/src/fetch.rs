@@ -28,6 +28,8 @@ const GENERIC_META: &str = "linux-image-arm64";
 const BUSYBOX: &str = "busybox-static";
 /// Where Debian's generic kernel package keeps the Pi 4 DTB, under /usr/lib/linux-image-<release>/.
 const RPI4_DTB: &str = "broadcom/bcm2711-rpi-4-b.dtb";
+/// The same package's Xilinx ZCU102 DTB (board `zcu102`).
+const ZCU102_DTB: &str = "xilinx/zynqmp-zcu102-rev1.0.dtb";
 
 pub fn fetch() -> Result<()> {
     provision_if_needed()?;
@@ -69,8 +71,9 @@ pub fn fetch() -> Result<()> {
     let cloud_vmlinuz = format!("boot/vmlinuz-{ck}");
     let generic_vmlinuz = format!("boot/vmlinuz-{gk}");
     let dtb_in_deb = format!("usr/lib/linux-image-{gk}/{RPI4_DTB}");
+    let zcu102_in_deb = format!("usr/lib/linux-image-{gk}/{ZCU102_DTB}");
     let cloud_dir = extract(&cloud, "cloud", &[&cloud_vmlinuz])?;
-    let generic_dir = extract(&generic, "generic", &[&generic_vmlinuz, &dtb_in_deb])?;
+    let generic_dir = extract(&generic, "generic", &[&generic_vmlinuz, &dtb_in_deb, &zcu102_in_deb])?;
     let bb_dir = extract(&busybox, "bb", &["bin/busybox"])?;
 
     kernel_image(&cloud_dir.join(&cloud_vmlinuz), &paths::cloud_image())?;
@@ -78,6 +81,8 @@ pub fn fetch() -> Result<()> {
     std::fs::create_dir_all(paths::fixtures())?;
     let rpi4_dtb = paths::fixtures().join("bcm2711-rpi-4-b.dtb");
     copy_if_changed(&generic_dir.join(&dtb_in_deb), &rpi4_dtb)?;
+    let zcu102_dtb = paths::fixtures().join("zynqmp-zcu102-rev1.0.dtb");
+    copy_if_changed(&generic_dir.join(&zcu102_in_deb), &zcu102_dtb)?;
     dump_qemu_dtbs()?;
 
     let rel = |p: &Path| paths::show(p);
@@ -108,6 +113,7 @@ pub fn fetch() -> Result<()> {
                 ("vmlinuz", &generic_dir.join(&generic_vmlinuz)),
                 ("image", &paths::generic_image()),
                 ("dtb", &rpi4_dtb),
+                ("zcu102_dtb", &zcu102_dtb),
             ],
         ),
         busybox: entry(&busybox, None, None, &[("busybox", &bb_dir.join("bin/busybox"))]),

@@ -22,6 +22,8 @@ pub struct ShimLink {
     /// Link address: hypervisor region base + text_offset (0x20_0000).
     pub base: u64,
     pub early_uart: u64,
+    /// Its driver (`cellboot_abi::uart_driver`).
+    pub early_uart_driver: u32,
     /// Whether PSCI firmware powers the board off (board `cpu_start = "psci"`);
     /// a refused config has no `cpu_start` to tell the shim.
     pub psci_firmware: bool,
@@ -31,7 +33,8 @@ impl ShimLink {
     /// Hands the link settings to the shim's build script.
     pub fn apply(&self, c: &mut std::process::Command) {
         c.env("SHIM_BASE", format!("{:#x}", self.base))
-            .env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart));
+            .env("SHIM_EARLY_UART", format!("{:#x}", self.early_uart))
+            .env("SHIM_EARLY_UART_DRIVER", self.early_uart_driver.to_string());
         c.env("SHIM_PSCI_FIRMWARE", if self.psci_firmware { "1" } else { "0" });
         let hardware = FOR_HARDWARE.load(std::sync::atomic::Ordering::Relaxed);
         c.env("SHIM_STAGE2_RAM", if hardware { "blocks" } else { "pages" });

@@ -61,8 +61,9 @@ pub fn expect(sys: &System) -> Result<Vec<String>> {
             b.gicr_base + 0x1_0000 + 0x180
         ));
     } else {
-        // GIC-400 frames: GICD, GICC (8 KiB), then GICH right after the GICC.
-        let gich = b.gicc_base + 0x2000;
+        // GIC-400 frames: GICH right after the GICC (the Pi's 8 KiB GICC,
+        // the ZynqMP's 64 KiB-aliased 128 KiB one).
+        let gich = b.gicc_base + b.gicc_size;
         shim.push(format!("denied read 4 bytes at IPA {gich:#x}"));
         shim.push(format!("denied write 4 bytes at IPA {gich:#x}"));
     }
@@ -214,6 +215,16 @@ mod tests {
             v.contains(&"[shim] cell attacker: denied write 4 bytes at IPA 0x60121000".to_string()),
             "peer 1's output"
         );
+    }
+
+    #[test]
+    fn zcu102_gich_follows_its_128k_cpu_interface() {
+        let v = markers("zcu102");
+        assert!(
+            v.contains(&"[shim] cell attacker: denied read 4 bytes at IPA 0xf9040000".to_string()),
+            "GICH after the ZynqMP's 128 KiB GICC"
+        );
+        assert!(!v.iter().any(|m| m.contains("spin-table") || m.contains("IPA 0xd8")));
     }
 
     #[test]

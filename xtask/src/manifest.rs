@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub struct Manifest {
     /// Debian's cloud kernel (QEMU virt).
     pub cloud: Entry,
-    /// Debian's generic kernel (Raspberry Pi 4) and its Pi 4 DTB.
+    /// Debian's generic kernel (Raspberry Pi 4, ZCU102) and its Pi 4 and ZCU102 DTBs.
     pub generic: Entry,
     pub busybox: Entry,
 }
@@ -33,7 +33,7 @@ pub struct Entry {
     /// `uname -r` of a kernel package (its modules live under /lib/modules/<this>).
     pub kernel_release: Option<String>,
     /// Files taken from the package or made from them, by role, relative to
-    /// the repository root (`vmlinuz`, `image`, `dtb`, `busybox`).
+    /// the repository root (`vmlinuz`, `image`, `dtb`, `zcu102_dtb`, `busybox`).
     pub files: BTreeMap<String, String>,
 }
 

@@ -18,6 +18,9 @@ pub struct QemuSettings {
     /// File name under build/fixtures passed as `-dtb` (boards QEMU builds no DTB for).
     pub boot_dtb: Option<String>,
     pub direct: Option<Direct>,
+    /// More QEMU options for every run of the board.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// QEMU booting the kernel itself (no shim), sized like the Linux cell.
@@ -52,6 +55,7 @@ impl QemuSettings {
             c.args(["-smp", &n.to_string()]);
         }
         c.args(["-m", memory, "-nographic", "-no-reboot"]);
+        c.args(&self.args);
         c
     }
 

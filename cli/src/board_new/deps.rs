@@ -5,7 +5,7 @@
 //! its ancestors' dependencies; one with registers ends the search.
 
 use super::spis::node_spis;
-use super::tree::{Dev, cells, opt_u32, path_of};
+use super::tree::{Dev, cells, enabled, opt_u32, path_of};
 use cellfdt::{Error, Fdt};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -26,6 +26,40 @@ pub struct Dep {
     pub regs: Vec<(u64, u64)>,
     pub spis: Vec<u32>,
     pub via: String,
+}
+
+/// What the console's probe waits for in vain: each provider that is
+/// disabled, or sits under a disabled node, in this DTB (QEMU disables the
+/// ZynqMP's platform firmware, which serves the UART's clocks, power domain
+/// and pins). Linux never binds such a console, so the cell needs the
+/// provider replaced (an overlay); which clock rate or pin state is the
+/// board's to say, so this is reported, not written.
+pub fn disabled_providers(fdt: &Fdt<'_>, uart: usize) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (prop, target) in refs(fdt, uart)? {
+        let mut at = target;
+        let off = loop {
+            if !enabled(fdt, at) {
+                break Some(at);
+            }
+            match fdt.parent_offset(at) {
+                Ok(0) | Err(Error::NotFound) => break None,
+                Ok(p) => at = p,
+                Err(e) => return Err(format!("{}: parent: {e:?}", path_of(fdt, at))),
+            }
+        };
+        if let Some(off) = off {
+            let why = format!(
+                "{prop} -> {}: {} is disabled in this DTB",
+                path_of(fdt, target),
+                path_of(fdt, off)
+            );
+            if !out.contains(&why) {
+                out.push(why);
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub fn console_deps(fdt: &Fdt<'_>, uart: usize, devices: &[Dev], gic: Option<usize>) -> Result<Vec<Dep>, String> {

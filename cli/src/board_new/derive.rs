@@ -40,8 +40,27 @@ fn gap(field: &'static str, need: impl Into<String>) -> Gap {
     }
 }
 
-/// The shim's console driver (hypervisor-shim/src/console.rs) is a PL011.
-const UART_COMPATIBLE: &str = "arm,pl011";
+/// The shim's console drivers (hypervisor-shim/src/console.rs, uart_cdns.rs).
+const UART_DRIVERS: [(&str, u32, &str); 3] = cellboot_abi::uart_driver::COMPATIBLES;
+
+/// Linux's console device for each of the shim's drivers (`console=`).
+fn linux_tty(driver: u32) -> &'static str {
+    if driver == cellboot_abi::uart_driver::CDNS {
+        "ttyPS0"
+    } else {
+        "ttyAMA0"
+    }
+}
+
+/// The shim's driver for a node, by its compatible list: (compatible,
+/// board.toml name, Linux console).
+fn uart_driver(fdt: &Fdt<'_>, n: usize) -> Option<(&'static str, &'static str, &'static str)> {
+    let compat = strings(fdt, n, "compatible");
+    UART_DRIVERS
+        .into_iter()
+        .find(|(c, _, _)| compat.contains(c))
+        .map(|(c, d, name)| (c, name, linux_tty(d)))
+}
 /// Stage 2 and the EL2 map work in 4 KiB pages.
 pub const PAGE: u64 = 0x1000;
 /// GICv3 redistributor: RD_base + SGI_base frames of 64 KiB each, when the
@@ -59,10 +78,16 @@ pub struct Uart {
     pub path: String,
     pub base: Fact<u64>,
     pub size: Fact<u64>,
+    /// board.toml `[uart] driver`, with the compatible it came from.
+    pub driver: Fact<&'static str>,
+    /// Its Linux console (`console=`).
+    pub tty: &'static str,
     /// INTIDs of its SPIs.
     pub spis: Vec<u32>,
     /// Devices it needs to probe (clocks, pins, ...).
     pub deps: Vec<super::deps::Dep>,
+    /// Providers it names that this DTB disables (`deps::disabled_providers`).
+    pub disabled: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -366,7 +391,7 @@ fn stdout_node(fdt: &Fdt<'_>) -> Option<(usize, String)> {
 }
 
 fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
-    let drivable = |n: usize| strings(fdt, n, "compatible").contains(&UART_COMPATIBLE) && enabled(fdt, n);
+    let drivable = |n: usize| uart_driver(fdt, n).is_some() && enabled(fdt, n);
     let mut tried = Vec::new();
     let mut pick = None;
     if let Some((n, from)) = stdout_node(fdt) {
@@ -399,7 +424,7 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
                     let why = if tried.is_empty() {
                         String::new()
                     } else {
-                        format!(" ({}; not a PL011)", tried.join("; "))
+                        format!(" ({}; no shim driver)", tried.join("; "))
                     };
                     pick = Some((n, format!("/aliases serial{idx}{why}")));
                     break;
@@ -420,7 +445,10 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         };
         f.gaps.push(gap(
             "uart",
-            format!("no console UART the shim drives ({seen}); the shim's console is a PL011 ({UART_COMPATIBLE}): unsupported, write [uart] by hand only for a PL011"),
+            format!(
+                "no console UART the shim drives ({seen}); the shim's console drivers take {:?}: unsupported, write [uart] by hand only for one of them",
+                UART_DRIVERS.map(|d| d.0)
+            ),
         ));
         return Ok(());
     };
@@ -441,18 +469,19 @@ fn uart(fdt: &Fdt<'_>, f: &mut Facts) -> Result<(), String> {
         None => Vec::new(),
     };
     let deps = super::deps::console_deps(fdt, node, &f.devices, f.gic.as_ref().map(|g| g.node))?;
+    let (compatible, driver, tty) = uart_driver(fdt, node).ok_or_else(|| format!("{path}: no driver"))?;
     f.uart = Some(Uart {
         path: path.clone(),
-        base: fact(
-            base,
-            format!("{path} reg[0], compatible \"{UART_COMPATIBLE}\", from {from}"),
-        ),
+        base: fact(base, format!("{path} reg[0], compatible \"{compatible}\", from {from}")),
+        driver: fact(driver, format!("{path} compatible \"{compatible}\"")),
+        tty,
         size: fact(
             page,
             format!("{path} reg[0] size {size:#x}, whole 4 KiB pages (stage 2 maps pages)"),
         ),
         spis,
         deps,
+        disabled: super::deps::disabled_providers(fdt, node)?,
     });
     Ok(())
 }

@@ -93,6 +93,15 @@ pub fn run(a: &BoardNewArgs) -> Outcome {
         std::fs::write(p, text).map_err(|e| Failure::io(p, "write", e))?;
         put(&format!("wrote {}\n", p.display()))?;
     }
+    if let Some(u) = facts.uart.as_ref().filter(|_| files.len() > 1) {
+        for w in &u.disabled {
+            eprintln!(
+                "warning: {}: console {}: {w}: Linux will not bind it (give the cell the provider in an overlay)",
+                demo_path.display(),
+                u.path
+            );
+        }
+    }
     if !gaps.is_empty() {
         for g in &gaps {
             eprintln!("error: {}: {}: {}", out.join(g.file).display(), g.field, g.need);

@@ -24,6 +24,7 @@ mod payload;
 pub mod psci;
 mod rules;
 pub mod staging;
+pub mod text;
 mod trap_frame;
 mod validate;
 

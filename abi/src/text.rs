@@ -1,0 +1,174 @@
+//! Messages rendered once, for two writers: the shim's console and host
+//! tooling's `core::fmt::Display` ([`display_via_render!`]), so both print
+//! the same text.
+//!
+//! The shim's 64 KiB cannot afford `core::fmt` (argument tables, padding
+//! engine, dynamic dispatch per argument) nor code per message piece: a
+//! message here is its format string and a small array of [`Arg`]s, read by
+//! one interpreter, [`write`]. Format syntax: `{}` (decimal, text), `{:x}`,
+//! `{:#x}`, `{:0Nx}` and `{:#0Nx}` (zero-padded to N including the `0x`),
+//! positional arguments only.
+
+use core::fmt;
+
+/// Where rendered bytes go (always whole UTF-8 pieces of a `&str`).
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+/// A type whose message is written once against a [`Sink`].
+pub trait Render {
+    fn render(&self, s: &mut dyn Sink);
+}
+
+/// One argument of a message.
+#[derive(Clone, Copy)]
+pub enum Arg<'a> {
+    U(u64),
+    S(&'a str),
+    R(&'a dyn Render),
+}
+
+/// What a message argument can be.
+pub trait ToArg {
+    fn arg(&self) -> Arg<'_>;
+}
+
+macro_rules! unsigned_args {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            #[inline(always)]
+            fn arg(&self) -> Arg<'_> {
+                Arg::U(u64::from(*self))
+            }
+        }
+    )*};
+}
+unsigned_args!(u8, u16, u32, u64);
+
+impl ToArg for usize {
+    #[inline(always)]
+    fn arg(&self) -> Arg<'_> {
+        Arg::U(*self as u64)
+    }
+}
+
+impl ToArg for str {
+    #[inline(always)]
+    fn arg(&self) -> Arg<'_> {
+        Arg::S(self)
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    #[inline(always)]
+    fn arg(&self) -> Arg<'_> {
+        (**self).arg()
+    }
+}
+
+/// `ToArg` for [`Render`] types.
+#[macro_export]
+macro_rules! render_arg {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::text::ToArg for $t {
+            #[inline(always)]
+            fn arg(&self) -> $crate::text::Arg<'_> {
+                $crate::text::Arg::R(self)
+            }
+        }
+    )+};
+}
+
+/// `[Arg]` from expressions, for [`write`].
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        [$($crate::text::ToArg::arg(&$a)),*]
+    };
+}
+
+/// Writes `fmt` with `{…}` replaced by `args` in order (module doc).
+#[inline(never)]
+pub fn write(s: &mut dyn Sink, fmt: &str, args: &[Arg]) {
+    let mut f = fmt.as_bytes();
+    let mut args = args.iter();
+    while let Some(open) = f.iter().position(|&b| b == b'{') {
+        let (text, rest) = f.split_at(open);
+        s.put(text);
+        let rest = rest.get(1..).unwrap_or(&[]);
+        let close = rest.iter().position(|&b| b == b'}').unwrap_or(rest.len());
+        let (spec, rest) = rest.split_at(close);
+        f = rest.get(1..).unwrap_or(&[]);
+        match args.next() {
+            Some(Arg::S(t)) => s.put(t.as_bytes()),
+            Some(Arg::R(r)) => r.render(s),
+            Some(Arg::U(v)) => number(s, *v, spec),
+            None => {}
+        }
+    }
+    s.put(f);
+}
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// `v` as `spec` says: decimal, or hex (`x`) with `#` for `0x` and a
+/// zero-padded width that includes the prefix, as `core::fmt` does.
+fn number(s: &mut dyn Sink, mut v: u64, spec: &[u8]) {
+    let hex = spec.last() == Some(&b'x');
+    let prefix = spec.get(1) == Some(&b'#');
+    // Width digits: at most two in the shim's and tools' messages.
+    let width = spec.iter().filter(|b| b.is_ascii_digit()).fold(0usize, |w, &d| {
+        w.saturating_mul(10).saturating_add(usize::from(d & 0x0f))
+    });
+    let mut buf = [b'0'; 20];
+    let mut start = buf.len();
+    while let Some(i) = start.checked_sub(1) {
+        let (digit, rest) = if hex { (v & 0xf, v >> 4) } else { (v % 10, v / 10) };
+        buf[i] = DIGITS[digit as usize];
+        start = i;
+        v = rest;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut pad = width.saturating_sub(buf.len().saturating_sub(start));
+    if prefix {
+        s.put(b"0x");
+        pad = pad.saturating_sub(2);
+    }
+    for _ in 0..pad {
+        s.put(b"0");
+    }
+    s.put(&buf[start..]);
+}
+
+/// A `core::fmt::Formatter` as a [`Sink`].
+pub struct FmtSink<'a, 'b> {
+    pub f: &'a mut fmt::Formatter<'b>,
+    pub result: fmt::Result,
+}
+
+impl Sink for FmtSink<'_, '_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.result.is_ok() {
+            // Whole pieces of `&str`s: valid UTF-8.
+            self.result = self.f.write_str(core::str::from_utf8(bytes).unwrap_or("\u{fffd}"));
+        }
+    }
+}
+
+/// `impl core::fmt::Display` (and [`ToArg`]) for [`Render`] types.
+#[macro_export]
+macro_rules! display_via_render {
+    ($($t:ty),+ $(,)?) => {$(
+        impl core::fmt::Display for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let mut s = $crate::text::FmtSink { f, result: Ok(()) };
+                $crate::text::Render::render(self, &mut s);
+                s.result
+            }
+        }
+        $crate::render_arg!($t);
+    )+};
+}

@@ -231,9 +231,9 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         plan.overlays,
     );
 
-    info!(
-        "cell {}: {} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
+    cell_info!(
         name(ci),
+        "{} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
         POOL.lock().tables_used(),
         c.loader_ipa,
         loader.len(),

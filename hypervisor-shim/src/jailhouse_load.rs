@@ -20,7 +20,7 @@ pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> 
         ))?;
         copy_in(c, ipa, data)
             .map_err(|_| SetupError("a jailhouse image does not fit in the cell's memory at its IPA", ipa))?;
-        info!("cell {}: image {:#x}+{:#x}", name(ci), ipa, data.len());
+        cell_info!(name(ci), "image {:#x}+{:#x}", ipa, data.len());
     }
     let cmdline = str_field(&c.boot.bootargs);
     if !cmdline.is_empty() {

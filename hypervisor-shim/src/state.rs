@@ -31,7 +31,7 @@ pub fn set_config(cfg: &'static SystemConfig) {
 pub fn cfg() -> &'static SystemConfig {
     match CONFIG.get() {
         Some(c) => c,
-        None => crate::off::fatal(format_args!("system config used before it was validated")),
+        None => fatal!("system config used before it was validated"),
     }
 }
 

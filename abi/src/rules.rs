@@ -7,6 +7,18 @@ use crate::COMM_REGION_SIZE;
 use crate::config::*;
 use crate::validate::{NO_INDEX, Problem};
 
+/// A rule's explanation, for its problem's message. The shim's build
+/// (feature `terse`) names the field and value only, with [`TERSE_RULE`]:
+/// `cellboot check` on the host explains, and the texts stay out of the
+/// shim's 64 KiB.
+#[inline(always)]
+fn explain(rule: &'static str) -> &'static str {
+    if cfg!(feature = "terse") { TERSE_RULE } else { rule }
+}
+
+/// What the shim's build says in place of a rule's explanation.
+pub const TERSE_RULE: &str = "invalid (`cellboot check` explains)";
+
 /// Guest-physical addresses the shim's stage 2 maps: 4 KiB granule, walk
 /// from level 1 (VTCR_EL2.T0SZ = 64 - 39).
 pub const IPA_BITS: u32 = 39;
@@ -47,7 +59,13 @@ pub(crate) fn check(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
 }
 
 fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
-    let mut rule = |field, value, rule| bad(Problem::BoardRule { field, value, rule });
+    let mut rule = |field, value, rule| {
+        bad(Problem::BoardRule {
+            field,
+            value,
+            rule: explain(rule),
+        })
+    };
     if end_of(b.ram_base, b.ram_size).is_none() {
         rule("ram_size", b.ram_size, "RAM base + size overflows 64 bits");
     }
@@ -130,7 +148,7 @@ fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {
             bad(Problem::BoardRule {
                 field: "mpidr",
                 value: m,
-                rule: "only the affinity fields Aff3..Aff0 (mask 0xff_00ff_ffff) may be set",
+                rule: explain("only the affinity fields Aff3..Aff0 (mask 0xff_00ff_ffff) may be set"),
             });
         }
         if let Some(first) = mpidrs[..cpu].iter().position(|&o| o == m) {
@@ -150,7 +168,7 @@ fn cell(ci: u32, c: &CellConfig, b: &Board, cells: &[CellConfig], bad: &mut dyn 
             field,
             index,
             value,
-            rule,
+            rule: explain(rule),
         })
     };
     const BEYOND: &str = "beyond the shim's 39-bit stage-2 address space";
@@ -239,7 +257,7 @@ fn links(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
                 link: li,
                 field,
                 value,
-                rule,
+                rule: explain(rule),
             })
         };
         if !l.shmem_phys.is_multiple_of(PAGE) {

@@ -349,7 +349,7 @@ pub fn stop(ci: usize, new_state: u32) {
 
 /// Ends cell `ci`'s run in `new_state`, its lock held in `rt`: the comm
 /// region says so, its stage 2 is emptied, one running cell fewer.
-pub fn end(ci: usize, mut rt: spin::MutexGuard<'_, state::CellRt>, new_state: u32) {
+pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_state: u32) {
     rt.set_state(new_state);
     guest_mem::comm_set_cell_state(ci, new_state);
     {

@@ -57,7 +57,7 @@ const EARLY_UART_DRIVER: u32 = (env!("SHIM_EARLY_UART_DRIVER").as_bytes()[0] - b
 
 static UART_BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
 static UART_DRIVER: AtomicU32 = AtomicU32::new(EARLY_UART_DRIVER);
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static LOCK: crate::lock::Mutex<()> = crate::lock::Mutex::new(());
 
 /// Switches to the board's UART from the validated system config.
 pub fn set_uart(base: u64, driver: u32) {
@@ -122,7 +122,7 @@ impl Sink for Console {
 }
 
 #[inline(never)]
-fn lock() -> Option<spin::MutexGuard<'static, ()>> {
+fn lock() -> Option<crate::lock::MutexGuard<'static, ()>> {
     crate::arch::data_cache_on().then(|| LOCK.lock())
 }
 

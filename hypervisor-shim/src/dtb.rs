@@ -15,7 +15,7 @@ const HEADER_LEN: u64 = FDT_HEADER_LEN as u64;
 
 #[repr(C, align(4096))]
 struct DtbBuf([u8; DTB_MAX]);
-static DTB: spin::Mutex<DtbBuf> = spin::Mutex::new(DtbBuf([0; DTB_MAX]));
+static DTB: crate::lock::Mutex<DtbBuf> = crate::lock::Mutex::new(DtbBuf([0; DTB_MAX]));
 static DTB_LEN: spin::Once<usize> = spin::Once::new();
 
 pub enum DtbError {

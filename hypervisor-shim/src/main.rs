@@ -13,8 +13,11 @@ fn main() {}
 // Layers, bottom up (docs/shim.md draws the graph; tests/module_graph.rs
 // keeps it free of cycles). Modules marked "host" are pure logic, also
 // built for host unit tests.
+// host: the spin lock every other module takes.
 #[cfg(target_os = "none")]
 mod arch;
+#[cfg(any(target_os = "none", test))]
+mod lock;
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;

@@ -174,11 +174,11 @@ impl CellRt {
 
 // Made on first use so the array is BSS, not 2 KiB of the shim's 64 KiB
 // image: an empty CellRt is not all-zero bytes (its `None` bus).
-static CELLS: [spin::Once<spin::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
+static CELLS: [spin::Once<crate::lock::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
 
 /// Cell `ci`'s runtime state (lock order: see the module head).
-pub fn cell_rt(ci: usize) -> &'static spin::Mutex<CellRt> {
-    CELLS[ci].call_once(|| spin::Mutex::new(CellRt::EMPTY))
+pub fn cell_rt(ci: usize) -> &'static crate::lock::Mutex<CellRt> {
+    CELLS[ci].call_once(|| crate::lock::Mutex::new(CellRt::EMPTY))
 }
 
 /// Each cell's config-space pages, mapped read-only at its virtual ECAM

@@ -38,3 +38,34 @@ unsafe impl lock_api::RawMutex for RawSpin {
 
 pub type Mutex<T> = lock_api::Mutex<RawSpin, T>;
 pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawSpin, T>;
+
+#[cfg(test)]
+mod tests {
+    use super::Mutex;
+
+    #[test]
+    fn holders_exclude_each_other() {
+        static COUNT: Mutex<u64> = Mutex::new(0);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..20_000 {
+                        let mut c = COUNT.lock();
+                        // A read and a write apart: lost updates show without the lock.
+                        let v = *c;
+                        std::hint::black_box(&v);
+                        *c = v + 1;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*COUNT.lock(), 80_000);
+        assert!(COUNT.try_lock().is_some());
+        let held = COUNT.lock();
+        assert!(COUNT.try_lock().is_none());
+        drop(held);
+    }
+}

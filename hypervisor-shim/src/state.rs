@@ -83,16 +83,20 @@ pub struct CellRt {
 }
 
 impl CellRt {
-    const EMPTY: CellRt = CellRt {
-        state: cell_state::SHUT_DOWN,
-        vttbr: 0,
-        root: 0,
-        stash: 0,
-        line: [0; 160],
-        line_len: 0,
-        vpci: None,
-        gicd_denials: 0,
-    };
+    /// Built field by field at run time, not a `const`: a constant would be
+    /// a 2.8 KiB template in the image, copied in (see [`cell_rt`]).
+    fn empty(state: u32) -> CellRt {
+        CellRt {
+            state,
+            vttbr: 0,
+            root: 0,
+            stash: 0,
+            line: [0; 160],
+            line_len: 0,
+            vpci: None,
+            gicd_denials: 0,
+        }
+    }
 
     /// `cellboot_abi::cell_state` of the cell.
     pub fn state(&self) -> u32 {
@@ -178,7 +182,7 @@ static CELLS: [spin::Once<crate::lock::Mutex<CellRt>>; MAX_CELLS] = [const { spi
 
 /// Cell `ci`'s runtime state (lock order: see the module head).
 pub fn cell_rt(ci: usize) -> &'static crate::lock::Mutex<CellRt> {
-    CELLS[ci].call_once(|| crate::lock::Mutex::new(CellRt::EMPTY))
+    CELLS[ci].call_once(|| crate::lock::Mutex::new(CellRt::empty(cell_state::SHUT_DOWN)))
 }
 
 /// Each cell's config-space pages, mapped read-only at its virtual ECAM

@@ -11,7 +11,7 @@
 
 use core::fmt;
 
-/// Where rendered bytes go (always whole UTF-8 pieces of a `&str`).
+/// Where rendered bytes go: pieces of `&str`s, and [`Arg::B`] bytes.
 pub trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
@@ -26,6 +26,8 @@ pub trait Render {
 pub enum Arg<'a> {
     U(u64),
     S(&'a str),
+    /// Bytes from a name field, printed as they are.
+    B(&'a [u8]),
     R(&'a dyn Render),
 }
 
@@ -57,6 +59,13 @@ impl ToArg for str {
     #[inline(always)]
     fn arg(&self) -> Arg<'_> {
         Arg::S(self)
+    }
+}
+
+impl ToArg for [u8] {
+    #[inline(always)]
+    fn arg(&self) -> Arg<'_> {
+        Arg::B(self)
     }
 }
 
@@ -102,6 +111,7 @@ pub fn write(s: &mut dyn Sink, fmt: &str, args: &[Arg]) {
         f = rest.get(1..).unwrap_or(&[]);
         match args.next() {
             Some(Arg::S(t)) => s.put(t.as_bytes()),
+            Some(Arg::B(b)) => s.put(b),
             Some(Arg::R(r)) => r.render(s),
             Some(Arg::U(v)) => number(s, *v, spec),
             None => {}
@@ -152,8 +162,8 @@ pub struct FmtSink<'a, 'b> {
 impl Sink for FmtSink<'_, '_> {
     fn put(&mut self, bytes: &[u8]) {
         if self.result.is_ok() {
-            // Whole pieces of `&str`s: valid UTF-8.
-            self.result = self.f.write_str(core::str::from_utf8(bytes).unwrap_or("\u{fffd}"));
+            let text = core::str::from_utf8(bytes).unwrap_or("\u{fffd}");
+            self.result = self.f.write_str(text);
         }
     }
 }

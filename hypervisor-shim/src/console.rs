@@ -137,10 +137,10 @@ pub fn shim_line(fmt: &str, args: &[Arg]) {
 
 /// `[shim] cell <name>: <message>` on its own line (`cell_info!`).
 #[inline(never)]
-pub fn shim_cell_line(cell: &str, fmt: &str, args: &[Arg]) {
+pub fn shim_cell_line(cell: &[u8], fmt: &str, args: &[Arg]) {
     let _g = lock();
     Uart.puts(b"[shim] cell ");
-    Uart.puts(cell.as_bytes());
+    Uart.puts(cell);
     Uart.puts(b": ");
     text::write(&mut Console, fmt, args);
     Uart.puts(b"\n");
@@ -154,10 +154,10 @@ pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
 }
 
 /// `[<cell>] <text>` for each line of a cell's output.
-pub fn cell_line(cell: &str, text: &[u8]) {
+pub fn cell_line(cell: &[u8], text: &[u8]) {
     with(|u| {
         u.puts(b"[");
-        u.puts(cell.as_bytes());
+        u.puts(cell);
         u.puts(b"] ");
         u.put_sanitized(text);
         u.puts(b"\n");
@@ -208,7 +208,7 @@ macro_rules! info {
     };
 }
 
-/// `[shim] cell <name>: <message>`, the name a `&str` (`info!` syntax after it).
+/// `[shim] cell <name>: <message>`, the name as bytes (`info!` syntax after it).
 #[macro_export]
 macro_rules! cell_info {
     ($cell:expr, $fmt:literal $(, $a:expr)* $(,)?) => {

@@ -90,7 +90,7 @@ fn write(ci: usize, ipa: u64, len: u64) -> i64 {
         let stop = (start..end).find(|&i| range.byte(i) == b'\n').unwrap_or(end);
         console::with(|u| {
             u.puts(b"[");
-            u.puts(name(ci).as_bytes());
+            u.puts(name(ci));
             u.puts(b"] ");
             for i in start..stop {
                 u.put_sanitized(&[range.byte(i)]);
@@ -109,7 +109,7 @@ fn failed(ci: usize) {
     let msg = guest_mem::comm_loader_error(ci);
     console::with(|u| {
         u.puts(b"[shim] cell ");
-        u.puts(name(ci).as_bytes());
+        u.puts(name(ci));
         u.puts(b": loader failed: ");
         for b in (0..msg.len()).map(|k| msg.byte(k)).take_while(|&b| b != 0) {
             u.put_sanitized(&[b]);

@@ -100,7 +100,7 @@ mod boot {
     use crate::percpu::Power;
     use crate::{arch, cell, console, dtb, el2_map, gic, off, spin_table, state};
     use cellboot_abi::zerocopy::FromBytes;
-    use cellboot_abi::{SystemConfig, payload_kind, str_field, validate, validate_header};
+    use cellboot_abi::{SystemConfig, bytes_field, payload_kind, validate, validate_header};
 
     /// Prints the reason (`info!` syntax) and powers the machine off (QEMU exits).
     macro_rules! refuse {
@@ -209,7 +209,7 @@ mod boot {
         }
         info!(
             "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM {}",
-            str_field(&b.name),
+            bytes_field(&b.name),
             b.num_cpus,
             gic.version(),
             cfg.num_cells,

@@ -7,7 +7,7 @@
 
 use cellboot_abi::text;
 use cellboot_abi::zerocopy::FromBytes;
-use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, str_field};
+use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, bytes_field};
 
 /// Why a cell could not be built or staged: what, and the address or
 /// value it concerns.
@@ -60,7 +60,7 @@ impl text::Render for PayloadError {
             } => text::write(
                 s,
                 "payload {} \"{}\" at +{:#x} size {:#x} is unaligned or beyond the image (table covers {:#x})",
-                &cellboot_abi::args!(index, str_field(&name), offset, size, span),
+                &cellboot_abi::args!(index, bytes_field(&name), offset, size, span),
             ),
         }
     }

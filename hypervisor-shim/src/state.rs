@@ -17,7 +17,7 @@
 use crate::arch::MAX_CPUS;
 use crate::payload::Payloads;
 use crate::percpu::PerCpu;
-use cellboot_abi::{CellConfig, MAX_CELLS, SystemConfig, cell_state, str_field};
+use cellboot_abi::{CellConfig, MAX_CELLS, SystemConfig, bytes_field, cell_state};
 use cellboot_vdev::pci::{EcamImage, VirtualPciBus};
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -35,8 +35,8 @@ pub fn cfg() -> &'static SystemConfig {
     }
 }
 
-pub fn name(ci: usize) -> &'static str {
-    cfg().cells().get(ci).map_or("?", |c| str_field(&c.name))
+pub fn name(ci: usize) -> &'static [u8] {
+    cfg().cells().get(ci).map_or(b"?", |c| bytes_field(&c.name))
 }
 
 /// Physical CPU index of an MPIDR affinity value.

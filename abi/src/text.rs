@@ -97,6 +97,43 @@ macro_rules! args {
     };
 }
 
+/// Whether `fmt` is a format string [`write`] reads as meant with `args`
+/// arguments: only `{}`, `{:x}`, `{:#x}`, `{:0Nx}`, `{:#0Nx}`, no names
+/// (`{name}` would print nothing), no `{{`/`}}`, one argument per `{…}`.
+/// For compile-time checks in logging macros (`const` evaluation).
+pub const fn valid(fmt: &str, args: usize) -> bool {
+    let b = fmt.as_bytes();
+    let mut i = 0usize;
+    let mut n = 0usize;
+    while i < b.len() {
+        if b[i] == b'}' {
+            return false;
+        }
+        if b[i] == b'{' {
+            i = i.saturating_add(1);
+            if i < b.len() && b[i] == b':' {
+                i = i.saturating_add(1);
+                if i < b.len() && b[i] == b'#' {
+                    i = i.saturating_add(1);
+                }
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i = i.saturating_add(1);
+                }
+                if i >= b.len() || b[i] != b'x' {
+                    return false;
+                }
+                i = i.saturating_add(1);
+            }
+            if i >= b.len() || b[i] != b'}' {
+                return false;
+            }
+            n = n.saturating_add(1);
+        }
+        i = i.saturating_add(1);
+    }
+    n == args
+}
+
 /// Writes `fmt` with `{…}` replaced by `args` in order (module doc).
 #[inline(never)]
 pub fn write(s: &mut dyn Sink, fmt: &str, args: &[Arg]) {

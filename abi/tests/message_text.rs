@@ -117,3 +117,17 @@ fn the_interpreter_keeps_text_and_fills_arguments_in_order() {
         "18446744073709551615 0xffffffffffffffff"
     );
 }
+
+#[test]
+fn format_strings_are_checked_for_what_write_reads() {
+    use cellboot_abi::text::valid;
+    assert!(valid("a {} b {:x} c {:#x} d {:02x} e {:#010x}", 5));
+    assert!(valid("no arguments", 0));
+    assert!(!valid("a {}", 0), "an argument missing");
+    assert!(!valid("a", 1), "an argument too many");
+    assert!(!valid("cell {name}", 0), "a captured name would print nothing");
+    assert!(!valid("{:?}", 1));
+    assert!(!valid("{:5}", 1));
+    assert!(!valid("{{}}", 0));
+    assert!(!valid("a {", 1));
+}

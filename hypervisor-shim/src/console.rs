@@ -204,7 +204,13 @@ pub fn emergency_fmt(args: core::fmt::Arguments) {
 #[macro_export]
 macro_rules! info {
     ($fmt:literal $(, $a:expr)* $(,)?) => {
-        $crate::console::shim_line($fmt, &cellboot_abi::args!($($a),*))
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::console::shim_line($fmt, &cellboot_abi::args!($($a),*))
+        }
     };
 }
 
@@ -212,7 +218,13 @@ macro_rules! info {
 #[macro_export]
 macro_rules! cell_info {
     ($cell:expr, $fmt:literal $(, $a:expr)* $(,)?) => {
-        $crate::console::shim_cell_line($cell, $fmt, &cellboot_abi::args!($($a),*))
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::console::shim_cell_line($cell, $fmt, &cellboot_abi::args!($($a),*))
+        }
     };
 }
 

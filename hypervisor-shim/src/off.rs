@@ -52,6 +52,12 @@ pub fn fatal(fmt: &str, args: &[cellboot_abi::text::Arg]) -> ! {
 #[macro_export]
 macro_rules! fatal {
     ($fmt:literal $(, $a:expr)* $(,)?) => {
-        $crate::off::fatal($fmt, &cellboot_abi::args!($($a),*))
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::off::fatal($fmt, &cellboot_abi::args!($($a),*))
+        }
     };
 }

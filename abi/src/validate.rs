@@ -182,6 +182,24 @@ pub enum Problem {
     },
 }
 
+/// The end of a problem's message that explains it. The shim's build
+/// (feature `terse`) says `cellboot check` explains instead, as for the
+/// rules (`crate::rules`): the texts stay out of the shim's 64 KiB.
+#[inline(always)]
+fn explain(tail: &'static str) -> &'static str {
+    if cfg!(feature = "terse") {
+        ": invalid (`cellboot check` explains)"
+    } else {
+        tail
+    }
+}
+
+/// Advice at the end of a problem's message: none in the shim's build.
+#[inline(always)]
+fn hint(advice: &'static str) -> &'static str {
+    if cfg!(feature = "terse") { "" } else { advice }
+}
+
 /// [`Problem::CellField`] of a field that is not a list.
 pub const NO_INDEX: u32 = u32::MAX;
 
@@ -289,8 +307,8 @@ impl Render for Problem {
             ),
             LoaderOutsideRam { cell, ipa } => text::write(
                 s,
-                "cells[{}].loader_ipa {:#x} is not inside one of the cell's RAM regions",
-                &crate::args!(cell, ipa),
+                "cells[{}].loader_ipa {:#x}{}",
+                &crate::args!(cell, ipa, explain(" is not inside one of the cell's RAM regions")),
             ),
             LinkPeer { link, peer } => {
                 text::write(s, "links[{}]: peer cell {} does not exist", &crate::args!(link, peer))
@@ -308,8 +326,8 @@ impl Render for Problem {
             }
             VpciIrqOwnedTwice { irq, first, second } => text::write(
                 s,
-                "IRQ {} (a vPCI INTx line of cells[{}]) is also owned by cells[{}]: give each cell its own vpci.irq_base",
-                &crate::args!(irq, second, first),
+                "IRQ {} (a vPCI INTx line of cells[{}]) is also owned by cells[{}]{}",
+                &crate::args!(irq, second, first, hint(": give each cell its own vpci.irq_base")),
             ),
             JailhouseBoot {
                 cell,
@@ -326,13 +344,22 @@ impl Render for Problem {
                 value,
             } => text::write(
                 s,
-                "cells[{}].boot.reset_address {:#x} is not a 4-byte aligned address in one of the cell's executable RAM regions",
-                &crate::args!(cell, value),
+                "cells[{}].boot.reset_address {:#x}{}",
+                &crate::args!(
+                    cell,
+                    value,
+                    explain(" is not a 4-byte aligned address in one of the cell's executable RAM regions")
+                ),
             ),
             JailhouseBoot { cell, field, value } => text::write(
                 s,
-                "cells[{}].boot.{} {:#x} is not inside one of the cell's RAM or shared regions",
-                &crate::args!(cell, field, value),
+                "cells[{}].boot.{} {:#x}{}",
+                &crate::args!(
+                    cell,
+                    field,
+                    value,
+                    explain(" is not inside one of the cell's RAM or shared regions")
+                ),
             ),
             ReleaseAddr { cpu, addr, start, end } => text::write(
                 s,

@@ -137,24 +137,29 @@ pub const fn valid(fmt: &str, args: usize) -> bool {
 /// Writes `fmt` with `{…}` replaced by `args` in order (module doc).
 #[inline(never)]
 pub fn write(s: &mut dyn Sink, fmt: &str, args: &[Arg]) {
-    let mut f = fmt.as_bytes();
+    let f = fmt.as_bytes();
     let mut args = args.iter();
-    while let Some(open) = f.iter().position(|&b| b == b'{') {
-        let (text, rest) = f.split_at(open);
-        s.put(text);
-        let rest = rest.get(1..).unwrap_or(&[]);
-        let close = rest.iter().position(|&b| b == b'}').unwrap_or(rest.len());
-        let (spec, rest) = rest.split_at(close);
-        f = rest.get(1..).unwrap_or(&[]);
-        match args.next() {
-            Some(Arg::S(t)) => s.put(t.as_bytes()),
-            Some(Arg::B(b)) => s.put(b),
-            Some(Arg::R(r)) => r.render(s),
-            Some(Arg::U(v)) => number(s, *v, spec),
-            None => {}
+    // `text`: where the literal text not yet written starts.
+    let (mut text, mut i) = (0usize, 0usize);
+    while let Some(&b) = f.get(i) {
+        if b == b'{' {
+            s.put(f.get(text..i).unwrap_or(&[]));
+            let spec = i.saturating_add(1);
+            while f.get(i).is_some_and(|&b| b != b'}') {
+                i = i.saturating_add(1);
+            }
+            text = i.saturating_add(1);
+            match args.next() {
+                Some(Arg::S(t)) => s.put(t.as_bytes()),
+                Some(Arg::B(b)) => s.put(b),
+                Some(Arg::R(r)) => r.render(s),
+                Some(Arg::U(v)) => number(s, *v, f.get(spec..i).unwrap_or(&[])),
+                None => {}
+            }
         }
+        i = i.saturating_add(1);
     }
-    s.put(f);
+    s.put(f.get(text..).unwrap_or(&[]));
 }
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -24,6 +24,7 @@ mod payload;
 pub mod psci;
 mod rules;
 pub mod staging;
+pub mod text;
 mod trap_frame;
 mod validate;
 
@@ -40,8 +41,14 @@ pub use zerocopy;
 
 /// Fixed-size, NUL-padded string field helpers.
 pub fn str_field<const N: usize>(field: &[u8; N]) -> &str {
+    core::str::from_utf8(bytes_field(field)).unwrap_or("<non-utf8>")
+}
+
+/// The bytes of a NUL-terminated fixed-size field, up to its NUL. The shim
+/// prints names as bytes: UTF-8 validation would cost it 0.8 KiB.
+pub fn bytes_field<const N: usize>(field: &[u8; N]) -> &[u8] {
     let len = field.iter().position(|&b| b == 0).unwrap_or(N);
-    core::str::from_utf8(&field[..len]).unwrap_or("<non-utf8>")
+    &field[..len]
 }
 
 /// Fills a fixed-size field; returns false (field untouched) when `s` does not

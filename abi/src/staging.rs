@@ -17,6 +17,7 @@
 
 use crate::comm::Staged;
 use crate::config::{CellConfig, mem};
+use crate::text;
 
 /// Largest board DTB (used part) the shim keeps.
 pub const BOARD_DTB_MAX: usize = 128 * 1024;
@@ -172,27 +173,31 @@ impl StagingError {
     }
 }
 
-impl core::fmt::Display for StagingError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl text::Render for StagingError {
+    fn render(&self, s: &mut dyn text::Sink) {
         match *self {
-            StagingError::NoRam => f.write_str(self.message()),
-            StagingError::TooManyOverlays(n) => write!(
-                f,
-                "boot.overlay_count = {n}: at most {MAX_OVERLAYS} overlays per cell (CellbootInfo.overlays has {MAX_OVERLAYS} slots)"
+            StagingError::NoRam => s.put(self.message().as_bytes()),
+            StagingError::TooManyOverlays(n) => text::write(
+                s,
+                "boot.overlay_count = {}: at most {} overlays per cell (CellbootInfo.overlays has {} slots)",
+                &crate::args!(n, MAX_OVERLAYS, MAX_OVERLAYS),
             ),
             StagingError::DoesNotFit { what, size, floor } => {
-                write!(f, "{}", what.name())?;
+                text::write(s, "{}", &crate::args!(what.name()));
                 if let Item::Overlay(k) = what {
-                    write!(f, " {k}")?;
+                    text::write(s, " {}", &crate::args!(k));
                 }
-                write!(
-                    f,
-                    " ({size:#x} bytes) does not fit above {floor:#x} (loader end / RAM base) in the first RAM region"
+                text::write(
+                    s,
+                    " ({:#x} bytes) does not fit above {:#x} (loader end / RAM base) in the first RAM region",
+                    &crate::args!(size, floor),
                 )
             }
         }
     }
 }
+
+crate::display_via_render!(StagingError);
 
 /// Number of user overlays the cell stages (`boot.overlay_count`, checked).
 pub fn overlay_count(cell: &CellConfig) -> Result<usize, StagingError> {
@@ -314,17 +319,27 @@ pub enum DtbTrimError {
     },
 }
 
-impl core::fmt::Display for DtbTrimError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl text::Render for DtbTrimError {
+    fn render(&self, s: &mut dyn text::Sink) {
         match *self {
-            DtbTrimError::Short { len, need } => write!(f, "{len} bytes, the DTB header needs {need}"),
-            DtbTrimError::BadMagic(m) => write!(f, "magic {m:#010x}, expected 0xd00dfeed"),
-            DtbTrimError::BadVersion(v) => write!(f, "DTB version {v} is not supported (need 16 or 17)"),
-            DtbTrimError::BadLayout(what) => write!(f, "DTB header is inconsistent: {what}"),
-            DtbTrimError::TooLarge { used, max } => write!(f, "DTB uses {used} bytes, the shim keeps at most {max}"),
+            DtbTrimError::Short { len, need } => {
+                text::write(s, "{} bytes, the DTB header needs {}", &crate::args!(len, need))
+            }
+            DtbTrimError::BadMagic(m) => text::write(s, "magic {:#010x}, expected 0xd00dfeed", &crate::args!(m)),
+            DtbTrimError::BadVersion(v) => {
+                text::write(s, "DTB version {} is not supported (need 16 or 17)", &crate::args!(v))
+            }
+            DtbTrimError::BadLayout(what) => text::write(s, "DTB header is inconsistent: {}", &crate::args!(what)),
+            DtbTrimError::TooLarge { used, max } => text::write(
+                s,
+                "DTB uses {} bytes, the shim keeps at most {}",
+                &crate::args!(used, max),
+            ),
         }
     }
 }
+
+crate::display_via_render!(DtbTrimError);
 
 /// The big-endian word at byte `o` of `b`, 0 past its end (callers read
 /// header words below [`FDT_HEADER_LEN`], checked first).

@@ -3,7 +3,7 @@
 //! Every problem is reported, not only the first.
 
 use crate::config::*;
-use core::fmt;
+use crate::text::{self, Render, Sink};
 
 /// Where in the config a problem sits; host tooling maps this to TOML fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,133 +182,198 @@ pub enum Problem {
     },
 }
 
+/// The end of a problem's message that explains it. The shim's build
+/// (feature `terse`) says `cellboot check` explains instead, as for the
+/// rules (`crate::rules`): the texts stay out of the shim's 64 KiB.
+#[inline(always)]
+fn explain(tail: &'static str) -> &'static str {
+    if cfg!(feature = "terse") {
+        ": invalid (`cellboot check` explains)"
+    } else {
+        tail
+    }
+}
+
+/// Advice at the end of a problem's message: none in the shim's build.
+#[inline(always)]
+fn hint(advice: &'static str) -> &'static str {
+    if cfg!(feature = "terse") { "" } else { advice }
+}
+
 /// [`Problem::CellField`] of a field that is not a list.
 pub const NO_INDEX: u32 = u32::MAX;
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Render for Problem {
+    fn render(&self, s: &mut dyn Sink) {
         use Problem::*;
         match *self {
-            BadMagic => write!(f, "bad magic (not a cellboot system config)"),
-            BadRevision { found } => {
-                write!(f, "revision {found}, this build understands {SYSCONFIG_REVISION}")
+            BadMagic => text::write(s, "bad magic (not a cellboot system config)", &crate::args!()),
+            BadRevision { found } => text::write(
+                s,
+                "revision {}, this build understands {}",
+                &crate::args!(found, SYSCONFIG_REVISION),
+            ),
+            BadLength { found, expected } => text::write(s, "length {}, expected {}", &crate::args!(found, expected)),
+            BadChecksum { found, computed } => text::write(
+                s,
+                "checksum {:#010x}, computed {:#010x}",
+                &crate::args!(found, computed),
+            ),
+            TooMany { what, count, max } => text::write(s, "{} {}, at most {}", &crate::args!(count, what, max)),
+            BadGicVersion { found } => text::write(s, "board.gic_version {}, must be 2 or 3", &crate::args!(found)),
+            BoardField { field, value } => text::write(s, "board.{} = {:#x} is invalid", &crate::args!(field, value)),
+            HypervisorOutsideRam { base, size } => text::write(
+                s,
+                "hypervisor region {:#x}+{:#x} is not inside board RAM",
+                &crate::args!(base, size),
+            ),
+            NoCpus { cell } => text::write(s, "cells[{}].cpus is empty", &crate::args!(cell)),
+            CpuOutOfRange { cell, cpu } => text::write(
+                s,
+                "cells[{}].cpus: CPU {} does not exist on the board",
+                &crate::args!(cell, cpu),
+            ),
+            CpuOwnedTwice { cpu, first, second } => text::write(
+                s,
+                "CPU {} is owned by cells[{}] and cells[{}]",
+                &crate::args!(cpu, first, second),
+            ),
+            RegionEmpty { cell, region } => {
+                text::write(s, "cells[{}].memory[{}] has size 0", &crate::args!(cell, region))
             }
-            BadLength { found, expected } => write!(f, "length {found}, expected {expected}"),
-            BadChecksum { found, computed } => {
-                write!(f, "checksum {found:#010x}, computed {computed:#010x}")
-            }
-            TooMany { what, count, max } => write!(f, "{count} {what}, at most {max}"),
-            BadGicVersion { found } => write!(f, "board.gic_version {found}, must be 2 or 3"),
-            BoardField { field, value } => write!(f, "board.{field} = {value:#x} is invalid"),
-            HypervisorOutsideRam { base, size } => {
-                write!(f, "hypervisor region {base:#x}+{size:#x} is not inside board RAM")
-            }
-            NoCpus { cell } => write!(f, "cells[{cell}].cpus is empty"),
-            CpuOutOfRange { cell, cpu } => {
-                write!(f, "cells[{cell}].cpus: CPU {cpu} does not exist on the board")
-            }
-            CpuOwnedTwice { cpu, first, second } => {
-                write!(f, "CPU {cpu} is owned by cells[{first}] and cells[{second}]")
-            }
-            RegionEmpty { cell, region } => write!(f, "cells[{cell}].memory[{region}] has size 0"),
-            RegionUnaligned { cell, region, value } => {
-                write!(f, "cells[{cell}].memory[{region}]: {value:#x} is not 4 KiB aligned")
-            }
+            RegionUnaligned { cell, region, value } => text::write(
+                s,
+                "cells[{}].memory[{}]: {:#x} is not 4 KiB aligned",
+                &crate::args!(cell, region, value),
+            ),
             RegionOutsideRam {
                 cell,
                 region,
                 phys,
                 size,
-            } => write!(
-                f,
-                "cells[{cell}].memory[{region}]: RAM {phys:#x}+{size:#x} is outside board RAM"
+            } => text::write(
+                s,
+                "cells[{}].memory[{}]: RAM {:#x}+{:#x} is outside board RAM",
+                &crate::args!(cell, region, phys, size),
             ),
-            RegionOverlapsHypervisor { cell, region, phys } => write!(
-                f,
-                "cells[{cell}].memory[{region}] at {phys:#x} overlaps the hypervisor's memory"
+            RegionOverlapsHypervisor { cell, region, phys } => text::write(
+                s,
+                "cells[{}].memory[{}] at {:#x} overlaps the hypervisor's memory",
+                &crate::args!(cell, region, phys),
             ),
             RegionOverlapsCell {
                 cell,
                 region,
                 other_cell,
                 other_region,
-            } => write!(
-                f,
-                "cells[{cell}].memory[{region}] overlaps cells[{other_cell}].memory[{other_region}]"
+            } => text::write(
+                s,
+                "cells[{}].memory[{}] overlaps cells[{}].memory[{}]",
+                &crate::args!(cell, region, other_cell, other_region),
             ),
             IpaOverlap {
                 cell,
                 region,
                 other_region,
-            } => write!(
-                f,
-                "cells[{cell}].memory[{region}] and memory[{other_region}] overlap in guest-physical space"
+            } => text::write(
+                s,
+                "cells[{}].memory[{}] and memory[{}] overlap in guest-physical space",
+                &crate::args!(cell, region, other_region),
             ),
-            IpaOverlapsWindow { cell, region, window } => {
-                write!(f, "cells[{cell}].memory[{region}] overlaps the cell's {window}")
-            }
+            IpaOverlapsWindow { cell, region, window } => text::write(
+                s,
+                "cells[{}].memory[{}] overlaps the cell's {}",
+                &crate::args!(cell, region, window),
+            ),
             IrqOutOfRange {
                 cell,
                 range,
                 first,
                 count,
-            } => write!(
-                f,
-                "cells[{cell}].irqs[{range}] = {first}+{count} is not a valid SPI range"
+            } => text::write(
+                s,
+                "cells[{}].irqs[{}] = {}+{} is not a valid SPI range",
+                &crate::args!(cell, range, first, count),
             ),
-            IrqOwnedTwice { irq, first, second } => {
-                write!(f, "IRQ {irq} is owned by cells[{first}] and cells[{second}]")
-            }
-            VpciWindow { cell, field, value } => {
-                write!(f, "cells[{cell}].vpci.{field} = {value:#x} is invalid")
-            }
-            LoaderOutsideRam { cell, ipa } => write!(
-                f,
-                "cells[{cell}].loader_ipa {ipa:#x} is not inside one of the cell's RAM regions"
+            IrqOwnedTwice { irq, first, second } => text::write(
+                s,
+                "IRQ {} is owned by cells[{}] and cells[{}]",
+                &crate::args!(irq, first, second),
             ),
-            LinkPeer { link, peer } => write!(f, "links[{link}]: peer cell {peer} does not exist"),
-            LinkShmemNotMapped { link, cell } => {
-                write!(f, "links[{link}]: shared memory is not mapped in cells[{cell}]")
+            VpciWindow { cell, field, value } => text::write(
+                s,
+                "cells[{}].vpci.{} = {:#x} is invalid",
+                &crate::args!(cell, field, value),
+            ),
+            LoaderOutsideRam { cell, ipa } => text::write(
+                s,
+                "cells[{}].loader_ipa {:#x}{}",
+                &crate::args!(cell, ipa, explain(" is not inside one of the cell's RAM regions")),
+            ),
+            LinkPeer { link, peer } => {
+                text::write(s, "links[{}]: peer cell {} does not exist", &crate::args!(link, peer))
             }
+            LinkShmemNotMapped { link, cell } => text::write(
+                s,
+                "links[{}]: shared memory is not mapped in cells[{}]",
+                &crate::args!(link, cell),
+            ),
             LinkShmemOutsideRam { link } => {
-                write!(f, "links[{link}]: shared memory is outside board RAM")
+                text::write(s, "links[{}]: shared memory is outside board RAM", &crate::args!(link))
             }
-            BadBootKind { cell, kind } => write!(f, "cells[{cell}].boot.kind {kind} is unknown"),
-            VpciIrqOwnedTwice { irq, first, second } => write!(
-                f,
-                "IRQ {irq} (a vPCI INTx line of cells[{second}]) is also owned by cells[{first}]: give each cell its own vpci.irq_base"
+            BadBootKind { cell, kind } => {
+                text::write(s, "cells[{}].boot.kind {} is unknown", &crate::args!(cell, kind))
+            }
+            VpciIrqOwnedTwice { irq, first, second } => text::write(
+                s,
+                "IRQ {} (a vPCI INTx line of cells[{}]) is also owned by cells[{}]{}",
+                &crate::args!(irq, second, first, hint(": give each cell its own vpci.irq_base")),
             ),
             JailhouseBoot {
                 cell,
                 field: "images",
                 value,
-            } => {
-                write!(
-                    f,
-                    "cells[{cell}].boot.images: {value} images, 1 to {} allowed",
-                    crate::MAX_IMAGES
-                )
-            }
+            } => text::write(
+                s,
+                "cells[{}].boot.images: {} images, 1 to {} allowed",
+                &crate::args!(cell, value, crate::MAX_IMAGES),
+            ),
             JailhouseBoot {
                 cell,
                 field: "reset_address",
                 value,
-            } => write!(
-                f,
-                "cells[{cell}].boot.reset_address {value:#x} is not a 4-byte aligned address in one of the cell's executable RAM regions"
+            } => text::write(
+                s,
+                "cells[{}].boot.reset_address {:#x}{}",
+                &crate::args!(
+                    cell,
+                    value,
+                    explain(" is not a 4-byte aligned address in one of the cell's executable RAM regions")
+                ),
             ),
-            JailhouseBoot { cell, field, value } => write!(
-                f,
-                "cells[{cell}].boot.{field} {value:#x} is not inside one of the cell's RAM or shared regions"
+            JailhouseBoot { cell, field, value } => text::write(
+                s,
+                "cells[{}].boot.{} {:#x}{}",
+                &crate::args!(
+                    cell,
+                    field,
+                    value,
+                    explain(" is not inside one of the cell's RAM or shared regions")
+                ),
             ),
-            ReleaseAddr { cpu, addr, start, end } => write!(
-                f,
-                "board.release_addr[{cpu}] = {addr:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({start:#x}..{end:#x})"
+            ReleaseAddr { cpu, addr, start, end } => text::write(
+                s,
+                "board.release_addr[{}] = {:#x} is not an 8-byte aligned word in the hypervisor region below the shim image ({:#x}..{:#x})",
+                &crate::args!(cpu, addr, start, end),
             ),
-            BoardRule { field, value, rule } => write!(f, "board.{field} = {value:#x}: {rule}"),
-            MpidrTwice { cpu, first, mpidr } => {
-                write!(f, "board.mpidr[{cpu}] = {mpidr:#x}: CPU {first} has the same MPIDR")
+            BoardRule { field, value, rule } => {
+                text::write(s, "board.{} = {:#x}: {}", &crate::args!(field, value, rule))
             }
+            MpidrTwice { cpu, first, mpidr } => text::write(
+                s,
+                "board.mpidr[{}] = {:#x}: CPU {} has the same MPIDR",
+                &crate::args!(cpu, mpidr, first),
+            ),
             CellField {
                 cell,
                 field,
@@ -316,27 +381,28 @@ impl fmt::Display for Problem {
                 value,
                 rule,
             } => {
-                write!(f, "cells[{cell}].{field}")?;
+                text::write(s, "cells[{}].{}", &crate::args!(cell, field));
                 if index != NO_INDEX {
-                    write!(f, "[{index}]")?;
+                    text::write(s, "[{}]", &crate::args!(index));
                 }
-                write!(f, " = {value:#x}: {rule}")
+                text::write(s, " = {:#x}: {}", &crate::args!(value, rule))
             }
             LinkRule {
                 link,
                 field,
                 value,
                 rule,
-            } => write!(f, "links[{link}].{field} = {value:#x}: {rule}"),
-            LinkDeviceTwice { link, first, device } => {
-                write!(
-                    f,
-                    "links[{link}].device = {device}: links[{first}] of the same cell uses it"
-                )
-            }
+            } => text::write(s, "links[{}].{} = {:#x}: {}", &crate::args!(link, field, value, rule)),
+            LinkDeviceTwice { link, first, device } => text::write(
+                s,
+                "links[{}].device = {}: links[{}] of the same cell uses it",
+                &crate::args!(link, device, first),
+            ),
         }
     }
 }
+
+crate::display_via_render!(Problem);
 
 fn overlaps(a: u64, asz: u64, b: u64, bsz: u64) -> bool {
     a < b.saturating_add(bsz) && b < a.saturating_add(asz)

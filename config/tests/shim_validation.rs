@@ -73,3 +73,19 @@ fn stage2_range_and_uniqueness_rules() {
     refused(|c| c.board.uart_size = 0, "board.uart_size");
     refused(|c| c.board.uart_driver = 2, "board.uart_driver");
 }
+
+#[test]
+fn disabled_paths_are_printable_ascii_node_paths() {
+    let set = |c: &mut SystemConfig, path: &[u8]| {
+        c.cells[0].disable[0] = [0; cellboot_abi::PATH_LEN];
+        c.cells[0].disable[0][..path.len()].copy_from_slice(path);
+        c.cells[0].num_disable = 1;
+    };
+    // Not printable ASCII (here not UTF-8 either): the loader could not use it.
+    refused(|c| set(c, b"/pcie@\xff"), "cells[0].disable[0]");
+    refused(|c| set(c, b"/a b"), "cells[0].disable[0]");
+    refused(|c| set(c, b"relative"), "cells[0].disable[0]");
+    let mut cfg = good();
+    set(&mut cfg, b"/pcie@10000000");
+    assert_eq!(problems(&cfg), Vec::<String>::new());
+}

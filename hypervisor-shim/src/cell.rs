@@ -231,9 +231,9 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         plan.overlays,
     );
 
-    info!(
-        "cell {}: {} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
+    cell_info!(
         name(ci),
+        "{} stage-2 tables in use, loader {:#x}+{:#x}, dtb {:#x}, kernel {:#x}+{:#x}, initrd {:#x}+{:#x}, {} vPCI device(s)",
         POOL.lock().tables_used(),
         c.loader_ipa,
         loader.len(),
@@ -349,7 +349,7 @@ pub fn stop(ci: usize, new_state: u32) {
 
 /// Ends cell `ci`'s run in `new_state`, its lock held in `rt`: the comm
 /// region says so, its stage 2 is emptied, one running cell fewer.
-pub fn end(ci: usize, mut rt: spin::MutexGuard<'_, state::CellRt>, new_state: u32) {
+pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_state: u32) {
     rt.set_state(new_state);
     guest_mem::comm_set_cell_state(ci, new_state);
     {

@@ -4,8 +4,8 @@
 //! exclusives would act on Device memory, where the architecture does not
 //! guarantee them (every data access is Device-nGnRnE with the MMU off).
 
+use cellboot_abi::text::{self, Arg, Sink};
 use cellboot_abi::uart_driver;
-use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use tock_registers::interfaces::{Readable, Writeable};
 use tock_registers::register_bitfields;
@@ -57,7 +57,7 @@ const EARLY_UART_DRIVER: u32 = (env!("SHIM_EARLY_UART_DRIVER").as_bytes()[0] - b
 
 static UART_BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
 static UART_DRIVER: AtomicU32 = AtomicU32::new(EARLY_UART_DRIVER);
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static LOCK: crate::lock::Mutex<()> = crate::lock::Mutex::new(());
 
 /// Switches to the board's UART from the validated system config.
 pub fn set_uart(base: u64, driver: u32) {
@@ -97,16 +97,53 @@ impl Uart {
     }
 }
 
-impl Write for Uart {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
+impl Uart {
+    /// Writes `s`, each `\n` as `\r\n`.
+    #[inline(never)]
+    pub fn puts(&mut self, s: &[u8]) {
+        for &b in s {
             if b == b'\n' {
                 self.putb(b'\r');
             }
             self.putb(b);
         }
-        Ok(())
     }
+}
+
+/// The console as the sink of `cellboot_abi::text::write`: one small
+/// interpreter for every message instead of `core::fmt` (about 10 KiB of
+/// the shim's 64 KiB budget).
+struct Console;
+
+impl Sink for Console {
+    fn put(&mut self, bytes: &[u8]) {
+        Uart.puts(bytes);
+    }
+}
+
+#[inline(never)]
+fn lock() -> Option<crate::lock::MutexGuard<'static, ()>> {
+    crate::arch::data_cache_on().then(|| LOCK.lock())
+}
+
+/// `[shim] <message>` on its own line (`info!`).
+#[inline(never)]
+pub fn shim_line(fmt: &str, args: &[Arg]) {
+    let _g = lock();
+    Uart.puts(b"[shim] ");
+    text::write(&mut Console, fmt, args);
+    Uart.puts(b"\n");
+}
+
+/// `[shim] cell <name>: <message>` on its own line (`cell_info!`).
+#[inline(never)]
+pub fn shim_cell_line(cell: &[u8], fmt: &str, args: &[Arg]) {
+    let _g = lock();
+    Uart.puts(b"[shim] cell ");
+    Uart.puts(cell);
+    Uart.puts(b": ");
+    text::write(&mut Console, fmt, args);
+    Uart.puts(b"\n");
 }
 
 /// Runs `f` with the console locked (unlocked before the MMU is on: a
@@ -116,40 +153,79 @@ pub fn with<R>(f: impl FnOnce(&mut Uart) -> R) -> R {
     f(&mut Uart)
 }
 
-#[inline(never)]
-fn lock() -> Option<spin::MutexGuard<'static, ()>> {
-    crate::arch::data_cache_on().then(|| LOCK.lock())
-}
-
-/// `[shim] <message>` on its own line.
-pub fn shim_line(args: fmt::Arguments) {
-    with(|u| {
-        let _ = u.write_str("[shim] ");
-        let _ = u.write_fmt(args);
-        let _ = u.write_str("\n");
-    });
-}
-
 /// `[<cell>] <text>` for each line of a cell's output.
-pub fn cell_line(cell: &str, text: &[u8]) {
+pub fn cell_line(cell: &[u8], text: &[u8]) {
     with(|u| {
-        let _ = write!(u, "[{cell}] ");
+        u.puts(b"[");
+        u.puts(cell);
+        u.puts(b"] ");
         u.put_sanitized(text);
-        let _ = u.write_str("\n");
+        u.puts(b"\n");
     });
 }
+
+/// A format string and its arguments as one argument.
+pub struct Message<'a>(pub &'a str, pub &'a [Arg<'a>]);
+
+impl text::Render for Message<'_> {
+    fn render(&self, s: &mut dyn Sink) {
+        text::write(s, self.0, self.1);
+    }
+}
+cellboot_abi::render_arg!(Message<'_>);
 
 /// For the panic handler: prints without taking the lock (it may be held by
 /// the CPU that panicked).
-pub fn emergency(args: fmt::Arguments) {
-    let _ = Uart.write_str("\n[shim] PANIC: ");
-    let _ = Uart.write_fmt(args);
-    let _ = Uart.write_str("\n");
+#[cfg(not(debug_assertions))]
+pub fn emergency(msg: &str) {
+    Uart.puts(b"\n[shim] PANIC: ");
+    Uart.puts(msg.as_bytes());
+    Uart.puts(b"\n");
 }
 
+/// The debug build's panic message and place (`core::fmt`: debug only).
+#[cfg(debug_assertions)]
+pub fn emergency_fmt(args: core::fmt::Arguments) {
+    struct W;
+    impl core::fmt::Write for W {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            Uart.puts(s.as_bytes());
+            Ok(())
+        }
+    }
+    Uart.puts(b"\n[shim] PANIC: ");
+    let _ = core::fmt::Write::write_fmt(&mut W, args);
+    Uart.puts(b"\n");
+}
+
+/// `[shim] <message>` on its own line. Format syntax of
+/// `cellboot_abi::text`: `{}`, `{:x}`, `{:#x}`, `{:#010x}`, positional
+/// arguments only.
 #[macro_export]
 macro_rules! info {
-    ($($t:tt)*) => { $crate::console::shim_line(format_args!($($t)*)) };
+    ($fmt:literal $(, $a:expr)* $(,)?) => {
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::console::shim_line($fmt, &cellboot_abi::args!($($a),*))
+        }
+    };
+}
+
+/// `[shim] cell <name>: <message>`, the name as bytes (`info!` syntax after it).
+#[macro_export]
+macro_rules! cell_info {
+    ($cell:expr, $fmt:literal $(, $a:expr)* $(,)?) => {
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::console::shim_cell_line($cell, $fmt, &cellboot_abi::args!($($a),*))
+        }
+    };
 }
 
 /// `[shim] boot-phase <µs> <what>`: the physical counter at a boot phase,
@@ -165,5 +241,5 @@ macro_rules! phase {
 
 #[cfg(feature = "boot-timing")]
 pub fn phase(what: &str) {
-    shim_line(format_args!("boot-phase {} {what}", crate::arch::counter_us()));
+    info!("boot-phase {} {}", crate::arch::counter_us(), what);
 }

@@ -6,6 +6,7 @@
 
 use crate::arch;
 use cellboot_abi::staging::{DtbTrimError, FDT_HEADER_LEN, FDT_MAGIC, be32, trim_board_dtb};
+use cellboot_abi::text;
 
 /// Largest board DTB the shim keeps (used part; QEMU's header claims 1 MiB
 /// but uses ~8 KiB, the Pi 4's is ~55 KiB).
@@ -14,7 +15,7 @@ const HEADER_LEN: u64 = FDT_HEADER_LEN as u64;
 
 #[repr(C, align(4096))]
 struct DtbBuf([u8; DTB_MAX]);
-static DTB: spin::Mutex<DtbBuf> = spin::Mutex::new(DtbBuf([0; DTB_MAX]));
+static DTB: crate::lock::Mutex<DtbBuf> = crate::lock::Mutex::new(DtbBuf([0; DTB_MAX]));
 static DTB_LEN: spin::Once<usize> = spin::Once::new();
 
 pub enum DtbError {
@@ -28,23 +29,34 @@ pub enum DtbError {
     Structure(cellfdt::Error),
 }
 
-impl core::fmt::Display for DtbError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DtbError::Null => write!(f, "x0 is 0: the boot firmware passed no device tree"),
-            DtbError::Unaligned(a) => write!(f, "DTB address {a:#x} is not 8-byte aligned"),
-            DtbError::OutsideRam(a) => write!(f, "DTB at {a:#x} is not inside board RAM"),
-            DtbError::BadMagic(a, m) => write!(f, "no DTB at {a:#x}: magic {m:#010x}, expected 0xd00dfeed"),
-            DtbError::Trim(e) => write!(f, "{e}"),
+impl text::Render for DtbError {
+    fn render(&self, s: &mut dyn text::Sink) {
+        match *self {
+            DtbError::Null => text::write(
+                s,
+                "x0 is 0: the boot firmware passed no device tree",
+                &cellboot_abi::args!(),
+            ),
+            DtbError::Unaligned(a) => {
+                text::write(s, "DTB address {:#x} is not 8-byte aligned", &cellboot_abi::args!(a))
+            }
+            DtbError::OutsideRam(a) => text::write(s, "DTB at {:#x} is not inside board RAM", &cellboot_abi::args!(a)),
+            DtbError::BadMagic(a, m) => text::write(
+                s,
+                "no DTB at {:#x}: magic {:#010x}, expected 0xd00dfeed",
+                &cellboot_abi::args!(a, m),
+            ),
+            DtbError::Trim(e) => text::write(s, "{}", &cellboot_abi::args!(e)),
             // Signed codes printed through u64's Display: the shim's 64 KiB.
-            DtbError::Structure(e) => write!(
-                f,
-                "DTB structure check failed: {e} (FDT_ERR code -{})",
-                e.code().unsigned_abs()
+            DtbError::Structure(e) => text::write(
+                s,
+                "DTB structure check failed: {} (FDT_ERR code -{})",
+                &cellboot_abi::args!(e.name(), e.code().unsigned_abs()),
             ),
         }
     }
 }
+cellboot_abi::render_arg!(DtbError);
 
 /// Checks the DTB at `addr` (inside [ram_base, ram_end)) and copies its used
 /// part into shim memory, with `totalsize` trimmed to that part.

@@ -156,7 +156,7 @@ fn cpu_interface_mask(cpu: usize) -> u8 {
 }
 
 /// Serialises every distributor access (vdev's read-modify-writes need it).
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static LOCK: crate::lock::Mutex<()> = crate::lock::Mutex::new(());
 
 struct Mmio {
     base: u64,

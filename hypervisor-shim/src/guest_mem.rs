@@ -113,7 +113,7 @@ impl GuestRange {
     /// Every access stays inside the range: a miss is a shim bug.
     fn check(&self, off: u64, n: usize) {
         if off.checked_add(n as u64).is_none_or(|e| e > self.len) {
-            crate::off::fatal(format_args!("access outside a guest range"))
+            fatal!("access outside a guest range")
         }
     }
 

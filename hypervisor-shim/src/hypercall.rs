@@ -24,11 +24,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             if frame.x[1] as usize == ci {
                 cell_rt(ci).lock().state() as i64
             } else {
-                info!(
-                    "cell {}: CELL_GET_STATE of cell {:#x}, not itself: E_PERM",
-                    name(ci),
-                    frame.x[1]
-                );
+                cell_info!(name(ci), "CELL_GET_STATE of cell {:#x}, not itself: E_PERM", frame.x[1]);
                 hc::E_PERM
             }
         }
@@ -38,7 +34,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
             cell::park_this_cpu()
         }
         _ => {
-            info!("cell {}: unknown hypercall {:#x}: E_NOSYS", name(ci), code);
+            cell_info!(name(ci), "unknown hypercall {:#x}: E_NOSYS", code);
             hc::E_NOSYS
         }
     };
@@ -61,16 +57,20 @@ fn putc(ci: usize, b: u8) {
 fn write(ci: usize, ipa: u64, len: u64) -> i64 {
     let c = &state::cfg().cells()[ci];
     if len > MAX_WRITE {
-        info!(
-            "cell {}: DEBUG_CONSOLE_WRITE of {len} bytes (max {MAX_WRITE}): E_INVAL",
-            name(ci)
+        cell_info!(
+            name(ci),
+            "DEBUG_CONSOLE_WRITE of {} bytes (max {}): E_INVAL",
+            len,
+            MAX_WRITE
         );
         return hc::E_INVAL;
     }
     let Some(range) = GuestRange::of_cell(c, ipa, len) else {
-        info!(
-            "cell {}: DEBUG_CONSOLE_WRITE from IPA {ipa:#x}+{len:#x}, not the cell's RAM: E_INVAL",
-            name(ci)
+        cell_info!(
+            name(ci),
+            "DEBUG_CONSOLE_WRITE from IPA {:#x}+{:#x}, not the cell's RAM: E_INVAL",
+            ipa,
+            len
         );
         return hc::E_INVAL;
     };
@@ -89,12 +89,13 @@ fn write(ci: usize, ipa: u64, len: u64) -> i64 {
     loop {
         let stop = (start..end).find(|&i| range.byte(i) == b'\n').unwrap_or(end);
         console::with(|u| {
-            use core::fmt::Write;
-            let _ = write!(u, "[{}] ", name(ci));
+            u.puts(b"[");
+            u.puts(name(ci));
+            u.puts(b"] ");
             for i in start..stop {
                 u.put_sanitized(&[range.byte(i)]);
             }
-            let _ = u.write_str("\n");
+            u.puts(b"\n");
         });
         if stop >= end {
             return 0;
@@ -107,11 +108,12 @@ fn write(ci: usize, ipa: u64, len: u64) -> i64 {
 fn failed(ci: usize) {
     let msg = guest_mem::comm_loader_error(ci);
     console::with(|u| {
-        use core::fmt::Write;
-        let _ = write!(u, "[shim] cell {}: loader failed: ", name(ci));
+        u.puts(b"[shim] cell ");
+        u.puts(name(ci));
+        u.puts(b": loader failed: ");
         for b in (0..msg.len()).map(|k| msg.byte(k)).take_while(|&b| b != 0) {
             u.put_sanitized(&[b]);
         }
-        let _ = u.write_str("\n");
+        u.puts(b"\n");
     });
 }

@@ -30,15 +30,16 @@ pub fn effect(ci: usize, device: u8, e: MmioEffect) {
     let me: u32 = if link.peers[0] == ci as u32 { 0 } else { 1 };
     match e {
         MmioEffect::None => {}
-        MmioEffect::Ignored { reason } => info!("cell {}: ivshmem write ignored: {reason}", name(ci)),
+        MmioEffect::Ignored { reason } => cell_info!(name(ci), "ivshmem write ignored: {}", reason),
         MmioEffect::Doorbell { peer, .. } => {
             if let Some(&target) = link.peers.get(peer as usize) {
                 if peer != me && target != NO_PEER {
                     interrupt(target as usize, device);
                 } else {
-                    info!(
-                        "cell {}: ivshmem doorbell to peer {peer} of device {}: no such other peer, ignored",
+                    cell_info!(
                         name(ci),
+                        "ivshmem doorbell to peer {} of device {}: no such other peer, ignored",
+                        peer,
                         device as u64
                     );
                 }

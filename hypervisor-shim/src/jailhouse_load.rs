@@ -8,7 +8,7 @@
 use crate::guest_mem::copy_in;
 use crate::payload::{Payloads, SetupError};
 use crate::state::name;
-use cellboot_abi::{CellConfig, str_field};
+use cellboot_abi::{CellConfig, bytes_field};
 
 /// Copies cell `c`'s images and command line into its memory.
 pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> {
@@ -20,14 +20,14 @@ pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> 
         ))?;
         copy_in(c, ipa, data)
             .map_err(|_| SetupError("a jailhouse image does not fit in the cell's memory at its IPA", ipa))?;
-        info!("cell {}: image {:#x}+{:#x}", name(ci), ipa, data.len());
+        cell_info!(name(ci), "image {:#x}+{:#x}", ipa, data.len());
     }
-    let cmdline = str_field(&c.boot.bootargs);
+    let cmdline = bytes_field(&c.boot.bootargs);
     if !cmdline.is_empty() {
         // With its NUL: the inmate's buffer may hold a longer default.
         let n = cmdline.len();
         let mut buf = [0u8; cellboot_abi::BOOTARGS_LEN];
-        buf[..n].copy_from_slice(cmdline.as_bytes());
+        buf[..n].copy_from_slice(cmdline);
         copy_in(c, j.cmdline_ipa, &buf[..=n])
             .map_err(|_| SetupError("the command line does not fit at cmdline_ipa", j.cmdline_ipa))?;
     }

@@ -13,13 +13,17 @@ fn main() {}
 // Layers, bottom up (docs/shim.md draws the graph; tests/module_graph.rs
 // keeps it free of cycles). Modules marked "host" are pure logic, also
 // built for host unit tests.
+// host: the spin lock every other module takes.
 #[cfg(target_os = "none")]
 mod arch;
+#[cfg(any(target_os = "none", test))]
+mod lock;
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
 // host: PSCI IDs, result codes, FEATURES answers.
 #[cfg(target_os = "none")]
+#[macro_use]
 mod off;
 #[cfg(any(target_os = "none", test))]
 mod psci;
@@ -96,11 +100,18 @@ mod boot {
     use crate::percpu::Power;
     use crate::{arch, cell, console, dtb, el2_map, gic, off, spin_table, state};
     use cellboot_abi::zerocopy::FromBytes;
-    use cellboot_abi::{SystemConfig, payload_kind, str_field, validate, validate_header};
+    use cellboot_abi::{SystemConfig, bytes_field, payload_kind, validate, validate_header};
 
-    /// Prints the reason and powers the machine off (QEMU exits).
-    pub fn refuse(args: core::fmt::Arguments) -> ! {
-        console::shim_line(args);
+    /// Prints the reason (`info!` syntax) and powers the machine off (QEMU exits).
+    macro_rules! refuse {
+        ($($t:tt)*) => {{
+            info!($($t)*);
+            refused()
+        }};
+    }
+
+    #[inline(never)]
+    fn refused() -> ! {
         info!("refusing to start: powering off");
         off::system_off()
     }
@@ -110,7 +121,7 @@ mod boot {
     #[inline(never)]
     fn mapped(r: Result<(), (&'static str, arch::MapError)>) {
         if let Err((what, e)) = r {
-            refuse(format_args!("cannot map the {what} at EL2: {} ({:#x})", e.0, e.1));
+            refuse!("cannot map the {} at EL2: {} ({:#x})", what, e.0, e.1);
         }
     }
 
@@ -133,24 +144,27 @@ mod boot {
         }
         let from = if entry_el != el { " from EL3" } else { "" };
         info!(
-            "cellboot hypervisor-shim {} starting (EL{el}{from}, DTB at {dtb_addr:#x})",
-            env!("CARGO_PKG_VERSION")
+            "cellboot hypervisor-shim {} starting (EL{}{}, DTB at {:#x})",
+            env!("CARGO_PKG_VERSION"),
+            el,
+            from,
+            dtb_addr
         );
         phase!("shim entry");
         mapped(early);
         if let Some(msg) = arch::current_el_boot_message(el) {
-            refuse(format_args!("{msg}"));
+            refuse!("{}", msg);
         }
         let pl = match Payloads::locate(start, end, image_size) {
             Ok(p) => state::keep_payloads(p),
-            Err(e) => refuse(format_args!("{e}")),
+            Err(e) => refuse!("{}", e),
         };
 
         // --- system config ---
         let Some((_, raw)) = pl.find(payload_kind::SYSCONFIG) else {
-            refuse(format_args!("the image has no SYSCONFIG payload"));
+            refuse!("the image has no SYSCONFIG payload");
         };
-        let mut report = |p: cellboot_abi::Problem| info!("system config invalid: {p}");
+        let mut report = |p: cellboot_abi::Problem| info!("system config invalid: {}", p);
         let mut bad = validate_header(raw, &mut report);
         let cfg = if bad == 0 {
             SystemConfig::ref_from_prefix(raw).ok().map(|(c, _)| c)
@@ -158,18 +172,21 @@ mod boot {
             None
         };
         let Some(cfg) = cfg else {
-            refuse(format_args!("system config rejected ({bad} problem(s))"));
+            refuse!("system config rejected ({} problem(s))", bad);
         };
         bad = bad.saturating_add(validate(cfg, &mut report));
         if bad != 0 {
-            refuse(format_args!("system config rejected ({bad} problem(s))"));
+            refuse!("system config rejected ({} problem(s))", bad);
         }
         let b = &cfg.board;
         if start < cfg.hypervisor.phys || start.saturating_add(image_size) > cfg.hypervisor.phys_end() {
-            refuse(format_args!(
-                "the shim image {start:#x}+{image_size:#x} is not inside the configured hypervisor region {:#x}+{:#x}",
-                cfg.hypervisor.phys, cfg.hypervisor.size
-            ));
+            refuse!(
+                "the shim image {:#x}+{:#x} is not inside the configured hypervisor region {:#x}+{:#x}",
+                start,
+                image_size,
+                cfg.hypervisor.phys,
+                cfg.hypervisor.size
+            );
         }
         let gic = gic::choose(b.gic_version);
         mapped(el2_map::board(cfg, image_size, dtb_addr));
@@ -177,44 +194,41 @@ mod boot {
         let power = cpu_power::choose(b);
         console::set_uart(b.uart_base, b.uart_driver);
         let Some(me) = state::cpu_of_mpidr(arch::mpidr()) else {
-            refuse(format_args!(
-                "boot CPU MPIDR {:#x} is not in board.mpidr",
-                arch::mpidr()
-            ));
+            refuse!("boot CPU MPIDR {:#x} is not in board.mpidr", arch::mpidr());
         };
         arch::set_cpu_index(me);
         if power == CpuPower::SpinTable {
             spin_table::claim_boot_cpu(me);
             if let Err((cpu, a)) = spin_table::check_release_addrs() {
-                refuse(format_args!(
-                    "CPU {cpu}'s spin-table release address {a:#x} is not an aligned word in the hypervisor region outside the shim image"
-                ));
+                refuse!(
+                    "CPU {}'s spin-table release address {:#x} is not an aligned word in the hypervisor region outside the shim image",
+                    cpu,
+                    a
+                );
             }
         }
         info!(
-            concat!(
-                "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM ",
-                env!("SHIM_STAGE2_RAM")
-            ),
-            str_field(&b.name),
+            "board {}: {} CPUs, GICv{}, {} cell(s), boot CPU {}, EL2 MMU on ({} tables), stage-2 RAM {}",
+            bytes_field(&b.name),
             b.num_cpus,
             gic.version(),
             cfg.num_cells,
             me,
-            arch::mmu_tables_used()
+            arch::mmu_tables_used(),
+            env!("SHIM_STAGE2_RAM")
         );
 
         // --- board DTB (copied out of what may become cell RAM) ---
         match dtb::take(dtb_addr, b.ram_base, b.ram_base.saturating_add(b.ram_size)) {
-            Ok(n) => info!("board DTB: {n} bytes used, copied to shim memory"),
-            Err(e) => refuse(format_args!("board DTB unusable: {e}")),
+            Ok(n) => info!("board DTB: {} bytes used, copied to shim memory", n),
+            Err(e) => refuse!("board DTB unusable: {}", e),
         }
         mapped(el2_map::cell_ram(cfg));
 
         // --- cells ---
         for ci in 0..cfg.cells().len() {
             if let Err(SetupError(what, at)) = cell::prepare(ci, pl) {
-                refuse(format_args!("cell {}: {what} ({at:#x})", state::name(ci)));
+                refuse!("cell {}: {} ({:#x})", state::name(ci), what, at);
             }
         }
         phase!("cells staged");
@@ -229,21 +243,22 @@ mod boot {
             state::cpu(cpu).set_power(Power::OnPending);
             let r = power.start_cpu(cpu, b.mpidr[cpu], entry, x0);
             if r != 0 {
-                refuse(format_args!(
-                    "cell {}: firmware PSCI CPU_ON for CPU {cpu} failed (-{})",
+                refuse!(
+                    "cell {}: firmware PSCI CPU_ON for CPU {} failed (-{})",
                     state::name(ci),
+                    cpu,
                     r.unsigned_abs()
-                ));
+                );
             }
         }
         match mine {
             Some(ci) => {
                 let (entry, x0) = cell::entry(&cfg.cells()[ci]);
-                info!("entering cell {} on CPU {me} at {entry:#x}", state::name(ci));
+                info!("entering cell {} on CPU {} at {:#x}", state::name(ci), me, entry);
                 cell::run_on_this_cpu(ci, entry, x0)
             }
             None => {
-                info!("CPU {me} belongs to no cell: switching it off");
+                info!("CPU {} belongs to no cell: switching it off", me);
                 cell::park_this_cpu()
             }
         }
@@ -258,18 +273,15 @@ mod boot {
         // boot.s drops a core the firmware left at EL3; anything else here
         // would run its cell without stage 2.
         if arch::current_el() != 2 {
-            off::fatal(format_args!(
-                "CPU {cpu} runs the shim at EL{}, not EL2",
-                arch::current_el()
-            ));
+            fatal!("CPU {} runs the shim at EL{}, not EL2", cpu, arch::current_el());
         }
         // spin_entry derives the index from MPIDR.Aff0: hold it to the board.
         if state::cpu_of_mpidr(arch::mpidr()) != Some(cpu) {
-            off::fatal(format_args!("CPU with MPIDR {:#x} entered as CPU {cpu}", arch::mpidr()));
+            fatal!("CPU with MPIDR {:#x} entered as CPU {}", arch::mpidr(), cpu);
         }
         let ci = state::cpu(cpu).cell();
         if ci >= state::cfg().cells().len() {
-            off::fatal(format_args!("CPU {cpu} started but belongs to no cell"));
+            fatal!("CPU {} started but belongs to no cell", cpu);
         }
         let (entry, x0) = state::cpu(cpu).boot();
         cell::run_on_this_cpu(ci, entry, x0)
@@ -284,11 +296,11 @@ mod boot {
 #[panic_handler]
 fn panic(p: &core::panic::PanicInfo) -> ! {
     #[cfg(debug_assertions)]
-    console::emergency(format_args!("{p}"));
+    console::emergency_fmt(format_args!("{p}"));
     #[cfg(not(debug_assertions))]
     {
         let _ = p;
-        console::emergency(format_args!("internal error (the debug build names the place)"));
+        console::emergency("internal error (the debug build names the place)");
     }
     off::system_off()
 }

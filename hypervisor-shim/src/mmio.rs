@@ -6,6 +6,7 @@ use crate::arch::GuestFrame;
 use crate::gic;
 use crate::state::{self, cell_rt, name};
 use crate::syndrome::DataAbort;
+use cellboot_abi::text;
 use cellboot_abi::{cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::EcamOutcome;
@@ -53,17 +54,15 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                 EcamOutcome::Done => {}
                 EcamOutcome::Ignored { reason } => {
                     drop(rt);
-                    info!(
-                        "cell {}: ECAM write {:#x} at +{off:#x} ignored: {reason}",
-                        name(ci),
-                        value
-                    );
+                    cell_info!(name(ci), "ECAM write {:#x} at +{:#x} ignored: {}", value, off, reason);
                 }
                 EcamOutcome::BarNotDecoded { bar0, collides_with } => {
                     drop(rt);
-                    info!(
-                        "cell {}: ivshmem BAR0 refused (not decoded): it would cover {collides_with} at {bar0:#x}",
-                        name(ci)
+                    cell_info!(
+                        name(ci),
+                        "ivshmem BAR0 refused (not decoded): it would cover {} at {:#x}",
+                        collides_with,
+                        bar0
                     );
                 }
             }
@@ -73,10 +72,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             let v = bus.ecam_read(off, a.size);
             drop(rt);
             if !cycle {
-                info!(
-                    "cell {}: ECAM read of {} at +{off:#x} is no config cycle: all-ones",
+                cell_info!(
                     name(ci),
-                    SizeText(a.size)
+                    "ECAM read of {} at +{:#x} is no config cycle: all-ones",
+                    SizeText(a.size),
+                    off
                 );
             }
             Some(v)
@@ -108,14 +108,14 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
                 let n = cell_rt(ci).lock().count_gicd_denial();
                 if n <= GICD_LOG_LIMIT {
                     match irq {
-                        Some(i) => info!("cell {}: GICD write at +{off:#x} (IRQ {i}): {reason}", name(ci)),
-                        None => info!("cell {}: GICD write {value:#x} at +{off:#x}: {reason}", name(ci)),
+                        Some(i) => cell_info!(name(ci), "GICD write at +{:#x} (IRQ {}): {}", off, i, reason),
+                        None => cell_info!(name(ci), "GICD write {:#x} at +{:#x}: {}", value, off, reason),
                     }
                 }
                 if n == GICD_LOG_LIMIT {
-                    info!(
-                        "cell {}: further GICD refusals are not logged (a guest GIC driver touches every SPI)",
-                        name(ci)
+                    cell_info!(
+                        name(ci),
+                        "further GICD refusals are not logged (a guest GIC driver touches every SPI)"
                     );
                 }
             }
@@ -126,9 +126,9 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     } else if gic::get().in_redistributors(a.ipa) {
         // Only other cells' frames trap (the cell's own are mapped).
         if a.write {
-            info!(
-                "cell {}: write to another CPU's redistributor at IPA {:#x} ignored",
+            cell_info!(
                 name(ci),
+                "write to another CPU's redistributor at IPA {:#x} ignored",
                 a.ipa
             );
             Some(0)
@@ -170,18 +170,26 @@ fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
         Err(e) => Err(e),
     };
     match verdict {
-        Ok(vector) => info!(
-            "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: abort injected (EL1 vector {vector:#x})",
+        Ok(vector) => cell_info!(
             name(ci),
+            "denied {} {} at IPA {:#x} (pc {:#x}){}: abort injected (EL1 vector {:#x})",
+            dir,
             SizeText(a.size),
             a.ipa,
+            pc,
+            why,
+            vector
         ),
         Err(reason) => {
-            info!(
-                "cell {}: denied {dir} {} at IPA {:#x} (pc {pc:#x}){why}: stopping the cell ({reason})",
+            cell_info!(
                 name(ci),
+                "denied {} {} at IPA {:#x} (pc {:#x}){}: stopping the cell ({})",
+                dir,
                 SizeText(a.size),
                 a.ipa,
+                pc,
+                why,
+                reason
             );
             crate::cell::stop(ci, cell_state::FAILED);
             crate::cell::park_this_cpu()
@@ -216,13 +224,13 @@ fn vectors_usable(ci: usize, pc: u64) -> Result<(), &'static str> {
 }
 
 struct SizeText(u8);
-impl core::fmt::Display for SizeText {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl text::Render for SizeText {
+    fn render(&self, s: &mut dyn text::Sink) {
         match self.0 {
-            0 => f.write_str("of unknown size"),
-            1 => f.write_str("1 byte"),
-            // u64's Display: no second integer formatter in the shim's 64 KiB.
-            n => write!(f, "{} bytes", n as u64),
+            0 => s.put(b"of unknown size"),
+            1 => s.put(b"1 byte"),
+            n => text::write(s, "{} bytes", &cellboot_abi::args!(n)),
         }
     }
 }
+cellboot_abi::render_arg!(SizeText);

@@ -37,8 +37,27 @@ pub fn system_off() -> ! {
     arch::halt()
 }
 
-/// An internal error of the shim itself: report and power off.
-pub fn fatal(args: core::fmt::Arguments) -> ! {
-    crate::console::shim_line(format_args!("internal error: {args}"));
+/// An internal error of the shim itself: `[shim] internal error: <message>`
+/// (`fatal!`), then power off.
+#[inline(never)]
+pub fn fatal(fmt: &str, args: &[cellboot_abi::text::Arg]) -> ! {
+    crate::console::shim_line(
+        "internal error: {}",
+        &cellboot_abi::args!(crate::console::Message(fmt, args)),
+    );
     system_off()
+}
+
+/// An internal error (`info!` syntax): report and power off.
+#[macro_export]
+macro_rules! fatal {
+    ($fmt:literal $(, $a:expr)* $(,)?) => {
+        {
+            const _: () = assert!(
+                cellboot_abi::text::valid($fmt, <[&str]>::len(&[$(stringify!($a)),*])),
+                "format string and arguments do not match (cellboot_abi::text::valid)"
+            );
+            $crate::off::fatal($fmt, &cellboot_abi::args!($($a),*))
+        }
+    };
 }

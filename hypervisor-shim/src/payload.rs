@@ -5,8 +5,9 @@
 // The image header and payload table are untrusted input: checked arithmetic.
 #![deny(clippy::arithmetic_side_effects)]
 
+use cellboot_abi::text;
 use cellboot_abi::zerocopy::FromBytes;
-use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, str_field};
+use cellboot_abi::{PAYLOAD_ALIGN, PAYLOAD_MAGIC, PayloadEntry, PayloadTable, bytes_field};
 
 /// Why a cell could not be built or staged: what, and the address or
 /// value it concerns.
@@ -37,16 +38,18 @@ pub enum PayloadError {
     },
 }
 
-impl core::fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PayloadError::NoTable { at } => write!(
-                f,
-                "no payload table at {at:#x} (magic \"CBPAYLD\" missing): boot the assembled cellboot.img, not the bare shim"
+impl text::Render for PayloadError {
+    fn render(&self, s: &mut dyn text::Sink) {
+        match *self {
+            PayloadError::NoTable { at } => text::write(
+                s,
+                "no payload table at {:#x} (magic \"CBPAYLD\" missing): boot the assembled cellboot.img, not the bare shim",
+                &cellboot_abi::args!(at),
             ),
-            PayloadError::ImageTooSmall { image_size, needed } => write!(
-                f,
-                "image header says image_size {image_size:#x}, the payload table alone needs {needed:#x}"
+            PayloadError::ImageTooSmall { image_size, needed } => text::write(
+                s,
+                "image header says image_size {:#x}, the payload table alone needs {:#x}",
+                &cellboot_abi::args!(image_size, needed),
             ),
             PayloadError::BadEntry {
                 index,
@@ -54,14 +57,15 @@ impl core::fmt::Display for PayloadError {
                 offset,
                 size,
                 span,
-            } => write!(
-                f,
-                "payload {index} \"{}\" at +{offset:#x} size {size:#x} is unaligned or beyond the image (table covers {span:#x})",
-                str_field(name)
+            } => text::write(
+                s,
+                "payload {} \"{}\" at +{:#x} size {:#x} is unaligned or beyond the image (table covers {:#x})",
+                &cellboot_abi::args!(index, bytes_field(&name), offset, size, span),
             ),
         }
     }
 }
+cellboot_abi::render_arg!(PayloadError);
 
 impl Payloads {
     /// Finds and checks the table. `image_start`/`image_end` are the shim's

@@ -46,7 +46,7 @@ pub fn restart(ci: usize) -> ! {
         rt.vpci_devices()
     };
     let Some(pl) = state::payloads() else {
-        crate::off::fatal(format_args!("restart before the payloads were kept"))
+        fatal!("restart before the payloads were kept")
     };
     // The previous run's cache lines go before anything is staged.
     if let Err(SetupError(what, at)) = cell::load_flushed(ci, devices, pl) {
@@ -108,7 +108,7 @@ pub fn restart(ci: usize) -> ! {
 /// nothing mapped, and this CPU parks. Out of line: three call sites.
 #[inline(never)]
 fn restart_failed(ci: usize, what: &str, n: u64) -> ! {
-    info!("cell {}: restart failed: {what} {n:#x}", name(ci));
+    cell_info!(name(ci), "restart failed: {} {:#x}", what, n);
     cell::end(ci, rt(ci).lock(), cell_state::FAILED);
     park_this_cpu()
 }

@@ -30,7 +30,7 @@ pub struct Pool {
     used: usize,
 }
 
-pub static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
+pub static POOL: crate::lock::Mutex<Pool> = crate::lock::Mutex::new(Pool {
     tables: [Table([0; ENTRIES]); POOL_TABLES],
     used: 0,
 });
@@ -280,7 +280,7 @@ mod tests {
         unreachable!()
     }
 
-    fn fresh() -> spin::MutexGuard<'static, Pool> {
+    fn fresh() -> crate::lock::MutexGuard<'static, Pool> {
         let mut p = POOL.lock();
         p.used = 0;
         p

@@ -17,7 +17,7 @@
 use crate::arch::MAX_CPUS;
 use crate::payload::Payloads;
 use crate::percpu::PerCpu;
-use cellboot_abi::{CellConfig, MAX_CELLS, SystemConfig, cell_state, str_field};
+use cellboot_abi::{CellConfig, MAX_CELLS, SystemConfig, bytes_field, cell_state};
 use cellboot_vdev::pci::{EcamImage, VirtualPciBus};
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -31,12 +31,12 @@ pub fn set_config(cfg: &'static SystemConfig) {
 pub fn cfg() -> &'static SystemConfig {
     match CONFIG.get() {
         Some(c) => c,
-        None => crate::off::fatal(format_args!("system config used before it was validated")),
+        None => fatal!("system config used before it was validated"),
     }
 }
 
-pub fn name(ci: usize) -> &'static str {
-    cfg().cells().get(ci).map_or("?", |c| str_field(&c.name))
+pub fn name(ci: usize) -> &'static [u8] {
+    cfg().cells().get(ci).map_or(b"?", |c| bytes_field(&c.name))
 }
 
 /// Physical CPU index of an MPIDR affinity value.
@@ -83,16 +83,20 @@ pub struct CellRt {
 }
 
 impl CellRt {
-    const EMPTY: CellRt = CellRt {
-        state: cell_state::SHUT_DOWN,
-        vttbr: 0,
-        root: 0,
-        stash: 0,
-        line: [0; 160],
-        line_len: 0,
-        vpci: None,
-        gicd_denials: 0,
-    };
+    /// Built field by field at run time, not a `const`: a constant would be
+    /// a 2.8 KiB template in the image, copied in (see [`cell_rt`]).
+    fn empty(state: u32) -> CellRt {
+        CellRt {
+            state,
+            vttbr: 0,
+            root: 0,
+            stash: 0,
+            line: [0; 160],
+            line_len: 0,
+            vpci: None,
+            gicd_denials: 0,
+        }
+    }
 
     /// `cellboot_abi::cell_state` of the cell.
     pub fn state(&self) -> u32 {
@@ -174,11 +178,11 @@ impl CellRt {
 
 // Made on first use so the array is BSS, not 2 KiB of the shim's 64 KiB
 // image: an empty CellRt is not all-zero bytes (its `None` bus).
-static CELLS: [spin::Once<spin::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
+static CELLS: [spin::Once<crate::lock::Mutex<CellRt>>; MAX_CELLS] = [const { spin::Once::new() }; MAX_CELLS];
 
 /// Cell `ci`'s runtime state (lock order: see the module head).
-pub fn cell_rt(ci: usize) -> &'static spin::Mutex<CellRt> {
-    CELLS[ci].call_once(|| spin::Mutex::new(CellRt::EMPTY))
+pub fn cell_rt(ci: usize) -> &'static crate::lock::Mutex<CellRt> {
+    CELLS[ci].call_once(|| crate::lock::Mutex::new(CellRt::empty(cell_state::SHUT_DOWN)))
 }
 
 /// Each cell's config-space pages, mapped read-only at its virtual ECAM

@@ -15,15 +15,18 @@ use core::sync::atomic::{AtomicU8, Ordering};
 extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
     let (esr, far, hpfar) = arch::trap_syndrome();
     if kind < 8 {
-        crate::off::fatal(format_args!(
-            "shim exception (vector {kind}) ESR {esr:#x} ELR {:#x} FAR {far:#x}",
-            frame.elr
-        ));
+        fatal!(
+            "shim exception (vector {}) ESR {:#x} ELR {:#x} FAR {:#x}",
+            kind,
+            esr,
+            frame.elr,
+            far
+        );
     }
     let cpu = arch::cpu_index();
     let ci = state::cpu(cpu).cell();
     if ci >= state::cfg().cells().len() {
-        crate::off::fatal(format_args!("trap from CPU {cpu}, which belongs to no cell"));
+        fatal!("trap from CPU {}, which belongs to no cell", cpu);
     }
     if !cell::is_running(ci) {
         // The cell was stopped (another of its CPUs failed or shut it down):
@@ -36,10 +39,11 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         return;
     }
     if kind != 8 {
-        info!(
-            "cell {}: unexpected {} from EL1 (ESR {esr:#x}, ELR {:#x}): stopping the cell",
+        cell_info!(
             name(ci),
+            "unexpected {} from EL1 (ESR {:#x}, ELR {:#x}): stopping the cell",
             ["sync", "IRQ", "FIQ", "SError"][(kind & 3) as usize],
+            esr,
             frame.elr
         );
         stop_and_park(ci);
@@ -51,7 +55,7 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
                 imm if imm == HVC_IMM as u64 => hypercall::handle(frame, ci),
                 imm if imm == cellboot_abi::psci::HVC_IMM as u64 => vpsci::handle(frame, ci),
                 imm => {
-                    info!("cell {}: HVC #{imm:#x} is not a service: NOT_SUPPORTED", name(ci));
+                    cell_info!(name(ci), "HVC #{:#x} is not a service: NOT_SUPPORTED", imm);
                     frame.x[0] = psci::NOT_SUPPORTED as u64;
                 }
             }
@@ -65,9 +69,10 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         ec::SYSREG => sysreg_trap(frame, ci, esr),
         ec::IABT_LOWER => {
             let ipa = syndrome::hpfar_ipa(far, hpfar);
-            info!(
-                "cell {}: denied instruction fetch at IPA {ipa:#x} (pc {:#x}): stopping the cell",
+            cell_info!(
                 name(ci),
+                "denied instruction fetch at IPA {:#x} (pc {:#x}): stopping the cell",
+                ipa,
                 frame.elr
             );
             report_el1_state(ci);
@@ -99,7 +104,7 @@ fn log_sysreg(ci: usize, kind: usize, what: &str, value: u64, outcome: &str) {
         } else {
             ""
         };
-        info!("cell {}: {what} {value:#x}: {outcome}{last}", name(ci));
+        cell_info!(name(ci), "{} {:#x}: {}{}", what, value, outcome, last);
     }
 }
 
@@ -142,10 +147,11 @@ fn sysreg_trap(frame: &mut GuestFrame, ci: usize, esr: u64) {
 }
 
 fn unhandled(ci: usize, frame: &GuestFrame, esr: u64) -> ! {
-    info!(
-        "cell {}: unhandled exception class {:#x} (ESR {esr:#x}, ELR {:#x}): stopping the cell",
+    cell_info!(
         name(ci),
+        "unhandled exception class {:#x} (ESR {:#x}, ELR {:#x}): stopping the cell",
         syndrome::ec_bits(esr),
+        esr,
         frame.elr
     );
     stop_and_park(ci)
@@ -156,10 +162,13 @@ fn unhandled(ci: usize, frame: &GuestFrame, esr: u64) -> ! {
 fn report_el1_state(ci: usize) {
     let (esr, elr, far) = arch::guest_el1_fault_state();
     if esr != 0 {
-        info!(
-            "cell {}: guest EL1 state: ESR_EL1 {esr:#x} (class {:#x}), ELR_EL1 {elr:#x}, FAR_EL1 {far:#x}",
+        cell_info!(
             name(ci),
-            syndrome::ec_bits(esr)
+            "guest EL1 state: ESR_EL1 {:#x} (class {:#x}), ELR_EL1 {:#x}, FAR_EL1 {:#x}",
+            esr,
+            syndrome::ec_bits(esr),
+            elr,
+            far
         );
     }
 }

@@ -30,20 +30,20 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         fid::AFFINITY_INFO => affinity_info(ci, frame.x[1], frame.x[2]),
         fid::MIGRATE_INFO_TYPE if f == fid::MIGRATE_INFO_TYPE => psci::NO_TRUSTED_OS,
         fid::SYSTEM_OFF if f == fid::SYSTEM_OFF => {
-            info!("cell {}: PSCI SYSTEM_OFF: cell shut down", name(ci));
+            cell_info!(name(ci), "PSCI SYSTEM_OFF: cell shut down");
             crate::cell::stop(ci, cell_state::SHUT_DOWN);
             crate::cell::park_this_cpu()
         }
         fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {
-            info!(
-                "cell {}: PSCI SYSTEM_RESET on CPU {}: restarting the cell",
+            cell_info!(
                 name(ci),
+                "PSCI SYSTEM_RESET on CPU {}: restarting the cell",
                 arch::cpu_index()
             );
             crate::reset::restart(ci)
         }
         _ => {
-            info!("cell {}: SMCCC/PSCI function {:#010x} not supported", name(ci), f);
+            cell_info!(name(ci), "SMCCC/PSCI function {:#010x} not supported", f);
             NOT_SUPPORTED
         }
     };
@@ -52,14 +52,16 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
 
 fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
     let Some(target) = state::cpu_of_mpidr(mpidr) else {
-        info!("cell {}: PSCI CPU_ON for unknown MPIDR {:#x}", name(ci), mpidr);
+        cell_info!(name(ci), "PSCI CPU_ON for unknown MPIDR {:#x}", mpidr);
         return INVALID_PARAMETERS;
     };
     let c = &state::cfg().cells()[ci];
     if !c.owns_cpu(target) {
-        info!(
-            "cell {}: PSCI CPU_ON for CPU {target} (MPIDR {mpidr:#x}), which it does not own: denied",
-            name(ci)
+        cell_info!(
+            name(ci),
+            "PSCI CPU_ON for CPU {} (MPIDR {:#x}), which it does not own: denied",
+            target,
+            mpidr
         );
         return DENIED;
     }
@@ -71,9 +73,10 @@ fn cpu_on(ci: usize, mpidr: u64, entry: u64, ctx: u64) -> i64 {
     let r = cpu_power::get().start_cpu(target, state::cfg().board.mpidr[target], entry, ctx);
     if r != SUCCESS {
         cpu(target).set_power(Power::Off);
-        info!(
-            "cell {}: firmware CPU_ON for CPU {target} failed (-{})",
+        cell_info!(
             name(ci),
+            "firmware CPU_ON for CPU {} failed (-{})",
+            target,
             r.unsigned_abs()
         );
     }
@@ -88,9 +91,10 @@ fn affinity_info(ci: usize, mpidr: u64, level: u64) -> i64 {
         return INVALID_PARAMETERS;
     };
     if !state::cfg().cells()[ci].owns_cpu(target) {
-        info!(
-            "cell {}: PSCI AFFINITY_INFO for CPU {target}, which it does not own: denied",
-            name(ci)
+        cell_info!(
+            name(ci),
+            "PSCI AFFINITY_INFO for CPU {}, which it does not own: denied",
+            target
         );
         return INVALID_PARAMETERS;
     }

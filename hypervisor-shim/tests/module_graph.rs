@@ -4,7 +4,8 @@
 //! Each module is a file `src/<name>.rs` (`arch` also owns `src/arch/`);
 //! module A depends on B when A's code (comments stripped) names
 //! `crate::B` — in a path or in a `use crate::{.., B, ..}` group — or, for
-//! B = console, uses its `info!`/`phase!` macros. The crate root (main.rs,
+//! B = console, uses its `info!`/`cell_info!`/`phase!` macros, for B = off,
+//! its `fatal!`. The crate root (main.rs,
 //! the entry points) is the top and is not a module here.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +71,9 @@ fn crate_refs(code: &str) -> BTreeSet<String> {
     }
     if text.contains("info!(") || text.contains("phase!(") {
         refs.insert("console".to_string());
+    }
+    if text.contains("fatal!(") {
+        refs.insert("off".to_string());
     }
     refs
 }
@@ -195,6 +199,8 @@ fn references_are_read_from_paths_groups_and_macros() {
     "#;
     let refs: Vec<_> = crate_refs(code).into_iter().collect();
     assert_eq!(refs, ["arch", "cell", "console", "gic", "off", "state"]);
+    let refs: Vec<_> = crate_refs("cell_info!(n, \"x\"); fatal!(\"y\");").into_iter().collect();
+    assert_eq!(refs, ["console", "off"]);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::stage2::{self, Kind, Leaves, POOL, Perm};
 use crate::state::{self, ECAM_IMAGES, cell_rt, cfg, name};
 use cellboot_abi::link_layout;
 use cellboot_abi::staging::{self, StageSizes};
-use cellboot_abi::zerocopy::FromZeros;
+use cellboot_abi::zerocopy::IntoBytes;
 use cellboot_abi::{
     CELLBOOT_MAGIC, COMM_REGION_SIZE, CellConfig, CommRegion, NO_PAYLOAD, PayloadEntry, Staged, cell_state, mem,
     payload_kind,
@@ -250,6 +250,15 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
 /// Fills cell `ci`'s comm region: Jailhouse's header (`comm_header`), then
 /// cellboot's own part for its loader ([board DTB, kernel, initrd, vPCI
 /// template] staged, overlays counted, named and placed).
+/// Where [`fill_comm`] composes a comm region. At 4 KiB it must not be a
+/// local: a restart runs on the stack of the CPU that trapped, and a debug
+/// build keeps several copies of such a local in one frame (it overflowed
+/// the 16 KiB per-CPU stack into the config pointer below it). A leaf lock:
+/// nothing else is taken while it is held.
+static COMM_SCRATCH: crate::lock::Mutex<CommRegion> = crate::lock::Mutex::new(cellboot_abi::zerocopy::transmute!(
+    [0u8; core::mem::size_of::<CommRegion>()]
+));
+
 fn fill_comm(
     ci: usize,
     (devices, ndev): ([u8; 8], usize),
@@ -262,7 +271,8 @@ fn fill_comm(
     let (c, b) = (&sys.cells()[ci], &sys.board);
     // Built in shim memory, then stored whole: no reference into the page
     // the cell shares.
-    let mut comm = CommRegion::new_zeroed();
+    let mut comm = COMM_SCRATCH.lock();
+    comm.as_mut_bytes().fill(0);
     crate::comm_header::fill(&mut comm.header, b, c);
     let i = &mut comm.info;
     i.magic = CELLBOOT_MAGIC;

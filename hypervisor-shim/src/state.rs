@@ -12,6 +12,9 @@
 //! 4. the console lock (`console`), innermost: lines are printed under any
 //!    of the above.
 //!
+//! The comm-region scratch (`cell`) is a leaf taken under 1 and 2 with
+//! nothing else taken while it is held.
+//!
 //! `PerCpu` and the run counter are atomics, no lock.
 
 use crate::arch::MAX_CPUS;

@@ -14,7 +14,11 @@ pub use mmu::{
 };
 
 pub const MAX_CPUS: usize = cellboot_abi::MAX_CPUS;
-pub const STACK_SIZE: usize = 16 * 1024;
+/// Per CPU. A cell restart runs on the stack of the CPU that trapped
+/// (vectors, trap, PSCI, restart, staging): ~15 KiB of frames in a debug
+/// build, which e2e boots. Stacks lie in BSS (no image bytes), next to the
+/// shim's statics, with no guard page: an overflow corrupts them.
+pub const STACK_SIZE: usize = 32 * 1024;
 
 #[repr(C, align(16))]
 pub struct Stacks([[u8; STACK_SIZE]; MAX_CPUS]);

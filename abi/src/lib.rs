@@ -19,6 +19,8 @@ mod comm;
 mod config;
 pub mod jailhouse;
 pub mod link_layout;
+pub mod mgmt;
+mod mgmt_rules;
 mod number;
 mod payload;
 pub mod psci;

@@ -163,6 +163,9 @@ pub mod status {
     /// The shim could not carry it out (the log says why; a START that
     /// fails leaves the target failed).
     pub const FAILED: u32 = 12;
+    /// LOAD: the range covers the loader's 2 MiB at `loader_ipa` (a linux
+    /// or raw cell's loader is copied there first at every start).
+    pub const LOADER_AREA: u32 = 13;
 
     /// One line for each code, for logs and `cellctl`.
     pub fn message(code: u32) -> &'static str {
@@ -180,6 +183,7 @@ pub mod status {
             EMPTY => "the image is empty",
             TOO_MANY_IMAGES => "no room for another image",
             FAILED => "the shim could not do it (see its log)",
+            LOADER_AREA => "the image range covers the cell's loader (2 MiB at loader_ipa)",
             _ => "unknown status",
         }
     }
@@ -373,10 +377,10 @@ mod tests {
             assert_ne!(cmd::name(c), "unknown command");
         }
         assert_eq!(cmd::name(0), "unknown command");
-        for s in 0..=status::FAILED {
+        for s in 0..=status::LOADER_AREA {
             assert_ne!(status::message(s), "unknown status", "status {s}");
         }
-        assert_eq!(status::message(status::FAILED + 1), "unknown status");
+        assert_eq!(status::message(status::LOADER_AREA + 1), "unknown status");
         assert_eq!(exit::NAMES.len(), exit::COUNT);
     }
 }

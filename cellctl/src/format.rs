@@ -83,9 +83,9 @@ pub fn list_table(cells: &[CellInfo]) -> String {
         .iter()
         .map(|c| {
             let loaded = if c.flags & info_flags::LOADED != 0 {
-                format!("{} loaded", bytes_text(c.loaded_bytes))
+                format!(", {} loaded", bytes_text(c.loaded_bytes))
             } else {
-                "-".into()
+                String::new()
             };
             [
                 c.index.to_string(),
@@ -95,14 +95,11 @@ pub fn list_table(cells: &[CellInfo]) -> String {
                 bytes_text(c.ram_bytes),
                 kind_name(c.boot_kind),
                 c.restarts.to_string(),
-                format!("{} {loaded}", role(c)),
+                format!("{}{loaded}", role(c)),
             ]
         })
         .collect();
-    table(
-        ["#", "CELL", "STATE", "CPUS", "RAM", "BOOT", "RESTARTS", "ROLE / IMAGE"],
-        &rows,
-    )
+    table(["#", "CELL", "STATE", "CPUS", "RAM", "BOOT", "RESTARTS", "ROLE"], &rows)
 }
 
 /// `cellctl stats CELL`.
@@ -267,7 +264,7 @@ mod tests {
         assert_eq!(lines.len(), 3, "{t}");
         assert!(lines[1].contains("linux") && lines[1].contains("384 MiB") && lines[1].contains("this cell"));
         assert!(
-            lines[2].contains("failed (fatal fault)") && lines[2].contains("40 KiB loaded"),
+            lines[2].contains("failed (fatal fault)") && lines[2].contains("managed, 40 KiB loaded"),
             "{t}"
         );
         let col = |l: &str| l.find("CPUS").or_else(|| l.find("0-1")).or_else(|| l.find('2'));

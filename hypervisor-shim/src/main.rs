@@ -73,6 +73,10 @@ mod ivshmem;
 #[cfg(target_os = "none")]
 mod jailhouse_load;
 #[cfg(target_os = "none")]
+mod loaded;
+#[cfg(target_os = "none")]
+mod mgmt;
+#[cfg(target_os = "none")]
 mod mmio;
 #[cfg(target_os = "none")]
 mod payload;
@@ -82,6 +86,8 @@ mod reset;
 mod spin_table;
 #[cfg(target_os = "none")]
 mod state;
+#[cfg(target_os = "none")]
+mod stats;
 #[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]

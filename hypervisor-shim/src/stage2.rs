@@ -218,12 +218,6 @@ impl Pool {
         Ok(())
     }
 
-    /// Removes every mapping of the table tree at `root` (the cell stops:
-    /// its CPUs fault on their next access and are parked).
-    pub fn unmap_all(&mut self, root: usize) {
-        self.tables[root].0 = [0; ENTRIES];
-    }
-
     /// Moves `root`'s entries into table `keep` and empties `root`: the cell
     /// loses every mapping at once (after a TLB flush) and `unstash` gives
     /// them back unchanged, with no table allocated again (a cell restart).
@@ -450,26 +444,6 @@ mod tests {
             p.map(root, 0, 0, too_big, Kind::Normal, RAM, Leaves::Pages),
             Err(MapError::OutOfTables)
         );
-    }
-
-    #[test]
-    fn unmap_all_leaves_nothing_mapped() {
-        let mut p = fresh();
-        let root = p.new_root().unwrap();
-        p.map(
-            root,
-            0x6100_0000,
-            0x6100_0000,
-            16 * MIB,
-            Kind::Normal,
-            RAM,
-            Leaves::Pages,
-        )
-        .unwrap();
-        p.unmap_all(root);
-        for ipa in (0x6100_0000..0x6200_0000).step_by(4096) {
-            assert_eq!(walk(&p, root, ipa), None);
-        }
     }
 
     #[test]

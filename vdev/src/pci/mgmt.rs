@@ -351,6 +351,9 @@ impl Mgmt {
                     return Err(status::TOO_LARGE);
                 }
                 let pa = load_target(target, ipa, size).ok_or(status::OUTSIDE_RAM)?;
+                if over_loader(target, ipa, size) {
+                    return Err(status::LOADER_AREA);
+                }
                 let me = &sys.cells()[p.self_index as usize];
                 let window_pa = me.staging_window().ok_or(status::FAILED)?.phys;
                 Request::Load {
@@ -394,6 +397,15 @@ pub fn load_target(target: &CellConfig, ipa: u64, size: u64) -> Option<u64> {
         let own = r.flags & (mem::IO | mem::SHARED | mem::STAGING) == 0 && r.flags & mem::WRITE != 0;
         (own && ipa >= r.virt && end <= r.virt_end()).then(|| r.phys + (ipa - r.virt))
     })
+}
+
+/// Whether `[ipa, ipa + size)` covers the 2 MiB at a linux or raw cell's
+/// `loader_ipa`, where every start copies the loader first.
+pub fn over_loader(target: &CellConfig, ipa: u64, size: u64) -> bool {
+    const LOADER_ROOM: u64 = 2 << 20;
+    !cellboot_abi::is_jailhouse(target)
+        && ipa < target.loader_ipa.saturating_add(LOADER_ROOM)
+        && target.loader_ipa < ipa.saturating_add(size)
 }
 
 /// The static part of a cell's [`mgmt::CellInfo`] as manager `me` sees it:

@@ -101,12 +101,25 @@ pub fn prepare(board: &str, release: bool) -> Result<()> {
     Ok(())
 }
 
-/// What the Linux cell shows after the peer test, in order.
+/// What the Linux cell shows after the peer test, in order: each refusal
+/// (`cellboot.manage_hostile=1`) as the shim logs it, then as cellctl's
+/// exit code 1 shows it.
 const MANAGE: &[&str] = &[
     "CELLBOOT: cellctl list ok",
     "CELLBOOT: cellctl stats ok",
+    "cell linux: mgmt LOAD of cell rtos refused: the cell is running: stop it first (status 6)",
+    "CELLBOOT: mgmt refused load into a running cell (exit 1)",
+    "cell linux: mgmt: cell rtos stopped",
     "CELLBOOT: rtos stopped, its ivshmem state 0",
+    "cell linux: mgmt LOAD of cell rtos refused: the image range is not inside one of the cell's RAM regions (status 8)",
+    "CELLBOOT: mgmt refused load outside the target's RAM (exit 1)",
+    "cell linux: mgmt LOAD of cell rtos refused: the image range is not inside one of the cell's RAM regions (status 8)",
+    "CELLBOOT: mgmt refused load over the shim (exit 1)",
+    "cell linux: mgmt LOAD of cell rtos refused: the image is larger than the staging window (status 9)",
+    "CELLBOOT: mgmt refused image larger than the window (exit 1)",
+    "cell linux: mgmt: 0x",
     "CELLBOOT: cellctl load ok",
+    "cell linux: mgmt: cell rtos started",
     "CELLBOOT: cellctl start ok",
 ];
 
@@ -116,7 +129,7 @@ pub fn case(board: &str, release: bool) -> Result<Case> {
     prepare(board, release)?;
     let sys = assemble::load_system(board, SYSTEM)?;
     let shim = sys.config.hypervisor.phys;
-    let extra = format!(" cellboot.rtt=3 cellboot.rtt_native=20 cellboot.shim={shim:#x}");
+    let extra = format!(" cellboot.rtt=3 cellboot.rtt_native=20 cellboot.manage_hostile=1 cellboot.shim={shim:#x}");
     let img = partition::image_with(board, SYSTEM, release, &extra, SYSTEM)?;
     let q = qemu_settings::load(board)?;
     let mut c = q.boot_command(None);

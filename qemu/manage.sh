@@ -28,10 +28,14 @@ cfg_read() { # offset bytes
 }
 HOSTILE=""
 SHIM=""
+BENCH=0
+BENCH_IPA=""
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         cellboot.manage_hostile=*) HOSTILE="${arg#*=}" ;;
         cellboot.shim=*) SHIM="${arg#*=}" ;; # the shim's physical base (xtask)
+        cellboot.manage_bench=*) BENCH="${arg#*=}" ;;
+        cellboot.manage_bench_ipa=*) BENCH_IPA="${arg#*=}" ;; # where a window-sized image fits in rtos RAM
     esac
 done
 
@@ -87,4 +91,31 @@ say "cellctl start ok"
 cellctl list
 cellctl stats rtos
 say "manage ok"
+
+# `cargo xtask bench --only manage` (cellboot.manage_bench=N): a
+# window-sized image loaded 5 times into the stopped rtos (load
+# throughput), then N restarts, each timed to the rtos cell's first
+# console line (cellctl restart --wait).
+median() { sort -n "$1" | sed -n "$(($(wc -l < "$1") / 2 + 1))p"; }
+if [ "$BENCH" -gt 0 ]; then
+    size=$(cellctl list --json | sed -n 's/.*"window_bytes":\([0-9]*\).*/\1/p')
+    [ "$size" -gt 0 ] && [ -n "$BENCH_IPA" ] || die "bench: window size $size, ipa $BENCH_IPA"
+    head -c "$size" /dev/zero > /tmp/big.bin
+    cellctl stop rtos || die "bench: stop"
+    : > /tmp/load
+    for i in 1 2 3 4 5; do
+        cellctl --time load rtos /tmp/big.bin --ipa "$BENCH_IPA" | sed -n 's/^time_us=//p' >> /tmp/load
+    done
+    say "load-bench bytes=$size n=5 median_us=$(median /tmp/load)"
+    rm -f /tmp/big.bin
+    cellctl unload rtos && cellctl load rtos /rtos-demo-v2.bin && cellctl start rtos || die "bench: back to v2"
+    : > /tmp/restart
+    i=0
+    while [ $i -lt "$BENCH" ]; do
+        cellctl restart rtos --wait | sed -n 's/.*first console line after \([0-9]*\) us/\1/p' >> /tmp/restart
+        i=$((i + 1))
+    done
+    [ "$(wc -l < /tmp/restart)" -eq "$BENCH" ] || die "bench: $(wc -l < /tmp/restart) of $BENCH restarts timed"
+    say "restart-bench n=$BENCH median_us=$(median /tmp/restart) max_us=$(sort -n /tmp/restart | tail -n 1)"
+fi
 exit 0

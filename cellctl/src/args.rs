@@ -12,6 +12,7 @@ Examples (on a cell whose config says manage = [\"rtos\"]):
   cellctl load rtos app.bin --ipa 0x6140_0000 --start
   cellctl start rtos                    boot it again (the loaded image, else its payloads)
   cellctl restart rtos                  stop + start
+  cellctl restart rtos --wait           ... and time it to the cell's first console line
 
 Exit codes: 0 ok, 1 the management function refused (the shim logs it with
 this cell's name), 2 usage or I/O error (no function: this cell has no grant).";
@@ -22,6 +23,9 @@ pub struct Cli {
     /// Machine-readable output (one JSON document on stdout).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Also print how long the command took (`time_us=N`, wall clock).
+    #[arg(long, global = true)]
+    pub time: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,7 +45,13 @@ pub enum Command {
     /// Boot a stopped cell again.
     Start { cell: String },
     /// Stop (if running), then start.
-    Restart { cell: String },
+    Restart {
+        cell: String,
+        /// Wait for the cell's first console line (its first hypercall
+        /// after the start) and say how long it took.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Copy an image into a stopped cell through the staging window.
     Load {
         cell: String,

@@ -201,9 +201,13 @@ fn cell_json(c: &CellInfo) -> String {
     )
 }
 
-pub fn list_json(cells: &[CellInfo]) -> String {
+/// `cellctl list --json`: the cells, and this manager's staging window.
+pub fn list_json(cells: &[CellInfo], window_ipa: u64, window_bytes: u64) -> String {
     let v: Vec<String> = cells.iter().map(cell_json).collect();
-    format!("{{\"cells\":[{}]}}", v.join(","))
+    format!(
+        "{{\"cells\":[{}],\"window_ipa\":{window_ipa},\"window_bytes\":{window_bytes}}}",
+        v.join(",")
+    )
 }
 
 pub fn stats_json(c: &CellInfo, s: &CellStats) -> String {
@@ -301,8 +305,11 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-        let l = list_json(&[cell("x", cell_state::SHUT_DOWN)]);
+        let l = list_json(&[cell("x", cell_state::SHUT_DOWN)], 0x6400_0000, 8 << 20);
         assert_eq!(l.matches("\"state\":\"stopped\"").count(), 1, "{l}");
-        assert!(l.starts_with("{\"cells\":[{") && l.ends_with("}]}"));
+        assert!(
+            l.starts_with("{\"cells\":[{") && l.ends_with("],\"window_ipa\":1677721600,\"window_bytes\":8388608}"),
+            "{l}"
+        );
     }
 }

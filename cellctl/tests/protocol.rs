@@ -100,7 +100,8 @@ impl Shim {
                     restarts: self.restarts[i],
                     ..CellStats::default()
                 };
-                s.exits[exit::HYPERCALL] = 12;
+                // Each start makes one more console line.
+                s.exits[exit::HYPERCALL] = 12 + u64::from(self.restarts[i]);
                 (status::OK, Reply::Stats(s))
             }
             Request::Stop { .. } if !running => (status::NOT_RUNNING, Reply::None),
@@ -318,4 +319,18 @@ fn refusals_say_why() {
             .any(|l| l.contains("LOAD on 1") && l.contains("larger than the staging window")),
         "{log:?}"
     );
+}
+
+#[test]
+fn restart_waits_for_the_first_console_line_and_time_is_reported() {
+    let shim = Shim::new();
+    let out = cellctl(&shim, &["restart", "rtos", "--wait", "--time"]).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("rtos: restarted, first console line after "),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("time_us="), "{out}");
+    assert_eq!(shim.borrow().restarts[1], 1);
 }

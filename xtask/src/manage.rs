@@ -168,3 +168,91 @@ pub fn case(board: &str, release: bool) -> Result<Case> {
         timeout: Duration::from_secs(400),
     })
 }
+
+/// `xtask bench --only manage` figures: (bytes, median µs) of a
+/// window-sized `cellctl load`, and (n, median µs, max µs) of `cellctl
+/// restart rtos --wait` to the rtos cell's first console line.
+pub struct Bench {
+    pub load: (u64, u64),
+    pub restart: (u32, u64, u64),
+}
+
+/// One release boot of the manage system with `cellboot.manage_bench=n`.
+pub fn bench(board: &str, n: u32) -> Result<Bench> {
+    prepare(board, true)?;
+    let sys = assemble::load_system(board, SYSTEM)?;
+    let ri = sys
+        .cell_names
+        .iter()
+        .position(|c| c == "rtos")
+        .context("no cell rtos")?;
+    let ram = sys.config.cells[ri]
+        .mem_regions()
+        .iter()
+        .find(|r| r.flags & cellboot_abi::mem::RAM != 0)
+        .copied()
+        .context("the rtos cell has no RAM")?;
+    let linux = &sys.config.cells[0];
+    let window = linux
+        .staging_window()
+        .context("the Linux cell has no staging window")?
+        .size;
+    // The window-sized image at the top of the rtos cell's RAM.
+    let ipa = ram.virt
+        + ram
+            .size
+            .checked_sub(window)
+            .context("rtos RAM smaller than the window")?;
+    let extra =
+        format!(" cellboot.rtt=3 cellboot.rtt_native=20 cellboot.manage_bench={n} cellboot.manage_bench_ipa={ipa:#x}");
+    let img = partition::image_with(board, SYSTEM, true, &extra, "manage-bench")?;
+    let q = qemu_settings::load(board)?;
+    let mut c = q.boot_command(None);
+    c.arg("-kernel").arg(img);
+    let name = format!("bench-{board}-manage");
+    let o = crate::qemu_runner::run(Case {
+        name: name.clone(),
+        qemu: c,
+        expect: partition::strings(&[
+            "CELLBOOT: manage ok",
+            "CELLBOOT: load-bench ",
+            "CELLBOOT: restart-bench ",
+        ]),
+        fail_on: partition::strings(partition::FAIL_ON),
+        timeout: Duration::from_secs(900),
+    })?;
+    if !o.passed {
+        anyhow::bail!("{name}: {}\n{}", o.detail, crate::qemu_runner::tail(&o.log, 30));
+    }
+    parse_bench(&std::fs::read_to_string(&o.log)?).context("no load-bench / restart-bench lines in the log")
+}
+
+fn parse_bench(log: &str) -> Option<Bench> {
+    let line = |m: &str| log.lines().find_map(|l| l.split(m).nth(1));
+    let field = |l: &str, k: &str| {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let (load, restart) = (line("CELLBOOT: load-bench ")?, line("CELLBOOT: restart-bench ")?);
+    Some(Bench {
+        load: (field(load, "bytes=")?, field(load, "median_us=")?),
+        restart: (
+            field(restart, "n=")? as u32,
+            field(restart, "median_us=")?,
+            field(restart, "max_us=")?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_the_bench_lines() {
+        let log = "x\r\nCELLBOOT: load-bench bytes=8388608 n=5 median_us=250000\r\nCELLBOOT: restart-bench n=20 median_us=31000 max_us=52000\r\n";
+        let b = super::parse_bench(log).unwrap();
+        assert_eq!(b.load, (8388608, 250000));
+        assert_eq!(b.restart, (20, 31000, 52000));
+        assert!(super::parse_bench("CELLBOOT: load-bench bytes=1 median_us=2\n").is_none());
+    }
+}

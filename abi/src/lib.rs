@@ -20,6 +20,7 @@ mod config;
 pub mod jailhouse;
 pub mod link_layout;
 pub mod mgmt;
+#[cfg(feature = "mgmt")]
 mod mgmt_rules;
 mod number;
 mod payload;

@@ -152,7 +152,7 @@ pub(crate) fn load(
     let sys = cfg();
     let c = &sys.cells()[ci];
     if cellboot_abi::is_jailhouse(c) {
-        crate::jailhouse_load::load(ci, c, pl, !loaded.is_empty())?;
+        crate::jailhouse_load::load(ci, c, pl, cfg!(feature = "mgmt") && !loaded.is_empty())?;
         fill_comm(
             ci,
             (devices, ndev),
@@ -191,7 +191,7 @@ pub(crate) fn load(
     const ANY_KIND: u32 = 0;
     // A loaded kernel is in the cell's RAM already: only its size and head
     // (for its run placement) are needed, and it may have to move.
-    let loaded_kernel = loaded.first().copied();
+    let loaded_kernel = loaded.first().copied().filter(|_| cfg!(feature = "mgmt"));
     let kernel_in = if loaded_kernel.is_some() {
         None
     } else {
@@ -215,8 +215,9 @@ pub(crate) fn load(
         kernel: len(kernel_in).or(loaded_kernel.map(|(_, n)| n)),
         // Staged where the loader will run it, so it need not copy it.
         kernel_run: match loaded_kernel {
+            #[cfg(feature = "mgmt")]
             Some((ipa, n)) => crate::loaded::kernel_run(c, ipa, n),
-            None => kernel_in.and_then(|(_, d)| staging::KernelRun::of(boot.kind, d, d.len() as u64)),
+            _ => kernel_in.and_then(|(_, d)| staging::KernelRun::of(boot.kind, d, d.len() as u64)),
         },
         vpci_template: template_in.map(|(_, d)| d.len() as u64),
         ..StageSizes::default()
@@ -225,6 +226,7 @@ pub(crate) fn load(
         *s = len(*o).unwrap_or(0);
     }
     let plan = staging::plan(c, &sizes).map_err(staging_err)?;
+    #[cfg(feature = "mgmt")]
     if let Some((ipa, n)) = loaded_kernel {
         // Before anything else is staged: it may lie where the rest goes.
         crate::loaded::move_kernel(c, ipa, plan.kernel.ipa, n)?;

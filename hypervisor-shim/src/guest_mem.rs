@@ -140,6 +140,7 @@ impl GuestRange {
     }
 }
 
+#[cfg(feature = "mgmt")]
 impl GuestRange {
     /// Copies `src` into this range (as many bytes as the shorter holds),
     /// as memmove does when the two overlap: 8-byte volatile words when

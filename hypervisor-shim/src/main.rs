@@ -72,9 +72,9 @@ mod irq_prep;
 mod ivshmem;
 #[cfg(target_os = "none")]
 mod jailhouse_load;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", feature = "mgmt"))]
 mod loaded;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", feature = "mgmt"))]
 mod mgmt;
 #[cfg(target_os = "none")]
 mod mmio;
@@ -181,6 +181,11 @@ mod boot {
             refuse!("system config rejected ({} problem(s))", bad);
         };
         bad = bad.saturating_add(validate(cfg, &mut report));
+        if !cfg!(feature = "mgmt") && cfg.cells().iter().any(|c| c.manage != 0) {
+            refuse(format_args!(
+                "the system grants run-time management (manage = [...]): this shim was built without it (feature mgmt)"
+            ));
+        }
         if bad != 0 {
             refuse!("system config rejected ({} problem(s))", bad);
         }

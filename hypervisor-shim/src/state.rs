@@ -100,6 +100,7 @@ pub struct Life {
     pub started_at: u64,
     /// A manager is stopping or starting the cell (its lock is dropped
     /// meanwhile): other commands on it are refused.
+    #[cfg_attr(not(feature = "mgmt"), allow(dead_code))]
     pub busy: bool,
     /// Images `cellctl load` put into the cell's RAM: (IPA, size); the next
     /// start boots them instead of the config's kernel (jailhouse kind:

@@ -6,8 +6,8 @@
 //! lock); a reader sums the rows of a cell's CPUs (a CPU belongs to one
 //! cell for the life of the shim). Interrupts raised in a cell by its
 //! peers are counted per cell, by the peers' CPUs (atomic add: rare).
-//! Built without the `exit-counters` feature, counting costs nothing: the
-//! bench's before/after of the trap floor.
+//! Built without the `mgmt` feature, counting costs nothing: the bench's
+//! before/after of the trap floor.
 
 use crate::arch::{self, MAX_CPUS};
 use cellboot_abi::MAX_CELLS;
@@ -20,7 +20,7 @@ static RECEIVED: [AtomicU64; MAX_CELLS] = [const { AtomicU64::new(0) }; MAX_CELL
 /// One exit of `kind` on this CPU.
 #[inline(always)]
 pub fn count(kind: usize) {
-    if cfg!(feature = "exit-counters")
+    if cfg!(feature = "mgmt")
         && let Some(c) = PER_CPU.get(arch::cpu_index()).and_then(|row| row.get(kind))
     {
         c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
@@ -29,12 +29,15 @@ pub fn count(kind: usize) {
 
 /// A doorbell or state interrupt raised in cell `ci`.
 pub fn received(ci: usize) {
-    if let Some(c) = RECEIVED.get(ci) {
+    if cfg!(feature = "mgmt")
+        && let Some(c) = RECEIVED.get(ci)
+    {
         c.fetch_add(1, Relaxed);
     }
 }
 
 /// The counters of the cell with CPUs `cpu_mask` and index `ci`.
+#[cfg(feature = "mgmt")]
 pub fn totals(cpu_mask: u64, ci: usize) -> [u64; exit::COUNT] {
     let mut t = [0u64; exit::COUNT];
     for (_, row) in PER_CPU.iter().enumerate().filter(|&(n, _)| cpu_mask >> n & 1 != 0) {

@@ -473,10 +473,25 @@ fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64, f64)> {
 /// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
 /// from its mapped virtual ECAM and on QEMU's own PCIe ECAM.
 pub fn bench_ecam(board: &str) -> Result<EcamReads> {
+    bench_ecam_with(board, false)
+}
+
+/// [`bench_ecam`] with the shim built with its `mgmt` feature (and its exit
+/// counters on every trap) or without.
+pub fn bench_ecam_with(board: &str, mgmt: bool) -> Result<EcamReads> {
     const SYSTEM: &str = "ecam-bench";
     inmates(true)?;
     let sys = assemble::load_system(board, SYSTEM)?;
-    let bins = assemble::binaries(&sys, true)?;
+    let link = firmware::ShimLink {
+        mgmt,
+        ..assemble::shim_link(&sys)
+    };
+    let fw = firmware::build(true, &link)?;
+    let out = paths::board_out(board);
+    let bins = assemble::Binaries {
+        shim: firmware::to_binary(&fw.shim_elf, &out.join("hypervisor-shim.bin"))?,
+        loader: firmware::to_binary(&fw.loader_elf, &out.join("loader.bin"))?,
+    };
     let img = paths::board_out(board).join(format!("bench-{SYSTEM}.img"));
     assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
     let q = qemu_settings::load(board)?;

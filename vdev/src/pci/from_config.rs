@@ -51,6 +51,7 @@ impl VirtualPciBus {
         }
         // Validation refuses a grant without a window or with a link on
         // the function's device number; such a cell gets no function.
+        #[cfg(feature = "mgmt")]
         if let Some(p) = super::MgmtParams::from_config(sys, cell_index) {
             let _ = bus.add_mgmt(p);
         }

@@ -160,6 +160,10 @@ impl Mgmt {
         self.command & CMD_MEMORY != 0
     }
 
+    pub fn bar0(&self) -> u32 {
+        self.bar0
+    }
+
     // --- config space -----------------------------------------------------
 
     pub fn cfg_read_dword(&self, reg: u16) -> u32 {

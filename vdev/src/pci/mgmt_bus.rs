@@ -33,19 +33,11 @@ impl VirtualPciBus {
         self.mgmt.as_ref().map(|m| &m.params)
     }
 
-    pub(super) fn mgmt_at_device(&self, device: u8) -> Option<&Mgmt> {
-        self.mgmt.as_ref().filter(|_| device == mgmt::PCI_DEVICE)
-    }
-
-    pub(super) fn mgmt_at_device_mut(&mut self, device: u8) -> Option<&mut Mgmt> {
-        self.mgmt.as_mut().filter(|_| device == mgmt::PCI_DEVICE)
-    }
-
     /// The offset of `ipa` in the management function's BAR0 when that
     /// decodes (memory space on, placed where it may be).
     pub fn mgmt_hit(&self, ipa: u64) -> Option<u64> {
         let m = self.mgmt.as_ref()?;
-        let base = u64::from(m.bar0);
+        let base = u64::from(m.bar0());
         let off = ipa.checked_sub(base).filter(|&o| o < mgmt::BAR0_SIZE)?;
         (m.memory_enabled() && self.bar_refusal(base).is_none()).then_some(off)
     }

@@ -14,7 +14,12 @@ mod config_space;
 mod from_config;
 mod image;
 mod ivshmem;
+#[cfg(feature = "mgmt")]
 mod mgmt;
+#[cfg(not(feature = "mgmt"))]
+#[path = "mgmt_off.rs"]
+mod mgmt;
+#[cfg(feature = "mgmt")]
 mod mgmt_bus;
 mod registers;
 
@@ -28,6 +33,7 @@ pub use bar_place::{MAX_RESERVED, ReservedIpas};
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
 pub use image::{BUS0_PAGES, CleanFn, ConfigPage, EcamImage, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
+#[cfg(feature = "mgmt")]
 pub use mgmt::{MgmtParams, MgmtWrite, Reply, Request, info_from_config, load_target};
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
@@ -260,7 +266,7 @@ impl VirtualPciBus {
             (dev.memory_enabled(), u64::from(dev.bar0))
         } else if let Some(m) = self.mgmt_at_device_mut(a.device) {
             m.cfg_write_dword(a.reg, v, mask);
-            (m.memory_enabled(), u64::from(m.bar0))
+            (m.memory_enabled(), u64::from(m.bar0()))
         } else {
             return EcamOutcome::Ignored {
                 reason: "vpci: config write to an absent device",
@@ -300,6 +306,15 @@ impl VirtualPciBus {
     pub fn mmio_write(&mut self, ipa: u64, size: u8, value: u64) -> Option<MmioEffect> {
         let (i, off) = self.bar_hit(ipa)?;
         self.slots[i].as_mut().map(|d| d.reg_write(off, size, value))
+    }
+
+    /// The management function when `device` is its number.
+    fn mgmt_at_device(&self, device: u8) -> Option<&Mgmt> {
+        self.mgmt.as_ref().filter(|_| device == cellboot_abi::mgmt::PCI_DEVICE)
+    }
+
+    fn mgmt_at_device_mut(&mut self, device: u8) -> Option<&mut Mgmt> {
+        self.mgmt.as_mut().filter(|_| device == cellboot_abi::mgmt::PCI_DEVICE)
     }
 
     fn find(&self, device: u8) -> Option<&Ivshmem> {

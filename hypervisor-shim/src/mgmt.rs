@@ -39,8 +39,16 @@ pub fn access(ci: usize, ipa: u64, size: u8, write: bool, value: u64) -> Option<
         MgmtWrite::Refused { command, cell, status } => refused(ci, command, cell, status),
         MgmtWrite::Run(r) => {
             let (st, reply) = carry_out(ci, r);
+            let code = code_of(&r);
             if st != status::OK {
-                refused(ci, code_of(&r), r.cell(), st);
+                refused(ci, code, r.cell(), st);
+            } else if !matches!(code, cmd::INFO | cmd::STATS) {
+                info!(
+                    "cell {}: mgmt {} of cell {}: done",
+                    name(ci),
+                    cmd::name(code),
+                    name(r.cell() as usize)
+                );
             }
             if let Some(bus) = cell_rt(ci).lock().vpci_mut() {
                 bus.mgmt_complete(st, reply);
@@ -100,7 +108,7 @@ fn carry_out(me: usize, r: Request) -> (u32, Reply) {
             size,
             first,
             ..
-        } => done(load(me, t, ipa, pa, window_pa, size, first)),
+        } => done(load(t, ipa, pa, window_pa, size, first)),
         Request::Unload { .. } => {
             let mut rt = cell_rt(t).lock();
             if rt.is_running() || rt.life().busy {
@@ -172,11 +180,7 @@ fn stop(me: usize, t: usize) -> u32 {
     let mut rt = cell_rt(t).lock();
     rt.life_mut().busy = false;
     match gathered {
-        Ok(()) => {
-            drop(rt);
-            info!("cell {}: mgmt: cell {} stopped", name(me), name(t));
-            status::OK
-        }
+        Ok(()) => status::OK,
         Err(n) => {
             rt.set_state(cell_state::FAILED);
             rt.life_mut().reason = reason::START_FAILED;
@@ -228,7 +232,6 @@ fn start(me: usize, t: usize) -> u32 {
         return status::FAILED;
     }
     cell_rt(t).lock().life_mut().busy = false;
-    info!("cell {}: mgmt: cell {} started", name(me), name(t));
     status::OK
 }
 
@@ -244,7 +247,7 @@ fn fail(t: usize) -> u32 {
 /// LOAD: `size` bytes from the manager's window (physical `window_pa`) to
 /// the stopped target at `pa` (its `ipa`; both ranges checked by the model
 /// against the config), remembered for its next start.
-fn load(me: usize, t: usize, ipa: u64, pa: u64, window_pa: u64, size: u64, first: bool) -> u32 {
+fn load(t: usize, ipa: u64, pa: u64, window_pa: u64, size: u64, first: bool) -> u32 {
     let c = &cfg().cells()[t];
     {
         let mut rt = cell_rt(t).lock();
@@ -278,10 +281,5 @@ fn load(me: usize, t: usize, ipa: u64, pa: u64, window_pa: u64, size: u64, first
     life.num_loaded = n + 1;
     life.busy = false;
     drop(rt);
-    info!(
-        "cell {}: mgmt: {size:#x} bytes loaded into cell {} at {ipa:#x}",
-        name(me),
-        name(t)
-    );
     status::OK
 }

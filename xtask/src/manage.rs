@@ -109,7 +109,7 @@ const MANAGE: &[&str] = &[
     "CELLBOOT: cellctl stats ok",
     "cell linux: mgmt LOAD of cell rtos refused: the cell is running: stop it first (status 6)",
     "CELLBOOT: mgmt refused load into a running cell (exit 1)",
-    "cell linux: mgmt: cell rtos stopped",
+    "cell linux: mgmt STOP of cell rtos: done",
     "CELLBOOT: rtos stopped, its ivshmem state 0",
     "cell linux: mgmt LOAD of cell rtos refused: the image range is not inside one of the cell's RAM regions (status 8)",
     "CELLBOOT: mgmt refused load outside the target's RAM (exit 1)",
@@ -117,9 +117,9 @@ const MANAGE: &[&str] = &[
     "CELLBOOT: mgmt refused load over the shim (exit 1)",
     "cell linux: mgmt LOAD of cell rtos refused: the image is larger than the staging window (status 9)",
     "CELLBOOT: mgmt refused image larger than the window (exit 1)",
-    "cell linux: mgmt: 0x",
+    "cell linux: mgmt LOAD of cell rtos: done",
     "CELLBOOT: cellctl load ok",
-    "cell linux: mgmt: cell rtos started",
+    "cell linux: mgmt START of cell rtos: done",
     "CELLBOOT: cellctl start ok",
 ];
 

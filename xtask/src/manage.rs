@@ -146,8 +146,9 @@ pub fn case(board: &str, release: bool) -> Result<Case> {
     // The restarted rtos: its first lines, then serving as version 2.
     expect.extend(up[..2].iter().cloned());
     expect.push("(version 2)".into());
+    // (Not "peer 1 ready" again: the new rtos's first periodic-task line
+    // lands on the shared UART just then and can split it.)
     expect.extend(partition::strings(&[
-        "CELLBOOT: ivshmem peer 1 ready",
         "CELLBOOT: ivshmem round trip ok",
         "CELLBOOT: shmem canary intact",
         "CELLBOOT: manage ok",
@@ -165,7 +166,7 @@ pub fn case(board: &str, release: bool) -> Result<Case> {
         qemu: c,
         expect,
         fail_on,
-        timeout: Duration::from_secs(400),
+        timeout: Duration::from_secs(300),
     })
 }
 

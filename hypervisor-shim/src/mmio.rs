@@ -166,16 +166,13 @@ fn finish(frame: &mut GuestFrame, a: &DataAbort, v: u64) {
 /// Whether `ipa` is in a BAR0 the cell placed outside its MEM window that
 /// its bus decodes (`cellboot_vdev::pci::ReservedIpas` says where it may).
 fn bar_outside_window(ci: usize, ipa: u64) -> bool {
-    cell_rt(ci)
-        .lock()
-        .vpci()
-        .is_some_and(|bus| {
-            #[cfg(feature = "mgmt")]
-            if bus.mgmt_hit(ipa).is_some() {
-                return true;
-            }
-            bus.device_at(ipa).is_some()
-        })
+    cell_rt(ci).lock().vpci().is_some_and(|bus| {
+        #[cfg(feature = "mgmt")]
+        if bus.mgmt_hit(ipa).is_some() {
+            return true;
+        }
+        bus.device_at(ipa).is_some()
+    })
 }
 
 /// A denied access is reflected into the cell as a synchronous external

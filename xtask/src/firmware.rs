@@ -125,6 +125,8 @@ pub const SHIM_PROFILE: &str = "shim";
 /// board DTB once at boot, where the faster walks save nothing that counts,
 /// and the feature keeps 1,084 bytes out of its 64 KiB budget.
 pub const SHIM_FEATURES: &str = "cellfdt/size";
+/// The same with run-time management (systems that grant it; docs/management.md).
+pub const SHIM_MGMT_FEATURES: &str = "cellfdt/size,mgmt";
 
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";

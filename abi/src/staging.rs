@@ -89,7 +89,7 @@ impl KernelRun {
 pub fn run_ipa(ram_ipa: u64, run: KernelRun) -> Option<u64> {
     ram_ipa
         .checked_add(KERNEL_ALIGN)
-        .and_then(|b| b.checked_next_multiple_of(KERNEL_ALIGN))
+        .map(|b| b.next_multiple_of(KERNEL_ALIGN))
         .and_then(|b| b.checked_add(run.offset))
 }
 

@@ -116,7 +116,10 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     let devices = rt.vpci_devices();
     load_flushed(ci, devices, pl, &[])?;
     rt.set_state(cell_state::RUNNING);
-    rt.life_mut().started_at = arch::counter().0;
+    #[cfg(feature = "mgmt")]
+    {
+        rt.life_mut().started_at = arch::counter().0;
+    }
     state::cell_started();
     for cpu in 0..arch::MAX_CPUS {
         if c.owns_cpu(cpu) {
@@ -392,7 +395,12 @@ pub fn stop(ci: usize, new_state: u32, reason: u32) {
 /// manager's start), one running cell fewer.
 pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_state: u32, reason: u32) {
     rt.set_state(new_state);
-    rt.life_mut().reason = reason;
+    #[cfg(feature = "mgmt")]
+    {
+        rt.life_mut().reason = reason;
+    }
+    #[cfg(not(feature = "mgmt"))]
+    let _ = reason;
     guest_mem::comm_set_cell_state(ci, new_state);
     rt.hide_tables();
     arch::tlb_flush_vm(rt.vttbr());

@@ -181,11 +181,6 @@ mod boot {
             refuse!("system config rejected ({} problem(s))", bad);
         };
         bad = bad.saturating_add(validate(cfg, &mut report));
-        if !cfg!(feature = "mgmt") && cfg.cells().iter().any(|c| c.manage != 0) {
-            refuse(format_args!(
-                "the system grants run-time management (manage = [...]): this shim was built without it (feature mgmt)"
-            ));
-        }
         if bad != 0 {
             refuse!("system config rejected ({} problem(s))", bad);
         }

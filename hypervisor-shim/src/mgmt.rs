@@ -35,7 +35,7 @@ pub fn access(ci: usize, ipa: u64, size: u8, write: bool, value: u64) -> Option<
     drop(rt);
     match w {
         MgmtWrite::Done => {}
-        MgmtWrite::Ignored { reason } => info!("cell {}: {reason}", name(ci)),
+        MgmtWrite::Ignored { reason } => cell_info!(name(ci), "{}", reason),
         MgmtWrite::Refused { command, cell, status } => refused(ci, command, cell, status),
         MgmtWrite::Run(r) => {
             let (st, reply) = carry_out(ci, r);
@@ -43,9 +43,9 @@ pub fn access(ci: usize, ipa: u64, size: u8, write: bool, value: u64) -> Option<
             if st != status::OK {
                 refused(ci, code, r.cell(), st);
             } else if !matches!(code, cmd::INFO | cmd::STATS) {
-                info!(
-                    "cell {}: mgmt {} of cell {}: done",
+                cell_info!(
                     name(ci),
+                    "mgmt {} of cell {}: done",
                     cmd::name(code),
                     name(r.cell() as usize)
                 );
@@ -61,14 +61,12 @@ pub fn access(ci: usize, ipa: u64, size: u8, write: bool, value: u64) -> Option<
 #[inline(never)]
 fn refused(ci: usize, command: u32, target: u32, st: u32) {
     stats::count(exit::DENIED);
-    let t = state::cfg()
-        .cells()
-        .get(target as usize)
-        .map_or("?", |c| cellboot_abi::str_field(&c.name));
-    info!(
-        "cell {}: mgmt {} of cell {t} refused: {} (status {})",
+    let t = name(target as usize);
+    cell_info!(
         name(ci),
+        "mgmt {} of cell {} refused: {} (status {})",
         cmd::name(command),
+        t,
         status::message(st),
         st as u64
     );
@@ -185,12 +183,7 @@ fn stop(me: usize, t: usize) -> u32 {
             rt.set_state(cell_state::FAILED);
             rt.life_mut().reason = reason::START_FAILED;
             drop(rt);
-            info!(
-                "cell {}: mgmt: cell {}: CPU {} did not stop",
-                name(me),
-                name(t),
-                n as u64
-            );
+            cell_info!(name(me), "mgmt: cell {}: CPU {} did not stop", name(t), n as u64);
             status::FAILED
         }
     }
@@ -215,15 +208,15 @@ fn start(me: usize, t: usize) -> u32 {
     }
     let staged = reset::restage(t);
     if let Err(SetupError(what, at)) = staged {
-        info!("cell {}: mgmt: start of {} failed: {what} {at:#x}", name(me), name(t));
+        cell_info!(name(me), "mgmt: start of {} failed: {} {:#x}", name(t), what, at);
         return fail(t);
     }
     reset::resume(t);
     state::cell_started();
     if let Err(n) = reset::start_boot_cpu(t) {
-        info!(
-            "cell {}: mgmt: start of {}: CPU_ON refused for CPU {}",
+        cell_info!(
             name(me),
+            "mgmt: start of {}: CPU_ON refused for CPU {}",
             name(t),
             n as u64
         );

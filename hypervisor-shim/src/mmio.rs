@@ -7,8 +7,8 @@ use crate::gic;
 use crate::state::{self, cell_rt, name};
 use crate::stats;
 use crate::syndrome::DataAbort;
-use cellboot_abi::text;
 use cellboot_abi::mgmt::exit;
+use cellboot_abi::text;
 use cellboot_abi::{cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
 use cellboot_vdev::pci::EcamOutcome;
@@ -156,6 +156,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
 
 /// Completes an emulated access: a read's value into its register
 /// (sign-extended as the load asked), the instruction skipped.
+#[inline(always)]
 fn finish(frame: &mut GuestFrame, a: &DataAbort, v: u64) {
     if !a.write {
         frame.set_reg(a.reg, a.load_value(v));

@@ -110,10 +110,14 @@ pub fn resume(ci: usize) {
         let mut rt = rt(ci).lock();
         rt.show_tables();
         rt.set_state(cell_state::RUNNING);
-        let life = rt.life_mut();
-        life.reason = 0;
-        life.restarts = life.restarts.saturating_add(1);
-        life.started_at = arch::counter().0;
+        // Only run-time management reports these.
+        #[cfg(feature = "mgmt")]
+        {
+            let life = rt.life_mut();
+            life.reason = 0;
+            life.restarts = life.restarts.saturating_add(1);
+            life.started_at = arch::counter().0;
+        }
     }
     crate::ivshmem::link_reset(ci);
 }
@@ -144,6 +148,11 @@ pub fn start_boot_cpu(ci: usize) -> Result<(), usize> {
 #[inline(never)]
 fn restart_failed(ci: usize, what: &str, n: u64) -> ! {
     cell_info!(name(ci), "restart failed: {} {:#x}", what, n);
-    cell::end(ci, rt(ci).lock(), cell_state::FAILED, cellboot_abi::mgmt::reason::START_FAILED);
+    cell::end(
+        ci,
+        rt(ci).lock(),
+        cell_state::FAILED,
+        cellboot_abi::mgmt::reason::START_FAILED,
+    );
     park_this_cpu()
 }

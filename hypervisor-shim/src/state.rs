@@ -92,6 +92,7 @@ pub struct CellRt {
 }
 
 /// What run-time management reports and changes of a cell (`mgmt`).
+#[cfg(feature = "mgmt")]
 #[derive(Clone, Copy)]
 pub struct Life {
     /// `cellboot_abi::mgmt::reason`.
@@ -100,7 +101,6 @@ pub struct Life {
     pub started_at: u64,
     /// A manager is stopping or starting the cell (its lock is dropped
     /// meanwhile): other commands on it are refused.
-    #[cfg_attr(not(feature = "mgmt"), allow(dead_code))]
     pub busy: bool,
     /// Images `cellctl load` put into the cell's RAM: (IPA, size); the next
     /// start boots them instead of the config's kernel (jailhouse kind:
@@ -109,8 +109,9 @@ pub struct Life {
     pub num_loaded: usize,
 }
 
+#[cfg(feature = "mgmt")]
 impl Life {
-    const NEW: Life = Life {
+    pub const NEW: Life = Life {
         reason: 0,
         restarts: 0,
         started_at: 0,
@@ -121,6 +122,20 @@ impl Life {
 
     pub fn loaded(&self) -> &[(u64, u64)] {
         &self.loaded[..self.num_loaded.min(cellboot_abi::MAX_IMAGES)]
+    }
+}
+
+/// Without run-time management there is nothing to keep.
+#[cfg(not(feature = "mgmt"))]
+#[derive(Clone, Copy)]
+pub struct Life;
+
+#[cfg(not(feature = "mgmt"))]
+impl Life {
+    pub const NEW: Life = Life;
+
+    pub fn loaded(&self) -> &[(u64, u64)] {
+        &[]
     }
 }
 
@@ -171,24 +186,27 @@ impl CellRt {
 
     /// Takes every stage-2 mapping away from the cell (after a TLB flush
     /// its CPUs fault and park); `show_tables` gives them back unchanged.
+    /// With run-time management a stopped or failed cell may start again,
+    /// so the entries are kept aside once, whoever stops it first.
+    #[inline(always)]
     pub fn hide_tables(&mut self) {
-        if !self.stashed {
-            crate::stage2::POOL.lock().stash(self.root, self.stash);
-            self.stashed = true;
+        if cfg!(feature = "mgmt") && self.stashed {
+            return;
         }
+        crate::stage2::POOL.lock().stash(self.root, self.stash);
+        self.stashed = true;
     }
 
     pub fn show_tables(&mut self) {
-        if self.stashed {
-            crate::stage2::POOL.lock().unstash(self.root, self.stash);
-            self.stashed = false;
-        }
+        crate::stage2::POOL.lock().unstash(self.root, self.stash);
+        self.stashed = false;
     }
 
     pub fn life(&self) -> &Life {
         &self.life
     }
 
+    #[cfg(feature = "mgmt")]
     pub fn life_mut(&mut self) -> &mut Life {
         &mut self.life
     }

@@ -135,6 +135,7 @@ pub fn deadline_ms(ms: u64) -> u64 {
 }
 
 /// The physical counter and its frequency (CNTPCT_EL0, CNTFRQ_EL0).
+#[cfg(feature = "mgmt")]
 pub fn counter() -> (u64, u64) {
     (CNTPCT_EL0.get(), CNTFRQ_EL0.get())
 }

@@ -402,7 +402,10 @@ pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_st
     #[cfg(not(feature = "mgmt"))]
     let _ = reason;
     guest_mem::comm_set_cell_state(ci, new_state);
+    #[cfg(feature = "mgmt")]
     rt.hide_tables();
+    #[cfg(not(feature = "mgmt"))]
+    crate::stage2::POOL.lock().unmap_all(rt.root());
     arch::tlb_flush_vm(rt.vttbr());
     drop(rt);
     retire();

@@ -218,6 +218,14 @@ impl Pool {
         Ok(())
     }
 
+    /// Removes every mapping of the table tree at `root` (the cell stops
+    /// for good: a shim with run-time management keeps them aside instead,
+    /// `stash`, to start it again).
+    #[cfg(not(feature = "mgmt"))]
+    pub fn unmap_all(&mut self, root: usize) {
+        self.tables[root].0 = [0; ENTRIES];
+    }
+
     /// Moves `root`'s entries into table `keep` and empties `root`: the cell
     /// loses every mapping at once (after a TLB flush) and `unstash` gives
     /// them back unchanged, with no table allocated again (a cell restart).

@@ -84,6 +84,7 @@ pub struct CellRt {
     /// init touches every SPI of the board).
     gicd_denials: u32,
     /// The stage-2 root's entries are in the stash table (the cell stopped).
+    #[cfg(feature = "mgmt")]
     stashed: bool,
     /// Run-time management (`mgmt`): why the cell is not running, starts
     /// after the first, when the last began (CNTPCT), a start/stop under
@@ -152,6 +153,7 @@ impl CellRt {
             line_len: 0,
             vpci: None,
             gicd_denials: 0,
+            #[cfg(feature = "mgmt")]
             stashed: false,
             life: Life::NEW,
         }
@@ -190,16 +192,23 @@ impl CellRt {
     /// so the entries are kept aside once, whoever stops it first.
     #[inline(always)]
     pub fn hide_tables(&mut self) {
-        if cfg!(feature = "mgmt") && self.stashed {
-            return;
+        #[cfg(feature = "mgmt")]
+        {
+            if self.stashed {
+                return;
+            }
+            self.stashed = true;
         }
         crate::stage2::POOL.lock().stash(self.root, self.stash);
-        self.stashed = true;
     }
 
+    #[inline(always)]
     pub fn show_tables(&mut self) {
+        #[cfg(feature = "mgmt")]
+        {
+            self.stashed = false;
+        }
         crate::stage2::POOL.lock().unstash(self.root, self.stash);
-        self.stashed = false;
     }
 
     pub fn life(&self) -> &Life {

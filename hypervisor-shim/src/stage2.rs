@@ -221,7 +221,7 @@ impl Pool {
     /// Removes every mapping of the table tree at `root` (the cell stops
     /// for good: a shim with run-time management keeps them aside instead,
     /// `stash`, to start it again).
-    #[cfg(not(feature = "mgmt"))]
+    #[cfg(all(target_os = "none", not(feature = "mgmt")))]
     pub fn unmap_all(&mut self, root: usize) {
         self.tables[root].0 = [0; ENTRIES];
     }

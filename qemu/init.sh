@@ -128,6 +128,10 @@ esac
 if [ -n "$dev" ] && [ -x /ivshmem-peer.sh ]; then
     /ivshmem-peer.sh "$dev" || fail "ivshmem peer test (qemu/ivshmem-peer.sh)"
 fi
+# The manage initramfs (xtask/src/manage.rs) adds run-time cell management.
+if [ -n "$dev" ] && [ -x /manage.sh ]; then
+    /manage.sh "$dev" || fail "run-time management (qemu/manage.sh)"
+fi
 
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 if [ "$cpus" = 0 ]; then

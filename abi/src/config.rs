@@ -29,6 +29,9 @@ pub mod mem {
     pub const RAM: u64 = 1 << 8;
     /// Shared with another cell (ivshmem); never listed in `/memory`.
     pub const SHARED: u64 = 1 << 9;
+    /// The staging window of a managing cell (`crate::mgmt`): its own
+    /// memory, never listed in `/memory`, that the shim copies images from.
+    pub const STAGING: u64 = 1 << 10;
 }
 
 /// How the board starts secondary CPUs.
@@ -189,7 +192,9 @@ pub struct CellConfig {
     pub vpci: VpciConfig,
     pub boot: BootConfig,
     pub num_disable: u32,
-    pub _pad: u32,
+    /// Bit `i` set: this cell may control cell `i` through its management
+    /// PCI function (`crate::mgmt`); 0: it has none.
+    pub manage: u32,
     /// Device-tree paths the loader disables in addition to every device
     /// whose `reg` lies outside the cell's regions.
     pub disable: [[u8; PATH_LEN]; MAX_DISABLE],
@@ -214,6 +219,14 @@ impl CellConfig {
     }
     pub fn owns_cpu(&self, cpu: usize) -> bool {
         cpu < 64 && self.cpu_mask & (1 << cpu) != 0
+    }
+    /// Whether this cell was granted control of cell `other`.
+    pub fn manages(&self, other: usize) -> bool {
+        other < 32 && self.manage & (1 << other) != 0
+    }
+    /// The cell's staging window (the first region flagged STAGING).
+    pub fn staging_window(&self) -> Option<&MemRegion> {
+        self.mem_regions().iter().find(|r| r.flags & mem::STAGING != 0)
     }
 }
 

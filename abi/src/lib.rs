@@ -19,6 +19,9 @@ mod comm;
 mod config;
 pub mod jailhouse;
 pub mod link_layout;
+pub mod mgmt;
+#[cfg(feature = "mgmt")]
+mod mgmt_rules;
 mod number;
 mod payload;
 pub mod psci;

@@ -56,6 +56,8 @@ pub(crate) fn check(cfg: &SystemConfig, bad: &mut dyn FnMut(Problem)) {
         cell(ci as u32, c, &cfg.board, cells, bad);
     }
     links(cfg, bad);
+    #[cfg(feature = "mgmt")]
+    crate::mgmt_rules::check(cfg, bad);
 }
 
 fn board(b: &Board, bad: &mut dyn FnMut(Problem)) {

@@ -82,6 +82,17 @@ impl KernelRun {
     }
 }
 
+/// Where a kernel placed by `run` runs in a cell whose first RAM region
+/// starts at `ram_ipa`: the loader's rule (loader/src/image.rs,
+/// plan_linux / plan_raw), the 2 MiB boundary at or above RAM base + 2 MiB
+/// plus the offset. `cellctl load` takes it as its default IPA.
+pub fn run_ipa(ram_ipa: u64, run: KernelRun) -> Option<u64> {
+    ram_ipa
+        .checked_add(KERNEL_ALIGN)
+        .map(|b| b.next_multiple_of(KERNEL_ALIGN))
+        .and_then(|b| b.checked_add(run.offset))
+}
+
 /// Sizes of what the shim stages for one cell.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StageSizes {
@@ -255,12 +266,7 @@ fn plan_with(cell: &CellConfig, sizes: &StageSizes, in_place: bool) -> Result<St
         p.initrd = place(Item::Initrd, n, PAGE, &mut top, floor)?;
     }
     if let (Some(n), Some(run), true) = (sizes.kernel, sizes.kernel_run, in_place) {
-        // The loader's rule (loader/src/image.rs, plan_linux / plan_raw).
-        let base = ram
-            .virt
-            .checked_add(KERNEL_ALIGN)
-            .map(|b| b.next_multiple_of(KERNEL_ALIGN));
-        let at = base.and_then(|b| b.checked_add(run.offset));
+        let at = run_ipa(ram.virt, run);
         let blob = sizes
             .overlays
             .iter()

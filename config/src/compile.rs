@@ -223,6 +223,7 @@ pub fn compile(b: &BoardFile, bsrc: &Source, s: &SystemFile, ssrc: &Source) -> R
         }
     }
     cfg.num_links = s.links.len().min(MAX_LINKS) as u32;
+    grants(s, &mut cfg, &mut err);
 
     if !errors.is_empty() {
         return Err(errors);
@@ -469,4 +470,22 @@ fn cell(c: &Cell, at: &str, b: &BoardFile, out: &mut CellConfig, err: &mut dyn F
         }
     }
     out.num_disable = c.disable.len().min(MAX_DISABLE) as u32;
+}
+
+/// `cells[i].manage`: cell names to `CellConfig::manage` bits. Unknown
+/// names are reported here; a grant to itself by `validate` (the shim
+/// checks the bits of any binary too).
+fn grants(s: &SystemFile, cfg: &mut SystemConfig, err: &mut dyn FnMut(String, String, String)) {
+    for (ci, c) in s.cells.iter().enumerate().take(MAX_CELLS) {
+        for (k, name) in c.manage.iter().enumerate() {
+            match s.cells.iter().position(|o| &o.name == name) {
+                Some(i) if i < MAX_CELLS => cfg.cells[ci].manage |= 1 << i,
+                _ => err(
+                    format!("cells[{ci}].manage[{k}]"),
+                    format!("{name:?}"),
+                    "no cell has this name".into(),
+                ),
+            }
+        }
+    }
 }

@@ -181,6 +181,17 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
                     (system, format!("cells[{cell}].name"), format!("{n:?}"))
                 }
                 "overlays" => (system, format!("cells[{cell}].overlays"), value.to_string()),
+                "manage" => {
+                    let (f, shown) = manage_field(file, cell, index, value);
+                    (system, f, shown)
+                }
+                "memory.flags" => {
+                    let flags = c
+                        .and_then(|c| c.memory.get(index as usize))
+                        .map(|r| format!("{:?}", r.flags.iter().map(|f| f.name()).collect::<Vec<_>>()))
+                        .unwrap_or_else(|| hex(value));
+                    (system, format!("cells[{cell}].memory[{index}].flags"), flags)
+                }
                 f => match f.strip_prefix("vpci.") {
                     Some(key) => {
                         let (path, f) = vpci_field(cell, key);
@@ -212,6 +223,21 @@ fn map(p: Problem, cfg: &SystemConfig, board: &Path, system: &Path, file: &Syste
         LinkDeviceTwice { link, device, .. } => s(format!("links[{link}].device"), device.to_string()),
         #[allow(unreachable_patterns)] // problems added to the ABI later still get reported
         _ => ConfigError::new(system, "", "", msg.clone()),
+    }
+}
+
+/// `cells[c].manage[k]` naming cell `index` (a grant bit), or the whole
+/// list (`index` is `NO_INDEX`: the problem is the cell's grants as such).
+fn manage_field(file: &SystemFile, cell: u32, index: u32, value: u64) -> (String, String) {
+    let Some(c) = file.cells.get(cell as usize) else {
+        return (format!("cells[{cell}].manage"), hex(value));
+    };
+    let target = file.cells.get(index as usize).map(|t| t.name.as_str());
+    match c.manage.iter().position(|n| Some(n.as_str()) == target) {
+        Some(k) if index != cellboot_abi::NO_INDEX => {
+            (format!("cells[{cell}].manage[{k}]"), format!("{:?}", c.manage[k]))
+        }
+        _ => (format!("cells[{cell}].manage"), format!("{:?}", c.manage)),
     }
 }
 

@@ -39,6 +39,11 @@ pub struct Cell {
     /// of the board's `vpci-template.dts` (same tree either way).
     #[serde(default = "yes")]
     pub vpci_template: bool,
+    /// Cells (by name) this cell may list, stop, start and load through
+    /// its management PCI function (docs/management.md); it then needs a
+    /// memory region flagged "staging".
+    #[serde(default)]
+    pub manage: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -65,6 +70,7 @@ pub enum Flag {
     Io,
     Ram,
     Shared,
+    Staging,
 }
 
 impl Flag {
@@ -77,6 +83,7 @@ impl Flag {
             Flag::Io => "io",
             Flag::Ram => "ram",
             Flag::Shared => "shared",
+            Flag::Staging => "staging",
         }
     }
     pub fn bits(self) -> u64 {
@@ -89,6 +96,7 @@ impl Flag {
             Flag::Io => mem::IO,
             Flag::Ram => mem::RAM,
             Flag::Shared => mem::SHARED,
+            Flag::Staging => mem::STAGING,
         }
     }
 }

@@ -114,8 +114,12 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
     rt.set_vpci(bus);
 
     let devices = rt.vpci_devices();
-    load_flushed(ci, devices, pl)?;
+    load_flushed(ci, devices, pl, &[])?;
     rt.set_state(cell_state::RUNNING);
+    #[cfg(feature = "mgmt")]
+    {
+        rt.life_mut().started_at = arch::counter().0;
+    }
     state::cell_started();
     for cpu in 0..arch::MAX_CPUS {
         if c.owns_cpu(cpu) {
@@ -127,19 +131,31 @@ pub fn prepare(ci: usize, pl: &'static Payloads) -> Result<(), SetupError> {
 
 /// [`load`] between the cache maintenance every (re)start needs
 /// (`crate::restage`): one call site, so one copy in the shim.
-pub(crate) fn load_flushed(ci: usize, devices: ([u8; 8], usize), pl: &Payloads) -> Result<(), SetupError> {
-    crate::restage::restage(&cfg().cells()[ci], &mut arch::Caches, || load(ci, devices, pl))
+pub(crate) fn load_flushed(
+    ci: usize,
+    devices: ([u8; 8], usize),
+    pl: &Payloads,
+    loaded: &[(u64, u64)],
+) -> Result<(), SetupError> {
+    crate::restage::restage(&cfg().cells()[ci], &mut arch::Caches, || load(ci, devices, pl, loaded))
 }
 
 /// Copies the loader and stages the payloads into cell `ci`'s RAM and fills
 /// its comm region: what power-on and every restart do alike. Takes no
 /// lock: a restart copies tens of MiB, and peers ringing this cell's
-/// doorbell take its lock meanwhile (they find it not running).
-pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) -> Result<(), SetupError> {
+/// doorbell take its lock meanwhile (they find it not running). `loaded`:
+/// images a manager put into the cell's RAM (`mgmt`), booted instead of
+/// the config's kernel (jailhouse kind: images).
+pub(crate) fn load(
+    ci: usize,
+    (devices, ndev): ([u8; 8], usize),
+    pl: &Payloads,
+    loaded: &[(u64, u64)],
+) -> Result<(), SetupError> {
     let sys = cfg();
     let c = &sys.cells()[ci];
     if cellboot_abi::is_jailhouse(c) {
-        crate::jailhouse_load::load(ci, c, pl)?;
+        crate::jailhouse_load::load(ci, c, pl, cfg!(feature = "mgmt") && !loaded.is_empty())?;
         fill_comm(
             ci,
             (devices, ndev),
@@ -176,7 +192,14 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
     };
     // Kernel and initrd payloads are taken as indexed (test images use other kinds).
     const ANY_KIND: u32 = 0;
-    let kernel_in = input(boot.kernel, ANY_KIND)?;
+    // A loaded kernel is in the cell's RAM already: only its size and head
+    // (for its run placement) are needed, and it may have to move.
+    let loaded_kernel = loaded.first().copied().filter(|_| cfg!(feature = "mgmt"));
+    let kernel_in = if loaded_kernel.is_some() {
+        None
+    } else {
+        input(boot.kernel, ANY_KIND)?
+    };
     let initrd_in = input(boot.initrd, ANY_KIND)?;
     let mut ovl_in: [Option<(&PayloadEntry, &[u8])>; staging::MAX_OVERLAYS] = [None; staging::MAX_OVERLAYS];
     for (k, o) in ovl_in.iter_mut().enumerate().take(n_ovl) {
@@ -192,9 +215,13 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         loader: loader.len() as u64,
         board_dtb: dtb::with(|d| d.len() as u64),
         initrd: len(initrd_in),
-        kernel: len(kernel_in),
+        kernel: len(kernel_in).or(loaded_kernel.map(|(_, n)| n)),
         // Staged where the loader will run it, so it need not copy it.
-        kernel_run: kernel_in.and_then(|(_, d)| staging::KernelRun::of(boot.kind, d, d.len() as u64)),
+        kernel_run: match loaded_kernel {
+            #[cfg(feature = "mgmt")]
+            Some((ipa, n)) => crate::loaded::kernel_run(c, ipa, n),
+            _ => kernel_in.and_then(|(_, d)| staging::KernelRun::of(boot.kind, d, d.len() as u64)),
+        },
         vpci_template: template_in.map(|(_, d)| d.len() as u64),
         ..StageSizes::default()
     };
@@ -202,6 +229,11 @@ pub(crate) fn load(ci: usize, (devices, ndev): ([u8; 8], usize), pl: &Payloads) 
         *s = len(*o).unwrap_or(0);
     }
     let plan = staging::plan(c, &sizes).map_err(staging_err)?;
+    #[cfg(feature = "mgmt")]
+    if let Some((ipa, n)) = loaded_kernel {
+        // Before anything else is staged: it may lie where the rest goes.
+        crate::loaded::move_kernel(c, ipa, plan.kernel.ipa, n)?;
+    }
     let put = |at: Staged, data: &[u8]| {
         copy_in(c, at.ipa, data).map_err(|_| SetupError("staging outside the cell's RAM", at.ipa))
     };
@@ -347,25 +379,33 @@ pub fn run_on_this_cpu(ci: usize, entry: u64, x0: u64) -> ! {
     arch::enter_guest(entry, x0)
 }
 
-/// Stops cell `ci` (it shut down or misbehaved): its stage-2 is emptied so
-/// its other CPUs trap on their next access and park. Powers the machine
-/// off when no cell is left running.
-pub fn stop(ci: usize, new_state: u32) {
+/// Stops cell `ci` (it shut down or misbehaved, `reason` says which:
+/// `cellboot_abi::mgmt::reason`): its stage-2 is emptied so its other CPUs
+/// trap on their next access and park. Powers the machine off when no cell
+/// is left running.
+pub fn stop(ci: usize, new_state: u32, reason: u32) {
     let rt = cell_rt(ci).lock();
     if rt.is_running() {
-        end(ci, rt, new_state);
+        end(ci, rt, new_state, reason);
     }
 }
 
-/// Ends cell `ci`'s run in `new_state`, its lock held in `rt`: the comm
-/// region says so, its stage 2 is emptied, one running cell fewer.
-pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_state: u32) {
+/// Ends cell `ci`'s run in `new_state` for `reason`, its lock held in `rt`:
+/// the comm region says so, its stage 2 is emptied (kept aside for a
+/// manager's start), one running cell fewer.
+pub fn end(ci: usize, mut rt: crate::lock::MutexGuard<'_, state::CellRt>, new_state: u32, reason: u32) {
     rt.set_state(new_state);
-    guest_mem::comm_set_cell_state(ci, new_state);
+    #[cfg(feature = "mgmt")]
     {
-        let mut pool = POOL.lock();
-        pool.unmap_all(rt.root());
+        rt.life_mut().reason = reason;
     }
+    #[cfg(not(feature = "mgmt"))]
+    let _ = reason;
+    guest_mem::comm_set_cell_state(ci, new_state);
+    #[cfg(feature = "mgmt")]
+    rt.hide_tables();
+    #[cfg(not(feature = "mgmt"))]
+    crate::stage2::POOL.lock().unmap_all(rt.root());
     arch::tlb_flush_vm(rt.vttbr());
     drop(rt);
     retire();

@@ -140,6 +140,44 @@ impl GuestRange {
     }
 }
 
+#[cfg(feature = "mgmt")]
+impl GuestRange {
+    /// Copies `src` into this range (as many bytes as the shorter holds),
+    /// as memmove does when the two overlap: 8-byte volatile words when
+    /// both are 8-byte aligned, bytes otherwise. Lines a cacheable owner
+    /// left over the destination go first (as in [`copy_in`]).
+    pub fn copy_from(&self, src: &GuestRange) {
+        let n = self.len.min(src.len);
+        arch::dcache_clean_inval(self.pa, n);
+        let unit: u64 = if (self.pa | src.pa).is_multiple_of(8) { 8 } else { 1 };
+        let words = n / unit;
+        let one = |k: u64| {
+            let at = k * unit;
+            // SAFETY: `at + unit <= n`, inside both ranges, which are
+            // guest memory no Rust object aliases (`new`'s contract).
+            unsafe {
+                if unit == 8 {
+                    ((self.pa + at) as *mut u64).write_volatile(((src.pa + at) as *const u64).read_volatile());
+                } else {
+                    ((self.pa + at) as *mut u8).write_volatile(((src.pa + at) as *const u8).read_volatile());
+                }
+            }
+        };
+        let tail = |k: u64| {
+            // SAFETY: as above, a byte below `n`.
+            unsafe { ((self.pa + k) as *mut u8).write_volatile(((src.pa + k) as *const u8).read_volatile()) }
+        };
+        if self.pa > src.pa && self.pa < src.pa + n {
+            (words * unit..n).rev().for_each(tail);
+            (0..words).rev().for_each(one);
+        } else {
+            (0..words).for_each(one);
+            (words * unit..n).for_each(tail);
+        }
+        arch::dsb();
+    }
+}
+
 /// Copies `data` into cell memory at `ipa` (shim-side, while the cell does
 /// not run: at power-on or during its restart).
 pub fn copy_in(c: &CellConfig, ipa: u64, data: &[u8]) -> Result<(), ()> {

@@ -30,7 +30,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         }
         hc::CELL_FAILED => {
             failed(ci);
-            cell::stop(ci, cell_state::FAILED);
+            cell::stop(ci, cell_state::FAILED, cellboot_abi::mgmt::reason::LOADER);
             cell::park_this_cpu()
         }
         _ => {

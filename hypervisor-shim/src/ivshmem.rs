@@ -34,6 +34,7 @@ pub fn effect(ci: usize, device: u8, e: MmioEffect) {
         MmioEffect::Doorbell { peer, .. } => {
             if let Some(&target) = link.peers.get(peer as usize) {
                 if peer != me && target != NO_PEER {
+                    crate::stats::count(cellboot_abi::mgmt::exit::DOORBELL_SENT);
                     interrupt(target as usize, device);
                 } else {
                     cell_info!(
@@ -77,6 +78,7 @@ fn interrupt(target: usize, device: u8) {
     if bus.take_interrupt(device) {
         let irq = bus.irq_for_device(device);
         drop(rt);
+        crate::stats::received(target);
         gic::set_spi_pending(irq);
     }
 }

@@ -10,10 +10,11 @@ use crate::payload::{Payloads, SetupError};
 use crate::state::name;
 use cellboot_abi::{CellConfig, bytes_field};
 
-/// Copies cell `c`'s images and command line into its memory.
-pub fn load(ci: usize, c: &CellConfig, pl: &Payloads) -> Result<(), SetupError> {
+/// Copies cell `c`'s images and command line into its memory; the images
+/// are left out when a manager loaded others (`in_place`).
+pub fn load(ci: usize, c: &CellConfig, pl: &Payloads, in_place: bool) -> Result<(), SetupError> {
     let j = &c.boot.jailhouse;
-    for (idx, ipa) in j.images() {
+    for (idx, ipa) in j.images().filter(|_| !in_place) {
         let (_, data) = pl.get(idx).ok_or(SetupError(
             "jailhouse image index is not in the payload table",
             idx.into(),

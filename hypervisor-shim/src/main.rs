@@ -72,6 +72,10 @@ mod irq_prep;
 mod ivshmem;
 #[cfg(target_os = "none")]
 mod jailhouse_load;
+#[cfg(all(target_os = "none", feature = "mgmt"))]
+mod loaded;
+#[cfg(all(target_os = "none", feature = "mgmt"))]
+mod mgmt;
 #[cfg(target_os = "none")]
 mod mmio;
 #[cfg(target_os = "none")]
@@ -82,6 +86,8 @@ mod reset;
 mod spin_table;
 #[cfg(target_os = "none")]
 mod state;
+#[cfg(target_os = "none")]
+mod stats;
 #[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]

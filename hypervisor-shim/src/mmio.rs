@@ -5,7 +5,9 @@
 use crate::arch::GuestFrame;
 use crate::gic;
 use crate::state::{self, cell_rt, name};
+use crate::stats;
 use crate::syndrome::DataAbort;
+use cellboot_abi::mgmt::exit;
 use cellboot_abi::text;
 use cellboot_abi::{cell_state, mem};
 use cellboot_vdev::gicd::GicdOutcome;
@@ -43,6 +45,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     let b = &sys.board;
     let value = if a.write { frame.reg(a.reg) } else { 0 };
     let result: Option<u64> = if inside(a.ipa, c.vpci.ecam_base, c.vpci.ecam_size) {
+        stats::count(exit::MMIO);
         let off = a.ipa - c.vpci.ecam_base;
         let mut rt = cell_rt(ci).lock();
         let Some(bus) = rt.vpci_mut() else {
@@ -82,6 +85,11 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             Some(v)
         }
     } else if inside(a.ipa, c.vpci.mmio_base, c.vpci.mmio_size) || bar_outside_window(ci, a.ipa) {
+        stats::count(exit::MMIO);
+        #[cfg(feature = "mgmt")]
+        if let Some(v) = crate::mgmt::access(ci, a.ipa, a.size, a.write, value) {
+            return finish(frame, &a, v);
+        }
         let mut rt = cell_rt(ci).lock();
         let Some(bus) = rt.vpci_mut() else {
             drop(rt);
@@ -102,6 +110,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             bus.mmio_read(a.ipa, a.size)
         }
     } else if inside(a.ipa, b.gicd_base, b.gicd_size) {
+        stats::count(exit::GICD);
         let off = a.ipa - b.gicd_base;
         if a.write {
             if let GicdOutcome::Denied { irq, reason } = gic::write(ci, off, a.size, value) {
@@ -124,6 +133,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
             Some(gic::read(ci, off, a.size))
         }
     } else if gic::get().in_redistributors(a.ipa) {
+        stats::count(exit::GICD);
         // Only other cells' frames trap (the cell's own are mapped).
         if a.write {
             cell_info!(
@@ -141,6 +151,13 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
     let Some(v) = result else {
         return deny(frame, ci, &a, "");
     };
+    finish(frame, &a, v)
+}
+
+/// Completes an emulated access: a read's value into its register
+/// (sign-extended as the load asked), the instruction skipped.
+#[inline(always)]
+fn finish(frame: &mut GuestFrame, a: &DataAbort, v: u64) {
     if !a.write {
         frame.set_reg(a.reg, a.load_value(v));
     }
@@ -150,10 +167,13 @@ pub fn handle(frame: &mut GuestFrame, ci: usize, esr: u64, far: u64, hpfar: u64)
 /// Whether `ipa` is in a BAR0 the cell placed outside its MEM window that
 /// its bus decodes (`cellboot_vdev::pci::ReservedIpas` says where it may).
 fn bar_outside_window(ci: usize, ipa: u64) -> bool {
-    cell_rt(ci)
-        .lock()
-        .vpci()
-        .is_some_and(|bus| bus.device_at(ipa).is_some())
+    cell_rt(ci).lock().vpci().is_some_and(|bus| {
+        #[cfg(feature = "mgmt")]
+        if bus.mgmt_hit(ipa).is_some() {
+            return true;
+        }
+        bus.device_at(ipa).is_some()
+    })
 }
 
 /// A denied access is reflected into the cell as a synchronous external
@@ -162,6 +182,7 @@ fn bar_outside_window(ci: usize, ipa: u64) -> bool {
 /// without usable vectors, or one faulting inside its own vector table, would
 /// only loop: that is fatal, and the cell (only that cell) is stopped.
 fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
+    stats::count(exit::DENIED);
     let dir = if a.write { "write" } else { "read" };
     let far = crate::arch::fault_address();
     let pc = frame.elr;
@@ -191,7 +212,7 @@ fn deny(frame: &mut GuestFrame, ci: usize, a: &DataAbort, why: &str) {
                 why,
                 reason
             );
-            crate::cell::stop(ci, cell_state::FAILED);
+            crate::cell::stop(ci, cell_state::FAILED, cellboot_abi::mgmt::reason::FAULT);
             crate::cell::park_this_cpu()
         }
     }

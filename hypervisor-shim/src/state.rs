@@ -83,6 +83,61 @@ pub struct CellRt {
     /// Mediation refusals seen (only the first few are logged: Linux's GIC
     /// init touches every SPI of the board).
     gicd_denials: u32,
+    /// The stage-2 root's entries are in the stash table (the cell stopped).
+    #[cfg(feature = "mgmt")]
+    stashed: bool,
+    /// Run-time management (`mgmt`): why the cell is not running, starts
+    /// after the first, when the last began (CNTPCT), a start/stop under
+    /// way, images loaded for the next start.
+    life: Life,
+}
+
+/// What run-time management reports and changes of a cell (`mgmt`).
+#[cfg(feature = "mgmt")]
+#[derive(Clone, Copy)]
+pub struct Life {
+    /// `cellboot_abi::mgmt::reason`.
+    pub reason: u32,
+    pub restarts: u32,
+    pub started_at: u64,
+    /// A manager is stopping or starting the cell (its lock is dropped
+    /// meanwhile): other commands on it are refused.
+    pub busy: bool,
+    /// Images `cellctl load` put into the cell's RAM: (IPA, size); the next
+    /// start boots them instead of the config's kernel (jailhouse kind:
+    /// images).
+    pub loaded: [(u64, u64); cellboot_abi::MAX_IMAGES],
+    pub num_loaded: usize,
+}
+
+#[cfg(feature = "mgmt")]
+impl Life {
+    pub const NEW: Life = Life {
+        reason: 0,
+        restarts: 0,
+        started_at: 0,
+        busy: false,
+        loaded: [(0, 0); cellboot_abi::MAX_IMAGES],
+        num_loaded: 0,
+    };
+
+    pub fn loaded(&self) -> &[(u64, u64)] {
+        &self.loaded[..self.num_loaded.min(cellboot_abi::MAX_IMAGES)]
+    }
+}
+
+/// Without run-time management there is nothing to keep.
+#[cfg(not(feature = "mgmt"))]
+#[derive(Clone, Copy)]
+pub struct Life;
+
+#[cfg(not(feature = "mgmt"))]
+impl Life {
+    pub const NEW: Life = Life;
+
+    pub fn loaded(&self) -> &[(u64, u64)] {
+        &[]
+    }
 }
 
 impl CellRt {
@@ -98,6 +153,9 @@ impl CellRt {
             line_len: 0,
             vpci: None,
             gicd_denials: 0,
+            #[cfg(feature = "mgmt")]
+            stashed: false,
+            life: Life::NEW,
         }
     }
 
@@ -124,12 +182,42 @@ impl CellRt {
         self.root
     }
 
-    pub fn stash(&self) -> usize {
-        self.stash
-    }
-
     pub fn vttbr(&self) -> u64 {
         self.vttbr
+    }
+
+    /// Takes every stage-2 mapping away from the cell (after a TLB flush
+    /// its CPUs fault and park); `show_tables` gives them back unchanged.
+    /// With run-time management a stopped or failed cell may start again,
+    /// so the entries are kept aside once, whoever stops it first.
+    #[inline(always)]
+    pub fn hide_tables(&mut self) {
+        #[cfg(feature = "mgmt")]
+        {
+            if self.stashed {
+                return;
+            }
+            self.stashed = true;
+        }
+        crate::stage2::POOL.lock().stash(self.root, self.stash);
+    }
+
+    #[inline(always)]
+    pub fn show_tables(&mut self) {
+        #[cfg(feature = "mgmt")]
+        {
+            self.stashed = false;
+        }
+        crate::stage2::POOL.lock().unstash(self.root, self.stash);
+    }
+
+    pub fn life(&self) -> &Life {
+        &self.life
+    }
+
+    #[cfg(feature = "mgmt")]
+    pub fn life_mut(&mut self) -> &mut Life {
+        &mut self.life
     }
 
     pub fn set_vpci(&mut self, bus: VirtualPciBus) {

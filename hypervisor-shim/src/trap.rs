@@ -3,9 +3,11 @@
 use crate::arch::{self, GuestFrame};
 use crate::cell;
 use crate::state::{self, name};
+use crate::stats;
 use crate::syndrome::{self, ec};
 use crate::sysreg;
 use crate::{gic, hypercall, mmio, psci, vpsci};
+use cellboot_abi::mgmt::exit;
 use cellboot_abi::{cell_state, hypercall::HVC_IMM};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -52,8 +54,14 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         ec::HVC64 => {
             // ELR already points past the HVC.
             match syndrome::hvc_imm(esr) {
-                imm if imm == HVC_IMM as u64 => hypercall::handle(frame, ci),
-                imm if imm == cellboot_abi::psci::HVC_IMM as u64 => vpsci::handle(frame, ci),
+                imm if imm == HVC_IMM as u64 => {
+                    stats::count(exit::HYPERCALL);
+                    hypercall::handle(frame, ci)
+                }
+                imm if imm == cellboot_abi::psci::HVC_IMM as u64 => {
+                    stats::count(exit::PSCI);
+                    vpsci::handle(frame, ci)
+                }
                 imm => {
                     cell_info!(name(ci), "HVC #{:#x} is not a service: NOT_SUPPORTED", imm);
                     frame.x[0] = psci::NOT_SUPPORTED as u64;
@@ -63,11 +71,16 @@ extern "C" fn el2_trap(frame: &mut GuestFrame, kind: u64) {
         ec::SMC64 => {
             // A trapped SMC returns to the SMC itself: skip it.
             frame.elr += 4;
+            stats::count(exit::PSCI);
             vpsci::handle(frame, ci);
         }
         ec::DABT_LOWER => mmio::handle(frame, ci, esr, far, hpfar),
-        ec::SYSREG => sysreg_trap(frame, ci, esr),
+        ec::SYSREG => {
+            stats::count(exit::OTHER);
+            sysreg_trap(frame, ci, esr)
+        }
         ec::IABT_LOWER => {
+            stats::count(exit::DENIED);
             let ipa = syndrome::hpfar_ipa(far, hpfar);
             cell_info!(
                 name(ci),
@@ -174,6 +187,6 @@ fn report_el1_state(ci: usize) {
 }
 
 fn stop_and_park(ci: usize) -> ! {
-    cell::stop(ci, cell_state::FAILED);
+    cell::stop(ci, cell_state::FAILED, cellboot_abi::mgmt::reason::FAULT);
     cell::park_this_cpu()
 }

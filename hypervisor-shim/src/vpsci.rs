@@ -31,7 +31,7 @@ pub fn handle(frame: &mut GuestFrame, ci: usize) {
         fid::MIGRATE_INFO_TYPE if f == fid::MIGRATE_INFO_TYPE => psci::NO_TRUSTED_OS,
         fid::SYSTEM_OFF if f == fid::SYSTEM_OFF => {
             cell_info!(name(ci), "PSCI SYSTEM_OFF: cell shut down");
-            crate::cell::stop(ci, cell_state::SHUT_DOWN);
+            crate::cell::stop(ci, cell_state::SHUT_DOWN, cellboot_abi::mgmt::reason::SHUT_DOWN);
             crate::cell::park_this_cpu()
         }
         fid::SYSTEM_RESET if f == fid::SYSTEM_RESET => {

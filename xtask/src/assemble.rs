@@ -73,6 +73,7 @@ pub fn shim_link(sys: &System) -> firmware::ShimLink {
         early_uart: b.uart_base,
         early_uart_driver: b.uart_driver,
         psci_firmware: b.cpu_start != cellboot_abi::cpu_start::SPIN_TABLE,
+        mgmt: sys.config.cells().iter().any(|c| c.manage != 0),
     }
 }
 

@@ -66,7 +66,12 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
             print(&rows);
             return Ok(());
         }
-        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, fdt, irq, rtt, size)"),
+        Some("manage") => {
+            manage_rows(board, &mut rows)?;
+            print(&rows);
+            return Ok(());
+        }
+        Some(other) => bail!("no bench {other:?} to run alone (benches: boot, ecam, fdt, irq, manage, rtt, size)"),
     }
     fdt_bench()?;
 
@@ -78,6 +83,7 @@ pub fn bench(board: &str, only: Option<&str>, phases: bool) -> Result<()> {
         irq_rows(board, &mut rows)?;
         ecam_row(board, &mut rows)?;
     }
+    manage_rows(board, &mut rows)?;
 
     print(&rows);
     Ok(())
@@ -296,6 +302,63 @@ fn print_phases(runs: &[Vec<(String, f64)>], through: f64, direct: f64) {
 }
 
 /// Virtual (mapped) vs direct ECAM config reads (boards/qemu-virt/ecam-bench.toml).
+/// Restarts `cellctl restart rtos --wait` times in the manage bench boot.
+const MANAGE_RESTARTS: u32 = 20;
+
+/// Run-time management (boards/<board>/manage.toml): `cellctl restart
+/// rtos` to the rtos cell's first console line, load throughput through
+/// the staging window; on qemu-virt the trap floor (ecam-bench) with the
+/// shim's exit counters and without, in this run.
+fn manage_rows(board: &str, rows: &mut Vec<Row>) -> Result<()> {
+    cmd::step(&format!("bench: run-time management (boards/{board}/manage.toml)"));
+    let m = crate::manage::bench(board, MANAGE_RESTARTS)?;
+    let (n, median, max) = m.restart;
+    rows.push(Row {
+        what: format!("cellctl restart rtos -> its first console line (TCG, n={n}): median (max)"),
+        value: format!("{:.1}ms ({:.1})", median as f64 / 1e3, max as f64 / 1e3),
+        target: "-".into(),
+        ratio: None,
+        limit: f64::INFINITY,
+    });
+    let (bytes, us) = m.load;
+    rows.push(Row {
+        what: format!(
+            "cellctl load through the staging window ({} MiB, TCG, median of 5)",
+            bytes >> 20
+        ),
+        value: format!(
+            "{:.1} MiB/s",
+            bytes as f64 / (1 << 20) as f64 / (us.max(1) as f64 / 1e6)
+        ),
+        target: "-".into(),
+        ratio: None,
+        limit: f64::INFINITY,
+    });
+    if board != "qemu-virt" {
+        return Ok(());
+    }
+    cmd::step("bench: the trap floor with and without the shim's exit counters (ecam-bench, twice)");
+    let with = crate::partition::bench_ecam_with(board, true)?;
+    let without = crate::partition::bench_ecam_with(board, false)?;
+    for (what, a, b) in [
+        ("null hvc round trip", with.hvc, without.hvc),
+        ("trapped read, no model", with.trap, without.trap),
+    ] {
+        let (a, b) = (with.ns(a), without.ns(b));
+        rows.push(Row {
+            what: format!(
+                "{what}: with / without exit counters (TCG, n={}, best round)",
+                with.reads
+            ),
+            value: format!("{a:.0}ns / {b:.0}ns"),
+            target: "-".into(),
+            ratio: Some(a / b.max(1.0)),
+            limit: f64::INFINITY,
+        });
+    }
+    Ok(())
+}
+
 fn ecam_row(board: &str, rows: &mut Vec<Row>) -> Result<()> {
     if board != "qemu-virt" {
         bail!("the ECAM bench runs on qemu-virt only (boards/qemu-virt/ecam-bench.toml)");

@@ -92,6 +92,7 @@ pub const OTHER_BOARD_CASES: &[&str] = &[
     "rpi4b/two-cell",
     "rpi4b/hostile",
     "rpi4b/cell-reset",
+    "rpi4b/manage",
     "rpi4b/jailhouse-demo",
     "rpi4b/bad-sysconfig-checksum",
     "rpi4b/bad-sysconfig-overlap",

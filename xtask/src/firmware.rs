@@ -27,6 +27,9 @@ pub struct ShimLink {
     /// Whether PSCI firmware powers the board off (board `cpu_start = "psci"`);
     /// a refused config has no `cpu_start` to tell the shim.
     pub psci_firmware: bool,
+    /// The system grants run-time management: the shim gets its `mgmt`
+    /// feature (docs/management.md).
+    pub mgmt: bool,
 }
 
 impl ShimLink {
@@ -83,6 +86,7 @@ pub fn build(release: bool, link: &ShimLink) -> Result<Firmware> {
     let mut features = vec![SHIM_FEATURES];
     features.extend(timing.then_some("boot-timing"));
     features.extend(direct.then_some("direct-irqs"));
+    features.extend(link.mgmt.then_some("mgmt"));
     shim.args(["--features", &features.join(",")]);
     link.apply(&mut shim);
     // The loader on its own: its release profile and code model (see the
@@ -121,6 +125,8 @@ pub const SHIM_PROFILE: &str = "shim";
 /// board DTB once at boot, where the faster walks save nothing that counts,
 /// and the feature keeps 1,084 bytes out of its 64 KiB budget.
 pub const SHIM_FEATURES: &str = "cellfdt/size";
+/// The same with run-time management (systems that grant it; docs/management.md).
+pub const SHIM_MGMT_FEATURES: &str = "cellfdt/size,mgmt";
 
 /// The loader's release profile (Cargo.toml): every crate at opt-level "z".
 pub const LOADER_PROFILE: &str = "loader";

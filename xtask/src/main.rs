@@ -14,6 +14,7 @@ mod hostile;
 mod image;
 mod initramfs;
 mod jailhouse_e2e;
+mod manage;
 mod manifest;
 mod partition;
 mod paths;
@@ -53,7 +54,9 @@ impl ImageArgs {
         let ImageArgs {
             board, system, release, ..
         } = self;
-        if partition::SYSTEMS.contains(&system.as_str()) {
+        if system == manage::SYSTEM {
+            manage::prepare(board, *release)?;
+        } else if partition::SYSTEMS.contains(&system.as_str()) {
             partition::prepare(board, *release)?;
         }
         assemble::build(&assemble::BuildOpts {

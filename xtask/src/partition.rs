@@ -14,7 +14,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const CASES: &[&str] = &["two-cell", "hostile", "ecam-fast", "two-cell-reset", "jailhouse-demo"];
+pub const CASES: &[&str] = &[
+    "two-cell",
+    "hostile",
+    "ecam-fast",
+    "two-cell-reset",
+    "jailhouse-demo",
+    crate::manage::SYSTEM,
+];
 /// System files whose payloads this module builds (inmates, partition initramfs).
 pub const SYSTEMS: &[&str] = &["two-cell", "hostile", "ecam-bench", "jailhouse-demo"];
 const INMATES: &[&str] = &["rtos-demo", "attacker", "ecam-bench", "jh-conform"];
@@ -100,7 +107,7 @@ impl Kernel {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kernel::Cloud => "cloud",
             Kernel::Generic => "generic",
@@ -168,6 +175,11 @@ pub fn initramfs(kernel: Kernel) -> Result<PathBuf> {
         "initramfs (partition, {} kernel): busybox + init.sh + ivshmem-peer.sh + uio modules",
         kernel.name()
     ));
+    initramfs_with(kernel, &kernel.initramfs(), &[])
+}
+
+/// The partition initramfs plus `extra` files (path, mode, bytes), written to `out`.
+pub fn initramfs_with(kernel: Kernel, out: &std::path::Path, extra: &[(&str, u32, Vec<u8>)]) -> Result<PathBuf> {
     let read = |p: PathBuf| {
         std::fs::read(&p).with_context(|| format!("cannot read {}: run `cargo xtask fetch`", paths::show(&p)))
     };
@@ -184,11 +196,13 @@ pub fn initramfs(kernel: Kernel) -> Result<PathBuf> {
     for (name, data) in uio_modules(kernel)? {
         c.file(&format!("lib/modules/{name}"), 0o644, &data);
     }
+    for (name, mode, data) in extra {
+        c.file(name, *mode, data);
+    }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&c.finish())?;
-    let out = kernel.initramfs();
-    fetch::write_if_changed(&out, &gz.finish()?)?;
-    Ok(out)
+    fetch::write_if_changed(out, &gz.finish()?)?;
+    Ok(out.to_path_buf())
 }
 
 /// Everything `board`'s partition systems' payload paths name.
@@ -198,13 +212,13 @@ pub fn prepare(board: &str, release: bool) -> Result<()> {
     Ok(())
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
+pub(crate) fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
 /// What the rtos cell of `sys` prints while it comes up, in order: on its
 /// CPU, its BAR0 at the start of its vPCI MEM window, the timer PPI.
-fn rtos_up(sys: &cellboot_config::System) -> Result<Vec<String>> {
+pub(crate) fn rtos_up(sys: &cellboot_config::System) -> Result<Vec<String>> {
     let ri = sys
         .cell_names
         .iter()
@@ -226,7 +240,7 @@ fn rtos_up(sys: &cellboot_config::System) -> Result<Vec<String>> {
 }
 
 /// The Linux cell's markers with the peer test (qemu/ivshmem-peer.sh).
-const LINUX_PEER: &[&str] = &[
+pub(crate) const LINUX_PEER: &[&str] = &[
     "CELLBOOT: pci-node ok",
     "CELLBOOT: ivshmem 110a:4106 at ",
     "CELLBOOT: bar0 id=0 max_peers=2",
@@ -244,7 +258,7 @@ const LINUX_PEER: &[&str] = &[
     "CELLBOOT: done",
 ];
 
-const FAIL_ON: &[&str] = &[
+pub(crate) const FAIL_ON: &[&str] = &[
     "CELLBOOT: FAIL",
     "Kernel panic",
     "rtos-demo: FAIL",
@@ -271,7 +285,7 @@ fn image(board: &str, system: &str, release: bool, rtt: u32, rtt_native: u32) ->
 
 /// [`image`] with `extra` appended to the Linux cell's bootargs, written as
 /// `e2e-<name>.img`.
-fn image_with(board: &str, system: &str, release: bool, extra: &str, name: &str) -> Result<PathBuf> {
+pub(crate) fn image_with(board: &str, system: &str, release: bool, extra: &str, name: &str) -> Result<PathBuf> {
     prepare(board, release)?;
     let sys = assemble::load_system(board, system)?;
     let bins = assemble::binaries(&sys, release)?;
@@ -347,6 +361,7 @@ pub fn case(name: &str, board: &str, release: bool) -> Result<Case> {
             c.arg("-kernel").arg(&img);
             (crate::jailhouse_e2e::expect(board), crate::jailhouse_e2e::fail_on())
         }
+        crate::manage::SYSTEM => return crate::manage::case(board, release),
         other => bail!("no partition case {other:?} (cases: {})", CASES.join(", ")),
     };
     // Logs: build/logs/<case>.log on QEMU virt (as before), <board>-<case>.log elsewhere.
@@ -458,10 +473,25 @@ fn parse_timer_latency(log: &str) -> Option<(u64, f64, f64, f64)> {
 /// `xtask bench` row: the ecam-bench inmate alone on CPU 0 times config reads
 /// from its mapped virtual ECAM and on QEMU's own PCIe ECAM.
 pub fn bench_ecam(board: &str) -> Result<EcamReads> {
+    bench_ecam_with(board, false)
+}
+
+/// [`bench_ecam`] with the shim built with its `mgmt` feature (and its exit
+/// counters on every trap) or without.
+pub fn bench_ecam_with(board: &str, mgmt: bool) -> Result<EcamReads> {
     const SYSTEM: &str = "ecam-bench";
     inmates(true)?;
     let sys = assemble::load_system(board, SYSTEM)?;
-    let bins = assemble::binaries(&sys, true)?;
+    let link = firmware::ShimLink {
+        mgmt,
+        ..assemble::shim_link(&sys)
+    };
+    let fw = firmware::build(true, &link)?;
+    let out = paths::board_out(board);
+    let bins = assemble::Binaries {
+        shim: firmware::to_binary(&fw.shim_elf, &out.join("hypervisor-shim.bin"))?,
+        loader: firmware::to_binary(&fw.loader_elf, &out.join("loader.bin"))?,
+    };
     let img = paths::board_out(board).join(format!("bench-{SYSTEM}.img"));
     assemble::write(&assemble::pack(&sys, &bins, None)?, &img)?;
     let q = qemu_settings::load(board)?;

@@ -385,6 +385,16 @@ mod hostile {
             // --- end of the BAR0 placement block ---
             arch::wr32(ecam + (5 << 15) + 0x10, 0x1000_0000);
             t.push("config write to absent device 5", Want::Absorbed, 0);
+            // Run-time management (docs/management.md): only a granted
+            // cell's bus has the function, at device 31; this cell has no grant.
+            let mgmt = ecam + (u64::from(cellboot_abi::mgmt::PCI_DEVICE) << 15);
+            t.push(
+                "probe for the management function",
+                Want::Ones,
+                arch::rd32(mgmt) as i32 as i64,
+            );
+            arch::wr32(mgmt + 4, 2); // memory decoding on
+            t.push("enable the management function", Want::Absorbed, 0);
             // Reads never leave the cell's own config pages: whatever the width,
             // they see its own device's bytes (from aligned 4-byte reads) or
             // all-ones; writes of any shape trap.

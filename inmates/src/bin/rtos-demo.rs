@@ -20,6 +20,8 @@ mod rtos {
     use core::cell::UnsafeCell;
 
     const TICK_HZ: u64 = 100;
+    /// Reported when serving starts: `cellctl load` swaps builds at run time.
+    const VERSION: u32 = if cfg!(feature = "demo-v2") { 2 } else { 1 };
     const REG_INT_CONTROL: u64 = 0x08;
     const REG_DOORBELL: u64 = 0x0c;
     const REG_STATE: u64 = 0x10;
@@ -146,7 +148,7 @@ mod rtos {
             wr32(dev.bar0 + REG_STATE, 1); // ready (the peer sees it in the state table)
             arch::irqs_on();
             say!(
-                "rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving",
+                "rtos-demo: timer INTID {timer} at {TICK_HZ} Hz, doorbell INTID {spi} ({}): serving (version {VERSION})",
                 g.describe()
             );
             serve(&dev, id)

@@ -49,6 +49,12 @@ impl VirtualPciBus {
             // reported it, and a missing device is safe for the guest.
             let _ = bus.add_ivshmem(device, params);
         }
+        // Validation refuses a grant without a window or with a link on
+        // the function's device number; such a cell gets no function.
+        #[cfg(feature = "mgmt")]
+        if let Some(p) = super::MgmtParams::from_config(sys, cell_index) {
+            let _ = bus.add_mgmt(p);
+        }
         bus
     }
 }

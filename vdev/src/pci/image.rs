@@ -77,6 +77,8 @@ pub struct EcamImage {
     pages: [ConfigPage; MAX_DEVICES],
     /// What every absent function reads.
     absent: ConfigPage,
+    /// The management function's (on a granted cell's bus).
+    mgmt: ConfigPage,
 }
 
 impl EcamImage {
@@ -84,6 +86,7 @@ impl EcamImage {
         Self {
             pages: [const { ConfigPage::new() }; MAX_DEVICES],
             absent: ConfigPage::new(),
+            mgmt: ConfigPage::new(),
         }
     }
 }
@@ -106,6 +109,7 @@ impl VirtualPciBus {
         for slot in 0..MAX_DEVICES {
             self.publish_slot(slot);
         }
+        self.publish_mgmt();
     }
 
     /// The address of the image page that bus 0's function page `n` (ECAM
@@ -123,6 +127,7 @@ impl VirtualPciBus {
             .position(|s| s.as_ref().is_some_and(|d| d.device == device));
         Some(match slot {
             Some(i) if function == 0 => image.pages[i].addr(),
+            None if function == 0 && self.mgmt_at_device(device).is_some() => image.mgmt.addr(),
             _ => image.absent.addr(),
         })
     }
@@ -138,7 +143,8 @@ impl VirtualPciBus {
             return None;
         }
         let addr = self.image_page(n)?;
-        let page = core::iter::once(&image.absent)
+        let page = [&image.absent, &image.mgmt]
+            .into_iter()
             .chain(&image.pages)
             .find(|p| p.addr() == addr)?;
         Some((0..usize::from(size)).fold(0u64, |v, k| v | u64::from(page.byte(at + k)) << (8 * k)))
@@ -146,6 +152,9 @@ impl VirtualPciBus {
 
     /// Rewrites device `device`'s page from the model.
     pub(super) fn publish(&self, device: u8) {
+        if self.mgmt_at_device(device).is_some() {
+            self.publish_mgmt();
+        }
         if let Some(slot) = self
             .slots
             .iter()
@@ -162,6 +171,15 @@ impl VirtualPciBus {
         let page = &image.pages[slot];
         if page.fill(|k| d.cfg_read_dword(k as u16 * 4)) {
             clean(page.addr(), PAGE_BYTES as u64);
+        }
+    }
+
+    fn publish_mgmt(&self) {
+        let (Some((image, clean)), Some(m)) = (self.image, self.mgmt.as_ref()) else {
+            return;
+        };
+        if image.mgmt.fill(|k| m.cfg_read_dword(k as u16 * 4)) {
+            clean(image.mgmt.addr(), PAGE_BYTES as u64);
         }
     }
 }

@@ -14,17 +14,27 @@ mod config_space;
 mod from_config;
 mod image;
 mod ivshmem;
+#[cfg(feature = "mgmt")]
+mod mgmt;
+#[cfg(not(feature = "mgmt"))]
+#[path = "mgmt_off.rs"]
+mod mgmt;
+#[cfg(feature = "mgmt")]
+mod mgmt_bus;
 mod registers;
 
 use cellboot_abi::VpciConfig;
 
 use access::{decode, dword_mask, fits_one_dword, ones};
 use ivshmem::Ivshmem;
+use mgmt::Mgmt;
 
 pub use bar_place::{MAX_RESERVED, ReservedIpas};
 pub use config_space::{DEVICE_ID, INTERRUPT_PIN, VENDOR_ID};
 pub use image::{BUS0_PAGES, CleanFn, ConfigPage, EcamImage, PAGE_BYTES};
 pub use ivshmem::BAR0_SIZE;
+#[cfg(feature = "mgmt")]
+pub use mgmt::{MgmtParams, MgmtWrite, Reply, Request, info_from_config, load_target};
 pub use registers::{REG_DOORBELL, REG_ID, REG_INT_CONTROL, REG_MAX_PEERS, REG_STATE};
 
 /// Devices one bus can hold (one per ivshmem link the cell is a peer of).
@@ -94,6 +104,8 @@ pub enum MmioEffect {
 pub struct VirtualPciBus {
     cfg: VpciConfig,
     slots: [Option<Ivshmem>; MAX_DEVICES],
+    /// The management function (`mgmt_bus.rs`), on a granted cell's bus only.
+    mgmt: Option<Mgmt>,
     /// Kept equal to the config space of every device (see `image.rs`).
     /// With the function that cleans a changed page to memory.
     image: Option<(&'static EcamImage, CleanFn)>,
@@ -108,6 +120,7 @@ impl VirtualPciBus {
         Self {
             cfg: *cfg,
             slots: [None; MAX_DEVICES],
+            mgmt: None,
             image: None,
             reserved: None,
         }
@@ -202,6 +215,9 @@ impl VirtualPciBus {
     /// cell's state-table entries and notifies peers, as the spec asks.
     pub fn reset(&mut self) {
         self.slots.iter_mut().flatten().for_each(Ivshmem::reset);
+        if let Some(m) = self.mgmt.as_mut() {
+            m.reset();
+        }
         for device in 0..=MAX_DEVICE_NUMBER {
             self.publish(device);
         }
@@ -216,10 +232,11 @@ impl VirtualPciBus {
         if !fits_one_dword(a.reg, size) || a.function != 0 {
             return ones(size);
         }
-        let Some(dev) = self.find(a.device) else {
-            return ones(size);
+        let dword = match (self.find(a.device), self.mgmt_at_device(a.device)) {
+            (Some(dev), _) => dev.cfg_read_dword(a.reg),
+            (None, Some(m)) => m.cfg_read_dword(a.reg),
+            (None, None) => return ones(size),
         };
-        let dword = dev.cfg_read_dword(a.reg);
         u64::from((dword & dword_mask(a.reg, size)) >> ((a.reg % 4) * 8))
     }
 
@@ -242,14 +259,19 @@ impl VirtualPciBus {
                 reason: "vpci: config write to an absent function",
             };
         }
-        let Some(dev) = self.find_mut(a.device) else {
+        let shift = u32::from(a.reg % 4) * 8;
+        let (v, mask) = ((value as u32) << shift, dword_mask(a.reg, size));
+        let (enabled, bar0) = if let Some(dev) = self.find_mut(a.device) {
+            dev.cfg_write_dword(a.reg, v, mask);
+            (dev.memory_enabled(), u64::from(dev.bar0))
+        } else if let Some(m) = self.mgmt_at_device_mut(a.device) {
+            m.cfg_write_dword(a.reg, v, mask);
+            (m.memory_enabled(), u64::from(m.bar0()))
+        } else {
             return EcamOutcome::Ignored {
                 reason: "vpci: config write to an absent device",
             };
         };
-        let shift = u32::from(a.reg % 4) * 8;
-        dev.cfg_write_dword(a.reg, (value as u32) << shift, dword_mask(a.reg, size));
-        let (enabled, bar0) = (dev.memory_enabled(), u64::from(dev.bar0));
         self.publish(a.device);
         match self.bar_refusal(bar0) {
             Some(collides_with)
@@ -262,7 +284,7 @@ impl VirtualPciBus {
     }
 
     /// Why a BAR0 at `base` would not decode (`None`: it does).
-    fn bar_refusal(&self, base: u64) -> Option<&'static str> {
+    pub(crate) fn bar_refusal(&self, base: u64) -> Option<&'static str> {
         let end = base.checked_add(BAR0_SIZE)?;
         let win_end = self.cfg.mmio_base.saturating_add(self.cfg.mmio_size);
         if base >= self.cfg.mmio_base && end <= win_end {
@@ -284,6 +306,15 @@ impl VirtualPciBus {
     pub fn mmio_write(&mut self, ipa: u64, size: u8, value: u64) -> Option<MmioEffect> {
         let (i, off) = self.bar_hit(ipa)?;
         self.slots[i].as_mut().map(|d| d.reg_write(off, size, value))
+    }
+
+    /// The management function when `device` is its number.
+    fn mgmt_at_device(&self, device: u8) -> Option<&Mgmt> {
+        self.mgmt.as_ref().filter(|_| device == cellboot_abi::mgmt::PCI_DEVICE)
+    }
+
+    fn mgmt_at_device_mut(&mut self, device: u8) -> Option<&mut Mgmt> {
+        self.mgmt.as_mut().filter(|_| device == cellboot_abi::mgmt::PCI_DEVICE)
     }
 
     fn find(&self, device: u8) -> Option<&Ivshmem> {

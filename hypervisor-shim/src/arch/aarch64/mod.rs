@@ -134,6 +134,12 @@ pub fn deadline_ms(ms: u64) -> u64 {
     CNTPCT_EL0.get().wrapping_add(CNTFRQ_EL0.get() / 1000 * ms)
 }
 
+/// The physical counter and its frequency (CNTPCT_EL0, CNTFRQ_EL0).
+#[cfg(feature = "mgmt")]
+pub fn counter() -> (u64, u64) {
+    (CNTPCT_EL0.get(), CNTFRQ_EL0.get())
+}
+
 pub fn passed(deadline: u64) -> bool {
     CNTPCT_EL0.get().wrapping_sub(deadline) as i64 >= 0
 }

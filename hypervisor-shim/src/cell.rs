@@ -310,8 +310,9 @@ fn fill_comm(
     i.magic = CELLBOOT_MAGIC;
     i.cell_index = ci as u32;
     i.num_cells = sys.num_cells;
-    i.board = *b;
-    i.cell = *c;
+    // Byte copies: a struct assignment from the config here is a memmove.
+    i.board.as_mut_bytes().copy_from_slice(b.as_bytes());
+    i.cell.as_mut_bytes().copy_from_slice(c.as_bytes());
     [i.board_dtb, i.kernel, i.initrd, i.vpci_template] = staged;
     i.num_overlays = num_overlays;
     i.overlay_names = overlay_names;

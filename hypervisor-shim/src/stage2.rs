@@ -230,12 +230,20 @@ impl Pool {
     /// loses every mapping at once (after a TLB flush) and `unstash` gives
     /// them back unchanged, with no table allocated again (a cell restart).
     pub fn stash(&mut self, root: usize, keep: usize) {
-        self.tables[keep].0 = self.tables[root].0;
+        self.copy_table(root, keep);
         self.tables[root].0 = [0; ENTRIES];
     }
 
     pub fn unstash(&mut self, root: usize, keep: usize) {
-        self.tables[root].0 = self.tables[keep].0;
+        self.copy_table(keep, root);
+    }
+
+    /// A plain copy between two distinct tables: an assignment through the
+    /// array makes the compiler assume they may overlap and pull in memmove.
+    fn copy_table(&mut self, from: usize, to: usize) {
+        if let Ok([src, dst]) = self.tables.get_disjoint_mut([from, to]) {
+            dst.0.copy_from_slice(&src.0);
+        }
     }
 }
 
